@@ -1,0 +1,51 @@
+/**
+ * 32-bit MurmurHash3 over a byte range. One function serves two uses with different seeds:
+ * routing a key to its shard (SHARD_SEED, stable on disk: a data directory's layout depends on it)
+ * and placing a key in a shard's table (TABLE_SEED), so the two are independent of each other.
+ */
+export const SHARD_SEED = 0x9747b28c;
+export const TABLE_SEED = 0x5bd1e995;
+
+export function hash32(bytes: Uint8Array, start = 0, end = bytes.length, seed = TABLE_SEED): number {
+  let h = seed | 0;
+  const len = end - start;
+  const blocks = start + (len & ~3);
+  let i = start;
+  for (; i < blocks; i += 4) {
+    let k = bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  let k = 0;
+  switch (len & 3) {
+    case 3:
+      k ^= bytes[i + 2] << 16;
+    // falls through
+    case 2:
+      k ^= bytes[i + 1] << 8;
+    // falls through
+    case 1:
+      k ^= bytes[i];
+      k = Math.imul(k, 0xcc9e2d51);
+      k = (k << 15) | (k >>> 17);
+      k = Math.imul(k, 0x1b873593);
+      h ^= k;
+  }
+  h ^= len;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The shard that owns a key: stable across restarts for a given shard count. */
+export function shardOf(key: Uint8Array, shards: number, start = 0, end = key.length): number {
+  // Lemire's multiply-shift maps the hash onto [0, shards) without a division.
+  return Math.floor((hash32(key, start, end, SHARD_SEED) * shards) / 4294967296);
+}

@@ -1,0 +1,123 @@
+/**
+ * The contract of one shard's two-tier store (hot engine + LevelDB cold tier). Protocol executors
+ * (native, RESP, memcached) run inside a shard worker and talk only to this interface.
+ *
+ * Every method is atomic with respect to the shard: it may await a disk read first, but the
+ * read-modify-write that follows runs synchronously, so no other command on the shard interleaves.
+ * Times are absolute milliseconds since the Unix epoch; 0 means "no expiry".
+ */
+
+export interface Entry {
+  value: Buffer;
+  /** memcached-style client flags, u32. */
+  flags: number;
+  /** absolute expiry in ms since the epoch, 0 for none. */
+  expiresAt: number;
+  /** CAS version, unique and increasing per shard (safe integer). */
+  cas: number;
+}
+
+export type SetMode = 'always' | 'nx' | 'xx';
+
+export interface SetOptions {
+  /** absolute expiry in ms; 0 or absent: no expiry (unless keepTtl). A time in the past deletes the key. */
+  expiresAt?: number;
+  /** keep the existing expiry of the key (Redis KEEPTTL). */
+  keepTtl?: boolean;
+  flags?: number;
+  /** nx: only if absent; xx: only if present. */
+  mode?: SetMode;
+  /** compare-and-swap: store only if the current CAS equals this. */
+  cas?: number;
+  /** return the previous entry (Redis SET ... GET, GETSET). */
+  returnOld?: boolean;
+}
+
+export type SetStatus = 'stored' | 'not_stored' | 'exists' | 'not_found';
+
+export interface SetResult {
+  /** stored; not_stored (nx/xx condition failed); exists (cas mismatch); not_found (cas on a missing key). */
+  status: SetStatus;
+  /** CAS of the stored entry (0 when not stored). */
+  cas: number;
+  /** the previous entry when returnOld was asked (null when there was none). */
+  old?: Entry | null;
+}
+
+export type IncrResult =
+  | { status: 'ok'; value: bigint }
+  | { status: 'not_found' }
+  | { status: 'not_integer' }
+  | { status: 'overflow' };
+
+/** What an update callback decides: keep the key as it is, write a new entry, or delete it. */
+export type UpdateAction =
+  | { op: 'keep' }
+  | { op: 'delete' }
+  | { op: 'set'; value: Uint8Array; flags?: number; expiresAt?: number };
+
+export interface ScanPage {
+  /** '0' when the scan is complete. */
+  cursor: string;
+  keys: Buffer[];
+}
+
+export type RemoveReason = 'evicted' | 'expired' | 'idle' | 'deleted' | 'overwritten' | 'flushed';
+
+export interface TierStats {
+  items: number;
+  bytes: number;
+}
+
+export interface ShardStats {
+  shard: number;
+  hot: TierStats & { maxBytes: number };
+  cold: TierStats;
+  hits: { hot: number; cold: number };
+  misses: number;
+  /** evictions from memory, by reason (evicted for space, idle limit reached). */
+  evictions: Record<string, number>;
+  /** entries written to LevelDB because they left memory dirty. */
+  spills: number;
+  /** entries read back from LevelDB into memory. */
+  restores: number;
+  /** keys removed because their TTL passed, from either tier. */
+  expirations: number;
+  writes: number;
+}
+
+export interface ShardStore {
+  readonly shard: number;
+  get(key: Uint8Array): Promise<Entry | null>;
+  set(key: Uint8Array, value: Uint8Array, options?: SetOptions): Promise<SetResult>;
+  delete(key: Uint8Array): Promise<boolean>;
+  getdel(key: Uint8Array): Promise<Entry | null>;
+  exists(key: Uint8Array): Promise<boolean>;
+  /** set an absolute expiry; a time at or before now deletes the key. false when the key is missing. */
+  expire(key: Uint8Array, expiresAt: number): Promise<boolean>;
+  /** remove the expiry; false when the key is missing or had none. */
+  persist(key: Uint8Array): Promise<boolean>;
+  /** absolute expiry in ms, -1 for none, -2 for a missing key. */
+  expireTime(key: Uint8Array): Promise<number>;
+  /** set a new expiry and return the entry (memcached touch / gat), null when missing. */
+  touch(key: Uint8Array, expiresAt: number): Promise<Entry | null>;
+  /**
+   * Add delta. `unsigned` serves memcached (u64: incr wraps at 2^64, decr stops at 0, a missing key is
+   * not_found); signed serves Redis (i64: overflow is an error, a missing key starts at 0 when create).
+   */
+  incr(key: Uint8Array, delta: bigint, unsigned: boolean, create: boolean): Promise<IncrResult>;
+  /** append (or prepend) bytes; returns the new length, or -1 when the key is missing and !create. */
+  append(key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): Promise<number>;
+  /** atomic read-modify-write: fn sees the current live entry (or null) and decides. Returns what fn saw. */
+  update(key: Uint8Array, fn: (current: Entry | null) => UpdateAction): Promise<Entry | null>;
+  /** load a key from disk into memory now; false when it is on neither tier. */
+  restore(key: Uint8Array): Promise<boolean>;
+  /** keys of both tiers; every key present for the whole scan is returned at least once. */
+  scan(cursor: string, count: number): Promise<ScanPage>;
+  /** live keys per tier (a key may be in both; `total` counts it once). */
+  count(): Promise<{ hot: number; cold: number; total: number }>;
+  randomKey(): Promise<Buffer | null>;
+  flush(): Promise<void>;
+  stats(): ShardStats;
+  close(): Promise<void>;
+}
