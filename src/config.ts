@@ -1,0 +1,193 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { CairnError, ErrorCode } from './errors.js';
+
+export type Durability = 'spill' | 'writeback' | 'sync';
+
+export interface ServerConfig {
+  port: number | null;
+  respPort: number | null;
+  memcachePort: number | null;
+  httpPort: number | null;
+  bind: string;
+  data: string;
+  shards: number;
+  maxMemory: number;
+  durability: Durability;
+  writebackDelay: number;
+  password: string | null;
+  maxValueSize: number;
+  maxItemSize: number;
+  idle: number;
+  coldMaxItems: number;
+  coldMaxBytes: number;
+  outputLimit: number;
+  maxConnections: number;
+  shutdownTimeout: number;
+  config: string | null;
+}
+
+type Kind = 'port' | 'int' | 'size' | 'duration' | 'string' | 'durability';
+
+interface Setting {
+  key: keyof ServerConfig;
+  flag: string;
+  kind: Kind;
+  help: string;
+  default: () => ServerConfig[keyof ServerConfig];
+}
+
+/** Every setting, in the order `cairn serve --help` lists them. */
+export const SETTINGS: Setting[] = [
+  { key: 'port', flag: 'port', kind: 'port', help: 'native protocol port ("off" disables it)', default: () => 7379 },
+  { key: 'respPort', flag: 'resp-port', kind: 'port', help: 'Redis protocol (RESP2) port ("off" disables it)', default: () => 7380 },
+  { key: 'memcachePort', flag: 'memcache-port', kind: 'port', help: 'memcached text protocol port ("off" disables it)', default: () => 7381 },
+  { key: 'httpPort', flag: 'http-port', kind: 'port', help: 'HTTP/WebSocket gateway port ("off" disables it)', default: () => 7382 },
+  { key: 'bind', flag: 'bind', kind: 'string', help: 'address to listen on', default: () => '127.0.0.1' },
+  { key: 'data', flag: 'data', kind: 'string', help: 'data directory (one LevelDB per shard inside)', default: () => './data' },
+  { key: 'shards', flag: 'shards', kind: 'int', help: 'shard worker threads (default: one per core)', default: () => availableParallelism() },
+  { key: 'maxMemory', flag: 'max-memory', kind: 'size', help: 'hot-tier budget for all shards together, e.g. 512mb', default: () => 256 * 1024 * 1024 },
+  { key: 'durability', flag: 'durability', kind: 'durability', help: 'spill | writeback | sync', default: () => 'writeback' },
+  { key: 'writebackDelay', flag: 'writeback-delay', kind: 'duration', help: 'writeback: longest time a write waits before it reaches disk, e.g. 100ms', default: () => 100 },
+  { key: 'password', flag: 'password', kind: 'string', help: 'password every client must present', default: () => null },
+  { key: 'maxValueSize', flag: 'max-value-size', kind: 'size', help: 'largest value accepted', default: () => 1024 * 1024 },
+  { key: 'maxItemSize', flag: 'max-item-size', kind: 'size', help: 'values larger than this live on disk only', default: () => 1024 * 1024 },
+  { key: 'idle', flag: 'idle', kind: 'duration', help: 'an entry unused this long leaves memory but stays on disk (0: never)', default: () => 0 },
+  { key: 'coldMaxItems', flag: 'cold-max-items', kind: 'int', help: 'cold tier item limit per server (0: none)', default: () => 0 },
+  { key: 'coldMaxBytes', flag: 'cold-max-bytes', kind: 'size', help: 'cold tier byte limit per server (0: none)', default: () => 0 },
+  { key: 'outputLimit', flag: 'output-limit', kind: 'size', help: 'unread reply bytes a client may hold before it is dropped', default: () => 64 * 1024 * 1024 },
+  { key: 'maxConnections', flag: 'max-connections', kind: 'int', help: 'connections per protocol port', default: () => 20000 },
+  { key: 'shutdownTimeout', flag: 'shutdown-timeout', kind: 'duration', help: 'longest wait for in-flight requests on shutdown', default: () => 10000 },
+  { key: 'config', flag: 'config', kind: 'string', help: 'JSON config file (keys as flags or camelCase)', default: () => null },
+];
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4 };
+const TIME_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function bad(name: string, value: unknown, what: string): never {
+  throw new CairnError(ErrorCode.BAD_ARGUMENT, `invalid ${name} ${JSON.stringify(value)}: ${what}`);
+}
+
+export function parseSize(value: string | number, name = 'size'): number {
+  if (typeof value === 'number') return value >= 0 && Number.isFinite(value) ? Math.floor(value) : bad(name, value, 'expected a byte count');
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  if (!m || !(m[2].toLowerCase() in UNITS)) bad(name, value, 'expected a size such as 1048576, 512kb, 256mb or 2gb');
+  return Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]);
+}
+
+export function parseDuration(value: string | number, name = 'duration'): number {
+  if (typeof value === 'number') return value >= 0 ? value : bad(name, value, 'expected milliseconds');
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  if (!m || !(m[2].toLowerCase() in TIME_UNITS)) bad(name, value, 'expected a duration such as 250, 100ms, 5s or 10m');
+  return Math.floor(Number(m[1]) * TIME_UNITS[m[2].toLowerCase()]);
+}
+
+function convert(s: Setting, raw: unknown): ServerConfig[keyof ServerConfig] {
+  const name = `--${s.flag}`;
+  switch (s.kind) {
+    case 'port': {
+      if (raw === null || raw === 'off' || raw === false) return null;
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) bad(name, raw, 'expected a port 0-65535 or "off"');
+      return n;
+    }
+    case 'int': {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 0) bad(name, raw, 'expected a whole number');
+      if (s.key === 'shards' && (n < 1 || n > 256)) bad(name, raw, 'expected 1 to 256 shards');
+      return n;
+    }
+    case 'size':
+      return parseSize(raw as string | number, name);
+    case 'duration':
+      return parseDuration(raw as string | number, name);
+    case 'durability':
+      if (raw !== 'spill' && raw !== 'writeback' && raw !== 'sync') bad(name, raw, 'expected spill, writeback or sync');
+      return raw;
+    case 'string':
+      if (raw === null) return null;
+      if (typeof raw !== 'string' || raw === '') bad(name, raw, 'expected text');
+      return raw;
+  }
+}
+
+function envName(s: Setting): string {
+  return `CAIRN_${s.flag.replace(/-/g, '_').toUpperCase()}`;
+}
+
+export function helpText(): string {
+  const lines = ['Usage: cairn serve [options]', '', 'Options (flags beat CAIRN_* environment variables, which beat the config file):'];
+  for (const s of SETTINGS) {
+    const def = s.default();
+    const shown = def === null ? '' : ` (default: ${s.kind === 'size' && typeof def === 'number' ? `${def} bytes` : String(def)})`;
+    lines.push(`  --${s.flag.padEnd(18)} ${envName(s).padEnd(26)} ${s.help}${shown}`);
+  }
+  lines.push('  --help                                          show this text');
+  return lines.join('\n');
+}
+
+/** Parse `--flag value` / `--flag=value` pairs. */
+export function parseFlags(argv: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new CairnError(ErrorCode.BAD_ARGUMENT, `unexpected argument ${JSON.stringify(a)}`);
+    const eq = a.indexOf('=');
+    if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1);
+    else {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new CairnError(ErrorCode.BAD_ARGUMENT, `${a} needs a value`);
+      out[a.slice(2)] = v;
+      i++;
+    }
+  }
+  return out;
+}
+
+/** Settings from flags, then CAIRN_* environment variables, then the config file, then defaults. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const flags = parseFlags(argv);
+  const known = new Set(SETTINGS.map((s) => s.flag));
+  for (const f of Object.keys(flags)) {
+    if (!known.has(f)) throw new CairnError(ErrorCode.BAD_ARGUMENT, `unknown option --${f} (see cairn serve --help)`);
+  }
+  const configPath = flags.config ?? env.CAIRN_CONFIG ?? null;
+  let file: Record<string, unknown> = {};
+  if (configPath) {
+    let text: string;
+    try {
+      text = readFileSync(configPath, 'utf8');
+    } catch (err) {
+      throw new CairnError(ErrorCode.BAD_ARGUMENT, `cannot read config file ${configPath}: ${(err as Error).message}`);
+    }
+    try {
+      file = JSON.parse(text) as Record<string, unknown>;
+    } catch (err) {
+      throw new CairnError(ErrorCode.BAD_ARGUMENT, `config file ${configPath} is not valid JSON: ${(err as Error).message}`);
+    }
+    for (const k of Object.keys(file)) {
+      if (!SETTINGS.some((s) => s.key === k || s.flag === k)) {
+        throw new CairnError(ErrorCode.BAD_ARGUMENT, `unknown setting "${k}" in ${configPath}`);
+      }
+    }
+  }
+  const config = {} as Record<string, unknown>;
+  for (const s of SETTINGS) {
+    let raw: unknown;
+    if (s.flag in flags) raw = flags[s.flag];
+    else if (env[envName(s)] !== undefined) raw = env[envName(s)];
+    else if (s.key in file) raw = file[s.key];
+    else if (s.flag in file) raw = file[s.flag];
+    else {
+      config[s.key] = s.default();
+      continue;
+    }
+    config[s.key] = convert(s, raw);
+  }
+  const c = config as unknown as ServerConfig;
+  if (c.maxItemSize > c.maxValueSize) c.maxItemSize = c.maxValueSize;
+  if (c.maxMemory < c.shards * 1024 * 1024) {
+    throw new CairnError(ErrorCode.BAD_ARGUMENT, `--max-memory ${c.maxMemory} is too small: give each of the ${c.shards} shards at least 1mb`);
+  }
+  return c;
+}

@@ -1,0 +1,11 @@
+/** What a ring message carries; the shard picks the executor by it. */
+export const MessageKind = {
+  /** a whole native protocol request frame; the reply is a whole reply frame */
+  NATIVE: 1,
+  /** one RESP command, raw bytes; the reply is RESP bytes */
+  RESP: 2,
+  /** one memcached text command (line plus data block); the reply is memcached bytes */
+  MEMCACHE: 3,
+  /** a reply that failed inside the shard before any protocol could answer */
+  FAILURE: 9,
+} as const;

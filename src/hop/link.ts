@@ -1,0 +1,74 @@
+import { Doorbell, Ring, type RingMessageVisitor } from './ring.js';
+import { Outbox } from './outbox.js';
+
+/** The shared memory one front thread uses to reach every shard, as passed between threads. */
+export interface LinkMemory {
+  /** requests, front → shard i */
+  requests: SharedArrayBuffer[];
+  /** replies, shard i → front */
+  replies: SharedArrayBuffer[];
+  /** each shard's doorbell (one per shard, shared by every front) */
+  shardBells: SharedArrayBuffer[];
+  /** this front's doorbell (shared by every shard's reply ring to it) */
+  bell: SharedArrayBuffer;
+}
+
+const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Both ends of the hop use this shape: outboxes to write to, inbound rings to drain, and one doorbell
+ * to sleep on. The loop drains every inbound ring, yields to I/O between rounds while there is work,
+ * and sleeps on the doorbell when there is none.
+ */
+export class Endpoint {
+  private running = false;
+  private stopped: Promise<void> | null = null;
+  /** Atomics.waitAsync holds no reference on the event loop; this timer keeps the thread alive instead. */
+  private keepAlive: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly outboxes: Outbox[],
+    private readonly inbound: Ring[],
+    private readonly bell: Doorbell,
+    /** one visitor per inbound ring, so the visitor knows where a message came from */
+    private readonly visitors: RingMessageVisitor[],
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.keepAlive = setInterval(() => undefined, 1 << 30);
+    this.stopped = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.bell.ring();
+    // Wake the loop if it is asleep: ring() only notifies a sleeper, which is what we want.
+    await this.stopped;
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keepAlive = null;
+  }
+
+  private hasWork = (): boolean => {
+    if (!this.running) return true;
+    for (const r of this.inbound) if (r.pending() > 0) return true;
+    return false;
+  };
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      let n = 0;
+      for (let i = 0; i < this.inbound.length; i++) n += this.inbound[i].drain(this.visitors[i]);
+      if (n > 0) await yieldToIo();
+      else await this.bell.wait(this.hasWork, 1000);
+    }
+  }
+}
+
+/** A front thread's end: send to shard i, receive every shard's replies. */
+export function frontEndpoint(memory: LinkMemory, visit: RingMessageVisitor): Endpoint {
+  const outboxes = memory.requests.map((sab, i) => new Outbox(new Ring(sab), new Doorbell(memory.shardBells[i])));
+  const inbound = memory.replies.map((sab) => new Ring(sab));
+  return new Endpoint(outboxes, inbound, new Doorbell(memory.bell), inbound.map(() => visit));
+}

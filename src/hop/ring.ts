@@ -1,0 +1,182 @@
+/**
+ * A single-producer, single-consumer byte ring in a SharedArrayBuffer: the hop between a front thread
+ * (acceptor, gateway, embedded host) and one shard worker.
+ *
+ * The producer appends many messages and wakes the consumer once per batch, and only when the consumer
+ * said it is going to sleep; the consumer copies everything readable in one go, frees the space at once,
+ * and then works on the copy. postMessage per request costs a structured clone and a wake-up each; this
+ * costs one memcpy and, under load, no wake-ups at all.
+ *
+ * Message layout (4-byte aligned): u32 payload length | u8 kind | u8 0 | u16 0 | u32 conn | u32 seq | payload.
+ */
+
+const HEAD = 0; // bytes written, monotonic mod 2^32 (producer owns)
+const TAIL = 1; // bytes consumed, monotonic mod 2^32 (consumer owns)
+const PRODUCER_WAITING = 2; // producer has messages that did not fit
+const SPACE_SEQ = 3; // bumped by the consumer to tell a waiting producer about space
+const CONTROL_INTS = 8;
+
+const SLEEPING = 0; // consumer is (about to be) waiting for data
+const DATA_SEQ = 1; // bumped by a producer to wake the consumer
+
+/**
+ * One consumer's wake-up word, shared by every ring it reads: a shard reads one ring per front thread,
+ * and a front thread reads one reply ring per shard, each waiting in one place.
+ */
+export class Doorbell {
+  readonly sab: SharedArrayBuffer;
+  private readonly ctrl: Int32Array;
+
+  constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(8)) {
+    this.sab = sab;
+    this.ctrl = new Int32Array(sab);
+  }
+
+  /** Wake the consumer if it is asleep. Producers call it once after a batch of writes. */
+  ring(): void {
+    if (Atomics.load(this.ctrl, SLEEPING) !== 0) {
+      Atomics.add(this.ctrl, DATA_SEQ, 1);
+      Atomics.notify(this.ctrl, DATA_SEQ);
+    }
+  }
+
+  /**
+   * Wait until a producer may have written. Sets the sleeping flag first and re-checks, so a producer
+   * that wrote in between is either seen by `hasWork` or sees the flag and bumps DATA_SEQ (seq-cst atomics
+   * on both sides make this a Dekker handshake).
+   */
+  async wait(hasWork: () => boolean, timeoutMs = Infinity): Promise<void> {
+    const seq = Atomics.load(this.ctrl, DATA_SEQ);
+    Atomics.store(this.ctrl, SLEEPING, 1);
+    if (!hasWork()) {
+      const r = Atomics.waitAsync(this.ctrl, DATA_SEQ, seq, timeoutMs);
+      if (r.async) await r.value;
+    }
+    Atomics.store(this.ctrl, SLEEPING, 0);
+  }
+}
+
+export const MESSAGE_HEADER = 16;
+
+export interface RingMessageVisitor {
+  (kind: number, conn: number, seq: number, payload: Buffer): void;
+}
+
+export function createRingBuffer(capacity: number): SharedArrayBuffer {
+  if (capacity < 1024 || (capacity & (capacity - 1)) !== 0) {
+    throw new RangeError('ring capacity must be a power of two of at least 1024 bytes');
+  }
+  return new SharedArrayBuffer(CONTROL_INTS * 4 + capacity);
+}
+
+export class Ring {
+  readonly sab: SharedArrayBuffer;
+  readonly capacity: number;
+  private readonly ctrl: Int32Array;
+  private readonly data: Buffer;
+  private readonly mask: number;
+  private readonly header = Buffer.alloc(MESSAGE_HEADER);
+
+  constructor(sab: SharedArrayBuffer) {
+    this.sab = sab;
+    this.ctrl = new Int32Array(sab, 0, CONTROL_INTS);
+    this.capacity = sab.byteLength - CONTROL_INTS * 4;
+    this.data = Buffer.from(sab, CONTROL_INTS * 4, this.capacity);
+    this.mask = this.capacity - 1;
+  }
+
+  /** Largest payload one message may carry. */
+  get maxPayload(): number {
+    return this.capacity - MESSAGE_HEADER - 4;
+  }
+
+  // ---- producer side ----
+
+  /**
+   * Append one message. The payload may be given in two parts (header bytes plus body) to save a copy.
+   * Returns false when the ring has no room; the caller keeps the message and retries after waitForSpace().
+   */
+  write(kind: number, conn: number, seq: number, payload: Uint8Array, more?: Uint8Array): boolean {
+    const len = payload.length + (more ? more.length : 0);
+    const total = (MESSAGE_HEADER + len + 3) & ~3;
+    const head = Atomics.load(this.ctrl, HEAD) >>> 0;
+    const tail = Atomics.load(this.ctrl, TAIL) >>> 0;
+    if (total > this.capacity - ((head - tail) >>> 0)) return false;
+    const h = this.header;
+    h.writeUInt32LE(len, 0);
+    h[4] = kind;
+    h.writeUInt32LE(conn >>> 0, 8);
+    h.writeUInt32LE(seq >>> 0, 12);
+    let at = this.put(head & this.mask, h);
+    at = this.put(at, payload);
+    if (more) this.put(at, more);
+    Atomics.store(this.ctrl, HEAD, (head + total) | 0);
+    return true;
+  }
+
+  private put(at: number, bytes: Uint8Array): number {
+    const first = Math.min(bytes.length, this.capacity - at);
+    this.data.set(first === bytes.length ? bytes : bytes.subarray(0, first), at);
+    if (first < bytes.length) this.data.set(bytes.subarray(first), 0);
+    return (at + bytes.length) & this.mask;
+  }
+
+  /** Bytes that a write can use right now. */
+  free(): number {
+    return this.capacity - ((Atomics.load(this.ctrl, HEAD) - Atomics.load(this.ctrl, TAIL)) >>> 0);
+  }
+
+  /** Resolves when the consumer has freed room for a payload of this many bytes (or after a while). */
+  async waitForSpace(payloadBytes: number, timeoutMs = 1000): Promise<void> {
+    const need = (MESSAGE_HEADER + payloadBytes + 3) & ~3;
+    const seq = Atomics.load(this.ctrl, SPACE_SEQ);
+    Atomics.store(this.ctrl, PRODUCER_WAITING, 1);
+    if (this.free() < need) {
+      const r = Atomics.waitAsync(this.ctrl, SPACE_SEQ, seq, timeoutMs);
+      if (r.async) await r.value;
+    }
+    Atomics.store(this.ctrl, PRODUCER_WAITING, 0);
+  }
+
+  // ---- consumer side ----
+
+  /** Bytes waiting to be read. */
+  pending(): number {
+    return (Atomics.load(this.ctrl, HEAD) - Atomics.load(this.ctrl, TAIL)) >>> 0;
+  }
+
+  /**
+   * Take every message written so far: copies them out in one piece, frees their space, then calls
+   * visit for each with a view into that copy (valid for as long as the visitor keeps it).
+   * Returns the number of messages read.
+   */
+  drain(visit: RingMessageVisitor): number {
+    const head = Atomics.load(this.ctrl, HEAD) >>> 0;
+    const tail = Atomics.load(this.ctrl, TAIL) >>> 0;
+    const size = (head - tail) >>> 0;
+    if (size === 0) return 0;
+    const copy = Buffer.allocUnsafe(size);
+    const at = tail & this.mask;
+    const first = Math.min(size, this.capacity - at);
+    this.data.copy(copy, 0, at, at + first);
+    if (first < size) this.data.copy(copy, first, 0, size - first);
+    Atomics.store(this.ctrl, TAIL, head | 0);
+    if (Atomics.load(this.ctrl, PRODUCER_WAITING) !== 0) {
+      Atomics.add(this.ctrl, SPACE_SEQ, 1);
+      Atomics.notify(this.ctrl, SPACE_SEQ);
+    }
+    let n = 0;
+    let off = 0;
+    while (off < size) {
+      const len = copy.readUInt32LE(off);
+      const kind = copy[off + 4];
+      const conn = copy.readUInt32LE(off + 8);
+      const seq = copy.readUInt32LE(off + 12);
+      const start = off + MESSAGE_HEADER;
+      visit(kind, conn, seq, copy.subarray(start, start + len));
+      off += (MESSAGE_HEADER + len + 3) & ~3;
+      n++;
+    }
+    return n;
+  }
+}

@@ -1,0 +1,28 @@
+/** Settings each shard's store is opened with (per shard, already divided). */
+export interface StoreSettings {
+  maxMemory: number;
+  durability: 'spill' | 'writeback' | 'sync';
+  writebackDelayMs?: number;
+  maxValueSize?: number;
+  maxItemSize?: number;
+  idleMs?: number;
+  coldMaxItems?: number;
+  coldMaxBytes?: number;
+}
+
+export interface ShardWorkerData {
+  shard: number;
+  shards: number;
+  dataDir: string;
+  store: StoreSettings;
+  /** one per front thread */
+  links: { request: SharedArrayBuffer; reply: SharedArrayBuffer; frontBell: SharedArrayBuffer }[];
+  /** this shard's doorbell */
+  bell: SharedArrayBuffer;
+}
+
+export type WorkerRequest = { id: number; type: 'stats' } | { id: number; type: 'close' };
+
+export type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'reply'; id: number; value?: unknown; error?: { code: string; message: string } };
