@@ -6,6 +6,8 @@ export const MessageKind = {
   RESP: 2,
   /** one memcached text command (line plus data block); the reply is memcached bytes */
   MEMCACHE: 3,
+  /** a native frame sent to every shard; the replies are merged by the acceptor */
+  NATIVE_BROADCAST: 4,
   /** a reply that failed inside the shard before any protocol could answer */
   FAILURE: 9,
 } as const;

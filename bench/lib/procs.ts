@@ -1,0 +1,316 @@
+/**
+ * Child processes for benchmarks and compatibility tests: free loopback ports, daemons that are
+ * waited for and always stopped (redis-server, memcached, nutcracker, a cairn server), and one-shot
+ * commands with a time limit.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+/** nutcracker is installed in /usr/sbin, which a non-root PATH may lack. */
+const EXTRA_PATH = ['/usr/sbin', '/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin'];
+
+/** The first of `names` found on PATH (or in the sbin directories), as an absolute path; null if none. */
+export function findProgram(...names: string[]): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_PATH];
+  for (const name of names) {
+    for (const dir of dirs) {
+      const file = join(dir, name);
+      try {
+        accessSync(file, constants.X_OK);
+        return file;
+      } catch {
+        /* next */
+      }
+    }
+  }
+  return null;
+}
+
+/** Like findProgram, but throws a message that says how to install the tools. */
+export function requireProgram(...names: string[]): string {
+  const found = findProgram(...names);
+  if (!found) {
+    throw new Error(`${names.join(' / ')} not found: run test/tools.sh (Debian packages redis-server redis-tools memcached libmemcached-tools nutcracker)`);
+  }
+  return found;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port; rejects after timeoutMs. */
+export async function waitForPort(port: number, timeoutMs = 10_000, alive: () => boolean = () => true): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createConnection({ host: '127.0.0.1', port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (!alive()) throw new Error(`the process meant to listen on port ${port} exited`);
+    if (Date.now() > deadline) throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+export interface Daemon {
+  name: string;
+  process: ChildProcess;
+  output(): string;
+  alive(): boolean;
+  /** SIGTERM, then SIGKILL after graceMs; resolves once the process has gone. Safe to call twice. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const running = new Set<Daemon>();
+
+/** Every daemon started here and not yet stopped (for last-resort cleanup). */
+export function runningDaemons(): Daemon[] {
+  return [...running];
+}
+
+/** Kills (SIGKILL, synchronously) every daemon still running: for process 'exit' handlers. */
+export function killAllDaemonsSync(): void {
+  for (const d of running) {
+    try {
+      d.process.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  running.clear();
+}
+
+export async function stopAllDaemons(): Promise<void> {
+  await Promise.all([...running].map((d) => d.stop()));
+}
+
+export function spawnDaemon(name: string, command: string, args: string[], options: SpawnOptions = {}): Daemon {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  let out = '';
+  const keep = (d: Buffer): void => {
+    out += d.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited = false;
+  const gone = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    });
+    child.once('error', (err) => {
+      out += `\n[spawn error] ${err.message}\n`;
+      exited = true;
+      resolve();
+    });
+  });
+  const daemon: Daemon = {
+    name,
+    process: child,
+    output: () => out,
+    alive: () => !exited,
+    async stop(graceMs = 5_000) {
+      running.delete(daemon);
+      if (!exited) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => {
+          if (!exited) child.kill('SIGKILL');
+        }, graceMs);
+        await gone;
+        clearTimeout(timer);
+      }
+    },
+  };
+  running.add(daemon);
+  return daemon;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface RunOptions {
+  input?: string | Buffer;
+  timeoutMs?: number;
+  env?: Record<string, string>;
+  cwd?: string;
+  /** called with each chunk of stdout (for progress displays) */
+  onStdout?: (chunk: string) => void;
+}
+
+/** Runs a command to completion (SIGKILL at timeoutMs), collecting its output. Never rejects on a non-zero exit. */
+export function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+      cwd: options.cwd,
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (d: Buffer) => {
+      const s = d.toString();
+      stdout += s;
+      options.onStdout?.(s);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs ?? 30_000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+    child.stdin.on('error', () => {
+      /* the command may exit before reading its input */
+    });
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+  });
+}
+
+export interface ServiceHandle {
+  port: number;
+  daemon: Daemon;
+  stop(): Promise<void>;
+}
+
+/** redis-server with no persistence on 127.0.0.1:port. */
+export async function startRedisServer(port?: number, extraArgs: string[] = []): Promise<ServiceHandle> {
+  const p = port ?? (await freePort());
+  const dir = tempDir('cairn-redis-');
+  const daemon = spawnDaemon('redis-server', requireProgram('redis-server'), [
+    '--port', String(p),
+    '--bind', '127.0.0.1',
+    '--save', '',
+    '--appendonly', 'no',
+    '--dir', dir,
+    '--protected-mode', 'no',
+    ...extraArgs,
+  ]);
+  try {
+    await waitForPort(p, 10_000, daemon.alive);
+  } catch (err) {
+    await daemon.stop();
+    throw new Error(`redis-server did not start: ${(err as Error).message}\n${daemon.output()}`);
+  }
+  return {
+    port: p,
+    daemon,
+    async stop() {
+      await daemon.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** memcached on 127.0.0.1:port, TCP only. */
+export async function startMemcached(port?: number, extraArgs: string[] = []): Promise<ServiceHandle> {
+  const p = port ?? (await freePort());
+  const args = ['-p', String(p), '-U', '0', '-l', '127.0.0.1', ...extraArgs];
+  // memcached refuses to run as root without -u
+  if (process.getuid?.() === 0) args.push('-u', 'root');
+  const daemon = spawnDaemon('memcached', requireProgram('memcached'), args);
+  try {
+    await waitForPort(p, 10_000, daemon.alive);
+  } catch (err) {
+    await daemon.stop();
+    throw new Error(`memcached did not start: ${(err as Error).message}\n${daemon.output()}`);
+  }
+  return { port: p, daemon, stop: () => daemon.stop() };
+}
+
+export interface CairnHandle {
+  port: number;
+  respPort: number;
+  memcachePort: number;
+  httpPort: number;
+  dataDir: string;
+  daemon: Daemon;
+  stop(): Promise<void>;
+}
+
+export interface CairnOptions {
+  /** the package root (dist/src/cli.js lives under it) */
+  root: string;
+  shards: number;
+  maxMemory?: string;
+  args?: string[];
+  startTimeoutMs?: number;
+}
+
+/** `node dist/src/cli.js serve` on free loopback ports with a temporary data directory. */
+export async function startCairn(options: CairnOptions): Promise<CairnHandle> {
+  const ports = { port: await freePort(), respPort: await freePort(), memcachePort: await freePort(), httpPort: await freePort() };
+  const dataDir = tempDir('cairn-bench-');
+  const daemon = spawnDaemon('cairn', process.execPath, [
+    join(options.root, 'dist', 'src', 'cli.js'),
+    'serve',
+    '--port', String(ports.port),
+    '--resp-port', String(ports.respPort),
+    '--memcache-port', String(ports.memcachePort),
+    '--http-port', String(ports.httpPort),
+    '--data', dataDir,
+    '--shards', String(options.shards),
+    '--max-memory', options.maxMemory ?? '1gb',
+    ...(options.args ?? []),
+  ]);
+  const cleanup = (): void => rmSync(dataDir, { recursive: true, force: true });
+  try {
+    const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+    while (!daemon.output().includes('ready')) {
+      if (!daemon.alive()) throw new Error('cairn exited while starting');
+      if (Date.now() > deadline) throw new Error('cairn did not print "ready" in time');
+      await sleep(50);
+    }
+    await waitForPort(ports.respPort, 5_000, daemon.alive);
+    await waitForPort(ports.memcachePort, 5_000, daemon.alive);
+  } catch (err) {
+    await daemon.stop();
+    cleanup();
+    throw new Error(`${(err as Error).message}\n${daemon.output()}`);
+  }
+  return {
+    ...ports,
+    dataDir,
+    daemon,
+    async stop() {
+      await daemon.stop(15_000);
+      cleanup();
+    },
+  };
+}

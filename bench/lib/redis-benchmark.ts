@@ -1,0 +1,106 @@
+/**
+ * Runs redis-benchmark and parses its output: `--csv` (Redis 7 prints rps and latency percentiles,
+ * p99 included) or `-q` ("SET: 123.45 requests per second, p50=0.1 msec").
+ */
+import { requireProgram, run } from './procs.js';
+
+export interface BenchRow {
+  test: string;
+  rps: number;
+  avgMs?: number;
+  minMs?: number;
+  p50Ms?: number;
+  p95Ms?: number;
+  p99Ms?: number;
+  maxMs?: number;
+}
+
+export interface RedisBenchmarkOptions {
+  port: number;
+  host?: string;
+  tests?: string[];
+  requests: number;
+  clients?: number;
+  dataSize?: number;
+  pipeline?: number;
+  /** -r: random keys in [0, keyspace) (without it every command uses the same key) */
+  keyspace?: number;
+  password?: string;
+  format?: 'csv' | 'quiet';
+  timeoutMs?: number;
+  extraArgs?: string[];
+}
+
+export interface RedisBenchmarkResult {
+  rows: BenchRow[];
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  timedOut: boolean;
+  /** the command line, for reports */
+  command: string;
+}
+
+function unquote(s: string): string {
+  s = s.trim();
+  return s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s;
+}
+
+/** Parses redis-benchmark --csv output (the header line names the columns). */
+export function parseCsv(text: string): BenchRow[] {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim().startsWith('"'));
+  let header: string[] | null = null;
+  const rows: BenchRow[] = [];
+  for (const line of lines) {
+    const cells = line.split(',').map(unquote);
+    if (cells[0] === 'test') {
+      header = cells;
+      continue;
+    }
+    const get = (name: string, index: number): number | undefined => {
+      const i = header ? header.indexOf(name) : index;
+      if (i < 0 || i >= cells.length) return undefined;
+      const v = Number(cells[i]);
+      return Number.isFinite(v) ? v : undefined;
+    };
+    const rps = get('rps', 1);
+    if (rps === undefined) continue;
+    rows.push({
+      test: cells[0],
+      rps,
+      avgMs: get('avg_latency_ms', 2),
+      minMs: get('min_latency_ms', 3),
+      p50Ms: get('p50_latency_ms', 4),
+      p95Ms: get('p95_latency_ms', 5),
+      p99Ms: get('p99_latency_ms', 6),
+      maxMs: get('max_latency_ms', 7),
+    });
+  }
+  return rows;
+}
+
+/** Parses redis-benchmark -q output; the live progress lines (separated by CR) are skipped. */
+export function parseQuiet(text: string): BenchRow[] {
+  const rows: BenchRow[] = [];
+  for (const piece of text.split(/[\r\n]+/)) {
+    const m = /^\s*([A-Za-z0-9_ :.()-]+?):\s+([\d.]+) requests per second(?:, p50=([\d.]+) msec)?/.exec(piece);
+    if (!m) continue;
+    rows.push({ test: m[1].trim(), rps: Number(m[2]), p50Ms: m[3] !== undefined ? Number(m[3]) : undefined });
+  }
+  return rows;
+}
+
+export async function redisBenchmark(o: RedisBenchmarkOptions): Promise<RedisBenchmarkResult> {
+  const bin = requireProgram('redis-benchmark');
+  const args = ['-h', o.host ?? '127.0.0.1', '-p', String(o.port), '-n', String(o.requests), '-c', String(o.clients ?? 50)];
+  if (o.tests?.length) args.push('-t', o.tests.join(','));
+  if (o.dataSize !== undefined) args.push('-d', String(o.dataSize));
+  if (o.pipeline !== undefined && o.pipeline > 1) args.push('-P', String(o.pipeline));
+  if (o.keyspace !== undefined) args.push('-r', String(o.keyspace));
+  if (o.password !== undefined) args.push('-a', o.password);
+  args.push(o.format === 'quiet' ? '-q' : '--csv');
+  args.push(...(o.extraArgs ?? []));
+  const r = await run(bin, args, { timeoutMs: o.timeoutMs ?? 120_000 });
+  const rows = o.format === 'quiet' ? parseQuiet(r.stdout) : parseCsv(r.stdout);
+  return { rows, stdout: r.stdout, stderr: r.stderr, code: r.code, timedOut: r.timedOut, command: `redis-benchmark ${args.join(' ')}` };
+}

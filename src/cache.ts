@@ -1,0 +1,165 @@
+import { availableParallelism } from 'node:os';
+import { CairnClient } from './client/client.js';
+import type { Transport } from './client/transport.js';
+import type { ClientOptions } from './client/client.js';
+import { claimDataDir } from './datadir.js';
+import { CairnError, ErrorCode } from './errors.js';
+import { NativeRouter } from './server/native-conn.js';
+import { startBackend, type ShardBackend } from './shards/backend.js';
+import { VERSION } from './version.js';
+
+export interface CacheOptions {
+  /** data directory, one LevelDB per shard inside (default ./data) */
+  dir?: string;
+  /** shards (default: one per core); a directory keeps the count it was created with */
+  shards?: number;
+  /** hot-tier budget for all shards together, in bytes (default 256 MiB) */
+  maxMemory?: number;
+  /** default 'writeback' */
+  durability?: 'spill' | 'writeback' | 'sync';
+  /** writeback: the longest a write waits before it reaches disk (default 100 ms) */
+  writebackDelayMs?: number;
+  /** largest value accepted (default 1 MiB) */
+  maxValueSize?: number;
+  /** values larger than this live on disk only (default: maxValueSize, i.e. none) */
+  maxItemSize?: number;
+  /** an entry unused this long leaves memory but stays on disk (default: never) */
+  idleMs?: number;
+  /** cold-tier limits for the whole cache (default: unbounded) */
+  coldMaxItems?: number;
+  coldMaxBytes?: number;
+  /**
+   * true (default): each shard runs on its own worker thread, as in the server. false: every shard
+   * runs on the calling thread, which suits small caches and profilers that cannot see threads.
+   */
+  threads?: boolean;
+}
+
+/**
+ * The embedded cache: the same sharded two-tier cache as `cairn serve`, in this process, with the
+ * SDK's API (`get`, `set`, `mget`, `typed`, ...) plus the library names `delete`, `has`, `getMany`,
+ * `setMany` and `deleteMany`. Requests travel to the shards as native protocol frames over the same
+ * rings the server uses, so the library and the server cannot drift apart.
+ */
+export class Cache extends CairnClient {
+  private constructor(
+    options: ClientOptions & { transport: () => Transport },
+    private readonly backend: ShardBackend,
+    private readonly release: () => void,
+  ) {
+    super(options);
+  }
+
+  static async open(options: CacheOptions = {}): Promise<Cache> {
+    const dir = options.dir ?? './data';
+    const shards = options.shards ?? availableParallelism();
+    if (!Number.isInteger(shards) || shards < 1 || shards > 256) {
+      throw new CairnError(ErrorCode.BAD_ARGUMENT, `shards must be a whole number from 1 to 256, not ${String(shards)}`);
+    }
+    const maxMemory = options.maxMemory ?? 256 * 1024 * 1024;
+    if (!(maxMemory >= shards * 1024 * 1024)) {
+      throw new CairnError(ErrorCode.BAD_ARGUMENT, `maxMemory ${maxMemory} is too small: give each of the ${shards} shards at least 1 MiB`);
+    }
+    const maxValueSize = options.maxValueSize ?? 1024 * 1024;
+    const release = claimDataDir(dir, shards);
+    let backend: ShardBackend;
+    try {
+      backend = await startBackend({
+        shards,
+        dataDir: dir,
+        mode: options.threads === false ? 'inline' : 'threads',
+        ringBytes: Math.max(4 * 1024 * 1024, 2 ** Math.ceil(Math.log2(maxValueSize * 4))),
+        store: {
+          maxMemory: Math.floor(maxMemory / shards),
+          durability: options.durability ?? 'writeback',
+          writebackDelayMs: options.writebackDelayMs,
+          maxValueSize,
+          maxItemSize: Math.min(options.maxItemSize ?? maxValueSize, maxValueSize),
+          idleMs: options.idleMs,
+          coldMaxItems: options.coldMaxItems ? Math.ceil(options.coldMaxItems / shards) : undefined,
+          coldMaxBytes: options.coldMaxBytes ? Math.ceil(options.coldMaxBytes / shards) : undefined,
+        },
+      });
+    } catch (err) {
+      release();
+      throw err;
+    }
+    const info = {
+      serverVersion: VERSION,
+      shards,
+      password: null,
+      limits: { maxValue: maxValueSize, maxFrame: Math.max(8 * 1024 * 1024, maxValueSize + 64 * 1024) },
+    };
+    const transport = (): Transport => inProcessTransport(backend, info);
+    const cache = new Cache({ transport, reconnect: false, timeoutMs: 0, name: 'embedded' }, backend, release);
+    await cache.connect();
+    return cache;
+  }
+
+  delete(key: string | Uint8Array): Promise<boolean> {
+    return this.del(key);
+  }
+
+  has(key: string | Uint8Array): Promise<boolean> {
+    return this.exists(key);
+  }
+
+  getMany(keys: readonly (string | Uint8Array)[]): Promise<(Uint8Array | null)[]> {
+    return this.mget(keys);
+  }
+
+  setMany(...args: Parameters<CairnClient['mset']>): Promise<number> {
+    return this.mset(...args);
+  }
+
+  deleteMany(keys: readonly (string | Uint8Array)[]): Promise<number> {
+    return this.mdel(keys);
+  }
+
+  /** Flush every shard's dirty entries to disk, close LevelDB and stop the shard threads. */
+  override async close(): Promise<void> {
+    await super.close();
+    try {
+      await this.backend.close();
+    } finally {
+      this.release();
+    }
+  }
+}
+
+/** Open an embedded cache. */
+export function openCache(options: CacheOptions = {}): Promise<Cache> {
+  return Cache.open(options);
+}
+
+/** A transport whose far end is a native router in this process instead of a socket. */
+function inProcessTransport(backend: ShardBackend, info: ConstructorParameters<typeof NativeRouter>[2]): Transport {
+  let dataListener: (chunk: Uint8Array) => void = () => undefined;
+  let closeListener: (error?: Error) => void = () => undefined;
+  let open = true;
+  const router = new NativeRouter(1, backend, info, {
+    write: (bytes) => {
+      if (open) dataListener(bytes);
+    },
+    end: () => {
+      open = false;
+      closeListener(new CairnError(ErrorCode.BAD_FRAME, 'the embedded cache rejected a frame'));
+    },
+  });
+  backend.onReply((kind, _conn, seq, payload) => router.onReply(kind, seq, payload));
+  return {
+    connect: async () => undefined,
+    write: (bytes) => router.onData(bytes),
+    onData: (listener) => {
+      dataListener = listener;
+    },
+    onClose: (listener) => {
+      closeListener = listener;
+    },
+    close: () => {
+      if (!open) return;
+      open = false;
+      closeListener();
+    },
+  };
+}

@@ -1,0 +1,775 @@
+import { CairnError, ErrorCode } from '../errors.js';
+import { hash32, TABLE_SEED } from '../hash.js';
+import { Arena, ARENA_FIXED_BYTES, MAX_ARENA_BYTES, START } from './arena.js';
+import { formatInt, I64_MAX, I64_MIN, parseSigned, parseUnsigned } from './incr.js';
+import {
+  ATIME_OFF,
+  DIRTY,
+  EXP_OFF,
+  F_ATIME,
+  F_EXP,
+  F_FLAGS,
+  F_WIDE,
+  FLAGS_OFF,
+  HDR,
+  KEEP_BITS,
+  KLEN_COMPACT_MAX,
+  KLEN_SHIFT,
+  TWO32,
+  VLEN_MASK,
+  atimeOf,
+  casOf,
+  expOf,
+  flagsOf,
+  itemWords,
+  keyAt,
+  keyLen,
+  layoutIndex,
+  valLen,
+  wordsFor,
+} from './layout.js';
+import { LruPolicy } from './lru.js';
+import { MIN_TABLE_BYTES, Table, type HashFn } from './table.js';
+
+export type RemoveReason = 'evicted' | 'expired' | 'idle';
+
+export interface EngineOptions {
+  /** byte budget covering everything the engine allocates (table, arena, metadata). */
+  maxMemory: number;
+  /** default 65536; keys are arbitrary bytes, empty and zero bytes allowed. */
+  maxKeySize?: number;
+  /** default 1 MiB; at most 512 MiB. */
+  maxValueSize?: number;
+  /** ms since the epoch; default Date.now. */
+  clock?: () => number;
+  /**
+   * Called before an entry is freed because of eviction (space), expiry or idleness. The listener
+   * may read the entry through the ref accessors; it must not call mutating methods.
+   */
+  onRemove?: (reason: RemoveReason, ref: number) => void;
+  /** keep a last-access time per entry (8 bytes each) so that evictIdle() works. */
+  trackAccessTime?: boolean;
+  /** table placement hash; testing only (inject collisions). Default: hash32 with TABLE_SEED. */
+  hash?: HashFn;
+}
+
+export const SET_ALWAYS = 0;
+export const SET_NX = 1;
+export const SET_XX = 2;
+export const STORED = 0;
+export const NOT_STORED = 1;
+export const EXISTS = 2;
+export const NOT_FOUND = 3;
+export const INCR_OK = 0;
+export const INCR_NOT_FOUND = 1;
+export const INCR_NOT_INTEGER = 2;
+export const INCR_OVERFLOW = 3;
+
+/** engine bookkeeping outside the arena and table: allocator heads and bitmap, reserved words. */
+const FIXED_BYTES = ARENA_FIXED_BYTES;
+const MAX_VALUE_LIMIT = 512 * 1024 * 1024;
+const MAX_HDR_WORDS = HDR[15];
+const defaultHash: HashFn = (b, s, e) => hash32(b, s, e, TABLE_SEED);
+
+/**
+ * One shard's in-memory store: keys, values and per-entry metadata in SharedArrayBuffers, so a
+ * million keys create no JS objects. See docs/engine.md for the layout and the reasoning.
+ *
+ * A ref is the word index of an item in the arena; it names a live entry until the next mutating call.
+ */
+export class Engine {
+  readonly maxKeySize: number;
+  readonly maxValueSize: number;
+  casCounter = 0;
+  readonly stats = { evicted: 0, expired: 0, idle: 0 };
+
+  private readonly arena: Arena;
+  private readonly table: Table;
+  private readonly policy: LruPolicy;
+  private m: Uint32Array;
+  private readonly hash: HashFn;
+  private readonly clock: () => number;
+  private readonly onRemove: ((reason: RemoveReason, ref: number) => void) | undefined;
+  private readonly trackAtime: boolean;
+  private budget: number;
+  private n = 0;
+  private h = 0;
+  private cas_ = 0;
+  private int_ = 0n;
+  private readonly sweepCursor = { seg: 0, slot: 0 };
+  private readonly intScratch = new Uint8Array(24);
+
+  constructor(options: EngineOptions) {
+    const { maxMemory } = options;
+    if (!Number.isFinite(maxMemory) || maxMemory < FIXED_BYTES + MIN_TABLE_BYTES + 64) {
+      throw new CairnError(ErrorCode.BAD_ARGUMENT, `maxMemory must be at least ${FIXED_BYTES + MIN_TABLE_BYTES + 64} bytes`);
+    }
+    this.maxKeySize = options.maxKeySize ?? 65536;
+    this.maxValueSize = options.maxValueSize ?? 1048576;
+    if (!(this.maxKeySize >= 0 && this.maxKeySize <= 1 << 24)) {
+      throw new CairnError(ErrorCode.BAD_ARGUMENT, 'maxKeySize must be within [0, 16 MiB]');
+    }
+    if (!(this.maxValueSize >= 0 && this.maxValueSize <= MAX_VALUE_LIMIT)) {
+      throw new CairnError(ErrorCode.BAD_ARGUMENT, 'maxValueSize must be within [0, 512 MiB]');
+    }
+    this.budget = maxMemory;
+    this.clock = options.clock ?? Date.now;
+    this.onRemove = options.onRemove;
+    this.trackAtime = options.trackAccessTime === true;
+    this.hash = options.hash ?? defaultHash;
+    this.arena = new Arena(Math.min(maxMemory, MAX_ARENA_BYTES));
+    this.m = this.arena.u32;
+    this.policy = new LruPolicy(this.m);
+    this.arena.onViews = () => {
+      this.m = this.arena.u32;
+      this.policy.setMemory(this.m);
+    };
+    this.table = new Table(this.arena, this.hash, (bytes) => this.reserve(bytes));
+  }
+
+  // ---------------------------------------------------------------- accounting
+
+  get count(): number {
+    return this.n;
+  }
+
+  /** table + arena bytes held by entries + allocator bookkeeping. Holes are reported apart. */
+  get bytesUsed(): number {
+    return this.table.bytes + FIXED_BYTES + this.arena.liveWords * 4;
+  }
+
+  get maxMemory(): number {
+    return this.budget;
+  }
+
+  get lastCas(): number {
+    return this.cas_;
+  }
+
+  get lastInt(): bigint {
+    return this.int_;
+  }
+
+  /** arena bytes in free holes between entries (fragmentation), not counted in bytesUsed. */
+  get fragmentationBytes(): number {
+    return this.arena.freeWords * 4;
+  }
+
+  /** arena bytes committed (the SharedArrayBuffer's length; it never shrinks). */
+  get arenaBytes(): number {
+    return this.arena.committedBytes;
+  }
+
+  get tableBytes(): number {
+    return this.table.bytes;
+  }
+
+  setMaxMemory(bytes: number): void {
+    if (!Number.isFinite(bytes) || bytes < FIXED_BYTES + MIN_TABLE_BYTES + 64) {
+      throw new CairnError(ErrorCode.BAD_ARGUMENT, 'maxMemory too small');
+    }
+    this.budget = bytes;
+    if (bytes > this.arena.reserveBytes) this.arena.relocate(Math.min(bytes, MAX_ARENA_BYTES));
+    while (this.bytesUsed > this.budget) {
+      const v = this.policy.victim();
+      if (v === 0) break;
+      this.evict(v);
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  find(key: Uint8Array): number {
+    const ref = this.lookup(key);
+    if (ref === 0) return -1;
+    this.policy.access(ref);
+    if (this.trackAtime) this.stamp(ref);
+    return ref;
+  }
+
+  peek(key: Uint8Array): number {
+    const ref = this.table.find(key, key.length, this.hash(key, 0, key.length));
+    if (ref === 0) return -1;
+    if ((this.m[ref] & F_EXP) !== 0) {
+      const e = expOf(this.m, ref);
+      if (e !== 0 && e <= this.clock()) return -1;
+    }
+    return ref;
+  }
+
+  get(key: Uint8Array): Buffer | undefined {
+    const ref = this.find(key);
+    return ref < 0 ? undefined : this.valueOf(ref);
+  }
+
+  keyLength(ref: number): number {
+    return keyLen(this.m, ref);
+  }
+
+  valueLength(ref: number): number {
+    return valLen(this.m, ref);
+  }
+
+  /** A copy of the key. */
+  keyOf(ref: number): Buffer {
+    const p = keyAt(this.m, ref);
+    const out = Buffer.allocUnsafe(keyLen(this.m, ref));
+    this.arena.buf.copy(out, 0, p, p + out.length);
+    return out;
+  }
+
+  /** A copy of the value. */
+  valueOf(ref: number): Buffer {
+    const p = keyAt(this.m, ref) + keyLen(this.m, ref);
+    const out = Buffer.allocUnsafe(valLen(this.m, ref));
+    this.arena.buf.copy(out, 0, p, p + out.length);
+    return out;
+  }
+
+  /** The key bytes in place (no copy); valid until the next mutating call. */
+  keyView(ref: number): Buffer {
+    const p = keyAt(this.m, ref);
+    return this.arena.buf.subarray(p, p + keyLen(this.m, ref));
+  }
+
+  /** The value bytes in place (no copy); valid until the next mutating call. */
+  valueView(ref: number): Buffer {
+    const p = keyAt(this.m, ref) + keyLen(this.m, ref);
+    return this.arena.buf.subarray(p, p + valLen(this.m, ref));
+  }
+
+  copyKey(ref: number, dst: Uint8Array, at: number): number {
+    const p = keyAt(this.m, ref);
+    return this.copyOut(p, keyLen(this.m, ref), dst, at);
+  }
+
+  copyValue(ref: number, dst: Uint8Array, at: number): number {
+    const p = keyAt(this.m, ref) + keyLen(this.m, ref);
+    return this.copyOut(p, valLen(this.m, ref), dst, at);
+  }
+
+  flagsOf(ref: number): number {
+    return flagsOf(this.m, ref);
+  }
+
+  expiresAtOf(ref: number): number {
+    return expOf(this.m, ref);
+  }
+
+  casOf(ref: number): number {
+    return casOf(this.m, ref);
+  }
+
+  isDirty(ref: number): boolean {
+    return (this.m[ref] & DIRTY) !== 0;
+  }
+
+  setClean(ref: number): void {
+    this.m[ref] &= ~DIRTY;
+  }
+
+  /** -2 missing, -1 no expiry, else the absolute expiry in ms. */
+  expireTime(key: Uint8Array): number {
+    const ref = this.lookup(key);
+    if (ref === 0) return -2;
+    const e = expOf(this.m, ref);
+    return e === 0 ? -1 : e;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  set(
+    key: Uint8Array,
+    value: Uint8Array,
+    expiresAt = 0,
+    flags = 0,
+    mode = SET_ALWAYS,
+    cas = 0,
+    keepTtl = false,
+  ): number {
+    const vlen = value.length;
+    this.checkSizes(key.length, vlen);
+    const ref = this.lookup(key);
+    const s = this.table.fSeg;
+    const i = this.table.fSlot;
+    if (cas !== 0) {
+      if (ref === 0) return NOT_FOUND;
+      if (casOf(this.m, ref) !== cas) return EXISTS;
+    }
+    if (mode === SET_NX ? ref !== 0 : mode === SET_XX && ref === 0) return NOT_STORED;
+    const exp = keepTtl && ref !== 0 ? expOf(this.m, ref) : expiresAt;
+    if (exp !== 0 && exp <= this.clock()) {
+      if (ref !== 0) this.remove(ref, s, i, null);
+      this.cas_ = 0;
+      return STORED;
+    }
+    const c = ++this.casCounter;
+    this.write(ref, s, i, key, value, null, vlen, flags >>> 0, exp, c, true);
+    this.cas_ = c;
+    return STORED;
+  }
+
+  insertClean(key: Uint8Array, value: Uint8Array, expiresAt: number, flags: number, cas: number): number {
+    const klen = key.length;
+    const vlen = value.length;
+    if (klen > this.maxKeySize || vlen > this.maxValueSize || this.tooBig(klen, vlen)) return -1;
+    if (expiresAt !== 0 && expiresAt <= this.clock()) return -1;
+    const ref = this.lookup(key);
+    if (ref !== 0) return ref; // memory already holds the key, and memory is never older than disk
+    if (cas > this.casCounter) this.casCounter = cas;
+    let nref: number;
+    try {
+      nref = this.write(0, 0, 0, key, value, null, vlen, flags >>> 0, expiresAt, cas, false);
+    } catch (err) {
+      if (err instanceof CairnError && err.code === ErrorCode.OUT_OF_MEMORY) return -1;
+      throw err;
+    }
+    this.cas_ = cas;
+    return nref;
+  }
+
+  delete(key: Uint8Array): boolean {
+    const ref = this.lookup(key);
+    if (ref === 0) return false;
+    this.remove(ref, this.table.fSeg, this.table.fSlot, null);
+    return true;
+  }
+
+  getdel(key: Uint8Array): Buffer | undefined {
+    const ref = this.lookup(key);
+    if (ref === 0) return undefined;
+    const v = this.valueOf(ref);
+    this.remove(ref, this.table.fSeg, this.table.fSlot, null);
+    return v;
+  }
+
+  /** Set an absolute expiry (0: none); a time at or before now deletes. false if missing. */
+  expire(key: Uint8Array, expiresAt: number): boolean {
+    const ref = this.lookup(key);
+    if (ref === 0) return false;
+    const s = this.table.fSeg;
+    const i = this.table.fSlot;
+    if (expiresAt !== 0 && expiresAt <= this.clock()) {
+      this.remove(ref, s, i, null);
+      return true;
+    }
+    this.setExpiry(ref, s, i, expiresAt);
+    return true;
+  }
+
+  /** memcached touch / gat: same rules as expire (0 means never expires). */
+  touch(key: Uint8Array, expiresAt: number): boolean {
+    return this.expire(key, expiresAt);
+  }
+
+  persist(key: Uint8Array): boolean {
+    const ref = this.lookup(key);
+    if (ref === 0 || expOf(this.m, ref) === 0) return false;
+    this.setExpiry(ref, this.table.fSeg, this.table.fSlot, 0);
+    return true;
+  }
+
+  incr(key: Uint8Array, delta: bigint, unsigned: boolean, create: boolean): number {
+    this.checkSizes(key.length, 20);
+    const ref = this.lookup(key);
+    const s = this.table.fSeg;
+    const i = this.table.fSlot;
+    let v: bigint | null = 0n;
+    if (ref === 0) {
+      if (!create) return INCR_NOT_FOUND;
+    } else {
+      const p = keyAt(this.m, ref) + keyLen(this.m, ref);
+      const end = p + valLen(this.m, ref);
+      v = unsigned ? parseUnsigned(this.arena.u8, p, end) : parseSigned(this.arena.u8, p, end);
+      if (v === null) return INCR_NOT_INTEGER;
+    }
+    let r: bigint;
+    if (unsigned) {
+      r = v + delta;
+      r = delta >= 0n ? BigInt.asUintN(64, r) : r < 0n ? 0n : r;
+    } else {
+      r = v + delta;
+      if (r > I64_MAX || r < I64_MIN) return INCR_OVERFLOW;
+    }
+    const len = formatInt(r, this.intScratch);
+    const flags = ref === 0 ? 0 : flagsOf(this.m, ref);
+    const exp = ref === 0 ? 0 : expOf(this.m, ref);
+    const c = ++this.casCounter;
+    this.write(ref, s, i, key, this.intScratch.subarray(0, len), null, len, flags, exp, c, true);
+    this.cas_ = c;
+    this.int_ = r;
+    return INCR_OK;
+  }
+
+  append(key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): number {
+    this.checkSizes(key.length, bytes.length);
+    const ref = this.lookup(key);
+    const s = this.table.fSeg;
+    const i = this.table.fSlot;
+    const c = this.casCounter + 1;
+    if (ref === 0) {
+      if (!create) return -1;
+      this.casCounter = c;
+      this.write(0, 0, 0, key, bytes, null, bytes.length, 0, 0, c, true);
+      this.cas_ = c;
+      return bytes.length;
+    }
+    const len = valLen(this.m, ref) + bytes.length;
+    this.checkSizes(key.length, len);
+    const old = this.valueView(ref);
+    this.casCounter = c;
+    this.write(ref, s, i, key, prepend ? bytes : old, prepend ? old : bytes, len, flagsOf(this.m, ref), expOf(this.m, ref), c, true);
+    this.cas_ = c;
+    return len;
+  }
+
+  clear(): void {
+    this.arena.reset();
+    this.table.reset();
+    this.policy.clear();
+    this.n = 0;
+    this.sweepCursor.seg = 0;
+    this.sweepCursor.slot = 0;
+  }
+
+  // ---------------------------------------------------------------- walks
+
+  scan(cursor: number, count: number, visit: (ref: number) => void): number {
+    const now = this.clock();
+    return this.table.scan(cursor, Math.max(1, count), (ref) => {
+      if ((this.m[ref] & F_EXP) !== 0) {
+        const e = expOf(this.m, ref);
+        if (e !== 0 && e <= now) return 0;
+      }
+      visit(ref);
+      return 1;
+    });
+  }
+
+  expireTick(maxWork: number): number {
+    if (this.n === 0) return 0;
+    const now = this.clock();
+    let removed = 0;
+    this.table.sweep(this.sweepCursor, maxWork, (ref, s, i) => {
+      if ((this.m[ref] & F_EXP) === 0) return;
+      const e = expOf(this.m, ref);
+      if (e !== 0 && e <= now) {
+        this.remove(ref, s, i, 'expired');
+        removed++;
+      }
+    });
+    return removed;
+  }
+
+  evictIdle(idleMs: number, maxWork: number): number {
+    if (!this.trackAtime) return 0;
+    const now = this.clock();
+    const cutoff = now - idleMs;
+    let removed = 0;
+    for (let work = 0; work < maxWork; work++) {
+      const v = this.policy.victim();
+      if (v === 0 || atimeOf(this.m, v) > cutoff) break;
+      const e = expOf(this.m, v);
+      this.locate(v);
+      this.remove(v, this.table.fSeg, this.table.fSlot, e !== 0 && e <= now ? 'expired' : 'idle');
+      removed++;
+    }
+    return removed;
+  }
+
+  randomRef(): number {
+    if (this.n === 0) return -1;
+    const now = this.clock();
+    const live = (ref: number): boolean => {
+      const e = expOf(this.m, ref);
+      return e === 0 || e > now;
+    };
+    const r = this.table.randomRef(64, live);
+    if (r !== 0) return r;
+    for (let v = this.policy.victim(); v !== 0; v = this.policy.after(v)) if (live(v)) return v;
+    return -1;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /** The live ref for key (0 if none); an expired entry found on the way is removed. */
+  private lookup(key: Uint8Array): number {
+    const klen = key.length;
+    const h = this.hash(key, 0, klen);
+    this.h = h;
+    const ref = this.table.find(key, klen, h);
+    if (ref === 0 || (this.m[ref] & F_EXP) === 0) return ref;
+    const e = expOf(this.m, ref);
+    if (e !== 0 && e <= this.clock()) {
+      this.remove(ref, this.table.fSeg, this.table.fSlot, 'expired');
+      return 0;
+    }
+    return ref;
+  }
+
+  private locate(ref: number): void {
+    if (!this.table.locate(ref)) throw new Error(`cairn engine: ref ${ref} missing from the table`);
+  }
+
+  private remove(ref: number, s: number, i: number, reason: RemoveReason | null): void {
+    if (reason !== null) {
+      this.stats[reason]++;
+      this.onRemove?.(reason, ref);
+    }
+    this.table.removeAt(s, i);
+    this.policy.remove(ref);
+    this.arena.free(ref, itemWords(this.m, ref));
+    this.n--;
+  }
+
+  private evict(ref: number): void {
+    const e = expOf(this.m, ref);
+    this.locate(ref);
+    this.remove(ref, this.table.fSeg, this.table.fSlot, e !== 0 && e <= this.clock() ? 'expired' : 'evicted');
+  }
+
+  /** Evict until `bytes` more fit in the budget (table growth). */
+  private reserve(bytes: number): boolean {
+    while (this.bytesUsed + bytes > this.budget) {
+      const v = this.policy.victim();
+      if (v === 0) return false;
+      this.evict(v);
+    }
+    return true;
+  }
+
+  /** A block of `words`, evicting from the policy's victim end as needed; 0 if impossible. */
+  private allocate(words: number): number {
+    for (;;) {
+      const fixed = this.table.bytes + FIXED_BYTES;
+      if (fixed + (this.arena.liveWords + words) * 4 <= this.budget) {
+        const r = this.arena.alloc(words, START + Math.floor((this.budget - fixed) / 4));
+        if (r !== 0) return r;
+      }
+      const v = this.policy.victim();
+      if (v === 0) return 0;
+      this.evict(v);
+    }
+  }
+
+  private checkSizes(klen: number, vlen: number): void {
+    if (klen > this.maxKeySize) {
+      throw new CairnError(ErrorCode.KEY_TOO_LARGE, `key of ${klen} bytes is over the ${this.maxKeySize}-byte limit`);
+    }
+    if (vlen > this.maxValueSize) {
+      throw new CairnError(ErrorCode.VALUE_TOO_LARGE, `value of ${vlen} bytes is over the ${this.maxValueSize}-byte limit`);
+    }
+    if (this.tooBig(klen, vlen)) throw this.oom(klen, vlen);
+  }
+
+  private tooBig(klen: number, vlen: number): boolean {
+    return (MAX_HDR_WORDS + Math.ceil((klen + vlen) / 4)) * 4 + FIXED_BYTES + MIN_TABLE_BYTES > this.budget;
+  }
+
+  private oom(klen: number, vlen: number): CairnError {
+    return new CairnError(
+      ErrorCode.OUT_OF_MEMORY,
+      `an entry of ${klen + vlen} bytes does not fit in a ${this.budget}-byte memory budget`,
+    );
+  }
+
+  private layoutFor(klen: number, vlen: number, flags: number, exp: number, cas: number): number {
+    let l = 0;
+    if (klen > KLEN_COMPACT_MAX || vlen > VLEN_MASK || cas >= TWO32) l |= F_WIDE;
+    if (exp !== 0) l |= F_EXP;
+    if (flags !== 0) l |= F_FLAGS;
+    if (this.trackAtime) l |= F_ATIME;
+    return l;
+  }
+
+  /**
+   * Store key -> a ++ b. ref/s/i: the existing entry and its slot (ref 0: a new key, inserted with
+   * the hash of the last lookup). Returns the entry's ref.
+   */
+  private write(
+    ref: number,
+    s: number,
+    i: number,
+    key: Uint8Array,
+    a: Uint8Array,
+    b: Uint8Array | null,
+    vlen: number,
+    flags: number,
+    exp: number,
+    cas: number,
+    dirty: boolean,
+  ): number {
+    const klen = key.length;
+    const layout = this.layoutFor(klen, vlen, flags, exp, cas) | (dirty ? DIRTY : 0);
+    const words = wordsFor(layoutIndex(layout), klen, vlen);
+    if (ref !== 0) {
+      const old = itemWords(this.m, ref);
+      if (old === words) {
+        this.fill(ref, layout | (this.m[ref] & KEEP_BITS), key, a, b, vlen, flags, exp, cas);
+        this.policy.access(ref);
+        return ref;
+      }
+      this.policy.remove(ref); // out of the victim's way while we make room
+      let nref = this.allocate(words);
+      if (nref !== 0) {
+        this.fill(nref, layout, key, a, b, vlen, flags, exp, cas);
+        this.arena.free(ref, old);
+      } else {
+        // everything else is gone and it still does not fit beside the old entry: drop it first
+        const sab = this.arena.sab;
+        if (key.buffer === sab) key = key.slice();
+        if (a.buffer === sab) a = a.slice();
+        if (b !== null && b.buffer === sab) b = b.slice();
+        this.arena.free(ref, old);
+        nref = this.allocate(words);
+        if (nref === 0) {
+          this.table.removeAt(s, i);
+          this.n--;
+          throw this.oom(klen, vlen);
+        }
+        this.fill(nref, layout, key, a, b, vlen, flags, exp, cas);
+      }
+      this.table.setRef(s, i, nref);
+      this.policy.insert(nref);
+      return nref;
+    }
+    const h = this.h;
+    const nref = this.allocate(words);
+    if (nref === 0) throw this.oom(klen, vlen);
+    this.fill(nref, layout, key, a, b, vlen, flags, exp, cas);
+    this.table.insert(h, nref);
+    this.policy.insert(nref);
+    this.n++;
+    return nref;
+  }
+
+  private fill(
+    ref: number,
+    w0: number,
+    key: Uint8Array,
+    a: Uint8Array,
+    b: Uint8Array | null,
+    vlen: number,
+    flags: number,
+    exp: number,
+    cas: number,
+  ): void {
+    const m = this.m;
+    const u8 = this.arena.u8;
+    const klen = key.length;
+    const wide = (w0 & F_WIDE) !== 0;
+    if (!wide) w0 |= (klen << KLEN_SHIFT) | vlen;
+    const idx = layoutIndex(w0);
+    const kp = (ref + HDR[idx]) * 4;
+    const vp = kp + klen;
+    // Value before key before header: in an in-place rewrite the value's source may be this very
+    // block (append, expiry), and set() copes with overlap only within one call.
+    if (b === null) {
+      if (a.buffer === this.arena.sab) u8.set(a, vp);
+      else copyIn(u8, a, vp);
+    } else if (b.buffer === this.arena.sab) {
+      u8.set(b, vp + a.length); // TypedArray#set moves overlapping bytes correctly, a byte loop would not
+      copyIn(u8, a, vp);
+    } else {
+      if (a.buffer === this.arena.sab) u8.set(a, vp);
+      else copyIn(u8, a, vp);
+      copyIn(u8, b, vp + a.length);
+    }
+    copyIn(u8, key, kp);
+    m[ref] = w0;
+    m[ref + 3] = cas >>> 0;
+    if (wide) {
+      m[ref + 4] = klen;
+      m[ref + 5] = vlen;
+      m[ref + 6] = Math.floor(cas / TWO32);
+    }
+    if ((w0 & F_EXP) !== 0) {
+      const o = ref + EXP_OFF[idx];
+      m[o] = exp >>> 0;
+      m[o + 1] = Math.floor(exp / TWO32);
+    }
+    if ((w0 & F_FLAGS) !== 0) m[ref + FLAGS_OFF[idx]] = flags;
+    if ((w0 & F_ATIME) !== 0) {
+      const o = ref + ATIME_OFF[idx];
+      const t = this.clock();
+      m[o] = t >>> 0;
+      m[o + 1] = Math.floor(t / TWO32);
+    }
+  }
+
+  private setExpiry(ref: number, s: number, i: number, exp: number): void {
+    const m = this.m;
+    const w = m[ref];
+    if ((w & F_EXP) !== 0 || exp === 0) {
+      if ((w & F_EXP) !== 0) {
+        const o = ref + EXP_OFF[layoutIndex(w)];
+        m[o] = exp >>> 0;
+        m[o + 1] = Math.floor(exp / TWO32);
+      }
+      m[ref] = w | DIRTY;
+      this.policy.access(ref);
+      if (this.trackAtime) this.stamp(ref);
+      return;
+    }
+    // the entry has no expiry field: rewrite it with one (CAS kept, it is the same version)
+    this.write(ref, s, i, this.keyView(ref), this.valueView(ref), null, valLen(m, ref), flagsOf(m, ref), exp, casOf(m, ref), true);
+  }
+
+  private stamp(ref: number): void {
+    const m = this.m;
+    const o = ref + ATIME_OFF[layoutIndex(m[ref])];
+    const t = this.clock();
+    m[o] = t >>> 0;
+    m[o + 1] = Math.floor(t / TWO32);
+  }
+
+  private copyOut(p: number, len: number, dst: Uint8Array, at: number): number {
+    if (len <= 64) {
+      const u8 = this.arena.u8;
+      for (let j = 0; j < len; j++) dst[at + j] = u8[p + j];
+    } else this.arena.buf.copy(dst, at, p, p + len);
+    return len;
+  }
+
+  // ---------------------------------------------------------------- testing aid
+
+  /** Check every structural invariant (list, table, arena, counts); throws on the first violation. */
+  verify(): void {
+    const m = this.m;
+    let len = 0;
+    let prev = 0;
+    for (let r = this.policy.head; r !== 0; r = m[r + 2]) {
+      if (m[r + 1] !== prev) throw new Error(`lru: prev of ${r} is ${m[r + 1]}, expected ${prev}`);
+      if (++len > this.n) throw new Error('lru: list longer than count (cycle?)');
+      const k = this.keyView(r);
+      const found = this.table.find(k, k.length, this.hash(k, 0, k.length));
+      if (found !== r) throw new Error(`lru: entry ${r} not found by its key`);
+      prev = r;
+    }
+    if (prev !== this.policy.tail) throw new Error('lru: tail mismatch');
+    if (len !== this.n) throw new Error(`lru: list length ${len} != count ${this.n}`);
+    const inTable = this.table.verify();
+    if (inTable !== this.n) throw new Error(`table holds ${inTable} entries, count is ${this.n}`);
+    const a = this.arena.verify((r) => itemWords(m, r));
+    if (a.items !== this.n) throw new Error(`arena holds ${a.items} items, count is ${this.n}`);
+    if (a.liveWords !== this.arena.liveWords) throw new Error('arena: live words mismatch');
+  }
+
+  /** refs from most to least recently used (policy order). Testing aid. */
+  debugOrder(): number[] {
+    const out: number[] = [];
+    for (let r = this.policy.head; r !== 0; r = this.m[r + 2]) out.push(r);
+    return out;
+  }
+
+  /** internals for tests and benchmarks. */
+  get debug(): { segments: number; head: number; tail: number; top: number } {
+    return { segments: this.table.segments, head: this.policy.head, tail: this.policy.tail, top: this.arena.top };
+  }
+}
+
+function copyIn(u8: Uint8Array, src: Uint8Array, at: number): void {
+  const n = src.length;
+  if (n <= 32) for (let j = 0; j < n; j++) u8[at + j] = src[j];
+  else u8.set(src, at);
+}

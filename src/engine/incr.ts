@@ -1,0 +1,56 @@
+/**
+ * Integer values are stored as decimal ASCII, as both memcached and Redis do, so a counter is a
+ * plain value to every other command. Two parsers serve the two rule sets:
+ *  - memcached (unsigned): decimal digits only, value in [0, 2^64); incr wraps mod 2^64, decr
+ *    stops at 0;
+ *  - Redis (signed): Redis's string2ll rules (optional '-', no '+', no leading zeros, no spaces,
+ *    at most 20 characters) and i64 range; a result out of range is an error and nothing is written.
+ * Both parsers return null for "not an integer".
+ */
+export const U64_MAX = (1n << 64n) - 1n;
+export const I64_MAX = (1n << 63n) - 1n;
+export const I64_MIN = -(1n << 63n);
+
+function digits(u8: Uint8Array, start: number, end: number): bigint {
+  if (end - start <= 15) {
+    let n = 0;
+    for (let i = start; i < end; i++) n = n * 10 + (u8[i] - 48);
+    return BigInt(n);
+  }
+  let s = '';
+  for (let i = start; i < end; i++) s += String.fromCharCode(u8[i]);
+  return BigInt(s);
+}
+
+export function parseUnsigned(u8: Uint8Array, start: number, end: number): bigint | null {
+  const len = end - start;
+  if (len === 0 || len > 64) return null;
+  for (let i = start; i < end; i++) {
+    const c = u8[i];
+    if (c < 48 || c > 57) return null;
+  }
+  const v = digits(u8, start, end);
+  return v > U64_MAX ? null : v;
+}
+
+export function parseSigned(u8: Uint8Array, start: number, end: number): bigint | null {
+  const len = end - start;
+  if (len === 0 || len > 20) return null;
+  const neg = u8[start] === 45;
+  const first = neg ? start + 1 : start;
+  if (first === end) return null;
+  if (u8[first] === 48) return len === 1 ? 0n : null; // "0" only; "-0", "01" are not integers
+  for (let i = first; i < end; i++) {
+    const c = u8[i];
+    if (c < 48 || c > 57) return null;
+  }
+  const v = neg ? -digits(u8, first, end) : digits(u8, first, end);
+  return v > I64_MAX || v < I64_MIN ? null : v;
+}
+
+/** ASCII bytes of n into scratch; returns the length. */
+export function formatInt(n: bigint, scratch: Uint8Array): number {
+  const s = n.toString();
+  for (let i = 0; i < s.length; i++) scratch[i] = s.charCodeAt(i);
+  return s.length;
+}

@@ -1,0 +1,21 @@
+/**
+ * The shard engine: one shard's in-memory store (table, arena, LRU, expiry) in SharedArrayBuffers.
+ * Pure code, no I/O; the disk tier listens to onRemove and restores with insertClean.
+ */
+export {
+  Engine,
+  SET_ALWAYS,
+  SET_NX,
+  SET_XX,
+  STORED,
+  NOT_STORED,
+  EXISTS,
+  NOT_FOUND,
+  INCR_OK,
+  INCR_NOT_FOUND,
+  INCR_NOT_INTEGER,
+  INCR_OVERFLOW,
+} from './engine.js';
+export type { EngineOptions, RemoveReason } from './engine.js';
+export type { EvictionPolicy } from './lru.js';
+export type { HashFn } from './table.js';

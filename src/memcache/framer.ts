@@ -1,0 +1,296 @@
+/**
+ * Incremental memcached text-protocol framer (acceptor side). It cuts the stream into command lines
+ * and, for storage commands (set, add, replace, append, prepend, cas), the data block that follows,
+ * following memcached 1.6: lines end with `\n` (a `\r` before it is dropped), words are separated by
+ * spaces, a data block is its announced length plus `\r\n`.
+ *
+ * Errors that memcached answers without closing come back as commands carrying `error` (the reply,
+ * empty under noreply); only an over-long line closes the connection, as it does in memcached.
+ * Memory stays bounded: a line without `\n` fails past maxLineLength (2048, or maxGetLineLength for
+ * get/gets/gat/gats), a data block is at most maxValueSize, and a too-large block is skipped as it
+ * arrives, never buffered.
+ */
+
+const EMPTY = Buffer.alloc(0);
+
+export interface MemcacheFramerOptions {
+  /** largest value (memcached -I, item_size_max); a larger one gets SERVER_ERROR object too large for cache. */
+  maxValueSize?: number;
+  /** longest command line without `\n` (memcached: 2048). */
+  maxLineLength?: number;
+  /** longest get/gets/gat/gats line (memcached: unbounded; cairn bounds it). */
+  maxGetLineLength?: number;
+}
+
+export interface MemcacheCommand {
+  type: 'command';
+  /** the words of the command line, name first; views of the received bytes. */
+  args: Buffer[];
+  /** the data block of a storage command, without its `\r\n`; null for other commands. */
+  data: Buffer | null;
+  /** the exact bytes: the line and, for storage commands, the data block. */
+  raw: Buffer;
+  /** the last word is `noreply`. */
+  noreply: boolean;
+  /** the reply to give instead of running the command (empty under noreply). */
+  error?: Buffer;
+  /** a storage command whose value exceeded maxValueSize (for set, memcached also drops the old value). */
+  tooLarge?: boolean;
+}
+
+export interface MemcacheFatalError {
+  type: 'error';
+  reply: Buffer;
+  close: true;
+  reason: string;
+}
+
+export type MemcacheFrame = MemcacheCommand | MemcacheFatalError;
+
+export const DEFAULT_MAX_VALUE = 1024 * 1024;
+export const MAX_KEY_LENGTH = 250;
+/** exptime values above this are absolute Unix times (memcached REALTIME_MAXDELTA, 30 days). */
+export const REALTIME_MAXDELTA = 60 * 60 * 24 * 30;
+
+export const R_ERROR = Buffer.from('ERROR\r\n');
+export const R_BAD_FORMAT = Buffer.from('CLIENT_ERROR bad command line format\r\n');
+export const R_BAD_CHUNK = Buffer.from('CLIENT_ERROR bad data chunk\r\n');
+export const R_TOO_LARGE = Buffer.from('SERVER_ERROR object too large for cache\r\n');
+export const R_LINE_TOO_LONG = Buffer.from('CLIENT_ERROR line too long\r\n');
+
+const STORAGE = new Set(['set', 'add', 'replace', 'append', 'prepend', 'cas']);
+
+/** splits a line on spaces (runs of spaces count as one), as memcached's tokenizer. */
+export function tokenize(line: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = -1;
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === 32) {
+      if (start >= 0) out.push(line.subarray(start, i));
+      start = -1;
+    } else if (start < 0) {
+      start = i;
+    }
+  }
+  if (start >= 0) out.push(line.subarray(start));
+  return out;
+}
+
+/** a valid memcached key: 1 to 250 bytes, no control characters (spaces cannot occur after tokenizing). */
+export function validKey(key: Uint8Array): boolean {
+  if (key.length === 0 || key.length > MAX_KEY_LENGTH) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key[i];
+    if (c < 33 || c === 127) return false;
+  }
+  return true;
+}
+
+function parseUnsigned(tok: Buffer, max: bigint): bigint | null {
+  if (tok.length === 0 || tok.length > 21) return null;
+  let i = tok[0] === 43 /* + */ ? 1 : 0;
+  if (i === tok.length) return null;
+  for (let j = i; j < tok.length; j++) if (tok[j] < 48 || tok[j] > 57) return null;
+  const v = BigInt(tok.toString('latin1', i));
+  return v > max ? null : v;
+}
+
+/** memcached safe_strtoul for flags: a u32. */
+export function parseU32(tok: Buffer): number | null {
+  const v = parseUnsigned(tok, 0xffffffffn);
+  return v === null ? null : Number(v);
+}
+
+/** memcached safe_strtoull: a u64 (cas unique, incr/decr delta). */
+export function parseU64(tok: Buffer): bigint | null {
+  return parseUnsigned(tok, 2n ** 64n - 1n);
+}
+
+/** memcached safe_strtol: a signed 32-bit integer (exptime, byte count). */
+export function parseI32(tok: Buffer): number | null {
+  if (tok.length === 0 || tok.length > 12) return null;
+  let i = tok[0] === 43 || tok[0] === 45 ? 1 : 0;
+  if (i === tok.length) return null;
+  for (let j = i; j < tok.length; j++) if (tok[j] < 48 || tok[j] > 57) return null;
+  const v = Number(tok.toString('latin1'));
+  return v < -2147483648 || v > 2147483647 ? null : v;
+}
+
+function isNoreply(tok: Buffer | undefined): boolean {
+  return tok !== undefined && tok.length === 7 && tok.toString('latin1') === 'noreply';
+}
+
+function startsWithGet(buf: Buffer, pos: number): boolean {
+  let p = pos;
+  while (p < buf.length && buf[p] === 32 && p - pos <= 100) p++;
+  if (p - pos > 100) return false;
+  const head = buf.toString('latin1', p, Math.min(buf.length, p + 5));
+  return head.startsWith('get ') || head.startsWith('gets ') || head.startsWith('gat ') || head.startsWith('gats ');
+}
+
+export class MemcacheFramer {
+  private buf: Buffer = EMPTY;
+  private pos = 0;
+  private readonly chunks: Buffer[] = [];
+  private chunkBytes = 0;
+  private need = 0;
+  /** bytes of a too-large data block still to skip. */
+  private swallow = 0;
+  private failed = false;
+  private readonly maxValue: number;
+  private readonly maxLine: number;
+  private readonly maxGetLine: number;
+
+  constructor(options: MemcacheFramerOptions = {}) {
+    this.maxValue = options.maxValueSize ?? DEFAULT_MAX_VALUE;
+    this.maxLine = options.maxLineLength ?? 2048;
+    this.maxGetLine = options.maxGetLineLength ?? 1024 * 1024;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.failed || chunk.length === 0) return;
+    if (this.swallow > 0 && this.pos >= this.buf.length && this.chunks.length === 0) {
+      const skip = Math.min(this.swallow, chunk.length);
+      this.swallow -= skip;
+      if (skip === chunk.length) return;
+      chunk = chunk.subarray(skip);
+    }
+    if (this.pos >= this.buf.length && this.chunks.length === 0) {
+      this.buf = chunk;
+      this.pos = 0;
+      return;
+    }
+    this.chunks.push(chunk);
+    this.chunkBytes += chunk.length;
+  }
+
+  get buffered(): number {
+    return this.buf.length - this.pos + this.chunkBytes;
+  }
+
+  get closed(): boolean {
+    return this.failed;
+  }
+
+  next(): MemcacheFrame | null {
+    if (this.failed) return null;
+    for (;;) {
+      if (this.swallow > 0) {
+        const here = Math.min(this.swallow, this.buf.length - this.pos);
+        this.pos += here;
+        this.swallow -= here;
+        if (this.swallow > 0 && this.chunks.length > 0) {
+          this.merge();
+          continue;
+        }
+        if (this.swallow > 0) return null;
+      }
+      const avail = this.buf.length - this.pos + this.chunkBytes;
+      if (avail === 0) {
+        this.buf = EMPTY;
+        this.pos = 0;
+        return null;
+      }
+      if (avail < this.need) return null;
+      if (this.chunks.length > 0) this.merge();
+      const frame = this.parse();
+      // null: the command is incomplete and `need` says how many bytes it waits for.
+      return frame;
+    }
+  }
+
+  private merge(): void {
+    const avail = this.buf.length - this.pos + this.chunkBytes;
+    this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.chunks], avail);
+    this.pos = 0;
+    this.chunks.length = 0;
+    this.chunkBytes = 0;
+  }
+
+  /** a frame, or null with `need` set (more bytes) or with `swallow` set (skip and go on). */
+  private parse(): MemcacheFrame | null {
+    const buf = this.buf;
+    const start = this.pos;
+    const nl = buf.indexOf(10, start);
+    if (nl < 0) {
+      const pending = buf.length - start;
+      if (pending > this.maxLine && (pending > this.maxGetLine || !startsWithGet(buf, start))) {
+        return this.fail(R_LINE_TOO_LONG, 'line too long');
+      }
+      this.need = pending + 1;
+      return null;
+    }
+    const lineEnd = nl - start > 1 && buf[nl - 1] === 13 ? nl - 1 : nl;
+    const args = tokenize(buf.subarray(start, lineEnd));
+    const name = args.length > 0 ? args[0].toString('latin1') : '';
+    if (!STORAGE.has(name)) {
+      this.pos = nl + 1;
+      this.need = 0;
+      return { type: 'command', args, data: null, raw: buf.subarray(start, nl + 1), noreply: isNoreply(args[args.length - 1]) };
+    }
+    return this.storage(name, args, start, nl + 1);
+  }
+
+  private storage(name: string, args: Buffer[], start: number, bodyStart: number): MemcacheFrame | null {
+    const buf = this.buf;
+    const line = buf.subarray(start, bodyStart);
+    const isCas = name === 'cas';
+    const done = (error: Buffer | undefined, noreply: boolean, extra?: Partial<MemcacheCommand>): MemcacheCommand => {
+      this.pos = bodyStart;
+      this.need = 0;
+      return { type: 'command', args, data: null, raw: line, noreply, error: noreply ? EMPTY : error, ...extra };
+    };
+    if (args.length !== (isCas ? 6 : 5) && args.length !== (isCas ? 7 : 6)) return done(R_ERROR, false);
+    const noreply = isNoreply(args[args.length - 1]);
+    const vlen = parseI32(args[4]);
+    // Without a byte count there is no block to skip: the next line is read as a command (as memcached).
+    if (vlen === null || vlen < 0 || vlen > 2147483645) return done(R_BAD_FORMAT, false);
+    const bad =
+      !validKey(args[1]) || parseU32(args[2]) === null || parseI32(args[3]) === null || (isCas && parseU64(args[5]) === null);
+    if (bad || vlen > this.maxValue) {
+      // Skip the block (as memcached 1.6.2x does), so its bytes are not read as commands.
+      const total = vlen + 2;
+      const here = Math.min(total, buf.length - bodyStart);
+      this.swallow = total - here;
+      const frame = done(bad ? R_BAD_FORMAT : R_TOO_LARGE, noreply, bad ? {} : { tooLarge: true });
+      this.pos = bodyStart + here;
+      return frame;
+    }
+    const end = bodyStart + vlen + 2;
+    if (end > buf.length) {
+      this.need = end - start;
+      return null;
+    }
+    this.pos = end;
+    this.need = 0;
+    const raw = buf.subarray(start, end);
+    if (buf[end - 2] !== 13 || buf[end - 1] !== 10) {
+      return { type: 'command', args, data: null, raw, noreply, error: noreply ? EMPTY : R_BAD_CHUNK };
+    }
+    return { type: 'command', args, data: buf.subarray(bodyStart, bodyStart + vlen), raw, noreply };
+  }
+
+  private fail(reply: Buffer, reason: string): MemcacheFatalError {
+    this.failed = true;
+    this.buf = EMPTY;
+    this.pos = 0;
+    this.chunks.length = 0;
+    this.chunkBytes = 0;
+    return { type: 'error', reply, close: true, reason };
+  }
+}
+
+/** parses one forwarded command (line plus data block); null when malformed. */
+export function parseMemcacheCommand(raw: Buffer): { args: Buffer[]; data: Buffer | null; noreply: boolean } | null {
+  const nl = raw.indexOf(10);
+  if (nl < 0) return null;
+  const lineEnd = nl > 1 && raw[nl - 1] === 13 ? nl - 1 : nl;
+  const args = tokenize(raw.subarray(0, lineEnd));
+  const noreply = isNoreply(args[args.length - 1]);
+  if (args.length > 0 && STORAGE.has(args[0].toString('latin1'))) {
+    const vlen = args.length > 4 ? parseI32(args[4]) : null;
+    if (vlen === null || vlen < 0 || nl + 1 + vlen + 2 > raw.length) return null;
+    return { args, data: raw.subarray(nl + 1, nl + 1 + vlen), noreply };
+  }
+  return { args, data: null, noreply };
+}

@@ -1,0 +1,167 @@
+/**
+ * The RESP command table: arity and key positions as Redis 7 declares them (used for planning, arity
+ * errors, COMMAND and COMMAND DOCS), and how the acceptor routes each command.
+ */
+
+/**
+ * key: one key at argv[1], sent to its shard. keys: keys at argv[1..], split per shard (MGET, DEL,
+ * UNLINK, EXISTS). pairs: key/value pairs (MSET, MSETNX). all: broadcast to every shard. scan: one
+ * shard chosen by the cursor. local: answered by the acceptor.
+ */
+export type Route = 'key' | 'keys' | 'pairs' | 'all' | 'scan' | 'local';
+
+export interface CommandSpec {
+  /** lower case; subcommands as `container|sub`. */
+  name: string;
+  /** Redis arity: n means exactly n arguments (name included), -n at least n. */
+  arity: number;
+  flags: string[];
+  firstKey: number;
+  lastKey: number;
+  step: number;
+  acl: string[];
+  group: string;
+  since: string;
+  summary: string;
+  route: Route;
+  /** allowed before AUTH. */
+  noAuth?: boolean;
+  subcommands?: Map<string, CommandSpec>;
+}
+
+type Def = [
+  name: string,
+  arity: number,
+  flags: string,
+  keys: [number, number, number],
+  acl: string,
+  group: string,
+  since: string,
+  route: Route,
+  summary: string,
+];
+
+const NO_KEYS: [number, number, number] = [0, 0, 0];
+const ONE_KEY: [number, number, number] = [1, 1, 1];
+const ALL_KEYS: [number, number, number] = [1, -1, 1];
+const PAIRS: [number, number, number] = [1, -1, 2];
+
+const DEFS: Def[] = [
+  ['append', 3, 'write denyoom fast', ONE_KEY, 'write string fast', 'string', '2.0.0', 'key', 'Appends a string to the value of a key. Creates the key if it does not exist.'],
+  ['auth', -2, 'noscript loading stale fast no_auth allow_busy', NO_KEYS, 'fast connection', 'connection', '1.0.0', 'local', 'Authenticates the connection.'],
+  ['cairn.info', -1, 'loading stale', NO_KEYS, 'slow', 'server', '0.1.0', 'all', 'Returns cairn tier statistics (memory and disk) per shard.'],
+  ['cairn.restore', 2, 'write fast', ONE_KEY, 'keyspace write fast', 'generic', '0.1.0', 'key', 'Loads a key from the disk tier into memory now. Returns 1 when the key exists on either tier.'],
+  ['client', -2, '', NO_KEYS, 'slow', 'connection', '2.4.0', 'local', 'A container for client connection commands.'],
+  ['command', -1, 'loading stale', NO_KEYS, 'slow connection', 'server', '2.8.13', 'local', 'Returns detailed information about all commands.'],
+  ['config', -2, '', NO_KEYS, 'slow', 'server', '2.0.0', 'local', 'A container for server configuration commands.'],
+  ['dbsize', 1, 'readonly fast', NO_KEYS, 'keyspace read fast', 'server', '1.0.0', 'all', 'Returns the number of keys in the database.'],
+  ['decr', 2, 'write denyoom fast', ONE_KEY, 'write string fast', 'string', '1.0.0', 'key', 'Decrements the integer value of a key by one. Uses 0 as initial value if the key does not exist.'],
+  ['decrby', 3, 'write denyoom fast', ONE_KEY, 'write string fast', 'string', '1.0.0', 'key', 'Decrements a number from the integer value of a key. Uses 0 as initial value if the key does not exist.'],
+  ['del', -2, 'write', ALL_KEYS, 'keyspace write slow', 'generic', '1.0.0', 'keys', 'Deletes one or more keys.'],
+  ['echo', 2, 'fast', NO_KEYS, 'fast connection', 'connection', '1.0.0', 'local', 'Returns the given string.'],
+  ['exists', -2, 'readonly fast', ALL_KEYS, 'keyspace read fast', 'generic', '1.0.0', 'keys', 'Determines whether one or more keys exist.'],
+  ['expire', -3, 'write fast', ONE_KEY, 'keyspace write fast', 'generic', '1.0.0', 'key', "Sets the expiration time of a key in seconds."],
+  ['expireat', -3, 'write fast', ONE_KEY, 'keyspace write fast', 'generic', '1.2.0', 'key', 'Sets the expiration time of a key to a Unix timestamp.'],
+  ['expiretime', 2, 'readonly fast', ONE_KEY, 'keyspace read fast', 'generic', '7.0.0', 'key', 'Returns the expiration time of a key as a Unix timestamp.'],
+  ['flushall', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', 'server', '1.0.0', 'all', 'Removes all keys from all databases.'],
+  ['flushdb', -1, 'write', NO_KEYS, 'keyspace write slow dangerous', 'server', '1.0.0', 'all', 'Remove all keys from the current database.'],
+  ['get', 2, 'readonly fast', ONE_KEY, 'read string fast', 'string', '1.0.0', 'key', 'Returns the string value of a key.'],
+  ['getdel', 2, 'write fast', ONE_KEY, 'write string fast', 'string', '6.2.0', 'key', 'Returns the string value of a key after deleting the key.'],
+  ['getex', -2, 'write fast', ONE_KEY, 'write string fast', 'string', '6.2.0', 'key', 'Returns the string value of a key after setting its expiration time.'],
+  ['getrange', 4, 'readonly', ONE_KEY, 'read string slow', 'string', '2.4.0', 'key', 'Returns a substring of the string stored at a key.'],
+  ['getset', 3, 'write denyoom fast', ONE_KEY, 'write string fast', 'string', '1.0.0', 'key', 'Returns the previous string value of a key after setting it to a new value.'],
+  ['hello', -1, 'noscript loading stale fast no_auth allow_busy', NO_KEYS, 'fast connection', 'connection', '6.0.0', 'local', 'Handshakes with the Redis server.'],
+  ['incr', 2, 'write denyoom fast', ONE_KEY, 'write string fast', 'string', '1.0.0', 'key', 'Increments the integer value of a key by one. Uses 0 as initial value if the key does not exist.'],
+  ['incrby', 3, 'write denyoom fast', ONE_KEY, 'write string fast', 'string', '1.0.0', 'key', 'Increments the integer value of a key by a number. Uses 0 as initial value if the key does not exist.'],
+  ['incrbyfloat', 3, 'write denyoom fast', ONE_KEY, 'write string fast', 'string', '2.6.0', 'key', 'Increment the floating point value of a key by a number. Uses 0 as initial value if the key does not exist.'],
+  ['info', -1, 'loading stale', NO_KEYS, 'slow dangerous', 'server', '1.0.0', 'all', 'Returns information and statistics about the server.'],
+  ['keys', 2, 'readonly', NO_KEYS, 'keyspace read slow dangerous', 'generic', '1.0.0', 'all', 'Returns all key names that match a pattern.'],
+  ['mget', -2, 'readonly fast', ALL_KEYS, 'read string fast', 'string', '1.0.0', 'keys', 'Atomically returns the string values of one or more keys.'],
+  ['mset', -3, 'write denyoom', PAIRS, 'write string slow', 'string', '1.0.1', 'pairs', 'Atomically creates or modifies the string values of one or more keys.'],
+  ['msetnx', -3, 'write denyoom', PAIRS, 'write string slow', 'string', '1.0.1', 'pairs', 'Atomically modifies the string values of one or more keys only when all keys don\'t exist.'],
+  ['persist', 2, 'write fast', ONE_KEY, 'keyspace write fast', 'generic', '2.2.0', 'key', 'Removes the expiration time of a key.'],
+  ['pexpire', -3, 'write fast', ONE_KEY, 'keyspace write fast', 'generic', '2.6.0', 'key', 'Sets the expiration time of a key in milliseconds.'],
+  ['pexpireat', -3, 'write fast', ONE_KEY, 'keyspace write fast', 'generic', '2.6.0', 'key', 'Sets the expiration time of a key to a Unix milliseconds timestamp.'],
+  ['pexpiretime', 2, 'readonly fast', ONE_KEY, 'keyspace read fast', 'generic', '7.0.0', 'key', 'Returns the expiration time of a key as a Unix milliseconds timestamp.'],
+  ['ping', -1, 'fast', NO_KEYS, 'fast connection', 'connection', '1.0.0', 'local', 'Returns the server\'s liveliness response.'],
+  ['psetex', 4, 'write denyoom', ONE_KEY, 'write string slow', 'string', '2.6.0', 'key', 'Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn\'t exist.'],
+  ['pttl', 2, 'readonly fast', ONE_KEY, 'keyspace read fast', 'generic', '2.6.0', 'key', 'Returns the expiration time in milliseconds of a key.'],
+  ['quit', -1, 'allow_busy noscript loading stale fast no_auth', NO_KEYS, 'fast connection', 'connection', '1.0.0', 'local', 'Closes the connection.'],
+  ['randomkey', 1, 'readonly', NO_KEYS, 'keyspace read slow', 'generic', '1.0.0', 'all', 'Returns a random key name from the database.'],
+  ['scan', -2, 'readonly', NO_KEYS, 'keyspace read slow', 'generic', '2.8.0', 'scan', 'Iterates over the key names in the database.'],
+  ['select', 2, 'loading stale fast', NO_KEYS, 'fast connection', 'connection', '1.0.0', 'local', 'Changes the selected database.'],
+  ['set', -3, 'write denyoom', ONE_KEY, 'write string slow', 'string', '1.0.0', 'key', 'Sets the string value of a key, ignoring its type. The key is created if it doesn\'t exist.'],
+  ['setex', 4, 'write denyoom', ONE_KEY, 'write string slow', 'string', '2.0.0', 'key', 'Sets the string value and expiration time of a key. Creates the key if it doesn\'t exist.'],
+  ['setnx', 3, 'write denyoom fast', ONE_KEY, 'write string fast', 'string', '1.0.0', 'key', 'Set the string value of a key only when the key doesn\'t exist.'],
+  ['setrange', 4, 'write denyoom', ONE_KEY, 'write string slow', 'string', '2.2.0', 'key', 'Overwrites a part of a string value with another by an offset. Creates the key if it doesn\'t exist.'],
+  ['strlen', 2, 'readonly fast', ONE_KEY, 'read string fast', 'string', '2.2.0', 'key', 'Returns the length of a string value.'],
+  ['ttl', 2, 'readonly fast', ONE_KEY, 'keyspace read fast', 'generic', '1.0.0', 'key', 'Returns the expiration time in seconds of a key.'],
+  ['type', 2, 'readonly fast', ONE_KEY, 'keyspace read fast', 'generic', '1.0.0', 'key', 'Determines the type of value stored at a key.'],
+  ['unlink', -2, 'write fast', ALL_KEYS, 'keyspace write fast', 'generic', '4.0.0', 'keys', 'Asynchronously deletes one or more keys.'],
+];
+
+const SUBDEFS: Def[] = [
+  ['client|getname', 2, 'noscript loading stale', NO_KEYS, 'slow connection', 'connection', '2.6.9', 'local', 'Returns the name of the connection.'],
+  ['client|help', 2, 'loading stale', NO_KEYS, 'slow connection', 'connection', '5.0.0', 'local', 'Returns helpful text about the different subcommands.'],
+  ['client|id', 2, 'noscript loading stale', NO_KEYS, 'slow connection', 'connection', '5.0.0', 'local', 'Returns the unique client ID of the connection.'],
+  ['client|setinfo', 4, 'noscript loading stale', NO_KEYS, 'slow connection', 'connection', '7.2.0', 'local', 'Sets information specific to the client or connection.'],
+  ['client|setname', 3, 'noscript loading stale', NO_KEYS, 'slow connection', 'connection', '2.6.9', 'local', 'Sets the connection name.'],
+  ['command|count', 2, 'loading stale', NO_KEYS, 'slow connection', 'server', '2.8.13', 'local', 'Returns a count of commands.'],
+  ['command|docs', -2, 'loading stale', NO_KEYS, 'slow connection', 'server', '7.0.0', 'local', 'Returns documentary information about one, multiple or all commands.'],
+  ['command|getkeys', -3, 'loading stale', NO_KEYS, 'slow connection', 'server', '2.8.13', 'local', 'Extracts the key names from an arbitrary command.'],
+  ['command|help', 2, 'loading stale', NO_KEYS, 'slow connection', 'server', '5.0.0', 'local', 'Returns helpful text about the different subcommands.'],
+  ['command|info', -2, 'loading stale', NO_KEYS, 'slow connection', 'server', '2.8.13', 'local', 'Returns information about one, multiple or all commands.'],
+  ['command|list', -2, 'loading stale', NO_KEYS, 'slow connection', 'server', '7.0.0', 'local', 'Returns a list of command names.'],
+  ['config|get', -3, 'admin noscript loading stale', NO_KEYS, 'admin slow dangerous', 'server', '2.0.0', 'local', 'Returns the effective values of configuration parameters.'],
+  ['config|help', 2, 'loading stale', NO_KEYS, 'slow', 'server', '5.0.0', 'local', 'Returns helpful text about the different subcommands.'],
+];
+
+function toSpec(def: Def): CommandSpec {
+  const [name, arity, flags, keys, acl, group, since, route, summary] = def;
+  const flagList = flags.split(' ').filter((f) => f.length > 0);
+  return {
+    name,
+    arity,
+    flags: flagList,
+    firstKey: keys[0],
+    lastKey: keys[1],
+    step: keys[2],
+    acl: acl.split(' ').filter((a) => a.length > 0),
+    group,
+    since,
+    summary,
+    route,
+    noAuth: flagList.includes('no_auth'),
+  };
+}
+
+export const COMMANDS: ReadonlyMap<string, CommandSpec> = (() => {
+  const map = new Map<string, CommandSpec>();
+  for (const def of DEFS) map.set(def[0], toSpec(def));
+  for (const def of SUBDEFS) {
+    const spec = toSpec(def);
+    const [container, sub] = spec.name.split('|');
+    const parent = map.get(container)!;
+    parent.subcommands ??= new Map();
+    parent.subcommands.set(sub, spec);
+  }
+  return map;
+})();
+
+export function arityOk(spec: CommandSpec, argc: number): boolean {
+  return spec.arity >= 0 ? argc === spec.arity : argc >= -spec.arity;
+}
+
+/** lower-cased command name; cheap for the short names every real command has. */
+export function commandName(arg: Buffer): string {
+  return arg.toString('latin1').toLowerCase();
+}
+
+/** the argument indexes holding keys, per the spec's first/last/step. */
+export function keyIndexes(spec: CommandSpec, argc: number): number[] {
+  if (spec.firstKey === 0) return [];
+  const last = spec.lastKey < 0 ? argc + spec.lastKey : spec.lastKey;
+  const out: number[] = [];
+  for (let i = spec.firstKey; i <= last && i < argc; i += spec.step) out.push(i);
+  return out;
+}

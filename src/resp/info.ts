@@ -1,0 +1,301 @@
+/**
+ * Tier statistics: each shard reports its figures (the internal CAIRN.SHARDSTATS command, never
+ * reachable by clients); the acceptor joins the reports into INFO, CAIRN.INFO or memcached stats.
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { ShardStats, ShardStore } from '../store/types.js';
+import type { ConnState, ServerInfo } from './plan.js';
+
+/** the Redis version cairn reports to clients (the Redis 7 behaviour it follows). */
+export const REDIS_COMPAT_VERSION = '7.0.15';
+/** the memcached version cairn reports (`version`, `stats`). */
+export const MEMCACHED_COMPAT_VERSION = '1.6.18';
+
+export interface ShardReport {
+  shard: number;
+  stats: ShardStats;
+  keys: { hot: number; cold: number; total: number };
+}
+
+export async function shardReport(store: ShardStore): Promise<ShardReport> {
+  const keys = await store.count();
+  return { shard: store.shard, stats: store.stats(), keys };
+}
+
+export interface Totals {
+  shards: number;
+  keys: number;
+  hotItems: number;
+  hotBytes: number;
+  hotMaxBytes: number;
+  coldItems: number;
+  coldBytes: number;
+  hitsHot: number;
+  hitsCold: number;
+  misses: number;
+  evictions: Record<string, number>;
+  evictedTotal: number;
+  spills: number;
+  restores: number;
+  expirations: number;
+  writes: number;
+}
+
+export function totals(reports: readonly ShardReport[]): Totals {
+  const t: Totals = {
+    shards: reports.length,
+    keys: 0,
+    hotItems: 0,
+    hotBytes: 0,
+    hotMaxBytes: 0,
+    coldItems: 0,
+    coldBytes: 0,
+    hitsHot: 0,
+    hitsCold: 0,
+    misses: 0,
+    evictions: {},
+    evictedTotal: 0,
+    spills: 0,
+    restores: 0,
+    expirations: 0,
+    writes: 0,
+  };
+  for (const r of reports) {
+    const s = r.stats;
+    t.keys += r.keys.total;
+    t.hotItems += r.keys.hot;
+    t.hotBytes += s.hot.bytes;
+    t.hotMaxBytes += s.hot.maxBytes;
+    t.coldItems += r.keys.cold;
+    t.coldBytes += s.cold.bytes;
+    t.hitsHot += s.hits.hot;
+    t.hitsCold += s.hits.cold;
+    t.misses += s.misses;
+    for (const [reason, n] of Object.entries(s.evictions)) {
+      t.evictions[reason] = (t.evictions[reason] ?? 0) + n;
+      t.evictedTotal += n;
+    }
+    t.spills += s.spills;
+    t.restores += s.restores;
+    t.expirations += s.expirations;
+    t.writes += s.writes;
+  }
+  return t;
+}
+
+/** the `# Cairn` INFO section: totals, then one line per shard. Lines end with CRLF. */
+export function cairnSection(reports: readonly ShardReport[]): string {
+  const t = totals(reports);
+  const lines = [
+    '# Cairn',
+    `shards:${t.shards}`,
+    `keys:${t.keys}`,
+    `hot_items:${t.hotItems}`,
+    `hot_bytes:${t.hotBytes}`,
+    `hot_max_bytes:${t.hotMaxBytes}`,
+    `cold_items:${t.coldItems}`,
+    `cold_bytes:${t.coldBytes}`,
+    `hits_hot:${t.hitsHot}`,
+    `hits_cold:${t.hitsCold}`,
+    `misses:${t.misses}`,
+    `evictions:${t.evictedTotal}`,
+    ...Object.entries(t.evictions).map(([reason, n]) => `evictions_${reason}:${n}`),
+    `spills:${t.spills}`,
+    `restores:${t.restores}`,
+    `expirations:${t.expirations}`,
+    `writes:${t.writes}`,
+  ];
+  for (const r of reports) {
+    const s = r.stats;
+    lines.push(
+      `shard${r.shard}:keys=${r.keys.total},hot_items=${r.keys.hot},hot_bytes=${s.hot.bytes},hot_max_bytes=${s.hot.maxBytes},` +
+        `cold_items=${r.keys.cold},cold_bytes=${s.cold.bytes},hits_hot=${s.hits.hot},hits_cold=${s.hits.cold},` +
+        `misses=${s.misses},spills=${s.spills},restores=${s.restores},expirations=${s.expirations},writes=${s.writes}`,
+    );
+  }
+  return lines.join('\r\n') + '\r\n';
+}
+
+const RUN_ID = randomBytes(20).toString('hex');
+const PROCESS_STARTED = Date.now() - Math.round(process.uptime() * 1000);
+
+function human(bytes: number): string {
+  const units = ['B', 'K', 'M', 'G', 'T'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${bytes}B` : `${v.toFixed(2)}${units[i]}`;
+}
+
+export const INFO_SECTIONS = [
+  'server',
+  'clients',
+  'memory',
+  'persistence',
+  'stats',
+  'replication',
+  'cpu',
+  'modules',
+  'keyspace',
+  'cairn',
+] as const;
+
+/** INFO text for the requested sections (lower case; empty, "default", "all" or "everything": all). */
+export function infoText(requested: readonly string[], reports: readonly ShardReport[], conn: ConnState): string {
+  const server: ServerInfo = conn.server ?? {};
+  const wanted = new Set<string>();
+  for (const r of requested.length === 0 ? ['default'] : requested) {
+    if (r === 'default' || r === 'all' || r === 'everything') INFO_SECTIONS.forEach((s) => wanted.add(s));
+    else wanted.add(r);
+  }
+  const t = totals(reports);
+  const now = Date.now();
+  const started = server.startedAt ?? PROCESS_STARTED;
+  const uptime = Math.max(0, Math.floor((now - started) / 1000));
+  const sections: string[] = [];
+  const add = (name: string, title: string, lines: string[]): void => {
+    if (wanted.has(name)) sections.push([`# ${title}`, ...lines].join('\r\n') + '\r\n');
+  };
+  add('server', 'Server', [
+    `redis_version:${REDIS_COMPAT_VERSION}`,
+    'redis_git_sha1:00000000',
+    'redis_git_dirty:0',
+    'redis_build_id:0',
+    'redis_mode:standalone',
+    `os:${os.type()} ${os.release()} ${os.arch()}`,
+    `arch_bits:${process.arch.endsWith('64') ? 64 : 32}`,
+    'multiplexing_api:libuv',
+    `process_id:${process.pid}`,
+    `run_id:${RUN_ID}`,
+    `tcp_port:${server.port ?? 0}`,
+    `server_time_usec:${now * 1000}`,
+    `uptime_in_seconds:${uptime}`,
+    `uptime_in_days:${Math.floor(uptime / 86400)}`,
+    'hz:10',
+    `executable:${process.execPath}`,
+    'config_file:',
+    `cairn_version:${server.version ?? '0.0.0'}`,
+    `node_version:${process.version}`,
+  ]);
+  add('clients', 'Clients', [
+    `connected_clients:${server.connectedClients?.() ?? 1}`,
+    'blocked_clients:0',
+    'tracking_clients:0',
+  ]);
+  const rss = process.memoryUsage.rss();
+  add('memory', 'Memory', [
+    `used_memory:${rss}`,
+    `used_memory_human:${human(rss)}`,
+    `used_memory_rss:${rss}`,
+    `used_memory_rss_human:${human(rss)}`,
+    `used_memory_dataset:${t.hotBytes}`,
+    `maxmemory:${t.hotMaxBytes}`,
+    `maxmemory_human:${human(t.hotMaxBytes)}`,
+    'maxmemory_policy:allkeys-lru',
+  ]);
+  add('persistence', 'Persistence', [
+    'loading:0',
+    'async_loading:0',
+    'rdb_changes_since_last_save:0',
+    'rdb_bgsave_in_progress:0',
+    'aof_enabled:0',
+    'aof_rewrite_in_progress:0',
+  ]);
+  add('stats', 'Stats', [
+    `total_connections_received:${server.totalConnections?.() ?? 0}`,
+    `total_commands_processed:${server.totalCommands?.() ?? 0}`,
+    `total_net_input_bytes:${server.netInput?.() ?? 0}`,
+    `total_net_output_bytes:${server.netOutput?.() ?? 0}`,
+    `expired_keys:${t.expirations}`,
+    `evicted_keys:${t.evictedTotal}`,
+    `keyspace_hits:${t.hitsHot + t.hitsCold}`,
+    `keyspace_misses:${t.misses}`,
+  ]);
+  add('replication', 'Replication', [
+    'role:master',
+    'connected_slaves:0',
+    'master_failover_state:no-failover',
+    `master_replid:${RUN_ID}`,
+    'master_repl_offset:0',
+  ]);
+  const cpu = process.cpuUsage();
+  add('cpu', 'CPU', [
+    `used_cpu_sys:${(cpu.system / 1e6).toFixed(6)}`,
+    `used_cpu_user:${(cpu.user / 1e6).toFixed(6)}`,
+  ]);
+  add('modules', 'Modules', []);
+  add('keyspace', 'Keyspace', t.keys > 0 ? [`db0:keys=${t.keys},expires=0,avg_ttl=0`] : []);
+  if (wanted.has('cairn')) sections.push(cairnSection(reports));
+  // Redis separates sections with an empty line and ends with the last line's CRLF.
+  return sections.join('\r\n');
+}
+
+/** memcached `stats` lines (without END). */
+export function memcacheStats(reports: readonly ShardReport[], server: ServerInfo = {}): string {
+  const t = totals(reports);
+  const now = Date.now();
+  const started = server.startedAt ?? PROCESS_STARTED;
+  const cpu = process.cpuUsage();
+  const usage = (us: number): string => `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}`;
+  const lines: [string, string | number][] = [
+    ['pid', process.pid],
+    ['uptime', Math.max(0, Math.floor((now - started) / 1000))],
+    ['time', Math.floor(now / 1000)],
+    ['version', MEMCACHED_COMPAT_VERSION],
+    ['libevent', 'libuv'],
+    ['pointer_size', process.arch.endsWith('64') ? 64 : 32],
+    ['rusage_user', usage(cpu.user)],
+    ['rusage_system', usage(cpu.system)],
+    ['max_connections', 0],
+    ['curr_connections', server.connectedClients?.() ?? 1],
+    ['total_connections', server.totalConnections?.() ?? 0],
+    ['cmd_get', t.hitsHot + t.hitsCold + t.misses],
+    ['cmd_set', t.writes],
+    ['get_hits', t.hitsHot + t.hitsCold],
+    ['get_misses', t.misses],
+    ['get_expired', 0],
+    ['bytes_read', server.netInput?.() ?? 0],
+    ['bytes_written', server.netOutput?.() ?? 0],
+    ['limit_maxbytes', t.hotMaxBytes],
+    ['threads', t.shards],
+    ['bytes', t.hotBytes],
+    ['curr_items', t.keys],
+    ['total_items', t.writes],
+    ['expired_unfetched', 0],
+    ['evicted_unfetched', 0],
+    ['evictions', t.evictedTotal],
+    ['reclaimed', t.expirations],
+    ['cairn_version', server.version ?? '0.0.0'],
+    ['shards', t.shards],
+    ['hot_items', t.hotItems],
+    ['hot_bytes', t.hotBytes],
+    ['hot_max_bytes', t.hotMaxBytes],
+    ['cold_items', t.coldItems],
+    ['cold_bytes', t.coldBytes],
+    ['hot_hits', t.hitsHot],
+    ['cold_hits', t.hitsCold],
+    ['spills', t.spills],
+    ['restores', t.restores],
+    ['expirations', t.expirations],
+    ...Object.entries(t.evictions).map(([reason, n]): [string, number] => [`evictions_${reason}`, n]),
+  ];
+  return lines.map(([k, v]) => `STAT ${k} ${v}\r\n`).join('');
+}
+
+/** decodes the shards' JSON reports; a string when a shard failed (its error text). */
+export function decodeReports(bodies: readonly (Buffer | null)[]): ShardReport[] | string {
+  const out: ShardReport[] = [];
+  for (const body of bodies) {
+    if (body === null) return 'shard statistics unavailable';
+    try {
+      out.push(JSON.parse(body.toString('utf8')) as ShardReport);
+    } catch {
+      return 'shard statistics unavailable';
+    }
+  }
+  return out;
+}

@@ -1,0 +1,92 @@
+/**
+ * What the acceptor does with one framed command, for every text protocol (RESP and memcached).
+ * The planner decides without touching data; the shard executes; the acceptor only routes and joins.
+ */
+
+/** Figures the acceptor knows and the shards do not, for INFO and memcached stats. All optional. */
+export interface ServerInfo {
+  /** cairn's version. */
+  version?: string;
+  /** when the server started, ms since the epoch. */
+  startedAt?: number;
+  /** the port this protocol listens on. */
+  port?: number;
+  connectedClients?: () => number;
+  totalConnections?: () => number;
+  totalCommands?: () => number;
+  /** bytes read from and written to clients. */
+  netInput?: () => number;
+  netOutput?: () => number;
+}
+
+/** Per-connection state the planner reads and, for local commands (AUTH, CLIENT SETNAME, ...), updates. */
+export interface ConnState {
+  /** unique per connection (CLIENT ID). */
+  id: number;
+  /** CLIENT SETNAME. */
+  name: string | null;
+  /** false until AUTH succeeds when a password is set. */
+  authenticated: boolean;
+  /** the server's password (requirepass); null: no authentication. */
+  password: string | null;
+  /** number of shards, for routing and SCAN cursors. */
+  shards: number;
+  /** RESP protocol version in use; cairn speaks RESP2 only. */
+  protocol: 2;
+  server?: ServerInfo;
+}
+
+export function createConnState(
+  id: number,
+  shards: number,
+  options: { password?: string | null; server?: ServerInfo } = {},
+): ConnState {
+  const password = options.password ?? null;
+  return { id, name: null, authenticated: password === null, password, shards, protocol: 2, server: options.server };
+}
+
+/** send raw to the shard that owns key (shard = shardOf(key, conn.shards), precomputed) and write its reply as is. */
+export interface ShardPlan {
+  kind: 'shard';
+  key: Buffer;
+  shard: number;
+  raw: Buffer;
+}
+
+export interface SplitPart {
+  /** the first key of the part; every key of a part lives on `shard`. */
+  key: Buffer;
+  shard: number;
+  raw: Buffer;
+}
+
+/** send each part to its shard (one part per shard), then write join(replies in part order). */
+export interface SplitPlan {
+  kind: 'split';
+  parts: SplitPart[];
+  join(replies: Buffer[]): Buffer;
+}
+
+/** send raw to every shard, then write join(replies indexed by shard). */
+export interface AllPlan {
+  kind: 'all';
+  raw: Buffer;
+  join(replies: Buffer[]): Buffer;
+}
+
+/** send raw to one given shard (SCAN), then write join(reply), or the reply itself when there is no join. */
+export interface OnePlan {
+  kind: 'one';
+  shard: number;
+  raw: Buffer;
+  join?(reply: Buffer): Buffer;
+}
+
+/** write reply without any shard (errors, PING, AUTH, ...); close the connection after it when close is set. */
+export interface LocalPlan {
+  kind: 'local';
+  reply: Buffer;
+  close?: boolean;
+}
+
+export type Plan = ShardPlan | SplitPlan | AllPlan | OnePlan | LocalPlan;

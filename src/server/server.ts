@@ -1,0 +1,247 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { claimDataDir } from '../datadir.js';
+import type { ServerConfig } from '../config.js';
+import { startBackend, type ShardBackend } from '../shards/backend.js';
+import { VERSION } from '../version.js';
+import type { Connection, ConnectionContext } from './connection.js';
+import { NativeConnection } from './native-conn.js';
+import { memcacheProtocol, respProtocol, type ProtocolStats } from './protocols.js';
+import { TextConnection } from './text-conn.js';
+
+/** Input is paused past this many unanswered requests or unsent reply bytes, and resumed below half. */
+const MAX_IN_FLIGHT = 8192;
+const MAX_PENDING_OUTPUT = 4 * 1024 * 1024;
+
+export interface RunningServer {
+  readonly config: ServerConfig;
+  readonly backend: ShardBackend;
+  /** the ports actually bound (useful with port 0), null where a protocol is off */
+  readonly ports: { native: number | null; resp: number | null; memcache: number | null };
+  connections(): number;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** 'inline' runs every shard on this thread (for profilers that cannot see worker threads) */
+  mode?: 'threads' | 'inline';
+  log?: (line: string) => void;
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const release = claimDataDir(config.data, config.shards);
+  let backend: ShardBackend;
+  try {
+    backend = await startBackend({
+      shards: config.shards,
+      dataDir: config.data,
+      mode: options.mode ?? 'threads',
+      ringBytes: ringBytesFor(config.maxValueSize),
+      store: {
+        maxMemory: Math.floor(config.maxMemory / config.shards),
+        durability: config.durability,
+        writebackDelayMs: config.writebackDelay,
+        maxValueSize: config.maxValueSize,
+        maxItemSize: config.maxItemSize,
+        idleMs: config.idle || undefined,
+        coldMaxItems: config.coldMaxItems ? Math.ceil(config.coldMaxItems / config.shards) : undefined,
+        coldMaxBytes: config.coldMaxBytes ? Math.ceil(config.coldMaxBytes / config.shards) : undefined,
+      },
+    });
+  } catch (err) {
+    release();
+    throw err;
+  }
+  const server = new Acceptor(config, backend, release, log);
+  try {
+    await server.listen();
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  return server;
+}
+
+/** Rings must hold the largest frame a client may send, with room to spare for pipelining. */
+function ringBytesFor(maxValueSize: number): number {
+  let bytes = 4 * 1024 * 1024;
+  while (bytes < maxValueSize * 4) bytes *= 2;
+  return bytes;
+}
+
+class Acceptor implements RunningServer, ConnectionContext {
+  commands = 0;
+  readonly ports = { native: null as number | null, resp: null as number | null, memcache: null as number | null };
+  private readonly conns = new Map<number, Connection>();
+  private readonly servers: Server[] = [];
+  private nextId = 1;
+  private readonly corked = new Set<Socket>();
+  private readonly paused = new Set<Connection>();
+  private closed: Promise<void> | null = null;
+  private readonly startedAt = Date.now();
+  private totalConnections = 0;
+  private bytesIn = 0;
+  private bytesOut = 0;
+
+  constructor(
+    readonly config: ServerConfig,
+    readonly backend: ShardBackend,
+    private readonly release: () => void,
+    private readonly log: (line: string) => void,
+  ) {
+    backend.onReply((kind, conn, seq, payload) => {
+      const c = this.conns.get(conn);
+      if (c) c.onReply(kind, seq, payload);
+    });
+  }
+
+  connections(): number {
+    return this.conns.size;
+  }
+
+  private stats(port: number | null): ProtocolStats {
+    return {
+      version: VERSION,
+      startedAt: this.startedAt,
+      port: port ?? undefined,
+      connectedClients: () => this.conns.size,
+      totalConnections: () => this.totalConnections,
+      totalCommands: () => this.commands,
+      netInput: () => this.bytesIn,
+      netOutput: () => this.bytesOut,
+    };
+  }
+
+  async listen(): Promise<void> {
+    const c = this.config;
+    const nativeInfo = {
+      serverVersion: VERSION,
+      shards: this.backend.shards,
+      password: c.password,
+      limits: { maxValue: c.maxValueSize, maxFrame: Math.max(8 * 1024 * 1024, c.maxValueSize + 64 * 1024) },
+    };
+    if (c.port !== null) {
+      this.ports.native = await this.open(c.port, (id, socket) => new NativeConnection(id, socket, this, nativeInfo));
+    }
+    if (c.respPort !== null) {
+      const proto = respProtocol(c, this.backend.shards, this.stats(c.respPort));
+      this.ports.resp = await this.open(c.respPort, (id, socket) => new TextConnection(id, socket, this, proto));
+    }
+    if (c.memcachePort !== null) {
+      const proto = memcacheProtocol(c, this.backend.shards, this.stats(c.memcachePort));
+      this.ports.memcache = await this.open(c.memcachePort, (id, socket) => new TextConnection(id, socket, this, proto));
+    }
+    if (c.bind !== '127.0.0.1' && c.bind !== 'localhost' && c.bind !== '::1' && !c.password) {
+      this.log(`cairn: warning: listening on ${c.bind} without a password; anyone who can reach it can read and write`);
+    }
+    this.log(
+      `cairn ${VERSION} ready: native ${this.ports.native ?? 'off'}, resp ${this.ports.resp ?? 'off'}, ` +
+        `memcache ${this.ports.memcache ?? 'off'} on ${c.bind}; ${this.backend.shards} shards, data ${c.data}, ` +
+        `durability ${c.durability}`,
+    );
+  }
+
+  private open(port: number, make: (id: number, socket: Socket) => Connection): Promise<number> {
+    const server = createServer({ noDelay: true }, (socket) => this.accept(socket, make));
+    server.maxConnections = this.config.maxConnections;
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.config.bind, () => {
+        server.off('error', reject);
+        resolve((server.address() as { port: number }).port);
+      });
+    });
+  }
+
+  private accept(socket: Socket, make: (id: number, socket: Socket) => Connection): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    let id = this.nextId;
+    while (this.conns.has(id)) id = (id + 1) >>> 0 || 1;
+    this.nextId = (id + 1) >>> 0 || 1;
+    const conn = make(id, socket);
+    this.conns.set(id, conn);
+    this.totalConnections++;
+    socket.on('data', (chunk: Buffer) => {
+      this.bytesIn += chunk.length;
+      try {
+        conn.onData(chunk);
+      } catch (err) {
+        this.log(`cairn: connection ${id} dropped after an internal error: ${(err as Error).stack}`);
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('drain', () => this.maybeResume(conn));
+    socket.on('close', () => {
+      this.conns.delete(id);
+      this.paused.delete(conn);
+      this.corked.delete(socket);
+    });
+  }
+
+  write(conn: Connection, bytes: Uint8Array): void {
+    const socket = conn.socket;
+    if (socket.destroyed) return;
+    if (!this.corked.has(socket)) {
+      socket.cork();
+      if (this.corked.size === 0) process.nextTick(this.uncorkAll);
+      this.corked.add(socket);
+    }
+    this.bytesOut += bytes.length;
+    socket.write(bytes);
+    if (socket.writableLength > this.config.outputLimit) {
+      this.log(`cairn: connection ${conn.id} dropped: ${socket.writableLength} unread reply bytes exceed --output-limit`);
+      socket.destroy();
+      return;
+    }
+    if (this.paused.has(conn)) this.maybeResume(conn);
+  }
+
+  private readonly uncorkAll = (): void => {
+    for (const s of this.corked) s.uncork();
+    this.corked.clear();
+  };
+
+  afterRead(conn: Connection): void {
+    if (conn.inFlight > MAX_IN_FLIGHT || conn.socket.writableLength > MAX_PENDING_OUTPUT) {
+      conn.socket.pause();
+      this.paused.add(conn);
+    }
+  }
+
+  private maybeResume(conn: Connection): void {
+    if (!this.paused.has(conn)) return;
+    if (conn.inFlight <= MAX_IN_FLIGHT / 2 && conn.socket.writableLength <= MAX_PENDING_OUTPUT / 2) {
+      this.paused.delete(conn);
+      if (!this.closed) conn.socket.resume();
+    }
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  /** Stop accepting, let in-flight requests finish (bounded), close clients, flush and close the shards. */
+  private async shutdown(): Promise<void> {
+    for (const s of this.servers) s.close();
+    for (const c of this.conns.values()) c.socket.pause();
+    const deadline = Date.now() + this.config.shutdownTimeout;
+    while (Date.now() < deadline && [...this.conns.values()].some((c) => c.inFlight > 0)) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    this.uncorkAll();
+    for (const c of this.conns.values()) c.socket.end();
+    await new Promise((r) => setTimeout(r, 20));
+    for (const c of this.conns.values()) c.socket.destroy();
+    try {
+      await this.backend.close();
+    } finally {
+      this.release();
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import type { Socket } from 'node:net';
+import { MessageKind } from '../hop/kinds.js';
+import type { Plan } from '../resp/plan.js';
+import type { Connection, ConnectionContext } from './connection.js';
+import { OrderedReplies } from './ordered.js';
+
+/** A framed command of a text protocol, or a framing error after which the connection closes. */
+export type TextFrame =
+  | { type: 'command'; raw: Buffer }
+  | { type: 'error'; reply: Buffer; close: true; reason?: string };
+
+export interface TextFramer {
+  push(chunk: Buffer): void;
+  next(): TextFrame | null;
+}
+
+/** What differs between RESP and memcached for the acceptor: framing, planning, and a failure reply. */
+export interface TextProtocol<State, Frame extends TextFrame> {
+  readonly kind: number;
+  newState(connId: number): State;
+  newFramer(state: State): TextFramer & { next(): Frame | null };
+  plan(frame: Extract<Frame, { type: 'command' }>, state: State): Plan;
+  /** the reply for a command whose shard failed before it could answer */
+  failure(message: string): Buffer;
+}
+
+/**
+ * A RESP or memcached connection: frames commands, routes them by plan, and writes the replies in
+ * command order however the shards answer.
+ */
+export class TextConnection<State, Frame extends TextFrame> implements Connection {
+  private readonly framer: TextFramer & { next(): Frame | null };
+  private readonly state: State;
+  private readonly replies = new OrderedReplies();
+  private closeAfterFlush = false;
+  private readonly write = (bytes: Buffer): void => this.ctx.write(this, bytes);
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+    private readonly ctx: ConnectionContext,
+    private readonly protocol: TextProtocol<State, Frame>,
+  ) {
+    this.state = protocol.newState(id);
+    this.framer = protocol.newFramer(this.state);
+  }
+
+  get inFlight(): number {
+    return this.replies.inFlight;
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.closeAfterFlush) return;
+    const { backend } = this.ctx;
+    const kind = this.protocol.kind;
+    const replies = this.replies;
+    this.framer.push(chunk);
+    for (;;) {
+      const frame = this.framer.next();
+      if (frame === null) break;
+      if (frame.type === 'error') {
+        replies.ready(frame.reply);
+        this.closeAfterFlush = true;
+        break;
+      }
+      this.ctx.commands++;
+      const plan = this.protocol.plan(frame as Extract<Frame, { type: 'command' }>, this.state);
+      switch (plan.kind) {
+        case 'shard':
+          backend.send(plan.shard, kind, this.id, replies.expect(), plan.raw);
+          break;
+        case 'split': {
+          const group = { count: plan.parts.length, join: plan.join };
+          for (const part of plan.parts) backend.send(part.shard, kind, this.id, replies.expect(group), part.raw);
+          break;
+        }
+        case 'all': {
+          const group = { count: backend.shards, join: plan.join };
+          for (let s = 0; s < backend.shards; s++) backend.send(s, kind, this.id, replies.expect(group), plan.raw);
+          break;
+        }
+        case 'one': {
+          const join = plan.join;
+          const seq = replies.expect(join ? { count: 1, join: (r: Buffer[]) => join(r[0]) } : null);
+          backend.send(plan.shard, kind, this.id, seq, plan.raw);
+          break;
+        }
+        case 'local':
+          replies.ready(plan.reply);
+          if (plan.close) this.closeAfterFlush = true;
+          break;
+      }
+      if (this.closeAfterFlush) break;
+    }
+    this.flush();
+    this.ctx.afterRead(this);
+  }
+
+  onReply(kind: number, seq: number, payload: Buffer): void {
+    const reply = kind === MessageKind.FAILURE ? this.protocol.failure(payload.toString()) : payload;
+    if (this.replies.fill(seq, reply)) this.flush();
+  }
+
+  private flush(): void {
+    this.replies.flush(this.write);
+    if (this.closeAfterFlush && this.replies.inFlight === 0) this.socket.end();
+  }
+}

@@ -1,0 +1,29 @@
+import { MessageKind } from '../hop/kinds.js';
+import { executeMemcache } from '../memcache/executor.js';
+import { handleNativeFrame } from '../native/execute.js';
+import { executeResp } from '../resp/executor.js';
+import type { ShardStore } from '../store/types.js';
+
+export type Executor = (kind: number, payload: Buffer) => Uint8Array | Promise<Uint8Array>;
+
+export interface ExecutorOptions {
+  maxValueSize?: number;
+}
+
+/** The shard side of every protocol: a ring message in, the reply bytes out. */
+export function createExecutors(store: ShardStore, shard: number, shards: number, options: ExecutorOptions = {}): Executor {
+  const respOptions = { maxValueSize: options.maxValueSize };
+  return (kind, payload) => {
+    switch (kind) {
+      case MessageKind.NATIVE:
+      case MessageKind.NATIVE_BROADCAST:
+        return handleNativeFrame(store, shard, shards, payload);
+      case MessageKind.RESP:
+        return executeResp(store, payload, respOptions);
+      case MessageKind.MEMCACHE:
+        return executeMemcache(store, payload);
+      default:
+        throw new Error(`unknown message kind ${kind}`);
+    }
+  };
+}

@@ -1,0 +1,307 @@
+/**
+ * A test double of ShardStore for the protocol tests: a Map with a settable clock, honouring the
+ * contract of src/store/types.ts (times in ms, 0 = no expiry, a past time deletes, CAS increasing).
+ * It is not the real store (src/store/shard-store.ts); the tests run against both where they can.
+ */
+import type {
+  Entry,
+  IncrResult,
+  ScanPage,
+  SetOptions,
+  SetResult,
+  ShardStats,
+  ShardStore,
+  UpdateAction,
+} from '../../src/store/types.js';
+import { RespFramer, type RespFramerOptions } from '../../src/resp/framer.js';
+import { planResp } from '../../src/resp/planner.js';
+import { executeResp } from '../../src/resp/executor.js';
+import type { ConnState, Plan } from '../../src/resp/plan.js';
+import { MemcacheFramer, type MemcacheFramerOptions } from '../../src/memcache/framer.js';
+import { planMemcache } from '../../src/memcache/planner.js';
+import { executeMemcache } from '../../src/memcache/executor.js';
+
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+const U64 = 2n ** 64n;
+
+export class MapStoreDouble implements ShardStore {
+  readonly map = new Map<string, Entry>();
+  private casCounter = 0;
+  now = 1_700_000_000_000;
+  hits = 0;
+  misses = 0;
+  writes = 0;
+  restored = new Set<string>();
+
+  constructor(readonly shard = 0) {}
+
+  private k(key: Uint8Array): string {
+    return Buffer.from(key).toString('latin1');
+  }
+
+  private live(key: Uint8Array): Entry | null {
+    const e = this.map.get(this.k(key));
+    if (!e) return null;
+    if (e.expiresAt !== 0 && e.expiresAt <= this.now) {
+      this.map.delete(this.k(key));
+      return null;
+    }
+    return e;
+  }
+
+  private put(key: Uint8Array, value: Uint8Array, flags: number, expiresAt: number): number {
+    const cas = ++this.casCounter;
+    this.writes++;
+    if (expiresAt !== 0 && expiresAt <= this.now) {
+      this.map.delete(this.k(key));
+      return cas;
+    }
+    this.map.set(this.k(key), { value: Buffer.from(value), flags, expiresAt, cas });
+    return cas;
+  }
+
+  async get(key: Uint8Array): Promise<Entry | null> {
+    const e = this.live(key);
+    if (e) this.hits++;
+    else this.misses++;
+    return e;
+  }
+
+  async set(key: Uint8Array, value: Uint8Array, o: SetOptions = {}): Promise<SetResult> {
+    const cur = this.live(key);
+    const result: SetResult = { status: 'stored', cas: 0 };
+    if (o.returnOld) result.old = cur;
+    if (o.mode === 'nx' && cur) result.status = 'not_stored';
+    else if (o.mode === 'xx' && !cur) result.status = 'not_stored';
+    else if (o.cas !== undefined && o.cas !== 0 && !cur) result.status = 'not_found';
+    else if (o.cas !== undefined && o.cas !== 0 && cur!.cas !== o.cas) result.status = 'exists';
+    if (result.status !== 'stored') return result;
+    const exp = o.keepTtl ? (cur?.expiresAt ?? 0) : (o.expiresAt ?? 0);
+    result.cas = this.put(key, value, o.flags ?? 0, exp);
+    return result;
+  }
+
+  async delete(key: Uint8Array): Promise<boolean> {
+    const had = this.live(key) !== null;
+    this.map.delete(this.k(key));
+    return had;
+  }
+
+  async getdel(key: Uint8Array): Promise<Entry | null> {
+    const e = this.live(key);
+    this.map.delete(this.k(key));
+    return e;
+  }
+
+  async exists(key: Uint8Array): Promise<boolean> {
+    return this.live(key) !== null;
+  }
+
+  async expire(key: Uint8Array, expiresAt: number): Promise<boolean> {
+    const e = this.live(key);
+    if (!e) return false;
+    if (expiresAt === 0 || expiresAt <= this.now) this.map.delete(this.k(key));
+    else e.expiresAt = expiresAt;
+    return true;
+  }
+
+  async persist(key: Uint8Array): Promise<boolean> {
+    const e = this.live(key);
+    if (!e || e.expiresAt === 0) return false;
+    e.expiresAt = 0;
+    return true;
+  }
+
+  async expireTime(key: Uint8Array): Promise<number> {
+    const e = this.live(key);
+    if (!e) return -2;
+    return e.expiresAt === 0 ? -1 : e.expiresAt;
+  }
+
+  async touch(key: Uint8Array, expiresAt: number): Promise<Entry | null> {
+    const e = this.live(key);
+    if (!e) return null;
+    if (expiresAt !== 0 && expiresAt <= this.now) {
+      this.map.delete(this.k(key));
+      return e;
+    }
+    e.expiresAt = expiresAt;
+    return { ...e };
+  }
+
+  async incr(key: Uint8Array, delta: bigint, unsigned: boolean, create: boolean): Promise<IncrResult> {
+    const e = this.live(key);
+    if (!e && !create) return { status: 'not_found' };
+    const text = e ? e.value.toString('latin1') : '0';
+    let v: bigint;
+    if (unsigned) {
+      if (!/^\d{1,20}$/.test(text) || BigInt(text) >= U64) return { status: 'not_integer' };
+      v = BigInt(text) + delta;
+      if (delta < 0n && v < 0n) v = 0n;
+      v = ((v % U64) + U64) % U64;
+    } else {
+      if (!/^(0|-?[1-9]\d{0,18})$/.test(text)) return { status: 'not_integer' };
+      const cur = BigInt(text);
+      if (cur < I64_MIN || cur > I64_MAX) return { status: 'not_integer' };
+      v = cur + delta;
+      if (v < I64_MIN || v > I64_MAX) return { status: 'overflow' };
+    }
+    this.put(key, Buffer.from(v.toString()), e?.flags ?? 0, e?.expiresAt ?? 0);
+    return { status: 'ok', value: v };
+  }
+
+  async append(key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): Promise<number> {
+    const e = this.live(key);
+    if (!e && !create) return -1;
+    const cur = e?.value ?? Buffer.alloc(0);
+    const value = prepend ? Buffer.concat([bytes, cur]) : Buffer.concat([cur, bytes]);
+    this.put(key, value, e?.flags ?? 0, e?.expiresAt ?? 0);
+    return value.length;
+  }
+
+  async update(key: Uint8Array, fn: (current: Entry | null) => UpdateAction): Promise<Entry | null> {
+    const cur = this.live(key);
+    const action = fn(cur);
+    if (action.op === 'delete') this.map.delete(this.k(key));
+    else if (action.op === 'set') {
+      this.put(key, action.value, action.flags ?? cur?.flags ?? 0, action.expiresAt ?? cur?.expiresAt ?? 0);
+    }
+    return cur;
+  }
+
+  async restore(key: Uint8Array): Promise<boolean> {
+    const ok = this.live(key) !== null;
+    if (ok) this.restored.add(this.k(key));
+    return ok;
+  }
+
+  /** cursor: the index of the next key in sorted order, as a decimal string. */
+  async scan(cursor: string, count: number): Promise<ScanPage> {
+    if (!/^\d+$/.test(cursor)) throw new Error(`bad cursor ${cursor}`);
+    const keys = [...this.map.keys()].filter((k) => this.live(Buffer.from(k, 'latin1'))).sort();
+    const start = Number(cursor);
+    const page = keys.slice(start, start + count).map((k) => Buffer.from(k, 'latin1'));
+    const next = start + count >= keys.length ? '0' : String(start + count);
+    return { cursor: next, keys: page };
+  }
+
+  async count(): Promise<{ hot: number; cold: number; total: number }> {
+    let n = 0;
+    for (const k of [...this.map.keys()]) if (this.live(Buffer.from(k, 'latin1'))) n++;
+    return { hot: n, cold: 0, total: n };
+  }
+
+  async randomKey(): Promise<Buffer | null> {
+    const keys = [...this.map.keys()].filter((k) => this.live(Buffer.from(k, 'latin1')));
+    return keys.length === 0 ? null : Buffer.from(keys[0], 'latin1');
+  }
+
+  async flush(): Promise<void> {
+    this.map.clear();
+  }
+
+  stats(): ShardStats {
+    let bytes = 0;
+    for (const e of this.map.values()) bytes += e.value.length;
+    return {
+      shard: this.shard,
+      hot: { items: this.map.size, bytes, maxBytes: 1 << 20 },
+      cold: { items: 0, bytes: 0 },
+      hits: { hot: this.hits, cold: 0 },
+      misses: this.misses,
+      evictions: { evicted: 0 },
+      spills: 0,
+      restores: this.restored.size,
+      expirations: 0,
+      writes: this.writes,
+    };
+  }
+
+  async close(): Promise<void> {}
+}
+
+// ---------------------------------------------------------------------------------------------
+// A stand-in for the acceptor and shard hop: frame, plan, execute on the owning store, join.
+
+
+type Exec = (store: ShardStore, raw: Buffer) => Promise<Buffer>;
+
+export async function runPlan(plan: Plan, stores: readonly ShardStore[], exec: Exec): Promise<Buffer> {
+  switch (plan.kind) {
+    case 'local':
+      return plan.reply;
+    case 'shard':
+      return exec(stores[plan.shard], plan.raw);
+    case 'split':
+      return plan.join(await Promise.all(plan.parts.map((p) => exec(stores[p.shard], p.raw))));
+    case 'all':
+      return plan.join(await Promise.all(stores.map((s) => exec(s, plan.raw))));
+    case 'one': {
+      const reply = await exec(stores[plan.shard], plan.raw);
+      return plan.join ? plan.join(reply) : reply;
+    }
+  }
+}
+
+export interface Session {
+  /** sends bytes, returns every reply they produced (in order) and whether the connection closed. */
+  send(bytes: string | Buffer): Promise<{ out: Buffer; closed: boolean }>;
+  /** sends one command and returns its reply as latin1 text. */
+  cmd(text: string | Buffer): Promise<string>;
+}
+
+function session(
+  framer: { push(b: Buffer): void; next(): unknown },
+  plan: (frame: never) => Plan,
+  stores: readonly MapStoreDouble[] | readonly ShardStore[],
+  exec: Exec,
+): Session {
+  let closed = false;
+  const send = async (bytes: string | Buffer): Promise<{ out: Buffer; closed: boolean }> => {
+    const out: Buffer[] = [];
+    if (closed) return { out: Buffer.alloc(0), closed };
+    framer.push(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+    for (;;) {
+      const frame = framer.next();
+      if (frame === null) break;
+      const p = plan(frame as never);
+      out.push(await runPlan(p, stores, exec));
+      if (p.kind === 'local' && p.close) {
+        closed = true;
+        break;
+      }
+    }
+    return { out: Buffer.concat(out), closed };
+  };
+  return {
+    send,
+    cmd: async (text) => (await send(text)).out.toString('latin1'),
+  };
+}
+
+export function respSession(
+  conn: ConnState,
+  stores: readonly ShardStore[],
+  options: { framer?: RespFramerOptions; now?: () => number } = {},
+): Session {
+  const framer = new RespFramer(options.framer);
+  return session(framer, (f) => planResp(f, conn), stores, (s, raw) => executeResp(s, raw, { now: options.now }));
+}
+
+export function memcacheSession(
+  conn: ConnState,
+  stores: readonly ShardStore[],
+  options: { framer?: MemcacheFramerOptions; now?: () => number } = {},
+): Session {
+  const framer = new MemcacheFramer(options.framer);
+  return session(framer, (f) => planMemcache(f, conn), stores, (s, raw) => executeMemcache(s, raw, { now: options.now }));
+}
+
+/** encodes a command as RESP multibulk. */
+export function resp(...parts: (string | Buffer)[]): string {
+  return `*${parts.length}\r\n` + parts.map((p) => {
+    const b = typeof p === 'string' ? Buffer.from(p) : p;
+    return `$${b.length}\r\n${b.toString('latin1')}\r\n`;
+  }).join('');
+}
