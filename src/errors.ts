@@ -22,6 +22,8 @@ export const ErrorCode = {
   DISK: 'CAIRN_ERR_DISK',
   DATA_DIR: 'CAIRN_ERR_DATA_DIR',
   BUSY: 'CAIRN_ERR_BUSY',
+  WRONG_SHARD: 'CAIRN_ERR_WRONG_SHARD',
+  INTERNAL: 'CAIRN_ERR_INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

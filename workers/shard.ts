@@ -23,7 +23,7 @@ const store = await TieredShardStore.open({
   dir: join(data.dataDir, `shard-${data.shard}`),
   ...data.store,
 });
-const execute = createExecutors(store, data.shard, data.shards);
+const execute = createExecutors(store, data.shard, data.shards, { maxValueSize: data.store.maxValueSize });
 
 const outboxes = data.links.map((l) => new Outbox(new Ring(l.reply), new Doorbell(l.frontBell)));
 

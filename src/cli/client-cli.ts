@@ -289,8 +289,9 @@ function helpText(name?: string): string {
     const cmd = COMMANDS[name.toLowerCase()];
     return cmd ? `${cmd.usage}\n  ${cmd.help}` : `unknown command '${name}'`;
   }
-  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
-  const lines = Object.values(COMMANDS).map((c) => `  ${c.usage.length > 44 ? c.usage.slice(0, c.usage.indexOf(' [')) + ' ...' : c.usage.padEnd(Math.min(width, 44))}  ${c.help}`);
+  const short = (usage: string) => (usage.length > 40 ? `${usage.slice(0, usage.indexOf(' ['))} ...` : usage);
+  const width = Math.max(...Object.values(COMMANDS).map((c) => short(c.usage).length));
+  const lines = Object.values(COMMANDS).map((c) => `  ${short(c.usage).padEnd(width)}  ${c.help}`);
   return ['Commands (help COMMAND for details):', ...lines, '  help [COMMAND]', '  quit'].join('\n');
 }
 

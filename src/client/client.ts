@@ -581,7 +581,19 @@ export class CairnClient {
   ): Promise<void> {
     if (keys.length === 0) return;
     const shards = await this.shardCount();
-    const limit = Math.max(1024, Math.floor((this.info?.limits.maxFrame ?? DEFAULT_LIMITS.maxFrame) / 2));
+    // A batch spans shards, and shards cannot roll back together: check every item first, so a bad
+    // one rejects the whole batch before any shard writes anything.
+    const limits = this.info?.limits ?? DEFAULT_LIMITS;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i].length === 0) throw new CairnError(ErrorCode.BAD_ARGUMENT, `item ${i}: keys must not be empty`);
+      if (keys[i].length > limits.maxKey) {
+        throw new CairnError(ErrorCode.KEY_TOO_LARGE, `item ${i}: key of ${keys[i].length} bytes exceeds the limit of ${limits.maxKey}`);
+      }
+      if (values && values[i].length > limits.maxValue) {
+        throw new CairnError(ErrorCode.VALUE_TOO_LARGE, `item ${i}: value of ${values[i].length} bytes exceeds the limit of ${limits.maxValue}`);
+      }
+    }
+    const limit = Math.max(1024, Math.floor(limits.maxFrame / 2));
     const byShard = new Map<number, { indices: number[]; bytes: number }[]>();
     const groups: { indices: number[]; bytes: number }[] = [];
     for (let i = 0; i < keys.length; i++) {

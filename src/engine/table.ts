@@ -258,16 +258,18 @@ export class Table {
       this.build(s, 0, n, Math.max(MIN_SEG, Math.ceil((n + 1) / TARGET_LOAD)), extra);
       return true;
     }
-    if (d === this.G) this.doubleDir();
     const lo = this.lo[s];
     const half = 2 ** (31 - d);
     // partition gathered items: lower half of the prefix range first
     const H = this.scratchH;
     const R = this.scratchR;
     let a = 0;
+    let same = true;
     for (let k = 0; k < n; k++) {
+      if (H[k] !== H[0]) same = false;
       if (H[k] - lo < half) {
-        const th = H[a], tr = R[a];
+        const th = H[a];
+        const tr = R[a];
         H[a] = H[k];
         R[a] = R[k];
         H[k] = th;
@@ -275,6 +277,12 @@ export class Table {
         a++;
       }
     }
+    if (same) {
+      // identical hashes never separate (an injected or attacked hash): just grow
+      this.build(s, 0, n, Math.max(MIN_SEG, Math.ceil((n + 1) / TARGET_LOAD)), extra);
+      return true;
+    }
+    if (d === this.G) this.doubleDir();
     this.depth[s] = d + 1;
     const sizeA = Math.max(MIN_SEG, Math.ceil((a + 1) / TARGET_LOAD));
     const sizeB = Math.max(MIN_SEG, Math.ceil((n - a + 1) / TARGET_LOAD));

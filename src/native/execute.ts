@@ -27,8 +27,8 @@ export interface NativeReply {
 
 // Until the lead adds dedicated codes (see the report): a key sent to a shard that does not own it,
 // and an unexpected failure inside the store.
-const WRONG_SHARD = ErrorCode.BAD_ARGUMENT;
-const INTERNAL = ErrorCode.SHARD_DOWN;
+const WRONG_SHARD = ErrorCode.WRONG_SHARD;
+const INTERNAL = ErrorCode.INTERNAL;
 
 const MAX_SCAN_COUNT = 100_000;
 const I64_MIN = -(2n ** 63n);

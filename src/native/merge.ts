@@ -69,13 +69,20 @@ function sumInto(target: Record<string, unknown>, source: Record<string, unknown
   }
 }
 
+function shardNumber(stats: unknown): number {
+  const n = (stats as { shard?: unknown } | null)?.shard;
+  return typeof n === 'number' ? n : 0;
+}
+
 /**
- * Merge the decoded OK results of one broadcast command, one per shard, in shard order.
+ * Merge the decoded OK results of one broadcast command, one per shard, in any order.
  * stats → {total, shards}; count → summed per tier; flush → true.
  */
 export function mergeBroadcast(opcode: number, shardResults: unknown[]): unknown {
   switch (opcode) {
     case Opcode.STATS: {
+      // replies arrive in any order; report shards in index order
+      shardResults = [...shardResults].sort((a, b) => shardNumber(a) - shardNumber(b));
       const total: Record<string, unknown> = {};
       for (const r of shardResults) {
         if (r && typeof r === 'object') sumInto(total, r as Record<string, unknown>);

@@ -99,7 +99,7 @@ class InlineBackend implements ShardBackend {
     }
     return new InlineBackend(
       stores,
-      stores.map((s, i) => createExecutors(s, i, o.shards)),
+      stores.map((s, i) => createExecutors(s, i, o.shards, { maxValueSize: o.store.maxValueSize })),
     );
   }
 

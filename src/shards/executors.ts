@@ -13,11 +13,12 @@ export interface ExecutorOptions {
 /** The shard side of every protocol: a ring message in, the reply bytes out. */
 export function createExecutors(store: ShardStore, shard: number, shards: number, options: ExecutorOptions = {}): Executor {
   const respOptions = { maxValueSize: options.maxValueSize };
+  const nativeOptions = { maxValue: options.maxValueSize };
   return (kind, payload) => {
     switch (kind) {
       case MessageKind.NATIVE:
       case MessageKind.NATIVE_BROADCAST:
-        return handleNativeFrame(store, shard, shards, payload);
+        return handleNativeFrame(store, shard, shards, payload, nativeOptions);
       case MessageKind.RESP:
         return executeResp(store, payload, respOptions);
       case MessageKind.MEMCACHE:

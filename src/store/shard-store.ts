@@ -4,7 +4,8 @@
  * lose.
  *
  * Read path: a hot miss reads LevelDB with `getSync`. On a shard worker that blocks only this shard,
- * costs ~4 us instead of ~55 us for an awaited `get`, and keeps every command's effect synchronous at
+ * costs ~12 us per cold hit instead of 50-100 us for an awaited `get` (docs/storage.md has the
+ * measurements), and keeps every command's effect synchronous at
  * the moment it starts: there is never a window in which two commands on one key interleave, so
  * concurrent reads of a key being restored share one disk read by construction (the first restores
  * it, the rest find it hot).
@@ -1114,25 +1115,32 @@ export class TieredShardStore implements ShardStore {
   }
 
   /**
-   * hot: entries in memory; cold: records on disk (exact, from the committed batches); total: keys on
-   * either tier. Every clean hot entry is on disk; dirty ones are checked against the disk, so in
-   * spill mode this walks the hot tier (O(hot items)).
+   * Live keys per tier, exact. cold: disk records (committed counts) minus those whose expiry has
+   * passed but the sweep has not removed yet (read from the due prefix of the expiry index). total
+   * adds the hot entries without a live disk record: a clean hot entry is always on disk, so only
+   * dirty ones are looked up (bloom-filtered getSync). Walks the hot tier: O(hot items).
    */
   async count(): Promise<{ hot: number; cold: number; total: number }> {
     this.checkOpen();
     await this.drain();
+    const now = this.now();
+    let cold = this.coldItems;
+    if (cold > 0) cold -= (await this.db.keys({ gte: EXPIRY_START, lt: expiryBound(now) }).all()).length;
     const e = this.engine;
+    let hot = 0;
     let onlyHot = 0;
-    if (this.coldItems === 0) onlyHot = e.count;
-    else {
-      let c = 0;
-      do {
-        c = e.scan(c, 1024, (ref) => {
-          if (e.isDirty(ref) && this.db.getSync(dataKey(e.keyOf(ref))) === undefined) onlyHot++;
-        });
-      } while (c !== 0);
-    }
-    return { hot: e.count, cold: this.coldItems, total: this.coldItems + onlyHot };
+    let c = 0;
+    do {
+      c = e.scan(c, 1024, (ref) => {
+        hot++;
+        if (this.coldItems === 0) onlyHot++;
+        else if (e.isDirty(ref)) {
+          const rec = this.db.getSync(dataKey(e.keyOf(ref)));
+          if (rec === undefined || this.isPast(recordExpiresAt(rec))) onlyHot++;
+        }
+      });
+    } while (c !== 0);
+    return { hot, cold, total: cold + onlyHot };
   }
 
   async randomKey(): Promise<Buffer | null> {

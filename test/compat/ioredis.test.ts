@@ -4,7 +4,7 @@
  * auto-pipelining, scanStream, CAIRN.INFO / CAIRN.RESTORE with a hot tier too small for the data, and
  * AUTH with --password.
  */
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, show } from './lib/raw.js';
 import { stringSuite } from './lib/string-suite.js';
@@ -14,7 +14,7 @@ let target: Target;
 let redis: Redis;
 const extra: Redis[] = [];
 
-function client(port: number, options: ConstructorParameters<typeof Redis>[0] & object = {}): Redis {
+function client(port: number, options: RedisOptions = {}): Redis {
   const c = new Redis({
     host: '127.0.0.1',
     port,

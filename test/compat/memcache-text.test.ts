@@ -60,7 +60,8 @@ describe('memcached text protocol: storage and retrieval', () => {
     const got = await c.readUntil('END\r\n');
     const m = /^VALUE mt:a 0 5 (\d+)\r\nhello\r\nVALUE mt:b 42 3 (\d+)\r\nabc\r\nEND\r\n$/.exec(got);
     expect(m, show(got)).not.toBeNull();
-    expect(m![1]).not.toBe(m![2]);
+    // (memcached's cas uniques come from one global counter; cairn's are per shard, so two keys may
+    // share one. Clients compare them per key only; the cas test checks that a write changes it.)
   });
 
   it('keys spread over shards: a 100-key get answers in request order', async () => {
