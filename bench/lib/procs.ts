@@ -85,6 +85,8 @@ export interface Daemon {
 }
 
 const running = new Set<Daemon>();
+/** one-shot commands (run()) still going */
+const commands = new Set<ChildProcess>();
 
 /** Every daemon started here and not yet stopped (for last-resort cleanup). */
 export function runningDaemons(): Daemon[] {
@@ -93,6 +95,14 @@ export function runningDaemons(): Daemon[] {
 
 /** Kills (SIGKILL, synchronously) every daemon still running: for process 'exit' handlers. */
 export function killAllDaemonsSync(): void {
+  for (const c of commands) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  commands.clear();
   for (const d of running) {
     try {
       d.process.kill('SIGKILL');
@@ -174,6 +184,7 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
       env: { ...process.env, ...options.env },
       cwd: options.cwd,
     });
+    commands.add(child);
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -189,10 +200,12 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
     }, options.timeoutMs ?? 30_000);
     child.once('error', (err) => {
       clearTimeout(timer);
+      commands.delete(child);
       reject(err);
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      commands.delete(child);
       resolve({ code, signal, stdout, stderr, timedOut });
     });
     child.stdin.on('error', () => {
