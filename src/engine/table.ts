@@ -19,7 +19,7 @@ import { F_WIDE, HDR, KLEN_COMPACT_MAX, KLEN_SHIFT, layoutIndex } from './layout
  * and 90% full and no single growth step rehashes more than one segment.
  */
 const MIN_SEG = 8;
-const MAX_SEG = 4096;
+const MAX_SEG = 2048;
 const MAX_LOAD = 0.9;
 const TARGET_LOAD = 0.72;
 const MAX_G = 20;

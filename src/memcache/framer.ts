@@ -56,6 +56,9 @@ export const R_ERROR = Buffer.from('ERROR\r\n');
 export const R_BAD_FORMAT = Buffer.from('CLIENT_ERROR bad command line format\r\n');
 export const R_BAD_CHUNK = Buffer.from('CLIENT_ERROR bad data chunk\r\n');
 export const R_TOO_LARGE = Buffer.from('SERVER_ERROR object too large for cache\r\n');
+/** the first byte of every memcached binary protocol request */
+const BINARY_MAGIC = 0x80;
+export const R_BINARY = Buffer.from('SERVER_ERROR binary protocol is not supported; use the text protocol\r\n');
 export const R_LINE_TOO_LONG = Buffer.from('CLIENT_ERROR line too long\r\n');
 
 const STORAGE = new Set(['set', 'add', 'replace', 'append', 'prepend', 'cas']);
@@ -193,6 +196,11 @@ export class MemcacheFramer {
       }
       if (avail < this.need) return null;
       if (this.chunks.length > 0) this.merge();
+      if (this.buf[this.pos] === BINARY_MAGIC) {
+        // memcached's binary protocol: say so and close, rather than wait for a line that never comes.
+        this.failed = true;
+        return { type: 'error', reply: R_BINARY, close: true, reason: 'binary protocol request' };
+      }
       const frame = this.parse();
       // null: the command is incomplete and `need` says how many bytes it waits for.
       return frame;

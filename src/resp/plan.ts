@@ -89,4 +89,14 @@ export interface LocalPlan {
   close?: boolean;
 }
 
-export type Plan = ShardPlan | SplitPlan | AllPlan | OnePlan | LocalPlan;
+/**
+ * Two steps (MSETNX across shards): send each part to its shard, then plan again from their replies.
+ * Not atomic across shards: a concurrent writer can act between the steps.
+ */
+export interface ChainPlan {
+  kind: 'chain';
+  parts: SplitPart[];
+  next(replies: Buffer[]): Plan;
+}
+
+export type Plan = ShardPlan | SplitPlan | AllPlan | OnePlan | LocalPlan | ChainPlan;

@@ -7,7 +7,7 @@ import { shardOf } from '../hash.js';
 import { COMMANDS, arityOk, commandName, type CommandSpec } from './commands.js';
 import { EMPTY, NIL, OK, ONE, ZERO, bulk, bulkString, command, err, integer } from './encode.js';
 import { NOAUTH, SYNTAX, arityError, unknownCommand, unknownSubcommand } from './errors.js';
-import type { RespFrame } from './framer.js';
+import { parseRespCommand, type RespFrame } from './framer.js';
 import { cairnSection, decodeReports, infoText, type ShardReport } from './info.js';
 import { planLocal } from './local.js';
 import type { ConnState, LocalPlan, Plan, SplitPart } from './plan.js';
@@ -94,8 +94,27 @@ function planKeys(name: string, args: Buffer[], raw: Buffer, conn: ConnState, st
       return { kind: 'split', parts, join: (replies) => joinMget(replies, positions, count) };
     case 'mset':
       return { kind: 'split', parts, join: joinOk };
-    case 'msetnx':
-      return { kind: 'split', parts, join: joinAllOnes };
+    case 'msetnx': {
+      // Across shards: first ask every shard whether any of its keys exists, then set them all.
+      const exists = Buffer.from('EXISTS');
+      const probes: SplitPart[] = positions.map((keys, p) => ({
+        key: parts[p].key,
+        shard: parts[p].shard,
+        raw: command([exists, ...keys.map((k) => args[1 + k * stride])]),
+      }));
+      const mset = Buffer.from('MSET');
+      const writes: SplitPart[] = parts.map((part) => ({ ...part, raw: command([mset, ...parseRespCommand(part.raw)!.slice(1)]) }));
+      return {
+        kind: 'chain',
+        parts: probes,
+        next: (replies) => {
+          const found = joinSum(replies);
+          if (isErrorReply(found)) return { kind: 'local', reply: found };
+          if (!found.equals(ZERO)) return { kind: 'local', reply: ZERO };
+          return { kind: 'split', parts: writes, join: (r) => (joinOk(r) === OK ? ONE : joinOk(r)) };
+        },
+      };
+    }
     default: // del, unlink, exists
       return { kind: 'split', parts, join: joinSum };
   }
@@ -126,15 +145,6 @@ function joinSum(replies: Buffer[]): Buffer {
 function joinOk(replies: Buffer[]): Buffer {
   for (const r of replies) if (!r.equals(OK)) return r;
   return OK;
-}
-
-function joinAllOnes(replies: Buffer[]): Buffer {
-  let all = true;
-  for (const r of replies) {
-    if (isErrorReply(r)) return r;
-    if (readInteger(r) !== 1) all = false;
-  }
-  return all ? ONE : ZERO;
 }
 
 function planAll(name: string, args: Buffer[], raw: Buffer, conn: ConnState): Plan {

@@ -89,6 +89,13 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
           replies.ready(plan.reply);
           if (plan.close) this.closeAfterFlush = true;
           break;
+        case 'chain': {
+          const seq = replies.expect();
+          this.runInternal(plan, (reply) => {
+            if (this.replies.fill(seq, reply)) this.flush();
+          });
+          break;
+        }
       }
       if (this.closeAfterFlush) break;
     }
@@ -98,7 +105,56 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
 
   onReply(kind: number, seq: number, payload: Buffer): void {
     const reply = kind === MessageKind.FAILURE ? this.protocol.failure(payload.toString()) : payload;
+    if (this.internal.size > 0) {
+      const waiter = this.internal.get(seq);
+      if (waiter) {
+        this.internal.delete(seq);
+        waiter(reply);
+        return;
+      }
+    }
     if (this.replies.fill(seq, reply)) this.flush();
+  }
+
+  /** Requests of multi-step commands, answered outside the ordered queue; their own sequence space. */
+  private readonly internal = new Map<number, (reply: Buffer) => void>();
+  private nextInternal = 0;
+
+  /** Run a plan off the ordered queue and hand its final reply to done (for chained plans). */
+  private runInternal(plan: Plan, done: (reply: Buffer) => void): void {
+    const backend = this.ctx.backend;
+    const gather = (targets: { shard: number; raw: Buffer }[], finish: (replies: Buffer[]) => void): void => {
+      const out: Buffer[] = new Array(targets.length);
+      let left = targets.length;
+      targets.forEach((t, i) => {
+        const seq = (0x80000000 | this.nextInternal++ % 0x80000000) >>> 0;
+        this.internal.set(seq, (reply) => {
+          out[i] = reply;
+          if (--left === 0) finish(out);
+        });
+        backend.send(t.shard, this.protocol.kind, this.id, seq, t.raw);
+      });
+    };
+    switch (plan.kind) {
+      case 'local':
+        done(plan.reply);
+        return;
+      case 'shard':
+        gather([plan], (r) => done(r[0]));
+        return;
+      case 'one':
+        gather([plan], (r) => done(plan.join ? plan.join(r[0]) : r[0]));
+        return;
+      case 'split':
+        gather(plan.parts, (r) => done(plan.join(r)));
+        return;
+      case 'all':
+        gather(Array.from({ length: backend.shards }, (_, shard) => ({ shard, raw: plan.raw })), (r) => done(plan.join(r)));
+        return;
+      case 'chain':
+        gather(plan.parts, (r) => this.runInternal(plan.next(r), done));
+        return;
+    }
   }
 
   private flush(): void {

@@ -160,4 +160,17 @@ describe('cairn serve', () => {
     await closed;
     expect(await r.ping()).toBe('PONG');
   });
+
+  it('tells a memcached binary-protocol client that only the text protocol is spoken, and closes', async () => {
+    const s = await start();
+    const sock = connect(s.memcachePort, '127.0.0.1');
+    await new Promise((resolve) => sock.once('connect', resolve));
+    let got = '';
+    sock.on('data', (d) => (got += d.toString('latin1')));
+    const closed = new Promise((resolve) => sock.once('close', resolve));
+    // a binary GET request header: magic 0x80, opcode 0x00, key length 1
+    sock.write(Buffer.from([0x80, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x6b]));
+    await closed;
+    expect(got).toBe('SERVER_ERROR binary protocol is not supported; use the text protocol\r\n');
+  });
 });

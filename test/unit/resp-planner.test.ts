@@ -70,10 +70,16 @@ describe('planResp: routing', () => {
     if (mset.kind !== 'split') throw new Error('split expected');
     expect(mset.parts.map((x) => x.raw.toString()).sort()).toEqual([resp('MSET', a, '1'), resp('MSET', b, '2')].sort());
     expect(mset.join([Buffer.from('+OK\r\n'), Buffer.from('+OK\r\n')]).toString()).toBe('+OK\r\n');
+    // MSETNX across shards: probe with EXISTS, then MSET only if nothing exists
     const msetnx = plan(conn, 'MSETNX', a, '1', b, '2');
-    if (msetnx.kind !== 'split') throw new Error('split expected');
-    expect(msetnx.join([Buffer.from(':1\r\n'), Buffer.from(':1\r\n')]).toString()).toBe(':1\r\n');
-    expect(msetnx.join([Buffer.from(':1\r\n'), Buffer.from(':0\r\n')]).toString()).toBe(':0\r\n');
+    if (msetnx.kind !== 'chain') throw new Error('chain expected');
+    expect(msetnx.parts.map((x) => x.raw.toString()).sort()).toEqual([resp('EXISTS', a), resp('EXISTS', b)].sort());
+    const found = msetnx.next([Buffer.from(':0\r\n'), Buffer.from(':1\r\n')]);
+    expect(found).toEqual({ kind: 'local', reply: Buffer.from(':0\r\n') });
+    const write = msetnx.next([Buffer.from(':0\r\n'), Buffer.from(':0\r\n')]);
+    if (write.kind !== 'split') throw new Error('split expected');
+    expect(write.parts.map((x) => x.raw.toString()).sort()).toEqual([resp('MSET', a, '1'), resp('MSET', b, '2')].sort());
+    expect(write.join([Buffer.from('+OK\r\n'), Buffer.from('+OK\r\n')]).toString()).toBe(':1\r\n');
     expect(localText(conn, 'MSET', a, '1', b)).toBe("-ERR wrong number of arguments for 'mset' command\r\n");
   });
 

@@ -241,6 +241,8 @@ export async function runPlan(plan: Plan, stores: readonly ShardStore[], exec: E
       const reply = await exec(stores[plan.shard], plan.raw);
       return plan.join ? plan.join(reply) : reply;
     }
+    case 'chain':
+      return runPlan(plan.next(await Promise.all(plan.parts.map((p) => exec(stores[p.shard], p.raw)))), stores, exec);
   }
 }
 
