@@ -11,6 +11,33 @@ export interface LinkMemory {
   shardBells: SharedArrayBuffer[];
   /** this front's doorbell (shared by every shard's reply ring to it) */
   bell: SharedArrayBuffer;
+  /**
+   * Int32 words shared by every front and shard: [0] how many fronts have event subscribers,
+   * [1 + f] 1 when front f has. Shards read them to send events only where someone listens.
+   */
+  events: SharedArrayBuffer;
+  /** this front's index f */
+  front: number;
+}
+
+/** A front thread's switch for the events shards send it (see LinkMemory.events). */
+export class EventGate {
+  private readonly words: Int32Array;
+  private on = false;
+
+  constructor(memory: LinkMemory) {
+    this.words = new Int32Array(memory.events);
+    this.front = memory.front;
+  }
+
+  private readonly front: number;
+
+  set(on: boolean): void {
+    if (on === this.on) return;
+    this.on = on;
+    Atomics.store(this.words, 1 + this.front, on ? 1 : 0);
+    Atomics.add(this.words, 0, on ? 1 : -1);
+  }
 }
 
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

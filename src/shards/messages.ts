@@ -19,6 +19,8 @@ export interface ShardWorkerData {
   links: { request: SharedArrayBuffer; reply: SharedArrayBuffer; frontBell: SharedArrayBuffer }[];
   /** this shard's doorbell */
   bell: SharedArrayBuffer;
+  /** Int32 words: [0] fronts with event subscribers, [1 + f] front f has some (LinkMemory.events) */
+  events: SharedArrayBuffer;
 }
 
 export type WorkerRequest = { id: number; type: 'stats' } | { id: number; type: 'close' };

@@ -39,11 +39,14 @@ export class ShardPool extends EventEmitter {
     const fronts = options.fronts ?? 1;
     const ringBytes = options.ringBytes ?? 4 * 1024 * 1024;
     const shardBells = Array.from({ length: this.shards }, () => new Doorbell().sab);
-    this.links = Array.from({ length: fronts }, () => ({
+    const events = new SharedArrayBuffer(4 * (1 + fronts));
+    this.links = Array.from({ length: fronts }, (_, front) => ({
       requests: Array.from({ length: this.shards }, () => createRingBuffer(ringBytes)),
       replies: Array.from({ length: this.shards }, () => createRingBuffer(ringBytes)),
       shardBells,
       bell: new Doorbell().sab,
+      events,
+      front,
     }));
   }
 
@@ -66,6 +69,7 @@ export class ShardPool extends EventEmitter {
       store: this.options.store,
       links: this.links.map((l) => ({ request: l.requests[shard], reply: l.replies[shard], frontBell: l.bell })),
       bell: this.links[0].shardBells[shard],
+      events: this.links[0].events,
     };
     const worker = new Worker(workerFile('shard'), { workerData: data, name: `cairn-shard-${shard}` });
     const slot: ShardSlot = { worker, nextId: 1, pending: new Map() };

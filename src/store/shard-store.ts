@@ -66,8 +66,11 @@ import type {
   ShardStore,
   UpdateAction,
 } from './types.js';
+import { KeyEvent, type KeyEventListener } from '../events/codes.js';
 
 export type Durability = 'spill' | 'writeback' | 'sync';
+
+const EMPTY_KEY = Buffer.alloc(0);
 
 export interface TieredShardStoreOptions {
   shard: number;
@@ -219,6 +222,8 @@ export class TieredShardStore implements ShardStore {
   /** set by locate() when it returns DISK_ONLY. */
   private diskEntry: Entry | null = null;
   private lastFrom = FROM_HOT;
+  /** key-event subscribers (the shard worker installs one only while some front listens) */
+  private keyEvent: KeyEventListener | null = null;
 
   private readonly counters = {
     hitsHot: 0,
@@ -345,12 +350,15 @@ export class TieredShardStore implements ShardStore {
       // one may hide an older disk copy with another expiry, so the key is deleted from disk too.
       if (e.isDirty(ref)) {
         this.counters.expirations++;
-        this.queueDelete(e.keyOf(ref));
+        const key = e.keyOf(ref);
+        this.queueDelete(key);
+        if (this.keyEvent !== null) this.keyEvent(KeyEvent.EXPIRE, key);
       }
       return;
     }
     if (reason === 'idle') this.counters.idle++;
     else this.counters.evicted++;
+    if (this.keyEvent !== null) this.keyEvent(KeyEvent.EVICT, e.keyOf(ref));
     if (!e.isDirty(ref)) return; // already on disk (or on its way in a pending op)
     this.counters.spills++;
     const key = e.keyOf(ref);
@@ -510,6 +518,8 @@ export class TieredShardStore implements ShardStore {
     let expired = 0;
     let dropped = 0;
     const written: Op[] = [];
+    // keys to announce once the batch is on disk (only when someone listens)
+    const events: { code: number; key: Buffer }[] | null = this.keyEvent !== null ? [] : null;
 
     const removeOld = (op: Op, old: Buffer, dkey: Buffer): void => {
       writes.push({ type: 'del', key: dkey });
@@ -571,6 +581,7 @@ export class TieredShardStore implements ShardStore {
             if (old && exp !== 0 && exp <= now) {
               removeOld(op, old, dkey);
               expired++;
+              events?.push({ code: KeyEvent.EXPIRE, key: op.key });
             } else if (!old || exp !== op.expiresAt) {
               writes.push({ type: 'del', key: expiryKey(op.expiresAt, op.key) }); // stale index entry
             }
@@ -590,6 +601,7 @@ export class TieredShardStore implements ShardStore {
             } else {
               removeOld(op, old, dkey);
               dropped++;
+              events?.push({ code: KeyEvent.DROP, key: op.key });
             }
             break;
           }
@@ -611,6 +623,7 @@ export class TieredShardStore implements ShardStore {
     this.coldBytes = bytes;
     this.counters.expirations += expired;
     this.io.coldDropped += dropped;
+    if (events !== null && this.keyEvent !== null) for (const ev of events) this.keyEvent(ev.code, ev.key);
     this.io.batches++;
     this.io.batchOps += nops;
     if (sync) this.io.syncs++;
@@ -731,6 +744,7 @@ export class TieredShardStore implements ShardStore {
       const r = this.engine.insertClean(key, value, expiresAt, flags, cas);
       if (r >= 0) {
         this.counters.restores++;
+        if (this.keyEvent !== null) this.keyEvent(KeyEvent.RESTORE, key);
         return r;
       }
     }
@@ -761,8 +775,9 @@ export class TieredShardStore implements ShardStore {
   }
 
   /** After a write: make it reach disk per the durability mode. */
-  private afterWrite(key: Buffer): Promise<void> | undefined {
+  private afterWrite(key: Buffer, event: number = KeyEvent.SET): Promise<void> | undefined {
     this.counters.writes++;
+    if (this.keyEvent !== null) this.keyEvent(event, key);
     this.queueDirty(key);
     if (this.durability === 'sync') return this.durable();
     if (this.overdue()) return this.backpressure();
@@ -772,6 +787,7 @@ export class TieredShardStore implements ShardStore {
   /** After a delete or any other change that must reach disk as a removal. */
   private afterDelete(key: Buffer): Promise<void> | undefined {
     this.counters.writes++;
+    if (this.keyEvent !== null) this.keyEvent(KeyEvent.DELETE, key);
     this.queueDelete(key);
     if (this.durability === 'sync') return this.durable();
     if (this.overdue()) return this.backpressure();
@@ -794,6 +810,7 @@ export class TieredShardStore implements ShardStore {
     const cas = ++this.engine.casCounter;
     this.queuePut(key, Buffer.from(value), flags, expiresAt, cas);
     this.counters.writes++;
+    if (this.keyEvent !== null) this.keyEvent(KeyEvent.SET, key);
     return cas;
   }
 
@@ -878,6 +895,7 @@ export class TieredShardStore implements ShardStore {
     if (where >= 0) this.engine.delete(k);
     this.counters.writes++;
     this.queueDelete(k);
+    if (this.keyEvent !== null) this.keyEvent(KeyEvent.DELETE, k);
   }
 
   async delete(key: Uint8Array): Promise<boolean> {
@@ -923,11 +941,12 @@ export class TieredShardStore implements ShardStore {
   private async setExpiry(k: Buffer, where: number, expiresAt: number): Promise<void> {
     if (where >= 0) {
       this.engine.expire(k, expiresAt);
-      await this.afterWrite(k);
+      await this.afterWrite(k, KeyEvent.TTL);
     } else {
       const d = this.diskEntry!;
       this.queuePut(k, d.value, d.flags, expiresAt, d.cas);
       this.counters.writes++;
+      if (this.keyEvent !== null) this.keyEvent(KeyEvent.TTL, k);
       await this.syncWait();
     }
   }
@@ -940,11 +959,12 @@ export class TieredShardStore implements ShardStore {
     if (cur === 0) return false;
     if (where >= 0) {
       this.engine.persist(k);
-      await this.afterWrite(k);
+      await this.afterWrite(k, KeyEvent.TTL);
     } else {
       const d = this.diskEntry!;
       this.queuePut(k, d.value, d.flags, 0, d.cas);
       this.counters.writes++;
+      if (this.keyEvent !== null) this.keyEvent(KeyEvent.TTL, k);
       await this.syncWait();
     }
     return true;
@@ -974,7 +994,7 @@ export class TieredShardStore implements ShardStore {
       if (expiresAt === 0) this.engine.persist(k);
       else this.engine.expire(k, expiresAt);
       const entry = this.entryOf(this.engine.peek(k));
-      await this.afterWrite(k);
+      await this.afterWrite(k, KeyEvent.TTL);
       return entry;
     }
     const d = this.diskEntry!;
@@ -1173,6 +1193,7 @@ export class TieredShardStore implements ShardStore {
     this.engine.clear();
     this.pending = new Map();
     this.counters.writes++;
+    if (this.keyEvent !== null) this.keyEvent(KeyEvent.FLUSH, EMPTY_KEY);
     await this.exclusive(async () => {
       await this.db.clear({ gte: AFTER_META });
       this.coldItems = 0;
@@ -1182,6 +1203,19 @@ export class TieredShardStore implements ShardStore {
     });
     this.pendingDone?.resolve();
     this.pendingDone = null;
+  }
+
+  /**
+   * Listen to key events (set, delete, expire, evict, restore, drop, flush); null stops. One
+   * listener; with none, each event point costs one null check. The key is a view: copy it to keep it.
+   */
+  onKeyEvent(listener: KeyEventListener | null): void {
+    this.keyEvent = listener;
+  }
+
+  /** false once close() has begun (LevelDB is or will be closed). */
+  get isOpen(): boolean {
+    return this.closing === null && !this.closed;
   }
 
   stats(): ShardStats {

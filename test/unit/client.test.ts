@@ -293,7 +293,7 @@ describe('SDK over the loopback acceptor', () => {
     expect(await code(c.get(''))).toBe(ErrorCode.BAD_ARGUMENT);
     expect(await code(c.command(0x7e, 'k', null))).toBe(ErrorCode.UNKNOWN_COMMAND);
     expect(await code(c.incr('k', 1.5))).toBe(ErrorCode.BAD_ARGUMENT);
-    expect(await code(c.mset([['a', new Uint8Array(16 * 1024 * 1024)]]))).toBe(ErrorCode.FRAME_TOO_LARGE);
+    expect(await code(c.mset([['a', new Uint8Array(16 * 1024 * 1024)]]))).toBe(ErrorCode.VALUE_TOO_LARGE);
     expect(await c.ping()).toBe('PONG'); // the connection goes on
   });
 
