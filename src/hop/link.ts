@@ -40,6 +40,11 @@ export class EventGate {
   }
 }
 
+/** how long after its last work a worker keeps using blocking waits */
+const BUSY_WINDOW_MS = 100;
+/** the longest a blocking wait holds the worker's event loop */
+const BLOCKING_WAIT_MS = 1;
+
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -59,7 +64,14 @@ export class Endpoint {
     private readonly bell: Doorbell,
     /** one visitor per inbound ring, so the visitor knows where a message came from */
     private readonly visitors: RingMessageVisitor[],
+    /**
+     * Worker threads only: while work came recently, sleep in short blocking waits (cheap to wake)
+     * between turns of the event loop, instead of waitAsync (dear to wake).
+     */
+    private readonly options: { blockingWait?: boolean } = {},
   ) {}
+
+  private lastWork = 0;
 
   start(): void {
     if (this.running) return;
@@ -83,12 +95,23 @@ export class Endpoint {
     return false;
   };
 
+  /** Drain every inbound ring now; the number of messages taken. */
+  poll(): number {
+    let n = 0;
+    for (let i = 0; i < this.inbound.length; i++) n += this.inbound[i].drain(this.visitors[i]);
+    return n;
+  }
+
   private async loop(): Promise<void> {
     while (this.running) {
-      let n = 0;
-      for (let i = 0; i < this.inbound.length; i++) n += this.inbound[i].drain(this.visitors[i]);
-      if (n > 0) await yieldToIo();
-      else await this.bell.wait(this.hasWork, 1000);
+      const n = this.poll();
+      if (n > 0) {
+        this.lastWork = performance.now();
+        await yieldToIo();
+      } else if (this.options.blockingWait && performance.now() - this.lastWork < BUSY_WINDOW_MS) {
+        this.bell.waitBlocking(this.hasWork, BLOCKING_WAIT_MS);
+        await yieldToIo();
+      } else await this.bell.wait(this.hasWork, 1000);
     }
   }
 }

@@ -9,8 +9,9 @@ interface Held {
 
 /**
  * The producer end of one ring: writes straight into the ring while it has room, keeps messages in
- * order in a queue when it does not, and rings the consumer's doorbell once per batch (a microtask
- * after the first write), not once per message.
+ * order in a queue when it does not, and rings the consumer's doorbell once per turn of the event
+ * loop (setImmediate after the first write), not once per message: every socket read of one turn
+ * shares one wake-up, which is a futex syscall when the consumer sleeps.
  */
 export class Outbox {
   private readonly held: Held[] = [];
@@ -31,6 +32,11 @@ export class Outbox {
     return this.held.length;
   }
 
+  /** The consumer is gone (a shard worker died): drop what waits for room; the caller fails it. */
+  discard(): void {
+    this.held.length = 0;
+  }
+
   send(kind: number, conn: number, seq: number, payload: Uint8Array, more?: Uint8Array): void {
     if (payload.length + (more ? more.length : 0) > this.ring.maxPayload) {
       throw new RangeError(`message of ${payload.length} bytes exceeds the ring's ${this.ring.maxPayload}`);
@@ -38,7 +44,7 @@ export class Outbox {
     if (this.held.length === 0 && this.ring.write(kind, conn, seq, payload, more)) {
       if (!this.bellScheduled) {
         this.bellScheduled = true;
-        queueMicrotask(this.ringBell);
+        setImmediate(this.ringBell);
       }
       return;
     }

@@ -54,6 +54,19 @@ export class Doorbell {
     }
     Atomics.store(this.ctrl, SLEEPING, 0);
   }
+
+  /**
+   * The same handshake with a blocking wait (Atomics.wait), for worker threads only. Waking a
+   * blocked thread is one futex call; waking a waitAsync waiter also posts a task into the other
+   * thread's event loop, which costs the waker several times more. The wait is short, so the
+   * caller's event loop still turns between waits.
+   */
+  waitBlocking(hasWork: () => boolean, timeoutMs: number): void {
+    const seq = Atomics.load(this.ctrl, DATA_SEQ);
+    Atomics.store(this.ctrl, SLEEPING, 1);
+    if (!hasWork()) Atomics.wait(this.ctrl, DATA_SEQ, seq, timeoutMs);
+    Atomics.store(this.ctrl, SLEEPING, 0);
+  }
 }
 
 export const MESSAGE_HEADER = 16;
@@ -139,6 +152,17 @@ export class Ring {
   }
 
   // ---- consumer side ----
+
+  /**
+   * Drop every unread message. Only for a ring whose consumer is dead (a shard worker that exited),
+   * before a new consumer starts: the tail moves to a published head, which is a message boundary,
+   * so a producer may go on writing meanwhile.
+   */
+  discardUnread(): void {
+    Atomics.store(this.ctrl, TAIL, Atomics.load(this.ctrl, HEAD));
+    Atomics.add(this.ctrl, SPACE_SEQ, 1);
+    Atomics.notify(this.ctrl, SPACE_SEQ);
+  }
 
   /** Bytes waiting to be read. */
   pending(): number {
