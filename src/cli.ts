@@ -8,6 +8,10 @@ const USAGE = `cairn ${VERSION} — a sharded cache server whose evicted keys sp
 Usage:
   cairn serve [options]         start the server (cairn serve --help lists the options)
   cairn cli [options] [command] talk to a server: one command, or an interactive prompt
+  cairn repair --data <dir>     repair damaged LevelDB shard directories (server stopped; back up first)
+  cairn export --out FILE       write every key (both tiers, TTLs, flags) to an export file
+  cairn import FILE             load an export file into a server (cairn import --help)
+  cairn import --from URL       copy a running Redis (redis://) or memcached (memcached://) into a server
   cairn --version               print the version
 `;
 
@@ -48,9 +52,21 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'repair': {
+      const { runRepairCli } = await import('./store/repair-cli.js');
+      return runRepairCli(rest);
+    }
     case 'cli': {
       const { runClientCli } = await import('./cli/client-cli.js');
       return runClientCli(rest);
+    }
+    case 'export': {
+      const { runExportCli } = await import('./transfer/cli.js');
+      return runExportCli(rest);
+    }
+    case 'import': {
+      const { runImportCli } = await import('./transfer/cli.js');
+      return runImportCli(rest);
     }
     case '--version':
     case '-v':

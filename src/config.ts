@@ -24,10 +24,18 @@ export interface ServerConfig {
   outputLimit: number;
   maxConnections: number;
   shutdownTimeout: number;
+  /** a connection holding an incomplete request, or not reading its replies, this long is closed (0: never) */
+  clientTimeout: number;
+  /** a connection with nothing in flight and no input this long is closed (0: never) */
+  idleTimeout: number;
+  /** PEM files: with both, the native port speaks TLS */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  inline: boolean;
   config: string | null;
 }
 
-type Kind = 'port' | 'int' | 'size' | 'duration' | 'string' | 'durability';
+type Kind = 'port' | 'int' | 'size' | 'duration' | 'string' | 'durability' | 'bool';
 
 interface Setting {
   key: keyof ServerConfig;
@@ -58,6 +66,11 @@ export const SETTINGS: Setting[] = [
   { key: 'outputLimit', flag: 'output-limit', kind: 'size', help: 'unread reply bytes a client may hold before it is dropped', default: () => 64 * 1024 * 1024 },
   { key: 'maxConnections', flag: 'max-connections', kind: 'int', help: 'connections per protocol port', default: () => 20000 },
   { key: 'shutdownTimeout', flag: 'shutdown-timeout', kind: 'duration', help: 'longest wait for in-flight requests on shutdown', default: () => 10000 },
+  { key: 'inline', flag: 'inline', kind: 'bool', help: 'run every shard on the main thread (for profilers that cannot see worker threads)', default: () => false },
+  { key: 'clientTimeout', flag: 'client-timeout', kind: 'duration', help: 'close a client that holds an incomplete request or leaves replies unread this long (0: never)', default: () => 30_000 },
+  { key: 'idleTimeout', flag: 'idle-timeout', kind: 'duration', help: 'close a client that sends nothing and waits for nothing this long (0: never)', default: () => 0 },
+  { key: 'tlsCert', flag: 'tls-cert', kind: 'string', help: 'PEM certificate (chain) file: the native port speaks TLS (with --tls-key)', default: () => null },
+  { key: 'tlsKey', flag: 'tls-key', kind: 'string', help: 'PEM private key file for --tls-cert', default: () => null },
   { key: 'config', flag: 'config', kind: 'string', help: 'JSON config file (keys as flags or camelCase)', default: () => null },
 ];
 
@@ -104,6 +117,10 @@ function convert(s: Setting, raw: unknown): ServerConfig[keyof ServerConfig] {
     case 'durability':
       if (raw !== 'spill' && raw !== 'writeback' && raw !== 'sync') bad(name, raw, 'expected spill, writeback or sync');
       return raw;
+    case 'bool':
+      if (raw === true || raw === 'true' || raw === 'on' || raw === '1' || raw === 1) return true;
+      if (raw === false || raw === 'false' || raw === 'off' || raw === '0' || raw === 0) return false;
+      return bad(name, raw, 'expected true or false');
     case 'string':
       if (raw === null) return null;
       if (typeof raw !== 'string' || raw === '') bad(name, raw, 'expected text');
@@ -126,7 +143,9 @@ export function helpText(): string {
   return lines.join('\n');
 }
 
-/** Parse `--flag value` / `--flag=value` pairs. */
+const BOOL_FLAGS = new Set(SETTINGS.filter((s) => s.kind === 'bool').map((s) => s.flag));
+
+/** Parse `--flag value` / `--flag=value` pairs; a boolean switch may stand alone. */
 export function parseFlags(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -136,7 +155,14 @@ export function parseFlags(argv: string[]): Record<string, string> {
     if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1);
     else {
       const v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) throw new CairnError(ErrorCode.BAD_ARGUMENT, `${a} needs a value`);
+      if (v === undefined || v.startsWith('--')) {
+        // a switch given alone (--inline) means true
+        if (BOOL_FLAGS.has(a.slice(2))) {
+          out[a.slice(2)] = 'true';
+          continue;
+        }
+        throw new CairnError(ErrorCode.BAD_ARGUMENT, `${a} needs a value`);
+      }
       out[a.slice(2)] = v;
       i++;
     }
@@ -186,6 +212,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const c = config as unknown as ServerConfig;
   if (c.maxItemSize > c.maxValueSize) c.maxItemSize = c.maxValueSize;
+  if ((c.tlsCert === null) !== (c.tlsKey === null)) {
+    throw new CairnError(ErrorCode.BAD_ARGUMENT, '--tls-cert and --tls-key go together: give both or neither');
+  }
   if (c.maxMemory < c.shards * 1024 * 1024) {
     throw new CairnError(ErrorCode.BAD_ARGUMENT, `--max-memory ${c.maxMemory} is too small: give each of the ${c.shards} shards at least 1mb`);
   }

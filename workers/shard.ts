@@ -4,6 +4,9 @@
  * reply ring. Commands are started in arrival order and each one's effect on the store happens when it
  * starts (see ShardStore), so a connection's pipeline sees its own writes; replies may finish out of
  * order and carry the connection and sequence they answer.
+ *
+ * Key events go to every front whose word in the shared events array is set; while no front listens
+ * the store has no listener at all (one word read per message decides).
  */
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -11,7 +14,9 @@ import { Doorbell, Ring } from '../src/hop/ring.js';
 import { Endpoint } from '../src/hop/link.js';
 import { Outbox } from '../src/hop/outbox.js';
 import { MessageKind } from '../src/hop/kinds.js';
+import { createPackr } from '../src/native/codec.js';
 import { createExecutors } from '../src/shards/executors.js';
+import { ShardMetrics } from '../src/shards/metrics.js';
 import { TieredShardStore } from '../src/store/shard-store.js';
 import type { ShardWorkerData, WorkerRequest, WorkerReply } from '../src/shards/messages.js';
 
@@ -24,8 +29,26 @@ const store = await TieredShardStore.open({
   ...data.store,
 });
 const execute = createExecutors(store, data.shard, data.shards, { maxValueSize: data.store.maxValueSize });
+const metrics = new ShardMetrics();
+const packr = createPackr();
 
 const outboxes = data.links.map((l) => new Outbox(new Ring(l.reply), new Doorbell(l.frontBell)));
+
+// ---- key events ----
+const eventWords = new Int32Array(data.events);
+let listening = false;
+const sendEvent = (code: number, key: Uint8Array): void => {
+  for (let f = 0; f < outboxes.length; f++) if (eventWords[1 + f] !== 0) outboxes[f].send(MessageKind.EVENT, 0, code, key);
+};
+function checkListeners(): void {
+  const on = eventWords[0] !== 0;
+  if (on === listening) return;
+  listening = on;
+  store.onKeyEvent(on ? sendEvent : null);
+}
+// expiry and eviction also happen between messages (the store's maintenance timer)
+const listenerCheck = setInterval(checkListeners, 25);
+listenerCheck.unref();
 
 function failure(err: unknown): Uint8Array {
   const message = err instanceof Error ? err.message : String(err);
@@ -34,6 +57,13 @@ function failure(err: unknown): Uint8Array {
 
 const inbound = data.links.map((l) => new Ring(l.request));
 const visitors = outboxes.map((out) => (kind: number, conn: number, seq: number, payload: Buffer) => {
+  if ((eventWords[0] !== 0) !== listening) checkListeners();
+  if (kind === MessageKind.METRICS) {
+    out.send(kind, conn, seq, packr.pack(metrics.report(data.shard, store.isOpen, store.stats())) as Uint8Array);
+    return;
+  }
+  const cls = metrics.count(kind, payload);
+  const started = performance.now();
   let result: Uint8Array | Promise<Uint8Array>;
   try {
     result = execute(kind, payload);
@@ -41,16 +71,23 @@ const visitors = outboxes.map((out) => (kind: number, conn: number, seq: number,
     out.send(MessageKind.FAILURE, conn, seq, failure(err));
     return;
   }
-  if (result instanceof Uint8Array) out.send(kind, conn, seq, result);
-  else
+  if (result instanceof Uint8Array) {
+    metrics.record(cls, performance.now() - started);
+    out.send(kind, conn, seq, result);
+  } else
     result.then(
-      (reply) => out.send(kind, conn, seq, reply),
+      (reply) => {
+        metrics.record(cls, performance.now() - started);
+        out.send(kind, conn, seq, reply);
+      },
       (err) => out.send(MessageKind.FAILURE, conn, seq, failure(err)),
     );
 });
-const endpoint = new Endpoint(outboxes, inbound, new Doorbell(data.bell), visitors);
+const endpoint = new Endpoint(outboxes, inbound, new Doorbell(data.bell), visitors, { blockingWait: true });
 
 async function close(): Promise<void> {
+  clearInterval(listenerCheck);
+  store.onKeyEvent(null);
   await endpoint.stop();
   await store.close();
 }
@@ -78,7 +115,35 @@ port.on('message', (msg: WorkerRequest) => {
       },
       (err) => reply(undefined, err),
     );
+  } else if (msg.type === 'debug') {
+    // Test hooks: the server sends these only with CAIRN_TEST_HOOKS=1; refuse them otherwise too.
+    if (process.env.CAIRN_TEST_HOOKS !== '1') reply(undefined, new Error('test hooks are off'));
+    else if (msg.action === 'crash') {
+      reply(true);
+      setImmediate(() => {
+        throw new Error(`test hook: shard ${data.shard} crashed on request`);
+      });
+    } else if (msg.action === 'disk-fault') {
+      store.injectDiskFault(msg.arg === 'off' ? null : 'IO error: No space left on device (injected by test hook)');
+      reply(true);
+    } else reply(undefined, new Error(`unknown test hook ${msg.action}`));
   }
+});
+
+// An uncaught error leaves this shard in an unknown state: write what memory holds that disk lacks
+// (bounded in time), then exit; the acceptor fails the requests it still owes and restarts the shard.
+let crashing = false;
+process.on('uncaughtException', (err) => {
+  if (crashing) return;
+  crashing = true;
+  console.error(`cairn shard ${data.shard}: uncaught error, flushing and exiting for a restart: ${err.stack ?? String(err)}`);
+  const timer = setTimeout(() => process.exit(1), 5000);
+  close()
+    .catch(() => undefined)
+    .finally(() => {
+      clearTimeout(timer);
+      process.exit(1);
+    });
 });
 
 endpoint.start();

@@ -11,6 +11,9 @@ import { shardOf } from '../hash.js';
 import { createUnpackr, utf8Encode } from '../native/codec.js';
 import { encodeArgs, encodeRequest, FrameError, ReplyReader, REPLY_HEADER_SIZE, RequestWriter, Status } from '../native/frame.js';
 import { DEFAULT_LIMITS, Opcode, PROTOCOL_VERSION, type Limits } from '../native/opcodes.js';
+import { ALL_KEY_EVENTS, KEY_EVENT_NAMES, KeyEvent, keyEventMask, PUSH_KEYEVENT, type KeyEventName } from '../events/codes.js';
+import { binaryString, SubscriptionIndex } from '../events/index.js';
+import { Subscription, type KeyEventCallback, type KeyEventMessage, type SubscribeOptions } from './subscription.js';
 import type { Transport, TransportFactory } from './transport.js';
 import { TypedCollection } from './typed.js';
 
@@ -125,7 +128,7 @@ export interface ClientEvents {
   disconnect: (error?: Error) => void;
   /** the client closed for good (close(), or reconnecting gave up) */
   close: (error?: Error) => void;
-  /** a server-pushed frame (reserved for subscriptions): [kind, ...] */
+  /** a server-pushed frame, [kind, ...]: key events are ['keyevent', event, key] (see subscribe()) */
   push: (message: unknown[]) => void;
 }
 
@@ -199,6 +202,10 @@ export class CairnClient {
   private wake: () => void = sleepNever;
   private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private readonly listeners: { [E in keyof ClientEvents]?: ClientEvents[E][] } = {};
+  /** local subscriptions, matched against each key event */
+  private readonly subIndex = new SubscriptionIndex<Subscription>();
+  /** one server-side subscription per distinct filter: id → the local subscriptions on it */
+  private readonly serverSubs = new Map<string, { prefix: boolean; bytes: Uint8Array; text: string; subs: Set<Subscription> }>();
   private readonly flushNow = (): void => this.flushBatch();
 
   constructor(options: ClientOptions & { transport: TransportFactory }) {
@@ -329,6 +336,8 @@ export class CairnClient {
     this.state = 'ready';
     for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
     this.emit('ready', this.info);
+    // a new connection has no subscriptions: ask again for every one (events in between are lost)
+    for (const id of this.serverSubs.keys()) void this.syncServerSub(id).catch(() => undefined);
     this.flushBatch();
   }
 
@@ -405,6 +414,8 @@ export class CairnClient {
     for (const cmd of [...this.pending.values()]) this.settle(cmd, error);
     this.writer.truncate(0);
     for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
+    for (const { subs } of this.serverSubs.values()) for (const sub of subs) sub.end();
+    this.serverSubs.clear();
     if (this.sweepTimer !== undefined) {
       clearInterval(this.sweepTimer);
       this.sweepTimer = undefined;
@@ -531,6 +542,7 @@ export class CairnClient {
         try {
           const message = replyUnpackr.unpack(frame.bytes, { start: REPLY_HEADER_SIZE, end: frame.bytes.length });
           this.emit('push', Array.isArray(message) ? message : [message]);
+          if (Array.isArray(message) && message[0] === PUSH_KEYEVENT) this.routeKeyEvent(message);
         } catch {
           // an unreadable push is dropped; replies are what matter
         }
@@ -846,6 +858,86 @@ export class CairnClient {
    */
   typed<T>(name: string, options: { version: number }): TypedCollection<T> {
     return new TypedCollection<T>(this, name, options.version);
+  }
+
+  // ---- key events ------------------------------------------------------------------------------
+
+  /**
+   * Subscribe to key events of one key or of every key with a prefix. With a callback, each event
+   * calls it; without, iterate the subscription (`for await (const ev of sub)`). Resolves once the
+   * server has the subscription. After a reconnect the client subscribes again by itself; events in
+   * between are lost.
+   */
+  async subscribe(options: SubscribeOptions, callback?: KeyEventCallback): Promise<Subscription> {
+    const hasKey = options.key !== undefined;
+    const hasPrefix = options.prefix !== undefined;
+    if (hasKey === hasPrefix) throw new CairnError(ErrorCode.BAD_ARGUMENT, 'subscribe takes exactly one of key or prefix');
+    const bytes = toBytes((hasKey ? options.key : options.prefix)!);
+    if (hasKey && bytes.length === 0) throw new CairnError(ErrorCode.BAD_ARGUMENT, 'a key must not be empty');
+    const mask = options.events ? keyEventMask(options.events) : ALL_KEY_EVENTS;
+    if (mask === null || mask === 0) throw new CairnError(ErrorCode.BAD_ARGUMENT, `events must be some of ${KEY_EVENT_NAMES.filter(Boolean).join(', ')}`);
+    if (this.state === 'closed') throw new CairnError(ErrorCode.CLOSED, 'the client is closed');
+    const text = binaryString(bytes);
+    const id = (hasPrefix ? 'p' : 'k') + text;
+    const sub = new Subscription(hasKey ? { key: bytes } : { prefix: bytes }, mask, callback, options.highWaterMark ?? 100_000, (s) =>
+      this.dropSubscription(id, s),
+    );
+    let entry = this.serverSubs.get(id);
+    if (!entry) this.serverSubs.set(id, (entry = { prefix: hasPrefix, bytes, text, subs: new Set() }));
+    entry.subs.add(sub);
+    this.subIndex.add(sub, hasPrefix, text, mask);
+    try {
+      await this.syncServerSub(id);
+    } catch (err) {
+      sub.end();
+      this.forget(id, sub);
+      throw err;
+    }
+    return sub;
+  }
+
+  private forget(id: string, sub: Subscription): boolean {
+    const entry = this.serverSubs.get(id);
+    if (!entry || !entry.subs.delete(sub)) return false;
+    this.subIndex.remove(sub, entry.prefix, entry.text);
+    if (entry.subs.size === 0) this.serverSubs.delete(id);
+    return true;
+  }
+
+  private async dropSubscription(id: string, sub: Subscription): Promise<void> {
+    const entry = this.serverSubs.get(id);
+    if (!this.forget(id, sub) || this.state === 'closed') return;
+    if (entry!.subs.size > 0) {
+      await this.syncServerSub(id);
+      return;
+    }
+    const filter = entry!.prefix ? { prefix: entry!.bytes } : { key: entry!.bytes };
+    await this.call(Opcode.UNSUBSCRIBE, '', [filter], null);
+  }
+
+  /** Tell the server what the local subscriptions on one filter want (the union of their events). */
+  private async syncServerSub(id: string): Promise<void> {
+    const entry = this.serverSubs.get(id);
+    if (!entry) return;
+    let mask = 0;
+    for (const sub of entry.subs) mask |= sub.mask;
+    const filter: Record<string, unknown> = entry.prefix ? { prefix: entry.bytes } : { key: entry.bytes };
+    if (mask !== ALL_KEY_EVENTS) filter.events = KEY_EVENT_NAMES.filter((n, code) => n !== undefined && (mask & (1 << code)) !== 0);
+    await this.call(Opcode.SUBSCRIBE, '', [filter], null);
+  }
+
+  private routeKeyEvent(message: unknown[]): void {
+    const name = message[1] as KeyEventName;
+    const code = KEY_EVENT_NAMES.indexOf(name);
+    const key = message[2];
+    if (code <= 0 || !(key instanceof Uint8Array) || this.subIndex.size === 0) return;
+    let event: KeyEventMessage | null = null;
+    const deliver = (sub: Subscription): void => {
+      event ??= { event: name, key, keyString: utf8.decode(key) };
+      sub.deliver(event);
+    };
+    if (code === KeyEvent.FLUSH) this.subIndex.all(1 << code, deliver);
+    else this.subIndex.match(binaryString(key), 1 << code, deliver);
   }
 
   /** Send a raw request (tools, the CLI and tests): the decoded reply body. */

@@ -28,7 +28,8 @@ import {
   valLen,
   wordsFor,
 } from './layout.js';
-import { LruPolicy } from './lru.js';
+import { DROPPED, EVICTED, MOVING, type EvictionName, type EvictionPolicy } from './lru.js';
+import { createPolicy, isEvictionName, seededRandom } from './policies.js';
 import { MIN_TABLE_BYTES, Table, type HashFn } from './table.js';
 
 export type RemoveReason = 'evicted' | 'expired' | 'idle';
@@ -51,6 +52,10 @@ export interface EngineOptions {
   trackAccessTime?: boolean;
   /** table placement hash; testing only (inject collisions). Default: hash32 with TABLE_SEED. */
   hash?: HashFn;
+  /** which entry goes when memory is needed (docs/eviction.md). Default 'lru'. */
+  eviction?: EvictionName;
+  /** seed of the stream that sampling policies (random, lfu, ttl) draw from. */
+  evictionSeed?: number;
 }
 
 export const SET_ALWAYS = 0;
@@ -85,7 +90,7 @@ export class Engine {
 
   private readonly arena: Arena;
   private readonly table: Table;
-  private readonly policy: LruPolicy;
+  private readonly policy: EvictionPolicy;
   private m: Uint32Array;
   private readonly hash: HashFn;
   private readonly clock: () => number;
@@ -119,12 +124,21 @@ export class Engine {
     this.hash = options.hash ?? defaultHash;
     this.arena = new Arena(Math.min(maxMemory, MAX_ARENA_BYTES));
     this.m = this.arena.u32;
-    this.policy = new LruPolicy(this.m);
+    const eviction = options.eviction ?? 'lru';
+    if (!isEvictionName(eviction)) throw new CairnError(ErrorCode.BAD_ARGUMENT, `unknown eviction policy ${String(eviction)}`);
+    const random = seededRandom(options.evictionSeed ?? 0x2545f491);
+    this.table = new Table(this.arena, this.hash, (bytes) => this.reserve(bytes));
+    this.policy = createPolicy(eviction, {
+      m: this.m,
+      clock: this.clock,
+      random,
+      hashOf: (ref) => this.table.hashOf(ref),
+      sample: (ok) => this.table.randomRef(16, ok, random) || this.table.firstRef(ok),
+    });
     this.arena.onViews = () => {
       this.m = this.arena.u32;
       this.policy.setMemory(this.m);
     };
-    this.table = new Table(this.arena, this.hash, (bytes) => this.reserve(bytes));
   }
 
   // ---------------------------------------------------------------- accounting
@@ -135,7 +149,12 @@ export class Engine {
 
   /** table + arena bytes held by entries + allocator bookkeeping. Holes are reported apart. */
   get bytesUsed(): number {
-    return this.table.bytes + FIXED_BYTES + this.arena.liveWords * 4;
+    return this.table.bytes + FIXED_BYTES + this.policy.bytes + this.arena.liveWords * 4;
+  }
+
+  /** the eviction policy's name. */
+  get eviction(): EvictionName {
+    return this.policy.name;
   }
 
   get maxMemory(): number {
@@ -484,10 +503,8 @@ export class Engine {
       const e = expOf(this.m, ref);
       return e === 0 || e > now;
     };
-    const r = this.table.randomRef(64, live);
-    if (r !== 0) return r;
-    for (let v = this.policy.victim(); v !== 0; v = this.policy.after(v)) if (live(v)) return v;
-    return -1;
+    const r = this.table.randomRef(64, live) || this.table.firstRef(live);
+    return r !== 0 ? r : -1;
   }
 
   // ---------------------------------------------------------------- internals
@@ -517,7 +534,7 @@ export class Engine {
       this.onRemove?.(reason, ref);
     }
     this.table.removeAt(s, i);
-    this.policy.remove(ref);
+    this.policy.remove(ref, reason === 'evicted' || reason === 'idle' ? EVICTED : DROPPED);
     this.arena.free(ref, itemWords(this.m, ref));
     this.n--;
   }
@@ -541,7 +558,7 @@ export class Engine {
   /** A block of `words`, evicting from the policy's victim end as needed; 0 if impossible. */
   private allocate(words: number): number {
     for (;;) {
-      const fixed = this.table.bytes + FIXED_BYTES;
+      const fixed = this.table.bytes + FIXED_BYTES + this.policy.bytes + this.policy.growBytes();
       if (fixed + (this.arena.liveWords + words) * 4 <= this.budget) {
         const r = this.arena.alloc(words, START + Math.floor((this.budget - fixed) / 4));
         if (r !== 0) return r;
@@ -606,10 +623,10 @@ export class Engine {
       const old = itemWords(this.m, ref);
       if (old === words) {
         this.fill(ref, layout | (this.m[ref] & KEEP_BITS), key, a, b, vlen, flags, exp, cas);
-        this.policy.access(ref);
+        this.policy.rewrite(ref);
         return ref;
       }
-      this.policy.remove(ref); // out of the victim's way while we make room
+      const state = this.policy.remove(ref, MOVING); // out of the victim's way while we make room
       let nref = this.allocate(words);
       if (nref !== 0) {
         this.fill(nref, layout, key, a, b, vlen, flags, exp, cas);
@@ -630,7 +647,7 @@ export class Engine {
         this.fill(nref, layout, key, a, b, vlen, flags, exp, cas);
       }
       this.table.setRef(s, i, nref);
-      this.policy.insert(nref);
+      this.policy.reinsert(nref, state);
       return nref;
     }
     const h = this.h;
@@ -638,7 +655,7 @@ export class Engine {
     if (nref === 0) throw this.oom(klen, vlen);
     this.fill(nref, layout, key, a, b, vlen, flags, exp, cas);
     this.table.insert(h, nref);
-    this.policy.insert(nref);
+    this.policy.insert(nref, h);
     this.n++;
     return nref;
   }
@@ -736,18 +753,11 @@ export class Engine {
   /** Check every structural invariant (list, table, arena, counts); throws on the first violation. */
   verify(): void {
     const m = this.m;
-    let len = 0;
-    let prev = 0;
-    for (let r = this.policy.head; r !== 0; r = m[r + 2]) {
-      if (m[r + 1] !== prev) throw new Error(`lru: prev of ${r} is ${m[r + 1]}, expected ${prev}`);
-      if (++len > this.n) throw new Error('lru: list longer than count (cycle?)');
+    this.policy.verify(this.n, (r) => {
       const k = this.keyView(r);
       const found = this.table.find(k, k.length, this.hash(k, 0, k.length));
-      if (found !== r) throw new Error(`lru: entry ${r} not found by its key`);
-      prev = r;
-    }
-    if (prev !== this.policy.tail) throw new Error('lru: tail mismatch');
-    if (len !== this.n) throw new Error(`lru: list length ${len} != count ${this.n}`);
+      if (found !== r) throw new Error(`${this.policy.name}: entry ${r} not found by its key`);
+    });
     const inTable = this.table.verify();
     if (inTable !== this.n) throw new Error(`table holds ${inTable} entries, count is ${this.n}`);
     const a = this.arena.verify((r) => itemWords(m, r));
@@ -755,16 +765,14 @@ export class Engine {
     if (a.liveWords !== this.arena.liveWords) throw new Error('arena: live words mismatch');
   }
 
-  /** refs from most to least recently used (policy order). Testing aid. */
+  /** refs from most to least recently used (list policies' order; [] for the others). Testing aid. */
   debugOrder(): number[] {
-    const out: number[] = [];
-    for (let r = this.policy.head; r !== 0; r = this.m[r + 2]) out.push(r);
-    return out;
+    return this.policy.order() ?? [];
   }
 
   /** internals for tests and benchmarks. */
-  get debug(): { segments: number; head: number; tail: number; top: number } {
-    return { segments: this.table.segments, head: this.policy.head, tail: this.policy.tail, top: this.arena.top };
+  get debug(): { segments: number; top: number; policyBytes: number } {
+    return { segments: this.table.segments, top: this.arena.top, policyBytes: this.policy.bytes };
   }
 }
 

@@ -17,5 +17,6 @@ export {
   INCR_OVERFLOW,
 } from './engine.js';
 export type { EngineOptions, RemoveReason } from './engine.js';
-export type { EvictionPolicy } from './lru.js';
+export type { EvictionPolicy, EvictionName } from './lru.js';
+export { EVICTION_POLICIES, isEvictionName } from './policies.js';
 export type { HashFn } from './table.js';

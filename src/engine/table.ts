@@ -416,16 +416,26 @@ export class Table {
   }
 
   /** A ref found by probing a random spot, or 0 after `tries` failed probes. */
-  randomRef(tries: number, ok: (ref: number) => boolean): number {
+  randomRef(tries: number, ok: (ref: number) => boolean, rand: () => number = Math.random): number {
     for (let t = 0; t < tries; t++) {
-      const h = (Math.random() * 4294967296) >>> 0;
+      const h = (rand() * 4294967296) >>> 0;
       const s = this.dir[h >>> this.dirShift];
       const tags = this.tags[s];
       const len = this.len[s];
-      let i = Math.floor(Math.random() * len);
+      let i = Math.floor(rand() * len);
       for (let k = 0; k < 32 && i < len; k++, i++) {
         if (tags[ti(i)] > TOMB && ok(this.refs[s][ri(i)])) return this.refs[s][ri(i)];
       }
+    }
+    return 0;
+  }
+
+  /** The first live ref accepted by `ok`, walking every slot; 0 if none (the fallback when probing fails). */
+  firstRef(ok: (ref: number) => boolean): number {
+    for (let s = 0; s < this.tags.length; s++) {
+      const tags = this.tags[s];
+      const refs = this.refs[s];
+      for (let i = 0; i < this.len[s]; i++) if (tags[ti(i)] > TOMB && ok(refs[ri(i)])) return refs[ri(i)];
     }
     return 0;
   }

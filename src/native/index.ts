@@ -21,7 +21,7 @@ export {
   parseRequestFrame,
 } from './frame.js';
 export type { RequestFrame, ReplyFrame } from './frame.js';
-export { NativeSession, helloReply, ROUTE_BROADCAST, ROUTE_REPLY, ROUTE_CLOSE } from './session.js';
+export { NativeSession, helloReply, ROUTE_BROADCAST, ROUTE_REPLY, ROUTE_CLOSE, ROUTE_EVENTS } from './session.js';
 export type { ServerInfo, HelloReply } from './session.js';
 export { mergeBroadcast, mergeBroadcastReplies, scanCursorShard, parseScanCursor, formatScanCursor } from './merge.js';
 export type { ParsedScanCursor } from './merge.js';

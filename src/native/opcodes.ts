@@ -16,6 +16,8 @@ export const Opcode = {
   HELLO: 0x01,
   PING: 0x02,
   AUTH: 0x03,
+  SUBSCRIBE: 0x04,
+  UNSUBSCRIBE: 0x05,
 
   GET: 0x10,
   GETMETA: 0x11,
@@ -79,6 +81,8 @@ export const OPCODES: readonly OpcodeInfo[] = [
   { opcode: Opcode.HELLO, name: 'hello', class: 'local', args: '[{version, password?, name?}]', reply: '{version, server, serverVersion, shards, limits}' },
   { opcode: Opcode.PING, name: 'ping', class: 'local', args: '[message?]', reply: "'PONG' or the message" },
   { opcode: Opcode.AUTH, name: 'auth', class: 'local', args: '[password]', reply: 'true' },
+  { opcode: Opcode.SUBSCRIBE, name: 'subscribe', class: 'local', args: '[{key} | {prefix}, with events?: [name, ...]]', reply: 'int: subscriptions on the connection' },
+  { opcode: Opcode.UNSUBSCRIBE, name: 'unsubscribe', class: 'local', args: '[{key} | {prefix}] or [] for all', reply: 'int: subscriptions left' },
 
   { opcode: Opcode.GET, name: 'get', class: 'routed', args: '[]', reply: 'bin | nil' },
   { opcode: Opcode.GETMETA, name: 'getmeta', class: 'routed', args: '[]', reply: '{value, flags, expiresAt, cas} | nil' },

@@ -7,6 +7,7 @@
  *   if (target >= 0)                      → move frame.bytes to shard `target`
  *   else if (target === ROUTE_BROADCAST)  → send to every shard, then mergeBroadcastReplies()
  *   else if (target === ROUTE_REPLY)      → write session.reply; go on
+ *   else if (target === ROUTE_EVENTS)     → the event hub runs (UN)SUBSCRIBE with session.args
  *   else (ROUTE_CLOSE)                    → write session.reply, then close the connection
  */
 import { ErrorCode } from '../errors.js';
@@ -19,6 +20,8 @@ import { DEFAULT_LIMITS, Opcode, OPCODE_CLASS, OpClassCode, OPCODE_NAME, PROTOCO
 export const ROUTE_BROADCAST = -1;
 export const ROUTE_REPLY = -2;
 export const ROUTE_CLOSE = -3;
+/** SUBSCRIBE / UNSUBSCRIBE: the connection's event hub answers, with `session.args` */
+export const ROUTE_EVENTS = -4;
 
 export interface ServerInfo {
   /** cairn's package version, e.g. '0.1.0'. */
@@ -64,6 +67,8 @@ export class NativeSession {
   name: string | null = null;
   handshaken = false;
   authenticated: boolean;
+  /** the decoded arguments when route() returned ROUTE_EVENTS */
+  args: unknown[] = [];
   private readonly info: ServerInfo;
   private readonly shards: number;
   private readonly secret: Uint8Array | null;
@@ -168,6 +173,14 @@ export class NativeSession {
         this.authenticated = true;
         this.reply = encodeReply(Status.OK, id, true);
         return ROUTE_REPLY;
+      }
+      case Opcode.SUBSCRIBE:
+      case Opcode.UNSUBSCRIBE: {
+        if (!this.authenticated) {
+          return this.fail(ROUTE_REPLY, id, ErrorCode.AUTH, 'authentication required: send AUTH with the password');
+        }
+        this.args = args;
+        return ROUTE_EVENTS;
       }
       case Opcode.PING: {
         if (!this.authenticated) {

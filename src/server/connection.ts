@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { SubscriptionHub } from '../events/hub.js';
 import type { ShardBackend } from '../shards/backend.js';
 
 /** What every protocol connection looks like to the acceptor. */
@@ -7,13 +8,19 @@ export interface Connection {
   readonly socket: Socket;
   /** requests sent to shards and not answered yet */
   readonly inFlight: number;
+  /** bytes of an incomplete request held (the acceptor's --client-timeout watches it) */
+  readonly buffered?: number;
   onData(chunk: Buffer): void;
   onReply(kind: number, seq: number, payload: Buffer): void;
+  /** the socket closed */
+  onClose?(): void;
 }
 
 /** The acceptor's services a connection uses. */
 export interface ConnectionContext {
   backend: ShardBackend;
+  /** key-event subscriptions of this thread's connections */
+  events: SubscriptionHub;
   /** commands routed so far, all protocols */
   commands: number;
   /** queue bytes for the socket; writes are corked per reply batch */

@@ -3,7 +3,8 @@ import { MessageKind } from '../hop/kinds.js';
 import { ErrorCode } from '../errors.js';
 import { errorReply, FrameError, FrameReader } from '../native/frame.js';
 import { mergeBroadcastReplies } from '../native/merge.js';
-import { NativeSession, ROUTE_BROADCAST, ROUTE_CLOSE, type ServerInfo } from '../native/session.js';
+import { NativeSession, ROUTE_BROADCAST, ROUTE_CLOSE, ROUTE_EVENTS, type ServerInfo } from '../native/session.js';
+import type { EventSubscriber, SubscriptionHub } from '../events/hub.js';
 import type { ShardBackend } from '../shards/backend.js';
 import type { Connection, ConnectionContext } from './connection.js';
 
@@ -26,11 +27,16 @@ export interface NativeSink {
  * the request id as the message's sequence number; replies carry their own request id, so they are
  * written as they come. Broadcasts are merged here. The TCP acceptor and the embedded cache share it.
  */
-export class NativeRouter {
+export class NativeRouter implements EventSubscriber {
   inFlight = 0;
+  eventStamp = 0;
   /** frames routed to shards so far */
   commands = 0;
   private readonly reader: FrameReader;
+  /** bytes of an incomplete frame held */
+  get buffered(): number {
+    return this.reader.buffered;
+  }
   private readonly session: NativeSession;
   private readonly broadcasts = new Map<number, Broadcast>();
   private nextBroadcast = 1;
@@ -41,6 +47,8 @@ export class NativeRouter {
     private readonly backend: ShardBackend,
     info: ServerInfo,
     private readonly sink: NativeSink,
+    /** this thread's subscriptions; without one, SUBSCRIBE is an unknown command */
+    private readonly events: SubscriptionHub | null = null,
   ) {
     this.reader = new FrameReader({ maxFrame: info.limits?.maxFrame, maxKey: info.limits?.maxKey });
     this.session = new NativeSession(info);
@@ -72,6 +80,12 @@ export class NativeRouter {
         this.inFlight++;
         this.commands++;
         for (let s = 0; s < backend.shards; s++) backend.send(s, MessageKind.NATIVE_BROADCAST, this.id, seq, frame!.bytes);
+      } else if (route === ROUTE_EVENTS) {
+        this.sink.write(
+          this.events
+            ? this.events.handle(this, frame!.opcode, frame!.requestId, this.session.args)
+            : errorReply(frame!.requestId, ErrorCode.UNKNOWN_COMMAND, 'subscriptions are not available on this connection'),
+        );
       } else {
         this.sink.write(this.session.reply!);
         if (route === ROUTE_CLOSE) {
@@ -105,6 +119,16 @@ export class NativeRouter {
     }
   }
 
+  pushEvent(frame: Uint8Array): void {
+    if (!this.closing) this.sink.write(frame);
+  }
+
+  /** The conversation is over: forget its subscriptions. */
+  close(): void {
+    this.closing = true;
+    this.events?.drop(this);
+  }
+
 }
 
 /** A native protocol client on a TCP socket. */
@@ -118,14 +142,28 @@ export class NativeConnection implements Connection {
     private readonly ctx: ConnectionContext,
     info: ServerInfo,
   ) {
-    this.router = new NativeRouter(id, ctx.backend, info, {
-      write: (bytes) => ctx.write(this, bytes),
-      end: () => socket.end(),
-    });
+    this.router = new NativeRouter(
+      id,
+      ctx.backend,
+      info,
+      {
+        write: (bytes) => ctx.write(this, bytes),
+        end: () => socket.end(),
+      },
+      ctx.events,
+    );
+  }
+
+  onClose(): void {
+    this.router.close();
   }
 
   get inFlight(): number {
     return this.router.inFlight;
+  }
+
+  get buffered(): number {
+    return this.router.buffered;
   }
 
   onData(chunk: Buffer): void {

@@ -2,20 +2,48 @@ import type { ServerConfig } from '../config.js';
 import { MessageKind } from '../hop/kinds.js';
 import { MemcacheFramer, planMemcache, type MemcacheFrame } from '../memcache/index.js';
 import { createConnState, planResp, RespFramer, type ConnState, type RespFrame, type ServerInfo } from '../resp/index.js';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { SHARD_DOWN_MESSAGE } from '../shards/failover.js';
 import type { TextProtocol } from './text-conn.js';
+
+/** A hidden command's handler (test hooks); returns the reply, or null for "not a hook". */
+export type DebugHook = (args: Buffer[]) => Buffer | null;
+
+/** Constant-time password comparison (of digests, so lengths do not leak either). */
+export function passwordMatches(given: Uint8Array, password: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(password).digest();
+  return timingSafeEqual(a, b);
+}
+
+const MC_UNAUTHENTICATED = Buffer.from('CLIENT_ERROR unauthenticated\r\n');
+const MC_AUTH_FAILED = Buffer.from('CLIENT_ERROR authentication failure\r\n');
+const MC_STORED = Buffer.from('STORED\r\n');
 
 export type ProtocolStats = ServerInfo;
 
 /** RESP2 on the acceptor: frame with Redis' limits, plan with the connection's auth state. */
-export function respProtocol(config: ServerConfig, shards: number, server: ServerInfo): TextProtocol<ConnState, RespFrame> {
+export function respProtocol(config: ServerConfig, shards: number, server: ServerInfo, debug?: DebugHook): TextProtocol<ConnState, RespFrame> {
   return {
     kind: MessageKind.RESP,
     newState: (id) => createConnState(id, shards, { password: config.password, server }),
     // Before AUTH, Redis' pre-auth limits apply to what the framer accepts.
     newFramer: (state) =>
       new RespFramer({ maxBulkLength: Math.max(config.maxValueSize, 64 * 1024), authRequired: () => !state.authenticated }),
-    plan: (frame, state) => planResp(frame, state),
-    failure: (message) => Buffer.from(`-ERR internal error: ${message.replace(/[\r\n]+/g, ' ')}\r\n`),
+    plan: (frame, state) => {
+      // CAIRN.DEBUG exists only when the server runs with CAIRN_TEST_HOOKS=1 (and after AUTH).
+      if (debug && (state.password === null || state.authenticated)) {
+        const reply = debug(frame.args);
+        if (reply !== null) return { kind: 'local', reply };
+      }
+      return planResp(frame, state);
+    },
+    failure: (message) =>
+      Buffer.from(
+        message.startsWith(SHARD_DOWN_MESSAGE)
+          ? `-ERR ${message.replace(/[\r\n]+/g, ' ')}\r\n`
+          : `-ERR internal error: ${message.replace(/[\r\n]+/g, ' ')}\r\n`,
+      ),
   };
 }
 
@@ -24,8 +52,28 @@ export function memcacheProtocol(config: ServerConfig, shards: number, server: S
   return {
     kind: MessageKind.MEMCACHE,
     newFramer: () => new MemcacheFramer({ maxValueSize: config.maxValueSize }),
-    newState: (id) => createConnState(id, shards, { password: null, server }),
-    plan: (frame, state) => planMemcache(frame, state),
+    newState: (id) => {
+      const state = createConnState(id, shards, { password: null, server });
+      state.authenticated = config.password === null;
+      return state;
+    },
+    plan: (frame, state) => {
+      // With --password, memcached's own ASCII authentication (memcached -Y): the first command must
+      // be a `set` of any key whose data is "<username> <password>" (the username is not checked).
+      // Anything else, or a wrong password, gets memcached's error and the connection is closed.
+      if (config.password !== null && !state.authenticated && frame.type === 'command') {
+        if (frame.args[0]?.toString('latin1') !== 'set' || frame.data === null) {
+          return { kind: 'local', reply: MC_UNAUTHENTICATED, close: true };
+        }
+        const space = frame.data.indexOf(0x20);
+        if (space < 0 || !passwordMatches(frame.data.subarray(space + 1), config.password)) {
+          return { kind: 'local', reply: MC_AUTH_FAILED, close: true };
+        }
+        state.authenticated = true;
+        return { kind: 'local', reply: frame.noreply ? Buffer.alloc(0) : MC_STORED };
+      }
+      return planMemcache(frame, state);
+    },
     failure: (message) => Buffer.from(`SERVER_ERROR ${message.replace(/[\r\n]+/g, ' ')}\r\n`),
   };
 }

@@ -1,12 +1,25 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { Worker } from 'node:worker_threads';
 import { claimDataDir } from '../datadir.js';
 import type { ServerConfig } from '../config.js';
+import { SubscriptionHub } from '../events/hub.js';
+import type { FromGateway, GatewayWorkerData, ToGateway } from '../gateway/messages.js';
+import type { FrontStats } from '../gateway/metrics.js';
+import type { LinkMemory } from '../hop/link.js';
+import { MessageKind } from '../hop/kinds.js';
+import type { ServerInfo } from '../native/session.js';
+import { workerFile } from '../paths.js';
 import { startBackend, type ShardBackend } from '../shards/backend.js';
 import { VERSION } from '../version.js';
+import { CairnError, ErrorCode } from '../errors.js';
 import type { Connection, ConnectionContext } from './connection.js';
 import { NativeConnection } from './native-conn.js';
 import { memcacheProtocol, respProtocol, type ProtocolStats } from './protocols.js';
 import { TextConnection } from './text-conn.js';
+import { ClientGuard } from './guard.js';
+import { debugHook, TEST_HOOKS_ENABLED } from './hooks.js';
 
 /** Input is paused past this many unanswered requests or unsent reply bytes, and resumed below half. */
 const MAX_IN_FLIGHT = 8192;
@@ -16,7 +29,7 @@ export interface RunningServer {
   readonly config: ServerConfig;
   readonly backend: ShardBackend;
   /** the ports actually bound (useful with port 0), null where a protocol is off */
-  readonly ports: { native: number | null; resp: number | null; memcache: number | null };
+  readonly ports: { native: number | null; resp: number | null; memcache: number | null; http: number | null };
   connections(): number;
   close(): Promise<void>;
 }
@@ -31,11 +44,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const log = options.log ?? ((line: string) => console.log(line));
   const release = claimDataDir(config.data, config.shards);
   let backend: ShardBackend;
+  const mode = options.mode ?? (config.inline ? 'inline' : 'threads');
   try {
     backend = await startBackend({
       shards: config.shards,
       dataDir: config.data,
-      mode: options.mode ?? 'threads',
+      mode,
+      log,
+      // the gateway thread gets a ring set of its own
+      extraFronts: config.httpPort !== null && mode === 'threads' ? 1 : 0,
       ringBytes: ringBytesFor(config.maxValueSize),
       store: {
         maxMemory: Math.floor(config.maxMemory / config.shards),
@@ -62,6 +79,14 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   return server;
 }
 
+function readPem(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new CairnError(ErrorCode.BAD_ARGUMENT, `cannot read ${flag} ${file}: ${(err as Error).message}`);
+  }
+}
+
 /** Rings must hold the largest frame a client may send, with room to spare for pipelining. */
 function ringBytesFor(maxValueSize: number): number {
   let bytes = 4 * 1024 * 1024;
@@ -69,10 +94,16 @@ function ringBytesFor(maxValueSize: number): number {
   return bytes;
 }
 
+type Protocol = 'native' | 'resp' | 'memcache';
+
 class Acceptor implements RunningServer, ConnectionContext {
   commands = 0;
-  readonly ports = { native: null as number | null, resp: null as number | null, memcache: null as number | null };
+  readonly ports = { native: null as number | null, resp: null as number | null, memcache: null as number | null, http: null as number | null };
+  readonly events: SubscriptionHub;
   private readonly conns = new Map<number, Connection>();
+  private readonly openConns = { native: 0, resp: 0, memcache: 0 };
+  private readonly accepted = { native: 0, resp: 0, memcache: 0 };
+  private gateway: Worker | null = null;
   private readonly servers: Server[] = [];
   private nextId = 1;
   private readonly corked = new Set<Socket>();
@@ -82,6 +113,8 @@ class Acceptor implements RunningServer, ConnectionContext {
   private totalConnections = 0;
   private bytesIn = 0;
   private bytesOut = 0;
+  /** --client-timeout / --idle-timeout */
+  private readonly guard: ClientGuard;
 
   constructor(
     readonly config: ServerConfig,
@@ -89,10 +122,28 @@ class Acceptor implements RunningServer, ConnectionContext {
     private readonly release: () => void,
     private readonly log: (line: string) => void,
   ) {
+    this.events = new SubscriptionHub((on) => backend.listenForEvents(on));
+    this.guard = new ClientGuard(config.clientTimeout, config.idleTimeout, (c) => this.paused.has(c), log);
     backend.onReply((kind, conn, seq, payload) => {
+      if (kind === MessageKind.EVENT) {
+        this.events.dispatch(seq, payload);
+        return;
+      }
       const c = this.conns.get(conn);
       if (c) c.onReply(kind, seq, payload);
     });
+  }
+
+  /** The acceptor's counters, for the gateway's /metrics. */
+  frontStats(): FrontStats {
+    return {
+      front: 'acceptor',
+      connections: { ...this.openConns },
+      connectionsTotal: { ...this.accepted },
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      hub: this.events.stats(),
+    };
   }
 
   connections(): number {
@@ -114,35 +165,99 @@ class Acceptor implements RunningServer, ConnectionContext {
 
   async listen(): Promise<void> {
     const c = this.config;
-    const nativeInfo = {
+    const nativeInfo: ServerInfo = {
       serverVersion: VERSION,
       shards: this.backend.shards,
       password: c.password,
       limits: { maxValue: c.maxValueSize, maxFrame: Math.max(8 * 1024 * 1024, c.maxValueSize + 64 * 1024) },
     };
     if (c.port !== null) {
-      this.ports.native = await this.open(c.port, (id, socket) => new NativeConnection(id, socket, this, nativeInfo));
+      this.ports.native = await this.open(c.port, 'native', (id, socket) => new NativeConnection(id, socket, this, nativeInfo));
     }
     if (c.respPort !== null) {
-      const proto = respProtocol(c, this.backend.shards, this.stats(c.respPort));
-      this.ports.resp = await this.open(c.respPort, (id, socket) => new TextConnection(id, socket, this, proto));
+      const hook = TEST_HOOKS_ENABLED() ? debugHook(this.backend, this.log) : undefined;
+      const proto = respProtocol(c, this.backend.shards, this.stats(c.respPort), hook);
+      this.ports.resp = await this.open(c.respPort, 'resp', (id, socket) => new TextConnection(id, socket, this, proto));
     }
     if (c.memcachePort !== null) {
       const proto = memcacheProtocol(c, this.backend.shards, this.stats(c.memcachePort));
-      this.ports.memcache = await this.open(c.memcachePort, (id, socket) => new TextConnection(id, socket, this, proto));
+      this.ports.memcache = await this.open(c.memcachePort, 'memcache', (id, socket) => new TextConnection(id, socket, this, proto));
+    }
+    if (c.httpPort !== null) {
+      const link = this.backend.frontLink(1);
+      if (link) this.ports.http = await this.startGateway(c.httpPort, link, nativeInfo);
+      else this.log('cairn: the HTTP/WebSocket gateway needs shard threads; it is off in inline mode');
     }
     if (c.bind !== '127.0.0.1' && c.bind !== 'localhost' && c.bind !== '::1' && !c.password) {
       this.log(`cairn: warning: listening on ${c.bind} without a password; anyone who can reach it can read and write`);
     }
     this.log(
       `cairn ${VERSION} ready: native ${this.ports.native ?? 'off'}, resp ${this.ports.resp ?? 'off'}, ` +
-        `memcache ${this.ports.memcache ?? 'off'} on ${c.bind}; ${this.backend.shards} shards, data ${c.data}, ` +
+        `memcache ${this.ports.memcache ?? 'off'}, http ${this.ports.http ?? 'off'} on ${c.bind}; ${this.backend.shards} shards, data ${c.data}, ` +
         `durability ${c.durability}`,
     );
   }
 
-  private open(port: number, make: (id: number, socket: Socket) => Connection): Promise<number> {
-    const server = createServer({ noDelay: true }, (socket) => this.accept(socket, make));
+  /** Start the gateway thread on its own ring set; resolves with the bound port. */
+  private startGateway(port: number, link: LinkMemory, info: ServerInfo): Promise<number> {
+    const c = this.config;
+    const data: GatewayWorkerData = {
+      link,
+      info,
+      bind: c.bind,
+      port,
+      password: c.password,
+      outputLimit: c.outputLimit,
+      maxConnections: c.maxConnections,
+      version: VERSION,
+      startedAt: this.startedAt,
+    };
+    const worker = new Worker(workerFile('gateway'), { workerData: data, name: 'cairn-gateway' });
+    this.gateway = worker;
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (msg: FromGateway) => {
+        if (msg.type === 'ready') {
+          ready = true;
+          resolve(msg.port);
+        } else if (msg.type === 'error') reject(new Error(msg.message));
+        else if (msg.type === 'log') this.log(msg.line);
+        else if (msg.type === 'acceptor-stats') {
+          worker.postMessage({ type: 'acceptor-stats', id: msg.id, value: this.frontStats() } satisfies ToGateway);
+        }
+      });
+      worker.on('error', (err) => {
+        if (!ready) reject(err);
+        else this.log(`cairn: gateway thread failed: ${err.stack ?? err.message}`);
+      });
+      worker.on('exit', (code) => {
+        if (this.gateway === worker) this.gateway = null;
+        if (!ready) reject(new Error(`the gateway thread exited with code ${code} while starting`));
+      });
+    });
+  }
+
+  /** Close the gateway's sockets and let its thread end (uWS must close before the process exits). */
+  private async stopGateway(): Promise<void> {
+    const worker = this.gateway;
+    if (!worker) return;
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.postMessage({ type: 'close' } satisfies ToGateway);
+    const timer = setTimeout(() => void worker.terminate(), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private open(port: number, protocol: Protocol, make: (id: number, socket: Socket) => Connection): Promise<number> {
+    const c = this.config;
+    const tls = protocol === 'native' && c.tlsCert !== null && c.tlsKey !== null;
+    const server = tls
+      ? createTlsServer({ cert: readPem(c.tlsCert!, '--tls-cert'), key: readPem(c.tlsKey!, '--tls-key') }, (socket) => {
+          socket.setNoDelay(true);
+          this.accept(socket, protocol, make);
+        })
+      : createServer({ noDelay: true }, (socket) => this.accept(socket, protocol, make));
+    if (tls) server.on('tlsClientError', () => undefined);
     server.maxConnections = this.config.maxConnections;
     this.servers.push(server);
     return new Promise((resolve, reject) => {
@@ -154,7 +269,7 @@ class Acceptor implements RunningServer, ConnectionContext {
     });
   }
 
-  private accept(socket: Socket, make: (id: number, socket: Socket) => Connection): void {
+  private accept(socket: Socket, protocol: Protocol, make: (id: number, socket: Socket) => Connection): void {
     if (this.closed) {
       socket.destroy();
       return;
@@ -165,10 +280,15 @@ class Acceptor implements RunningServer, ConnectionContext {
     const conn = make(id, socket);
     this.conns.set(id, conn);
     this.totalConnections++;
+    this.openConns[protocol]++;
+    this.accepted[protocol]++;
+    this.guard.track(conn);
     socket.on('data', (chunk: Buffer) => {
       this.bytesIn += chunk.length;
       try {
+        const before = conn.buffered ?? 0;
         conn.onData(chunk);
+        this.guard.afterData(conn, before, chunk.length);
       } catch (err) {
         this.log(`cairn: connection ${id} dropped after an internal error: ${(err as Error).stack}`);
         socket.destroy();
@@ -177,6 +297,9 @@ class Acceptor implements RunningServer, ConnectionContext {
     socket.on('error', () => undefined);
     socket.on('drain', () => this.maybeResume(conn));
     socket.on('close', () => {
+      this.openConns[protocol]--;
+      conn.onClose?.();
+      this.guard.untrack(conn);
       this.conns.delete(id);
       this.paused.delete(conn);
       this.corked.delete(socket);
@@ -228,7 +351,9 @@ class Acceptor implements RunningServer, ConnectionContext {
 
   /** Stop accepting, let in-flight requests finish (bounded), close clients, flush and close the shards. */
   private async shutdown(): Promise<void> {
+    this.guard.stop();
     for (const s of this.servers) s.close();
+    const gatewayStopped = this.stopGateway();
     for (const c of this.conns.values()) c.socket.pause();
     const deadline = Date.now() + this.config.shutdownTimeout;
     while (Date.now() < deadline && [...this.conns.values()].some((c) => c.inFlight > 0)) {
@@ -238,6 +363,7 @@ class Acceptor implements RunningServer, ConnectionContext {
     for (const c of this.conns.values()) c.socket.end();
     await new Promise((r) => setTimeout(r, 20));
     for (const c of this.conns.values()) c.socket.destroy();
+    await gatewayStopped;
     try {
       await this.backend.close();
     } finally {

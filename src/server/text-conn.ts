@@ -12,6 +12,8 @@ export type TextFrame =
 export interface TextFramer {
   push(chunk: Buffer): void;
   next(): TextFrame | null;
+  /** bytes received and not yet framed (an incomplete command) */
+  readonly buffered: number;
 }
 
 /** What differs between RESP and memcached for the acceptor: framing, planning, and a failure reply. */
@@ -47,6 +49,11 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
 
   get inFlight(): number {
     return this.replies.inFlight;
+  }
+
+  /** bytes of an incomplete command held (client timeouts) */
+  get buffered(): number {
+    return this.framer.buffered;
   }
 
   onData(chunk: Buffer): void {

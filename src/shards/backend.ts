@@ -1,9 +1,12 @@
 import { join } from 'node:path';
-import { frontEndpoint, type Endpoint } from '../hop/link.js';
+import { EventGate, type Endpoint, type LinkMemory } from '../hop/link.js';
 import { MessageKind } from '../hop/kinds.js';
+import { createPackr } from '../native/codec.js';
+import { ShardMetrics } from './metrics.js';
 import type { ShardStats } from '../store/types.js';
 import { TieredShardStore } from '../store/shard-store.js';
 import { createExecutors } from './executors.js';
+import { FrontFailover } from './failover.js';
 import type { StoreSettings } from './messages.js';
 import { ShardPool } from './pool.js';
 
@@ -19,8 +22,17 @@ export interface ShardBackend {
   /** hand one message to a shard; its reply comes to the reply handler with the same conn and seq */
   send(shard: number, kind: number, conn: number, seq: number, payload: Uint8Array): void;
   onReply(handler: ReplyHandler): void;
+  /**
+   * Ask the shards for key events (MessageKind.EVENT messages to the reply handler, conn 0, seq =
+   * event code, payload = key) while `on`; off, they cost the shards nothing.
+   */
+  listenForEvents(on: boolean): void;
+  /** The ring set of extra front thread `front` (1 = the first gateway thread); threads mode only. */
+  frontLink(front: number): LinkMemory | null;
   stats(): Promise<ShardStats[]>;
   close(): Promise<void>;
+  /** test hooks (threads mode): 'terminate' | 'crash' | 'disk-fault' (arg 'on'/'off'); see ShardPool.debug */
+  debug?(shard: number, action: string, arg?: string): Promise<unknown>;
 }
 
 export interface BackendOptions {
@@ -31,6 +43,8 @@ export interface BackendOptions {
   /** extra front threads (gateway) that get their own ring set; threads mode only */
   extraFronts?: number;
   ringBytes?: number;
+  /** where shard restarts are reported (threads mode) */
+  log?: (line: string) => void;
 }
 
 export async function startBackend(options: BackendOptions): Promise<ShardBackend> {
@@ -40,10 +54,49 @@ export async function startBackend(options: BackendOptions): Promise<ShardBacken
 class ThreadBackend implements ShardBackend {
   private handler: ReplyHandler = () => undefined;
   private readonly endpoint: Endpoint;
+  private readonly gate: EventGate;
+  /** this front's in-flight log per shard: requests of a shard that dies fail instead of hanging */
+  private readonly failover: FrontFailover;
 
-  private constructor(readonly pool: ShardPool) {
-    this.endpoint = frontEndpoint(pool.links[0], (kind, conn, seq, payload) => this.handler(kind, conn, seq, payload));
+  private constructor(
+    readonly pool: ShardPool,
+    log: (line: string) => void = (line) => console.error(line),
+  ) {
+    this.failover = new FrontFailover(pool.links[0], (kind, conn, seq, payload) => this.handler(kind, conn, seq, payload));
+    this.endpoint = this.failover.endpoint;
+    this.gate = new EventGate(pool.links[0]);
+    pool.on('shard-down', (shard: number, why: string) => {
+      this.failover.shardDown(shard, why);
+      if (!this.closing) log(`cairn: shard ${shard} ${why}; its in-flight requests failed with CAIRN_ERR_SHARD_DOWN`);
+    });
+    pool.on('shard-up', (shard: number, attempt: number) => {
+      this.failover.shardUp(shard);
+      log(`cairn: shard ${shard} restarted${attempt > 1 ? ` (attempt ${attempt})` : ''} and serves again`);
+    });
+    pool.on('shard-restart-failed', (shard: number, err: Error, attempt: number) =>
+      log(`cairn: shard ${shard} failed to restart (attempt ${attempt}): ${err.message}`),
+    );
+    pool.on('shard-error', (shard: number, err: Error) => log(`cairn: shard ${shard} crashed: ${err.stack ?? err.message}`));
     this.endpoint.start();
+  }
+
+  private closing = false;
+
+  debug(shard: number, action: string, arg?: string): Promise<unknown> {
+    return this.pool.debug(shard, action, arg);
+  }
+
+  /** Does the shard serve (false from its worker's exit until it was restarted)? */
+  isUp(shard: number): boolean {
+    return this.failover.isUp(shard);
+  }
+
+  listenForEvents(on: boolean): void {
+    this.gate.set(on);
+  }
+
+  frontLink(front: number): LinkMemory | null {
+    return front > 0 ? (this.pool.links[front] ?? null) : null;
   }
 
   static async start(o: BackendOptions): Promise<ThreadBackend> {
@@ -54,7 +107,7 @@ class ThreadBackend implements ShardBackend {
       fronts: 1 + (o.extraFronts ?? 0),
       ringBytes: o.ringBytes,
     });
-    return new ThreadBackend(pool);
+    return new ThreadBackend(pool, o.log);
   }
 
   get shards(): number {
@@ -62,7 +115,7 @@ class ThreadBackend implements ShardBackend {
   }
 
   send(shard: number, kind: number, conn: number, seq: number, payload: Uint8Array): void {
-    this.endpoint.outboxes[shard].send(kind, conn, seq, payload);
+    this.failover.send(shard, kind, conn, seq, payload);
   }
 
   onReply(handler: ReplyHandler): void {
@@ -74,6 +127,7 @@ class ThreadBackend implements ShardBackend {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.pool.close();
     await this.endpoint.stop();
   }
@@ -81,11 +135,29 @@ class ThreadBackend implements ShardBackend {
 
 class InlineBackend implements ShardBackend {
   private handler: ReplyHandler = () => undefined;
+  private readonly metrics: ShardMetrics[];
+  private readonly packr = createPackr();
 
   private constructor(
     private readonly stores: TieredShardStore[],
     private readonly executors: ((kind: number, payload: Buffer) => Uint8Array | Promise<Uint8Array>)[],
-  ) {}
+  ) {
+    this.metrics = stores.map(() => new ShardMetrics());
+  }
+
+  listenForEvents(on: boolean): void {
+    for (const store of this.stores) {
+      // events reach the handler asynchronously, like replies, so nobody sees re-entrant calls
+      store.onKeyEvent(on ? (code, key) => {
+        const copy = Buffer.from(key);
+        queueMicrotask(() => this.handler(MessageKind.EVENT, 0, code, copy));
+      } : null);
+    }
+  }
+
+  frontLink(): LinkMemory | null {
+    return null;
+  }
 
   static async start(o: BackendOptions): Promise<InlineBackend> {
     const stores: TieredShardStore[] = [];
@@ -110,6 +182,12 @@ class InlineBackend implements ShardBackend {
   send(shard: number, kind: number, conn: number, seq: number, payload: Uint8Array): void {
     // The caller may reuse its buffer once send returns; executors may keep views until they finish.
     const bytes = Buffer.from(payload);
+    if (kind === MessageKind.METRICS) {
+      const report = this.metrics[shard].report(shard, this.stores[shard].isOpen, this.stores[shard].stats());
+      const reply = this.packr.pack(report) as Buffer;
+      queueMicrotask(() => this.handler(kind, conn, seq, reply));
+      return;
+    }
     const fail = (err: unknown): void =>
       this.handler(MessageKind.FAILURE, conn, seq, Buffer.from(err instanceof Error ? err.message : String(err)));
     let result: Uint8Array | Promise<Uint8Array>;

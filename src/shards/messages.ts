@@ -23,7 +23,11 @@ export interface ShardWorkerData {
   events: SharedArrayBuffer;
 }
 
-export type WorkerRequest = { id: number; type: 'stats' } | { id: number; type: 'close' };
+export type WorkerRequest =
+  | { id: number; type: 'stats' }
+  | { id: number; type: 'close' }
+  /** test hooks (CAIRN_TEST_HOOKS=1 only): 'crash' throws inside the worker, 'disk-fault' on/off */
+  | { id: number; type: 'debug'; action: string; arg?: string };
 
 export type WorkerReply =
   | { type: 'ready' }

@@ -71,7 +71,10 @@ export class ShardMetrics {
 
   private countText(protocol: number, name: string): void {
     const m = this.text[protocol];
-    m.set(name, (m.get(name) ?? 0) + 1);
+    const n = m.get(name);
+    if (n !== undefined) m.set(name, n + 1);
+    else if (m.size < 256) m.set(name, 1); // bounded: unknown command names must not grow it forever
+    else m.set('other', (m.get('other') ?? 0) + 1);
   }
 
   /** Record a service time in ms. */

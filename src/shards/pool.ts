@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { createRingBuffer, Doorbell } from '../hop/ring.js';
+import { createRingBuffer, Doorbell, Ring } from '../hop/ring.js';
 import type { LinkMemory } from '../hop/link.js';
 import { workerFile } from '../paths.js';
 import { CairnError, ErrorCode } from '../errors.js';
@@ -19,6 +19,8 @@ export interface PoolOptions {
 
 interface ShardSlot {
   worker: Worker;
+  /** ready and not exited */
+  alive: boolean;
   nextId: number;
   pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
 }
@@ -26,12 +28,23 @@ interface ShardSlot {
 /**
  * Starts one worker thread per shard and the rings between them and every front thread. Control
  * traffic (stats, close) goes by postMessage: it is rare. Requests go through the rings.
+ *
+ * A shard worker that exits while the pool is open (an uncaught error, worker.terminate(), an
+ * out-of-memory abort of the thread) is restarted on the same LevelDB directory and the same rings:
+ * every front's request ring is reset (what the dead worker left unread is dropped, never run late),
+ * 'shard-down' (shard, why) tells the fronts to fail what the shard still owed, and 'shard-up'
+ * (shard, attempt) says it serves again. Restarts back off when a shard keeps crashing (up to 30 s
+ * between attempts); 'shard-restart-failed' (shard, err, attempt) reports each failed attempt.
  */
 export class ShardPool extends EventEmitter {
   readonly shards: number;
   readonly links: LinkMemory[];
   private readonly slots: ShardSlot[] = [];
   private closing = false;
+  /** per shard: times of recent exits, for the restart backoff */
+  private readonly exits: number[][] = [];
+  private readonly restarting: (Promise<void> | null)[] = [];
+  private wakeRestarts: (() => void)[] = [];
 
   private constructor(readonly options: PoolOptions) {
     super();
@@ -72,13 +85,14 @@ export class ShardPool extends EventEmitter {
       events: this.links[0].events,
     };
     const worker = new Worker(workerFile('shard'), { workerData: data, name: `cairn-shard-${shard}` });
-    const slot: ShardSlot = { worker, nextId: 1, pending: new Map() };
+    const slot: ShardSlot = { worker, alive: false, nextId: 1, pending: new Map() };
     this.slots[shard] = slot;
     return new Promise<void>((resolve, reject) => {
       let ready = false;
       worker.on('message', (msg: WorkerReply) => {
         if (msg.type === 'ready') {
           ready = true;
+          slot.alive = true;
           resolve();
           return;
         }
@@ -99,15 +113,74 @@ export class ShardPool extends EventEmitter {
           p.reject(new CairnError(ErrorCode.SHARD_DOWN, `shard ${shard} exited with code ${code}`));
         }
         slot.pending.clear();
+        slot.alive = false;
         if (!ready) reject(new CairnError(ErrorCode.SHARD_DOWN, `shard ${shard} exited with code ${code} while starting`));
-        else if (!this.closing) this.emit('shard-exit', shard, code);
+        else {
+          if (!this.closing) this.emit('shard-exit', shard, code);
+          this.onShardExit(shard, code);
+        }
       });
     });
   }
 
+  /** A serving shard's worker exited: reset its request rings, tell the fronts, restart it. */
+  private onShardExit(shard: number, code: number): void {
+    for (const link of this.links) new Ring(link.requests[shard]).discardUnread();
+    this.emit('shard-down', shard, this.closing ? 'is closing' : `exited (code ${code}) and is restarting`);
+    if (this.closing || this.restarting[shard]) return;
+    this.restarting[shard] = this.restartLoop(shard).finally(() => {
+      this.restarting[shard] = null;
+    });
+  }
+
+  private async restartLoop(shard: number): Promise<void> {
+    for (let attempt = 1; !this.closing; attempt++) {
+      const now = Date.now();
+      const recent = (this.exits[shard] ?? []).filter((t) => now - t < 60_000);
+      recent.push(now);
+      this.exits[shard] = recent;
+      // the first restart is immediate; a shard that keeps dying waits 0.1 s, 0.2 s, ... up to 30 s
+      const delay = recent.length <= 1 ? 0 : Math.min(30_000, 100 * 2 ** Math.min(recent.length - 2, 9));
+      if (delay > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.wakeRestarts.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      if (this.closing) return;
+      try {
+        await this.startShard(shard);
+        this.emit('shard-up', shard, attempt);
+        return;
+      } catch (err) {
+        this.emit('shard-restart-failed', shard, err, attempt);
+      }
+    }
+  }
+
+  /** Is the shard's worker ready and running? */
+  isUp(shard: number): boolean {
+    return this.slots[shard]?.alive ?? false;
+  }
+
+  /**
+   * Test hooks (the server enables them only with CAIRN_TEST_HOOKS=1): 'terminate' stops the shard's
+   * thread at once (worker.terminate()), 'crash' makes it throw an uncaught error, 'disk-fault'
+   * ('on' / 'off') makes its disk batches fail.
+   */
+  async debug(shard: number, action: string, arg?: string): Promise<unknown> {
+    const slot = this.slots[shard];
+    if (!slot || !slot.alive) throw new CairnError(ErrorCode.SHARD_DOWN, `shard ${shard} is not running`);
+    if (action === 'terminate') return slot.worker.terminate();
+    return this.call(shard, { type: 'debug', action, arg } as Omit<WorkerRequest, 'id'>);
+  }
+
   private call(shard: number, request: Omit<WorkerRequest, 'id'>): Promise<unknown> {
     const slot = this.slots[shard];
-    if (!slot) return Promise.reject(new CairnError(ErrorCode.SHARD_DOWN, `shard ${shard} is not running`));
+    if (!slot || !slot.alive) return Promise.reject(new CairnError(ErrorCode.SHARD_DOWN, `shard ${shard} is not running`));
     const id = slot.nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
@@ -123,9 +196,11 @@ export class ShardPool extends EventEmitter {
   /** Graceful close: every shard flushes what memory holds that disk lacks, closes LevelDB and exits. */
   async close(): Promise<void> {
     this.closing = true;
+    for (const wake of this.wakeRestarts.splice(0)) wake();
+    await Promise.all(this.restarting.map((p) => p?.catch(() => undefined)));
     await Promise.all(
       this.slots.map(async (slot, i) => {
-        if (!slot) return;
+        if (!slot || !slot.alive) return;
         const exited = new Promise((resolve) => slot.worker.once('exit', resolve));
         try {
           await this.call(i, { type: 'close' });

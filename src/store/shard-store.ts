@@ -55,6 +55,7 @@ import {
   recordSeq,
   recordValue,
 } from './format.js';
+import { checkShardDir, repairAdvice } from './repair.js';
 import type {
   Entry,
   IncrResult,
@@ -188,7 +189,10 @@ export class TieredShardStore implements ShardStore {
   readonly durability: Durability;
   readonly dir: string;
 
-  private readonly db: ClassicLevel<Buffer, Buffer>;
+  private db: ClassicLevel<Buffer, Buffer>;
+  private readonly cacheSize: number | undefined;
+  /** a disk batch failed: reopen LevelDB before the next one (clears LevelDB's sticky background error) */
+  private reopenBeforeNextBatch = false;
   private readonly engine: Engine;
   private readonly now: () => number;
   private readonly writebackDelayMs: number;
@@ -242,6 +246,7 @@ export class TieredShardStore implements ShardStore {
     this.shard = opts.shard;
     this.dir = opts.dir;
     this.db = db;
+    this.cacheSize = opts.cacheSize;
     this.durability = opts.durability ?? 'writeback';
     this.now = opts.clock ?? Date.now;
     this.writebackDelayMs = opts.writebackDelayMs ?? 100;
@@ -282,11 +287,17 @@ export class TieredShardStore implements ShardStore {
     if (durability !== 'spill' && durability !== 'writeback' && durability !== 'sync')
       throw badArgument(`durability must be spill, writeback or sync, got ${String(durability)}`);
     mkdirSync(opts.dir, { recursive: true });
+    checkShardDir(opts.dir);
     const db = new ClassicLevel<Buffer, Buffer>(opts.dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     try {
       await db.open({ createIfMissing: true, cacheSize: opts.cacheSize });
     } catch (err) {
-      throw new CairnError(ErrorCode.DATA_DIR, `cannot open shard ${opts.shard} data directory ${opts.dir}: ${(err as Error).message}`, { cause: err });
+      // classic-level wraps LevelDB's status ("Corruption: ...", "IO error: ...") in its cause
+      const parts: string[] = [];
+      for (let e = err as Error | undefined; e && parts.length < 4; e = e.cause as Error | undefined) parts.push(e.message);
+      const detail = parts.join(': ');
+      const advice = /corrupt/i.test(detail) ? `; ${repairAdvice(opts.dir)}` : '';
+      throw new CairnError(ErrorCode.DATA_DIR, `cannot open shard ${opts.shard} data directory ${opts.dir}: ${detail}${advice}`, { cause: err });
     }
     let meta: Meta | null;
     try {
@@ -488,6 +499,7 @@ export class TieredShardStore implements ShardStore {
       const error = new CairnError(ErrorCode.DISK, `shard ${this.shard}: disk batch failed: ${(err as Error).message}`, { cause: err });
       // Keep the ops unless a newer op for the same key was queued meanwhile; retry later.
       for (const [k, op] of batch) if (!this.pending.has(k)) this.pending.set(k, op);
+      this.reopenBeforeNextBatch = true;
       done?.reject(error);
       if (!this.closed) {
         this.onError(error);
@@ -497,7 +509,36 @@ export class TieredShardStore implements ShardStore {
     }
   }
 
+  /** Test hook (CAIRN_TEST_HOOKS=1 only, via the shard worker): while set, every disk batch fails. */
+  private diskFault: string | null = null;
+
+  /** Make every disk batch fail (as a full or read-only disk would) until called with null. */
+  injectDiskFault(message: string | null): void {
+    this.diskFault = message;
+  }
+
+  /**
+   * LevelDB keeps a failed background write (a compaction on a full disk, say) as a sticky error that
+   * fails every later write, even after space returns; only reopening the database clears it. The
+   * ops of the failed batches wait in memory meanwhile, so nothing is lost. While the database is
+   * closed (the reopen failed: the disk is still full), reads that need the disk fail; reads of what
+   * memory holds do not.
+   */
+  private async reopenDb(): Promise<void> {
+    try {
+      await this.db.close();
+    } catch {
+      // it failed already; the new handle decides
+    }
+    const db = new ClassicLevel<Buffer, Buffer>(this.dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.open({ createIfMissing: false, cacheSize: this.cacheSize });
+    this.db = db;
+    this.reopenBeforeNextBatch = false;
+  }
+
   private async commit(ops: Op[]): Promise<void> {
+    if (this.diskFault !== null) throw new Error(this.diskFault);
+    if (this.reopenBeforeNextBatch) await this.reopenDb();
     const dkeys = ops.map((op) => dataKey(op.key));
     const olds = await this.db.getMany(dkeys);
     const e = this.engine;
@@ -1276,7 +1317,14 @@ export class TieredShardStore implements ShardStore {
       });
     } while (c !== 0);
     await this.sweeping;
-    await this.drain();
+    try {
+      await this.drain();
+    } catch (err) {
+      // the disk refuses the last writes: release the database (its lock) and report the failure
+      this.closed = true;
+      await this.db.close().catch(() => undefined);
+      throw err;
+    }
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.reserveCas();

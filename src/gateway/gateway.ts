@@ -1,0 +1,389 @@
+/**
+ * The gateway: uWebSockets.js on --http-port, on its own thread, with its own ring set to every
+ * shard. WebSocket clients speak the native protocol (binary messages carry the frame byte stream,
+ * see docs/protocol.md) through one NativeRouter per socket; operators get /health, /ready,
+ * /metrics (Prometheus), /stats.json and the dashboard at /.
+ *
+ * uWS rules kept here: a message's ArrayBuffer is copied before it leaves the callback; every send's
+ * result is checked (dropped → the socket is closing; backpressure → stop taking its requests until
+ * `drain`); a socket is never touched after its close handler ran (`state.closed`); an HTTP response
+ * answered after an await checks `onAborted` first and writes inside `cork`.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
+import type { SubscriptionHub } from '../events/hub.js';
+import { MessageKind } from '../hop/kinds.js';
+import type { ServerInfo } from '../native/session.js';
+import { packageRoot } from '../paths.js';
+import { NativeRouter } from '../server/native-conn.js';
+import { DASHBOARD_HTML } from './dashboard.js';
+import type { FrontLinkBackend } from './front-link.js';
+import { dashboardJson, renderPrometheus, type FrontStats, type Snapshot } from './metrics.js';
+
+export interface GatewayOptions {
+  backend: FrontLinkBackend;
+  hub: SubscriptionHub;
+  /** what HELLO answers (its password guards WebSocket clients) */
+  info: ServerInfo;
+  bind: string;
+  port: number;
+  /** guards /metrics, /stats.json and the dashboard (Bearer token or HTTP basic auth password) */
+  password: string | null;
+  /** a socket whose unsent bytes pass this is closed (like --output-limit on TCP) */
+  outputLimit: number;
+  maxConnections: number;
+  version: string;
+  startedAt: number;
+  /** the acceptor's counters (asked of the main thread); null when it cannot answer */
+  acceptorStats: () => Promise<FrontStats | null>;
+  log: (line: string) => void;
+}
+
+export interface RunningGateway {
+  readonly port: number;
+  stats(): FrontStats;
+  close(): Promise<void>;
+}
+
+/** Requests of one socket past which its further messages wait (in order) for replies. */
+const MAX_IN_FLIGHT = 8192;
+/** Unsent bytes past which a socket's further messages wait for `drain`. */
+const SOFT_BACKPRESSURE = 4 * 1024 * 1024;
+/** Bytes of waiting messages a socket may have before it is closed (1008). */
+const MAX_HELD = 64 * 1024 * 1024;
+
+interface SocketState {
+  id: number;
+  router: NativeRouter | null;
+  closed: boolean;
+  /** reply bytes gathered in this tick, sent as one message */
+  out: Uint8Array[];
+  outBytes: number;
+  queued: boolean;
+  /** input paused: messages wait in `held` */
+  paused: boolean;
+  held: Uint8Array[];
+  heldBytes: number;
+}
+
+const DISPATCH_BUNDLE = 'cairn-client.js';
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < x.length; i++) diff |= x[i] ^ (y[i % (y.length || 1)] ?? 0);
+  return diff === 0;
+}
+
+/** Bearer <password>, or basic auth with any user name and the password. */
+export function authorized(header: string, password: string | null): boolean {
+  if (!password) return true;
+  if (header.startsWith('Bearer ') || header.startsWith('bearer ')) return constantTimeEqual(header.slice(7).trim(), password);
+  if (header.startsWith('Basic ') || header.startsWith('basic ')) {
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 && constantTimeEqual(decoded.slice(colon + 1), password);
+  }
+  return false;
+}
+
+export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
+  const sockets = new Map<number, { ws: WebSocket<SocketState>; state: SocketState }>();
+  let nextId = 1;
+  let totalConnections = 0;
+  let bytesIn = 0;
+  let bytesOut = 0;
+  let messagesIn = 0;
+  let messagesOut = 0;
+  let dropped = 0;
+  let closing = false;
+  let listenSocket: us_listen_socket | null = null;
+  const dirty: { ws: WebSocket<SocketState>; state: SocketState }[] = [];
+  let flushScheduled = false;
+
+  let bundle: Buffer | null = null;
+  try {
+    bundle = readFileSync(join(packageRoot, 'dist', 'browser', DISPATCH_BUNDLE));
+  } catch {
+    o.log(`cairn: gateway: dist/browser/${DISPATCH_BUNDLE} is missing (npm run build makes it); /${DISPATCH_BUNDLE} answers 404`);
+  }
+
+  const flush = (): void => {
+    flushScheduled = false;
+    for (const { ws, state } of dirty.splice(0)) {
+      state.queued = false;
+      if (state.closed || state.out.length === 0) continue;
+      const data = state.out.length === 1 ? state.out[0] : Buffer.concat(state.out, state.outBytes);
+      state.out = [];
+      state.outBytes = 0;
+      let result = 0;
+      ws.cork(() => {
+        result = ws.send(data, true);
+      });
+      messagesOut++;
+      bytesOut += data.length;
+      if (result === 2) {
+        // over maxBackpressure: uWS dropped it and closes the socket (closeOnBackpressureLimit)
+        dropped++;
+      } else if (result === 0 && !state.paused) {
+        state.paused = true; // resumed by `drain`
+      }
+    }
+  };
+
+  const write = (entry: { ws: WebSocket<SocketState>; state: SocketState }, bytes: Uint8Array): void => {
+    const state = entry.state;
+    if (state.closed) return;
+    state.out.push(bytes);
+    state.outBytes += bytes.length;
+    if (!state.queued) {
+      state.queued = true;
+      dirty.push(entry);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        queueMicrotask(flush);
+      }
+    }
+  };
+
+  const feed = (entry: { ws: WebSocket<SocketState>; state: SocketState }, chunk: Uint8Array): void => {
+    const { ws, state } = entry;
+    bytesIn += chunk.length;
+    state.router!.onData(chunk);
+    if (!state.closed && (state.router!.inFlight > MAX_IN_FLIGHT || ws.getBufferedAmount() > SOFT_BACKPRESSURE)) state.paused = true;
+  };
+
+  const maybeResume = (entry: { ws: WebSocket<SocketState>; state: SocketState }): void => {
+    const { ws, state } = entry;
+    if (!state.paused || state.closed) return;
+    if (state.router!.inFlight > MAX_IN_FLIGHT / 2 || ws.getBufferedAmount() > SOFT_BACKPRESSURE / 2) return;
+    state.paused = false;
+    while (state.held.length > 0 && !state.paused && !state.closed) {
+      const chunk = state.held.shift()!;
+      state.heldBytes -= chunk.length;
+      feed(entry, chunk);
+    }
+  };
+
+  o.backend.onReply((kind, conn, seq, payload) => {
+    if (kind === MessageKind.EVENT) {
+      o.hub.dispatch(seq, payload);
+      return;
+    }
+    const entry = sockets.get(conn);
+    if (!entry) return;
+    entry.state.router!.onReply(kind, seq, payload);
+    if (entry.state.paused) maybeResume(entry);
+  });
+
+  const stats = (): FrontStats => ({
+    front: 'gateway',
+    connections: { websocket: sockets.size },
+    connectionsTotal: { websocket: totalConnections },
+    bytesIn,
+    bytesOut,
+    hub: o.hub.stats(),
+    messagesIn,
+    messagesOut,
+    dropped,
+  });
+
+  const snapshot = async (): Promise<Snapshot> => {
+    const [shards, acceptor] = await Promise.all([o.backend.metrics(2000), o.acceptorStats().catch(() => null)]);
+    return {
+      time: Date.now(),
+      startedAt: o.startedAt,
+      version: o.version,
+      shards,
+      fronts: acceptor ? [acceptor, stats()] : [stats()],
+    };
+  };
+
+  /** Answer after an await: skip when the client went away, write corked. */
+  const respondLater = (res: HttpResponse, work: () => Promise<{ status: string; type: string; body: string }>): void => {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    work().then(
+      (r) => {
+        if (aborted) return;
+        res.cork(() => {
+          res.writeStatus(r.status).writeHeader('Content-Type', r.type).writeHeader('Cache-Control', 'no-store').end(r.body);
+        });
+      },
+      (err: unknown) => {
+        if (aborted) return;
+        res.cork(() => {
+          res.writeStatus('503 Service Unavailable').writeHeader('Content-Type', 'text/plain').end(`unavailable: ${(err as Error).message}\n`);
+        });
+      },
+    );
+  };
+
+  /** Guarded routes: false (and a 401 written) when the request lacks the password. */
+  const guard = (res: HttpResponse, req: HttpRequest): boolean => {
+    if (authorized(req.getHeader('authorization'), o.password)) return true;
+    res
+      .writeStatus('401 Unauthorized')
+      .writeHeader('WWW-Authenticate', 'Basic realm="cairn", charset="UTF-8"')
+      .writeHeader('Content-Type', 'text/plain')
+      .end('this server has a password: send Authorization: Bearer <password> (or basic auth)\n');
+    return false;
+  };
+
+  const maxFrame = o.info.limits?.maxFrame ?? 8 * 1024 * 1024;
+  const app: TemplatedApp = uWS.App();
+  app.ws<SocketState>('/ws', {
+    compression: uWS.DISABLED,
+    maxPayloadLength: maxFrame + 64 * 1024,
+    maxBackpressure: o.outputLimit,
+    closeOnBackpressureLimit: 1,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      if (closing || sockets.size >= o.maxConnections) {
+        res.writeStatus('503 Service Unavailable').end('too many connections\n');
+        return;
+      }
+      let id = nextId;
+      while (sockets.has(id)) id = (id + 1) >>> 0 || 1;
+      nextId = (id + 1) >>> 0 || 1;
+      const state: SocketState = { id, router: null, closed: false, out: [], outBytes: 0, queued: false, paused: false, held: [], heldBytes: 0 };
+      res.upgrade(
+        state,
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
+    },
+    open: (ws) => {
+      const state = ws.getUserData();
+      const entry = { ws, state };
+      state.router = new NativeRouter(
+        state.id,
+        o.backend,
+        o.info,
+        {
+          write: (bytes) => write(entry, bytes),
+          end: () => {
+            // the peer broke framing: send what is queued, then close
+            flush();
+            if (!state.closed) ws.end(1002, 'protocol error');
+          },
+        },
+        o.hub,
+      );
+      sockets.set(state.id, entry);
+      totalConnections++;
+    },
+    message: (ws, message, isBinary) => {
+      const state = ws.getUserData();
+      if (state.closed) return;
+      messagesIn++;
+      if (!isBinary) {
+        ws.end(1003, 'cairn speaks binary frames only');
+        return;
+      }
+      // the ArrayBuffer is only valid during this callback; the router may keep a partial frame
+      const chunk = new Uint8Array(message.slice(0));
+      const entry = sockets.get(state.id)!;
+      if (state.paused) {
+        state.held.push(chunk);
+        state.heldBytes += chunk.length;
+        if (state.heldBytes > MAX_HELD) ws.end(1008, 'too many requests waiting: read the replies');
+        return;
+      }
+      try {
+        feed(entry, chunk);
+      } catch (err) {
+        o.log(`cairn: gateway connection ${state.id} dropped after an internal error: ${(err as Error).stack}`);
+        if (!state.closed) ws.close();
+      }
+    },
+    drain: (ws) => {
+      const state = ws.getUserData();
+      const entry = sockets.get(state.id);
+      if (entry) maybeResume(entry);
+    },
+    close: (ws) => {
+      const state = ws.getUserData();
+      state.closed = true;
+      state.out = [];
+      state.held = [];
+      state.router?.close();
+      sockets.delete(state.id);
+    },
+  });
+
+  app.get('/health', (res) => {
+    res.writeHeader('Content-Type', 'text/plain').end('ok\n');
+  });
+  app.get('/ready', (res) => {
+    respondLater(res, async () => {
+      const shards = await o.backend.metrics(1000);
+      const down = shards.filter((s) => !s.open).map((s) => s.shard);
+      const body = JSON.stringify({ ready: down.length === 0, shards: shards.length, down });
+      return { status: down.length === 0 ? '200 OK' : '503 Service Unavailable', type: 'application/json', body: body + '\n' };
+    });
+  });
+  app.get('/metrics', (res, req) => {
+    if (!guard(res, req)) return;
+    respondLater(res, async () => ({
+      status: '200 OK',
+      type: 'text/plain; version=0.0.4; charset=utf-8',
+      body: renderPrometheus(await snapshot()),
+    }));
+  });
+  app.get('/stats.json', (res, req) => {
+    if (!guard(res, req)) return;
+    respondLater(res, async () => ({ status: '200 OK', type: 'application/json', body: JSON.stringify(dashboardJson(await snapshot())) }));
+  });
+  app.get(`/${DISPATCH_BUNDLE}`, (res) => {
+    if (!bundle) {
+      res.writeStatus('404 Not Found').end('the browser bundle was not built: run npm run build\n');
+      return;
+    }
+    res.writeHeader('Content-Type', 'text/javascript; charset=utf-8').writeHeader('Cache-Control', 'no-cache').end(bundle);
+  });
+  app.get('/', (res, req) => {
+    if (!guard(res, req)) return;
+    res.writeHeader('Content-Type', 'text/html; charset=utf-8').writeHeader('Cache-Control', 'no-store').end(DASHBOARD_HTML);
+  });
+  app.any('/*', (res) => {
+    res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain').end('not found: try /, /health, /ready, /metrics, /ws\n');
+  });
+
+  const port = await new Promise<number>((resolve, reject) => {
+    app.listen(o.bind, o.port, (token) => {
+      if (!token) {
+        reject(new Error(`the gateway cannot listen on ${o.bind}:${o.port}`));
+        return;
+      }
+      listenSocket = token;
+      resolve(uWS.us_socket_local_port(token as unknown as uWS.us_socket));
+    });
+  });
+
+  return {
+    port,
+    stats,
+    async close() {
+      if (closing) return;
+      closing = true;
+      if (listenSocket) uWS.us_listen_socket_close(listenSocket);
+      listenSocket = null;
+      flush();
+      // let in-flight requests finish briefly, then close every socket so the thread can exit
+      const deadline = Date.now() + 2000;
+      while (Date.now() < deadline && [...sockets.values()].some((s) => s.state.router!.inFlight > 0)) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      flush();
+      for (const { ws, state } of [...sockets.values()]) if (!state.closed) ws.end(1001, 'server shutting down');
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * Test hooks: a hidden RESP command that exists only when the server runs with CAIRN_TEST_HOOKS=1
+ * (never set it in production). The reliability tests use it to kill shards and to make disks fail.
+ *
+ *   CAIRN.DEBUG SHARD-TERMINATE <shard>     worker.terminate() on the shard's thread (a hard kill)
+ *   CAIRN.DEBUG SHARD-CRASH <shard>         the shard throws an uncaught error
+ *   CAIRN.DEBUG DISK-FAULT <shard> on|off   the shard's disk batches fail (as on a full disk) or not
+ *   CAIRN.DEBUG SHARD-UP <shard>            :1 when the shard serves, :0 while it is down
+ *
+ * Actions run in the background; the reply (+OK) only says the hook was started.
+ */
+import type { ShardBackend } from '../shards/backend.js';
+import type { DebugHook } from './protocols.js';
+
+export const TEST_HOOKS_ENABLED = (): boolean => process.env.CAIRN_TEST_HOOKS === '1';
+
+const err = (message: string): Buffer => Buffer.from(`-ERR ${message}\r\n`);
+
+export function debugHook(backend: ShardBackend & { isUp?(shard: number): boolean }, log: (line: string) => void): DebugHook {
+  return (args) => {
+    if (args.length < 2 || args[0].length !== 11 || args[0].toString('latin1').toUpperCase() !== 'CAIRN.DEBUG') return null;
+    const action = args[1].toString('latin1').toUpperCase();
+    const shard = Number(args[2]?.toString('latin1'));
+    if (!Number.isInteger(shard) || shard < 0 || shard >= backend.shards) return err('CAIRN.DEBUG: bad shard number');
+    const run = (name: string, arg?: string): Buffer => {
+      if (!backend.debug) return err('CAIRN.DEBUG: shard hooks need shard threads');
+      backend.debug(shard, name, arg).catch((e: unknown) => log(`cairn: test hook ${name} on shard ${shard}: ${(e as Error).message}`));
+      return Buffer.from('+OK\r\n');
+    };
+    switch (action) {
+      case 'SHARD-TERMINATE':
+        return run('terminate');
+      case 'SHARD-CRASH':
+        return run('crash');
+      case 'DISK-FAULT': {
+        const on = args[3]?.toString('latin1').toLowerCase();
+        if (on !== 'on' && on !== 'off') return err('CAIRN.DEBUG DISK-FAULT <shard> on|off');
+        return run('disk-fault', on);
+      }
+      case 'SHARD-UP':
+        return Buffer.from(`:${backend.isUp ? (backend.isUp(shard) ? 1 : 0) : 1}\r\n`);
+      default:
+        return err(`CAIRN.DEBUG: unknown action ${action}`);
+    }
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * A shard worker dies under load (worker.terminate(), then an uncaught error) while RESP, memcached
+ * and SDK clients keep writing and reading keys of both shards. Checked: every request settles (no
+ * client timeout), failures are the coded "shard unavailable" errors and only for the dead shard's
+ * keys, the other shard never fails, the shard comes back, and in sync mode every acknowledged write
+ * is there afterwards (data on disk intact).
+ */
+import { connect } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createClient, type CairnClient } from '../../src/client/index.js';
+import { cleanup, keysOn, redis, shardUp, sleep, start } from './lib.js';
+
+afterAll(cleanup);
+
+interface KeyState {
+  /** last acknowledged value */
+  acked: string | null;
+  /** values written after it whose writes failed (may or may not have been applied) */
+  unsure: Set<string>;
+}
+
+describe('shard crash', () => {
+  it('fails in-flight requests with coded errors, keeps other shards serving, restarts, loses no acknowledged write (sync)', async () => {
+    const srv = await start({ args: ['--durability', 'sync'] });
+    const admin = redis(srv.respPort);
+    const k0 = keysOn(0, 2, 300, 'a');
+    const k1 = keysOn(1, 2, 300, 'b');
+    const shard0 = new Set(k0);
+    for (const k of [...k0, ...k1]) await admin.set(k, 'pre');
+
+    const state = new Map<string, KeyState>();
+    for (const k of [...k0, ...k1]) state.set(k, { acked: 'pre', unsure: new Set() });
+    const errors = { resp: 0, native: 0, memcache: 0, otherShard: 0, unexpected: [] as string[] };
+    let ops = 0;
+    let running = true;
+
+    // Each writer owns a slice of the keys, so the order of writes to a key is known.
+    const writers = 6;
+    const owned = (w: number): string[] => [...k0, ...k1].filter((_, i) => i % writers === w);
+
+    const respWriter = async (w: number): Promise<void> => {
+      const r = redis(srv.respPort);
+      const keys = owned(w);
+      for (let n = 0; running; n++) {
+        const k = keys[n % keys.length];
+        const v = `r${w}-${n}`;
+        try {
+          const reply = await r.set(k, v);
+          if (reply !== 'OK') errors.unexpected.push(`SET ${k}: ${reply}`);
+          state.get(k)!.acked = v;
+          state.get(k)!.unsure.clear();
+          await r.get(k);
+        } catch (err) {
+          const msg = (err as Error).message;
+          state.get(k)!.unsure.add(v);
+          if (!shard0.has(k)) errors.otherShard++;
+          if (/^ERR shard unavailable/.test(msg)) errors.resp++;
+          else errors.unexpected.push(`resp ${k}: ${msg}`);
+        }
+        ops++;
+      }
+    };
+
+    const nativeWriter = async (w: number): Promise<void> => {
+      const c: CairnClient = await createClient({ port: srv.port, timeoutMs: 10_000 });
+      const keys = owned(w);
+      try {
+        for (let n = 0; running; n++) {
+          const k = keys[n % keys.length];
+          const v = `n${w}-${n}`;
+          try {
+            await c.set(k, v);
+            state.get(k)!.acked = v;
+            state.get(k)!.unsure.clear();
+            await c.get(k);
+          } catch (err) {
+            const code = (err as { code?: string }).code;
+            state.get(k)!.unsure.add(v);
+            if (!shard0.has(k)) errors.otherShard++;
+            if (code === 'CAIRN_ERR_SHARD_DOWN') errors.native++;
+            else errors.unexpected.push(`native ${k}: ${code} ${(err as Error).message}`);
+          }
+          ops++;
+        }
+      } finally {
+        await c.close();
+      }
+    };
+
+    // memcached reads of both shards, pipelined on one connection; counts SERVER_ERROR replies
+    const mcReader = async (): Promise<void> => {
+      const sock = connect(srv.memcachePort, '127.0.0.1');
+      await new Promise((r) => sock.once('connect', r));
+      let buf = '';
+      sock.on('data', (d) => (buf += d.toString('latin1')));
+      for (let n = 0; running; n++) {
+        const k = n % 2 === 0 ? k0[n % k0.length] : k1[n % k1.length];
+        buf = '';
+        sock.write(`get ${k}\r\n`);
+        const t0 = Date.now();
+        while (!/END\r\n|SERVER_ERROR[^\r]*\r\n/.test(buf)) {
+          if (Date.now() - t0 > 10_000) throw new Error(`memcached get ${k} hung: ${JSON.stringify(buf)}`);
+          await sleep(1);
+        }
+        if (buf.startsWith('SERVER_ERROR')) {
+          if (!/^SERVER_ERROR shard unavailable/.test(buf)) errors.unexpected.push(`memcache: ${buf}`);
+          if (!shard0.has(k)) errors.otherShard++;
+          errors.memcache++;
+        }
+        ops++;
+      }
+      sock.destroy();
+    };
+
+    const load = [
+      ...Array.from({ length: 4 }, (_, w) => respWriter(w)),
+      ...Array.from({ length: 2 }, (_, w) => nativeWriter(4 + w)),
+      mcReader(),
+    ];
+    await sleep(400);
+    const before = ops;
+    await admin.call('cairn.debug', 'shard-terminate', '0');
+    await sleep(50);
+    await shardUp(admin, 0);
+    await sleep(400);
+    await admin.call('cairn.debug', 'shard-crash', '0');
+    await sleep(50);
+    await shardUp(admin, 0);
+    await sleep(400);
+    running = false;
+    await Promise.all(load);
+
+    expect(errors.unexpected).toEqual([]);
+    expect(errors.otherShard).toBe(0);
+    expect(ops - before).toBeGreaterThan(200);
+    // the restart window is long enough for every kind of client to see the coded error
+    expect(errors.resp + errors.native + errors.memcache).toBeGreaterThan(0);
+    expect(srv.output()).toContain('shard 0 exited');
+    expect(srv.output()).toContain('shard 0 restarted');
+
+    // sync mode: every acknowledged write survived both crashes
+    const lost: string[] = [];
+    for (const [k, s] of state) {
+      const v = await admin.get(k);
+      if (v !== s.acked && !(v !== null && s.unsure.has(v))) lost.push(`${k}: ${v} (acked ${s.acked})`);
+    }
+    expect(lost).toEqual([]);
+    console.log(
+      `shard crash: ${ops} ops; failures while shard 0 was down: resp ${errors.resp}, native ${errors.native}, memcache ${errors.memcache}; ` +
+        `${state.size} keys checked, none lost`,
+    );
+  }, 90_000);
+
+  it('a shard that keeps crashing is restarted with backoff; the other shard serves throughout', async () => {
+    const srv = await start({ args: ['--durability', 'writeback'] });
+    const r = redis(srv.respPort);
+    const [a] = keysOn(0, 2, 1, 'x');
+    const [b] = keysOn(1, 2, 1, 'y');
+    await r.set(b, 'alive');
+    for (let i = 0; i < 4; i++) {
+      await shardUp(r, 0);
+      await r.call('cairn.debug', 'shard-terminate', '0');
+      expect(await r.get(b)).toBe('alive');
+      await sleep(20);
+    }
+    await shardUp(r, 0);
+    expect(await r.set(a, '1')).toBe('OK');
+    expect(await r.get(b)).toBe('alive');
+    expect((srv.output().match(/shard 0 restarted/g) ?? []).length).toBe(4);
+  }, 90_000);
+});

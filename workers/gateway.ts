@@ -1,0 +1,76 @@
+/**
+ * The gateway thread: uWebSockets.js (WebSocket clients, /health, /ready, /metrics, the dashboard)
+ * with its own ring set to every shard, so WebSocket traffic never passes through the acceptor.
+ * Its only traffic with the main thread is control: ready, close, and the acceptor's counters for
+ * /metrics.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SubscriptionHub } from '../src/events/hub.js';
+import { FrontLinkBackend } from '../src/gateway/front-link.js';
+import { startGateway } from '../src/gateway/gateway.js';
+import type { FromGateway, GatewayWorkerData, ToGateway } from '../src/gateway/messages.js';
+import type { FrontStats } from '../src/gateway/metrics.js';
+
+const data = workerData as GatewayWorkerData;
+const port = parentPort!;
+const post = (msg: FromGateway): void => port.postMessage(msg);
+
+const backend = new FrontLinkBackend(data.link);
+const hub = new SubscriptionHub((on) => backend.listenForEvents(on));
+
+const asked = new Map<number, (value: FrontStats | null) => void>();
+let nextAsk = 1;
+const acceptorStats = (): Promise<FrontStats | null> =>
+  new Promise((resolve) => {
+    const id = nextAsk++;
+    const timer = setTimeout(() => {
+      asked.delete(id);
+      resolve(null);
+    }, 1000);
+    asked.set(id, (value) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+    post({ type: 'acceptor-stats', id });
+  });
+
+async function main(): Promise<void> {
+  let running: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    running = await startGateway({
+      backend,
+      hub,
+      info: data.info,
+      bind: data.bind,
+      port: data.port,
+      password: data.password,
+      outputLimit: data.outputLimit,
+      maxConnections: data.maxConnections,
+      version: data.version,
+      startedAt: data.startedAt,
+      acceptorStats,
+      log: (line) => post({ type: 'log', line }),
+    });
+  } catch (err) {
+    await backend.close();
+    post({ type: 'error', message: (err as Error).message });
+    port.close();
+    return;
+  }
+  port.on('message', (msg: ToGateway) => {
+    if (msg.type === 'acceptor-stats') {
+      asked.get(msg.id)?.(msg.value);
+      asked.delete(msg.id);
+    } else if (msg.type === 'close') {
+      void (async () => {
+        await running.close();
+        await backend.close();
+        post({ type: 'closed' });
+        port.close();
+      })();
+    }
+  });
+  post({ type: 'ready', port: running.port });
+}
+
+await main();
