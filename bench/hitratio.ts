@@ -5,7 +5,8 @@
  * miss is followed by a set of the key (a cache in front of a slower store). Four workloads (Zipf
  * 0.99, Zipf 0.8, Zipf with periodic scans of cold keys, a loop), cache sizes from 0.1% to 50% of
  * the trace's distinct keys (the byte budget is what the engine accounts for that many entries),
- * every eviction policy. Every request counts, cold misses included (as libCacheSim reports).
+ * every eviction policy (the loop also at 70% and 90%). Every request counts, cold misses included
+ * (as libCacheSim reports). A run limited with --policies / --workloads merges into the last results.
  *
  * Writes bench/results/hitratio.json and docs/hitratio.svg (miss ratio against cache size, log x,
  * one panel per workload, one line per policy). Each (workload, policy) pair runs in a child
@@ -13,7 +14,7 @@
  * policy per workload at 1% and 10% cache sizes.
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,8 @@ import { Engine, EVICTION_POLICIES, type EvictionName } from '../src/engine/inde
 import { loopTrace, scanTrace, zipfTrace, type Trace } from './lib/trace.js';
 
 const FRACTIONS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5];
+/** the loop also runs at 70% and 90%, where it is only slightly larger than the cache. */
+const fractionsFor = (w: Workload): number[] => (w === 'loop' ? [...FRACTIONS, 0.7, 0.9] : FRACTIONS);
 const KEY_BYTES = 12;
 const VALUE_BYTES = 32;
 const WORKLOADS = ['zipf0.99', 'zipf0.8', 'scan', 'loop'] as const;
@@ -102,7 +105,7 @@ function runJob(workload: Workload, policy: EvictionName, quick: boolean): JobRe
   const t0 = performance.now();
   const trace = makeTrace(workload, quick);
   const points: Point[] = [];
-  for (const fraction of FRACTIONS) {
+  for (const fraction of fractionsFor(workload)) {
     const items = Math.max(4, Math.round(trace.distinct * fraction));
     const budget = budgetFor(items);
     const { misses, held } = replay(trace, policy, budget);
@@ -157,8 +160,6 @@ function svgChart(results: JobResult[], command: string): string {
   const rows = Math.ceil(workloads.length / cols);
   const W = cols * pw;
   const H = rows * ph + 70;
-  const xMin = Math.log10(FRACTIONS[0]);
-  const xMax = Math.log10(FRACTIONS[FRACTIONS.length - 1]);
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="11">`);
   out.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
@@ -166,6 +167,9 @@ function svgChart(results: JobResult[], command: string): string {
     const ox = (wi % cols) * pw;
     const oy = Math.floor(wi / cols) * ph;
     const rs = results.filter((r) => r.workload === w);
+    const fr = rs[0].points.map((p) => p.fraction);
+    const xMin = Math.log10(fr[0]);
+    const xMax = Math.log10(fr[fr.length - 1]);
     const all = rs.flatMap((r) => r.points.map((p) => p.missRatio));
     const yMin = Math.max(0, Math.floor(Math.min(...all) * 10) / 10);
     const yMax = Math.min(1, Math.ceil(Math.max(...all) * 10) / 10 + (Math.max(...all) >= 0.999 ? 0.02 : 0));
@@ -175,7 +179,7 @@ function svgChart(results: JobResult[], command: string): string {
     const Y = (v: number): number => oy + m.t + (1 - (v - yMin) / (yMax - yMin || 1)) * ih;
     out.push(`<text x="${ox + m.l}" y="${oy + 20}" font-size="13" font-weight="bold">${esc(rs[0].description)}</text>`);
     out.push(`<rect x="${ox + m.l}" y="${oy + m.t}" width="${iw}" height="${ih}" fill="none" stroke="#999"/>`);
-    for (const f of FRACTIONS) {
+    for (const f of fr) {
       out.push(`<line x1="${X(f)}" x2="${X(f)}" y1="${oy + m.t}" y2="${oy + m.t + ih}" stroke="#eee"/>`);
       out.push(`<text x="${X(f)}" y="${oy + m.t + ih + 14}" text-anchor="middle">${f * 100}%</text>`);
     }
@@ -253,12 +257,25 @@ async function main(): Promise<void> {
   // stable order: as requested
   results.sort((a, b) => jobs.findIndex(([w, p]) => w === a.workload && p === a.policy) - jobs.findIndex(([w, p]) => w === b.workload && p === b.policy));
 
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const jsonPath = join(root, 'bench', 'results', 'hitratio.json');
+  const partial = arg('policies') !== undefined || arg('workloads') !== undefined;
+  if (partial && existsSync(jsonPath)) {
+    // a partial run replaces its own pairs in the last results of the same mode and keeps the rest
+    const old = JSON.parse(readFileSync(jsonPath, 'utf8')) as { quick?: boolean; results: JobResult[] };
+    if (old.quick === quick) {
+      for (const r of old.results) if (!results.some((x) => x.workload === r.workload && x.policy === r.policy)) results.push(r);
+      const order = (r: JobResult): number => WORKLOADS.indexOf(r.workload) * 100 + EVICTION_POLICIES.indexOf(r.policy);
+      results.sort((a, b) => order(a) - order(b));
+    }
+  }
+  const allWorkloads = WORKLOADS.filter((w) => results.some((r) => r.workload === w));
   const summary: Record<string, Record<string, Record<string, number>>> = {};
-  for (const w of workloads) {
+  for (const w of allWorkloads) {
     const rs = results.filter((r) => r.workload === w);
     console.log(`\n${rs[0].description}: ${rs[0].requests.toLocaleString('en-US')} requests, ${rs[0].distinct.toLocaleString('en-US')} distinct keys`);
     console.log(`  ${'size'.padEnd(8)}${rs.map((r) => r.policy.padStart(8)).join('')}`);
-    FRACTIONS.forEach((f, i) => {
+    rs[0].points.forEach(({ fraction: f }, i) => {
       console.log(`  ${(f * 100 + '%').padEnd(8)}${rs.map((r) => r.points[i].missRatio.toFixed(4).padStart(8)).join('')}`);
     });
     summary[w] = {};
@@ -275,12 +292,11 @@ async function main(): Promise<void> {
       console.log(`target: ${p} miss ratio below lru on Zipf 0.99 at 1% and 10%: ${ok ? 'met' : 'MISSED'}`);
     }
   }
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const command = `npm run bench:hitratio${quick ? ' -- --quick' : ''}`;
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(
-    join(root, 'bench', 'results', 'hitratio.json'),
-    JSON.stringify({ command, date: new Date().toISOString(), node: process.version, keyBytes: KEY_BYTES, valueBytes: VALUE_BYTES, results, summary }, null, 1) + '\n',
+    jsonPath,
+    JSON.stringify({ command, quick, date: new Date().toISOString(), node: process.version, keyBytes: KEY_BYTES, valueBytes: VALUE_BYTES, results, summary }, null, 1) + '\n',
   );
   writeFileSync(join(root, 'docs', 'hitratio.svg'), svgChart(results, command));
   console.log(`\nwrote bench/results/hitratio.json and docs/hitratio.svg in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

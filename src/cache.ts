@@ -3,7 +3,10 @@ import { CairnClient } from './client/client.js';
 import type { Transport } from './client/transport.js';
 import type { ClientOptions } from './client/client.js';
 import { claimDataDir } from './datadir.js';
+import type { EvictionName } from './engine/index.js';
 import { CairnError, ErrorCode } from './errors.js';
+import { SubscriptionHub } from './events/hub.js';
+import { MessageKind } from './hop/kinds.js';
 import { NativeRouter } from './server/native-conn.js';
 import { startBackend, type ShardBackend } from './shards/backend.js';
 import { VERSION } from './version.js';
@@ -25,6 +28,8 @@ export interface CacheOptions {
   maxItemSize?: number;
   /** an entry unused this long leaves memory but stays on disk (default: never) */
   idleMs?: number;
+  /** which entry leaves memory first: lru (default), lfu, fifo, random, ttl, sieve, s3fifo (docs/eviction.md) */
+  eviction?: EvictionName;
   /** cold-tier limits for the whole cache (default: unbounded) */
   coldMaxItems?: number;
   coldMaxBytes?: number;
@@ -76,6 +81,7 @@ export class Cache extends CairnClient {
           maxValueSize,
           maxItemSize: Math.min(options.maxItemSize ?? maxValueSize, maxValueSize),
           idleMs: options.idleMs,
+          eviction: options.eviction,
           coldMaxItems: options.coldMaxItems ? Math.ceil(options.coldMaxItems / shards) : undefined,
           coldMaxBytes: options.coldMaxBytes ? Math.ceil(options.coldMaxBytes / shards) : undefined,
         },
@@ -137,16 +143,27 @@ function inProcessTransport(backend: ShardBackend, info: ConstructorParameters<t
   let dataListener: (chunk: Uint8Array) => void = () => undefined;
   let closeListener: (error?: Error) => void = () => undefined;
   let open = true;
-  const router = new NativeRouter(1, backend, info, {
-    write: (bytes) => {
-      if (open) dataListener(bytes);
+  // key events (cache.subscribe()) come from the shards like replies do
+  const events = new SubscriptionHub((on) => backend.listenForEvents(on));
+  const router = new NativeRouter(
+    1,
+    backend,
+    info,
+    {
+      write: (bytes) => {
+        if (open) dataListener(bytes);
+      },
+      end: () => {
+        open = false;
+        closeListener(new CairnError(ErrorCode.BAD_FRAME, 'the embedded cache rejected a frame'));
+      },
     },
-    end: () => {
-      open = false;
-      closeListener(new CairnError(ErrorCode.BAD_FRAME, 'the embedded cache rejected a frame'));
-    },
+    events,
+  );
+  backend.onReply((kind, _conn, seq, payload) => {
+    if (kind === MessageKind.EVENT) events.dispatch(seq, payload);
+    else router.onReply(kind, seq, payload);
   });
-  backend.onReply((kind, _conn, seq, payload) => router.onReply(kind, seq, payload));
   return {
     connect: async () => undefined,
     write: (bytes) => router.onData(bytes),

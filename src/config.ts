@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { EVICTION_POLICIES, isEvictionName, type EvictionName } from './engine/index.js';
 import { CairnError, ErrorCode } from './errors.js';
 
 export type Durability = 'spill' | 'writeback' | 'sync';
@@ -13,6 +14,7 @@ export interface ServerConfig {
   data: string;
   shards: number;
   maxMemory: number;
+  eviction: EvictionName;
   durability: Durability;
   writebackDelay: number;
   password: string | null;
@@ -35,7 +37,7 @@ export interface ServerConfig {
   config: string | null;
 }
 
-type Kind = 'port' | 'int' | 'size' | 'duration' | 'string' | 'durability' | 'bool';
+type Kind = 'port' | 'int' | 'size' | 'duration' | 'string' | 'durability' | 'bool' | 'eviction';
 
 interface Setting {
   key: keyof ServerConfig;
@@ -55,6 +57,7 @@ export const SETTINGS: Setting[] = [
   { key: 'data', flag: 'data', kind: 'string', help: 'data directory (one LevelDB per shard inside)', default: () => './data' },
   { key: 'shards', flag: 'shards', kind: 'int', help: 'shard worker threads (default: one per core)', default: () => availableParallelism() },
   { key: 'maxMemory', flag: 'max-memory', kind: 'size', help: 'hot-tier budget for all shards together, e.g. 512mb', default: () => 256 * 1024 * 1024 },
+  { key: 'eviction', flag: 'eviction', kind: 'eviction', help: `which entry leaves memory first: ${EVICTION_POLICIES.join(' | ')} (docs/eviction.md)`, default: () => 'lru' },
   { key: 'durability', flag: 'durability', kind: 'durability', help: 'spill | writeback | sync', default: () => 'writeback' },
   { key: 'writebackDelay', flag: 'writeback-delay', kind: 'duration', help: 'writeback: longest time a write waits before it reaches disk, e.g. 100ms', default: () => 100 },
   { key: 'password', flag: 'password', kind: 'string', help: 'password every client must present', default: () => null },
@@ -116,6 +119,9 @@ function convert(s: Setting, raw: unknown): ServerConfig[keyof ServerConfig] {
       return parseDuration(raw as string | number, name);
     case 'durability':
       if (raw !== 'spill' && raw !== 'writeback' && raw !== 'sync') bad(name, raw, 'expected spill, writeback or sync');
+      return raw;
+    case 'eviction':
+      if (typeof raw !== 'string' || !isEvictionName(raw)) bad(name, raw, `expected one of ${EVICTION_POLICIES.join(', ')}`);
       return raw;
     case 'bool':
       if (raw === true || raw === 'true' || raw === 'on' || raw === '1' || raw === 1) return true;

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Makes sure the external programs the compatibility tests and bench:compare drive are installed:
-# redis-server, redis-cli, redis-benchmark, memcached, libmemcached's tools and twemproxy (nutcracker).
+# redis-server, redis-cli, redis-benchmark, memcached, libmemcached's tools and twemproxy (nutcracker),
+# and Debian's chromium, which the dashboard test drives through playwright-core (no browser download).
 # Idempotent: does nothing when everything is there. When something is missing it installs the
 # Debian packages (as root, or through sudo when that works without a password); otherwise it prints
 # what to install and exits non-zero.
 set -euo pipefail
 
-PACKAGES=(redis-server redis-tools memcached libmemcached-tools nutcracker)
+PACKAGES=(redis-server redis-tools memcached libmemcached-tools nutcracker chromium)
 
 # one line per program: the names it may go by (Debian renames libmemcached's tools memc*)
 PROGRAMS=(
@@ -20,6 +21,7 @@ PROGRAMS=(
   "memcflush memflush"
   "memcstat memstat"
   "nutcracker twemproxy"
+  "chromium"
 )
 
 # nutcracker lives in /usr/sbin, which a non-root PATH may lack

@@ -1,5 +1,6 @@
 /** The Node TCP transport: the only SDK file that imports node:net. */
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Endpoint, Transport, TransportFactory } from './transport.js';
 
 export interface TcpTransportOptions {
@@ -7,6 +8,8 @@ export interface TcpTransportOptions {
   connectTimeoutMs?: number;
   /** TCP keep-alive probe delay (ms); 0 disables. Default 30000. */
   keepAliveMs?: number;
+  /** speak TLS (a server started with --tls-cert/--tls-key): true, or node:tls options (ca, servername, ...) */
+  tls?: boolean | ConnectionOptions;
 }
 
 class TcpTransport implements Transport {
@@ -23,7 +26,10 @@ class TcpTransport implements Transport {
 
   connect(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: this.endpoint.host, port: this.endpoint.port });
+      const tls = this.options.tls;
+      const socket: Socket = tls
+        ? tlsConnect({ host: this.endpoint.host, port: this.endpoint.port, ...(tls === true ? {} : tls) })
+        : netConnect({ host: this.endpoint.host, port: this.endpoint.port });
       this.socket = socket;
       socket.setNoDelay(true);
       const keepAlive = this.options.keepAliveMs ?? 30_000;
@@ -36,7 +42,7 @@ class TcpTransport implements Transport {
         socket.destroy();
         reject(new Error(`connect to ${this.endpoint.host}:${this.endpoint.port} timed out after ${timeout} ms`));
       }, timeout);
-      socket.once('connect', () => {
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);

@@ -102,6 +102,7 @@ export class Engine {
   private cas_ = 0;
   private int_ = 0n;
   private readonly sweepCursor = { seg: 0, slot: 0 };
+  private readonly idleCursor = { seg: 0, slot: 0 };
   private readonly intScratch = new Uint8Array(24);
 
   constructor(options: EngineOptions) {
@@ -449,6 +450,8 @@ export class Engine {
     this.n = 0;
     this.sweepCursor.seg = 0;
     this.sweepCursor.slot = 0;
+    this.idleCursor.seg = 0;
+    this.idleCursor.slot = 0;
   }
 
   // ---------------------------------------------------------------- walks
@@ -485,6 +488,18 @@ export class Engine {
     const now = this.clock();
     const cutoff = now - idleMs;
     let removed = 0;
+    if (this.policy.name !== 'lru') {
+      // only LRU keeps entries in access-time order; the others are swept like expiry, slot by slot
+      // (asking them for victims would also reorder their queues)
+      if (this.n === 0) return 0;
+      this.table.sweep(this.idleCursor, maxWork, (ref, s, i) => {
+        if (atimeOf(this.m, ref) > cutoff) return;
+        const e = expOf(this.m, ref);
+        this.remove(ref, s, i, e !== 0 && e <= now ? 'expired' : 'idle');
+        removed++;
+      });
+      return removed;
+    }
     for (let work = 0; work < maxWork; work++) {
       const v = this.policy.victim();
       if (v === 0 || atimeOf(this.m, v) > cutoff) break;

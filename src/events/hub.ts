@@ -112,7 +112,7 @@ export class SubscriptionHub {
     this.events++;
     const name = KEY_EVENT_NAMES[code];
     if (name === undefined || this.index.size === 0) return;
-    const stamp = (this.stamp = (this.stamp + 1) | 0);
+    const stamp = (this.stamp = (this.stamp + 1) | 0 || 1); // never 0, a new subscriber's mark
     let frame: Uint8Array | null = null;
     const visit = (sub: EventSubscriber): void => {
       if (sub.eventStamp === stamp) return;

@@ -81,7 +81,7 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
   </section>
 </main>
 <script type="module">
-const POINTS = 120;
+const POINTS = 60;
 const hist = { ops: [[], []], hit: [[], [], []], lat: [[], []], evict: [[], [], []] };
 let prev = null;
 const $ = (id) => document.getElementById(id);

@@ -67,7 +67,7 @@ interface SocketState {
   heldBytes: number;
 }
 
-const DISPATCH_BUNDLE = 'cairn-client.js';
+const BUNDLE_NAME = 'cairn-client.js';
 
 function constantTimeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -105,9 +105,9 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
 
   let bundle: Buffer | null = null;
   try {
-    bundle = readFileSync(join(packageRoot, 'dist', 'browser', DISPATCH_BUNDLE));
+    bundle = readFileSync(join(packageRoot, 'dist', 'browser', BUNDLE_NAME));
   } catch {
-    o.log(`cairn: gateway: dist/browser/${DISPATCH_BUNDLE} is missing (npm run build makes it); /${DISPATCH_BUNDLE} answers 404`);
+    o.log(`cairn: gateway: dist/browser/${BUNDLE_NAME} is missing (npm run build makes it); /${BUNDLE_NAME} answers 404`);
   }
 
   const flush = (): void => {
@@ -151,7 +151,13 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const feed = (entry: { ws: WebSocket<SocketState>; state: SocketState }, chunk: Uint8Array): void => {
     const { ws, state } = entry;
     bytesIn += chunk.length;
-    state.router!.onData(chunk);
+    try {
+      state.router!.onData(chunk);
+    } catch (err) {
+      o.log(`cairn: gateway connection ${state.id} dropped after an internal error: ${(err as Error).stack}`);
+      if (!state.closed) ws.close();
+      return;
+    }
     if (!state.closed && (state.router!.inFlight > MAX_IN_FLIGHT || ws.getBufferedAmount() > SOFT_BACKPRESSURE)) state.paused = true;
   };
 
@@ -297,12 +303,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
         if (state.heldBytes > MAX_HELD) ws.end(1008, 'too many requests waiting: read the replies');
         return;
       }
-      try {
-        feed(entry, chunk);
-      } catch (err) {
-        o.log(`cairn: gateway connection ${state.id} dropped after an internal error: ${(err as Error).stack}`);
-        if (!state.closed) ws.close();
-      }
+      feed(entry, chunk);
     },
     drain: (ws) => {
       const state = ws.getUserData();
@@ -342,7 +343,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     if (!guard(res, req)) return;
     respondLater(res, async () => ({ status: '200 OK', type: 'application/json', body: JSON.stringify(dashboardJson(await snapshot())) }));
   });
-  app.get(`/${DISPATCH_BUNDLE}`, (res) => {
+  app.get(`/${BUNDLE_NAME}`, (res) => {
     if (!bundle) {
       res.writeStatus('404 Not Found').end('the browser bundle was not built: run npm run build\n');
       return;

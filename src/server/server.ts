@@ -61,6 +61,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         maxValueSize: config.maxValueSize,
         maxItemSize: config.maxItemSize,
         idleMs: config.idle || undefined,
+        eviction: config.eviction,
         coldMaxItems: config.coldMaxItems ? Math.ceil(config.coldMaxItems / config.shards) : undefined,
         coldMaxBytes: config.coldMaxBytes ? Math.ceil(config.coldMaxBytes / config.shards) : undefined,
       },

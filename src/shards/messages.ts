@@ -1,6 +1,8 @@
+import type { EvictionName } from '../engine/index.js';
 /** Settings each shard's store is opened with (per shard, already divided). */
 export interface StoreSettings {
   maxMemory: number;
+  eviction?: EvictionName;
   durability: 'spill' | 'writeback' | 'sync';
   writebackDelayMs?: number;
   maxValueSize?: number;

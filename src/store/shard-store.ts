@@ -27,6 +27,7 @@ import {
   INCR_OVERFLOW,
   SET_ALWAYS,
   STORED,
+  type EvictionName,
 } from '../engine/index.js';
 import {
   ACCESS_END,
@@ -91,6 +92,8 @@ export interface TieredShardStoreOptions {
   maxKeySize?: number;
   /** an entry unused this long leaves memory (it stays on disk). Default: no idle limit. */
   idleMs?: number;
+  /** which entry leaves memory first (docs/eviction.md). Default 'lru'. */
+  eviction?: EvictionName;
   /** cold-tier limits: least recently written cold entries are dropped first. Default: unbounded. */
   coldMaxItems?: number;
   coldMaxBytes?: number;
@@ -269,6 +272,7 @@ export class TieredShardStore implements ShardStore {
       maxValueSize: this.maxItemSize,
       clock: this.now,
       trackAccessTime: this.idleMs > 0,
+      eviction: opts.eviction,
       onRemove: (reason, ref) => this.onHotRemove(reason, ref),
     });
     // Every CAS handed out before a crash is below the reserved ceiling written to disk.

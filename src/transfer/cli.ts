@@ -27,6 +27,9 @@ export const IMPORT_USAGE = `Usage: cairn import FILE [--host HOST] [--port PORT
 
 Writes the keys of an export file (gzip or not), a running Redis (string keys, with their TTLs) or a
 running memcached (with flags and expiry) into a running cairn. Expired records are skipped.
+FILE may be gzip-compressed (detected by its first bytes); - reads standard input, so
+  cairn export --out - --port 7379 | cairn import - --port 8379
+copies one server into another.
 
   --replace        an imported key overwrites the target's key of the same name
   --nx             the target's existing keys are kept
@@ -130,6 +133,7 @@ function printImport(s: ImportSummary): void {
   console.log(`imported ${fmt.format(s.stored)} keys from ${s.source} in ${(s.ms / 1000).toFixed(1)} s, ${fmt.format(rate)} keys/s`);
   if (s.existing > 0) console.log(`  ${fmt.format(s.existing)} keys already in the target were kept (--nx)`);
   if (s.expired > 0) console.log(`  ${fmt.format(s.expired)} expired records were skipped`);
+  if (s.superseded) console.log(`  ${fmt.format(s.superseded)} records were superseded by a later record of the same key`);
   if (s.vanished) console.log(`  ${fmt.format(s.vanished)} keys were gone from the source by the time they were read`);
   const skipped = Object.entries(s.skippedTypes ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (skipped.length > 0) {

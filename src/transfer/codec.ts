@@ -113,12 +113,17 @@ export function encodeBlock(task: EncodeTask): Uint8Array {
   return task.gzipLevel >= 0 ? gzipSync(out, { level: task.gzipLevel }) : out;
 }
 
+/** times as msgpack uint64 rather than float64, which msgpackr picks for numbers above 2^32 */
+function int(n: number): number | bigint {
+  return n > 0xffffffff ? BigInt(n) : n;
+}
+
 export function encodeHeader(header: ExportHeader): Uint8Array {
-  return encodeItem(TAG_HEADER, 0, packr.pack(header));
+  return encodeItem(TAG_HEADER, 0, packr.pack({ ...header, createdAt: int(header.createdAt), keysEstimate: int(header.keysEstimate) }));
 }
 
 export function encodeTrailer(trailer: ExportTrailer): Uint8Array {
-  return encodeItem(TAG_END, trailer.records, packr.pack(trailer));
+  return encodeItem(TAG_END, trailer.records, packr.pack({ records: int(trailer.records), finishedAt: int(trailer.finishedAt) }));
 }
 
 /** Reads and checks a header body; throws TransferError for another format or version. */

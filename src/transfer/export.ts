@@ -5,13 +5,14 @@
  * flight) follow; records are packed into blocks that the codec pool encodes (and gzips, for .gz)
  * while the next pages are fetched; blocks are written in scan order.
  */
+import { once } from 'node:events';
 import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { createClient, type CairnClient, type EntryMeta } from '../client/index.js';
 import { parseScanCursor } from '../native/merge.js';
 import { encodeHeader, encodeTrailer } from './codec.js';
-import { FORMAT_NAME, FORMAT_VERSION } from './format.js';
+import { FORMAT_NAME, FORMAT_VERSION, TransferError } from './format.js';
 import { packRecords, type TransferRecord } from './packed.js';
 import { createCodecPool, defaultWorkers } from './pool.js';
 import { Progress, type ProgressStream } from './progress.js';
@@ -97,8 +98,14 @@ export async function exportCairn(options: ExportOptions): Promise<ExportSummary
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 7379;
 
-  const client: CairnClient = await createClient({ host, port, password: options.password, name: 'cairn-export', timeoutMs: 60_000, reconnect: false });
   const pool = createCodecPool(workers);
+  let client: CairnClient;
+  try {
+    client = await createClient({ host, port, password: options.password, name: 'cairn-export', timeoutMs: 60_000, reconnect: false });
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   const partial = toStdout ? '' : `${options.out}.partial`;
   let stream: Writable | null = null;
   let complete = false;
@@ -112,6 +119,13 @@ export async function exportCairn(options: ExportOptions): Promise<ExportSummary
     let streamError: Error | null = null;
     stream = toStdout ? process.stdout : createWriteStream(partial);
     stream.on('error', (err: Error) => (streamError ??= err));
+    if (!toStdout) {
+      try {
+        await once(stream, 'open');
+      } catch (err) {
+        throw new TransferError(`cannot write ${partial}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
     let bytes = 0;
     const out = stream;
     const write = async (chunk: Uint8Array): Promise<void> => {
@@ -218,8 +232,10 @@ export async function exportCairn(options: ExportOptions): Promise<ExportSummary
     if (!toStdout) {
       const ws = stream as WriteStream;
       await new Promise<void>((resolve, reject) => {
+        if (streamError) return reject(streamError);
         ws.once('error', reject);
-        ws.end(() => resolve());
+        ws.once('finish', resolve);
+        ws.end();
       });
       renameSync(partial, options.out);
     }

@@ -40,6 +40,8 @@ export interface ImportSummary {
   existing: number;
   expired: number;
   failed: number;
+  /** records followed by a later record of the same key (the later one was written) */
+  superseded?: number;
   /** the first few keys the target refused, with the reason */
   failures: string[];
   /** migrations: keys skipped because their type has no cairn equivalent, by type */
@@ -275,6 +277,7 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
       existing: writer.existing,
       expired: writer.expired,
       failed: writer.failed,
+      superseded: writer.superseded,
       failures: writer.failures,
       ms: performance.now() - started,
     };
@@ -286,7 +289,7 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
     throw err;
   } finally {
     progress.interrupt();
-    if (raw !== process.stdin) raw.destroy();
+    raw.destroy();
     if (source instanceof Readable) source.destroy();
     void items.return(undefined);
     await pool.close();

@@ -40,6 +40,8 @@ export class CairnWriter implements WriterCounts {
   existing = 0;
   expired = 0;
   failed = 0;
+  /** records followed by a later record of the same key in the same batch (not sent) */
+  superseded = 0;
   /** the first few refusals, for the summary */
   readonly failures: string[] = [];
   private inflight = 0;
@@ -54,7 +56,7 @@ export class CairnWriter implements WriterCounts {
 
   /** records written or settled (stored + existing + expired + failed) */
   get done(): number {
-    return this.stored + this.existing + this.expired + this.failed;
+    return this.stored + this.existing + this.expired + this.failed + this.superseded;
   }
 
   /** Starts writing a batch; resolves once there is room for another one. */
@@ -110,7 +112,21 @@ export class CairnWriter implements WriterCounts {
     const now = Date.now();
     const singles: number[] = [];
     const groups = new Map<string, number[]>();
+    // The writes of a batch run concurrently: when a key occurs twice, only its last record is sent.
+    const last = new Map<string, number>();
     for (let i = 0; i < batch.count; i++) {
+      const k = batch.keys[i];
+      last.set(Buffer.from(k.buffer, k.byteOffset, k.length).toString('latin1'), i);
+    }
+    const repeated = last.size < batch.count;
+    for (let i = 0; i < batch.count; i++) {
+      if (repeated) {
+        const k = batch.keys[i];
+        if (last.get(Buffer.from(k.buffer, k.byteOffset, k.length).toString('latin1')) !== i) {
+          this.superseded++;
+          continue;
+        }
+      }
       const exp = batch.expiresAt[i];
       if (exp !== 0 && exp <= now) {
         this.expired++;

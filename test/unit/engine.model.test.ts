@@ -120,6 +120,7 @@ class Harness {
   model = new Map<string, MEntry>();
   cas = 0;
   protect: string | null = null;
+  idleCutoff = -Infinity;
   engine: Engine;
   removals = 0;
 
@@ -163,6 +164,7 @@ class Harness {
       expect(e!.exp !== 0 && e!.exp <= this.now).toBe(true);
     } else if (this.policy !== 'lru') {
       expect(key, 'the entry being written was evicted').not.toBe(this.protect);
+      if (reason === 'idle') expect(e!.atime).toBeLessThanOrEqual(this.idleCutoff);
       expect(e!.exp === 0 || e!.exp > this.now).toBe(true);
     } else {
       // evicted / idle: the least recently used entry, apart from the one being rewritten
@@ -452,6 +454,7 @@ class Harness {
         this.protect = null;
         const idle = op.a * 3;
         const max = 1 + (op.b % 5);
+        this.idleCutoff = this.now - idle;
         const n = eng.evictIdle(idle, max);
         expect(n).toBeLessThanOrEqual(max);
         if (n < max && this.model.size > 0 && this.policy === 'lru') {

@@ -335,7 +335,7 @@ describe('sampling policies: invariants', () => {
         },
       });
       let x = 12345;
-      for (let n = 0; n < 30_000; n++) {
+      for (let n = 0; n < 15_000; n++) {
         x = (Math.imul(x, 1103515245) + 12345) >>> 0;
         const k = `key${x % 200}`;
         writing = k;
