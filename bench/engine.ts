@@ -256,18 +256,24 @@ async function main(): Promise<void> {
     `  worst single set ${g.maxPauseMs!.toFixed(3)} ms, ${fmt(g.setOpsPerSec)} sets/s overall, ` +
       `${g.bytesPerKey!.toFixed(2)} B/key at 5M (${g.notes})`,
   );
-  console.log('each eviction policy (same 1M keys; get = find + copy, as above):');
+  console.log('each eviction policy (same 1M keys; get = find + copy, as above; best of two interleaved passes):');
   const perPolicy: Record<string, { getOpsPerSec: number; setOpsPerSec: number; overheadBytesPerKey: number }> = {};
+  for (let pass = 0; pass < 2; pass++) {
+    for (const p of EVICTION_POLICIES) {
+      const r = await runChild(`engine:${p}`);
+      const prev = perPolicy[p];
+      perPolicy[p] = {
+        getOpsPerSec: Math.max(prev?.getOpsPerSec ?? 0, r.getOpsPerSec),
+        setOpsPerSec: Math.max(prev?.setOpsPerSec ?? 0, r.setOpsPerSec),
+        overheadBytesPerKey: Math.round((r.bytesPerKey! - KEY - VAL) * 100) / 100,
+      };
+    }
+  }
   for (const p of EVICTION_POLICIES) {
-    const r = p === 'lru' ? rows[0][1] : await runChild(`engine:${p}`);
-    perPolicy[p] = {
-      getOpsPerSec: r.getOpsPerSec,
-      setOpsPerSec: r.setOpsPerSec,
-      overheadBytesPerKey: Math.round((r.bytesPerKey! - KEY - VAL) * 100) / 100,
-    };
+    const r = perPolicy[p];
     console.log(
       `  ${p.padEnd(7)} get ${fmt(r.getOpsPerSec).padStart(10)} ops/s, set ${fmt(r.setOpsPerSec).padStart(10)} ops/s, ` +
-        `overhead ${perPolicy[p].overheadBytesPerKey.toFixed(2)} B/key`,
+        `overhead ${r.overheadBytesPerKey.toFixed(2)} B/key`,
     );
   }
   const [eng, lru, map] = rows.map((r) => r[1]);

@@ -1,5 +1,5 @@
 /**
- * npm run bench:hitratio [-- --quick] [-- --policies=lru,sieve] [-- --workloads=zipf0.99,scan]
+ * npm run bench:hitratio [-- --quick] [-- --policies=lru,sieve] [-- --workloads=zipf0.99,scan] [-- --chart-only]
  *
  * Trace-driven hit-ratio simulation through the real shard engine: each request is a get, and a
  * miss is followed by a set of the key (a cache in front of a slower store). Four workloads (Zipf
@@ -179,15 +179,20 @@ function svgChart(results: JobResult[], command: string): string {
     const Y = (v: number): number => oy + m.t + (1 - (v - yMin) / (yMax - yMin || 1)) * ih;
     out.push(`<text x="${ox + m.l}" y="${oy + 20}" font-size="13" font-weight="bold">${esc(rs[0].description)}</text>`);
     out.push(`<rect x="${ox + m.l}" y="${oy + m.t}" width="${iw}" height="${ih}" fill="none" stroke="#999"/>`);
+    let lastLabel = -Infinity;
     for (const f of fr) {
-      out.push(`<line x1="${X(f)}" x2="${X(f)}" y1="${oy + m.t}" y2="${oy + m.t + ih}" stroke="#eee"/>`);
-      out.push(`<text x="${X(f)}" y="${oy + m.t + ih + 14}" text-anchor="middle">${f * 100}%</text>`);
+      const x = X(f).toFixed(1);
+      out.push(`<line x1="${x}" x2="${x}" y1="${oy + m.t}" y2="${oy + m.t + ih}" stroke="#eee"/>`);
+      if (X(f) - lastLabel < 26) continue;
+      lastLabel = X(f);
+      out.push(`<text x="${x}" y="${oy + m.t + ih + 14}" text-anchor="middle">${+(f * 100).toFixed(1)}%</text>`);
     }
     const step = (yMax - yMin) / 5;
     for (let k = 0; k <= 5; k++) {
       const v = yMin + k * step;
-      out.push(`<line x1="${ox + m.l}" x2="${ox + m.l + iw}" y1="${Y(v)}" y2="${Y(v)}" stroke="#eee"/>`);
-      out.push(`<text x="${ox + m.l - 6}" y="${Y(v) + 4}" text-anchor="end">${v.toFixed(2)}</text>`);
+      const y = Y(v).toFixed(1);
+      out.push(`<line x1="${ox + m.l}" x2="${ox + m.l + iw}" y1="${y}" y2="${y}" stroke="#eee"/>`);
+      out.push(`<text x="${ox + m.l - 6}" y="${(Y(v) + 4).toFixed(1)}" text-anchor="end">${v.toFixed(2)}</text>`);
     }
     out.push(`<text x="${ox + m.l + iw / 2}" y="${oy + ph - 10}" text-anchor="middle">cache size (% of distinct keys, log scale)</text>`);
     out.push(`<text transform="translate(${ox + 14} ${oy + m.t + ih / 2}) rotate(-90)" text-anchor="middle">miss ratio</text>`);
@@ -204,7 +209,7 @@ function svgChart(results: JobResult[], command: string): string {
     out.push(`<line x1="${x}" x2="${x + 26}" y1="${ly}" y2="${ly}" stroke="${COLORS[p]}" stroke-width="3"${dash}/>`);
     out.push(`<text x="${x + 32}" y="${ly + 4}" font-size="12">${p}</text>`);
   });
-  out.push(`<text x="20" y="${ly + 28}" fill="#555">${esc(command)}; every request counted, cold misses included; ${esc(new Date().toISOString().slice(0, 10))}</text>`);
+  out.push(`<text x="20" y="${ly + 28}" fill="#555">${esc(command)}; every request counted, cold misses included; ttl is lru when no key has a TTL; ${esc(new Date().toISOString().slice(0, 10))}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
@@ -220,6 +225,13 @@ function arg(name: string): string | undefined {
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
+  if (process.argv.includes('--chart-only')) {
+    // redraw docs/hitratio.svg from the last results
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+    const last = JSON.parse(readFileSync(join(root, 'bench', 'results', 'hitratio.json'), 'utf8')) as { command: string; results: JobResult[] };
+    writeFileSync(join(root, 'docs', 'hitratio.svg'), svgChart(last.results, last.command));
+    return;
+  }
   const ci = process.argv.indexOf('--child');
   if (ci >= 0) {
     const r = runJob(process.argv[ci + 1] as Workload, process.argv[ci + 2] as EvictionName, quick);

@@ -8,6 +8,7 @@ import { CairnError, ErrorCode } from './errors.js';
 import { SubscriptionHub } from './events/hub.js';
 import { MessageKind } from './hop/kinds.js';
 import { NativeRouter } from './server/native-conn.js';
+import { ChannelBus } from './pubsub/bus.js';
 import { startBackend, type ShardBackend } from './shards/backend.js';
 import { VERSION } from './version.js';
 
@@ -159,6 +160,8 @@ function inProcessTransport(backend: ShardBackend, info: ConstructorParameters<t
       },
     },
     events,
+    // channels (cache.publish() / cache.subscribe({ channel })) within this process
+    new ChannelBus(),
   );
   backend.onReply((kind, _conn, seq, payload) => {
     if (kind === MessageKind.EVENT) events.dispatch(seq, payload);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { EVICTION_POLICIES, isEvictionName, type EvictionName } from './engine/index.js';
 import { CairnError, ErrorCode } from './errors.js';
+import { parseNotifyFlags } from './pubsub/bus.js';
 
 export type Durability = 'spill' | 'writeback' | 'sync';
 
@@ -35,6 +36,14 @@ export interface ServerConfig {
   tlsKey: string | null;
   inline: boolean;
   config: string | null;
+  /** Redis' notify-keyspace-events classes (e.g. 'KEA'); '' = off (docs/pubsub.md) */
+  notifyKeyspaceEvents?: string;
+  /** host:port of a primary's native port: this server is a read-only replica (docs/replication.md) */
+  replicaOf?: string | null;
+  /** the primary's password (default: --password) */
+  primaryPassword?: string | null;
+  /** write records a primary keeps for replicas that reconnect (docs/replication.md) */
+  replBacklog?: number;
 }
 
 type Kind = 'port' | 'int' | 'size' | 'duration' | 'string' | 'durability' | 'bool' | 'eviction';
@@ -74,6 +83,10 @@ export const SETTINGS: Setting[] = [
   { key: 'idleTimeout', flag: 'idle-timeout', kind: 'duration', help: 'close a client that sends nothing and waits for nothing this long (0: never)', default: () => 0 },
   { key: 'tlsCert', flag: 'tls-cert', kind: 'string', help: 'PEM certificate (chain) file: the native port speaks TLS (with --tls-key)', default: () => null },
   { key: 'tlsKey', flag: 'tls-key', kind: 'string', help: 'PEM private key file for --tls-cert', default: () => null },
+  { key: 'notifyKeyspaceEvents', flag: 'notify-keyspace-events', kind: 'string', help: 'keyspace notifications on pub/sub channels, Redis classes such as KEA ("" = off)', default: () => '' },
+  { key: 'replicaOf', flag: 'replica-of', kind: 'string', help: "serve as a read-only replica of the primary's native port host:port", default: () => null },
+  { key: 'primaryPassword', flag: 'primary-password', kind: 'string', help: "the primary's password (default: --password)", default: () => null },
+  { key: 'replBacklog', flag: 'repl-backlog', kind: 'size', help: 'bytes of write records a primary keeps so a replica can catch up after a short cut', default: () => 16 * 1024 * 1024 },
   { key: 'config', flag: 'config', kind: 'string', help: 'JSON config file (keys as flags or camelCase)', default: () => null },
 ];
 
@@ -221,6 +234,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if ((c.tlsCert === null) !== (c.tlsKey === null)) {
     throw new CairnError(ErrorCode.BAD_ARGUMENT, '--tls-cert and --tls-key go together: give both or neither');
   }
+  if (c.notifyKeyspaceEvents && parseNotifyFlags(c.notifyKeyspaceEvents) === null) {
+    bad('--notify-keyspace-events', c.notifyKeyspaceEvents, "use classes of 'Ag$lshzxeKEtmdn'");
+  }
+  if (c.replicaOf && !/^[^\s:]+:\d{1,5}$/.test(c.replicaOf)) bad('--replica-of', c.replicaOf, 'expected host:port');
   if (c.maxMemory < c.shards * 1024 * 1024) {
     throw new CairnError(ErrorCode.BAD_ARGUMENT, `--max-memory ${c.maxMemory} is too small: give each of the ${c.shards} shards at least 1mb`);
   }

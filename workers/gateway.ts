@@ -1,11 +1,12 @@
 /**
  * The gateway thread: uWebSockets.js (WebSocket clients, /health, /ready, /metrics, the dashboard)
  * with its own ring set to every shard, so WebSocket traffic never passes through the acceptor.
- * Its only traffic with the main thread is control: ready, close, and the acceptor's counters for
- * /metrics.
+ * Its traffic with the main thread is control (ready, close, the acceptor's counters for /metrics)
+ * and the channel bus (subscription counts and PUBLISHed messages, src/pubsub/bus.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SubscriptionHub } from '../src/events/hub.js';
+import { ChannelBus } from '../src/pubsub/bus.js';
 import { FrontLinkBackend } from '../src/gateway/front-link.js';
 import { startGateway } from '../src/gateway/gateway.js';
 import type { FromGateway, GatewayWorkerData, ToGateway } from '../src/gateway/messages.js';
@@ -16,7 +17,12 @@ const port = parentPort!;
 const post = (msg: FromGateway): void => port.postMessage(msg);
 
 const backend = new FrontLinkBackend(data.link);
-const hub = new SubscriptionHub((on) => backend.listenForEvents(on));
+// key events are wanted while the hub (key subscriptions) or the bus (keyspace notifications) wants them
+let hubOn = false;
+let busOn = false;
+const hub = new SubscriptionHub((on) => backend.listenForEvents((hubOn = on) || busOn));
+const bus = new ChannelBus((on) => backend.listenForEvents(hubOn || (busOn = on)));
+bus.attachPeer((msg) => post({ type: 'bus', msg }));
 
 const asked = new Map<number, (value: FrontStats | null) => void>();
 let nextAsk = 1;
@@ -40,6 +46,7 @@ async function main(): Promise<void> {
     running = await startGateway({
       backend,
       hub,
+      bus,
       info: data.info,
       bind: data.bind,
       port: data.port,
@@ -58,7 +65,8 @@ async function main(): Promise<void> {
     return;
   }
   port.on('message', (msg: ToGateway) => {
-    if (msg.type === 'acceptor-stats') {
+    if (msg.type === 'bus') bus.fromPeer(msg.msg);
+    else if (msg.type === 'acceptor-stats') {
       asked.get(msg.id)?.(msg.value);
       asked.delete(msg.id);
     } else if (msg.type === 'close') {

@@ -222,11 +222,26 @@ export interface ServiceHandle {
   stop(): Promise<void>;
 }
 
+/**
+ * Optional launch settings shared by the start* helpers: `wrap` is a command prefix such as
+ * `['taskset', '-c', '0']` (it must exec the program, so the daemon's pid stays the program's).
+ */
+export interface LaunchOptions {
+  wrap?: string[];
+}
+
+/** spawnDaemon with an optional command prefix (taskset) in front of the program. */
+function spawnWrapped(name: string, command: string, args: string[], launch: LaunchOptions = {}, options: SpawnOptions = {}): Daemon {
+  const wrap = launch.wrap ?? [];
+  if (wrap.length === 0) return spawnDaemon(name, command, args, options);
+  return spawnDaemon(name, requireProgram(wrap[0]), [...wrap.slice(1), command, ...args], options);
+}
+
 /** redis-server with no persistence on 127.0.0.1:port. */
-export async function startRedisServer(port?: number, extraArgs: string[] = []): Promise<ServiceHandle> {
+export async function startRedisServer(port?: number, extraArgs: string[] = [], launch: LaunchOptions = {}): Promise<ServiceHandle> {
   const p = port ?? (await freePort());
   const dir = tempDir('cairn-redis-');
-  const daemon = spawnDaemon('redis-server', requireProgram('redis-server'), [
+  const daemon = spawnWrapped('redis-server', requireProgram('redis-server'), [
     '--port', String(p),
     '--bind', '127.0.0.1',
     '--save', '',
@@ -234,7 +249,7 @@ export async function startRedisServer(port?: number, extraArgs: string[] = []):
     '--dir', dir,
     '--protected-mode', 'no',
     ...extraArgs,
-  ]);
+  ], launch);
   try {
     await waitForPort(p, 10_000, daemon.alive);
   } catch (err) {
@@ -252,12 +267,12 @@ export async function startRedisServer(port?: number, extraArgs: string[] = []):
 }
 
 /** memcached on 127.0.0.1:port, TCP only. */
-export async function startMemcached(port?: number, extraArgs: string[] = []): Promise<ServiceHandle> {
+export async function startMemcached(port?: number, extraArgs: string[] = [], launch: LaunchOptions = {}): Promise<ServiceHandle> {
   const p = port ?? (await freePort());
   const args = ['-p', String(p), '-U', '0', '-l', '127.0.0.1', ...extraArgs];
   // memcached refuses to run as root without -u
   if (process.getuid?.() === 0) args.push('-u', 'root');
-  const daemon = spawnDaemon('memcached', requireProgram('memcached'), args);
+  const daemon = spawnWrapped('memcached', requireProgram('memcached'), args, launch);
   try {
     await waitForPort(p, 10_000, daemon.alive);
   } catch (err) {
@@ -268,6 +283,7 @@ export async function startMemcached(port?: number, extraArgs: string[] = []): P
 }
 
 export interface CairnHandle {
+  /** 0 when that protocol is off */
   port: number;
   respPort: number;
   memcachePort: number;
@@ -277,32 +293,64 @@ export interface CairnHandle {
   stop(): Promise<void>;
 }
 
-export interface CairnOptions {
+export interface CairnOptions extends LaunchOptions {
   /** the package root (dist/src/cli.js lives under it) */
   root: string;
   shards: number;
   maxMemory?: string;
+  /** more `cairn serve` flags; given after the ones set here, so they win (e.g. `--resp-port off`) */
   args?: string[];
   startTimeoutMs?: number;
+  /** which listeners to open (default: all four); the others get "off" */
+  protocols?: { native?: boolean; resp?: boolean; memcache?: boolean; http?: boolean };
+  /** flags for node itself, before the script (e.g. --cpu-prof, --cpu-prof-dir=DIR) */
+  nodeArgs?: string[];
+  /** every shard on the main thread (`--inline`) */
+  inline?: boolean;
+  /** keep the data directory after stop() (default: removed) */
+  keepData?: boolean;
+  /** graceful stop limit before SIGKILL (default 15 s) */
+  stopGraceMs?: number;
 }
 
 /** `node dist/src/cli.js serve` on free loopback ports with a temporary data directory. */
 export async function startCairn(options: CairnOptions): Promise<CairnHandle> {
-  const ports = { port: await freePort(), respPort: await freePort(), memcachePort: await freePort(), httpPort: await freePort() };
+  const want = { native: true, resp: true, memcache: true, http: true, ...options.protocols };
+  const extra = options.args ?? [];
+  /** a listener is off when this helper was told so, or when `args` turns it off */
+  const on = (flag: string, wanted: boolean): boolean => {
+    const i = extra.lastIndexOf(`--${flag}`);
+    if (i >= 0 && i + 1 < extra.length) return extra[i + 1] !== 'off';
+    const eq = extra.filter((a) => a.startsWith(`--${flag}=`)).pop();
+    if (eq) return eq.slice(flag.length + 3) !== 'off';
+    return wanted;
+  };
+  const pick = async (flag: string, wanted: boolean): Promise<number> => (on(flag, wanted) ? freePort() : 0);
+  const ports = {
+    port: await pick('port', want.native),
+    respPort: await pick('resp-port', want.resp),
+    memcachePort: await pick('memcache-port', want.memcache),
+    httpPort: await pick('http-port', want.http),
+  };
+  const flag = (n: number): string => (n === 0 ? 'off' : String(n));
   const dataDir = tempDir('cairn-bench-');
-  const daemon = spawnDaemon('cairn', process.execPath, [
+  const daemon = spawnWrapped('cairn', process.execPath, [
+    ...(options.nodeArgs ?? []),
     join(options.root, 'dist', 'src', 'cli.js'),
     'serve',
-    '--port', String(ports.port),
-    '--resp-port', String(ports.respPort),
-    '--memcache-port', String(ports.memcachePort),
-    '--http-port', String(ports.httpPort),
+    '--port', flag(ports.port),
+    '--resp-port', flag(ports.respPort),
+    '--memcache-port', flag(ports.memcachePort),
+    '--http-port', flag(ports.httpPort),
     '--data', dataDir,
     '--shards', String(options.shards),
     '--max-memory', options.maxMemory ?? '1gb',
-    ...(options.args ?? []),
-  ]);
-  const cleanup = (): void => rmSync(dataDir, { recursive: true, force: true });
+    ...(options.inline ? ['--inline', 'true'] : []),
+    ...extra,
+  ], options);
+  const cleanup = (): void => {
+    if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
+  };
   try {
     const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
     while (!daemon.output().includes('ready')) {
@@ -310,8 +358,9 @@ export async function startCairn(options: CairnOptions): Promise<CairnHandle> {
       if (Date.now() > deadline) throw new Error('cairn did not print "ready" in time');
       await sleep(50);
     }
-    await waitForPort(ports.respPort, 5_000, daemon.alive);
-    await waitForPort(ports.memcachePort, 5_000, daemon.alive);
+    for (const p of [ports.port, ports.respPort, ports.memcachePort]) {
+      if (p !== 0) await waitForPort(p, 5_000, daemon.alive);
+    }
   } catch (err) {
     await daemon.stop();
     cleanup();
@@ -322,7 +371,7 @@ export async function startCairn(options: CairnOptions): Promise<CairnHandle> {
     dataDir,
     daemon,
     async stop() {
-      await daemon.stop(15_000);
+      await daemon.stop(options.stopGraceMs ?? 15_000);
       cleanup();
     },
   };

@@ -1,6 +1,7 @@
 /**
  * Runs redis-benchmark and parses its output: `--csv` (Redis 7 prints rps and latency percentiles,
- * p99 included) or `-q` ("SET: 123.45 requests per second, p50=0.1 msec").
+ * p99 included), `-q` ("SET: 123.45 requests per second, p50=0.1 msec") or the full report
+ * (`format: 'full'`: the summary plus its HDR percentile distribution, which gives p99.9).
  */
 import { requireProgram, run } from './procs.js';
 
@@ -12,6 +13,8 @@ export interface BenchRow {
   p50Ms?: number;
   p95Ms?: number;
   p99Ms?: number;
+  /** only from the full report: the first percentile step at or past 99.9 % (an upper bound) */
+  p999Ms?: number;
   maxMs?: number;
 }
 
@@ -26,9 +29,11 @@ export interface RedisBenchmarkOptions {
   /** -r: random keys in [0, keyspace) (without it every command uses the same key) */
   keyspace?: number;
   password?: string;
-  format?: 'csv' | 'quiet';
+  format?: 'csv' | 'quiet' | 'full';
   timeoutMs?: number;
   extraArgs?: string[];
+  /** a command prefix such as ['taskset', '-c', '1'] */
+  wrap?: string[];
 }
 
 export interface RedisBenchmarkResult {
@@ -90,6 +95,38 @@ export function parseQuiet(text: string): BenchRow[] {
   return rows;
 }
 
+/**
+ * Parses redis-benchmark's full report (Redis 7): one "====== TEST ======" block per test with
+ * "Latency by percentile distribution" lines ("99.902% <= 2.047 milliseconds ...") and a summary
+ * ("throughput summary: N requests per second" and "avg min p50 p95 p99 max").
+ */
+export function parseFull(text: string): BenchRow[] {
+  const rows: BenchRow[] = [];
+  const clean = text.split('\r').map((l) => l.replace(/^.*\x1b\[[0-9;]*[A-Za-z]/, '')).join('\n');
+  const blocks = clean.split(/^====== (.+?) ======\s*$/m);
+  // blocks: [before, name1, body1, name2, body2, ...]
+  for (let i = 1; i + 1 < blocks.length; i += 2) {
+    const test = blocks[i].trim();
+    const body = blocks[i + 1];
+    const rps = /throughput summary:\s*([\d.]+) requests per second/.exec(body);
+    if (!rps) continue;
+    const row: BenchRow = { test, rps: Number(rps[1]) };
+    const lat = /avg\s+min\s+p50\s+p95\s+p99\s+max\s*\n\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)/.exec(body);
+    if (lat) {
+      [row.avgMs, row.minMs, row.p50Ms, row.p95Ms, row.p99Ms, row.maxMs] = lat.slice(1, 7).map(Number);
+    }
+    const dist = body.split(/Latency by percentile distribution:/)[1]?.split(/Cumulative distribution/)[0] ?? '';
+    for (const m of dist.matchAll(/([\d.]+)% <= ([\d.]+) milliseconds/g)) {
+      if (Number(m[1]) >= 99.9) {
+        row.p999Ms = Number(m[2]);
+        break;
+      }
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
 export async function redisBenchmark(o: RedisBenchmarkOptions): Promise<RedisBenchmarkResult> {
   const bin = requireProgram('redis-benchmark');
   const args = ['-h', o.host ?? '127.0.0.1', '-p', String(o.port), '-n', String(o.requests), '-c', String(o.clients ?? 50)];
@@ -98,9 +135,14 @@ export async function redisBenchmark(o: RedisBenchmarkOptions): Promise<RedisBen
   if (o.pipeline !== undefined && o.pipeline > 1) args.push('-P', String(o.pipeline));
   if (o.keyspace !== undefined) args.push('-r', String(o.keyspace));
   if (o.password !== undefined) args.push('-a', o.password);
-  args.push(o.format === 'quiet' ? '-q' : '--csv');
+  if (o.format === 'quiet') args.push('-q');
+  else if (o.format !== 'full') args.push('--csv');
   args.push(...(o.extraArgs ?? []));
-  const r = await run(bin, args, { timeoutMs: o.timeoutMs ?? 120_000 });
-  const rows = o.format === 'quiet' ? parseQuiet(r.stdout) : parseCsv(r.stdout);
-  return { rows, stdout: r.stdout, stderr: r.stderr, code: r.code, timedOut: r.timedOut, command: `redis-benchmark ${args.join(' ')}` };
+  const wrap = o.wrap ?? [];
+  const r = wrap.length
+    ? await run(requireProgram(wrap[0]), [...wrap.slice(1), bin, ...args], { timeoutMs: o.timeoutMs ?? 120_000 })
+    : await run(bin, args, { timeoutMs: o.timeoutMs ?? 120_000 });
+  const rows = o.format === 'quiet' ? parseQuiet(r.stdout) : o.format === 'full' ? parseFull(r.stdout) : parseCsv(r.stdout);
+  const prefix = wrap.length ? `${wrap.join(' ')} ` : '';
+  return { rows, stdout: r.stdout, stderr: r.stderr, code: r.code, timedOut: r.timedOut, command: `${prefix}redis-benchmark ${args.join(' ')}` };
 }

@@ -14,6 +14,7 @@ export { CairnClient } from './client.js';
 export type { ClientOptions, ServerInfo, SetOptions, SetResult, ScanPage, EntryMeta } from './client.js';
 export { Subscription } from './subscription.js';
 export type { KeyEventMessage, SubscribeOptions, KeyEventCallback } from './subscription.js';
+export type { ChannelMessage, ChannelSubscribeOptions, ChannelMessageCallback } from './subscription.js';
 export { webSocketTransport } from './ws.js';
 export type { WebSocketTransportOptions, WebSocketLike } from './ws.js';
 export { CairnError, ErrorCode, isCairnError } from '../errors.js';

@@ -11,9 +11,17 @@ import { shardOf } from '../hash.js';
 import { createUnpackr, utf8Encode } from '../native/codec.js';
 import { encodeArgs, encodeRequest, FrameError, ReplyReader, REPLY_HEADER_SIZE, RequestWriter, Status } from '../native/frame.js';
 import { DEFAULT_LIMITS, Opcode, PROTOCOL_VERSION, type Limits } from '../native/opcodes.js';
-import { ALL_KEY_EVENTS, KEY_EVENT_NAMES, KeyEvent, keyEventMask, PUSH_KEYEVENT, type KeyEventName } from '../events/codes.js';
+import { ALL_KEY_EVENTS, KEY_EVENT_NAMES, KeyEvent, keyEventMask, PUSH_KEYEVENT, PUSH_MESSAGE, PUSH_PMESSAGE, type KeyEventName } from '../events/codes.js';
 import { binaryString, SubscriptionIndex } from '../events/index.js';
-import { Subscription, type KeyEventCallback, type KeyEventMessage, type SubscribeOptions } from './subscription.js';
+import {
+  Subscription,
+  type ChannelMessage,
+  type ChannelMessageCallback,
+  type ChannelSubscribeOptions,
+  type KeyEventCallback,
+  type KeyEventMessage,
+  type SubscribeOptions,
+} from './subscription.js';
 import type { Transport, TransportFactory } from './transport.js';
 import { TypedCollection } from './typed.js';
 
@@ -206,6 +214,8 @@ export class CairnClient {
   private readonly subIndex = new SubscriptionIndex<Subscription>();
   /** one server-side subscription per distinct filter: id → the local subscriptions on it */
   private readonly serverSubs = new Map<string, { prefix: boolean; bytes: Uint8Array; text: string; subs: Set<Subscription> }>();
+  /** channel subscriptions: 'c' + channel or 'p' + pattern (binary strings) → the local subscriptions */
+  private readonly channelSubs = new Map<string, { pattern: boolean; bytes: Uint8Array; subs: Set<Subscription<ChannelMessage>> }>();
   private readonly flushNow = (): void => this.flushBatch();
 
   constructor(options: ClientOptions & { transport: TransportFactory }) {
@@ -338,6 +348,9 @@ export class CairnClient {
     this.emit('ready', this.info);
     // a new connection has no subscriptions: ask again for every one (events in between are lost)
     for (const id of this.serverSubs.keys()) void this.syncServerSub(id).catch(() => undefined);
+    for (const entry of this.channelSubs.values()) {
+      void this.call(Opcode.SUBSCRIBE, '', [entry.pattern ? { pattern: entry.bytes } : { channel: entry.bytes }], null).catch(() => undefined);
+    }
     this.flushBatch();
   }
 
@@ -416,6 +429,8 @@ export class CairnClient {
     for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
     for (const { subs } of this.serverSubs.values()) for (const sub of subs) sub.end();
     this.serverSubs.clear();
+    for (const { subs } of this.channelSubs.values()) for (const sub of subs) sub.end();
+    this.channelSubs.clear();
     if (this.sweepTimer !== undefined) {
       clearInterval(this.sweepTimer);
       this.sweepTimer = undefined;
@@ -543,6 +558,7 @@ export class CairnClient {
           const message = replyUnpackr.unpack(frame.bytes, { start: REPLY_HEADER_SIZE, end: frame.bytes.length });
           this.emit('push', Array.isArray(message) ? message : [message]);
           if (Array.isArray(message) && message[0] === PUSH_KEYEVENT) this.routeKeyEvent(message);
+          else if (Array.isArray(message) && (message[0] === PUSH_MESSAGE || message[0] === PUSH_PMESSAGE)) this.routeChannelMessage(message);
         } catch {
           // an unreadable push is dropped; replies are what matter
         }
@@ -868,7 +884,20 @@ export class CairnClient {
    * server has the subscription. After a reconnect the client subscribes again by itself; events in
    * between are lost.
    */
-  async subscribe(options: SubscribeOptions, callback?: KeyEventCallback): Promise<Subscription> {
+  subscribe(options: ChannelSubscribeOptions, callback?: ChannelMessageCallback): Promise<Subscription<ChannelMessage>>;
+  subscribe(options: SubscribeOptions, callback?: KeyEventCallback): Promise<Subscription>;
+  async subscribe(
+    options: SubscribeOptions | ChannelSubscribeOptions,
+    callback?: KeyEventCallback | ChannelMessageCallback,
+  ): Promise<Subscription | Subscription<ChannelMessage>> {
+    const o = options as Record<string, unknown>;
+    if ((o.channel !== undefined || o.pattern !== undefined) && o.key === undefined && o.prefix === undefined) {
+      return this.subscribeChannel(options as ChannelSubscribeOptions, callback as ChannelMessageCallback | undefined);
+    }
+    return this.subscribeKeys(options as SubscribeOptions, callback as KeyEventCallback | undefined);
+  }
+
+  private async subscribeKeys(options: SubscribeOptions, callback?: KeyEventCallback): Promise<Subscription> {
     const hasKey = options.key !== undefined;
     const hasPrefix = options.prefix !== undefined;
     if (hasKey === hasPrefix) throw new CairnError(ErrorCode.BAD_ARGUMENT, 'subscribe takes exactly one of key or prefix');
@@ -894,6 +923,57 @@ export class CairnClient {
       throw err;
     }
     return sub;
+  }
+
+  // ---- channels (pub/sub) ----------------------------------------------------------------------
+
+  /** Publish a message on a channel (every protocol's subscribers get it); resolves with the number of receivers. */
+  publish(channel: string | Uint8Array, message: string | Uint8Array, options?: RequestOptions): Promise<number> {
+    return this.call(Opcode.PUBLISH, '', [toBytes(channel), toBytes(message)], null, options);
+  }
+
+  private async subscribeChannel(options: ChannelSubscribeOptions, callback?: ChannelMessageCallback): Promise<Subscription<ChannelMessage>> {
+    const pattern = options.pattern !== undefined;
+    if (pattern === (options.channel !== undefined)) throw new CairnError(ErrorCode.BAD_ARGUMENT, 'subscribe takes exactly one of channel or pattern');
+    if (this.state === 'closed') throw new CairnError(ErrorCode.CLOSED, 'the client is closed');
+    const bytes = toBytes((pattern ? options.pattern : options.channel)!);
+    const id = (pattern ? 'p' : 'c') + binaryString(bytes);
+    const sub = new Subscription<ChannelMessage>(pattern ? { pattern: bytes } : { channel: bytes }, 0, callback, options.highWaterMark ?? 100_000, async (s) => {
+      const entry = this.channelSubs.get(id);
+      if (!entry || !entry.subs.delete(s)) return;
+      if (entry.subs.size > 0) return;
+      this.channelSubs.delete(id);
+      if (this.state !== 'closed') await this.call(Opcode.UNSUBSCRIBE, '', [pattern ? { pattern: bytes } : { channel: bytes }], null);
+    });
+    let entry = this.channelSubs.get(id);
+    const first = !entry;
+    if (!entry) this.channelSubs.set(id, (entry = { pattern, bytes, subs: new Set() }));
+    entry.subs.add(sub);
+    if (first) {
+      try {
+        await this.call(Opcode.SUBSCRIBE, '', [pattern ? { pattern: bytes } : { channel: bytes }], null);
+      } catch (err) {
+        sub.end();
+        entry.subs.delete(sub);
+        if (entry.subs.size === 0) this.channelSubs.delete(id);
+        throw err;
+      }
+    }
+    return sub;
+  }
+
+  private routeChannelMessage(message: unknown[]): void {
+    const isPattern = message[0] === PUSH_PMESSAGE;
+    const pattern = isPattern ? message[1] : null;
+    const channel = message[isPattern ? 2 : 1];
+    const body = message[isPattern ? 3 : 2];
+    const name = isPattern ? pattern : channel;
+    if (!(name instanceof Uint8Array) || !(channel instanceof Uint8Array) || !(body instanceof Uint8Array)) return;
+    const entry = this.channelSubs.get((isPattern ? 'p' : 'c') + binaryString(name));
+    if (!entry) return;
+    const msg: ChannelMessage = { channel: utf8.decode(channel), message: body, messageString: utf8.decode(body) };
+    if (isPattern) msg.pattern = utf8.decode(name);
+    for (const sub of entry.subs) sub.deliver(msg);
   }
 
   private forget(id: string, sub: Subscription): boolean {

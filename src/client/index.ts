@@ -39,6 +39,7 @@ export { webSocketTransport } from './ws.js';
 export type { WebSocketTransportOptions, WebSocketLike, WebSocketConstructor } from './ws.js';
 export { Subscription } from './subscription.js';
 export type { KeyEventMessage, SubscribeOptions, KeyEventCallback } from './subscription.js';
+export type { ChannelMessage, ChannelSubscribeOptions, ChannelMessageCallback } from './subscription.js';
 export type { KeyEventName } from '../events/codes.js';
 export { CairnError, ErrorCode, isCairnError } from '../errors.js';
 export { shardOf } from '../hash.js';

@@ -30,22 +30,42 @@ export interface SubscribeOptions {
 
 export type KeyEventCallback = (event: KeyEventMessage) => void;
 
-export class Subscription implements AsyncIterable<KeyEventMessage> {
+/** One channel message (PUBLISH from any protocol, or a keyspace notification). */
+export interface ChannelMessage {
+  /** the channel it was published to, decoded as UTF-8 */
+  channel: string;
+  /** the message bytes */
+  message: Uint8Array;
+  /** the message decoded as UTF-8 */
+  messageString: string;
+  /** the pattern that matched, for a pattern subscription */
+  pattern?: string;
+}
+
+/** `client.subscribe({ channel })` or `client.subscribe({ pattern })` (a Redis glob: `news.*`). */
+export type ChannelSubscribeOptions = ({ channel: string | Uint8Array; pattern?: undefined } | { pattern: string | Uint8Array; channel?: undefined }) & {
+  /** messages an unread async iterator keeps before it drops the oldest (default 100000) */
+  highWaterMark?: number;
+};
+
+export type ChannelMessageCallback = (message: ChannelMessage) => void;
+
+export class Subscription<T = KeyEventMessage> implements AsyncIterable<T> {
   /** events an unread iterator dropped (see highWaterMark) */
   dropped = 0;
-  private readonly queue: KeyEventMessage[] = [];
-  private waiter: ((r: IteratorResult<KeyEventMessage>) => void) | null = null;
+  private readonly queue: T[] = [];
+  private waiter: ((r: IteratorResult<T>) => void) | null = null;
   private ended = false;
 
   /** @internal */
   constructor(
     /** the filter, as given */
-    readonly filter: { key?: Uint8Array; prefix?: Uint8Array },
-    /** bit mask of wanted event codes */
+    readonly filter: { key?: Uint8Array; prefix?: Uint8Array; channel?: Uint8Array; pattern?: Uint8Array },
+    /** bit mask of wanted event codes (0 for a channel subscription) */
     readonly mask: number,
-    private readonly callback: KeyEventCallback | undefined,
+    private readonly callback: ((event: T) => void) | undefined,
     private readonly highWaterMark: number,
-    private readonly onUnsubscribe: (sub: Subscription) => Promise<void>,
+    private readonly onUnsubscribe: (sub: Subscription<T>) => Promise<void>,
   ) {}
 
   get active(): boolean {
@@ -60,7 +80,7 @@ export class Subscription implements AsyncIterable<KeyEventMessage> {
   }
 
   /** @internal */
-  deliver(event: KeyEventMessage): void {
+  deliver(event: T): void {
     if (this.ended) return;
     if (this.callback) {
       try {
@@ -94,16 +114,16 @@ export class Subscription implements AsyncIterable<KeyEventMessage> {
     }
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<KeyEventMessage> {
+  [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
-      next: (): Promise<IteratorResult<KeyEventMessage>> => {
+      next: (): Promise<IteratorResult<T>> => {
         if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift()!, done: false });
         if (this.ended) return Promise.resolve({ value: undefined, done: true });
         return new Promise((resolve) => {
           this.waiter = resolve;
         });
       },
-      return: async (): Promise<IteratorResult<KeyEventMessage>> => {
+      return: async (): Promise<IteratorResult<T>> => {
         await this.unsubscribe();
         return { value: undefined, done: true };
       },

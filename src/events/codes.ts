@@ -69,5 +69,9 @@ export function keyEventMask(names: readonly string[]): number | null {
 /** The PUSH body kind of key events: `['keyevent', event, key]`. */
 export const PUSH_KEYEVENT = 'keyevent';
 
+/** PUSH bodies of channel messages: `['message', channel, message]`, `['pmessage', pattern, channel, message]`. */
+export const PUSH_MESSAGE = 'message';
+export const PUSH_PMESSAGE = 'pmessage';
+
 /** A shard's key-event listener: the key is a view the listener must copy if it keeps it. */
 export type KeyEventListener = (code: number, key: Uint8Array) => void;

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
 import type { SubscriptionHub } from '../events/hub.js';
+import type { ChannelBus } from '../pubsub/bus.js';
 import { MessageKind } from '../hop/kinds.js';
 import type { ServerInfo } from '../native/session.js';
 import { packageRoot } from '../paths.js';
@@ -24,6 +25,8 @@ import { dashboardJson, renderPrometheus, type FrontStats, type Snapshot } from 
 export interface GatewayOptions {
   backend: FrontLinkBackend;
   hub: SubscriptionHub;
+  /** channel pub/sub of the WebSocket clients, joined to the acceptor's */
+  bus?: ChannelBus;
   /** what HELLO answers (its password guards WebSocket clients) */
   info: ServerInfo;
   bind: string;
@@ -176,6 +179,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   o.backend.onReply((kind, conn, seq, payload) => {
     if (kind === MessageKind.EVENT) {
       o.hub.dispatch(seq, payload);
+      o.bus?.keyEvent(seq, payload);
       return;
     }
     const entry = sockets.get(conn);
@@ -282,6 +286,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
           },
         },
         o.hub,
+        o.bus ?? null,
       );
       sockets.set(state.id, entry);
       totalConnections++;

@@ -1,6 +1,7 @@
 import type { LinkMemory } from '../hop/link.js';
 import type { ServerInfo } from '../native/session.js';
 import type { FrontStats } from './metrics.js';
+import type { BusWire } from '../pubsub/bus.js';
 
 export interface GatewayWorkerData {
   /** the gateway's own ring set to every shard (front 1) */
@@ -16,7 +17,11 @@ export interface GatewayWorkerData {
 }
 
 /** main thread → gateway */
-export type ToGateway = { type: 'close' } | { type: 'acceptor-stats'; id: number; value: FrontStats | null };
+export type ToGateway =
+  | { type: 'close' }
+  | { type: 'acceptor-stats'; id: number; value: FrontStats | null }
+  /** channel pub/sub between the two fronts (src/pubsub/bus.ts) */
+  | { type: 'bus'; msg: BusWire };
 
 /** gateway → main thread */
 export type FromGateway =
@@ -24,4 +29,5 @@ export type FromGateway =
   | { type: 'error'; message: string }
   | { type: 'acceptor-stats'; id: number }
   | { type: 'log'; line: string }
+  | { type: 'bus'; msg: BusWire }
   | { type: 'closed' };

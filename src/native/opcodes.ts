@@ -18,6 +18,7 @@ export const Opcode = {
   AUTH: 0x03,
   SUBSCRIBE: 0x04,
   UNSUBSCRIBE: 0x05,
+  PUBLISH: 0x06,
 
   GET: 0x10,
   GETMETA: 0x11,
@@ -81,8 +82,9 @@ export const OPCODES: readonly OpcodeInfo[] = [
   { opcode: Opcode.HELLO, name: 'hello', class: 'local', args: '[{version, password?, name?}]', reply: '{version, server, serverVersion, shards, limits}' },
   { opcode: Opcode.PING, name: 'ping', class: 'local', args: '[message?]', reply: "'PONG' or the message" },
   { opcode: Opcode.AUTH, name: 'auth', class: 'local', args: '[password]', reply: 'true' },
-  { opcode: Opcode.SUBSCRIBE, name: 'subscribe', class: 'local', args: '[{key} | {prefix}, with events?: [name, ...]]', reply: 'int: subscriptions on the connection' },
-  { opcode: Opcode.UNSUBSCRIBE, name: 'unsubscribe', class: 'local', args: '[{key} | {prefix}] or [] for all', reply: 'int: subscriptions left' },
+  { opcode: Opcode.SUBSCRIBE, name: 'subscribe', class: 'local', args: '[{key} | {prefix}, with events?: [name, ...]] or [{channel} | {pattern}]', reply: 'int: subscriptions on the connection' },
+  { opcode: Opcode.UNSUBSCRIBE, name: 'unsubscribe', class: 'local', args: '[{key} | {prefix} | {channel} | {pattern}] or [] for all', reply: 'int: subscriptions left' },
+  { opcode: Opcode.PUBLISH, name: 'publish', class: 'local', args: '[channel, message]', reply: 'int: receivers' },
 
   { opcode: Opcode.GET, name: 'get', class: 'routed', args: '[]', reply: 'bin | nil' },
   { opcode: Opcode.GETMETA, name: 'getmeta', class: 'routed', args: '[]', reply: '{value, flags, expiresAt, cas} | nil' },

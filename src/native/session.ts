@@ -20,7 +20,7 @@ import { DEFAULT_LIMITS, Opcode, OPCODE_CLASS, OpClassCode, OPCODE_NAME, PROTOCO
 export const ROUTE_BROADCAST = -1;
 export const ROUTE_REPLY = -2;
 export const ROUTE_CLOSE = -3;
-/** SUBSCRIBE / UNSUBSCRIBE: the connection's event hub answers, with `session.args` */
+/** SUBSCRIBE / UNSUBSCRIBE / PUBLISH: the connection's event hub or channel bus answers, with `session.args` */
 export const ROUTE_EVENTS = -4;
 
 export interface ServerInfo {
@@ -175,7 +175,8 @@ export class NativeSession {
         return ROUTE_REPLY;
       }
       case Opcode.SUBSCRIBE:
-      case Opcode.UNSUBSCRIBE: {
+      case Opcode.UNSUBSCRIBE:
+      case Opcode.PUBLISH: {
         if (!this.authenticated) {
           return this.fail(ROUTE_REPLY, id, ErrorCode.AUTH, 'authentication required: send AUTH with the password');
         }

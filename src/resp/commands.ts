@@ -6,9 +6,10 @@
 /**
  * key: one key at argv[1], sent to its shard. keys: keys at argv[1..], split per shard (MGET, DEL,
  * UNLINK, EXISTS). pairs: key/value pairs (MSET, MSETNX). all: broadcast to every shard. scan: one
- * shard chosen by the cursor. local: answered by the acceptor.
+ * shard chosen by the cursor. local: answered by the acceptor. pubsub: the connection's pub/sub
+ * (src/pubsub/resp.ts), also CONFIG SET and RESET.
  */
-export type Route = 'key' | 'keys' | 'pairs' | 'all' | 'scan' | 'local';
+export type Route = 'key' | 'keys' | 'pairs' | 'all' | 'scan' | 'local' | 'pubsub';
 
 export interface CommandSpec {
   /** lower case; subcommands as `container|sub`. */
@@ -98,6 +99,14 @@ const DEFS: Def[] = [
   ['ttl', 2, 'readonly fast', ONE_KEY, 'keyspace read fast', 'generic', '1.0.0', 'key', 'Returns the expiration time in seconds of a key.'],
   ['type', 2, 'readonly fast', ONE_KEY, 'keyspace read fast', 'generic', '1.0.0', 'key', 'Determines the type of value stored at a key.'],
   ['unlink', -2, 'write fast', ALL_KEYS, 'keyspace write fast', 'generic', '4.0.0', 'keys', 'Asynchronously deletes one or more keys.'],
+  // pub/sub (src/pubsub/resp.ts)
+  ['psubscribe', -2, 'pubsub noscript loading stale', NO_KEYS, 'pubsub slow', 'pubsub', '2.0.0', 'pubsub', 'Listens for messages published to channels that match one or more patterns.'],
+  ['publish', 3, 'pubsub loading stale fast', NO_KEYS, 'pubsub fast', 'pubsub', '2.0.0', 'pubsub', 'Posts a message to a channel.'],
+  ['pubsub', -2, '', NO_KEYS, 'slow', 'pubsub', '2.8.0', 'pubsub', 'A container for Pub/Sub commands.'],
+  ['punsubscribe', -1, 'pubsub noscript loading stale', NO_KEYS, 'pubsub slow', 'pubsub', '2.0.0', 'pubsub', 'Stops listening to messages published to channels that match one or more patterns.'],
+  ['reset', 1, 'noscript loading stale fast no_auth allow_busy', NO_KEYS, 'fast connection', 'connection', '6.2.0', 'pubsub', 'Resets the connection.'],
+  ['subscribe', -2, 'pubsub noscript loading stale', NO_KEYS, 'pubsub slow', 'pubsub', '2.0.0', 'pubsub', 'Listens for messages published to channels.'],
+  ['unsubscribe', -1, 'pubsub noscript loading stale', NO_KEYS, 'pubsub slow', 'pubsub', '2.0.0', 'pubsub', 'Stops listening to messages posted to channels.'],
 ];
 
 const SUBDEFS: Def[] = [
@@ -114,6 +123,11 @@ const SUBDEFS: Def[] = [
   ['command|list', -2, 'loading stale', NO_KEYS, 'slow connection', 'server', '7.0.0', 'local', 'Returns a list of command names.'],
   ['config|get', -3, 'admin noscript loading stale', NO_KEYS, 'admin slow dangerous', 'server', '2.0.0', 'local', 'Returns the effective values of configuration parameters.'],
   ['config|help', 2, 'loading stale', NO_KEYS, 'slow', 'server', '5.0.0', 'local', 'Returns helpful text about the different subcommands.'],
+  ['config|set', -4, 'admin noscript loading stale', NO_KEYS, 'admin slow dangerous', 'server', '2.0.0', 'pubsub', 'Sets configuration parameters in-flight (cairn: notify-keyspace-events).'],
+  ['pubsub|channels', -2, 'pubsub loading stale', NO_KEYS, 'pubsub slow', 'pubsub', '2.8.0', 'pubsub', 'Returns the active channels.'],
+  ['pubsub|help', 2, 'loading stale', NO_KEYS, 'slow', 'pubsub', '6.2.0', 'pubsub', 'Returns helpful text about the different subcommands.'],
+  ['pubsub|numpat', 2, 'pubsub loading stale', NO_KEYS, 'pubsub slow', 'pubsub', '2.8.0', 'pubsub', 'Returns a count of unique pattern subscriptions.'],
+  ['pubsub|numsub', -2, 'pubsub loading stale', NO_KEYS, 'pubsub slow', 'pubsub', '2.8.0', 'pubsub', 'Returns a count of subscribers to channels.'],
 ];
 
 function toSpec(def: Def): CommandSpec {

@@ -268,6 +268,7 @@ function configGet(patterns: Buffer[], conn: ConnState): Buffer {
     ['appendonly', 'no'],
     ['databases', '1'],
     ['maxmemory-policy', 'allkeys-lru'],
+    ['notify-keyspace-events', conn.pubsub?.notifyConfig() ?? ''],
     ['port', String(conn.server?.port ?? 0)],
     ['save', ''],
     ['timeout', '0'],

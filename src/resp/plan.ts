@@ -34,6 +34,22 @@ export interface ConnState {
   /** RESP protocol version in use; cairn speaks RESP2 only. */
   protocol: 2;
   server?: ServerInfo;
+  /** the connection's pub/sub (RESP on a server with a channel bus); absent: pub/sub commands fail */
+  pubsub?: PubSubHandle;
+  /** set on a read-only replica: write commands are refused with -READONLY */
+  readOnly?: () => boolean;
+}
+
+/** What the planner needs of a connection's pub/sub (src/pubsub/resp.ts). */
+export interface PubSubHandle {
+  /** holds at least one channel or pattern: RESP2 subscribed mode */
+  readonly subscribed: boolean;
+  /** run a pub/sub command (route 'pubsub'); its reply */
+  run(name: string, args: Buffer[], conn: ConnState): Buffer;
+  /** CONFIG GET notify-keyspace-events */
+  notifyConfig(): string;
+  /** the connection closed: drop its subscriptions */
+  close(): void;
 }
 
 export function createConnState(

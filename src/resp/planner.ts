@@ -5,7 +5,7 @@
  */
 import { shardOf } from '../hash.js';
 import { COMMANDS, arityOk, commandName, type CommandSpec } from './commands.js';
-import { EMPTY, NIL, OK, ONE, ZERO, bulk, bulkString, command, err, integer } from './encode.js';
+import { EMPTY, NIL, OK, ONE, ZERO, array, bulk, bulkString, command, err, integer } from './encode.js';
 import { NOAUTH, SYNTAX, arityError, unknownCommand, unknownSubcommand } from './errors.js';
 import { parseRespCommand, type RespFrame } from './framer.js';
 import { cairnSection, decodeReports, infoText, type ShardReport } from './info.js';
@@ -16,6 +16,9 @@ import { bulkElements, isErrorReply, readArrayHeader, readBulk, readInteger } fr
 /** the internal command a shard answers with its statistics (bulk JSON); clients cannot send it. */
 export const SHARD_STATS_COMMAND = 'CAIRN.SHARDSTATS';
 const SHARD_STATS_RAW = command([SHARD_STATS_COMMAND]);
+
+/** what a connection in RESP2 subscribed mode may send */
+const SUBSCRIBED_MODE = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
 
 function local(reply: Buffer): LocalPlan {
   return { kind: 'local', reply };
@@ -42,7 +45,17 @@ export function planResp(frame: RespFrame, conn: ConnState): Plan {
   }
   if (!arityOk(spec, args.length)) return local(arityError(spec.name));
   if (conn.password !== null && !conn.authenticated && spec.noAuth !== true) return local(NOAUTH);
+  if (conn.pubsub?.subscribed) {
+    // RESP2 subscribed mode, as Redis 7
+    if (spec.name === 'ping') return local(array([bulkString('pong'), args.length > 1 ? bulk(args[1]) : bulkString('')]));
+    if (!SUBSCRIBED_MODE.has(spec.name)) {
+      return local(err(`Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
+    }
+  }
   switch (spec.route) {
+    case 'pubsub':
+      if (!conn.pubsub) return local(err(`'${spec.name}' is not available on this connection`));
+      return local(conn.pubsub.run(spec.name, args, conn));
     case 'key':
       return { kind: 'shard', key: args[1], shard: shardFor(args[1], conn), raw: frame.raw };
     case 'keys':

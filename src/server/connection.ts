@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { SubscriptionHub } from '../events/hub.js';
+import type { ChannelBus } from '../pubsub/bus.js';
 import type { ShardBackend } from '../shards/backend.js';
 
 /** What every protocol connection looks like to the acceptor. */
@@ -21,6 +22,8 @@ export interface ConnectionContext {
   backend: ShardBackend;
   /** key-event subscriptions of this thread's connections */
   events: SubscriptionHub;
+  /** channel pub/sub of this thread's connections (absent: PUBLISH and channel subscriptions fail) */
+  bus?: ChannelBus;
   /** commands routed so far, all protocols */
   commands: number;
   /** queue bytes for the socket; writes are corked per reply batch */

@@ -1,7 +1,11 @@
 import type { Socket } from 'node:net';
 import { MessageKind } from '../hop/kinds.js';
 import { ErrorCode } from '../errors.js';
-import { errorReply, FrameError, FrameReader } from '../native/frame.js';
+import { encodeReply, errorReply, FrameError, FrameReader, Status } from '../native/frame.js';
+import { Opcode } from '../native/opcodes.js';
+import { utf8Encode } from '../native/codec.js';
+import type { ChannelBus, ChannelSubscriber } from '../pubsub/bus.js';
+import { PUSH_MESSAGE, PUSH_PMESSAGE } from '../events/codes.js';
 import { mergeBroadcastReplies } from '../native/merge.js';
 import { NativeSession, ROUTE_BROADCAST, ROUTE_CLOSE, ROUTE_EVENTS, type ServerInfo } from '../native/session.js';
 import type { EventSubscriber, SubscriptionHub } from '../events/hub.js';
@@ -27,7 +31,7 @@ export interface NativeSink {
  * the request id as the message's sequence number; replies carry their own request id, so they are
  * written as they come. Broadcasts are merged here. The TCP acceptor and the embedded cache share it.
  */
-export class NativeRouter implements EventSubscriber {
+export class NativeRouter implements EventSubscriber, ChannelSubscriber {
   inFlight = 0;
   eventStamp = 0;
   /** frames routed to shards so far */
@@ -49,6 +53,8 @@ export class NativeRouter implements EventSubscriber {
     private readonly sink: NativeSink,
     /** this thread's subscriptions; without one, SUBSCRIBE is an unknown command */
     private readonly events: SubscriptionHub | null = null,
+    /** this thread's channel bus; without one, PUBLISH and channel subscriptions are refused */
+    private readonly bus: ChannelBus | null = null,
   ) {
     this.reader = new FrameReader({ maxFrame: info.limits?.maxFrame, maxKey: info.limits?.maxKey });
     this.session = new NativeSession(info);
@@ -81,9 +87,16 @@ export class NativeRouter implements EventSubscriber {
         this.commands++;
         for (let s = 0; s < backend.shards; s++) backend.send(s, MessageKind.NATIVE_BROADCAST, this.id, seq, frame!.bytes);
       } else if (route === ROUTE_EVENTS) {
+        const args = this.session.args;
+        const unsubscribeAll = frame!.opcode === Opcode.UNSUBSCRIBE && (args.length === 0 || args[0] === null || args[0] === undefined);
+        if (unsubscribeAll) this.bus?.drop(this);
+        if (frame!.opcode === Opcode.PUBLISH || isChannelFilter(args[0]) || (unsubscribeAll && !this.events)) {
+          this.sink.write(this.channelCommand(frame!.opcode, frame!.requestId, args));
+          continue;
+        }
         this.sink.write(
           this.events
-            ? this.events.handle(this, frame!.opcode, frame!.requestId, this.session.args)
+            ? this.events.handle(this, frame!.opcode, frame!.requestId, args)
             : errorReply(frame!.requestId, ErrorCode.UNKNOWN_COMMAND, 'subscriptions are not available on this connection'),
         );
       } else {
@@ -123,12 +136,66 @@ export class NativeRouter implements EventSubscriber {
     if (!this.closing) this.sink.write(frame);
   }
 
+  pushMessage(pattern: Buffer | null, channel: Buffer, message: Buffer): void {
+    if (this.closing) return;
+    this.sink.write(
+      encodeReply(Status.PUSH, 0, pattern === null ? [PUSH_MESSAGE, channel, message] : [PUSH_PMESSAGE, pattern, channel, message]),
+    );
+  }
+
+  /**
+   * PUBLISH, and SUBSCRIBE / UNSUBSCRIBE of `{channel}` or `{pattern}`: the reply frame. An
+   * UNSUBSCRIBE with no arguments ends channel subscriptions too, and its reply (written by the
+   * caller, from the key-event hub when there is one) counts the key subscriptions left.
+   */
+  private channelCommand(opcode: number, requestId: number, args: unknown[]): Uint8Array {
+    const bus = this.bus;
+    if (!bus) return errorReply(requestId, ErrorCode.UNKNOWN_COMMAND, 'channels are not available on this connection');
+    if (opcode === Opcode.PUBLISH) {
+      const channel = asBytes(args[0]);
+      const message = asBytes(args[1]);
+      if (!channel || !message || args.length !== 2) {
+        return errorReply(requestId, ErrorCode.BAD_ARGUMENT, 'PUBLISH takes [channel, message] (bytes or str)');
+      }
+      return encodeReply(Status.OK, requestId, bus.publish(channel, message));
+    }
+    if (args.length === 0) {
+      bus.drop(this);
+      return encodeReply(Status.OK, requestId, 0);
+    }
+    const o = args[0] as Record<string, unknown>;
+    for (const field of Object.keys(o)) {
+      if (field !== 'channel' && field !== 'pattern') return errorReply(requestId, ErrorCode.BAD_ARGUMENT, `unknown option ${field} with a channel or pattern`);
+    }
+    const pattern = o.pattern !== undefined && o.pattern !== null;
+    const name = asBytes(pattern ? o.pattern : o.channel);
+    if (!name || (o.channel !== undefined && o.channel !== null && pattern)) {
+      return errorReply(requestId, ErrorCode.BAD_ARGUMENT, 'exactly one of channel or pattern (bytes or str)');
+    }
+    const count = opcode === Opcode.SUBSCRIBE ? bus.subscribe(this, name, pattern) : bus.unsubscribe(this, name, pattern);
+    return encodeReply(Status.OK, requestId, count);
+  }
+
   /** The conversation is over: forget its subscriptions. */
   close(): void {
     this.closing = true;
     this.events?.drop(this);
+    this.bus?.drop(this);
   }
 
+}
+
+function asBytes(value: unknown): Buffer | null {
+  if (typeof value === 'string') return Buffer.from(utf8Encode(value));
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return null;
+}
+
+/** `{channel}` or `{pattern}`: a channel subscription rather than a key-event one */
+function isChannelFilter(arg: unknown): boolean {
+  if (!arg || typeof arg !== 'object' || arg instanceof Uint8Array || Array.isArray(arg)) return false;
+  const o = arg as Record<string, unknown>;
+  return (o.channel !== undefined && o.channel !== null) || (o.pattern !== undefined && o.pattern !== null);
 }
 
 /** A native protocol client on a TCP socket. */
@@ -151,6 +218,7 @@ export class NativeConnection implements Connection {
         end: () => socket.end(),
       },
       ctx.events,
+      ctx.bus ?? null,
     );
   }
 

@@ -5,6 +5,8 @@ import { createConnState, planResp, RespFramer, type ConnState, type RespFrame, 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { SHARD_DOWN_MESSAGE } from '../shards/failover.js';
 import type { TextProtocol } from './text-conn.js';
+import type { ChannelBus } from '../pubsub/bus.js';
+import { RespPubSub } from '../pubsub/resp.js';
 
 /** A hidden command's handler (test hooks); returns the reply, or null for "not a hook". */
 export type DebugHook = (args: Buffer[]) => Buffer | null;
@@ -23,9 +25,23 @@ const MC_STORED = Buffer.from('STORED\r\n');
 export type ProtocolStats = ServerInfo;
 
 /** RESP2 on the acceptor: frame with Redis' limits, plan with the connection's auth state. */
-export function respProtocol(config: ServerConfig, shards: number, server: ServerInfo, debug?: DebugHook): TextProtocol<ConnState, RespFrame> {
+export function respProtocol(
+  config: ServerConfig,
+  shards: number,
+  server: ServerInfo,
+  debug?: DebugHook,
+  /** this thread's channel bus; without one, pub/sub commands fail */
+  bus?: ChannelBus,
+  /** a read-only replica refuses writes while this answers true */
+  readOnly?: () => boolean,
+): TextProtocol<ConnState, RespFrame> {
   return {
     kind: MessageKind.RESP,
+    attach: (state, push) => {
+      if (bus) state.pubsub = new RespPubSub(bus, push);
+      if (readOnly) state.readOnly = readOnly;
+    },
+    detach: (state) => state.pubsub?.close(),
     newState: (id) => createConnState(id, shards, { password: config.password, server }),
     // Before AUTH, Redis' pre-auth limits apply to what the framer accepts.
     newFramer: (state) =>

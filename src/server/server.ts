@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { claimDataDir } from '../datadir.js';
 import type { ServerConfig } from '../config.js';
 import { SubscriptionHub } from '../events/hub.js';
+import { ChannelBus, parseNotifyFlags } from '../pubsub/bus.js';
 import type { FromGateway, GatewayWorkerData, ToGateway } from '../gateway/messages.js';
 import type { FrontStats } from '../gateway/metrics.js';
 import type { LinkMemory } from '../hop/link.js';
@@ -101,6 +102,8 @@ class Acceptor implements RunningServer, ConnectionContext {
   commands = 0;
   readonly ports = { native: null as number | null, resp: null as number | null, memcache: null as number | null, http: null as number | null };
   readonly events: SubscriptionHub;
+  /** channel pub/sub of this thread's connections, joined to the gateway's (src/pubsub/bus.ts) */
+  readonly bus: ChannelBus;
   private readonly conns = new Map<number, Connection>();
   private readonly openConns = { native: 0, resp: 0, memcache: 0 };
   private readonly accepted = { native: 0, resp: 0, memcache: 0 };
@@ -123,11 +126,16 @@ class Acceptor implements RunningServer, ConnectionContext {
     private readonly release: () => void,
     private readonly log: (line: string) => void,
   ) {
-    this.events = new SubscriptionHub((on) => backend.listenForEvents(on));
+    // the shards send key events while the hub (key subscriptions) or the bus (keyspace notifications) wants them
+    let hubOn = false;
+    let busOn = false;
+    this.events = new SubscriptionHub((on) => backend.listenForEvents((hubOn = on) || busOn));
+    this.bus = new ChannelBus((on) => backend.listenForEvents(hubOn || (busOn = on)), parseNotifyFlags(config.notifyKeyspaceEvents ?? '') ?? 0);
     this.guard = new ClientGuard(config.clientTimeout, config.idleTimeout, (c) => this.paused.has(c), log);
     backend.onReply((kind, conn, seq, payload) => {
       if (kind === MessageKind.EVENT) {
         this.events.dispatch(seq, payload);
+        this.bus.keyEvent(seq, payload);
         return;
       }
       const c = this.conns.get(conn);
@@ -177,7 +185,7 @@ class Acceptor implements RunningServer, ConnectionContext {
     }
     if (c.respPort !== null) {
       const hook = TEST_HOOKS_ENABLED() ? debugHook(this.backend, this.log) : undefined;
-      const proto = respProtocol(c, this.backend.shards, this.stats(c.respPort), hook);
+      const proto = respProtocol(c, this.backend.shards, this.stats(c.respPort), hook, this.bus);
       this.ports.resp = await this.open(c.respPort, 'resp', (id, socket) => new TextConnection(id, socket, this, proto));
     }
     if (c.memcachePort !== null) {
@@ -220,9 +228,11 @@ class Acceptor implements RunningServer, ConnectionContext {
       worker.on('message', (msg: FromGateway) => {
         if (msg.type === 'ready') {
           ready = true;
+          this.bus.attachPeer((m) => worker.postMessage({ type: 'bus', msg: m } satisfies ToGateway));
           resolve(msg.port);
         } else if (msg.type === 'error') reject(new Error(msg.message));
         else if (msg.type === 'log') this.log(msg.line);
+        else if (msg.type === 'bus') this.bus.fromPeer(msg.msg);
         else if (msg.type === 'acceptor-stats') {
           worker.postMessage({ type: 'acceptor-stats', id: msg.id, value: this.frontStats() } satisfies ToGateway);
         }
@@ -233,6 +243,7 @@ class Acceptor implements RunningServer, ConnectionContext {
       });
       worker.on('exit', (code) => {
         if (this.gateway === worker) this.gateway = null;
+        this.bus.attachPeer(null);
         if (!ready) reject(new Error(`the gateway thread exited with code ${code} while starting`));
       });
     });

@@ -24,6 +24,10 @@ export interface TextProtocol<State, Frame extends TextFrame> {
   plan(frame: Extract<Frame, { type: 'command' }>, state: State): Plan;
   /** the reply for a command whose shard failed before it could answer */
   failure(message: string): Buffer;
+  /** a new connection: `push` writes unasked bytes (pub/sub messages) to it */
+  attach?(state: State, push: (bytes: Buffer) => void): void;
+  /** the connection closed */
+  detach?(state: State): void;
 }
 
 /**
@@ -45,6 +49,24 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
   ) {
     this.state = protocol.newState(id);
     this.framer = protocol.newFramer(this.state);
+    protocol.attach?.(this.state, (bytes) => this.push(bytes));
+  }
+
+  /**
+   * Unasked bytes (a pub/sub message): straight to the socket when no reply is owed, else queued
+   * behind the replies still owed, so a SUBSCRIBE's confirmation always comes before its messages.
+   */
+  push(bytes: Buffer): void {
+    if (this.closeAfterFlush || this.socket.destroyed) return;
+    if (this.replies.inFlight === 0) this.write(bytes);
+    else {
+      this.replies.ready(bytes);
+      this.flush();
+    }
+  }
+
+  onClose(): void {
+    this.protocol.detach?.(this.state);
   }
 
   get inFlight(): number {

@@ -22,15 +22,25 @@ import { Outbox } from '../hop/outbox.js';
 /** The text every "shard is down" failure starts with; protocols map it to their own error. */
 export const SHARD_DOWN_MESSAGE = 'shard unavailable';
 
-/** Requests sent to one shard and not answered yet, oldest first. */
+/** A number while it is exact (connection ids below 2^21), else a string. */
+function earlyKey(conn: number, seq: number): number | string {
+  return conn < 0x200000 ? conn * 0x100000000 + seq : `${conn}:${seq}`;
+}
+
+/**
+ * Requests sent to one shard and not answered yet, oldest first. Every message logged must be
+ * answered exactly once (its reply or a FAILURE): a message kind that is never answered must not go
+ * through FrontFailover.send, or it would sit at the head and turn every later reply into an
+ * out-of-order one.
+ */
 export class InflightLog {
   private kinds = new Uint8Array(1024);
   private conns = new Uint32Array(1024);
   private seqs = new Uint32Array(1024);
   private head = 0;
   private tail = 0;
-  /** replies that overtook the head: "conn:seq" → how many */
-  private early = new Map<string, number>();
+  /** replies that overtook the head: (conn, seq) → how many */
+  private early = new Map<number | string, number>();
 
   get size(): number {
     return this.tail - this.head;
@@ -53,13 +63,13 @@ export class InflightLog {
       if (this.head === this.tail) this.head = this.tail = 0;
       return;
     }
-    const key = `${conn >>> 0}:${seq >>> 0}`;
+    const key = earlyKey(conn >>> 0, seq >>> 0);
     this.early.set(key, (this.early.get(key) ?? 0) + 1);
   }
 
   private popEarly(): void {
     while (this.head < this.tail) {
-      const key = `${this.conns[this.head]}:${this.seqs[this.head]}`;
+      const key = earlyKey(this.conns[this.head], this.seqs[this.head]);
       const n = this.early.get(key);
       if (n === undefined) return;
       if (n === 1) this.early.delete(key);
@@ -72,7 +82,7 @@ export class InflightLog {
   takeAll(): { kind: number; conn: number; seq: number }[] {
     const out: { kind: number; conn: number; seq: number }[] = [];
     for (let i = this.head; i < this.tail; i++) {
-      const key = `${this.conns[i]}:${this.seqs[i]}`;
+      const key = earlyKey(this.conns[i], this.seqs[i]);
       const n = this.early.get(key);
       if (n !== undefined) {
         if (n === 1) this.early.delete(key);

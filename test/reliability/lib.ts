@@ -24,7 +24,7 @@ export async function cleanup(): Promise<void> {
 }
 
 export function redis(port: number, extra: Record<string, unknown> = {}): Redis {
-  const r = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, enableOfflineQueue: true, ...extra });
+  const r = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 3, ...extra });
   r.on('error', () => undefined);
   redisClients.push(r);
   return r;
