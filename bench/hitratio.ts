@@ -9,7 +9,8 @@
  * (as libCacheSim reports). A run limited with --policies / --workloads merges into the last results.
  *
  * Writes bench/results/hitratio.json and docs/hitratio.svg (miss ratio against cache size, log x,
- * one panel per workload, one line per policy). Each (workload, policy) pair runs in a child
+ * one panel per workload, one line per policy); --quick writes hitratio-quick.json / -quick.svg so
+ * that it never replaces the full run's chart. Each (workload, policy) pair runs in a child
  * process, two at a time. Readable lines first; the last line is one JSON object: the miss ratio per
  * policy per workload at 1% and 10% cache sizes.
  */
@@ -270,7 +271,8 @@ async function main(): Promise<void> {
   results.sort((a, b) => jobs.findIndex(([w, p]) => w === a.workload && p === a.policy) - jobs.findIndex(([w, p]) => w === b.workload && p === b.policy));
 
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const jsonPath = join(root, 'bench', 'results', 'hitratio.json');
+  const suffix = quick ? '-quick' : ''; // a quick run never overwrites the full run's chart
+  const jsonPath = join(root, 'bench', 'results', `hitratio${suffix}.json`);
   const partial = arg('policies') !== undefined || arg('workloads') !== undefined;
   if (partial && existsSync(jsonPath)) {
     // a partial run replaces its own pairs in the last results of the same mode and keeps the rest
@@ -310,8 +312,8 @@ async function main(): Promise<void> {
     jsonPath,
     JSON.stringify({ command, quick, date: new Date().toISOString(), node: process.version, keyBytes: KEY_BYTES, valueBytes: VALUE_BYTES, results, summary }, null, 1) + '\n',
   );
-  writeFileSync(join(root, 'docs', 'hitratio.svg'), svgChart(results, command));
-  console.log(`\nwrote bench/results/hitratio.json and docs/hitratio.svg in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  writeFileSync(join(root, 'docs', `hitratio${suffix}.svg`), svgChart(results, command));
+  console.log(`\nwrote bench/results/hitratio${suffix}.json and docs/hitratio${suffix}.svg in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   console.log(JSON.stringify(summary));
 }
 

@@ -9,7 +9,7 @@
  * shard chosen by the cursor. local: answered by the acceptor. pubsub: the connection's pub/sub
  * (src/pubsub/resp.ts), also CONFIG SET and RESET.
  */
-export type Route = 'key' | 'keys' | 'pairs' | 'all' | 'scan' | 'local' | 'pubsub';
+export type Route = 'key' | 'keys' | 'pairs' | 'all' | 'scan' | 'local' | 'pubsub' | 'replication';
 
 export interface CommandSpec {
   /** lower case; subcommands as `container|sub`. */
@@ -104,6 +104,8 @@ const DEFS: Def[] = [
   ['publish', 3, 'pubsub loading stale fast', NO_KEYS, 'pubsub fast', 'pubsub', '2.0.0', 'pubsub', 'Posts a message to a channel.'],
   ['pubsub', -2, '', NO_KEYS, 'slow', 'pubsub', '2.8.0', 'pubsub', 'A container for Pub/Sub commands.'],
   ['punsubscribe', -1, 'pubsub noscript loading stale', NO_KEYS, 'pubsub slow', 'pubsub', '2.0.0', 'pubsub', 'Stops listening to messages published to channels that match one or more patterns.'],
+  ['replicaof', 3, 'admin noscript stale no_async_loading', NO_KEYS, 'admin slow dangerous', 'server', '5.0.0', 'replication', 'Configures a server as replica of another, or promotes it to a primary.'],
+  ['role', 1, 'noscript loading stale fast', NO_KEYS, 'admin fast dangerous', 'server', '2.8.12', 'replication', 'Returns the replication role.'],
   ['reset', 1, 'noscript loading stale fast no_auth allow_busy', NO_KEYS, 'fast connection', 'connection', '6.2.0', 'pubsub', 'Resets the connection.'],
   ['subscribe', -2, 'pubsub noscript loading stale', NO_KEYS, 'pubsub slow', 'pubsub', '2.0.0', 'pubsub', 'Listens for messages published to channels.'],
   ['unsubscribe', -1, 'pubsub noscript loading stale', NO_KEYS, 'pubsub slow', 'pubsub', '2.0.0', 'pubsub', 'Stops listening to messages posted to channels.'],

@@ -215,7 +215,7 @@ export function infoText(requested: readonly string[], reports: readonly ShardRe
     `keyspace_hits:${t.hitsHot + t.hitsCold}`,
     `keyspace_misses:${t.misses}`,
   ]);
-  add('replication', 'Replication', [
+  add('replication', 'Replication', conn.replication?.infoLines() ?? [
     'role:master',
     'connected_slaves:0',
     'master_failover_state:no-failover',

@@ -38,6 +38,15 @@ export interface ConnState {
   pubsub?: PubSubHandle;
   /** set on a read-only replica: write commands are refused with -READONLY */
   readOnly?: () => boolean;
+  /** ROLE, REPLICAOF and INFO replication (src/replication/) */
+  replication?: ReplicationHandle;
+}
+
+export interface ReplicationHandle {
+  /** ROLE, REPLICAOF / SLAVEOF: the reply */
+  run(name: string, args: Buffer[]): Buffer;
+  /** the lines of INFO's replication section */
+  infoLines(): string[];
 }
 
 /** What the planner needs of a connection's pub/sub (src/pubsub/resp.ts). */

@@ -5,7 +5,7 @@
  */
 import { shardOf } from '../hash.js';
 import { COMMANDS, arityOk, commandName, type CommandSpec } from './commands.js';
-import { EMPTY, NIL, OK, ONE, ZERO, array, bulk, bulkString, command, err, integer } from './encode.js';
+import { EMPTY, NIL, OK, ONE, ZERO, array, bulk, bulkString, command, err, errCode, integer } from './encode.js';
 import { NOAUTH, SYNTAX, arityError, unknownCommand, unknownSubcommand } from './errors.js';
 import { parseRespCommand, type RespFrame } from './framer.js';
 import { cairnSection, decodeReports, infoText, type ShardReport } from './info.js';
@@ -52,7 +52,13 @@ export function planResp(frame: RespFrame, conn: ConnState): Plan {
       return local(err(`Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
     }
   }
+  if (conn.readOnly?.() && spec.flags.includes('write')) {
+    return local(errCode("READONLY You can't write against a read only replica."));
+  }
   switch (spec.route) {
+    case 'replication':
+      if (!conn.replication) return local(err(`'${spec.name}' is not available on this connection`));
+      return local(conn.replication.run(spec.name, args));
     case 'pubsub':
       if (!conn.pubsub) return local(err(`'${spec.name}' is not available on this connection`));
       return local(conn.pubsub.run(spec.name, args, conn));

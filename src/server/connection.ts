@@ -24,6 +24,8 @@ export interface ConnectionContext {
   events: SubscriptionHub;
   /** channel pub/sub of this thread's connections (absent: PUBLISH and channel subscriptions fail) */
   bus?: ChannelBus;
+  /** a read-only replica: client writes are refused */
+  readOnly?: () => boolean;
   /** commands routed so far, all protocols */
   commands: number;
   /** queue bytes for the socket; writes are corked per reply batch */

@@ -55,6 +55,8 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber {
     private readonly events: SubscriptionHub | null = null,
     /** this thread's channel bus; without one, PUBLISH and channel subscriptions are refused */
     private readonly bus: ChannelBus | null = null,
+    /** a read-only replica: write opcodes are refused with CAIRN_ERR_READONLY while this answers true */
+    private readonly readOnly: (() => boolean) | null = null,
   ) {
     this.reader = new FrameReader({ maxFrame: info.limits?.maxFrame, maxKey: info.limits?.maxKey });
     this.session = new NativeSession(info);
@@ -75,6 +77,10 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber {
         if (!(err instanceof FrameError)) throw err;
         route = this.session.frameError(err);
         frame = null;
+      }
+      if ((route >= 0 || route === ROUTE_BROADCAST) && this.readOnly !== null && WRITE_OPCODES.has(frame!.opcode) && this.readOnly()) {
+        this.sink.write(errorReply(frame!.requestId, ErrorCode.READONLY, "You can't write against a read only replica."));
+        continue;
       }
       if (route >= 0) {
         this.inFlight++;
@@ -191,6 +197,12 @@ function asBytes(value: unknown): Buffer | null {
   return null;
 }
 
+/** opcodes a read-only replica refuses */
+const WRITE_OPCODES = new Set<number>([
+  Opcode.SET, Opcode.DEL, Opcode.EXPIRE, Opcode.PERSIST, Opcode.TOUCH, Opcode.INCR, Opcode.DECR, Opcode.APPEND,
+  Opcode.PREPEND, Opcode.GETDEL, Opcode.MSET, Opcode.MDEL, Opcode.FLUSH,
+]);
+
 /** `{channel}` or `{pattern}`: a channel subscription rather than a key-event one */
 function isChannelFilter(arg: unknown): boolean {
   if (!arg || typeof arg !== 'object' || arg instanceof Uint8Array || Array.isArray(arg)) return false;
@@ -219,6 +231,7 @@ export class NativeConnection implements Connection {
       },
       ctx.events,
       ctx.bus ?? null,
+      ctx.readOnly ?? null,
     );
   }
 

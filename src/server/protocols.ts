@@ -6,6 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { SHARD_DOWN_MESSAGE } from '../shards/failover.js';
 import type { TextProtocol } from './text-conn.js';
 import type { ChannelBus } from '../pubsub/bus.js';
+import type { ReplicationHandle } from '../resp/plan.js';
 import { RespPubSub } from '../pubsub/resp.js';
 
 /** A hidden command's handler (test hooks); returns the reply, or null for "not a hook". */
@@ -34,12 +35,15 @@ export function respProtocol(
   bus?: ChannelBus,
   /** a read-only replica refuses writes while this answers true */
   readOnly?: () => boolean,
+  /** ROLE, REPLICAOF, INFO replication */
+  replication?: ReplicationHandle,
 ): TextProtocol<ConnState, RespFrame> {
   return {
     kind: MessageKind.RESP,
     attach: (state, push) => {
       if (bus) state.pubsub = new RespPubSub(bus, push);
       if (readOnly) state.readOnly = readOnly;
+      if (replication) state.replication = replication;
     },
     detach: (state) => state.pubsub?.close(),
     newState: (id) => createConnState(id, shards, { password: config.password, server }),
@@ -64,7 +68,16 @@ export function respProtocol(
 }
 
 /** memcached text protocol on the acceptor. */
-export function memcacheProtocol(config: ServerConfig, shards: number, server: ServerInfo): TextProtocol<ConnState, MemcacheFrame> {
+const MC_READONLY = Buffer.from("SERVER_ERROR You can't write against a read only replica.\r\n");
+const MC_WRITES = new Set(['set', 'add', 'replace', 'append', 'prepend', 'cas', 'incr', 'decr', 'delete', 'touch', 'gat', 'gats', 'flush_all']);
+
+export function memcacheProtocol(
+  config: ServerConfig,
+  shards: number,
+  server: ServerInfo,
+  /** a read-only replica refuses writes while this answers true */
+  readOnly?: () => boolean,
+): TextProtocol<ConnState, MemcacheFrame> {
   return {
     kind: MessageKind.MEMCACHE,
     newFramer: () => new MemcacheFramer({ maxValueSize: config.maxValueSize }),
@@ -87,6 +100,9 @@ export function memcacheProtocol(config: ServerConfig, shards: number, server: S
         }
         state.authenticated = true;
         return { kind: 'local', reply: frame.noreply ? Buffer.alloc(0) : MC_STORED };
+      }
+      if (readOnly?.() && frame.type === 'command' && frame.args.length > 0 && MC_WRITES.has(frame.args[0].toString('latin1'))) {
+        return { kind: 'local', reply: MC_READONLY };
       }
       return planMemcache(frame, state);
     },

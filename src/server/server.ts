@@ -16,7 +16,9 @@ import { startBackend, type ShardBackend } from '../shards/backend.js';
 import { VERSION } from '../version.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import type { Connection, ConnectionContext } from './connection.js';
-import { NativeConnection } from './native-conn.js';
+import { NativeConnection, NativeRouter } from './native-conn.js';
+import { Replication } from '../replication/manager.js';
+import type { Transport } from '../client/transport.js';
 import { memcacheProtocol, respProtocol, type ProtocolStats } from './protocols.js';
 import { TextConnection } from './text-conn.js';
 import { ClientGuard } from './guard.js';
@@ -104,6 +106,13 @@ class Acceptor implements RunningServer, ConnectionContext {
   readonly events: SubscriptionHub;
   /** channel pub/sub of this thread's connections, joined to the gateway's (src/pubsub/bus.ts) */
   readonly bus: ChannelBus;
+  /** primary or read-only replica (src/replication/) */
+  readonly replication: Replication;
+  readonly readOnly: () => boolean;
+  /** in-process native routers (the replica's writes to its own shards), by connection id */
+  private readonly internal = new Map<number, NativeRouter>();
+  private nextInternal = 0xfff00000;
+  private nativeInfo: ServerInfo | null = null;
   private readonly conns = new Map<number, Connection>();
   private readonly openConns = { native: 0, resp: 0, memcache: 0 };
   private readonly accepted = { native: 0, resp: 0, memcache: 0 };
@@ -140,7 +149,14 @@ class Acceptor implements RunningServer, ConnectionContext {
       }
       const c = this.conns.get(conn);
       if (c) c.onReply(kind, seq, payload);
+      else this.internal.get(conn)?.onReply(kind, seq, payload);
     });
+    this.replication = new Replication({
+      password: config.primaryPassword ?? config.password,
+      local: () => this.localTransport(),
+      log,
+    });
+    this.readOnly = this.replication.readOnly;
   }
 
   /** The acceptor's counters, for the gateway's /metrics. */
@@ -180,16 +196,17 @@ class Acceptor implements RunningServer, ConnectionContext {
       password: c.password,
       limits: { maxValue: c.maxValueSize, maxFrame: Math.max(8 * 1024 * 1024, c.maxValueSize + 64 * 1024) },
     };
+    this.nativeInfo = nativeInfo;
     if (c.port !== null) {
       this.ports.native = await this.open(c.port, 'native', (id, socket) => new NativeConnection(id, socket, this, nativeInfo));
     }
     if (c.respPort !== null) {
       const hook = TEST_HOOKS_ENABLED() ? debugHook(this.backend, this.log) : undefined;
-      const proto = respProtocol(c, this.backend.shards, this.stats(c.respPort), hook, this.bus);
+      const proto = respProtocol(c, this.backend.shards, this.stats(c.respPort), hook, this.bus, this.readOnly, this.replication);
       this.ports.resp = await this.open(c.respPort, 'resp', (id, socket) => new TextConnection(id, socket, this, proto));
     }
     if (c.memcachePort !== null) {
-      const proto = memcacheProtocol(c, this.backend.shards, this.stats(c.memcachePort));
+      const proto = memcacheProtocol(c, this.backend.shards, this.stats(c.memcachePort), this.readOnly);
       this.ports.memcache = await this.open(c.memcachePort, 'memcache', (id, socket) => new TextConnection(id, socket, this, proto));
     }
     if (c.httpPort !== null) {
@@ -199,6 +216,10 @@ class Acceptor implements RunningServer, ConnectionContext {
     }
     if (c.bind !== '127.0.0.1' && c.bind !== 'localhost' && c.bind !== '::1' && !c.password) {
       this.log(`cairn: warning: listening on ${c.bind} without a password; anyone who can reach it can read and write`);
+    }
+    if (c.replicaOf) {
+      const colon = c.replicaOf.lastIndexOf(':');
+      await this.replication.follow({ host: c.replicaOf.slice(0, colon), port: Number(c.replicaOf.slice(colon + 1)) });
     }
     this.log(
       `cairn ${VERSION} ready: native ${this.ports.native ?? 'off'}, resp ${this.ports.resp ?? 'off'}, ` +
@@ -258,6 +279,44 @@ class Acceptor implements RunningServer, ConnectionContext {
     const timer = setTimeout(() => void worker.terminate(), 5000);
     await exited;
     clearTimeout(timer);
+  }
+
+  /** A native conversation with this server's own shards, inside the process (no password, no read-only rule). */
+  private localTransport(): Transport {
+    const id = this.nextInternal;
+    this.nextInternal = this.nextInternal >= 0xfffffff0 ? 0xfff00000 : this.nextInternal + 1;
+    let dataListener: (chunk: Uint8Array) => void = () => undefined;
+    let closeListener: (error?: Error) => void = () => undefined;
+    let open = true;
+    const router = new NativeRouter(id, this.backend, { ...this.nativeInfo!, password: null }, {
+      write: (bytes) => {
+        if (open) dataListener(bytes);
+      },
+      end: () => {
+        if (!open) return;
+        open = false;
+        this.internal.delete(id);
+        closeListener(new CairnError(ErrorCode.BAD_FRAME, 'an internal conversation broke the protocol'));
+      },
+    });
+    this.internal.set(id, router);
+    return {
+      connect: async () => undefined,
+      write: (bytes) => router.onData(bytes),
+      onData: (listener) => {
+        dataListener = listener;
+      },
+      onClose: (listener) => {
+        closeListener = listener;
+      },
+      close: () => {
+        if (!open) return;
+        open = false;
+        router.close();
+        this.internal.delete(id);
+        closeListener();
+      },
+    };
   }
 
   private open(port: number, protocol: Protocol, make: (id: number, socket: Socket) => Connection): Promise<number> {
@@ -364,6 +423,7 @@ class Acceptor implements RunningServer, ConnectionContext {
   /** Stop accepting, let in-flight requests finish (bounded), close clients, flush and close the shards. */
   private async shutdown(): Promise<void> {
     this.guard.stop();
+    await this.replication.close();
     for (const s of this.servers) s.close();
     const gatewayStopped = this.stopGateway();
     for (const c of this.conns.values()) c.socket.pause();

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hash32, TABLE_SEED } from '../../src/hash.js';
-import { Engine, type EvictionName } from '../../src/engine/index.js';
+import { Engine, EVICTION_POLICIES, type EvictionName } from '../../src/engine/index.js';
 import { LINK } from '../../src/engine/lru.js';
 import { GHOST_MIN_SLOTS } from '../../src/engine/s3fifo.js';
 import { LFU_INIT, LFU_LOG_FACTOR, lfuDecay, lfuIncr } from '../../src/engine/sampled.js';
@@ -313,6 +313,32 @@ describe('eviction policies against reference implementations', () => {
       e.verify();
     }
   });
+});
+
+describe('every policy', () => {
+  it('rejects an unknown policy name', () => {
+    expect(() => new Engine({ maxMemory: 1 << 20, eviction: 'mru' as EvictionName })).toThrowError(/unknown eviction policy/);
+  });
+
+  for (const policy of EVICTION_POLICIES) {
+    it(`${policy}: lowering the budget evicts down to it; clear() empties the policy`, () => {
+      const evicted: string[] = [];
+      const e = new Engine({ maxMemory: 1 << 20, eviction: policy, onRemove: (_r, ref) => evicted.push(ks(e.keyOf(ref))) });
+      expect(e.eviction).toBe(policy);
+      for (let i = 0; i < 3000; i++) e.set(Buffer.from(`key${i}`), Buffer.alloc(40 + (i % 50)), i % 4 === 0 ? Date.now() + 60_000 + i : 0);
+      for (let i = 0; i < 3000; i += 3) e.get(Buffer.from(`key${i}`));
+      e.setMaxMemory(100_000);
+      expect(e.bytesUsed).toBeLessThanOrEqual(100_000);
+      expect(evicted.length + e.count).toBe(3000);
+      e.verify();
+      e.clear();
+      expect(e.count).toBe(0);
+      e.verify();
+      for (let i = 0; i < 3000; i++) e.set(Buffer.from(`again${i}`), Buffer.alloc(40));
+      expect(e.bytesUsed).toBeLessThanOrEqual(100_000);
+      e.verify();
+    });
+  }
 });
 
 describe('sampling policies: invariants', () => {
