@@ -119,7 +119,7 @@ export interface BarChartOptions {
 }
 
 export function barChart(o: BarChartOptions): string {
-  const m = { left: 70, right: 20, top: o.subtitle ? 56 : 40, bottom: 110 };
+  const m = { left: 70, right: 110, top: o.subtitle ? 76 : 60, bottom: 150 };
   const groupW = Math.max(40, o.bars.length * 12 + 16);
   const width = o.width ?? Math.max(560, m.left + m.right + o.groups.length * groupW);
   const height = o.height ?? 420;
@@ -167,7 +167,7 @@ export function barChart(o: BarChartOptions): string {
   });
   o.bars.forEach((name, i) => {
     const lx = m.left + 10 + i * 90;
-    const ly = height - 16;
+    const ly = m.top - 10;
     out.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${PALETTE[i % PALETTE.length]}"/>`);
     out.push(`<text x="${lx + 16}" y="${ly}">${esc(name)}</text>`);
   });
