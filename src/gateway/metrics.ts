@@ -19,6 +19,26 @@ export interface FrontStats {
   messagesIn?: number;
   messagesOut?: number;
   dropped?: number;
+  /** replication figures (acceptor only; src/replication/manager.ts) */
+  replication?: ReplicationMetrics;
+}
+
+/** Replication gauges for /metrics, from the acceptor's stats round trip. */
+export interface ReplicationMetrics {
+  /** 1 while this server follows a primary */
+  replica: number;
+  /** the primary's offset: this server's own (primary), or the last one applied (replica) */
+  offset: number;
+  backlogBytes: number;
+  backlogFirstOffset: number;
+  connectedReplicas: number;
+  /** per attached replica: events sent and not yet acknowledged applied */
+  replicaLag: { replica: string; lag: number }[];
+  /** replica side: events received and not applied; link up (1) or not (0) */
+  lagEvents: number;
+  linkUp: number;
+  fullSyncs: number;
+  partialSyncs: number;
 }
 
 export interface Snapshot {
@@ -115,6 +135,28 @@ export function renderPrometheus(s: Snapshot): string {
   for (const f of s.fronts) w.sample('cairn_key_events_total', { front: f.front }, f.hub.events);
   w.family('cairn_pushes_total', 'counter', 'PUSH frames written to subscribers by front thread.');
   for (const f of s.fronts) w.sample('cairn_pushes_total', { front: f.front }, f.hub.pushes);
+  const repl = s.fronts.find((f) => f.replication)?.replication;
+  if (repl) {
+    w.family('cairn_repl_is_replica', 'gauge', '1 while this server follows a primary.');
+    w.sample('cairn_repl_is_replica', {}, repl.replica);
+    w.family('cairn_repl_offset', 'gauge', "Replication offset: the primary's own, or the last one a replica applied.");
+    w.sample('cairn_repl_offset', {}, repl.offset);
+    w.family('cairn_repl_backlog_bytes', 'gauge', 'Bytes held in the replication backlog.');
+    w.sample('cairn_repl_backlog_bytes', {}, repl.backlogBytes);
+    w.family('cairn_repl_backlog_first_offset', 'gauge', 'Offset of the oldest event in the backlog.');
+    w.sample('cairn_repl_backlog_first_offset', {}, repl.backlogFirstOffset);
+    w.family('cairn_repl_connected_replicas', 'gauge', 'Replicas attached to this primary.');
+    w.sample('cairn_repl_connected_replicas', {}, repl.connectedReplicas);
+    w.family('cairn_repl_replica_lag_events', 'gauge', 'Per attached replica: events sent and not yet acknowledged as applied.');
+    for (const r of repl.replicaLag) w.sample('cairn_repl_replica_lag_events', { replica: r.replica }, r.lag);
+    w.family('cairn_repl_lag_events', 'gauge', 'On a replica: events received from the primary and not yet applied.');
+    w.sample('cairn_repl_lag_events', {}, repl.lagEvents);
+    w.family('cairn_repl_link_up', 'gauge', "On a replica: 1 while the link to the primary is in sync.");
+    w.sample('cairn_repl_link_up', {}, repl.linkUp);
+    w.family('cairn_repl_syncs_total', 'counter', 'Resyncs a replica did, by kind (full copy or partial from the backlog).');
+    w.sample('cairn_repl_syncs_total', { kind: 'full' }, repl.fullSyncs);
+    w.sample('cairn_repl_syncs_total', { kind: 'partial' }, repl.partialSyncs);
+  }
   const gw = s.fronts.filter((f) => f.messagesIn !== undefined);
   if (gw.length > 0) {
     w.family('cairn_websocket_messages_total', 'counter', 'WebSocket messages by direction.');

@@ -19,6 +19,8 @@ export const Opcode = {
   SUBSCRIBE: 0x04,
   UNSUBSCRIBE: 0x05,
   PUBLISH: 0x06,
+  REPLSYNC: 0x07,
+  REPLACK: 0x08,
 
   GET: 0x10,
   GETMETA: 0x11,
@@ -85,6 +87,8 @@ export const OPCODES: readonly OpcodeInfo[] = [
   { opcode: Opcode.SUBSCRIBE, name: 'subscribe', class: 'local', args: '[{key} | {prefix}, with events?: [name, ...]] or [{channel} | {pattern}]', reply: 'int: subscriptions on the connection' },
   { opcode: Opcode.UNSUBSCRIBE, name: 'unsubscribe', class: 'local', args: '[{key} | {prefix} | {channel} | {pattern}] or [] for all', reply: 'int: subscriptions left' },
   { opcode: Opcode.PUBLISH, name: 'publish', class: 'local', args: '[channel, message]', reply: 'int: receivers' },
+  { opcode: Opcode.REPLSYNC, name: 'replsync', class: 'local', args: '[{runId?, offset?, port?}]', reply: "{mode: 'partial' | 'full', runId, offset}, then PUSH ['repl', offset, code, key] per event" },
+  { opcode: Opcode.REPLACK, name: 'replack', class: 'local', args: '[{offset}]', reply: "int: the primary's offset" },
 
   { opcode: Opcode.GET, name: 'get', class: 'routed', args: '[]', reply: 'bin | nil' },
   { opcode: Opcode.GETMETA, name: 'getmeta', class: 'routed', args: '[]', reply: '{value, flags, expiresAt, cas} | nil' },

@@ -176,7 +176,9 @@ export class NativeSession {
       }
       case Opcode.SUBSCRIBE:
       case Opcode.UNSUBSCRIBE:
-      case Opcode.PUBLISH: {
+      case Opcode.PUBLISH:
+      case Opcode.REPLSYNC:
+      case Opcode.REPLACK: {
         if (!this.authenticated) {
           return this.fail(ROUTE_REPLY, id, ErrorCode.AUTH, 'authentication required: send AUTH with the password');
         }

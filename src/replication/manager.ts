@@ -6,7 +6,10 @@
 import { array, bulkString, err, integer, OK } from '../resp/encode.js';
 import type { ReplicationHandle } from '../resp/plan.js';
 import type { Transport } from '../client/transport.js';
-import { ReplicaLink, type ReplicaInfo } from './replica.js';
+import { readFileSync, unlinkSync } from 'node:fs';
+import { ReplicaLink, type ReplicaInfo, type SavedReplState } from './replica.js';
+import type { ReplSource } from './backlog.js';
+import type { ReplicationMetrics } from '../gateway/metrics.js';
 
 export interface ReplicationOptions {
   /** the primary's password (--primary-password, else --password) */
@@ -14,29 +17,74 @@ export interface ReplicationOptions {
   /** a fresh in-process transport to this server's own shards */
   local: () => Transport;
   log: (line: string) => void;
+  /** the primary side: offset, backlog, attached replicas */
+  source?: ReplSource;
+  /** the replica's saved offset (replication.json in the data directory) */
+  stateFile?: string | null;
+  /** an offset saved while running (not by a clean stop) is good after a crash (--durability sync) */
+  trustRunningState?: boolean;
+  /** this server's native port, reported to a primary */
+  listeningPort?: () => number;
 }
 
-/** the replication id of this process (as Redis' master_replid: 40 hex digits) */
+/** the replication id of this process when there is no source (as Redis' master_replid: 40 hex digits) */
 const REPLID = Array.from({ length: 40 }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 
 export class Replication implements ReplicationHandle {
   private link: ReplicaLink | null = null;
+  /** the state a replica saved before this process started; only `follow(target, true)` at startup uses it */
+  private saved: SavedReplState | null = null;
 
-  constructor(private readonly o: ReplicationOptions) {}
+  constructor(private readonly o: ReplicationOptions) {
+    const file = o.stateFile;
+    if (!file) return;
+    try {
+      const state = JSON.parse(readFileSync(file, 'utf8')) as SavedReplState;
+      if (typeof state.runId === 'string' && Number.isSafeInteger(state.offset) && (state.clean || o.trustRunningState)) this.saved = state;
+      else o.log(`cairn: ${file} was not saved by a clean stop; a full copy will be needed`);
+    } catch {
+      // none, or unreadable: a full copy
+    }
+    // whatever happens next (writes as a primary, a copy), the file no longer describes the data
+    try {
+      unlinkSync(file);
+    } catch {
+      // absent
+    }
+  }
 
   /** client writes are refused while this server follows a primary */
   readonly readOnly = (): boolean => this.link !== null;
 
   /** Follow host:port (a full copy, then its writes); null: become a primary (promote). */
-  async follow(target: { host: string; port: number } | null): Promise<void> {
+  async follow(target: { host: string; port: number } | null, resume = false): Promise<void> {
     const old = this.link;
     this.link = null;
     if (old) await old.stop();
+    const saved = resume ? this.saved : null;
+    this.saved = null;
     if (target === null) {
+      // a promoted replica takes writes: its saved offset no longer describes its data
+      if (this.o.stateFile) {
+        try {
+          unlinkSync(this.o.stateFile);
+        } catch {
+          // absent
+        }
+      }
       if (old) this.o.log('cairn: promoted to primary (REPLICAOF NO ONE); writes are accepted');
       return;
     }
-    this.link = new ReplicaLink({ host: target.host, port: target.port, password: this.o.password, local: this.o.local, log: this.o.log });
+    this.link = new ReplicaLink({
+      host: target.host,
+      port: target.port,
+      password: this.o.password,
+      local: this.o.local,
+      log: this.o.log,
+      stateFile: this.o.stateFile ?? null,
+      resume: saved,
+      listeningPort: this.o.listeningPort?.(),
+    });
     // the link is installed before it starts, so writes are refused from this moment
     this.o.log(`cairn: replica of ${target.host}:${target.port}; client writes are refused`);
     this.link.start();
@@ -55,7 +103,11 @@ export class Replication implements ReplicationHandle {
   run(name: string, args: Buffer[]): Buffer {
     if (name === 'role') {
       const i = this.info();
-      if (!i) return array([bulkString('master'), integer(0), array([])]);
+      if (!i) {
+        const src = this.o.source?.stats();
+        const reps = (src?.replicas ?? []).map((r) => array([bulkString(r.ip), bulkString(String(r.port)), bulkString(String(r.ackOffset))]));
+        return array([bulkString('master'), integer(src?.offset ?? 0), array(reps)]);
+      }
       const state = i.state === 'connected' ? 'connected' : i.state === 'sync' ? 'sync' : 'connect';
       return array([bulkString('slave'), bulkString(i.primaryHost), integer(i.primaryPort), bulkString(state), integer(i.offset)]);
     }
@@ -76,11 +128,31 @@ export class Replication implements ReplicationHandle {
     return OK;
   }
 
+  /** Redis' primary-side fields: attached replicas, offset, backlog */
+  private sourceLines(): string[] {
+    const src = this.o.source?.stats();
+    if (!src) return ['connected_slaves:0', `master_replid:${REPLID}`, 'master_repl_offset:0'];
+    return [
+      `connected_slaves:${src.replicas.length}`,
+      ...src.replicas.map(
+        (r, n) => `slave${n}:ip=${r.ip},port=${r.port},state=online,offset=${r.ackOffset},lag=${Math.floor((Date.now() - r.lastAck) / 1000)}`,
+      ),
+      `master_replid:${src.runId}`,
+      `master_repl_offset:${src.offset}`,
+      `repl_backlog_active:${src.backlogLimit > 0 ? 1 : 0}`,
+      `repl_backlog_size:${src.backlogLimit}`,
+      `repl_backlog_first_byte_offset:${src.backlogFirst}`,
+      `repl_backlog_histlen:${src.backlogEvents}`,
+      `cairn_repl_backlog_bytes:${src.backlogBytes}`,
+      `sync_full:${src.fullSyncs}`,
+      `sync_partial_ok:${src.partialOk}`,
+      `sync_partial_err:${src.partialErr}`,
+    ];
+  }
+
   infoLines(): string[] {
     const i = this.info();
-    if (!i) {
-      return ['role:master', 'connected_slaves:0', 'master_failover_state:no-failover', `master_replid:${REPLID}`, 'master_repl_offset:0'];
-    }
+    if (!i) return ['role:master', ...this.sourceLines(), 'master_failover_state:no-failover'];
     const up = i.state === 'connected';
     return [
       'role:slave',
@@ -95,10 +167,31 @@ export class Replication implements ReplicationHandle {
       'slave_read_only:1',
       `cairn_repl_lag_events:${i.lag}`,
       `cairn_repl_full_syncs:${i.fullSyncs}`,
+      `cairn_repl_partial_syncs:${i.partialSyncs}`,
       `cairn_repl_copied_keys:${i.copied}`,
-      'connected_slaves:0',
-      `master_replid:${REPLID}`,
+      `cairn_repl_primary_run_id:${i.runId ?? ''}`,
+      // the replica's own source (its shards' events); master_repl_offset is the primary's offset it applied
+      ...this.sourceLines().filter((l) => !l.startsWith('master_repl_offset:') && !l.startsWith('master_replid:')),
+      `master_replid:${i.runId ?? REPLID}`,
       `master_repl_offset:${i.offset}`,
     ];
+  }
+
+  /** Gauges for /metrics (the gateway asks the acceptor for them with its stats). */
+  metrics(): ReplicationMetrics {
+    const i = this.info();
+    const src = this.o.source?.stats();
+    return {
+      replica: i ? 1 : 0,
+      offset: i ? i.offset : (src?.offset ?? 0),
+      backlogBytes: src?.backlogBytes ?? 0,
+      backlogFirstOffset: src?.backlogFirst ?? 0,
+      connectedReplicas: src?.replicas.length ?? 0,
+      replicaLag: (src?.replicas ?? []).map((r) => ({ replica: `${r.ip}:${r.port}`, lag: Math.max(0, src!.offset - r.ackOffset) })),
+      lagEvents: i?.lag ?? 0,
+      linkUp: i?.state === 'connected' ? 1 : 0,
+      fullSyncs: i?.fullSyncs ?? 0,
+      partialSyncs: i?.partialSyncs ?? 0,
+    };
   }
 }

@@ -2,13 +2,15 @@
  * The replica side of replication (docs/replication.md): a link to the primary's native port that
  * copies every key (both tiers, value, flags, absolute expiry) and then follows the primary's writes.
  *
- * How it converges: the link first subscribes to every key event of the primary (`{prefix: ''}`),
- * so every write from that moment on is captured, then scans the primary over both tiers and copies
- * each key (GETMETA) while writes continue, and finally replays the captured events and follows the
- * live ones. A `set` or `ttl` event is replayed by reading the key's current entry from the primary
- * (its value, flags and expiry, or its absence), a `delete` / `expire` / `drop` deletes it, a `flush`
- * empties the replica. Reads for consecutive events are pipelined; their results are applied in
- * event order, so the last event of a key always leaves the replica with the primary's state.
+ * The link sends REPLSYNC {runId, offset} (src/replication/backlog.ts). When the primary still holds
+ * the events after `offset` of the same run, it answers 'partial' and sends them: no copy. Otherwise
+ * it answers 'full' with its current offset, and the replica empties itself, scans the primary over
+ * both tiers and copies each key (GETMETA) while writes continue; the events pushed meanwhile are
+ * captured and replayed after the copy. Each event is applied in offset order: a `set` or `ttl` by
+ * reading the key's current entry from the primary, a `delete` / `expire` / `drop` by deleting it, a
+ * `flush` by emptying the replica; reads are pipelined. The applied offset and the primary's run id
+ * are saved in replication.json in the data directory (once a second, and by a clean stop), so a
+ * restarted replica resumes with a partial resync too.
  *
  * The local side is a CairnClient whose transport is a native router inside this process (it is
  * not subject to the read-only rule that refuses clients' writes).
@@ -16,7 +18,26 @@
 import { CairnClient, type EntryMeta } from '../client/client.js';
 import { tcpTransport } from '../client/tcp.js';
 import type { Transport } from '../client/transport.js';
-import type { KeyEventMessage } from '../client/subscription.js';
+import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { Opcode } from '../native/opcodes.js';
+import { KeyEvent } from '../events/codes.js';
+import { PUSH_REPL } from './backlog.js';
+
+/** One replicated event: its offset on the primary, its code, its key. */
+interface ReplEvent {
+  offset: number;
+  code: number;
+  key: Uint8Array;
+}
+
+/** What a replica saves in its data directory (replication.json) to resume with a partial resync. */
+export interface SavedReplState {
+  runId: string;
+  offset: number;
+  primary: string;
+  /** written by a clean stop (the tiers were then flushed to disk behind it) */
+  clean: boolean;
+}
 
 export type ReplicaState = 'connecting' | 'sync' | 'connected' | 'down' | 'stopped';
 
@@ -30,8 +51,12 @@ export interface ReplicaInfo {
   lag: number;
   /** keys copied by the last full copy */
   copied: number;
-  /** full copies done (1 + reconnects) */
+  /** full copies done */
   fullSyncs: number;
+  /** resyncs served from the primary's backlog (no copy) */
+  partialSyncs: number;
+  /** the primary's run id this replica's data follows; null until a full copy completed */
+  runId: string | null;
   /** ms since the epoch of the last message from the primary; 0 before any */
   lastIo: number;
   /** when the link went down (ms since the epoch), 0 while up */
@@ -47,6 +72,12 @@ export interface ReplicaOptions {
   log: (line: string) => void;
   /** ms between reconnect attempts (default 500) */
   retryMs?: number;
+  /** where the applied offset is saved (null: nowhere) */
+  stateFile?: string | null;
+  /** a saved state to resume from (partial resync) */
+  resume?: SavedReplState | null;
+  /** this server's RESP/native port, reported to the primary for its ROLE */
+  listeningPort?: number;
 }
 
 const BATCH = 256;
@@ -56,22 +87,64 @@ export class ReplicaLink {
   private local: CairnClient | null = null;
   private stopped = false;
   private state: ReplicaState = 'connecting';
+  /** the primary's offset of the last event applied (valid when runId is set) */
   private offset = 0;
+  /** the highest offset received */
   private received = 0;
+  /** the primary run whose events this replica's data reflects; null: a full copy is needed */
+  private runId: string | null = null;
   private copied = 0;
   private fullSyncs = 0;
+  private partialSyncs = 0;
+  /** bumped per connection: applies of an older link are dropped */
+  private gen = 0;
+  private ticker: ReturnType<typeof setInterval> | null = null;
+  private savedOffset = -1;
   private lastIo = 0;
   private downSince = 0;
   /** events captured during the copy */
-  private captured: KeyEventMessage[] | null = null;
+  private captured: ReplEvent[] | null = null;
   /** applies happen in event order */
   private chain: Promise<void> = Promise.resolve();
   private retry: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly o: ReplicaOptions) {}
+  constructor(private readonly o: ReplicaOptions) {
+    const r = o.resume;
+    if (r && r.primary === `${o.host}:${o.port}`) {
+      this.runId = r.runId;
+      this.offset = this.received = this.savedOffset = r.offset;
+    }
+  }
 
   start(): void {
+    this.ticker = setInterval(() => this.tick(), 1000);
+    this.ticker.unref?.();
     void this.run();
+  }
+
+  /** Once a second: tell the primary what is applied, and save it. */
+  private tick(): void {
+    const p = this.primary;
+    if (p && this.state === 'connected') void p.command(Opcode.REPLACK, '', [{ offset: this.offset }]).catch(() => undefined);
+    if (this.state === 'connected' && this.offset !== this.savedOffset) this.save(false);
+  }
+
+  /** Save {runId, offset} (after applying), or remove the file while the data matches no offset. */
+  private save(clean: boolean): void {
+    const file = this.o.stateFile;
+    if (!file) return;
+    try {
+      if (this.runId === null) {
+        unlinkSync(file);
+        return;
+      }
+      const state: SavedReplState = { runId: this.runId, offset: this.offset, primary: `${this.o.host}:${this.o.port}`, clean };
+      writeFileSync(`${file}.tmp`, JSON.stringify(state) + '\n');
+      renameSync(`${file}.tmp`, file);
+      this.savedOffset = this.offset;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.o.log(`cairn: replica could not save ${file}: ${(err as Error).message}`);
+    }
   }
 
   info(): ReplicaInfo {
@@ -80,9 +153,11 @@ export class ReplicaLink {
       primaryPort: this.o.port,
       state: this.state,
       offset: this.offset,
-      lag: this.received - this.offset,
+      lag: this.captured ? this.captured.length : Math.max(0, this.received - this.offset),
       copied: this.copied,
       fullSyncs: this.fullSyncs,
+      partialSyncs: this.partialSyncs,
+      runId: this.runId,
       lastIo: this.lastIo,
       downSince: this.downSince,
     };
@@ -93,10 +168,14 @@ export class ReplicaLink {
     this.stopped = true;
     this.state = 'stopped';
     if (this.retry) clearTimeout(this.retry);
+    if (this.ticker) clearInterval(this.ticker);
     const p = this.primary;
     this.primary = null;
+    this.gen++;
     await p?.close().catch(() => undefined);
     await this.chain.catch(() => undefined);
+    // the server flushes its tiers after this, so the saved offset matches the data on disk
+    if (this.state === 'stopped' && this.captured === null) this.save(true);
     const l = this.local;
     this.local = null;
     await l?.close().catch(() => undefined);
@@ -105,8 +184,11 @@ export class ReplicaLink {
   private async run(): Promise<void> {
     if (this.stopped) return;
     this.state = 'connecting';
+    const gen = ++this.gen;
     try {
       this.local ??= await new CairnClient({ host: 'local', port: 0, reconnect: false, transport: () => this.o.local() }).connect();
+      // what the previous link applied is final before asking for what comes after it
+      await this.chain.catch(() => undefined);
       const primary = new CairnClient({
         host: this.o.host,
         port: this.o.port,
@@ -116,23 +198,46 @@ export class ReplicaLink {
       });
       this.primary = primary;
       primary.on('close', (err) => this.lost(primary, err));
+      // events (the backlog's, then live ones) may arrive right behind the REPLSYNC reply
+      this.captured = [];
+      primary.on('push', (m) => {
+        if (m[0] === PUSH_REPL && gen === this.gen) this.onEvent({ offset: Number(m[1]), code: Number(m[2]), key: m[3] as Uint8Array });
+      });
       await primary.connect();
       this.state = 'sync';
-      this.captured = [];
-      // every write from now on is captured before the copy starts
-      await primary.subscribe({ prefix: '' }, (ev) => this.onEvent(ev));
-      await this.fullCopy(primary);
-      // replay what changed during the copy, then follow live events
+      const known = this.runId !== null;
+      const reply = (await primary.command(Opcode.REPLSYNC, '', [
+        { runId: this.runId, offset: this.offset, port: this.o.listeningPort ?? 0 },
+      ])) as { mode: string; runId: string; offset: number };
+      if (gen !== this.gen) return;
+      if (reply.mode === 'partial') {
+        this.partialSyncs++;
+        this.o.log(`cairn: partial resync with ${this.o.host}:${this.o.port} from offset ${reply.offset}`);
+      } else {
+        if (known) this.o.log(`cairn: ${this.o.host}:${this.o.port} cannot continue from offset ${this.offset} (run ${reply.runId === this.runId ? 'same' : 'changed'}); full copy`);
+        // until the copy completes the data matches no offset
+        this.runId = null;
+        this.save(false);
+        await this.fullCopy(primary);
+        if (gen !== this.gen) return;
+        this.runId = reply.runId;
+        this.offset = reply.offset;
+        this.received = Math.max(this.received, reply.offset);
+      }
+      // replay what arrived meanwhile, then follow live events
       const captured = this.captured;
       this.captured = null;
-      for (const ev of captured) this.apply(ev);
+      for (const ev of captured) this.apply(ev, gen);
       await this.chain;
-      if (this.primary === primary) {
+      if (this.primary === primary && gen === this.gen) {
         this.state = 'connected';
         this.downSince = 0;
-        this.o.log(`cairn: replica in sync with ${this.o.host}:${this.o.port} (${this.copied} keys copied)`);
+        this.save(false);
+        this.o.log(`cairn: replica in sync with ${this.o.host}:${this.o.port} at offset ${this.offset}${reply.mode === 'full' ? ` (${this.copied} keys copied)` : ''}`);
       }
     } catch (err) {
+      if (gen !== this.gen) return;
+      this.captured = null;
       this.o.log(`cairn: replication from ${this.o.host}:${this.o.port} failed: ${(err as Error).message}`);
       const p = this.primary;
       this.primary = null;
@@ -144,6 +249,8 @@ export class ReplicaLink {
   private lost(client: CairnClient, err?: Error): void {
     if (this.primary !== client || this.stopped) return;
     this.primary = null;
+    this.gen++;
+    this.captured = null;
     this.o.log(`cairn: replica lost its primary ${this.o.host}:${this.o.port}${err ? `: ${err.message}` : ''}; reconnecting`);
     this.scheduleRetry();
   }
@@ -183,39 +290,51 @@ export class ReplicaLink {
     if (batch.length > 0) await copyBatch(batch);
   }
 
-  private onEvent(ev: KeyEventMessage): void {
+  private onEvent(ev: ReplEvent): void {
     this.lastIo = Date.now();
-    if (ev.event === 'evict' || ev.event === 'restore') return; // tier moves, not changes
-    this.received++;
+    if (ev.offset > this.received) this.received = ev.offset;
     if (this.captured) this.captured.push(ev);
-    else this.apply(ev);
+    else this.apply(ev, this.gen);
   }
 
-  /** Apply one event after the ones before it; reads from the primary start at once. */
-  private apply(ev: KeyEventMessage): void {
+  /**
+   * Apply one event after the ones before it; reads from the primary start at once. The offset
+   * advances only when the event is applied; a failure ends the link (a reconnect resumes from the
+   * last applied offset).
+   */
+  private apply(ev: ReplEvent, gen: number): void {
     const primary = this.primary;
     let step: () => Promise<unknown>;
-    switch (ev.event) {
-      case 'set':
-      case 'ttl': {
+    switch (ev.code) {
+      case KeyEvent.SET:
+      case KeyEvent.TTL: {
         const read = primary ? primary.getMeta(ev.key) : Promise.reject(new Error('no primary'));
         read.catch(() => undefined);
         step = async () => this.write(ev.key, await read);
         break;
       }
-      case 'flush':
+      case KeyEvent.FLUSH:
         step = () => this.local!.flush();
         break;
       default: // delete, expire, drop
         step = () => this.local!.del(ev.key);
     }
-    this.chain = this.chain.then(step).then(
-      () => void this.offset++,
-      (err: Error) => {
-        this.offset++;
-        this.o.log(`cairn: replica could not apply a ${ev.event} of ${ev.keyString}: ${err.message}`);
-      },
-    );
+    this.chain = this.chain.then(async () => {
+      if (gen !== this.gen) return; // the link broke: the next one resumes after this.offset
+      try {
+        await step();
+      } catch (err) {
+        if (gen !== this.gen) return;
+        this.o.log(`cairn: replica could not apply event ${ev.offset} (code ${ev.code}): ${(err as Error).message}; reconnecting`);
+        const p = this.primary;
+        if (p) {
+          this.lost(p, err as Error);
+          void p.close().catch(() => undefined);
+        }
+        return;
+      }
+      this.offset = ev.offset;
+    });
   }
 
   private async write(key: Uint8Array, meta: EntryMeta | null): Promise<void> {

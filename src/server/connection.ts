@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { SubscriptionHub } from '../events/hub.js';
 import type { ChannelBus } from '../pubsub/bus.js';
+import type { ReplSource } from '../replication/backlog.js';
 import type { ShardBackend } from '../shards/backend.js';
 
 /** What every protocol connection looks like to the acceptor. */
@@ -26,6 +27,8 @@ export interface ConnectionContext {
   bus?: ChannelBus;
   /** a read-only replica: client writes are refused */
   readOnly?: () => boolean;
+  /** the primary side of replication (REPLSYNC / REPLACK on the native port) */
+  replSource?: ReplSource;
   /** commands routed so far, all protocols */
   commands: number;
   /** queue bytes for the socket; writes are corked per reply batch */

@@ -6,6 +6,7 @@
  *   CAIRN.DEBUG SHARD-CRASH <shard>         the shard throws an uncaught error
  *   CAIRN.DEBUG DISK-FAULT <shard> on|off   the shard's disk batches fail (as on a full disk) or not
  *   CAIRN.DEBUG SHARD-UP <shard>            :1 when the shard serves, :0 while it is down
+ *   CAIRN.DEBUG REPL-CUT                    a primary drops its replicas' connections (:count)
  *
  * Actions run in the background; the reply (+OK) only says the hook was started.
  */
@@ -16,10 +17,16 @@ export const TEST_HOOKS_ENABLED = (): boolean => process.env.CAIRN_TEST_HOOKS ==
 
 const err = (message: string): Buffer => Buffer.from(`-ERR ${message}\r\n`);
 
-export function debugHook(backend: ShardBackend & { isUp?(shard: number): boolean }, log: (line: string) => void): DebugHook {
+export function debugHook(
+  backend: ShardBackend & { isUp?(shard: number): boolean },
+  log: (line: string) => void,
+  /** REPL-CUT: drop every replica's connection to this primary; how many */
+  replCut?: () => number,
+): DebugHook {
   return (args) => {
     if (args.length < 2 || args[0].length !== 11 || args[0].toString('latin1').toUpperCase() !== 'CAIRN.DEBUG') return null;
     const action = args[1].toString('latin1').toUpperCase();
+    if (action === 'REPL-CUT') return replCut ? Buffer.from(`:${replCut()}\r\n`) : err('CAIRN.DEBUG REPL-CUT: no replication here');
     const shard = Number(args[2]?.toString('latin1'));
     if (!Number.isInteger(shard) || shard < 0 || shard >= backend.shards) return err('CAIRN.DEBUG: bad shard number');
     const run = (name: string, arg?: string): Buffer => {

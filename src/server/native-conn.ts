@@ -9,6 +9,7 @@ import { PUSH_MESSAGE, PUSH_PMESSAGE } from '../events/codes.js';
 import { mergeBroadcastReplies } from '../native/merge.js';
 import { NativeSession, ROUTE_BROADCAST, ROUTE_CLOSE, ROUTE_EVENTS, type ServerInfo } from '../native/session.js';
 import type { EventSubscriber, SubscriptionHub } from '../events/hub.js';
+import type { ReplicaPeer, ReplSource } from '../replication/backlog.js';
 import type { ShardBackend } from '../shards/backend.js';
 import type { Connection, ConnectionContext } from './connection.js';
 
@@ -24,6 +25,8 @@ export interface NativeSink {
   write(bytes: Uint8Array): void;
   /** the peer broke the protocol: end the conversation after what was written */
   end(): void;
+  /** drop the conversation at once (test hook REPL-CUT); end() when absent */
+  destroy?(): void;
 }
 
 /**
@@ -31,8 +34,12 @@ export interface NativeSink {
  * the request id as the message's sequence number; replies carry their own request id, so they are
  * written as they come. Broadcasts are merged here. The TCP acceptor and the embedded cache share it.
  */
-export class NativeRouter implements EventSubscriber, ChannelSubscriber {
+export class NativeRouter implements EventSubscriber, ChannelSubscriber, ReplicaPeer {
   inFlight = 0;
+  /** the peer's address (ROLE / INFO replication on a primary) */
+  peer = '';
+  /** this thread's replication source (REPLSYNC / REPLACK); set by the acceptor */
+  repl: ReplSource | null = null;
   eventStamp = 0;
   /** frames routed to shards so far */
   commands = 0;
@@ -94,6 +101,11 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber {
         for (let s = 0; s < backend.shards; s++) backend.send(s, MessageKind.NATIVE_BROADCAST, this.id, seq, frame!.bytes);
       } else if (route === ROUTE_EVENTS) {
         const args = this.session.args;
+        if (frame!.opcode === Opcode.REPLSYNC || frame!.opcode === Opcode.REPLACK) {
+          if (!this.repl) this.sink.write(errorReply(frame!.requestId, ErrorCode.UNKNOWN_COMMAND, 'replication is not available on this connection'));
+          else for (const out of this.repl.handle(this, frame!.opcode, frame!.requestId, args)) this.sink.write(out);
+          continue;
+        }
         const unsubscribeAll = frame!.opcode === Opcode.UNSUBSCRIBE && (args.length === 0 || args[0] === null || args[0] === undefined);
         if (unsubscribeAll) this.bus?.drop(this);
         if (frame!.opcode === Opcode.PUBLISH || isChannelFilter(args[0]) || (unsubscribeAll && !this.events)) {
@@ -182,9 +194,18 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber {
     return encodeReply(Status.OK, requestId, count);
   }
 
+  /** End the conversation (test hook REPL-CUT on a primary). */
+  cut(): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.sink.destroy) this.sink.destroy();
+    else this.sink.end();
+  }
+
   /** The conversation is over: forget its subscriptions. */
   close(): void {
     this.closing = true;
+    this.repl?.drop(this);
     this.events?.drop(this);
     this.bus?.drop(this);
   }
@@ -228,11 +249,14 @@ export class NativeConnection implements Connection {
       {
         write: (bytes) => ctx.write(this, bytes),
         end: () => socket.end(),
+        destroy: () => socket.destroy(),
       },
       ctx.events,
       ctx.bus ?? null,
       ctx.readOnly ?? null,
     );
+    this.router.peer = socket.remoteAddress ?? '';
+    this.router.repl = ctx.replSource ?? null;
   }
 
   onClose(): void {

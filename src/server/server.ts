@@ -18,6 +18,8 @@ import { CairnError, ErrorCode } from '../errors.js';
 import type { Connection, ConnectionContext } from './connection.js';
 import { NativeConnection, NativeRouter } from './native-conn.js';
 import { Replication } from '../replication/manager.js';
+import { ReplSource } from '../replication/backlog.js';
+import { join } from 'node:path';
 import type { Transport } from '../client/transport.js';
 import { memcacheProtocol, respProtocol, type ProtocolStats } from './protocols.js';
 import { TextConnection } from './text-conn.js';
@@ -109,6 +111,8 @@ class Acceptor implements RunningServer, ConnectionContext {
   /** primary or read-only replica (src/replication/) */
   readonly replication: Replication;
   readonly readOnly: () => boolean;
+  /** the primary side of replication: offset, backlog, attached replicas (src/replication/backlog.ts) */
+  readonly replSource: ReplSource;
   /** in-process native routers (the replica's writes to its own shards), by connection id */
   private readonly internal = new Map<number, NativeRouter>();
   private nextInternal = 0xfff00000;
@@ -138,11 +142,18 @@ class Acceptor implements RunningServer, ConnectionContext {
     // the shards send key events while the hub (key subscriptions) or the bus (keyspace notifications) wants them
     let hubOn = false;
     let busOn = false;
-    this.events = new SubscriptionHub((on) => backend.listenForEvents((hubOn = on) || busOn));
-    this.bus = new ChannelBus((on) => backend.listenForEvents(hubOn || (busOn = on)), parseNotifyFlags(config.notifyKeyspaceEvents ?? '') ?? 0);
+    // ... or replication (the backlog, attached replicas) does
+    let replOn = false;
+    this.events = new SubscriptionHub((on) => backend.listenForEvents((hubOn = on) || busOn || replOn));
+    this.bus = new ChannelBus((on) => backend.listenForEvents(hubOn || (busOn = on) || replOn), parseNotifyFlags(config.notifyKeyspaceEvents ?? '') ?? 0);
+    this.replSource = new ReplSource(config.replBacklog ?? 0, (on) => backend.listenForEvents(hubOn || busOn || (replOn = on)));
+    if ((config.replBacklog ?? 0) > config.outputLimit / 2) {
+      log(`cairn: warning: --repl-backlog ${config.replBacklog} is more than half of --output-limit ${config.outputLimit}; a partial resync of a full backlog may exceed the output limit`);
+    }
     this.guard = new ClientGuard(config.clientTimeout, config.idleTimeout, (c) => this.paused.has(c), log);
     backend.onReply((kind, conn, seq, payload) => {
       if (kind === MessageKind.EVENT) {
+        this.replSource.record(seq, payload);
         this.events.dispatch(seq, payload);
         this.bus.keyEvent(seq, payload);
         return;
@@ -155,6 +166,11 @@ class Acceptor implements RunningServer, ConnectionContext {
       password: config.primaryPassword ?? config.password,
       local: () => this.localTransport(),
       log,
+      source: this.replSource,
+      stateFile: join(config.data, 'replication.json'),
+      // with --durability sync every applied write is on disk, so an offset saved while running is good after a crash
+      trustRunningState: config.durability === 'sync',
+      listeningPort: () => this.ports.native ?? 0,
     });
     this.readOnly = this.replication.readOnly;
   }
@@ -168,6 +184,7 @@ class Acceptor implements RunningServer, ConnectionContext {
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       hub: this.events.stats(),
+      replication: this.replication.metrics(),
     };
   }
 
@@ -201,7 +218,7 @@ class Acceptor implements RunningServer, ConnectionContext {
       this.ports.native = await this.open(c.port, 'native', (id, socket) => new NativeConnection(id, socket, this, nativeInfo));
     }
     if (c.respPort !== null) {
-      const hook = TEST_HOOKS_ENABLED() ? debugHook(this.backend, this.log) : undefined;
+      const hook = TEST_HOOKS_ENABLED() ? debugHook(this.backend, this.log, () => this.replSource.cutAll()) : undefined;
       const proto = respProtocol(c, this.backend.shards, this.stats(c.respPort), hook, this.bus, this.readOnly, this.replication);
       this.ports.resp = await this.open(c.respPort, 'resp', (id, socket) => new TextConnection(id, socket, this, proto));
     }
@@ -219,7 +236,7 @@ class Acceptor implements RunningServer, ConnectionContext {
     }
     if (c.replicaOf) {
       const colon = c.replicaOf.lastIndexOf(':');
-      await this.replication.follow({ host: c.replicaOf.slice(0, colon), port: Number(c.replicaOf.slice(colon + 1)) });
+      await this.replication.follow({ host: c.replicaOf.slice(0, colon), port: Number(c.replicaOf.slice(colon + 1)) }, true);
     }
     this.log(
       `cairn ${VERSION} ready: native ${this.ports.native ?? 'off'}, resp ${this.ports.resp ?? 'off'}, ` +

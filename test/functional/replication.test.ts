@@ -1,8 +1,11 @@
 /**
  * Replication (docs/replication.md): a primary and a replica on loopback, writes under load, a
  * replica restart and a re-pointed link, then every key and TTL compared; read-only errors on every
- * protocol; ROLE, INFO replication, REPLICAOF NO ONE.
+ * protocol; ROLE, INFO replication, REPLICAOF NO ONE. Then the backlog: a connection cut from the
+ * primary's side and a replica restart resume with a partial resync; an offset that fell out of a
+ * small backlog gets a full copy.
  */
+import { rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,16 +36,26 @@ async function sdk(server: TestServer): Promise<CairnClient> {
 async function dump(server: TestServer): Promise<Map<string, string>> {
   const c = await sdk(server);
   const out = new Map<string, string>();
-  for await (const key of c.scanKeys({ count: 500 })) {
-    const m = await c.getMeta(key);
-    if (m) out.set(Buffer.from(key).toString(), `${Buffer.from(m.value).toString()}|${m.flags}|${m.expiresAt}`);
+  const keys: Uint8Array[] = [];
+  for await (const key of c.scanKeys({ count: 500 })) keys.push(key);
+  // pipelined reads, 500 at a time
+  for (let i = 0; i < keys.length; i += 500) {
+    const part = keys.slice(i, i + 500);
+    const metas = await Promise.all(part.map((k) => c.getMeta(k)));
+    metas.forEach((m, j) => {
+      if (m) out.set(Buffer.from(part[j]).toString(), `${Buffer.from(m.value).toString()}|${m.flags}|${m.expiresAt}`);
+    });
   }
   await c.close();
   return out;
 }
 
 async function inSync(): Promise<boolean> {
-  const [a, b] = await Promise.all([dump(primary), dump(replica)]);
+  return same(primary, replica);
+}
+
+async function same(x: TestServer, y: TestServer): Promise<boolean> {
+  const [a, b] = await Promise.all([dump(x), dump(y)]);
   if (a.size !== b.size) return false;
   for (const [k, v] of a) if (b.get(k) !== v) return false;
   return true;
@@ -127,5 +140,85 @@ describe('replication', () => {
     for (let i = 0; i < 100; i++) await p.set(`late${i}`, `l${i}`, { ttl: 700_000 });
     await until('the re-pointed replica equal to the primary', inSync);
     expect(await r2.get('local-write')).toBeNull();
+  });
+});
+
+/** a field of INFO replication over RESP */
+async function replInfo(server: TestServer, field: string): Promise<string | undefined> {
+  const r = new Redis({ host: '127.0.0.1', port: server.respPort, lazyConnect: true });
+  await r.connect();
+  const text = await r.info('replication');
+  r.disconnect();
+  return new RegExp(`^${field}:(.*)$`, 'm').exec(text)?.[1]?.trim();
+}
+
+describe('replication backlog and partial resync', () => {
+  let p2: TestServer;
+  let r2: TestServer;
+  afterAll(async () => {
+    await r2?.stop();
+    await p2?.stop();
+    if (r2) rmSync(r2.dataDir, { recursive: true, force: true });
+  });
+
+  it('resumes from the backlog after a cut and a restart, and copies in full past it', async () => {
+    // 16 KB of backlog: about 400 events of these short keys (key + 32 bytes each)
+    p2 = await startServer({ args: ['--shards', '2', '--repl-backlog', '16kb'], env: { CAIRN_TEST_HOOKS: '1' } });
+    const p = await sdk(p2);
+    for (let i = 0; i < 400; i += 100) {
+      await p.mset(Object.fromEntries(Array.from({ length: 100 }, (_, j) => [`b${i + j}`, `v${i + j}`])));
+    }
+    const replicaArgs = ['--shards', '2', '--replica-of', `127.0.0.1:${p2.port}`];
+    // keepData: the restarts below reuse this directory (removed in afterAll)
+    r2 = await startServer({ args: replicaArgs, keepData: true });
+    await until('the replica equal to the primary', () => same(p2, r2));
+    await until('the replica connected', async () => (await replInfo(r2, 'master_link_status')) === 'up');
+    expect(await replInfo(r2, 'cairn_repl_full_syncs')).toBe('1');
+    expect(await replInfo(r2, 'cairn_repl_partial_syncs')).toBe('0');
+    expect(await replInfo(p2, 'connected_slaves')).toBe('1');
+    expect(Number(await replInfo(p2, 'master_repl_offset'))).toBeGreaterThanOrEqual(400);
+    const pr = new Redis({ host: '127.0.0.1', port: p2.respPort });
+    clients.push({ close: () => pr.disconnect() });
+    const role = (await pr.call('ROLE')) as [string, number, string[][]];
+    expect(role[0]).toBe('master');
+    expect(role[2]).toHaveLength(1);
+    expect(role[2][0][1]).toBe(String(r2.port));
+
+    // 1. the primary drops the replica's connection; writes go on during the cut
+    expect(await pr.call('CAIRN.DEBUG', 'REPL-CUT')).toBe(1);
+    for (let i = 0; i < 300; i++) {
+      if (i % 10 === 0) await p.del(`b${i}`);
+      else if (i % 7 === 0) await p.expire(`b${i}`, 800_000);
+      else await p.set(`cut${i}`, `c${i}`, i % 3 === 0 ? { ttl: 900_000, flags: 3 } : undefined);
+    }
+    await until('a partial resync after the cut', async () => (await replInfo(r2, 'cairn_repl_partial_syncs')) === '1');
+    await until('the replica equal after the cut', () => same(p2, r2));
+    expect(await replInfo(r2, 'cairn_repl_full_syncs')).toBe('1');
+    expect(await replInfo(p2, 'sync_partial_ok')).toBe('1');
+
+    // 2. a replica restart (clean stop, same data directory) within the backlog
+    await r2.stop();
+    for (let i = 0; i < 200; i++) await p.set(`restart${i}`, `r${i}`, { ttl: 700_000 });
+    await p.del('b1');
+    r2 = await startServer({ dataDir: r2.dataDir, args: replicaArgs });
+    await until('the restarted replica equal', () => same(p2, r2));
+    await until('the restarted replica connected', async () => (await replInfo(r2, 'master_link_status')) === 'up');
+    expect(await replInfo(r2, 'cairn_repl_partial_syncs')).toBe('1');
+    expect(await replInfo(r2, 'cairn_repl_full_syncs')).toBe('0');
+    expect(await replInfo(p2, 'sync_partial_ok')).toBe('2');
+
+    // 3. away for more than the backlog holds: a full copy, still equal at the end
+    await r2.stop();
+    for (let i = 0; i < 800; i += 100) {
+      await p.mset(Object.fromEntries(Array.from({ length: 100 }, (_, j) => [`far${i + j}`, `f${i + j}`])));
+    }
+    await p.del('b2');
+    expect(Number(await replInfo(p2, 'repl_backlog_first_byte_offset'))).toBeGreaterThan(1000);
+    r2 = await startServer({ dataDir: r2.dataDir, args: replicaArgs });
+    await until('the replica equal after a full copy', () => same(p2, r2));
+    await until('the replica connected after a full copy', async () => (await replInfo(r2, 'master_link_status')) === 'up');
+    expect(await replInfo(r2, 'cairn_repl_full_syncs')).toBe('1');
+    expect(await replInfo(r2, 'cairn_repl_partial_syncs')).toBe('0');
+    expect(await replInfo(p2, 'sync_partial_err')).toBe('1');
   });
 });
