@@ -37,5 +37,5 @@ if kill -0 "$pid" 2>/dev/null; then echo "the server did not stop in 30 s; killi
 wait "$pid" 2>/dev/null || true
 pid=
 ls "$dir"/*.cpuprofile >/dev/null 2>&1 || { echo "no .cpuprofile written under $dir" >&2; exit 1; }
-node profiles/top.mjs --top "${TOP:-10}" "$dir" | tee "$dir/summary.txt"
+node profiles/top.mjs --top "${TOP:-10}" --idle waitBlocking "$dir" | tee "$dir/summary.txt"
 echo "profiles: $dir (open a .cpuprofile in Chrome DevTools › Performance, or speedscope)"

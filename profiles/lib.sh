@@ -56,13 +56,15 @@ run_clinic() {
   need redis-benchmark
   echo "clinic $tool: $SHARDS shards inline, load: $LOAD" >&2
   # timeout signals the whole process group (clinic, the server, the load) and SIGKILLs 15 s later
+  set +e
   timeout -k 15 "$TIMEOUT" node_modules/.bin/clinic "$tool" --open=false --dest "$dest" \
     --on-port "$LOAD" \
     -- node dist/src/cli.js serve --inline --shards "$SHARDS" \
       --port off --memcache-port off --http-port off --resp-port 0 \
       --data "$data" --max-memory "${MAX_MEMORY:-1gb}" \
-    2>&1 | tr '\r' '\n' | grep -v 'rps=' | grep -v '^ *$' || true
+    2>&1 | tr '\r' '\n' | grep -v 'rps=' | grep -v '^ *$'
   local status=${PIPESTATUS[0]}
+  set -e
   if [ "$status" -ne 0 ]; then echo "clinic $tool exited $status (124: stopped after ${TIMEOUT}s)" >&2; fi
   ls "$dest"/*.html >/dev/null 2>&1 || { echo "clinic $tool wrote no report under $dest" >&2; exit 1; }
 }

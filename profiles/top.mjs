@@ -2,13 +2,17 @@
 /**
  * Top self-time functions of CPU profiles.
  *
- *   node profiles/top.mjs [--top N] [--json] FILE_OR_DIR...
+ *   node profiles/top.mjs [--top N] [--json] [--idle NAME]... FILE_OR_DIR...
  *
  * Accepts V8 .cpuprofile files (node --cpu-prof writes one per thread) and clinic flame sample
  * files (*.clinic-flame-samples, inside a .clinic-flame directory). A directory is searched for
  * both. For each profile it prints the thread it came from (main = the acceptor; a worker is named
  * by its entry script, e.g. workers/shard.js), its sampled time, and the functions with the most
- * self time: ms, % of all samples, % of the non-idle samples, and where the function is.
+ * self time: ms, % of all samples, % of the busy samples, and where the function is.
+ *
+ * "Busy" leaves out V8's (idle) and (program) and any function named with --idle: a thread blocked
+ * in Atomics.wait is charged to the JS function that called it (in cairn, waitBlocking in
+ * src/hop/ring.ts, where a shard sleeps until the acceptor rings), which is waiting, not work.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
@@ -16,10 +20,12 @@ import { basename, join, relative } from 'node:path';
 const argv = process.argv.slice(2);
 let top = 10;
 let json = false;
+const extraIdle = [];
 const inputs = [];
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--top') top = Number(argv[++i]);
   else if (argv[i] === '--json') json = true;
+  else if (argv[i] === '--idle') extraIdle.push(argv[++i]);
   else if (argv[i] === '-h' || argv[i] === '--help') {
     console.log('usage: node profiles/top.mjs [--top N] [--json] FILE.cpuprofile|DIR ...');
     process.exit(0);
@@ -40,7 +46,7 @@ function collect(path, out) {
   return out;
 }
 
-const IDLE = new Set(['(idle)', '(program)']);
+const IDLE = new Set(['(idle)', '(program)', ...extraIdle]);
 const cwd = process.cwd();
 
 function where(url, line) {
@@ -122,7 +128,16 @@ reports.sort((a, b) => (a.thread.startsWith('main') ? -1 : b.thread.startsWith('
 if (json) {
   console.log(
     JSON.stringify(
-      reports.map((r) => ({ file: r.file, thread: r.thread, totalMs: r.totalMs, idleMs: r.idleMs, top: r.functions.sort((a, b) => b.ms - a.ms).slice(0, top).map(({ name, where: w, ms }) => ({ name, where: w, ms, pct: (ms / r.totalMs) * 100 })) })),
+      reports.map((r) => ({
+        file: r.file,
+        thread: r.thread,
+        totalMs: r.totalMs,
+        idleMs: r.idleMs,
+        top: r.functions
+          .sort((a, b) => b.ms - a.ms)
+          .slice(0, top)
+          .map(({ name, where: w, ms }) => ({ name, where: w, ms, pctAll: (ms / r.totalMs) * 100, pctBusy: IDLE.has(name) ? null : (ms / Math.max(1e-9, r.totalMs - r.idleMs)) * 100 })),
+      })),
       null,
       2,
     ),
@@ -132,11 +147,11 @@ if (json) {
     const unit = r.unit === 'samples' ? 'samples' : 'ms';
     const busy = r.totalMs - r.idleMs;
     console.log(`\n== ${r.thread}: ${relative(cwd, r.file)}`);
-    console.log(`   ${Math.round(r.totalMs)} ${unit} sampled, ${((busy / Math.max(1, r.totalMs)) * 100).toFixed(0)} % busy (not idle/program)`);
+    console.log(`   ${Math.round(r.totalMs)} ${unit} sampled, ${((busy / Math.max(1, r.totalMs)) * 100).toFixed(0)} % busy (not ${[...IDLE].join(', ')})`);
     console.log(`   ${'self'.padStart(8)} ${'% all'.padStart(6)} ${'% busy'.padStart(6)}  function (location)`);
     for (const f of r.functions.sort((a, b) => b.ms - a.ms).slice(0, top)) {
       const pctAll = (f.ms / Math.max(1e-9, r.totalMs)) * 100;
-      const pctBusy = IDLE.has(f.name) || f.where === '' && r.unit === 'samples' && f.name === '' ? NaN : (f.ms / Math.max(1e-9, busy)) * 100;
+      const pctBusy = IDLE.has(f.name) ? NaN : (f.ms / Math.max(1e-9, busy)) * 100;
       console.log(`   ${f.ms.toFixed(unit === 'ms' ? 1 : 0).padStart(8)} ${pctAll.toFixed(1).padStart(6)} ${Number.isNaN(pctBusy) ? '     -' : pctBusy.toFixed(1).padStart(6)}  ${f.name}${f.where ? ` (${f.where})` : ''}`);
     }
   }
