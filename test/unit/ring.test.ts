@@ -102,8 +102,12 @@ describe('Ring', () => {
       stdout: false,
       workerData: { toWorker, fromWorker, workerBell: workerBell.sab, mainBell: mainBell.sab, count },
     });
-    const out = new Outbox(new Ring(toWorker), workerBell);
-    const inbound = new Ring(fromWorker);
+    // both ends run the compiled modules, as the server does
+    const dist = (await import(ringUrl)) as typeof import('../../src/hop/ring.js');
+    const distOutbox = (await import(outboxUrl)) as typeof import('../../src/hop/outbox.js');
+    const mainBellDist = new dist.Doorbell(mainBell.sab);
+    const out = new distOutbox.Outbox(new dist.Ring(toWorker), new dist.Doorbell(workerBell.sab));
+    const inbound = new dist.Ring(fromWorker);
     for (let i = 0; i < count; i++) out.send(1, i % 100, i, Buffer.from(String(i)));
     const failed = new Promise((_, reject) => { worker.once('error', reject); worker.once('exit', (c) => c !== 0 && reject(new Error('worker exited ' + c))); });
     let next = 0;
@@ -114,7 +118,7 @@ describe('Ring', () => {
         expect(payload.toString()).toBe(String(next));
         next++;
       });
-      if (n === 0) await Promise.race([mainBell.wait(() => inbound.pending() > 0, 1000), failed]);
+      if (n === 0) await Promise.race([mainBellDist.wait(() => inbound.pending() > 0, 1000), failed]);
       else await new Promise((r) => setImmediate(r));
     }
     await worker.terminate();
