@@ -29,6 +29,8 @@ export interface ConnectionContext {
   readOnly?: () => boolean;
   /** the primary side of replication (REPLSYNC / REPLACK on the native port) */
   replSource?: ReplSource;
+  /** replication status, added to the native STATS reply */
+  replicationStats?: () => unknown;
   /** commands routed so far, all protocols */
   commands: number;
   /** queue bytes for the socket; writes are corked per reply batch */

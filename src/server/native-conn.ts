@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
 import { MessageKind } from '../hop/kinds.js';
 import { ErrorCode } from '../errors.js';
-import { encodeReply, errorReply, FrameError, FrameReader, Status } from '../native/frame.js';
+import { encodeReply, errorReply, FrameError, FrameReader, REPLY_HEADER_SIZE, Status } from '../native/frame.js';
 import { Opcode } from '../native/opcodes.js';
-import { utf8Encode } from '../native/codec.js';
+import { createUnpackr, utf8Encode } from '../native/codec.js';
 import type { ChannelBus, ChannelSubscriber } from '../pubsub/bus.js';
 import { PUSH_MESSAGE, PUSH_PMESSAGE } from '../events/codes.js';
 import { mergeBroadcastReplies } from '../native/merge.js';
@@ -40,6 +40,8 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber, Replica
   peer = '';
   /** this thread's replication source (REPLSYNC / REPLACK); set by the acceptor */
   repl: ReplSource | null = null;
+  /** replication status for the STATS reply; set by the acceptor */
+  replicationStats: (() => unknown) | null = null;
   eventStamp = 0;
   /** frames routed to shards so far */
   commands = 0;
@@ -139,7 +141,8 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber, Replica
       if (--b.remaining === 0) {
         this.broadcasts.delete(seq);
         this.inFlight--;
-        this.sink.write(mergeBroadcastReplies(b.opcode, b.requestId, b.replies));
+        const merged = mergeBroadcastReplies(b.opcode, b.requestId, b.replies);
+        this.sink.write(b.opcode === Opcode.STATS && this.replicationStats ? withReplication(merged, this.replicationStats()) : merged);
       }
     } else if (kind === MessageKind.FAILURE) {
       const b = this.broadcasts.get(seq);
@@ -257,6 +260,7 @@ export class NativeConnection implements Connection {
     );
     this.router.peer = socket.remoteAddress ?? '';
     this.router.repl = ctx.replSource ?? null;
+    this.router.replicationStats = ctx.replicationStats ?? null;
   }
 
   onClose(): void {
@@ -281,4 +285,13 @@ export class NativeConnection implements Connection {
   onReply(kind: number, seq: number, payload: Buffer): void {
     this.router.onReply(kind, seq, payload);
   }
+}
+
+const statsUnpackr = createUnpackr(false);
+
+/** A STATS reply with the acceptor's replication status added beside the shards' figures. */
+function withReplication(reply: Uint8Array, replication: unknown): Uint8Array {
+  if (reply[4] !== Status.OK) return reply;
+  const body = statsUnpackr.unpack(reply, { start: REPLY_HEADER_SIZE, end: reply.length }) as Record<string, unknown>;
+  return encodeReply(Status.OK, (reply[5] << 24 | reply[6] << 16 | reply[7] << 8 | reply[8]) >>> 0, { ...body, replication });
 }

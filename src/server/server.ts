@@ -113,6 +113,8 @@ class Acceptor implements RunningServer, ConnectionContext {
   readonly readOnly: () => boolean;
   /** the primary side of replication: offset, backlog, attached replicas (src/replication/backlog.ts) */
   readonly replSource: ReplSource;
+  /** replication status for the native STATS reply */
+  readonly replicationStats = (): unknown => this.replication.metrics();
   /** in-process native routers (the replica's writes to its own shards), by connection id */
   private readonly internal = new Map<number, NativeRouter>();
   private nextInternal = 0xfff00000;
