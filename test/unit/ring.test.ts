@@ -69,8 +69,10 @@ describe('Ring', () => {
   });
 
   it('crosses threads: a worker echoes 50,000 messages back through a second ring', async () => {
-    const toWorker = createRingBuffer(64 * 1024);
-    const fromWorker = createRingBuffer(64 * 1024);
+    // Rings large enough that no message waits for room: the cross-thread hand-off and wake-ups are
+    // what this checks (waiting for room is covered on one thread above).
+    const toWorker = createRingBuffer(2 * 1024 * 1024);
+    const fromWorker = createRingBuffer(2 * 1024 * 1024);
     const workerBell = new Doorbell();
     const mainBell = new Doorbell();
     const ringUrl = pathToFileURL(join(packageRoot, 'dist', 'src', 'hop', 'ring.js')).href;
