@@ -81,7 +81,7 @@ export const SETTINGS: Setting[] = [
   { key: 'inline', flag: 'inline', kind: 'bool', help: 'run every shard on the main thread (for profilers that cannot see worker threads)', default: () => false },
   { key: 'clientTimeout', flag: 'client-timeout', kind: 'duration', help: 'close a client that holds an incomplete request or leaves replies unread this long (0: never)', default: () => 30_000 },
   { key: 'idleTimeout', flag: 'idle-timeout', kind: 'duration', help: 'close a client that sends nothing and waits for nothing this long (0: never)', default: () => 0 },
-  { key: 'tlsCert', flag: 'tls-cert', kind: 'string', help: 'PEM certificate (chain) file: the native port speaks TLS (with --tls-key)', default: () => null },
+  { key: 'tlsCert', flag: 'tls-cert', kind: 'string', help: 'PEM certificate (chain) file: the native port and the gateway (HTTPS, wss://) speak TLS (with --tls-key)', default: () => null },
   { key: 'tlsKey', flag: 'tls-key', kind: 'string', help: 'PEM private key file for --tls-cert', default: () => null },
   { key: 'notifyKeyspaceEvents', flag: 'notify-keyspace-events', kind: 'string', help: 'keyspace notifications on pub/sub channels, Redis classes such as KEA ("" = off)', default: () => '' },
   { key: 'replicaOf', flag: 'replica-of', kind: 'string', help: "serve as a read-only replica of the primary's native port host:port", default: () => null },

@@ -57,6 +57,7 @@ async function main(): Promise<void> {
       startedAt: data.startedAt,
       acceptorStats,
       log: (line) => post({ type: 'log', line }),
+      tls: data.tls,
     });
   } catch (err) {
     await backend.close();

@@ -41,6 +41,8 @@ export interface GatewayOptions {
   /** the acceptor's counters (asked of the main thread); null when it cannot answer */
   acceptorStats: () => Promise<FrontStats | null>;
   log: (line: string) => void;
+  /** PEM files: serve HTTPS and wss:// instead of plain HTTP and ws:// */
+  tls?: { cert: string; key: string } | null;
 }
 
 export interface RunningGateway {
@@ -245,7 +247,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   };
 
   const maxFrame = o.info.limits?.maxFrame ?? 8 * 1024 * 1024;
-  const app: TemplatedApp = uWS.App();
+  const app: TemplatedApp = o.tls ? uWS.SSLApp({ cert_file_name: o.tls.cert, key_file_name: o.tls.key }) : uWS.App();
   app.ws<SocketState>('/ws', {
     compression: uWS.DISABLED,
     maxPayloadLength: maxFrame + 64 * 1024,

@@ -14,6 +14,8 @@ export interface GatewayWorkerData {
   maxConnections: number;
   version: string;
   startedAt: number;
+  /** PEM files: serve HTTPS and wss:// (the same --tls-cert / --tls-key as the native port) */
+  tls: { cert: string; key: string } | null;
 }
 
 /** main thread → gateway */

@@ -260,6 +260,7 @@ class Acceptor implements RunningServer, ConnectionContext {
       maxConnections: c.maxConnections,
       version: VERSION,
       startedAt: this.startedAt,
+      tls: c.tlsCert !== null && c.tlsKey !== null ? { cert: c.tlsCert, key: c.tlsKey } : null,
     };
     const worker = new Worker(workerFile('gateway'), { workerData: data, name: 'cairn-gateway' });
     this.gateway = worker;

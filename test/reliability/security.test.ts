@@ -5,13 +5,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
+import WebSocket from 'ws';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient, tcpTransport } from '../../src/client/index.js';
 import { HELLO, nativeFrame } from '../../bench/fuzz-gen.js';
 import { pack } from 'msgpackr';
-import { tempDir } from '../helpers/server.js';
+import { freePort, tempDir } from '../helpers/server.js';
 import { cleanup, exchange, raw, redis, start, until } from './lib.js';
 
 const dirs: string[] = [];
@@ -90,6 +93,47 @@ describe('TLS on the native port', () => {
     await until(() => Buffer.concat(got).includes(Buffer.from('hi')), 5000, 'PING over TLS');
     s.destroy();
     await expect(start({ args: ['--tls-cert', cert] })).rejects.toThrow(/--tls-cert and --tls-key go together/);
+  }, 60_000);
+});
+
+describe('TLS on the gateway', () => {
+  it('serves HTTPS and wss:// with the same --tls-cert/--tls-key', async () => {
+    const dir = tempDir('cairn-tls-gw-');
+    dirs.push(dir);
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { encoding: 'utf8' });
+    expect(gen.status).toBe(0);
+    const httpPort = await freePort();
+    const srv = { ...(await start({ args: ['--tls-cert', cert, '--tls-key', key, '--http-port', String(httpPort)] })), httpPort };
+    const health = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpsGet({ host: '127.0.0.1', port: srv.httpPort, path: '/health', ca: [readFileSync(cert)], checkServerIdentity: () => undefined }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+    });
+    expect(health.status).toBe(200);
+    // the native handshake over wss://, verified against the self-signed certificate
+    const ws = new WebSocket(`wss://127.0.0.1:${srv.httpPort}/ws`, { ca: [readFileSync(cert)], checkServerIdentity: () => undefined });
+    const got: Buffer[] = [];
+    ws.on('message', (d: Buffer) => got.push(Buffer.from(d)));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.send(HELLO);
+    await until(() => Buffer.concat(got).includes(Buffer.from('cairn')), 5000, 'HELLO over wss://');
+    ws.close();
+    // plain http:// on the same port gets no answer
+    await expect(
+      new Promise((resolve, reject) => {
+        const req = httpGet({ host: '127.0.0.1', port: srv.httpPort, path: '/health', timeout: 3000 }, resolve);
+        req.on('timeout', () => req.destroy(new Error('no plain-text answer')));
+        req.on('error', reject);
+      }),
+    ).rejects.toThrow();
   }, 60_000);
 });
 
