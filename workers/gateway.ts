@@ -67,6 +67,8 @@ async function main(): Promise<void> {
   }
   port.on('message', (msg: ToGateway) => {
     if (msg.type === 'bus') bus.fromPeer(msg.msg);
+    else if (msg.type === 'shard-down') backend.shardDown(msg.shard, msg.why);
+    else if (msg.type === 'shard-up') backend.shardUp(msg.shard);
     else if (msg.type === 'acceptor-stats') {
       asked.get(msg.id)?.(msg.value);
       asked.delete(msg.id);

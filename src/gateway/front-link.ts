@@ -3,7 +3,8 @@
  * set to every shard (LinkMemory), the reply loop, its event switch, and internal requests (conn 0)
  * such as the metrics probe behind /metrics, /ready and the dashboard.
  */
-import { EventGate, frontEndpoint, type Endpoint, type LinkMemory } from '../hop/link.js';
+import { EventGate, type Endpoint, type LinkMemory } from '../hop/link.js';
+import { FrontFailover } from '../shards/failover.js';
 import { MessageKind } from '../hop/kinds.js';
 import { createUnpackr } from '../native/codec.js';
 import type { ReplyHandler, ShardBackend } from '../shards/backend.js';
@@ -31,18 +32,31 @@ export class FrontLinkBackend implements ShardBackend {
   private readonly pending = new Map<number, Pending>();
   private nextSeq = 1;
 
+  /** the in-flight log per shard: requests to a shard that dies fail at once instead of hanging */
+  private readonly failover: FrontFailover;
+
   constructor(link: LinkMemory) {
     this.shards = link.requests.length;
     this.gate = new EventGate(link);
-    this.endpoint = frontEndpoint(link, (kind, conn, seq, payload) => {
+    this.failover = new FrontFailover(link, (kind, conn, seq, payload) => {
       if (conn === INTERNAL_CONN && kind !== MessageKind.EVENT) this.settle(kind, seq, payload);
       else this.handler(kind, conn, seq, payload);
     });
+    this.endpoint = this.failover.endpoint;
     this.endpoint.start();
   }
 
   send(shard: number, kind: number, conn: number, seq: number, payload: Uint8Array): void {
-    this.endpoint.outboxes[shard].send(kind, conn, seq, payload);
+    this.failover.send(shard, kind, conn, seq, payload);
+  }
+
+  /** The pool (on the main thread) saw the shard's worker exit: fail what it owes, and new requests. */
+  shardDown(shard: number, why: string): void {
+    this.failover.shardDown(shard, why);
+  }
+
+  shardUp(shard: number): void {
+    this.failover.shardUp(shard);
   }
 
   onReply(handler: ReplyHandler): void {

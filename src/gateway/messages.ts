@@ -23,7 +23,10 @@ export type ToGateway =
   | { type: 'close' }
   | { type: 'acceptor-stats'; id: number; value: FrontStats | null }
   /** channel pub/sub between the two fronts (src/pubsub/bus.ts) */
-  | { type: 'bus'; msg: BusWire };
+  | { type: 'bus'; msg: BusWire }
+  /** a shard's worker exited / serves again (the pool restarts it): the gateway's failover follows */
+  | { type: 'shard-down'; shard: number; why: string }
+  | { type: 'shard-up'; shard: number };
 
 /** gateway → main thread */
 export type FromGateway =

@@ -264,6 +264,11 @@ class Acceptor implements RunningServer, ConnectionContext {
     };
     const worker = new Worker(workerFile('gateway'), { workerData: data, name: 'cairn-gateway' });
     this.gateway = worker;
+    this.backend.onShardState?.((shard, up, why) => {
+      if (this.gateway === worker) {
+        worker.postMessage((up ? { type: 'shard-up', shard } : { type: 'shard-down', shard, why }) satisfies ToGateway);
+      }
+    });
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on('message', (msg: FromGateway) => {

@@ -22,6 +22,8 @@ export interface ShardBackend {
   /** hand one message to a shard; its reply comes to the reply handler with the same conn and seq */
   send(shard: number, kind: number, conn: number, seq: number, payload: Uint8Array): void;
   onReply(handler: ReplyHandler): void;
+  /** shard workers going down and coming back (threads mode only), for other front threads to follow */
+  onShardState?(listener: (shard: number, up: boolean, why: string) => void): void;
   /**
    * Ask the shards for key events (MessageKind.EVENT messages to the reply handler, conn 0, seq =
    * event code, payload = key) while `on`; off, they cost the shards nothing.
@@ -116,6 +118,11 @@ class ThreadBackend implements ShardBackend {
 
   send(shard: number, kind: number, conn: number, seq: number, payload: Uint8Array): void {
     this.failover.send(shard, kind, conn, seq, payload);
+  }
+
+  onShardState(listener: (shard: number, up: boolean, why: string) => void): void {
+    this.pool.on('shard-down', (shard: number, why: string) => listener(shard, false, why));
+    this.pool.on('shard-up', (shard: number) => listener(shard, true, ''));
   }
 
   onReply(handler: ReplyHandler): void {

@@ -7,7 +7,9 @@
  */
 import { connect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createClient, type CairnClient } from '../../src/client/index.js';
+import WebSocket from 'ws';
+import { CairnClient, createClient, webSocketTransport, type WebSocketConstructor } from '../../src/client/index.js';
+import { freePort } from '../helpers/server.js';
 import { cleanup, keysOn, redis, shardUp, sleep, start } from './lib.js';
 
 afterAll(cleanup);
@@ -168,4 +170,55 @@ describe('shard crash', () => {
     expect(await r.get(b)).toBe('alive');
     expect((srv.output().match(/shard 0 restarted/g) ?? []).length).toBe(4);
   }, 90_000);
+});
+
+describe('a shard crash seen from the WebSocket gateway', () => {
+  it('fails the gateway requests the dead shard owed, at once, and serves again after the restart', async () => {
+    const httpPort = await freePort();
+    const srv = await start({ args: ['--http-port', String(httpPort)] });
+    const admin = redis(srv.respPort);
+    const ws = new CairnClient({
+      host: '127.0.0.1',
+      port: httpPort,
+      reconnect: false,
+      timeoutMs: 30_000,
+      transport: webSocketTransport({ WebSocket: WebSocket as unknown as WebSocketConstructor }),
+    });
+    await ws.connect();
+    const [k0] = keysOn(0, 2, 1);
+    const [k1] = keysOn(1, 2, 1);
+    await ws.set(k0, 'zero');
+    await ws.set(k1, 'one');
+    // a stream of requests to both shards through the gateway while shard 0 is killed
+    let running = true;
+    const outcomes = { ok: 0, shardDown: 0, other: [] as string[], slowest: 0 };
+    const loop = async (key: string): Promise<void> => {
+      while (running) {
+        const t0 = Date.now();
+        try {
+          await ws.get(key);
+          outcomes.ok++;
+        } catch (err) {
+          if ((err as { code?: string }).code === 'CAIRN_ERR_SHARD_DOWN') outcomes.shardDown++;
+          else outcomes.other.push(String(err));
+          await sleep(5);
+        }
+        outcomes.slowest = Math.max(outcomes.slowest, Date.now() - t0);
+      }
+    };
+    const load = [loop(k0), loop(k0), loop(k1)];
+    await sleep(300);
+    await admin.call('cairn.debug', 'shard-terminate', '0');
+    await sleep(50);
+    await shardUp(admin, 0);
+    await sleep(300);
+    running = false;
+    await Promise.all(load);
+    expect(outcomes.other).toEqual([]);
+    // nothing waited for the 30 s request timeout: owed requests failed when the shard went down
+    expect(outcomes.slowest).toBeLessThan(5_000);
+    expect(Buffer.from((await ws.get(k0))!).toString()).toBe('zero');
+    expect(Buffer.from((await ws.get(k1))!).toString()).toBe('one');
+    await ws.close();
+  }, 60_000);
 });
