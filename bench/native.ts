@@ -11,7 +11,7 @@ import { Piscina } from 'piscina';
 import { packageRoot } from '../src/paths.js';
 import { startCairn, startRedisServer, stopAllDaemons } from './lib/procs.js';
 import { redisBenchmark } from './lib/redis-benchmark.js';
-import type { LoadResult, LoadTask } from './native-load.js';
+import type { LoadResult, LoadTask } from './sdk-load.js';
 
 const quick = process.argv.includes('--quick');
 const durationMs = quick ? 1500 : 5000;
@@ -42,7 +42,7 @@ async function nativeRun(pool: Piscina, port: number, shards: number, depth: num
   const threads = 2;
   const tasks: Promise<LoadResult>[] = [];
   for (let t = 0; t < threads; t++) {
-    const task: LoadTask = { port, connections: connections / threads, depth, op, valueSize, keyspace, durationMs };
+    const task: LoadTask = { transport: 'tcp', port, connections: connections / threads, depth, op, valueSize, keyspace, durationMs };
     tasks.push(pool.run(task));
   }
   const results = await Promise.all(tasks);
@@ -74,7 +74,7 @@ async function nativeRun(pool: Piscina, port: number, shards: number, depth: num
 }
 
 async function main(): Promise<void> {
-  const pool = new Piscina({ filename: fileURLToPath(new URL('./native-load.js', import.meta.url)), minThreads: 2, maxThreads: 2 });
+  const pool = new Piscina({ filename: fileURLToPath(new URL('./sdk-load.js', import.meta.url)), minThreads: 2, maxThreads: 2 });
   const shardCounts = Array.from({ length: cores }, (_, i) => i + 1);
   const total = shardCounts.length * depths.length * 2 + depths.length;
   let step = 0;

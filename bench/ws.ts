@@ -13,7 +13,7 @@ import WebSocket from 'ws';
 import { CairnClient, tcpTransport, webSocketTransport, type WebSocketConstructor } from '../src/client/index.js';
 import { packageRoot } from '../src/paths.js';
 import { startCairn, stopAllDaemons } from './lib/procs.js';
-import type { WsLoadResult, WsLoadTask } from './ws-load.js';
+import type { LoadResult, LoadTask } from './sdk-load.js';
 
 const quick = process.argv.includes('--quick');
 const durationMs = quick ? 1500 : 5000;
@@ -39,10 +39,10 @@ const log = (line: string): void => console.log(line);
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function loadRun(pool: Piscina, task: Omit<WsLoadTask, 'connections'>): Promise<Row> {
+async function loadRun(pool: Piscina, task: Omit<LoadTask, 'connections'>): Promise<Row> {
   const threads = 2;
-  const results: WsLoadResult[] = await Promise.all(
-    Array.from({ length: threads }, () => pool.run({ ...task, connections: connections / threads } satisfies WsLoadTask)),
+  const results: LoadResult[] = await Promise.all(
+    Array.from({ length: threads }, () => pool.run({ ...task, connections: connections / threads } satisfies LoadTask)),
   );
   const merged = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   let ops = 0;
@@ -125,7 +125,7 @@ async function subscriptionRun(tcpPort: number, httpPort: number): Promise<Recor
 }
 
 async function main(): Promise<void> {
-  const pool = new Piscina({ filename: fileURLToPath(new URL('./ws-load.js', import.meta.url)), minThreads: 2, maxThreads: 2 });
+  const pool = new Piscina({ filename: fileURLToPath(new URL('./sdk-load.js', import.meta.url)), minThreads: 2, maxThreads: 2 });
   const rows: Row[] = [];
   let subs: Record<string, number | boolean> = {};
   const cairn = await startCairn({ root: packageRoot, shards, maxMemory: '1gb' });

@@ -1,12 +1,15 @@
 /**
- * A piscina task: drive one cairn server through the SDK with many connections for a fixed time and
+ * A piscina task for `npm run bench:native` and `npm run bench:ws`: drive one cairn server through
+ * the SDK over TCP (native port) or WebSocket (gateway) with many connections for a fixed time, and
  * report what it did. Load runs in worker threads so the generator's own event loop is not the one
  * timing the replies, and piscina keeps the pool warm between runs.
  */
 import hdr from 'hdr-histogram-js';
-import { createClient, type CairnClient } from '../src/client/index.js';
+import WebSocket from 'ws';
+import { CairnClient, tcpTransport, webSocketTransport, type WebSocketConstructor } from '../src/client/index.js';
 
 export interface LoadTask {
+  transport: 'tcp' | 'ws';
   port: number;
   connections: number;
   depth: number;
@@ -26,9 +29,9 @@ export interface LoadResult {
 
 export default async function run(task: LoadTask): Promise<LoadResult> {
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-  const clients: CairnClient[] = await Promise.all(
-    Array.from({ length: task.connections }, () => createClient({ port: task.port, reconnect: false })),
-  );
+  const transport = task.transport === 'ws' ? webSocketTransport({ WebSocket: WebSocket as unknown as WebSocketConstructor }) : tcpTransport();
+  const clients = Array.from({ length: task.connections }, () => new CairnClient({ port: task.port, reconnect: false, transport }));
+  await Promise.all(clients.map((c) => c.connect()));
   const value = Buffer.alloc(task.valueSize, 0x61);
   const keys = Array.from({ length: task.keyspace }, (_, i) => `key:${String(i).padStart(12, '0')}`);
   let ops = 0;
