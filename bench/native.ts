@@ -6,12 +6,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import hdr from 'hdr-histogram-js';
 import { Piscina } from 'piscina';
 import { packageRoot } from '../src/paths.js';
 import { startCairn, startRedisServer, stopAllDaemons } from './lib/procs.js';
 import { redisBenchmark } from './lib/redis-benchmark.js';
-import type { LoadResult, LoadTask } from './sdk-load.js';
+import { runLoad, type LoadTask } from './sdk-load.js';
 
 const quick = process.argv.includes('--quick');
 const durationMs = quick ? 1500 : 5000;
@@ -39,38 +38,9 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function nativeRun(pool: Piscina, port: number, shards: number, depth: number, op: 'get' | 'set'): Promise<Row> {
   // Two load threads share the connections, so the generator is not capped at one core's worth of SDK work.
-  const threads = 2;
-  const tasks: Promise<LoadResult>[] = [];
-  for (let t = 0; t < threads; t++) {
-    const task: LoadTask = { transport: 'tcp', port, connections: connections / threads, depth, op, valueSize, keyspace, durationMs };
-    tasks.push(pool.run(task));
-  }
-  const results = await Promise.all(tasks);
-  const merged = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-  let ops = 0;
-  let errors = 0;
-  let elapsed = 0;
-  for (const r of results) {
-    const h = hdr.decodeFromCompressedBase64(r.histogram);
-    merged.add(h);
-    h.destroy();
-    ops += r.ops;
-    errors += r.errors;
-    elapsed = Math.max(elapsed, r.elapsedMs);
-  }
-  const row: Row = {
-    target: 'cairn-native',
-    shards,
-    depth,
-    op,
-    opsPerSec: (ops / elapsed) * 1000,
-    p50Ms: merged.getValueAtPercentile(50) / 1000,
-    p99Ms: merged.getValueAtPercentile(99) / 1000,
-    p999Ms: merged.getValueAtPercentile(99.9) / 1000,
-    errors,
-  };
-  merged.destroy();
-  return row;
+  const task: LoadTask = { transport: 'tcp', port, connections, depth, op, valueSize, keyspace, durationMs };
+  const s = await runLoad(pool, task, 2);
+  return { target: 'cairn-native', shards, depth, op, ...s };
 }
 
 async function main(): Promise<void> {

@@ -70,3 +70,46 @@ export default async function run(task: LoadTask): Promise<LoadResult> {
   histogram.destroy();
   return { ops, errors, elapsedMs, histogram: encoded };
 }
+
+export interface LoadSummary {
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  errors: number;
+}
+
+/**
+ * On the main thread: split the connections of one load over `threads` tasks of a piscina pool
+ * running this file, and merge what they measured (their HDR histograms included).
+ */
+export async function runLoad(
+  pool: { run(task: LoadTask): Promise<LoadResult> },
+  task: LoadTask,
+  threads: number,
+): Promise<LoadSummary> {
+  const results = await Promise.all(
+    Array.from({ length: threads }, () => pool.run({ ...task, connections: task.connections / threads })),
+  );
+  const merged = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  let ops = 0;
+  let errors = 0;
+  let elapsed = 0;
+  for (const r of results) {
+    const h = hdr.decodeFromCompressedBase64(r.histogram);
+    merged.add(h);
+    h.destroy();
+    ops += r.ops;
+    errors += r.errors;
+    elapsed = Math.max(elapsed, r.elapsedMs);
+  }
+  const summary: LoadSummary = {
+    opsPerSec: (ops / elapsed) * 1000,
+    p50Ms: merged.getValueAtPercentile(50) / 1000,
+    p99Ms: merged.getValueAtPercentile(99) / 1000,
+    p999Ms: merged.getValueAtPercentile(99.9) / 1000,
+    errors,
+  };
+  merged.destroy();
+  return summary;
+}

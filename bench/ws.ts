@@ -7,13 +7,12 @@
  * `--quick` shortens each run. The last line printed is one JSON object.
  */
 import { fileURLToPath } from 'node:url';
-import hdr from 'hdr-histogram-js';
 import { Piscina } from 'piscina';
 import WebSocket from 'ws';
 import { CairnClient, tcpTransport, webSocketTransport, type WebSocketConstructor } from '../src/client/index.js';
 import { packageRoot } from '../src/paths.js';
 import { startCairn, stopAllDaemons } from './lib/procs.js';
-import type { LoadResult, LoadTask } from './sdk-load.js';
+import { runLoad, type LoadTask } from './sdk-load.js';
 
 const quick = process.argv.includes('--quick');
 const durationMs = quick ? 1500 : 5000;
@@ -40,33 +39,8 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function loadRun(pool: Piscina, task: Omit<LoadTask, 'connections'>): Promise<Row> {
-  const threads = 2;
-  const results: LoadResult[] = await Promise.all(
-    Array.from({ length: threads }, () => pool.run({ ...task, connections: connections / threads } satisfies LoadTask)),
-  );
-  const merged = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-  let ops = 0;
-  let errors = 0;
-  let elapsed = 0;
-  for (const r of results) {
-    const h = hdr.decodeFromCompressedBase64(r.histogram);
-    merged.add(h);
-    h.destroy();
-    ops += r.ops;
-    errors += r.errors;
-    elapsed = Math.max(elapsed, r.elapsedMs);
-  }
-  const row: Row = {
-    transport: task.transport,
-    depth: task.depth,
-    op: task.op,
-    opsPerSec: (ops / elapsed) * 1000,
-    p50Ms: merged.getValueAtPercentile(50) / 1000,
-    p99Ms: merged.getValueAtPercentile(99) / 1000,
-    errors,
-  };
-  merged.destroy();
-  return row;
+  const s = await runLoad(pool, { ...task, connections }, 2);
+  return { transport: task.transport, depth: task.depth, op: task.op, opsPerSec: s.opsPerSec, p50Ms: s.p50Ms, p99Ms: s.p99Ms, errors: s.errors };
 }
 
 /** 1,000 key subscriptions on one WebSocket client; every set of those keys must come back as an event. */

@@ -10,6 +10,7 @@ import { MessageKind } from './hop/kinds.js';
 import { NativeRouter } from './server/native-conn.js';
 import { ChannelBus } from './pubsub/bus.js';
 import { startBackend, type ShardBackend } from './shards/backend.js';
+import { perShardSettings, ringBytesFor } from './shards/messages.js';
 import { VERSION } from './version.js';
 
 export interface CacheOptions {
@@ -74,18 +75,21 @@ export class Cache extends CairnClient {
         shards,
         dataDir: dir,
         mode: options.threads === false ? 'inline' : 'threads',
-        ringBytes: Math.max(4 * 1024 * 1024, 2 ** Math.ceil(Math.log2(maxValueSize * 4))),
-        store: {
-          maxMemory: Math.floor(maxMemory / shards),
-          durability: options.durability ?? 'writeback',
-          writebackDelayMs: options.writebackDelayMs,
-          maxValueSize,
-          maxItemSize: Math.min(options.maxItemSize ?? maxValueSize, maxValueSize),
-          idleMs: options.idleMs,
-          eviction: options.eviction,
-          coldMaxItems: options.coldMaxItems ? Math.ceil(options.coldMaxItems / shards) : undefined,
-          coldMaxBytes: options.coldMaxBytes ? Math.ceil(options.coldMaxBytes / shards) : undefined,
-        },
+        ringBytes: ringBytesFor(maxValueSize),
+        store: perShardSettings(
+          {
+            maxMemory,
+            durability: options.durability ?? 'writeback',
+            writebackDelayMs: options.writebackDelayMs,
+            maxValueSize,
+            maxItemSize: Math.min(options.maxItemSize ?? maxValueSize, maxValueSize),
+            idleMs: options.idleMs,
+            eviction: options.eviction,
+            coldMaxItems: options.coldMaxItems,
+            coldMaxBytes: options.coldMaxBytes,
+          },
+          shards,
+        ),
       });
     } catch (err) {
       release();

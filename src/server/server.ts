@@ -13,6 +13,7 @@ import { MessageKind } from '../hop/kinds.js';
 import type { ServerInfo } from '../native/session.js';
 import { workerFile } from '../paths.js';
 import { startBackend, type ShardBackend } from '../shards/backend.js';
+import { perShardSettings, ringBytesFor } from '../shards/messages.js';
 import { VERSION } from '../version.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import type { Connection, ConnectionContext } from './connection.js';
@@ -59,17 +60,20 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       // the gateway thread gets a ring set of its own
       extraFronts: config.httpPort !== null && mode === 'threads' ? 1 : 0,
       ringBytes: ringBytesFor(config.maxValueSize),
-      store: {
-        maxMemory: Math.floor(config.maxMemory / config.shards),
-        durability: config.durability,
-        writebackDelayMs: config.writebackDelay,
-        maxValueSize: config.maxValueSize,
-        maxItemSize: config.maxItemSize,
-        idleMs: config.idle || undefined,
-        eviction: config.eviction,
-        coldMaxItems: config.coldMaxItems ? Math.ceil(config.coldMaxItems / config.shards) : undefined,
-        coldMaxBytes: config.coldMaxBytes ? Math.ceil(config.coldMaxBytes / config.shards) : undefined,
-      },
+      store: perShardSettings(
+        {
+          maxMemory: config.maxMemory,
+          durability: config.durability,
+          writebackDelayMs: config.writebackDelay,
+          maxValueSize: config.maxValueSize,
+          maxItemSize: config.maxItemSize,
+          idleMs: config.idle,
+          eviction: config.eviction,
+          coldMaxItems: config.coldMaxItems,
+          coldMaxBytes: config.coldMaxBytes,
+        },
+        config.shards,
+      ),
     });
   } catch (err) {
     release();
@@ -91,13 +95,6 @@ function readPem(file: string, flag: string): Buffer {
   } catch (err) {
     throw new CairnError(ErrorCode.BAD_ARGUMENT, `cannot read ${flag} ${file}: ${(err as Error).message}`);
   }
-}
-
-/** Rings must hold the largest frame a client may send, with room to spare for pipelining. */
-function ringBytesFor(maxValueSize: number): number {
-  let bytes = 4 * 1024 * 1024;
-  while (bytes < maxValueSize * 4) bytes *= 2;
-  return bytes;
 }
 
 type Protocol = 'native' | 'resp' | 'memcache';

@@ -12,6 +12,27 @@ export interface StoreSettings {
   coldMaxBytes?: number;
 }
 
+/**
+ * One shard's settings from the whole cache's: the hot budget and the cold limits are divided
+ * evenly, since keys spread evenly over shards. Used by the server and the embedded cache alike.
+ */
+export function perShardSettings(whole: StoreSettings, shards: number): StoreSettings {
+  return {
+    ...whole,
+    maxMemory: Math.floor(whole.maxMemory / shards),
+    idleMs: whole.idleMs || undefined,
+    coldMaxItems: whole.coldMaxItems ? Math.ceil(whole.coldMaxItems / shards) : undefined,
+    coldMaxBytes: whole.coldMaxBytes ? Math.ceil(whole.coldMaxBytes / shards) : undefined,
+  };
+}
+
+/** Rings must hold the largest frame a client may send, with room to spare for pipelining. */
+export function ringBytesFor(maxValueSize: number): number {
+  let bytes = 4 * 1024 * 1024;
+  while (bytes < maxValueSize * 4) bytes *= 2;
+  return bytes;
+}
+
 export interface ShardWorkerData {
   shard: number;
   shards: number;
