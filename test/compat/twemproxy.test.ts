@@ -7,7 +7,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { freePort, requireProgram, run, spawnDaemon, tempDir, waitForPort, type Daemon } from '../../bench/lib/procs.js';
 import { RawClient, show } from './lib/raw.js';
 import { startTarget, type Target } from './lib/target.js';
@@ -84,8 +84,24 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** The proxy's log and each instance's output, printed when a test fails. */
+function explain(): void {
+  onTestFailed(() => {
+    let log = '';
+    try {
+      log = readFileSync(join(dir, 'nutcracker.log'), 'utf8');
+    } catch {
+      log = '(no nutcracker.log)';
+    }
+    const tail = (s: string): string => s.split('\n').slice(-60).join('\n');
+    console.log(`nutcracker:\n${tail(proxy?.output() ?? '')}\n${tail(log)}`);
+    instances.forEach((t, i) => console.log(`cairn${i} (resp ${t.respPort}, memcache ${t.memcachePort}):\n${tail(t.output())}`));
+  });
+}
+
 describe('twemproxy (nutcracker) in front of three cairn instances', () => {
   it('RESP pool: 300 keys through the proxy with ioredis, read back through it, spread over all three', async () => {
+    explain();
     const p = redis(respProxyPort);
     await p.connect();
     const keys = Array.from({ length: N }, (_, i) => `${RESP_PREFIX}${i}`);
@@ -125,6 +141,7 @@ describe('twemproxy (nutcracker) in front of three cairn instances', () => {
   });
 
   it('memcached pool: 300 keys through the proxy, read back through it, spread over all three', async () => {
+    explain();
     const c = await raw(mcProxyPort);
     const keys = Array.from({ length: N }, (_, i) => `${MC_PREFIX}${i}`);
     let req = '';
@@ -174,6 +191,7 @@ describe('twemproxy (nutcracker) in front of three cairn instances', () => {
   });
 
   it('the proxy reports no server errors', async () => {
+    explain();
     const log = `${proxy!.output()}${readFileSync(join(dir, 'nutcracker.log'), 'utf8')}`;
     expect(log).not.toMatch(/unsupported|failed|error|eof/i);
   });
