@@ -296,7 +296,9 @@ describe('eviction policies against reference implementations', () => {
         }),
         { numRuns: 120 },
       );
-      expect(total).toBeGreaterThan(2_000);
+      // 120 random traces compare about 2,300 evictions (1,900-2,800 seen); far fewer would mean the
+      // traces stopped reaching the budget and the comparison went hollow.
+      expect(total).toBeGreaterThan(1_000);
     });
   }
 
