@@ -15,7 +15,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ClassicLevel } from 'classic-level';
 import { TieredShardStore } from '../src/store/shard-store.js';
-import { accessKey, dataKey, encodeMeta, encodeRecord, FORMAT_VERSION, META_KEY, recordBytes } from '../src/store/format.js';
+import { dataKey, encodeMeta, encodeRecord, FORMAT_VERSION, META_KEY, recordBytes } from '../src/store/format.js';
 
 const KEYS = Number(process.env.TIERED_KEYS ?? 400_000);
 const HOT_MB = Number(process.env.TIERED_HOT_MB ?? 12);
@@ -177,7 +177,7 @@ async function readPaths(dir: string): Promise<Record<string, number>> {
 
 /** Writes `n` keys in the store's on-disk format straight into LevelDB (reused when present). */
 async function restartDataset(n: number): Promise<string> {
-  const dir = join(tmpdir(), `cairn-bench-restart-f${FORMAT_VERSION}-${n}`);
+  const dir = join(tmpdir(), `cairn-bench-restart-f${FORMAT_VERSION}u-${n}`);
   const done = join(dir, 'LOADED');
   if (existsSync(done)) {
     log(`  reusing ${dir}`);
@@ -196,13 +196,12 @@ async function restartDataset(n: number): Promise<string> {
     for (let i = base; i < Math.min(n, base + chunk); i++) {
       const key = keyOf(i);
       ops.push({ type: 'put', key: dataKey(key), value: encodeRecord(value, 0, 0, i + 1, i + 1) });
-      ops.push({ type: 'put', key: accessKey(i + 1, key), value: Buffer.alloc(0) });
       bytes += recordBytes(key.length, value.length);
     }
     await db.batch(ops);
     if (base % 1_000_000 === 0 && base > 0) log(`  wrote ${base} keys`);
   }
-  await db.put(META_KEY, encodeMeta({ format: FORMAT_VERSION, shard: 0, casHigh: n + 1, items: n, bytes, accessSeq: n + 1, cleanShutdown: true }));
+  await db.put(META_KEY, encodeMeta({ format: FORMAT_VERSION, shard: 0, casHigh: n + 1, items: n, bytes, accessSeq: n + 1, cleanShutdown: true, accessIndexed: false }));
   await db.close();
   writeFileSync(done, `${n}\n`);
   log(`  wrote ${n} keys in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -87,6 +87,15 @@ export class Engine {
   readonly maxValueSize: number;
   casCounter = 0;
   readonly stats = { evicted: 0, expired: 0, idle: 0 };
+  /**
+   * What the last write or expiry change replaced, when that entry was clean (its disk copy matched
+   * it): the entry's ref after the change, and the expiry and value length it had before. -1 when the
+   * change made a new entry or rewrote a dirty one. The tiered store reads it right after a write,
+   * so that the writeback batch knows the disk record it replaces without reading it back.
+   */
+  replacedCleanRef = -1;
+  replacedExpiry = 0;
+  replacedLength = 0;
 
   private readonly arena: Arena;
   private readonly table: Table;
@@ -635,10 +644,12 @@ export class Engine {
     const layout = this.layoutFor(klen, vlen, flags, exp, cas) | (dirty ? DIRTY : 0);
     const words = wordsFor(layoutIndex(layout), klen, vlen);
     if (ref !== 0) {
+      const wasClean = this.noteReplaced(ref);
       const old = itemWords(this.m, ref);
       if (old === words) {
         this.fill(ref, layout | (this.m[ref] & KEEP_BITS), key, a, b, vlen, flags, exp, cas);
         this.policy.rewrite(ref);
+        if (wasClean) this.replacedCleanRef = ref;
         return ref;
       }
       const state = this.policy.remove(ref, MOVING); // out of the victim's way while we make room
@@ -663,8 +674,10 @@ export class Engine {
       }
       this.table.setRef(s, i, nref);
       this.policy.reinsert(nref, state);
+      if (wasClean) this.replacedCleanRef = nref;
       return nref;
     }
+    this.replacedCleanRef = -1;
     const h = this.h;
     const nref = this.allocate(words);
     if (nref === 0) throw this.oom(klen, vlen);
@@ -729,10 +742,20 @@ export class Engine {
     }
   }
 
+  /** Note the entry about to be rewritten (see replacedCleanRef); true if it was clean. */
+  private noteReplaced(ref: number): boolean {
+    this.replacedCleanRef = -1;
+    if ((this.m[ref] & DIRTY) !== 0) return false;
+    this.replacedExpiry = expOf(this.m, ref);
+    this.replacedLength = valLen(this.m, ref);
+    return true;
+  }
+
   private setExpiry(ref: number, s: number, i: number, exp: number): void {
     const m = this.m;
     const w = m[ref];
     if ((w & F_EXP) !== 0 || exp === 0) {
+      if (this.noteReplaced(ref)) this.replacedCleanRef = ref;
       if ((w & F_EXP) !== 0) {
         const o = ref + EXP_OFF[layoutIndex(w)];
         m[o] = exp >>> 0;

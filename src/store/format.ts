@@ -137,6 +137,8 @@ export interface Meta {
   bytes: number;
   accessSeq: number;
   cleanShutdown: boolean;
+  /** the access index is complete (kept while the shard has a cold limit; see docs/storage.md) */
+  accessIndexed: boolean;
 }
 
 const META_MAGIC = Buffer.from('CAIRNSTO', 'latin1');
@@ -152,6 +154,7 @@ export function encodeMeta(m: Meta): Buffer {
   out.writeDoubleLE(m.bytes, 32);
   out.writeDoubleLE(m.accessSeq, 40);
   out[48] = m.cleanShutdown ? 1 : 0;
+  out[49] = m.accessIndexed ? 0 : 1; // 0 in meta records written before the flag existed: complete
   return out;
 }
 
@@ -165,6 +168,7 @@ export function decodeMeta(buf: Buffer): Meta | null {
     bytes: buf.readDoubleLE(32),
     accessSeq: buf.readDoubleLE(40),
     cleanShutdown: buf[48] === 1,
+    accessIndexed: buf[49] === 0,
   };
 }
 

@@ -114,7 +114,7 @@ export async function repairShardDir(dir: string, shard: number): Promise<Repair
     }
     batch.put(
       META_KEY,
-      encodeMeta({ format: FORMAT_VERSION, shard, casHigh: maxCas + CAS_RESERVATION, items, bytes, accessSeq: maxSeq, cleanShutdown: true }),
+      encodeMeta({ format: FORMAT_VERSION, shard, casHigh: maxCas + CAS_RESERVATION, items, bytes, accessSeq: maxSeq, cleanShutdown: true, accessIndexed: true }),
     );
     await batch.write({ sync: true });
     return { dir, items, bytes, badRecords };

@@ -108,7 +108,8 @@ describe('twemproxy (nutcracker) in front of three cairn instances', () => {
     const pipe = p.pipeline();
     keys.forEach((k, i) => pipe.set(k, `value-${i}`));
     const sets = await pipe.exec();
-    expect(sets!.every(([e, v]) => e === null && v === 'OK')).toBe(true);
+    const failed = sets!.flatMap(([e, v], i) => (e === null && v === 'OK' ? [] : [`${keys[i]}: ${e ? e.message : String(v)}`]));
+    expect(failed, `${failed.length} of ${N} SETs failed`).toEqual([]);
     // single reads
     const gets = await Promise.all(keys.map((k) => p.get(k)));
     expect(gets).toEqual(keys.map((_, i) => `value-${i}`));

@@ -124,6 +124,8 @@ async function runModel(durability: Durability, cmds: Cmd[]): Promise<void> {
       }
       if (c.t === 'sync') {
         await s.sync();
+        // the disk tier's counts and indexes agree with its records
+        await s.verifyDisk();
         continue;
       }
       if (c.t === 'count') {
@@ -255,9 +257,11 @@ async function runModel(durability: Durability, cmds: Cmd[]): Promise<void> {
         }
       }
     }
-    // Finally everything reads back the same after a reopen.
+    // Finally the disk tier is consistent, and everything reads back the same after a reopen.
+    await s.verifyDisk();
     await s.close();
     s = await TieredShardStore.open(opts);
+    await s.verifyDisk();
     for (const k of KEYS) check(await s.get(Buffer.from(k)), live(k), `final ${k}`);
   } finally {
     await s.close().catch(() => {});

@@ -31,6 +31,7 @@ const val = (i: number, size: number): Buffer => {
   b.write(`v${i}:`, 0);
   return b;
 };
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A fake clock that starts at a realistic time. */
@@ -247,6 +248,38 @@ describe('TieredShardStore cold tier', () => {
     expect(await s.get(k('c:0'))).toBeNull();
   });
 
+  it('keeps the access index only while a cold limit is set, rebuilding it when one is added', async () => {
+    const dir = tempDir();
+    // No limit: overwrites of clean keys are written without reading their old records back.
+    const s = await open({ dir, maxMemory: 64 << 10, durability: 'writeback', writebackDelayMs: 5 });
+    for (let i = 0; i < 600; i++) await s.set(k(`a:${i}`), val(i, 256), i % 3 === 0 ? { expiresAt: Date.now() + 3_600_000 + i } : undefined);
+    await s.sync();
+    // rewrites: the oldest keys are on disk only, the newest in memory and clean
+    for (const i of [...range(0, 50), ...range(550, 600)]) await s.set(k(`a:${i}`), val(i + 1, 300));
+    await s.sync();
+    await s.verifyDisk();
+    expect(s.stats().cold.items).toBe(600);
+    await s.close();
+
+    // A limit appears: the index is rebuilt from the records at open, and the oldest writes go first.
+    const limited = await open({ dir, maxMemory: 64 << 10, coldMaxItems: 400, durability: 'writeback', writebackDelayMs: 5 });
+    await limited.verifyDisk();
+    const deadline = Date.now() + 10_000;
+    while (limited.stats().cold.items > 400 && Date.now() < deadline) await sleep(20);
+    expect(limited.stats().cold.items).toBe(400);
+    await limited.verifyDisk();
+    // the 200 oldest writes went (a:50 to a:249); the rewritten and newer keys stay
+    for (const i of [...range(0, 50), ...range(550, 600)]) expect((await limited.get(k(`a:${i}`)))?.value.equals(val(i + 1, 300))).toBe(true);
+    for (const i of [50, 150, 249]) expect(await limited.get(k(`a:${i}`))).toBeNull();
+    for (let i = 250; i < 550; i++) expect(await limited.get(k(`a:${i}`))).not.toBeNull();
+    await limited.close();
+
+    // The limit goes: the index is cleared and stays consistent with the records.
+    const free = await open({ dir, maxMemory: 64 << 10, durability: 'writeback', writebackDelayMs: 5 });
+    await free.verifyDisk();
+    expect(free.stats().cold.items).toBe(400);
+  });
+
   it('moves idle entries out of memory and keeps them on disk', async () => {
     const clock = fakeClock();
     const s = await open({ dir: tempDir(), clock: clock.fn, idleMs: 1000, durability: 'spill' });
@@ -292,6 +325,22 @@ describe('TieredShardStore cold tier', () => {
     expect(await r.get(k(5))).toBeNull();
     const after = await r.set(k('after'), k('x'));
     expect(after.cas).toBeGreaterThan(next.cas);
+  });
+
+  it('reads issued while a flush clears the disk find nothing of what it held; writes then stay', async () => {
+    const s = await open({ dir: tempDir(), maxMemory: 64 << 10, durability: 'writeback', writebackDelayMs: 5 });
+    for (let i = 0; i < 300; i++) await s.set(k(i), val(i, 512));
+    await s.sync();
+    expect(s.stats().cold.items).toBe(300);
+    const flushed = s.flush();
+    // issued before the clear has finished: a disk-only key must read as gone, not come back
+    const during = await Promise.all([s.get(k(3)), s.get(k(4)), s.exists(k(5))]);
+    await s.set(k(6), k('new'));
+    await flushed;
+    expect(during).toEqual([null, null, false]);
+    expect((await s.get(k(6)))?.value.toString()).toBe('new');
+    await s.verifyDisk();
+    expect(s.stats().cold.items).toBe(1);
   });
 });
 
