@@ -47,18 +47,18 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The server's ready line, with the ports it bound. */
+const READY = /ready: native (\d+|off), resp (\d+|off), memcache (\d+|off), http (\d+|off)/;
+
 export function tempDir(prefix = 'cairn-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
-  const ports = options.ports ?? {
-    port: await freePort(),
-    respPort: await freePort(),
-    memcachePort: await freePort(),
-    httpPort: await freePort(),
-  };
+  // Port 0 (unless a restart asks for the old ports): the server binds free ports itself and names
+  // them in its ready line, so no other process can take one between a pick and the bind.
+  const ports = options.ports ?? { port: 0, respPort: 0, memcachePort: 0, httpPort: 0 };
   const args = [
     join(packageRoot, 'dist', 'src', 'cli.js'),
     'serve',
@@ -83,8 +83,11 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${out}`)), 30_000);
     const check = (): void => {
-      if (out.includes('ready')) {
+      const m = READY.exec(out);
+      if (m) {
         clearTimeout(timer);
+        const port = (s: string): number => (s === 'off' ? 0 : Number(s));
+        Object.assign(ports, { port: port(m[1]), respPort: port(m[2]), memcachePort: port(m[3]), httpPort: port(m[4]) });
         resolve();
       }
     };
