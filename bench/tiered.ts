@@ -86,50 +86,66 @@ interface RunResult {
   coldShare: number;
 }
 
-async function runMix(store: TieredShardStore, seconds: number): Promise<RunResult> {
-  const next = zipf(KEYS, ZIPF_S);
-  const hot = new Float64Array(40_000_000 / 8);
-  const cold = new Float64Array(4_000_000 / 8);
-  let nh = 0;
-  let nc = 0;
-  let ops = 0;
-  let version = 1;
-  const startRestores = store.stats().restores;
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  let now = t0;
-  while (now < end) {
-    for (let b = 0; b < 256; b++) {
-      const i = next();
-      if (rand() < WRITE_RATIO) {
-        await store.set(keyOf(i), valueOf(i, version++));
-      } else {
-        const before = store.coldHitCount;
-        const s = performance.now();
-        const e = await store.get(keyOf(i));
-        const d = performance.now() - s;
-        if (e === null) throw new Error(`key ${i} missing`);
-        if (store.coldHitCount !== before) {
-          if (nc < cold.length) cold[nc++] = d;
-        } else if (nh < hot.length) hot[nh++] = d;
+/**
+ * The read/write mix against one store, run in slices: the tiered and the all-in-memory stores take
+ * turns (one slice each, alternately), so that both see the same machine: on a shared VM the speed
+ * of the machine itself drifts by a fifth or more from one ten-second window to the next.
+ */
+class Mix {
+  private readonly next = zipf(KEYS, ZIPF_S);
+  private readonly hot = new Float64Array(40_000_000 / 8);
+  private readonly cold = new Float64Array(4_000_000 / 8);
+  private nh = 0;
+  private nc = 0;
+  private ops = 0;
+  private ms = 0;
+  private restores = 0;
+  private version = 1;
+
+  constructor(private readonly store: TieredShardStore) {}
+
+  async run(seconds: number): Promise<void> {
+    const store = this.store;
+    const startRestores = store.stats().restores;
+    const t0 = performance.now();
+    const end = t0 + seconds * 1000;
+    let now = t0;
+    while (now < end) {
+      for (let b = 0; b < 256; b++) {
+        const i = this.next();
+        if (rand() < WRITE_RATIO) {
+          await store.set(keyOf(i), valueOf(i, this.version++));
+        } else {
+          const before = store.coldHitCount;
+          const s = performance.now();
+          const e = await store.get(keyOf(i));
+          const d = performance.now() - s;
+          if (e === null) throw new Error(`key ${i} missing`);
+          if (store.coldHitCount !== before) {
+            if (this.nc < this.cold.length) this.cold[this.nc++] = d;
+          } else if (this.nh < this.hot.length) this.hot[this.nh++] = d;
+        }
+        this.ops++;
       }
-      ops++;
+      // A shard worker returns to its event loop after each drained batch of requests; so does this
+      // loop, so the store's timers (writeback, sweep) run as they would in a server.
+      await yieldToLoop();
+      now = performance.now();
     }
-    // A shard worker returns to its event loop after each drained batch of requests; so does this
-    // loop, so the store's timers (writeback, sweep) run as they would in a server.
-    await yieldToLoop();
-    now = performance.now();
+    this.ms += now - t0;
+    this.restores += store.stats().restores - startRestores;
   }
-  const elapsed = (now - t0) / 1000;
-  const h = hot.slice(0, nh).sort();
-  const c = cold.slice(0, nc).sort();
-  return {
-    opsPerSec: ops / elapsed,
-    hot: h,
-    cold: c,
-    restoresPerSec: (store.stats().restores - startRestores) / elapsed,
-    coldShare: nc / Math.max(1, nh + nc),
-  };
+
+  result(): RunResult {
+    const elapsed = this.ms / 1000;
+    return {
+      opsPerSec: this.ops / elapsed,
+      hot: this.hot.slice(0, this.nh).sort(),
+      cold: this.cold.slice(0, this.nc).sort(),
+      restoresPerSec: this.restores / elapsed,
+      coldShare: this.nc / Math.max(1, this.nh + this.nc),
+    };
+  }
 }
 
 async function load(store: TieredShardStore): Promise<void> {
@@ -244,7 +260,7 @@ function processFirstRead(dir: string, n: number): Promise<number> {
 async function main(): Promise<void> {
   const hotBytes = HOT_MB << 20;
   const dataBytes = KEYS * (VALUE + 13);
-  log(`cairn tiered bench: ${KEYS} keys x ${VALUE} B = ${(dataBytes / 2 ** 20).toFixed(0)} MiB of data, hot budget ${HOT_MB} MiB (${(dataBytes / hotBytes).toFixed(1)}x), Zipf ${ZIPF_S}, ${WRITE_RATIO * 100}% writes, ${SECONDS} s per run`);
+  log(`cairn tiered bench: ${KEYS} keys x ${VALUE} B = ${(dataBytes / 2 ** 20).toFixed(0)} MiB of data, hot budget ${HOT_MB} MiB (${(dataBytes / hotBytes).toFixed(1)}x), Zipf ${ZIPF_S}, ${WRITE_RATIO * 100}% writes, ${SECONDS} s per store`);
   const base = join(tmpdir(), `cairn-bench-tiered-${process.pid}`);
   rmSync(base, { recursive: true, force: true });
 
@@ -253,24 +269,28 @@ async function main(): Promise<void> {
   const tiered = await TieredShardStore.open({ shard: 0, dir: tieredDir, maxMemory: hotBytes, durability: 'writeback' });
   await load(tiered);
   log(`  hot ${tiered.stats().hot.items} items / cold ${tiered.stats().cold.items} items on disk`);
-  await runMix(tiered, 1); // warm-up
-  log('tiered: running');
-  const t = await runMix(tiered, SECONDS);
-  const st = tiered.stats();
-  log(`  ${Math.round(t.opsPerSec)} ops/s; cold reads ${(t.coldShare * 100).toFixed(1)}% of reads; ${Math.round(t.restoresPerSec)} restores/s`);
-  log(`  hot hit  p50 ${fmt(percentile(t.hot, 50))} p99 ${fmt(percentile(t.hot, 99))} p99.9 ${fmt(percentile(t.hot, 99.9))}`);
-  log(`  cold hit p50 ${fmt(percentile(t.cold, 50))} p99 ${fmt(percentile(t.cold, 99))} p99.9 ${fmt(percentile(t.cold, 99.9))}`);
-  log(`  spills ${st.spills}, restores ${st.restores}, evictions ${JSON.stringify(st.evictions)}`);
-  await tiered.close();
-
   log('all in memory: loading');
   const memDir = join(base, 'memory');
   const memory = await TieredShardStore.open({ shard: 0, dir: memDir, maxMemory: Math.max(hotBytes * 20, dataBytes * 3), durability: 'writeback' });
   await load(memory);
-  await runMix(memory, 1);
-  log('all in memory: running');
-  const m = await runMix(memory, SECONDS);
-  log(`  ${Math.round(m.opsPerSec)} ops/s; hit p50 ${fmt(percentile(m.hot, 50))} p99 ${fmt(percentile(m.hot, 99))}; tiered is ${((t.opsPerSec / m.opsPerSec) * 100).toFixed(0)}% of it`);
+  await new Mix(tiered).run(1); // warm-up
+  await new Mix(memory).run(1);
+  log(`running: ${SECONDS} slices of 1 s each, tiered and all in memory taking turns`);
+  const tm = new Mix(tiered);
+  const mm = new Mix(memory);
+  for (let r = 0; r < SECONDS; r++) {
+    await tm.run(1);
+    await mm.run(1);
+  }
+  const t = tm.result();
+  const m = mm.result();
+  const st = tiered.stats();
+  log(`tiered: ${Math.round(t.opsPerSec)} ops/s; cold reads ${(t.coldShare * 100).toFixed(1)}% of reads; ${Math.round(t.restoresPerSec)} restores/s`);
+  log(`  hot hit  p50 ${fmt(percentile(t.hot, 50))} p99 ${fmt(percentile(t.hot, 99))} p99.9 ${fmt(percentile(t.hot, 99.9))}`);
+  log(`  cold hit p50 ${fmt(percentile(t.cold, 50))} p99 ${fmt(percentile(t.cold, 99))} p99.9 ${fmt(percentile(t.cold, 99.9))}`);
+  log(`  spills ${st.spills}, restores ${st.restores}, evictions ${JSON.stringify(st.evictions)}`);
+  log(`all in memory: ${Math.round(m.opsPerSec)} ops/s; hit p50 ${fmt(percentile(m.hot, 50))} p99 ${fmt(percentile(m.hot, 99))}; tiered is ${((t.opsPerSec / m.opsPerSec) * 100).toFixed(0)}% of it`);
+  await tiered.close();
   await memory.close();
 
   log('LevelDB read paths (random keys of the tiered data set):');
