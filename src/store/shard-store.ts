@@ -186,6 +186,9 @@ const FROM_COLD = 1;
 
 const CAS_RESERVATION = 1 << 20;
 const DEFAULT_BLOCK_SIZE = 1024;
+/** ops of a disk batch built between two turns of the event loop */
+const BUILD_SLICE = 512;
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const MAX_BATCH_OPS = 4096;
 const MAX_PENDING_OPS = 65536;
 
@@ -696,6 +699,9 @@ export class TieredShardStore implements ShardStore {
 
     try {
       for (let i = 0; i < ops.length; i++) {
+        // Let the shard serve requests between slices of a large batch rather than stall for all of
+        // it (no other batch can commit meanwhile; an op snapshots its key when its turn comes).
+        if (i > 0 && i % BUILD_SLICE === 0) await yieldToLoop();
         const op = ops[i];
         const dkey = dkeys[i];
         let raw: Buffer | undefined;
@@ -1421,6 +1427,11 @@ export class TieredShardStore implements ShardStore {
   async verifyDisk(): Promise<void> {
     this.checkOpen();
     await this.drain();
+    // Inside the writer's turn: no batch (the sweep's, say) commits while the records are counted.
+    await this.exclusive(() => this.checkDisk());
+  }
+
+  private async checkDisk(): Promise<void> {
     const fail = (what: string): never => {
       throw new Error(`shard ${this.shard} disk check: ${what}`);
     };
@@ -1448,8 +1459,7 @@ export class TieredShardStore implements ShardStore {
       if (n !== want.size) fail(`${want.size} records need a ${name} entry, ${n} found`);
     };
     await indexed(EXPIRY_START, Buffer.from([EXPIRY_START[0] + 1]), expiries, 'expiry index');
-    // Not kept: it must be gone once the writer has done what it queued (clearing an old one).
-    await this.exclusive(async () => {});
+    // Not kept: it must be gone (an old one is cleared by a task queued before this one).
     await indexed(ACCESS_START, ACCESS_END, this.indexAccess ? positions : new Set(), 'access index');
   }
 

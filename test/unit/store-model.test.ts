@@ -274,7 +274,12 @@ describe('TieredShardStore against a Map model', () => {
     it(`matches the model (${durability})`, async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(cmdArb, { minLength: 5, maxLength: durability === 'sync' ? 40 : 80 }), (cmds) => runModel(durability, cmds)),
-        { numRuns: Number(process.env.STORE_MODEL_RUNS ?? 0) || (durability === 'sync' ? 15 : 40), timeout: 10_000 },
+        {
+          numRuns: Number(process.env.STORE_MODEL_RUNS ?? 0) || (durability === 'sync' ? 15 : 40),
+          timeout: 10_000,
+          // replay a reported failure: STORE_MODEL_SEED=<seed> STORE_MODEL_PATH=<path>
+          ...(process.env.STORE_MODEL_SEED ? { seed: Number(process.env.STORE_MODEL_SEED), path: process.env.STORE_MODEL_PATH } : {}),
+        },
       );
     });
   }
