@@ -48,32 +48,45 @@ beforeAll(async () => {
   const nutcracker = requireProgram('nutcracker');
   instances = await Promise.all([0, 1, 2].map(() => startTarget()));
   dir = tempDir('cairn-twemproxy-');
-  respProxyPort = await freePort();
-  mcProxyPort = await freePort();
-  const statsPort = await freePort();
-  const pool = (name: string, listen: number, ports: number[], isRedis: boolean): string =>
-    [
-      `${name}:`,
-      `  listen: 127.0.0.1:${listen}`,
-      '  hash: fnv1a_64',
-      '  distribution: ketama',
-      `  redis: ${isRedis}`,
-      '  auto_eject_hosts: false',
-      '  timeout: 5000',
-      '  preconnect: true',
-      '  servers:',
-      ...ports.map((p, i) => `    - 127.0.0.1:${p}:1 cairn${i}`),
-    ].join('\n');
-  const conf = join(dir, 'nutcracker.yml');
-  writeFileSync(
-    conf,
-    `${pool('cairn_resp', respProxyPort, instances.map((t) => t.respPort), true)}\n\n${pool('cairn_memcache', mcProxyPort, instances.map((t) => t.memcachePort), false)}\n`,
-  );
-  const check = await run(nutcracker, ['-t', '-c', conf], { timeoutMs: 10_000 });
-  expect(check.code, `nutcracker -t: ${check.stdout}${check.stderr}`).toBe(0);
-  proxy = spawnDaemon('nutcracker', nutcracker, ['-c', conf, '-s', String(statsPort), '-a', '127.0.0.1', '-p', join(dir, 'nutcracker.pid'), '-o', join(dir, 'nutcracker.log'), '-v', '4']);
-  await waitForPort(respProxyPort, 10_000, proxy.alive);
-  await waitForPort(mcProxyPort, 10_000, proxy.alive);
+  // nutcracker takes its ports from a probe (it cannot bind port 0 and report it); should another
+  // process take one first, nutcracker exits at once, and the start is retried on new ports.
+  for (let attempt = 1; ; attempt++) {
+    respProxyPort = await freePort();
+    mcProxyPort = await freePort();
+    const statsPort = await freePort();
+    const pool = (name: string, listen: number, ports: number[], isRedis: boolean): string =>
+      [
+        `${name}:`,
+        `  listen: 127.0.0.1:${listen}`,
+        '  hash: fnv1a_64',
+        '  distribution: ketama',
+        `  redis: ${isRedis}`,
+        '  auto_eject_hosts: false',
+        '  timeout: 5000',
+        '  preconnect: true',
+        '  servers:',
+        ...ports.map((p, i) => `    - 127.0.0.1:${p}:1 cairn${i}`),
+      ].join('\n');
+    const conf = join(dir, 'nutcracker.yml');
+    writeFileSync(
+      conf,
+      `${pool('cairn_resp', respProxyPort, instances.map((t) => t.respPort), true)}\n\n${pool('cairn_memcache', mcProxyPort, instances.map((t) => t.memcachePort), false)}\n`,
+    );
+    const check = await run(nutcracker, ['-t', '-c', conf], { timeoutMs: 10_000 });
+    expect(check.code, `nutcracker -t: ${check.stdout}${check.stderr}`).toBe(0);
+    proxy = spawnDaemon('nutcracker', nutcracker, ['-c', conf, '-s', String(statsPort), '-a', '127.0.0.1', '-p', join(dir, 'nutcracker.pid'), '-o', join(dir, 'nutcracker.log'), '-v', '4']);
+    try {
+      await waitForPort(respProxyPort, 10_000, proxy.alive);
+      await waitForPort(mcProxyPort, 10_000, proxy.alive);
+      await waitForPort(statsPort, 10_000, proxy.alive);
+      await new Promise((r) => setTimeout(r, 100)); // a failed bind ends it within milliseconds
+      if (proxy.alive()) break;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+    if (attempt >= 3) throw new Error(`nutcracker exited after starting:\n${proxy.output()}`);
+    await proxy.stop();
+  }
 });
 
 afterAll(async () => {
