@@ -390,14 +390,13 @@ export class TieredShardStore implements ShardStore {
    * limit is set any more (it would go stale).
    */
   private async matchAccessIndex(complete: boolean): Promise<void> {
-    if (this.indexAccess === complete) return;
     if (!this.indexAccess) {
-      // Nothing reads the stale index meanwhile: clear it behind the writer, not before serving.
-      void this.exclusive(() => this.db.clear({ gte: ACCESS_START, lt: ACCESS_END })).catch((err: unknown) => {
-        if (!this.closed) this.onError(err as Error);
-      });
+      // Nothing reads a stale index: it is cleared behind the writer, not before serving. (Also
+      // when the meta record says it is gone: a clear cut short by a crash leaves some behind.)
+      this.accessCleared = this.clearAccessIndex();
       return;
     }
+    if (complete) return;
     await this.db.clear({ gte: ACCESS_START, lt: ACCESS_END });
     let batch = this.db.batch();
     for await (const [k, rec] of this.db.iterator({ gte: DATA_START, lt: DATA_END })) {
@@ -410,6 +409,28 @@ export class TieredShardStore implements ShardStore {
     }
     await batch.write();
   }
+
+  /**
+   * Deletes the access index in slices of 4096 entries, each a turn of the writer, so that a large
+   * index (millions of entries after a cold limit is removed) never holds writeback batches back for
+   * long. Errors are reported; what is left is cleared at the next open.
+   */
+  private async clearAccessIndex(): Promise<void> {
+    const slice = async (): Promise<boolean> => {
+      const keys = await this.db.keys({ gte: ACCESS_START, lt: ACCESS_END, limit: 4096 }).all();
+      if (keys.length === 0) return false;
+      const batch = this.db.batch();
+      for (const k of keys) batch.del(k);
+      await batch.write();
+      return keys.length === 4096;
+    };
+    try {
+      while (!this.closed && (await this.exclusive(slice))) await yieldToLoop();
+    } catch (err) {
+      if (!this.closed) this.onError(err as Error);
+    }
+  }
+  private accessCleared: Promise<void> = Promise.resolve();
 
   /** Raises the persisted CAS ceiling when the engine's counter comes near it. */
   private reserveCas(): boolean {
@@ -1426,6 +1447,7 @@ export class TieredShardStore implements ShardStore {
    */
   async verifyDisk(): Promise<void> {
     this.checkOpen();
+    await this.accessCleared;
     await this.drain();
     // Inside the writer's turn: no batch (the sweep's, say) commits while the records are counted.
     await this.exclusive(() => this.checkDisk());
@@ -1459,7 +1481,7 @@ export class TieredShardStore implements ShardStore {
       if (n !== want.size) fail(`${want.size} records need a ${name} entry, ${n} found`);
     };
     await indexed(EXPIRY_START, Buffer.from([EXPIRY_START[0] + 1]), expiries, 'expiry index');
-    // Not kept: it must be gone (an old one is cleared by a task queued before this one).
+    // Not kept: it must be gone (an old one was cleared at open).
     await indexed(ACCESS_START, ACCESS_END, this.indexAccess ? positions : new Set(), 'access index');
   }
 

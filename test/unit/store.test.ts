@@ -280,6 +280,20 @@ describe('TieredShardStore cold tier', () => {
     expect(free.stats().cold.items).toBe(400);
   });
 
+  it('clears a large access index in slices once the cold limit goes, while writes go on', async () => {
+    const dir = tempDir();
+    const limited = await open({ dir, maxMemory: 64 << 10, coldMaxItems: 100_000, durability: 'writeback', writebackDelayMs: 5 });
+    for (let i = 0; i < 9000; i++) await limited.set(k(`b:${i}`), val(i, 16));
+    await limited.sync();
+    await limited.verifyDisk(); // 9,000 access entries: three slices to clear
+    await limited.close();
+    const free = await open({ dir, maxMemory: 64 << 10, durability: 'writeback', writebackDelayMs: 5 });
+    for (let i = 0; i < 100; i++) await free.set(k(`b:${i}`), val(i + 1, 16));
+    await free.verifyDisk();
+    expect(free.stats().cold.items).toBe(9000);
+    expect((await free.get(k('b:8999')))?.value.equals(val(8999, 16))).toBe(true);
+  });
+
   it('moves idle entries out of memory and keeps them on disk', async () => {
     const clock = fakeClock();
     const s = await open({ dir: tempDir(), clock: clock.fn, idleMs: 1000, durability: 'spill' });
