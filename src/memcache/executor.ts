@@ -51,23 +51,41 @@ export function exptimeToMs(exptime: number, now: number): number {
 /** pending delayed flush_all per store (memcached keeps one: a newer flush_all replaces it). */
 const delayedFlush = new WeakMap<ShardStore, ReturnType<typeof setTimeout>>();
 
-export async function executeMemcache(store: ShardStore, raw: Buffer, options: MemcacheExecOptions = {}): Promise<Buffer> {
+/**
+ * Executes one forwarded command and returns its reply: at once when nothing in it waits (get/gets
+ * on a store with `getNow`), else as a promise. Either way the command takes effect when it is called.
+ */
+export function executeMemcache(store: ShardStore, raw: Buffer, options: MemcacheExecOptions = {}): Buffer | Promise<Buffer> {
   const cmd = parseMemcacheCommand(raw);
   if (cmd === null || cmd.args.length === 0) return R_ERROR;
   const now = options.now ? options.now() : Date.now();
   try {
-    const reply = await run(store, cmd.args, cmd.data, now);
+    const reply = readNow(store, cmd.args) ?? run(store, cmd.args, cmd.data, now);
+    if (reply instanceof Promise) return reply.then((r) => (cmd.noreply ? EMPTY : r), (e: unknown) => failure(e, cmd.noreply));
     return cmd.noreply ? EMPTY : reply;
   } catch (e) {
-    if (cmd.noreply) return EMPTY;
-    if (isCairnError(e)) {
-      if (e.code === ErrorCode.VALUE_TOO_LARGE) return R_TOO_LARGE;
-      if (e.code === ErrorCode.OUT_OF_MEMORY) return OUT_OF_MEMORY;
-      if (e.code === ErrorCode.KEY_TOO_LARGE || e.code === ErrorCode.BAD_ARGUMENT) return R_BAD_FORMAT;
-    }
-    const message = e instanceof Error ? e.message : String(e);
-    return Buffer.from(`SERVER_ERROR ${message.replace(/[\r\n]/g, ' ')}\r\n`);
+    return failure(e, cmd.noreply);
   }
+}
+
+/** get / gets / bget answered without a promise, when the store can; null otherwise. */
+function readNow(store: ShardStore, args: Buffer[]): Buffer | null {
+  if (!store.getNow || args.length < 2) return null;
+  const name = args[0].toString('latin1');
+  if (name !== 'get' && name !== 'gets' && name !== 'bget') return null;
+  const keys = args.slice(1);
+  return values(keys.map((k) => store.getNow!(k)), keys, name === 'gets');
+}
+
+function failure(e: unknown, noreply: boolean): Buffer {
+  if (noreply) return EMPTY;
+  if (isCairnError(e)) {
+    if (e.code === ErrorCode.VALUE_TOO_LARGE) return R_TOO_LARGE;
+    if (e.code === ErrorCode.OUT_OF_MEMORY) return OUT_OF_MEMORY;
+    if (e.code === ErrorCode.KEY_TOO_LARGE || e.code === ErrorCode.BAD_ARGUMENT) return R_BAD_FORMAT;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return Buffer.from(`SERVER_ERROR ${message.replace(/[\r\n]/g, ' ')}\r\n`);
 }
 
 /** executes commands one after another (a shard's batch), replies in the same order. */

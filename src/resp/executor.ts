@@ -64,8 +64,12 @@ const DEFAULT_MAX_VALUE = 512 * 1024 * 1024;
 const STRING = simple('string');
 const NONE = simple('none');
 
-/** executes one forwarded command (`raw`, multibulk or inline) and returns its reply. */
-export async function executeResp(store: ShardStore, raw: Buffer, options: RespExecOptions = {}): Promise<Buffer> {
+/**
+ * Executes one forwarded command (`raw`, multibulk or inline) and returns its reply: at once when
+ * nothing in it waits (a GET on a store with `getNow`), else as a promise. Either way the command
+ * takes effect when it is called.
+ */
+export function executeResp(store: ShardStore, raw: Buffer, options: RespExecOptions = {}): Buffer | Promise<Buffer> {
   const args = parseRespCommand(raw);
   if (args === null) return err('Protocol error: bad forwarded command');
   return executeRespArgs(store, args, options);
@@ -82,7 +86,7 @@ export async function executeRespBatch(
   return out;
 }
 
-export async function executeRespArgs(store: ShardStore, args: Buffer[], options: RespExecOptions = {}): Promise<Buffer> {
+export function executeRespArgs(store: ShardStore, args: Buffer[], options: RespExecOptions = {}): Buffer | Promise<Buffer> {
   const name = commandName(args[0]);
   const handler = HANDLERS.get(name);
   if (handler === undefined) return unknownCommand(args);
@@ -94,7 +98,8 @@ export async function executeRespArgs(store: ShardStore, args: Buffer[], options
     maxValueSize: options.maxValueSize ?? DEFAULT_MAX_VALUE,
   };
   try {
-    return await handler(ctx, args);
+    const reply = handler(ctx, args);
+    return reply instanceof Promise ? reply.catch(storeError) : reply;
   } catch (e) {
     return storeError(e);
   }
@@ -142,9 +147,13 @@ function expireMs(arg: Buffer, unit: ExpireUnit, cmd: string, now: number): bigi
 // ---------------------------------------------------------------------------------------------
 // Strings.
 
-async function get(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  const e = await ctx.store.get(args[1]);
-  return e === null ? NIL : bulk(e.value);
+function get(ctx: Ctx, args: Buffer[]): Promise<Buffer> | Buffer {
+  const store = ctx.store;
+  if (store.getNow) {
+    const e = store.getNow(args[1]);
+    return e === null ? NIL : bulk(e.value);
+  }
+  return store.get(args[1]).then((e) => (e === null ? NIL : bulk(e.value)));
 }
 
 async function set(ctx: Ctx, args: Buffer[]): Promise<Buffer> {

@@ -89,6 +89,8 @@ export interface ShardStats {
 export interface ShardStore {
   readonly shard: number;
   get(key: Uint8Array): Promise<Entry | null>;
+  /** get, answered at once, for stores whose read path never waits (a shard's hot GETs use it). */
+  getNow?(key: Uint8Array): Entry | null;
   set(key: Uint8Array, value: Uint8Array, options?: SetOptions): Promise<SetResult>;
   delete(key: Uint8Array): Promise<boolean>;
   getdel(key: Uint8Array): Promise<Entry | null>;
