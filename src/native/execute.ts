@@ -351,7 +351,7 @@ function context(store: ShardStore, shard: number, shards: number, options: Exec
   return ctx;
 }
 
-async function dispatch(ctx: Ctx, opcode: number, frame: Uint8Array, keyStart: number, keyEnd: number): Promise<unknown> {
+function dispatch(ctx: Ctx, opcode: number, frame: Uint8Array, keyStart: number, keyEnd: number): unknown {
   const cls = OPCODE_CLASS[opcode];
   if (cls !== OpClassCode.ROUTED && cls !== OpClassCode.MULTI && cls !== OpClassCode.BROADCAST && cls !== OpClassCode.CURSOR) {
     throw new CairnError(ErrorCode.UNKNOWN_COMMAND, `opcode 0x${opcode.toString(16).padStart(2, '0')} is not a shard command`);
@@ -364,7 +364,10 @@ async function dispatch(ctx: Ctx, opcode: number, frame: Uint8Array, keyStart: n
   } else if (key.length > ctx.maxKey) {
     throw new CairnError(ErrorCode.KEY_TOO_LARGE, `route key of ${key.length} bytes exceeds the limit of ${ctx.maxKey}`);
   }
-  return run(ctx, opcode, key, decodeArgs(frame, keyEnd));
+  const args = decodeArgs(frame, keyEnd);
+  // A GET on a store that reads without waiting is answered at once, without a promise.
+  if (opcode === Opcode.GET && ctx.store.getNow) return ctx.store.getNow(key)?.value ?? null;
+  return run(ctx, opcode, key, args);
 }
 
 /**
@@ -403,28 +406,40 @@ export async function executeNative(
  * Run one complete request frame (length prefix included) and return the complete reply frame,
  * with the same request id. This is what a shard worker calls per frame. Never rejects.
  */
-export async function handleNativeFrame(
+export function handleNativeFrame(
   store: ShardStore,
   shardIndex: number,
   shardCount: number,
   frame: Uint8Array,
   options?: ExecuteOptions,
-): Promise<Uint8Array> {
+): Uint8Array | Promise<Uint8Array> {
   let requestId = 0;
-  let status: number = Status.OK;
-  let result: unknown;
   try {
     const header = parseRequestFrame(frame);
     requestId = header.requestId;
-    result = await dispatch(context(store, shardIndex, shardCount, options), header.opcode, frame, REQUEST_HEADER_SIZE, header.keyEnd);
+    const result = dispatch(context(store, shardIndex, shardCount, options), header.opcode, frame, REQUEST_HEADER_SIZE, header.keyEnd);
+    if (result instanceof Promise) {
+      const id = requestId;
+      return result.then(
+        (value) => okReply(id, value, shardIndex),
+        (err: unknown) => errorReply(err, id, shardIndex),
+      );
+    }
+    return okReply(requestId, result, shardIndex);
   } catch (err) {
-    if (err instanceof FrameError) requestId = err.requestId;
-    status = Status.ERROR;
-    result = errorBody(err, shardIndex);
+    return errorReply(err, requestId, shardIndex);
   }
+}
+
+function okReply(requestId: number, result: unknown, shardIndex: number): Uint8Array {
   try {
-    return encodeReply(status, requestId, result);
+    return encodeReply(Status.OK, requestId, result);
   } catch (err) {
     return encodeReply(Status.ERROR, requestId, errorBody(err, shardIndex));
   }
+}
+
+function errorReply(err: unknown, requestId: number, shardIndex: number): Uint8Array {
+  const id = err instanceof FrameError ? err.requestId : requestId;
+  return encodeReply(Status.ERROR, id, errorBody(err, shardIndex));
 }

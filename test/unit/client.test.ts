@@ -314,7 +314,7 @@ describe('SDK over the loopback acceptor', () => {
               const reply = session.reply!;
               queueMicrotask(() => onData(reply));
             } else {
-              void handleNativeFrame(stores[0], 0, 1, f.bytes.slice()).then((reply) => onData(reply));
+              void Promise.resolve(handleNativeFrame(stores[0], 0, 1, f.bytes.slice())).then((reply) => onData(reply));
             }
           }
         },
