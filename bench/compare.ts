@@ -7,7 +7,7 @@
  * data directory) on free loopback ports, then:
  *   - redis-benchmark SET and GET, 50 clients, 100-byte values, random keys, pipeline 1 and 16,
  *     against cairn's RESP port and against redis-server (each run sized for about COMPARE_SECONDS);
- *   - the same memcached text-protocol load (bench/lib/mc-load.ts: 50 connections, 100-byte values,
+ *   - the same memcached text-protocol load (bench/lib/kv-load.ts: 50 connections, 100-byte values,
  *     pipelined set then get) against cairn's memcached port and against memcached.
  * Prints each figure and the ratio cairn ÷ other; the last line is one JSON object with the ratios
  * and the p99 latencies. Every process started here is stopped at the end, on failure too.
@@ -30,7 +30,7 @@ import {
   type ServiceHandle,
 } from './lib/procs.js';
 import { redisBenchmark, type BenchRow } from './lib/redis-benchmark.js';
-import { mcLoad, type McLoadResult } from './lib/mc-load.js';
+import { kvLoad, type KvLoadResult } from './lib/kv-load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/bench/compare.js → the package root */
@@ -116,11 +116,11 @@ function pick(rows: BenchRow[], test: string, target: string): BenchRow {
   return row;
 }
 
-async function mcRun(target: string, port: number): Promise<{ set: McLoadResult; get: McLoadResult }> {
-  const common = { port, connections: CLIENTS, threads: MC_THREADS, pipeline: MC_PIPELINE, valueSize: VALUE, keyspace: KEYSPACE, durationMs: SECONDS * 1000 };
-  const set = await progress(`memcached load ${target} set`, mcLoad({ ...common, op: 'set' }));
+async function mcRun(target: string, port: number): Promise<{ set: KvLoadResult; get: KvLoadResult }> {
+  const common = { port, protocol: 'memcache' as const, connections: CLIENTS, threads: MC_THREADS, pipeline: MC_PIPELINE, valueSize: VALUE, keyspace: KEYSPACE, durationMs: SECONDS * 1000 };
+  const set = await progress(`memcached load ${target} set`, kvLoad({ ...common, getRatio: 0 }));
   if (set.errors) throw new Error(`${target}: ${set.errors} errors during set load; first: ${set.firstError}`);
-  const get = await progress(`memcached load ${target} get`, mcLoad({ ...common, op: 'get' }));
+  const get = await progress(`memcached load ${target} get`, kvLoad({ ...common, getRatio: 1 }));
   if (get.errors) throw new Error(`${target}: ${get.errors} errors during get load; first: ${get.firstError}`);
   return { set, get };
 }

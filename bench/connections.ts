@@ -9,7 +9,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { freePort } from './lib/procs.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,15 +35,6 @@ function ulimitPrefix(): string {
   return `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n $(ulimit -Hn)`;
 }
 
-function free(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function rss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -103,7 +95,7 @@ async function main(): Promise<void> {
   if (limit < total + 512) throw new Error(`file-descriptor limit ${limit} is too low for ${total} connections (and cannot be raised here)`);
 
   const dir = mkdtempSync(join(tmpdir(), 'cairn-conns-'));
-  const ports = { native: await free(), resp: await free(), memcache: await free() };
+  const ports = { native: await freePort(), resp: await freePort(), memcache: await freePort() };
   const cli = join(packageRoot, 'dist/src/cli.js');
   const child = spawn(
     'bash',

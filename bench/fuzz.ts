@@ -10,7 +10,8 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from './lib/procs.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findings, HELLO, runFuzz, scanForBugs, tcpTarget, type FuzzProtocol, type FuzzTarget } from './fuzz-gen.js';
@@ -30,15 +31,6 @@ function rss(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-function free(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** WebSocket target: the same frames as binary messages, through the WebSocket the gateway serves. */
 type WsCtor = new (url: string) => WebSocket;
@@ -78,7 +70,7 @@ function wsTarget(port: number, Ws: WsCtor): FuzzTarget {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-fuzz-'));
-  const ports = { native: await free(), resp: await free(), memcache: await free(), http: await free() };
+  const ports = { native: await freePort(), resp: await freePort(), memcache: await freePort(), http: await freePort() };
   const child = spawn(
     process.execPath,
     [join(packageRoot, 'dist/src/cli.js'), 'serve', '--data', dir, '--shards', '2', '--max-memory', '128mb',

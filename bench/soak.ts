@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './lib/procs.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -27,15 +27,6 @@ const workers = arg('workers', '8');
 const keysPerWorker = Math.ceil(arg('keys', '2000') / workers);
 const json = process.argv.includes('--json');
 
-function free(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-soak-'));
 let ports = { native: 0, resp: 0, memcache: 0 };
@@ -224,7 +215,7 @@ async function worker(w: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  ports = { native: await free(), resp: await free(), memcache: await free() };
+  ports = { native: await freePort(), resp: await freePort(), memcache: await freePort() };
   await startServer();
   const t0 = Date.now();
   const load = Array.from({ length: workers }, (_, w) => worker(w));

@@ -4,7 +4,8 @@
  * everything; the LevelDB read paths side by side; and the time from opening a store to its first
  * served read with 1M and 5M keys on disk.
  *
- *   npm run bench:tiered            (env: TIERED_KEYS, TIERED_HOT_MB, TIERED_SECONDS, TIERED_VALUE)
+ *   npm run bench:tiered            (env: TIERED_KEYS, TIERED_HOT_MB, TIERED_SECONDS, TIERED_VALUE,
+ *                                    TIERED_BLOCK_SIZE: LevelDB block size, default the store's)
  *
  * The last line printed is one JSON object with the headline figures.
  */
@@ -21,6 +22,7 @@ const KEYS = Number(process.env.TIERED_KEYS ?? 400_000);
 const HOT_MB = Number(process.env.TIERED_HOT_MB ?? 12);
 const SECONDS = Number(process.env.TIERED_SECONDS ?? 8);
 const VALUE = Number(process.env.TIERED_VALUE ?? 300);
+const BLOCK_SIZE = process.env.TIERED_BLOCK_SIZE ? Number(process.env.TIERED_BLOCK_SIZE) : undefined;
 const WRITE_RATIO = 0.1;
 const ZIPF_S = 0.99;
 
@@ -266,12 +268,12 @@ async function main(): Promise<void> {
 
   log('tiered: loading');
   const tieredDir = join(base, 'tiered');
-  const tiered = await TieredShardStore.open({ shard: 0, dir: tieredDir, maxMemory: hotBytes, durability: 'writeback' });
+  const tiered = await TieredShardStore.open({ shard: 0, dir: tieredDir, maxMemory: hotBytes, durability: 'writeback', blockSize: BLOCK_SIZE });
   await load(tiered);
   log(`  hot ${tiered.stats().hot.items} items / cold ${tiered.stats().cold.items} items on disk`);
   log('all in memory: loading');
   const memDir = join(base, 'memory');
-  const memory = await TieredShardStore.open({ shard: 0, dir: memDir, maxMemory: Math.max(hotBytes * 20, dataBytes * 3), durability: 'writeback' });
+  const memory = await TieredShardStore.open({ shard: 0, dir: memDir, maxMemory: Math.max(hotBytes * 20, dataBytes * 3), durability: 'writeback', blockSize: BLOCK_SIZE });
   await load(memory);
   await new Mix(tiered).run(1); // warm-up
   await new Mix(memory).run(1);

@@ -7,7 +7,7 @@ import type { EvictionName } from './engine/index.js';
 import { CairnError, ErrorCode } from './errors.js';
 import { SubscriptionHub } from './events/hub.js';
 import { MessageKind } from './hop/kinds.js';
-import { NativeRouter } from './server/native-conn.js';
+import { NativeRouter, routerTransport } from './server/native-conn.js';
 import { ChannelBus } from './pubsub/bus.js';
 import { startBackend, type ShardBackend } from './shards/backend.js';
 import { perShardSettings, ringBytesFor } from './shards/messages.js';
@@ -145,45 +145,15 @@ export function openCache(options: CacheOptions = {}): Promise<Cache> {
 
 /** A transport whose far end is a native router in this process instead of a socket. */
 function inProcessTransport(backend: ShardBackend, info: ConstructorParameters<typeof NativeRouter>[2]): Transport {
-  let dataListener: (chunk: Uint8Array) => void = () => undefined;
-  let closeListener: (error?: Error) => void = () => undefined;
-  let open = true;
   // key events (cache.subscribe()) come from the shards like replies do
   const events = new SubscriptionHub((on) => backend.listenForEvents(on));
-  const router = new NativeRouter(
-    1,
-    backend,
-    info,
-    {
-      write: (bytes) => {
-        if (open) dataListener(bytes);
-      },
-      end: () => {
-        open = false;
-        closeListener(new CairnError(ErrorCode.BAD_FRAME, 'the embedded cache rejected a frame'));
-      },
-    },
-    events,
+  return routerTransport((sink) => {
     // channels (cache.publish() / cache.subscribe({ channel })) within this process
-    new ChannelBus(),
-  );
-  backend.onReply((kind, _conn, seq, payload) => {
-    if (kind === MessageKind.EVENT) events.dispatch(seq, payload);
-    else router.onReply(kind, seq, payload);
-  });
-  return {
-    connect: async () => undefined,
-    write: (bytes) => router.onData(bytes),
-    onData: (listener) => {
-      dataListener = listener;
-    },
-    onClose: (listener) => {
-      closeListener = listener;
-    },
-    close: () => {
-      if (!open) return;
-      open = false;
-      closeListener();
-    },
-  };
+    const router = new NativeRouter(1, backend, info, sink, events, new ChannelBus());
+    backend.onReply((kind, _conn, seq, payload) => {
+      if (kind === MessageKind.EVENT) events.dispatch(seq, payload);
+      else router.onReply(kind, seq, payload);
+    });
+    return router;
+  }, 'the embedded cache rejected a frame');
 }

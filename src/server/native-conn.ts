@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { MessageKind } from '../hop/kinds.js';
-import { ErrorCode } from '../errors.js';
+import { CairnError, ErrorCode } from '../errors.js';
+import type { Transport } from '../client/transport.js';
 import { encodeReply, errorReply, FrameError, FrameReader, REPLY_HEADER_SIZE, Status } from '../native/frame.js';
 import { Opcode } from '../native/opcodes.js';
 import { createUnpackr, utf8Encode } from '../native/codec.js';
@@ -294,4 +295,46 @@ function withReplication(reply: Uint8Array, replication: unknown): Uint8Array {
   if (reply[4] !== Status.OK) return reply;
   const body = statsUnpackr.unpack(reply, { start: REPLY_HEADER_SIZE, end: reply.length }) as Record<string, unknown>;
   return encodeReply(Status.OK, (reply[5] << 24 | reply[6] << 16 | reply[7] << 8 | reply[8]) >>> 0, { ...body, replication });
+}
+
+/**
+ * A client transport whose far end is a NativeRouter in this process instead of a socket (the
+ * embedded cache, and the server's own internal conversations). `make` builds the router around the
+ * sink given; `release` runs once when the conversation ends, by either side.
+ */
+export function routerTransport(
+  make: (sink: NativeSink) => NativeRouter,
+  brokeMessage: string,
+  release: (router: NativeRouter, byClient: boolean) => void = () => undefined,
+): Transport {
+  let dataListener: (chunk: Uint8Array) => void = () => undefined;
+  let closeListener: (error?: Error) => void = () => undefined;
+  let open = true;
+  const router: NativeRouter = make({
+    write: (bytes) => {
+      if (open) dataListener(bytes);
+    },
+    end: () => {
+      if (!open) return;
+      open = false;
+      release(router, false);
+      closeListener(new CairnError(ErrorCode.BAD_FRAME, brokeMessage));
+    },
+  });
+  return {
+    connect: async () => undefined,
+    write: (bytes) => router.onData(bytes),
+    onData: (listener) => {
+      dataListener = listener;
+    },
+    onClose: (listener) => {
+      closeListener = listener;
+    },
+    close: () => {
+      if (!open) return;
+      open = false;
+      release(router, true);
+      closeListener();
+    },
+  };
 }

@@ -17,7 +17,7 @@ import { perShardSettings, ringBytesFor } from '../shards/messages.js';
 import { VERSION } from '../version.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import type { Connection, ConnectionContext } from './connection.js';
-import { NativeConnection, NativeRouter } from './native-conn.js';
+import { NativeConnection, NativeRouter, routerTransport } from './native-conn.js';
 import { Replication } from '../replication/manager.js';
 import { ReplSource } from '../replication/backlog.js';
 import { join } from 'node:path';
@@ -307,38 +307,18 @@ class Acceptor implements RunningServer, ConnectionContext {
   private localTransport(): Transport {
     const id = this.nextInternal;
     this.nextInternal = this.nextInternal >= 0xfffffff0 ? 0xfff00000 : this.nextInternal + 1;
-    let dataListener: (chunk: Uint8Array) => void = () => undefined;
-    let closeListener: (error?: Error) => void = () => undefined;
-    let open = true;
-    const router = new NativeRouter(id, this.backend, { ...this.nativeInfo!, password: null }, {
-      write: (bytes) => {
-        if (open) dataListener(bytes);
+    return routerTransport(
+      (sink) => {
+        const router = new NativeRouter(id, this.backend, { ...this.nativeInfo!, password: null }, sink);
+        this.internal.set(id, router);
+        return router;
       },
-      end: () => {
-        if (!open) return;
-        open = false;
+      'an internal conversation broke the protocol',
+      (router, byClient) => {
+        if (byClient) router.close();
         this.internal.delete(id);
-        closeListener(new CairnError(ErrorCode.BAD_FRAME, 'an internal conversation broke the protocol'));
       },
-    });
-    this.internal.set(id, router);
-    return {
-      connect: async () => undefined,
-      write: (bytes) => router.onData(bytes),
-      onData: (listener) => {
-        dataListener = listener;
-      },
-      onClose: (listener) => {
-        closeListener = listener;
-      },
-      close: () => {
-        if (!open) return;
-        open = false;
-        router.close();
-        this.internal.delete(id);
-        closeListener();
-      },
-    };
+    );
   }
 
   private open(port: number, protocol: Protocol, make: (id: number, socket: Socket) => Connection): Promise<number> {

@@ -4,7 +4,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
@@ -35,17 +34,7 @@ export interface TestServerOptions {
   ports?: { port: number; respPort: number; memcachePort: number; httpPort: number };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../bench/lib/procs.js';
 
 /** The server's ready line, with the ports it bound. */
 const READY = /ready: native (\d+|off), resp (\d+|off), memcache (\d+|off), http (\d+|off)/;
