@@ -423,8 +423,11 @@ export class Engine {
     const len = formatInt(r, this.intScratch);
     const flags = ref === 0 ? 0 : flagsOf(this.m, ref);
     const exp = ref === 0 ? 0 : expOf(this.m, ref);
+    // memcached rewrites a shorter result in place, padded with spaces to the item's old length
+    const oldLen = ref === 0 ? 0 : valLen(this.m, ref);
+    const pad = unsigned && oldLen > len ? new Uint8Array(oldLen - len).fill(32) : null;
     const c = ++this.casCounter;
-    this.write(ref, s, i, key, this.intScratch.subarray(0, len), null, len, flags, exp, c, true);
+    this.write(ref, s, i, key, this.intScratch.subarray(0, len), pad, pad ? oldLen : len, flags, exp, c, true);
     this.cas_ = c;
     this.int_ = r;
     return INCR_OK;

@@ -1,8 +1,9 @@
 /**
  * Integer values are stored as decimal ASCII, as both memcached and Redis do, so a counter is a
  * plain value to every other command. Two parsers serve the two rule sets:
- *  - memcached (unsigned): decimal digits only, value in [0, 2^64); incr wraps mod 2^64, decr
- *    stops at 0;
+ *  - memcached (unsigned): strtoull's syntax as memcached 1.6 reads it (see parseUnsigned), value
+ *    in [0, 2^64); incr wraps mod 2^64, decr stops at 0; a result shorter than the stored value is
+ *    padded with spaces to the old length, as memcached rewrites the item in place;
  *  - Redis (signed): Redis's string2ll rules (optional '-', no '+', no leading zeros, no spaces,
  *    at most 20 characters) and i64 range; a result out of range is an error and nothing is written.
  * Both parsers return null for "not an integer".
@@ -22,15 +23,32 @@ function digits(u8: Uint8Array, start: number, end: number): bigint {
   return BigInt(s);
 }
 
+/** C's isspace: what strtoull skips before a number and accepts after it. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+/**
+ * memcached's safe_strtoull over a stored value: leading white space, an optional sign, at least one
+ * digit, then the end or white space (anything after it is ignored). A negative number is accepted
+ * only when strtoull's wrapped result stays below 2^63, as memcached checks ("-0" is 0).
+ */
 export function parseUnsigned(u8: Uint8Array, start: number, end: number): bigint | null {
-  const len = end - start;
-  if (len === 0 || len > 64) return null;
-  for (let i = start; i < end; i++) {
-    const c = u8[i];
-    if (c < 48 || c > 57) return null;
-  }
-  const v = digits(u8, start, end);
-  return v > U64_MAX ? null : v;
+  let i = start;
+  while (i < end && isSpace(u8[i])) i++;
+  const neg = i < end && u8[i] === 45;
+  if (i < end && (u8[i] === 43 || u8[i] === 45)) i++;
+  while (i < end && u8[i] === 48 && i + 1 < end && u8[i + 1] >= 48 && u8[i + 1] <= 57) i++;
+  const first = i;
+  while (i < end && u8[i] >= 48 && u8[i] <= 57) i++;
+  if (i === first) return null;
+  if (i < end && !isSpace(u8[i])) return null;
+  if (i - first > 20) return null; // past 2^64: strtoull's ERANGE
+  const v = digits(u8, first, i);
+  if (v > U64_MAX) return null;
+  if (!neg) return v;
+  const wrapped = BigInt.asUintN(64, -v);
+  return wrapped >= 1n << 63n ? null : wrapped;
 }
 
 export function parseSigned(u8: Uint8Array, start: number, end: number): bigint | null {

@@ -160,6 +160,19 @@ describe('memcached text protocol: storage and retrieval', () => {
     await alive();
   });
 
+  it('incr / decr read stored numbers as strtoull does and pad a shorter result in place', async () => {
+    await ex('set mt:p 0 0 3\r\n100\r\ndecr mt:p 1\r\nget mt:p\r\n', 'STORED\r\n99\r\nVALUE mt:p 0 3\r\n99 \r\nEND\r\n');
+    await ex('incr mt:p 1\r\nget mt:p\r\n', '100\r\nVALUE mt:p 0 3\r\n100\r\nEND\r\n');
+    await ex('set mt:p 0 0 20\r\n18446744073709551615\r\nincr mt:p 1\r\nget mt:p\r\n', `STORED\r\n0\r\nVALUE mt:p 0 20\r\n0${' '.repeat(19)}\r\nEND\r\n`);
+    for (const [stored, next] of [['00', '1 '], ['+1', '2 '], [' 1', '2 '], ['1 2', '2  '], ['-0', '1 ']]) {
+      await ex(`set mt:p 0 0 ${stored.length}\r\n${stored}\r\nincr mt:p 1\r\nget mt:p\r\n`, `STORED\r\n${next.trim()}\r\nVALUE mt:p 0 ${next.length}\r\n${next}\r\nEND\r\n`);
+    }
+    for (const stored of ['-1', '1x', ' ', '+']) {
+      await ex(`set mt:p 0 0 ${stored.length}\r\n${stored}\r\nincr mt:p 1\r\n`, 'STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n');
+    }
+    await alive();
+  });
+
   it('touch / gat / gats', async () => {
     await ex('set mt:t 0 0 1\r\nx\r\n', 'STORED\r\n');
     await ex('touch mt:t 100\r\n', 'TOUCHED\r\n');

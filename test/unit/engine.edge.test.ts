@@ -126,27 +126,33 @@ describe('engine edge cases', () => {
     expect(scanAll(e, 1000).size).toBe(e.count);
   });
 
-  it('incr follows memcached rules when unsigned: wrap at 2^64, clamp at 0, digits only', () => {
+  it('incr follows memcached rules when unsigned: wrap at 2^64, clamp at 0, strtoull syntax, padded in place', () => {
     const e = new Engine({ maxMemory: MiB });
     expect(e.incr(b('n'), 1n, true, false)).toBe(INCR_NOT_FOUND);
     e.set(b('n'), b('18446744073709551615'), 0, 42);
     expect(e.incr(b('n'), 1n, true, false)).toBe(INCR_OK);
     expect(e.lastInt).toBe(0n);
-    expect(e.get(b('n'))?.toString()).toBe('0');
+    // memcached writes the shorter result over the old bytes and pads with spaces
+    expect(e.get(b('n'))?.toString()).toBe('0' + ' '.repeat(19));
     expect(e.flagsOf(e.peek(b('n')))).toBe(42);
     expect(e.incr(b('n'), -5n, true, false)).toBe(INCR_OK);
     expect(e.lastInt).toBe(0n);
     e.set(b('n'), b('10'));
     expect(e.incr(b('n'), -3n, true, false)).toBe(INCR_OK);
-    expect(e.get(b('n'))?.toString()).toBe('7');
-    for (const bad of ['-1', 'abc', '', '1 ', ' 1', '18446744073709551616', '1.5']) {
+    expect(e.get(b('n'))?.toString()).toBe('7 ');
+    e.set(b('n'), b('99'));
+    expect(e.incr(b('n'), 1n, true, false)).toBe(INCR_OK);
+    expect(e.get(b('n'))?.toString()).toBe('100');
+    for (const bad of ['-1', 'abc', '', '18446744073709551616', '1.5', '+', ' ', '1x']) {
       e.set(b('n'), b(bad));
       expect(e.incr(b('n'), 1n, true, false)).toBe(INCR_NOT_INTEGER);
       expect(e.get(b('n'))?.toString()).toBe(bad);
     }
-    e.set(b('n'), b('007'));
-    expect(e.incr(b('n'), 1n, true, false)).toBe(INCR_OK);
-    expect(e.lastInt).toBe(8n);
+    for (const [good, n] of [['007', 8n], ['1 ', 2n], [' 1', 2n], ['+1', 2n], ['-0', 1n], ['5 junk', 6n]] as const) {
+      e.set(b('n'), b(good));
+      expect(e.incr(b('n'), 1n, true, false)).toBe(INCR_OK);
+      expect(e.lastInt).toBe(n);
+    }
   });
 
   it('incr follows Redis rules when signed: i64 overflow is an error and writes nothing', () => {

@@ -24,6 +24,7 @@ import {
   STORED,
   type EvictionName,
 } from '../../src/engine/index.js';
+import { memcachedNumber, memcachedResult } from '../helpers/memcached-number.js';
 
 interface MEntry {
   value: Buffer;
@@ -82,10 +83,7 @@ const VALUES: Buffer[] = [
 const DELTAS = [1n, -1n, 5n, -5n, 0n, 100n, -100n, I64_MAX, I64_MIN, U64, -U64, 1n << 63n];
 
 function parseU(v: Buffer): bigint | null {
-  const s = v.toString('latin1');
-  if (!/^[0-9]+$/.test(s) || s.length > 64) return null;
-  const n = BigInt(s);
-  return n > U64 ? null : n;
+  return memcachedNumber(v.toString('latin1'));
 }
 
 function parseS(v: Buffer): bigint | null {
@@ -339,7 +337,7 @@ class Harness {
         if (r === INCR_OK) {
           expect(eng.lastInt).toBe(res);
           const e: MEntry = {
-            value: Buffer.from(res.toString()),
+            value: Buffer.from(unsigned && pre ? memcachedResult(res, pre.value.length) : res.toString()),
             flags: pre ? pre.flags : 0,
             exp: pre ? pre.exp : 0,
             cas: ++this.cas,

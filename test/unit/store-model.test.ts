@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TieredShardStore, type Durability } from '../../src/store/shard-store.js';
 import type { Entry, SetMode } from '../../src/store/types.js';
+import { memcachedNumber, memcachedResult } from '../helpers/memcached-number.js';
 
 interface ModelEntry {
   value: Buffer;
@@ -65,8 +66,12 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constantFrom('reopen' as const, 'sync' as const, 'count' as const) }) },
 );
 
-const UINT = /^(0|[1-9][0-9]*)$/;
-const SINT = /^(0|-?[1-9][0-9]*)$/;
+/** Redis's string2ll: no sign but '-', no leading zeros, no spaces, signed 64-bit. */
+function redisNumber(s: string): bigint | null {
+  if (!/^(0|-?[1-9][0-9]*)$/.test(s) || s.length > 20) return null;
+  const v = BigInt(s);
+  return v >= 1n << 63n || v < -(1n << 63n) ? null : v;
+}
 
 async function runModel(durability: Durability, cmds: Cmd[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-model-'));
@@ -215,18 +220,21 @@ async function runModel(durability: Durability, cmds: Cmd[]): Promise<void> {
               expect(r.status, where).toBe('not_found');
               break;
             }
-          } else if (!(c.unsigned ? UINT : SINT).test(cur.value.toString('latin1')) || cur.value.length > 19) {
+          }
+          const base = cur ? (c.unsigned ? memcachedNumber : redisNumber)(cur.value.toString('latin1')) : 0n;
+          if (base === null) {
             expect(r.status, where).toBe('not_integer');
             break;
           }
-          const base = cur ? BigInt(cur.value.toString()) : 0n;
           let n = base + BigInt(c.delta);
-          if (c.unsigned && n < 0n) n = 0n;
+          if (c.unsigned) n = c.delta >= 0 ? BigInt.asUintN(64, n) : n < 0n ? 0n : n;
           expect(r, where).toEqual({ status: 'ok', value: n });
+          // memcached rewrites a shorter number in place, padded with spaces to the old length
+          const text = c.unsigned && cur ? memcachedResult(n, cur.value.length) : n.toString();
           if (cur) {
-            cur.value = Buffer.from(n.toString());
+            cur.value = Buffer.from(text);
             cur.cas = null;
-          } else model.set(k, { value: Buffer.from(n.toString()), flags: 0, expiresAt: 0, cas: null });
+          } else model.set(k, { value: Buffer.from(text), flags: 0, expiresAt: 0, cas: null });
           break;
         }
         case 'append': {
