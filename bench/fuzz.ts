@@ -1,9 +1,12 @@
 /**
  * The full fuzz run: `npm run bench:fuzz` (or `node dist/bench/fuzz.js [--frames N] [--seed S]
- * [--protocols native,resp,memcache,ws]`). Starts a server (its own temporary data directory), sends N
- * mutated frames per protocol (default 1,000,000; generators in bench/fuzz-gen.ts), then checks the
- * server is up (PING on fresh connections), found no internal errors, and prints frames, connections
- * and peak RSS. Exits 1 on any finding.
+ * [--protocols native,resp,memcache,ws] [--cases all|none|name,...]`). Starts a server (its own
+ * temporary data directory), sends N mutated frames per protocol (default 1,000,000; generators in
+ * bench/fuzz-gen.ts; `--frames 0` skips this part), then checks the server is up (PING on fresh
+ * connections), found no internal errors, and prints frames, connections and peak RSS. Then it runs
+ * the adversarial cases of bench/fuzz-cases.ts (large replies and requests, a client that never
+ * reads, a streamed huge command), each on a fresh server, with peak RSS against its bound, and
+ * prints one JSON line. Exits 1 on any finding.
  *
  * `ws` (the gateway's WebSocket port) is included when the server has one: each batch is sent as
  * binary WebSocket messages, one frame per message.
@@ -16,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findings, HELLO, runFuzz, scanForBugs, tcpTarget, type FuzzProtocol, type FuzzTarget } from './fuzz-gen.js';
 import { packageRoot } from '../src/paths.js';
+import { CASES, runCases } from './fuzz-cases.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,6 +29,8 @@ function arg(name: string, fallback: string): string {
 const total = Number(arg('frames', '1000000'));
 const seed = Number(arg('seed', String(Date.now() % 100000)));
 const protocols = arg('protocols', 'native,resp,memcache,ws').split(',') as FuzzProtocol[];
+const casesArg = arg('cases', 'all');
+const caseNames = casesArg === 'all' ? Object.keys(CASES) : casesArg === 'none' ? [] : casesArg.split(',');
 
 function rss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -69,6 +75,15 @@ function wsTarget(port: number, Ws: WsCtor): FuzzTarget {
 }
 
 async function main(): Promise<void> {
+  let failed = total > 0 ? await fuzzFrames() : false;
+  const cases = await runCases(caseNames);
+  if (cases.some((c) => !c.ok)) failed = true;
+  console.log(JSON.stringify({ bench: 'fuzz', frames: total, seed, cases: cases.map(({ name, ok, peakRssMB, boundMB, ms }) => ({ name, ok, peakRssMB, boundMB, ms })) }));
+  process.exit(failed ? 1 : 0);
+}
+
+/** The mutated-frame run; true when something was found. */
+async function fuzzFrames(): Promise<boolean> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-fuzz-'));
   const ports = { native: await freePort(), resp: await freePort(), memcache: await freePort(), http: await freePort() };
   const child = spawn(
@@ -125,7 +140,7 @@ async function main(): Promise<void> {
     console.log(`fuzz ${p}: ${r.frames} frames, ${(r.bytes / 1e6).toFixed(1)} MB, ${r.connections} connections (${r.closedByServer} closed by the server) in ${(r.ms / 1000).toFixed(1)} s`);
     if (child.exitCode !== null) {
       console.log(`the server exited (${child.exitCode}) during the ${p} run:\n${out.slice(-4000)}`);
-      process.exit(1);
+      return true;
     }
   }
   clearInterval(sampler);
@@ -148,7 +163,7 @@ async function main(): Promise<void> {
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   rmSync(dir, { recursive: true, force: true });
-  process.exit(failed ? 1 : 0);
+  return failed;
 }
 
 main().catch((err: unknown) => {
