@@ -1428,8 +1428,10 @@ export class TieredShardStore implements ShardStore {
     await this.drain();
     const now = this.now();
     let cold = this.coldItems;
-    if (cold > 0) this.diskUsable();
-    if (cold > 0) cold -= (await this.db.keys({ gte: EXPIRY_START, lt: expiryBound(now) }).all()).length;
+    if (cold > 0) {
+      this.diskUsable();
+      cold -= (await this.db.keys({ gte: EXPIRY_START, lt: expiryBound(now) }).all()).length;
+    }
     const e = this.engine;
     let hot = 0;
     let onlyHot = 0;
