@@ -219,7 +219,7 @@ async function restartDataset(n: number): Promise<string> {
     await db.batch(ops);
     if (base % 1_000_000 === 0 && base > 0) log(`  wrote ${base} keys`);
   }
-  await db.put(META_KEY, encodeMeta({ format: FORMAT_VERSION, shard: 0, casHigh: n + 1, items: n, bytes, accessSeq: n + 1, cleanShutdown: true, accessIndexed: false }));
+  await db.put(META_KEY, encodeMeta({ format: FORMAT_VERSION, shard: 0, casHigh: n + 1, items: n, bytes, accessSeq: n + 1, cleanShutdown: true, accessIndexed: false, flushing: false, flushMarked: true }));
   await db.close();
   writeFileSync(done, `${n}\n`);
   log(`  wrote ${n} keys in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { CairnClient } from './client/client.js';
 import type { Transport } from './client/transport.js';
 import type { ClientOptions } from './client/client.js';
-import { claimDataDir } from './datadir.js';
+import { claimDataDir, recordShards } from './datadir.js';
 import type { EvictionName } from './engine/index.js';
 import { CairnError, ErrorCode } from './errors.js';
 import { SubscriptionHub } from './events/hub.js';
@@ -92,6 +92,14 @@ export class Cache extends CairnClient {
         ),
       });
     } catch (err) {
+      release();
+      throw err;
+    }
+    try {
+      // every shard's database exists now: a later open refuses the directory if one goes missing
+      recordShards(dir, shards);
+    } catch (err) {
+      await backend.close().catch(() => undefined);
       release();
       throw err;
     }

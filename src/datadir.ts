@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CairnError, ErrorCode } from './errors.js';
 
@@ -9,6 +9,11 @@ const FORMAT = 1;
 interface Meta {
   format: number;
   shards: number;
+  /**
+   * Shards whose LevelDB directory has been created (absent in files written before it existed).
+   * Each must still have its database at every start: see checkShards.
+   */
+  opened?: number[];
 }
 
 function alive(pid: number): boolean {
@@ -22,10 +27,11 @@ function alive(pid: number): boolean {
 
 /**
  * Claims a data directory for this process: one owner at a time (a pid file, taken over when its
- * process is gone), and a fixed shard count, since a key's shard decides which LevelDB holds it.
+ * process is gone), a fixed shard count, since a key's shard decides which LevelDB holds it, and
+ * every shard database it has had still there (`checkShards: false` skips that, for `cairn repair`).
  * Returns a function that releases the claim.
  */
-export function claimDataDir(dir: string, shards: number): () => void {
+export function claimDataDir(dir: string, shards: number, options: { checkShards?: boolean } = {}): () => void {
   const root = resolve(dir);
   try {
     mkdirSync(root, { recursive: true });
@@ -62,7 +68,8 @@ export function claimDataDir(dir: string, shards: number): () => void {
     }
   };
   try {
-    checkMeta(root, shards);
+    const meta = checkMeta(root, shards);
+    if (options.checkShards !== false) checkShards(root, meta.opened ?? []);
   } catch (err) {
     release();
     throw err;
@@ -70,7 +77,65 @@ export function claimDataDir(dir: string, shards: number): () => void {
   return release;
 }
 
-function checkMeta(root: string, shards: number): void {
+function shardDir(root: string, shard: number): string {
+  return join(root, `shard-${shard}`);
+}
+
+/** Does the shard's directory hold a LevelDB database (its CURRENT file)? */
+function hasDatabase(root: string, shard: number): boolean {
+  return existsSync(join(shardDir(root, shard), 'CURRENT'));
+}
+
+/**
+ * A shard directory that has gone missing or been emptied would be opened as a new, empty database:
+ * its keys would silently be gone. Whether it held keys when it went cannot be known without it, so
+ * every shard this data directory has had must still have its database.
+ */
+function checkShards(root: string, opened: number[]): void {
+  for (const shard of opened) {
+    if (hasDatabase(root, shard)) continue;
+    const dir = shardDir(root, shard);
+    throw new CairnError(
+      ErrorCode.DATA_DIR,
+      `${dir} ${existsSync(dir) ? 'holds no LevelDB database (no CURRENT file)' : 'is missing'}, but ${root} has had shard ${shard} ` +
+        `since it was created: starting would serve that shard empty, its keys gone. Restore ${dir} from a backup, or ` +
+        `run \`cairn repair --data ${root}\` to accept the loss (it repairs what is left and starts shard ${shard} empty)`,
+    );
+  }
+}
+
+function readMeta(root: string): Meta {
+  return JSON.parse(readFileSync(join(root, META), 'utf8')) as Meta;
+}
+
+function writeMeta(root: string, meta: Meta): void {
+  // a torn cairn.json would make the directory unreadable: write it whole, then rename over it
+  const file = join(root, META);
+  writeFileSync(`${file}.tmp`, JSON.stringify(meta, null, 2) + '\n');
+  renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * Records the shards whose LevelDB database exists now (call it once they are open): from then on a
+ * start refuses this data directory if one of them is missing or emptied.
+ */
+export function recordShards(dir: string, shards: number): void {
+  const root = resolve(dir);
+  const meta = readMeta(root);
+  const opened = new Set(meta.opened ?? []);
+  for (let i = 0; i < shards; i++) if (hasDatabase(root, i)) opened.add(i);
+  if (opened.size === (meta.opened?.length ?? -1)) return;
+  writeMeta(root, { ...meta, opened: [...opened].sort((a, b) => a - b) });
+}
+
+/** Forgets shards whose loss `cairn repair` accepted: they start empty and are recorded again. */
+export function forgetShards(dir: string, lost: number[]): void {
+  const root = resolve(dir);
+  const meta = readMeta(root);
+  writeMeta(root, { ...meta, opened: (meta.opened ?? []).filter((s) => !lost.includes(s)) });
+}
+
+function checkMeta(root: string, shards: number): Meta {
   const file = join(root, META);
   let meta: Meta | null = null;
   try {
@@ -81,8 +146,9 @@ function checkMeta(root: string, shards: number): void {
     }
   }
   if (meta === null) {
-    writeFileSync(file, JSON.stringify({ format: FORMAT, shards } satisfies Meta, null, 2) + '\n');
-    return;
+    meta = { format: FORMAT, shards };
+    writeMeta(root, meta);
+    return meta;
   }
   if (meta.format !== FORMAT) {
     throw new CairnError(ErrorCode.DATA_DIR, `${root} has data format ${meta.format}; this cairn reads format ${FORMAT}`);
@@ -94,4 +160,5 @@ function checkMeta(root: string, shards: number): void {
         `(a data directory keeps the shard count it was created with) or use a new --data directory`,
     );
   }
+  return meta;
 }

@@ -108,12 +108,18 @@ port.on('message', (msg: WorkerRequest) => {
   };
   if (msg.type === 'stats') reply(store.stats());
   else if (msg.type === 'close') {
+    // The thread exits either way (the pool waits for it): a close that could not write what memory
+    // holds (the disk refuses, the directory is gone) is reported, and retrying it would not help.
     close().then(
       () => {
         reply(true);
         port.close();
       },
-      (err) => reply(undefined, err),
+      (err) => {
+        console.error(`cairn shard ${data.shard}: close failed: ${err instanceof Error ? err.message : String(err)}`);
+        reply(undefined, err);
+        port.close();
+      },
     );
   } else if (msg.type === 'debug') {
     // Test hooks: the server sends these only with CAIRN_TEST_HOOKS=1; refuse them otherwise too.

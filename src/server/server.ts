@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Worker } from 'node:worker_threads';
-import { claimDataDir } from '../datadir.js';
+import { claimDataDir, recordShards } from '../datadir.js';
 import type { ServerConfig } from '../config.js';
 import { SubscriptionHub } from '../events/hub.js';
 import { ChannelBus, parseNotifyFlags } from '../pubsub/bus.js';
@@ -76,6 +76,14 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       ),
     });
   } catch (err) {
+    release();
+    throw err;
+  }
+  try {
+    // every shard's database exists now: a later start refuses the directory if one goes missing
+    recordShards(config.data, config.shards);
+  } catch (err) {
+    await backend.close().catch(() => undefined);
     release();
     throw err;
   }

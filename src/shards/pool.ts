@@ -193,22 +193,28 @@ export class ShardPool extends EventEmitter {
     return Promise.all(this.slots.map((_, i) => this.call(i, { type: 'stats' }) as Promise<ShardStats>));
   }
 
-  /** Graceful close: every shard flushes what memory holds that disk lacks, closes LevelDB and exits. */
+  /**
+   * Graceful close: every shard flushes what memory holds that disk lacks, closes LevelDB and exits.
+   * Rejects, once every shard has exited, with the first shard's failure to write what it held.
+   */
   async close(): Promise<void> {
     this.closing = true;
     for (const wake of this.wakeRestarts.splice(0)) wake();
     await Promise.all(this.restarting.map((p) => p?.catch(() => undefined)));
+    const failures: Error[] = [];
     await Promise.all(
       this.slots.map(async (slot, i) => {
         if (!slot || !slot.alive) return;
         const exited = new Promise((resolve) => slot.worker.once('exit', resolve));
         try {
           await this.call(i, { type: 'close' });
-        } catch {
-          // an exited worker has nothing left to flush
+        } catch (err) {
+          // a worker that exited meanwhile has nothing left to flush; one whose close failed says why
+          if (!(err instanceof CairnError && err.code === ErrorCode.SHARD_DOWN)) failures.push(err as Error);
         }
         await exited;
       }),
     );
+    if (failures.length > 0) throw failures[0];
   }
 }

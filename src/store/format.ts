@@ -125,9 +125,13 @@ export function checkRecord(rec: Buffer): boolean {
 /**
  * The meta record, 64 bytes, little-endian:
  *   "CAIRNSTO" | u16 format | u16 reserved | u32 shard | f64 casHigh | f64 items | f64 bytes
- *   | f64 accessSeq | u8 cleanShutdown | padding
+ *   | f64 accessSeq | u8 cleanShutdown | u8 accessUnindexed | u8 flushing | u8 flushMarked | padding
  * It is rewritten in every batch that changes data records, so the counts and high-water marks are
- * exact after a crash too (LevelDB applies a batch atomically).
+ * exact after a crash too (LevelDB applies a batch atomically). The one change that is not one batch
+ * is a flush (LevelDB clears a range in many batches): `flushing` is set, fsynced, before the clear
+ * starts and dropped with the zero counts after it, so an open that finds it finishes the clear.
+ * `flushMarked` says the writer marked its flushes so; a record without it, left by an unclean
+ * shutdown, may carry the counts of a flush cut short (see docs/storage.md).
  */
 export interface Meta {
   format: number;
@@ -139,6 +143,10 @@ export interface Meta {
   cleanShutdown: boolean;
   /** the access index is complete (kept while the shard has a cold limit; see docs/storage.md) */
   accessIndexed: boolean;
+  /** a flush was clearing the records when this was written: the open finishes it */
+  flushing: boolean;
+  /** written by a build that sets `flushing` around every flush (false in older records) */
+  flushMarked: boolean;
 }
 
 const META_MAGIC = Buffer.from('CAIRNSTO', 'latin1');
@@ -155,6 +163,8 @@ export function encodeMeta(m: Meta): Buffer {
   out.writeDoubleLE(m.accessSeq, 40);
   out[48] = m.cleanShutdown ? 1 : 0;
   out[49] = m.accessIndexed ? 0 : 1; // 0 in meta records written before the flag existed: complete
+  out[50] = m.flushing ? 1 : 0;
+  out[51] = m.flushMarked ? 1 : 0;
   return out;
 }
 
@@ -169,6 +179,8 @@ export function decodeMeta(buf: Buffer): Meta | null {
     accessSeq: buf.readDoubleLE(40),
     cleanShutdown: buf[48] === 1,
     accessIndexed: buf[49] === 0,
+    flushing: buf[50] === 1,
+    flushMarked: buf[51] === 1,
   };
 }
 

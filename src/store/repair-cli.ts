@@ -1,7 +1,7 @@
 /** `cairn repair --data <dir>`: see src/store/repair.ts. */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { claimDataDir } from '../datadir.js';
+import { claimDataDir, forgetShards } from '../datadir.js';
 import { parseFlags } from '../config.js';
 import { repairDataDir } from './repair.js';
 
@@ -15,10 +15,12 @@ export async function runRepairCli(argv: string[]): Promise<number> {
     console.error(`cairn repair: ${data} is not a cairn data directory: ${(err as Error).message}`);
     return 1;
   }
-  // the same lock as the server: refuses while a server runs on this directory
-  const release = claimDataDir(data, shards);
+  // the same lock as the server: refuses while a server runs on this directory (but not a missing
+  // shard database, which is what repair is for)
+  const release = claimDataDir(data, shards, { checkShards: false });
   try {
-    await repairDataDir(data, (line) => console.log(line));
+    const { lost } = await repairDataDir(data, shards, (line) => console.log(line));
+    forgetShards(data, lost);
     console.log('cairn repair: done; start the server as usual');
     return 0;
   } finally {

@@ -21,6 +21,7 @@ import {
   ACCESS_END,
   ACCESS_START,
   accessKey,
+  AFTER_META,
   checkRecord,
   DATA_END,
   DATA_START,
@@ -76,67 +77,103 @@ export async function repairShardDir(dir: string, shard: number): Promise<Repair
   const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   await db.open({ createIfMissing: false });
   try {
-    const old = await db.get(META_KEY);
-    const meta = old ? decodeMeta(old) : null;
-    if (meta && meta.shard !== shard) {
-      throw new CairnError(ErrorCode.DATA_DIR, `${dir} holds shard ${meta.shard}, not shard ${shard}`);
-    }
-    // Drop both indexes; they are rebuilt from the data records below.
-    await db.clear({ gte: ACCESS_START, lt: ACCESS_END });
-    await db.clear({ gte: EXPIRY_START, lt: Buffer.from([PREFIX_EXPIRY + 1]) });
-    let items = 0;
-    let bytes = 0;
-    let badRecords = 0;
-    let maxSeq = meta?.accessSeq ?? 0;
-    let maxCas = meta?.casHigh ?? 0;
-    let batch = db.batch();
-    let ops = 0;
-    for await (const [k, rec] of db.iterator({ gte: DATA_START, lt: DATA_END })) {
-      const key = k.subarray(1);
-      if (!checkRecord(rec)) {
-        batch.del(k);
-        badRecords++;
-      } else {
-        items++;
-        bytes += recordBytes(key.length, rec.length - HEADER_SIZE);
-        const seq = recordSeq(rec);
-        maxSeq = Math.max(maxSeq, seq);
-        maxCas = Math.max(maxCas, recordCas(rec));
-        batch.put(accessKey(seq, key), Buffer.alloc(0));
-        const exp = recordExpiresAt(rec);
-        if (exp !== 0) batch.put(expiryKey(exp, key), Buffer.alloc(0));
-      }
-      if (++ops >= 4096) {
-        await batch.write();
-        batch = db.batch();
-        ops = 0;
-      }
-    }
-    batch.put(
-      META_KEY,
-      encodeMeta({ format: FORMAT_VERSION, shard, casHigh: maxCas + CAS_RESERVATION, items, bytes, accessSeq: maxSeq, cleanShutdown: true, accessIndexed: true }),
-    );
-    await batch.write({ sync: true });
-    return { dir, items, bytes, badRecords };
+    return { dir, ...(await rebuildBookkeeping(db, dir, shard)) };
   } finally {
     await db.close();
   }
 }
 
-/** Repair every shard directory of a data directory (shard-<i>). */
-export async function repairDataDir(data: string, log: (line: string) => void): Promise<RepairReport[]> {
-  const shards = readdirSync(data)
-    .map((f) => /^shard-(\d+)$/.exec(f))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
-  if (shards.length === 0) throw new CairnError(ErrorCode.DATA_DIR, `${data} has no shard-<i> directories to repair`);
-  const out: RepairReport[] = [];
-  for (const shard of shards) {
+/**
+ * Rebuilds cairn's bookkeeping of an open shard database from its data records: both indexes, the
+ * exact counts, the CAS ceiling and the access sequence; removes records that fail their header
+ * check. One pass over the data records. Used by `cairn repair` and by an open that cannot trust the
+ * meta record's counts.
+ */
+export async function rebuildBookkeeping(
+  db: ClassicLevel<Buffer, Buffer>,
+  dir: string,
+  shard: number,
+): Promise<{ items: number; bytes: number; badRecords: number }> {
+  const old = await db.get(META_KEY);
+  const meta = old ? decodeMeta(old) : null;
+  if (meta && meta.shard !== shard) {
+    throw new CairnError(ErrorCode.DATA_DIR, `${dir} holds shard ${meta.shard}, not shard ${shard}`);
+  }
+  // a flush cut short by a crash: finish it, as opening the shard would
+  if (meta?.flushing) await db.clear({ gte: AFTER_META });
+  // Drop both indexes; they are rebuilt from the data records below.
+  await db.clear({ gte: ACCESS_START, lt: ACCESS_END });
+  await db.clear({ gte: EXPIRY_START, lt: Buffer.from([PREFIX_EXPIRY + 1]) });
+  let items = 0;
+  let bytes = 0;
+  let badRecords = 0;
+  let maxSeq = meta?.accessSeq ?? 0;
+  let maxCas = meta?.casHigh ?? 0;
+  let batch = db.batch();
+  let ops = 0;
+  for await (const [k, rec] of db.iterator({ gte: DATA_START, lt: DATA_END })) {
+    const key = k.subarray(1);
+    if (!checkRecord(rec)) {
+      batch.del(k);
+      badRecords++;
+    } else {
+      items++;
+      bytes += recordBytes(key.length, rec.length - HEADER_SIZE);
+      const seq = recordSeq(rec);
+      maxSeq = Math.max(maxSeq, seq);
+      maxCas = Math.max(maxCas, recordCas(rec));
+      batch.put(accessKey(seq, key), Buffer.alloc(0));
+      const exp = recordExpiresAt(rec);
+      if (exp !== 0) batch.put(expiryKey(exp, key), Buffer.alloc(0));
+    }
+    if (++ops >= 4096) {
+      await batch.write();
+      batch = db.batch();
+      ops = 0;
+    }
+  }
+  batch.put(
+    META_KEY,
+    encodeMeta({
+      format: FORMAT_VERSION,
+      shard,
+      casHigh: maxCas + CAS_RESERVATION,
+      items,
+      bytes,
+      accessSeq: maxSeq,
+      cleanShutdown: true,
+      accessIndexed: true,
+      flushing: false,
+      flushMarked: true,
+    }),
+  );
+  await batch.write({ sync: true });
+  return { items, bytes, badRecords };
+}
+
+/** Does a shard directory hold any LevelDB file at all (a database RepairDB can work on)? */
+function hasLevelDbFiles(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir).some((f) => f === 'CURRENT' || /^(\d+\.(ldb|sst|log)|MANIFEST-\d+)$/.test(f));
+}
+
+/**
+ * Repair every shard directory of a data directory (shard-<i>, i < shards). A shard whose directory
+ * is missing or holds no LevelDB file has nothing to repair: its loss is reported, and it is returned
+ * in `lost` (it starts empty).
+ */
+export async function repairDataDir(data: string, shards: number, log: (line: string) => void): Promise<{ reports: RepairReport[]; lost: number[] }> {
+  const reports: RepairReport[] = [];
+  const lost: number[] = [];
+  for (let shard = 0; shard < shards; shard++) {
     const dir = join(data, `shard-${shard}`);
+    if (!hasLevelDbFiles(dir)) {
+      log(`cairn repair: ${dir}: no LevelDB database left; shard ${shard}'s keys are lost and it starts empty`);
+      lost.push(shard);
+      continue;
+    }
     const r = await repairShardDir(dir, shard);
     log(`cairn repair: ${dir}: ${r.items} records (${r.bytes} bytes) kept${r.badRecords ? `, ${r.badRecords} unreadable records removed` : ''}`);
-    out.push(r);
+    reports.push(r);
   }
-  return out;
+  return { reports, lost };
 }

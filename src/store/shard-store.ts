@@ -16,7 +16,8 @@
  * atomic LevelDB batch that also rewrites the meta record. Reads consult `pending` and the batch in
  * flight before the disk, so a queued delete or spill is never hidden by an older disk copy.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { CairnError, ErrorCode } from '../errors.js';
 import {
@@ -56,7 +57,7 @@ import {
   recordSeq,
   recordValue,
 } from './format.js';
-import { checkShardDir, repairAdvice } from './repair.js';
+import { checkShardDir, rebuildBookkeeping, repairAdvice } from './repair.js';
 import type {
   Entry,
   IncrResult,
@@ -251,8 +252,12 @@ export class TieredShardStore implements ShardStore {
   private closed = false;
   private closing: Promise<void> | null = null;
 
-  /** flush() calls whose disk clear has not finished */
-  private flushing = 0;
+  /** a flush's disk clear has not finished: reads skip the disk, the meta record carries the marker */
+  private clearOwed = false;
+  /** LevelDB's CURRENT file: gone while the shard runs means its directory was removed */
+  private readonly currentFile: string;
+  /** set once the directory is found gone: every disk read and batch fails with it from then on */
+  private lostDir: CairnError | null = null;
   /** set by locate() when it returns DISK_ONLY. */
   private diskEntry: Entry | null = null;
   private lastFrom = FROM_HOT;
@@ -275,6 +280,7 @@ export class TieredShardStore implements ShardStore {
   private constructor(opts: TieredShardStoreOptions, db: ClassicLevel<Buffer, Buffer>, meta: Meta) {
     this.shard = opts.shard;
     this.dir = opts.dir;
+    this.currentFile = join(opts.dir, 'CURRENT');
     this.db = db;
     this.cacheSize = opts.cacheSize;
     this.blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
@@ -345,7 +351,14 @@ export class TieredShardStore implements ShardStore {
         await db.close();
         throw new CairnError(ErrorCode.DATA_DIR, `${opts.dir} holds a LevelDB database that is not a cairn shard (no meta record); point the shard at an empty directory`);
       }
-      meta = { format: FORMAT_VERSION, shard: opts.shard, casHigh: 0, items: 0, bytes: 0, accessSeq: 0, cleanShutdown: false, accessIndexed: true };
+      meta = { format: FORMAT_VERSION, shard: opts.shard, casHigh: 0, items: 0, bytes: 0, accessSeq: 0, cleanShutdown: false, accessIndexed: true, flushing: false, flushMarked: true };
+    } else if (meta.flushing || (!meta.cleanShutdown && !meta.flushMarked)) {
+      try {
+        meta = await TieredShardStore.settleCounts(db, opts, meta);
+      } catch (err) {
+        await db.close();
+        throw err;
+      }
     }
     const store = new TieredShardStore(opts, db, meta);
     try {
@@ -357,6 +370,22 @@ export class TieredShardStore implements ShardStore {
     // From here until a graceful close the directory is marked in use (cleanShutdown: false).
     await db.put(META_KEY, store.metaRecord(false), { sync: durability === 'sync' });
     return store;
+  }
+
+  /**
+   * Counts the meta record cannot vouch for. A flush cut short by a crash (its marker is set) is
+   * finished: what it had not deleted yet goes too, and the counts are zero. A directory left by an
+   * unclean shutdown of a build that did not mark its flushes may hold the counts of a flush cut
+   * short, which nothing on disk tells apart: its bookkeeping is rebuilt from the data records, once
+   * (one pass, as `cairn repair` does).
+   */
+  private static async settleCounts(db: ClassicLevel<Buffer, Buffer>, opts: TieredShardStoreOptions, meta: Meta): Promise<Meta> {
+    if (meta.flushing) {
+      await db.clear({ gte: AFTER_META });
+      return { ...meta, items: 0, bytes: 0, accessIndexed: true, flushing: false };
+    }
+    await rebuildBookkeeping(db, opts.dir, opts.shard);
+    return TieredShardStore.readMeta(db, opts)!;
   }
 
   private static readMeta(db: ClassicLevel<Buffer, Buffer>, opts: TieredShardStoreOptions): Meta | null {
@@ -381,6 +410,8 @@ export class TieredShardStore implements ShardStore {
       accessSeq: this.accessSeq,
       cleanShutdown,
       accessIndexed: this.indexAccess,
+      flushing: this.clearOwed,
+      flushMarked: true,
     });
   }
 
@@ -501,7 +532,7 @@ export class TieredShardStore implements ShardStore {
     const e = this.engine;
     let prior = PRIOR_UNKNOWN;
     let priorExpiry = 0;
-    if (this.flushing === 0 && (this.inflight === null || !this.inflight.has(kstr))) {
+    if (!this.clearOwed && (this.inflight === null || !this.inflight.has(kstr))) {
       if (this.coldItems === 0 && this.pending.size === 0 && this.inflight === null) prior = PRIOR_NONE;
       else if (!this.indexAccess && e.replacedCleanRef >= 0 && e.replacedCleanRef === e.peek(key)) {
         prior = e.replacedLength;
@@ -662,7 +693,9 @@ export class TieredShardStore implements ShardStore {
 
   private async commit(ops: Op[]): Promise<void> {
     if (this.diskFault !== null) throw new Error(this.diskFault);
+    if (!this.dirPresent()) throw this.lostDir!;
     if (this.reopenBeforeNextBatch) await this.reopenDb();
+    if (this.clearOwed) await this.clearDisk();
     const dkeys = ops.map((op) => dataKey(op.key));
     // Read the disk records the ops replace, except those already known from memory.
     let unknown = 0;
@@ -837,7 +870,7 @@ export class TieredShardStore implements ShardStore {
     } catch (err) {
       this.onError(err as Error);
     }
-    if (this.sweeping === null && this.coldItems > 0) {
+    if (this.sweeping === null && this.coldItems > 0 && this.dirPresent()) {
       this.sweeping = this.sweepCold()
         .catch((err: unknown) => {
           if (!this.closed) this.onError(err as Error);
@@ -890,6 +923,42 @@ export class TieredShardStore implements ShardStore {
   }
 
   /**
+   * Is the LevelDB directory still there? LevelDB keeps writing to the files it has open after their
+   * directory is removed (the writes go nowhere), so the store looks for itself: once CURRENT is gone
+   * the disk tier is treated as failed (CAIRN_ERR_DISK on every read that needs it and every batch),
+   * and the shard keeps serving what memory holds. One stat per maintenance tick and per batch.
+   */
+  private dirPresent(): boolean {
+    if (this.lostDir !== null) return false;
+    if (existsSync(this.currentFile)) return true;
+    this.lostDir = new CairnError(
+      ErrorCode.DISK,
+      `LevelDB directory ${this.dir} was removed while cairn ran: the keys it held are gone ` +
+        `and new writes stay in memory only. Stop cairn; it will refuse to start until the directory is restored ` +
+        `from a backup or \`cairn repair\` accepts the loss`,
+    );
+    this.onError(this.lostDir);
+    return false;
+  }
+
+  /** Throws CAIRN_ERR_DISK when the disk tier cannot be read (directory gone, database closed after a failed reopen). */
+  private diskUsable(): void {
+    if (this.lostDir !== null) throw this.lostDir;
+    if (this.db.status !== 'open')
+      throw new CairnError(ErrorCode.DISK, `shard ${this.shard}: the disk tier is unavailable (LevelDB could not be reopened after a failed write; retried every second)`);
+  }
+
+  /** One data record read on the read path; LevelDB failures come back as CAIRN_ERR_DISK. */
+  private readRecord(dkey: Buffer): Buffer | undefined {
+    this.diskUsable();
+    try {
+      return this.db.getSync(dkey);
+    } catch (err) {
+      throw new CairnError(ErrorCode.DISK, `shard ${this.shard}: disk read failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
    * Finds the live entry of a key: a hot ref (>= 0), DISK_ONLY (see `diskEntry`) or ABSENT. A key
    * found on disk (or in the write queue) is promoted into memory when `promote` and it fits.
    */
@@ -913,9 +982,9 @@ export class TieredShardStore implements ShardStore {
       expiresAt = op.expiresAt;
       cas = op.cas;
     } else {
-      if (this.coldItems === 0 || this.flushing > 0) return ABSENT; // nothing on disk, or all of it going
+      if (this.coldItems === 0 || this.clearOwed) return ABSENT; // nothing on disk, or all of it going
       this.io.diskReads++;
-      const rec = this.db.getSync(dataKey(key));
+      const rec = this.readRecord(dataKey(key));
       if (rec === undefined || !checkRecord(rec)) return ABSENT;
       value = recordValue(rec);
       flags = recordFlags(rec);
@@ -1285,7 +1354,9 @@ export class TieredShardStore implements ShardStore {
   /**
    * Cursor: '0' starts; 'h<n>' walks the hot tier's table; 'c<hex>' walks the data records after the
    * given key. Before the first cold page the write queue is drained, so a key evicted while the
-   * hot walk ran is on disk when the cold walk passes it. A key in both tiers may be returned twice.
+   * hot walk ran is on disk when the cold walk passes it. Each key is returned by one walk: the hot
+   * walk skips the entries the cold walk will find on disk (see `onDiskByColdWalk`), so a key comes
+   * twice only when it leaves memory for the disk between the two walks.
    */
   async scan(cursor: string, count: number): Promise<ScanPage> {
     this.checkOpen();
@@ -1300,7 +1371,7 @@ export class TieredShardStore implements ShardStore {
       do {
         c = e.scan(c, count - keys.length, (ref) => {
           const exp = e.expiresAtOf(ref);
-          if (exp === 0 || exp > now) keys.push(e.keyOf(ref));
+          if ((exp === 0 || exp > now) && !this.onDiskByColdWalk(ref, now)) keys.push(e.keyOf(ref));
         });
       } while (c !== 0 && keys.length < count);
       if (c !== 0) return { cursor: `h${c}`, keys };
@@ -1309,6 +1380,7 @@ export class TieredShardStore implements ShardStore {
       return { cursor: 'c', keys };
     }
     if (!cursor.startsWith('c') || !/^c([0-9a-f]{2})*$/.test(cursor)) throw badArgument(`bad scan cursor ${cursor}`);
+    this.diskUsable();
     const after = cursor.length > 1 ? dataKey(Buffer.from(cursor.slice(1), 'hex')) : null;
     const now = this.now();
     const it = this.db.iterator(after ? { gt: after, lt: DATA_END, limit: count } : { gte: DATA_START, lt: DATA_END, limit: count });
@@ -1326,6 +1398,26 @@ export class TieredShardStore implements ShardStore {
   }
 
   /**
+   * Will the cold walk of a scan find this live hot entry on disk? Yes when it is clean (its record
+   * is on disk, or in a queued or in-flight put, which the drain before the cold walk commits), or
+   * when a put of it is queued or in flight, or when a record of the key is on disk already: none of
+   * these goes away while the key lives. A dirty entry with none of them (spill mode, or a write the
+   * writer has not taken yet) exists only in memory and is returned by the hot walk.
+   */
+  private onDiskByColdWalk(ref: number, now: number): boolean {
+    const e = this.engine;
+    if (!e.isDirty(ref)) return true;
+    if (this.pending.size === 0 && this.inflight === null && this.coldItems === 0) return false;
+    const key = e.keyOf(ref);
+    const kstr = key.toString('latin1');
+    const op = this.pending.get(kstr) ?? this.inflight?.get(kstr);
+    if (op !== undefined) return op.kind === OP_DIRTY || op.kind === OP_PUT;
+    if (this.coldItems === 0 || this.clearOwed) return false;
+    const rec = this.readRecord(dataKey(key));
+    return rec !== undefined && checkRecord(rec) && !(recordExpiresAt(rec) !== 0 && recordExpiresAt(rec) <= now);
+  }
+
+  /**
    * Live keys per tier, exact. cold: disk records (committed counts) minus those whose expiry has
    * passed but the sweep has not removed yet (read from the due prefix of the expiry index). total
    * adds the hot entries without a live disk record: a clean hot entry is always on disk, so only
@@ -1336,7 +1428,10 @@ export class TieredShardStore implements ShardStore {
     await this.drain();
     const now = this.now();
     let cold = this.coldItems;
-    if (cold > 0) cold -= (await this.db.keys({ gte: EXPIRY_START, lt: expiryBound(now) }).all()).length;
+    if (cold > 0) {
+      this.diskUsable();
+      cold -= (await this.db.keys({ gte: EXPIRY_START, lt: expiryBound(now) }).all()).length;
+    }
     const e = this.engine;
     let hot = 0;
     let onlyHot = 0;
@@ -1346,7 +1441,7 @@ export class TieredShardStore implements ShardStore {
         hot++;
         if (this.coldItems === 0) onlyHot++;
         else if (e.isDirty(ref)) {
-          const rec = this.db.getSync(dataKey(e.keyOf(ref)));
+          const rec = this.readRecord(dataKey(e.keyOf(ref)));
           if (rec === undefined || this.isPast(recordExpiresAt(rec))) onlyHot++;
         }
       });
@@ -1364,6 +1459,7 @@ export class TieredShardStore implements ShardStore {
       if (exp === 0 || exp > now) return this.engine.keyOf(ref);
     }
     if (this.coldItems === 0) return null;
+    this.diskUsable();
     for (let attempt = 0; attempt < 8; attempt++) {
       // A random point in the key space; LevelDB finds the next data record from there.
       const probe = Buffer.concat([DATA_START, Buffer.from([Math.floor(Math.random() * 256), Math.floor(Math.random() * 256)])]);
@@ -1386,20 +1482,33 @@ export class TieredShardStore implements ShardStore {
     this.counters.writes++;
     if (this.keyEvent !== null) this.keyEvent(KeyEvent.FLUSH, EMPTY_KEY);
     // Until the disk is cleared, reads must not find what it still holds.
-    this.flushing++;
+    this.clearOwed = true;
     try {
-      await this.exclusive(async () => {
-        await this.db.clear({ gte: AFTER_META });
-        this.coldItems = 0;
-        this.coldBytes = 0;
-        this.reserveCas();
-        await this.db.put(META_KEY, this.metaRecord(false), { sync: this.durability === 'sync' });
-      });
-    } finally {
-      this.flushing--;
+      await this.exclusive(() => this.clearDisk());
+    } catch (err) {
+      throw new CairnError(ErrorCode.DISK, `shard ${this.shard}: flush failed to clear the disk: ${(err as Error).message}`, { cause: err });
     }
     this.pendingDone?.resolve();
     this.pendingDone = null;
+  }
+
+  /**
+   * Deletes every record but the meta record, in the writer's turn (no batch commits meanwhile, so
+   * what it leaves is nothing). LevelDB clears a range in many batches; the meta record says a clear
+   * is under way (fsynced before it starts), so a crash part-way is finished at the next open instead
+   * of leaving the counts of the full tier over a half-cleared one. A clear that fails stays owed:
+   * the next disk batch finishes it before writing anything.
+   */
+  private async clearDisk(): Promise<void> {
+    if (!this.clearOwed) return;
+    if (!this.dirPresent()) throw this.lostDir!;
+    await this.db.put(META_KEY, this.metaRecord(false), { sync: true });
+    await this.db.clear({ gte: AFTER_META });
+    this.coldItems = 0;
+    this.coldBytes = 0;
+    this.clearOwed = false;
+    this.reserveCas();
+    await this.db.put(META_KEY, this.metaRecord(false), { sync: this.durability === 'sync' });
   }
 
   /**
@@ -1521,6 +1630,8 @@ export class TieredShardStore implements ShardStore {
     await this.sweeping;
     try {
       await this.drain();
+      // the directory went away: what memory held has nowhere to go, and the close must say so
+      if (!this.dirPresent()) throw this.lostDir!;
     } catch (err) {
       // the disk refuses the last writes: release the database (its lock) and report the failure
       this.closed = true;
