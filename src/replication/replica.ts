@@ -7,14 +7,15 @@
  * it answers 'full' with its current offset, and the replica empties itself, scans the primary over
  * both tiers and copies each key (GETMETA) while writes continue; the events pushed meanwhile are
  * captured and replayed after the copy. Events are applied in groups, in offset order: the events
- * received while the previous group was being applied (at most APPLY_BATCH) form the next one. Within
+ * received while the previous group's reads were out (at most APPLY_BATCH) form the next one. Within
  * a group the last event of each key decides: a `set` or `ttl` reads the key's current entry from the
- * primary (one pipelined round trip for the group), a `delete` / `expire` / `drop` deletes it, and a
- * `flush` empties the replica between the events before and after it. The group's writes go to the
- * shards as MSET / MDEL (one per shard, expiry and flags), so each shard commits them as one batch:
- * one fsync per group in `--durability sync`, not one per event. The applied offset and the
- * primary's run id are saved in replication.json in the data directory (once a second, and by a
- * clean stop), so a restarted replica resumes with a partial resync too.
+ * primary (one pipelined round trip for the group, overlapping the previous group's writes), a
+ * `delete` / `expire` / `drop` deletes it, and a `flush` empties the replica between the events
+ * before and after it. The group's writes go to the shards as MSET / MDEL (one per shard, expiry and
+ * flags), so each shard commits them as one batch: one fsync per group in `--durability sync`, not
+ * one per event. The applied offset and the primary's run id are saved in replication.json in the
+ * data directory (once a second, and by a clean stop), so a restarted replica resumes with a partial
+ * resync too.
  *
  * The local side is a CairnClient whose transport is a native router inside this process (it is
  * not subject to the read-only rule that refuses clients' writes).
@@ -33,6 +34,16 @@ interface ReplEvent {
   code: number;
   key: Uint8Array;
 }
+
+/** Events applied together (see enqueue), and, once its reads went out, their parts. */
+interface Group {
+  events: ReplEvent[];
+  gen: number;
+  parts: Part[] | null;
+}
+
+/** A flush (null), or a stretch of events between flushes: the keys to read from the primary and to delete. */
+type Part = { reads: Uint8Array[]; metas: Promise<(EntryMeta | null)[]>; dels: Uint8Array[] } | null;
 
 /** What a replica saves in its data directory (replication.json) to resume with a partial resync. */
 export interface SavedReplState {
@@ -87,9 +98,9 @@ export interface ReplicaOptions {
 /** keys per SCAN page and per copied batch in a full copy */
 const BATCH = 256;
 /**
- * The most events applied as one group. Groups grow while the previous one is applied, so a replica
- * whose writes are slow (fsync) applies more per write instead of falling behind; the bound keeps a
- * group's reads and MSET frames small.
+ * The most events applied as one group. Groups grow while the previous one is being applied, so a
+ * replica whose writes are slow (fsync) applies more per write instead of falling behind; the bound
+ * keeps a group's reads and MSET frames small.
  */
 const APPLY_BATCH = 1024;
 
@@ -118,8 +129,7 @@ export class ReplicaLink {
   /** groups are applied one after another, in event order */
   private chain: Promise<void> = Promise.resolve();
   /** the group queued on the chain and not started yet: events received meanwhile join it */
-  private open: ReplEvent[] | null = null;
-  private openGen = -1;
+  private open: Group | null = null;
   private retry: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly o: ReplicaOptions) {
@@ -319,39 +329,41 @@ export class ReplicaLink {
 
   /**
    * Queue an event after the ones before it. It joins the group waiting on the chain, or starts one;
-   * a group starts when the previous one is applied (or, when none is, once the chunk the event came
-   * in has been read), so all its events have arrived before its reads go out.
+   * a group's reads go out when the previous group's reads are answered (or, when none is being
+   * applied, once the chunk the event came in has been read), so all its events have arrived before
+   * its reads, and its reads overlap the previous group's writes.
    */
   private enqueue(ev: ReplEvent, gen: number): void {
     const open = this.open;
-    if (open !== null && this.openGen === gen && open.length < APPLY_BATCH) {
-      open.push(ev);
+    if (open !== null && open.gen === gen && open.events.length < APPLY_BATCH) {
+      open.events.push(ev);
       return;
     }
-    const group = [ev];
+    const group: Group = { events: [ev], gen, parts: null };
     this.open = group;
-    this.openGen = gen;
-    this.chain = this.chain.then(() => {
-      if (this.open === group) this.open = null;
-      return this.applyGroup(group, gen);
-    });
+    this.chain = this.chain.then(() => this.applyGroup(group));
   }
 
   /**
-   * Apply a group: the stretches between flush events in order, each as one read of its keys from
-   * the primary and one write batch. The offset advances only when the whole group is applied; a
-   * failure ends the link (a reconnect resumes after the last applied group, and applying an event
-   * twice is harmless: it re-reads the primary).
+   * Apply a group: its parts in order, a flush or one write batch of what was read. The offset
+   * advances only when the whole group is applied; a failure ends the link (a reconnect resumes after
+   * the last applied group, and applying an event twice is harmless: it re-reads the primary).
    */
-  private async applyGroup(events: ReplEvent[], gen: number): Promise<void> {
+  private async applyGroup(group: Group): Promise<void> {
+    if (this.open === group) this.open = null;
+    const { events, gen } = group;
     if (gen !== this.gen) return; // the link broke: the next one resumes after this.offset
     try {
-      let from = 0;
-      for (let i = 0; i <= events.length; i++) {
-        if (i < events.length && events[i].code !== KeyEvent.FLUSH) continue;
-        if (i > from) await this.applyStretch(events, from, i);
-        if (i < events.length) await this.local!.flush();
-        from = i + 1;
+      const parts = group.parts ?? this.read(group);
+      for (const part of parts) if (part) await part.metas;
+      const next = this.open;
+      if (next !== null && next.gen === gen) {
+        this.open = null;
+        this.read(next);
+      }
+      for (const part of parts) {
+        if (part) await this.store(part.reads, await part.metas, part.dels);
+        else await this.local!.flush();
       }
     } catch (err) {
       if (gen !== this.gen) return;
@@ -367,20 +379,39 @@ export class ReplicaLink {
     this.offset = events[events.length - 1].offset;
   }
 
-  /** Events [from, to) with no flush among them: the last event of each key decides. */
-  private async applyStretch(events: ReplEvent[], from: number, to: number): Promise<void> {
-    const last = new Map<string, ReplEvent>();
-    for (let i = from; i < to; i++) {
-      const k = events[i].key;
-      last.set(Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1'), events[i]);
-    }
-    const reads: Uint8Array[] = [];
-    const dels: Uint8Array[] = [];
-    for (const ev of last.values()) (ev.code === KeyEvent.SET || ev.code === KeyEvent.TTL ? reads : dels).push(ev.key);
+  /**
+   * Split a group at its flush events and send the reads of each stretch: within a stretch the last
+   * event of each key decides (a set or ttl reads the key's entry, anything else deletes it).
+   */
+  private read(group: Group): Part[] {
     const primary = this.primary;
-    if (reads.length > 0 && !primary) throw new Error('no primary');
-    const metas = reads.length > 0 ? await Promise.all(reads.map((k) => primary!.getMeta(k))) : [];
-    await this.store(reads, metas, dels);
+    const parts: Part[] = [];
+    const events = group.events;
+    let last = new Map<string, ReplEvent>();
+    const close = (): void => {
+      if (last.size === 0) return;
+      const reads: Uint8Array[] = [];
+      const dels: Uint8Array[] = [];
+      for (const ev of last.values()) (ev.code === KeyEvent.SET || ev.code === KeyEvent.TTL ? reads : dels).push(ev.key);
+      let metas: Promise<(EntryMeta | null)[]> = Promise.resolve([]);
+      if (reads.length > 0) metas = primary ? Promise.all(reads.map((k) => primary.getMeta(k))) : Promise.reject(new Error('no primary'));
+      // a failure is seen when the part is applied; a group after a failed one is never applied
+      metas.catch(() => undefined);
+      parts.push({ reads, metas, dels });
+      last = new Map();
+    };
+    for (const ev of events) {
+      if (ev.code === KeyEvent.FLUSH) {
+        close();
+        parts.push(null);
+        continue;
+      }
+      const k = ev.key;
+      last.set(Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1'), ev);
+    }
+    close();
+    group.parts = parts;
+    return parts;
   }
 
   /**
