@@ -6,11 +6,16 @@
  * the events after `offset` of the same run, it answers 'partial' and sends them: no copy. Otherwise
  * it answers 'full' with its current offset, and the replica empties itself, scans the primary over
  * both tiers and copies each key (GETMETA) while writes continue; the events pushed meanwhile are
- * captured and replayed after the copy. Each event is applied in offset order: a `set` or `ttl` by
- * reading the key's current entry from the primary, a `delete` / `expire` / `drop` by deleting it, a
- * `flush` by emptying the replica; reads are pipelined. The applied offset and the primary's run id
- * are saved in replication.json in the data directory (once a second, and by a clean stop), so a
- * restarted replica resumes with a partial resync too.
+ * captured and replayed after the copy. Events are applied in groups, in offset order: the events
+ * received while the previous group's reads were out (at most APPLY_BATCH) form the next one. Within
+ * a group the last event of each key decides: a `set` or `ttl` reads the key's current entry from the
+ * primary (one pipelined round trip for the group, overlapping the previous group's writes), a
+ * `delete` / `expire` / `drop` deletes it, and a `flush` empties the replica between the events
+ * before and after it. The group's writes go to the shards as MSET / MDEL (one per shard, expiry and
+ * flags), so each shard commits them as one batch: one fsync per group in `--durability sync`, not
+ * one per event. The applied offset and the primary's run id are saved in replication.json in the
+ * data directory (once a second, and by a clean stop), so a restarted replica resumes with a partial
+ * resync too.
  *
  * The local side is a CairnClient whose transport is a native router inside this process (it is
  * not subject to the read-only rule that refuses clients' writes).
@@ -29,6 +34,16 @@ interface ReplEvent {
   code: number;
   key: Uint8Array;
 }
+
+/** Events applied together (see enqueue), and, once its reads went out, their parts. */
+interface Group {
+  events: ReplEvent[];
+  gen: number;
+  parts: Part[] | null;
+}
+
+/** A flush (null), or a stretch of events between flushes: the keys to read from the primary and to delete. */
+type Part = { reads: Uint8Array[]; metas: Promise<(EntryMeta | null)[]>; dels: Uint8Array[] } | null;
 
 /** What a replica saves in its data directory (replication.json) to resume with a partial resync. */
 export interface SavedReplState {
@@ -80,7 +95,14 @@ export interface ReplicaOptions {
   listeningPort?: number;
 }
 
+/** keys per SCAN page and per copied batch in a full copy */
 const BATCH = 256;
+/**
+ * The most events applied as one group. Groups grow while the previous one is being applied, so a
+ * replica whose writes are slow (fsync) applies more per write instead of falling behind; the bound
+ * keeps a group's reads and MSET frames small.
+ */
+const APPLY_BATCH = 1024;
 
 export class ReplicaLink {
   private primary: CairnClient | null = null;
@@ -104,8 +126,10 @@ export class ReplicaLink {
   private downSince = 0;
   /** events captured during the copy */
   private captured: ReplEvent[] | null = null;
-  /** applies happen in event order */
+  /** groups are applied one after another, in event order */
   private chain: Promise<void> = Promise.resolve();
+  /** the group queued on the chain and not started yet: events received meanwhile join it */
+  private open: Group | null = null;
   private retry: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly o: ReplicaOptions) {
@@ -200,6 +224,9 @@ export class ReplicaLink {
       primary.on('close', (err) => this.lost(primary, err));
       // events (the backlog's, then live ones) may arrive right behind the REPLSYNC reply
       this.captured = [];
+      // what this link receives is counted from what is applied; a previous link's figure may belong
+      // to another run of the primary
+      this.received = this.offset;
       primary.on('push', (m) => {
         if (m[0] === PUSH_REPL && gen === this.gen) this.onEvent({ offset: Number(m[1]), code: Number(m[2]), key: m[3] as Uint8Array });
       });
@@ -220,14 +247,17 @@ export class ReplicaLink {
         this.save(false);
         await this.fullCopy(primary);
         if (gen !== this.gen) return;
+        // the data is now the primary's at reply.offset, in its run's numbering (a restarted primary
+        // counts from 0 again): received and applied figures restart from there
         this.runId = reply.runId;
         this.offset = reply.offset;
-        this.received = Math.max(this.received, reply.offset);
+        this.received = reply.offset;
+        for (const ev of this.captured) if (ev.offset > this.received) this.received = ev.offset;
       }
       // replay what arrived meanwhile, then follow live events
       const captured = this.captured;
       this.captured = null;
-      for (const ev of captured) this.apply(ev, gen);
+      for (const ev of captured) this.enqueue(ev, gen);
       await this.chain;
       if (this.primary === primary && gen === this.gen) {
         this.state = 'connected';
@@ -276,7 +306,7 @@ export class ReplicaLink {
     let batch: Uint8Array[] = [];
     const copyBatch = async (keys: Uint8Array[]): Promise<void> => {
       const metas = await Promise.all(keys.map((k) => primary.getMeta(k)));
-      await Promise.all(metas.map((m, i) => this.write(keys[i], m)));
+      await this.store(keys, metas, []);
       this.copied += keys.length;
       this.lastIo = Date.now();
     };
@@ -294,55 +324,120 @@ export class ReplicaLink {
     this.lastIo = Date.now();
     if (ev.offset > this.received) this.received = ev.offset;
     if (this.captured) this.captured.push(ev);
-    else this.apply(ev, this.gen);
+    else this.enqueue(ev, this.gen);
   }
 
   /**
-   * Apply one event after the ones before it; reads from the primary start at once. The offset
-   * advances only when the event is applied; a failure ends the link (a reconnect resumes from the
-   * last applied offset).
+   * Queue an event after the ones before it. It joins the group waiting on the chain, or starts one;
+   * a group's reads go out when the previous group's reads are answered (or, when none is being
+   * applied, once the chunk the event came in has been read), so all its events have arrived before
+   * its reads, and its reads overlap the previous group's writes.
    */
-  private apply(ev: ReplEvent, gen: number): void {
-    const primary = this.primary;
-    let step: () => Promise<unknown>;
-    switch (ev.code) {
-      case KeyEvent.SET:
-      case KeyEvent.TTL: {
-        const read = primary ? primary.getMeta(ev.key) : Promise.reject(new Error('no primary'));
-        read.catch(() => undefined);
-        step = async () => this.write(ev.key, await read);
-        break;
-      }
-      case KeyEvent.FLUSH:
-        step = () => this.local!.flush();
-        break;
-      default: // delete, expire, drop
-        step = () => this.local!.del(ev.key);
-    }
-    this.chain = this.chain.then(async () => {
-      if (gen !== this.gen) return; // the link broke: the next one resumes after this.offset
-      try {
-        await step();
-      } catch (err) {
-        if (gen !== this.gen) return;
-        this.o.log(`cairn: replica could not apply event ${ev.offset} (code ${ev.code}): ${(err as Error).message}; reconnecting`);
-        const p = this.primary;
-        if (p) {
-          this.lost(p, err as Error);
-          void p.close().catch(() => undefined);
-        }
-        return;
-      }
-      this.offset = ev.offset;
-    });
-  }
-
-  private async write(key: Uint8Array, meta: EntryMeta | null): Promise<void> {
-    const local = this.local!;
-    if (meta === null || (meta.expiresAt > 0 && meta.expiresAt <= Date.now())) {
-      await local.del(key);
+  private enqueue(ev: ReplEvent, gen: number): void {
+    const open = this.open;
+    if (open !== null && open.gen === gen && open.events.length < APPLY_BATCH) {
+      open.events.push(ev);
       return;
     }
-    await local.set(key, meta.value, meta.expiresAt > 0 ? { expiresAt: meta.expiresAt, flags: meta.flags } : { flags: meta.flags });
+    const group: Group = { events: [ev], gen, parts: null };
+    this.open = group;
+    this.chain = this.chain.then(() => this.applyGroup(group));
+  }
+
+  /**
+   * Apply a group: its parts in order, a flush or one write batch of what was read. The offset
+   * advances only when the whole group is applied; a failure ends the link (a reconnect resumes after
+   * the last applied group, and applying an event twice is harmless: it re-reads the primary).
+   */
+  private async applyGroup(group: Group): Promise<void> {
+    if (this.open === group) this.open = null;
+    const { events, gen } = group;
+    if (gen !== this.gen) return; // the link broke: the next one resumes after this.offset
+    try {
+      const parts = group.parts ?? this.read(group);
+      for (const part of parts) if (part) await part.metas;
+      const next = this.open;
+      if (next !== null && next.gen === gen) {
+        this.open = null;
+        this.read(next);
+      }
+      for (const part of parts) {
+        if (part) await this.store(part.reads, await part.metas, part.dels);
+        else await this.local!.flush();
+      }
+    } catch (err) {
+      if (gen !== this.gen) return;
+      const last = events[events.length - 1];
+      this.o.log(`cairn: replica could not apply events ${events[0].offset}..${last.offset}: ${(err as Error).message}; reconnecting`);
+      const p = this.primary;
+      if (p) {
+        this.lost(p, err as Error);
+        void p.close().catch(() => undefined);
+      }
+      return;
+    }
+    this.offset = events[events.length - 1].offset;
+  }
+
+  /**
+   * Split a group at its flush events and send the reads of each stretch: within a stretch the last
+   * event of each key decides (a set or ttl reads the key's entry, anything else deletes it).
+   */
+  private read(group: Group): Part[] {
+    const primary = this.primary;
+    const parts: Part[] = [];
+    const events = group.events;
+    let last = new Map<string, ReplEvent>();
+    const close = (): void => {
+      if (last.size === 0) return;
+      const reads: Uint8Array[] = [];
+      const dels: Uint8Array[] = [];
+      for (const ev of last.values()) (ev.code === KeyEvent.SET || ev.code === KeyEvent.TTL ? reads : dels).push(ev.key);
+      let metas: Promise<(EntryMeta | null)[]> = Promise.resolve([]);
+      if (reads.length > 0) metas = primary ? Promise.all(reads.map((k) => primary.getMeta(k))) : Promise.reject(new Error('no primary'));
+      // a failure is seen when the part is applied; a group after a failed one is never applied
+      metas.catch(() => undefined);
+      parts.push({ reads, metas, dels });
+      last = new Map();
+    };
+    for (const ev of events) {
+      if (ev.code === KeyEvent.FLUSH) {
+        close();
+        parts.push(null);
+        continue;
+      }
+      const k = ev.key;
+      last.set(Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1'), ev);
+    }
+    close();
+    group.parts = parts;
+    return parts;
+  }
+
+  /**
+   * Write entries read from the primary (absent or expired: delete) and delete `dels`, as one MSET
+   * per expiry and flags and one MDEL; the client splits each by shard.
+   */
+  private async store(keys: Uint8Array[], metas: (EntryMeta | null)[], dels: Uint8Array[]): Promise<void> {
+    const local = this.local!;
+    const now = Date.now();
+    const sets = new Map<string, { expiresAt: number; flags: number; entries: [Uint8Array, Uint8Array][] }>();
+    for (let i = 0; i < keys.length; i++) {
+      const m = metas[i];
+      if (m === null || (m.expiresAt > 0 && m.expiresAt <= now)) {
+        dels.push(keys[i]);
+        continue;
+      }
+      const id = `${m.expiresAt}:${m.flags}`;
+      let s = sets.get(id);
+      if (!s) sets.set(id, (s = { expiresAt: m.expiresAt, flags: m.flags, entries: [] }));
+      s.entries.push([keys[i], m.value]);
+    }
+    const writes: Promise<number>[] = [];
+    if (dels.length > 0) writes.push(local.mdel(dels));
+    for (const s of sets.values()) {
+      writes.push(local.mset(s.entries, s.expiresAt > 0 ? { expiresAt: s.expiresAt, flags: s.flags } : { flags: s.flags }));
+    }
+    await Promise.all(writes);
   }
 }
