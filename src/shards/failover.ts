@@ -166,6 +166,8 @@ export class FrontFailover {
   shardDown(shard: number, why: string): void {
     this.down[shard] = `${SHARD_DOWN_MESSAGE}: shard ${shard} ${why}`;
     this.replyRings[shard].drain(this.visitors[shard]);
+    // a reply the dead worker had begun to send in parts never completes; its request fails below
+    this.replyRings[shard].discardPartial();
     this.outboxes[shard].discard();
     const msg = Buffer.from(`${SHARD_DOWN_MESSAGE}: shard ${shard} ${why}; the request may or may not have been applied`);
     for (const r of this.logs[shard].takeAll()) this.visit(MessageKind.FAILURE, r.conn, r.seq, msg);
