@@ -5,8 +5,9 @@
  */
 import { connect, type Socket } from 'node:net';
 import Redis from 'ioredis';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type CairnClient } from '../../src/client/index.js';
+import { CairnClient, createClient, webSocketTransport, type WebSocketConstructor } from '../../src/client/index.js';
 import { shardOf } from '../../src/hash.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -163,6 +164,28 @@ describe('messages larger than a ring', () => {
     const [a, b, c] = await Promise.all([client.getString(small[0]), client.mget(keys.slice(0, 5)), client.getString(small[1])]);
     expect([a, c]).toEqual([`v-${small[0]}`, `v-${small[1]}`]);
     expect(b.every((v, i) => v !== null && Buffer.from(v).equals(valueFor(keys[i], size)))).toBe(true);
+    await shardsHealthy();
+  }, 120_000);
+
+  it('a large MSET and MGET through the WebSocket gateway, whose thread has its own rings', async () => {
+    expect(server.httpPort).toBeGreaterThan(0);
+    const ws = new CairnClient({
+      host: '127.0.0.1',
+      port: server.httpPort,
+      reconnect: false,
+      timeoutMs: 60_000,
+      transport: webSocketTransport({ WebSocket: WebSocket as unknown as WebSocketConstructor }),
+    });
+    await ws.connect();
+    try {
+      const keys = keysOnShard0('ws-big:', 6);
+      const size = 1024 * 1024 - 1024;
+      expect(await ws.mset(keys.map((k) => [k, valueFor(k, size)] as const))).toBe(6);
+      const got = await ws.mget(keys);
+      for (let i = 0; i < keys.length; i++) expect(Buffer.from(got[i]!).equals(valueFor(keys[i], size))).toBe(true);
+    } finally {
+      await ws.close();
+    }
     await shardsHealthy();
   }, 120_000);
 });
