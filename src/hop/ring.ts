@@ -7,7 +7,13 @@
  * and then works on the copy. postMessage per request costs a structured clone and a wake-up each; this
  * costs one memcpy and, under load, no wake-ups at all.
  *
- * Message layout (4-byte aligned): u32 payload length | u8 kind | u8 0 | u16 0 | u32 conn | u32 seq | payload.
+ * Message layout (4-byte aligned): u32 payload length | u8 kind | u8 part flags | u16 0 | u32 conn | u32 seq | payload.
+ *
+ * A message too large for one write (more than `maxPayload` bytes; see Outbox) crosses as parts of at
+ * most `partPayload` bytes, written back to back, each with the message's kind, conn and seq: the part
+ * flags byte is 0 for a whole message, PART_MORE on every part but the last and PART_CONT on every part
+ * but the first. The consumer joins the parts and visits the message once, whole; nothing else of the
+ * same producer comes between them, so one assembly per ring is enough.
  */
 
 const HEAD = 0; // bytes written, monotonic mod 2^32 (producer owns)
@@ -71,6 +77,11 @@ export class Doorbell {
 
 export const MESSAGE_HEADER = 16;
 
+/** part flag: more parts of this message follow */
+export const PART_MORE = 1;
+/** part flag: this part continues the message of the part before it */
+export const PART_CONT = 2;
+
 export interface RingMessageVisitor {
   (kind: number, conn: number, seq: number, payload: Buffer): void;
 }
@@ -89,6 +100,9 @@ export class Ring {
   private readonly data: Buffer;
   private readonly mask: number;
   private readonly header = Buffer.alloc(MESSAGE_HEADER);
+  /** consumer side: the parts received so far of a message crossing in parts, else null */
+  private parts: Buffer[] | null = null;
+  private partsBytes = 0;
 
   constructor(sab: SharedArrayBuffer) {
     this.sab = sab;
@@ -103,13 +117,22 @@ export class Ring {
     return this.capacity - MESSAGE_HEADER - 4;
   }
 
+  /**
+   * Payload bytes of one part of a message sent in parts: a quarter of the ring, so the producer can
+   * write the next parts while the consumer copies out the previous ones.
+   */
+  get partPayload(): number {
+    return (this.capacity >>> 2) - MESSAGE_HEADER;
+  }
+
   // ---- producer side ----
 
   /**
    * Append one message. The payload may be given in two parts (header bytes plus body) to save a copy.
    * Returns false when the ring has no room; the caller keeps the message and retries after waitForSpace().
+   * `flags` marks a part of a larger message (PART_MORE, PART_CONT); whole messages leave it 0.
    */
-  write(kind: number, conn: number, seq: number, payload: Uint8Array, more?: Uint8Array): boolean {
+  write(kind: number, conn: number, seq: number, payload: Uint8Array, more?: Uint8Array, flags = 0): boolean {
     const len = payload.length + (more ? more.length : 0);
     const total = (MESSAGE_HEADER + len + 3) & ~3;
     const head = Atomics.load(this.ctrl, HEAD) >>> 0;
@@ -118,6 +141,7 @@ export class Ring {
     const h = this.header;
     h.writeUInt32LE(len, 0);
     h[4] = kind;
+    h[5] = flags;
     h.writeUInt32LE(conn >>> 0, 8);
     h.writeUInt32LE(seq >>> 0, 12);
     let at = this.put(head & this.mask, h);
@@ -171,8 +195,9 @@ export class Ring {
 
   /**
    * Take every message written so far: copies them out in one piece, frees their space, then calls
-   * visit for each with a view into that copy (valid for as long as the visitor keeps it).
-   * Returns the number of messages read.
+   * visit for each with a view into that copy (valid for as long as the visitor keeps it). A message
+   * sent in parts is visited once, when its last part arrives, with the parts joined in a buffer of
+   * its own. Returns the number of messages read, each part counting as one.
    */
   drain(visit: RingMessageVisitor): number {
     const head = Atomics.load(this.ctrl, HEAD) >>> 0;
@@ -197,10 +222,40 @@ export class Ring {
       const conn = copy.readUInt32LE(off + 8);
       const seq = copy.readUInt32LE(off + 12);
       const start = off + MESSAGE_HEADER;
-      visit(kind, conn, seq, copy.subarray(start, start + len));
+      if (copy[off + 5] === 0 && this.parts === null) visit(kind, conn, seq, copy.subarray(start, start + len));
+      else this.takePart(copy[off + 5], kind, conn, seq, copy.subarray(start, start + len), visit);
       off += (MESSAGE_HEADER + len + 3) & ~3;
       n++;
     }
     return n;
+  }
+
+  /** One part of a message crossing in parts (or a whole message arriving while parts were pending). */
+  private takePart(flags: number, kind: number, conn: number, seq: number, body: Buffer, visit: RingMessageVisitor): void {
+    if ((flags & PART_CONT) === 0) {
+      // A message that starts here: parts still pending belong to a message whose producer gave it up
+      // (a shard worker that died mid-reply, an outbox emptied for a dead shard); they never complete.
+      this.discardPartial();
+      if ((flags & PART_MORE) === 0) {
+        visit(kind, conn, seq, body);
+        return;
+      }
+      this.parts = [];
+    } else if (this.parts === null) {
+      // the rest of a message whose first parts were dropped (discardUnread): drop it too
+      return;
+    }
+    this.parts.push(body);
+    this.partsBytes += body.length;
+    if ((flags & PART_MORE) !== 0) return;
+    const whole = Buffer.concat(this.parts, this.partsBytes);
+    this.discardPartial();
+    visit(kind, conn, seq, whole);
+  }
+
+  /** Consumer side: forget the parts of a message that has not fully arrived (its producer is gone). */
+  discardPartial(): void {
+    this.parts = null;
+    this.partsBytes = 0;
   }
 }

@@ -9,10 +9,10 @@
  *
  * When the shard dies (`shardDown`), the front first drains what the dead worker had already written
  * to its reply ring (those replies are complete: a ring message becomes visible only after it is
- * fully written), drops the messages that were waiting for room in the request ring, and then
- * answers every request still in the log with a FAILURE message ("shard unavailable"), which each
- * protocol turns into its own coded error. Until `shardUp`, requests to that shard fail at once: a
- * client never waits on a shard that is not there.
+ * fully written; the parts of a reply it had not finished are dropped), drops the messages that
+ * were waiting for room in the request ring, and then answers every request still in the log with a
+ * FAILURE message ("shard unavailable"), which each protocol turns into its own coded error. Until
+ * `shardUp`, requests to that shard fail at once: a client never waits on a shard that is not there.
  */
 import { Doorbell, Ring, type RingMessageVisitor } from '../hop/ring.js';
 import { Endpoint, type LinkMemory } from '../hop/link.js';
@@ -166,6 +166,8 @@ export class FrontFailover {
   shardDown(shard: number, why: string): void {
     this.down[shard] = `${SHARD_DOWN_MESSAGE}: shard ${shard} ${why}`;
     this.replyRings[shard].drain(this.visitors[shard]);
+    // a reply the dead worker had begun to send in parts never completes; its request fails below
+    this.replyRings[shard].discardPartial();
     this.outboxes[shard].discard();
     const msg = Buffer.from(`${SHARD_DOWN_MESSAGE}: shard ${shard} ${why}; the request may or may not have been applied`);
     for (const r of this.logs[shard].takeAll()) this.visit(MessageKind.FAILURE, r.conn, r.seq, msg);

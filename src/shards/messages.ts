@@ -26,7 +26,10 @@ export function perShardSettings(whole: StoreSettings, shards: number): StoreSet
   };
 }
 
-/** Rings must hold the largest frame a client may send, with room to spare for pipelining. */
+/**
+ * Ring size: room for several of the largest values, so pipelined requests and replies rarely wait for
+ * space. A larger message still crosses, in parts (src/hop/outbox.ts).
+ */
 export function ringBytesFor(maxValueSize: number): number {
   let bytes = 4 * 1024 * 1024;
   while (bytes < maxValueSize * 4) bytes *= 2;

@@ -12,7 +12,7 @@ export interface PoolOptions {
   dataDir: string;
   /** how many front threads will talk to the shards (the acceptor is one; gateway threads add more) */
   fronts?: number;
-  /** bytes per ring; must hold the largest frame */
+  /** bytes per ring (a power of two); a message larger than a ring crosses it in parts */
   ringBytes?: number;
   store: StoreSettings;
 }

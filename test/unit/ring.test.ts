@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createRingBuffer, Doorbell, Ring } from '../../src/hop/ring.js';
+import { createRingBuffer, Doorbell, PART_CONT, PART_MORE, Ring } from '../../src/hop/ring.js';
 import { Outbox } from '../../src/hop/outbox.js';
 import { packageRoot } from '../../src/paths.js';
 
@@ -126,4 +126,155 @@ describe('Ring', () => {
     await worker.terminate();
     expect(next).toBe(count);
   });
+});
+
+/** A payload whose every byte depends on (seq, offset), so a misplaced or missing part shows. */
+function pattern(seq: number, length: number): Buffer {
+  const b = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) b[i] = (seq * 31 + i * 7 + (i >>> 8)) & 0xff;
+  return b;
+}
+
+describe('messages larger than the ring', () => {
+  it('an outbox sends them in parts that the ring joins, in order with small ones, through full rings and wrap-arounds', async () => {
+    const ring = new Ring(createRingBuffer(1024));
+    const out = new Outbox(ring, new Doorbell());
+    const max = ring.maxPayload;
+    // small, exactly the largest single write, one byte more, many times the ring, and an odd size
+    const sizes = [5, max, max + 1, 10 * 1024, 3, 64 * 1024 + 3, 0, 2 * max, 700, 1, 5000];
+    const sent: { kind: number; conn: number; seq: number; bytes: Buffer }[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const size of sizes) {
+        const seq = sent.length;
+        const bytes = pattern(seq, size);
+        sent.push({ kind: 1 + (seq % 4), conn: seq * 3, seq, bytes });
+        out.send(1 + (seq % 4), seq * 3, seq, bytes);
+        // the caller may reuse its buffer as soon as send returns
+        bytes.fill(0xee);
+        sent[seq].bytes = pattern(seq, size);
+      }
+    }
+    expect(out.backlog).toBeGreaterThan(0);
+    const got: { kind: number; conn: number; seq: number; bytes: Buffer }[] = [];
+    for (let turns = 0; got.length < sent.length && turns < 100_000; turns++) {
+      ring.drain((kind, conn, seq, payload) => got.push({ kind, conn, seq, bytes: Buffer.from(payload) }));
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(got.length).toBe(sent.length);
+    for (let i = 0; i < sent.length; i++) {
+      expect({ ...got[i], bytes: got[i].bytes.length }).toEqual({ ...sent[i], bytes: sent[i].bytes.length });
+      expect(got[i].bytes.equals(sent[i].bytes)).toBe(true);
+    }
+    expect(out.backlog).toBe(0);
+  });
+
+  it('a large payload given in two parts crosses whole', async () => {
+    const ring = new Ring(createRingBuffer(1024));
+    const out = new Outbox(ring, new Doorbell());
+    const head = pattern(1, 10);
+    const body = pattern(2, 3000);
+    out.send(2, 7, 8, head, body);
+    const got: Buffer[] = [];
+    while (got.length === 0) {
+      ring.drain((_k, _c, _s, payload) => got.push(Buffer.from(payload)));
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(got).toEqual([Buffer.concat([head, body])]);
+  });
+
+  it('a message that fits is written whole, with no part flags', () => {
+    const ring = new Ring(createRingBuffer(1024));
+    const out = new Outbox(ring, new Doorbell());
+    out.send(1, 2, 3, pattern(3, ring.maxPayload));
+    expect(out.backlog).toBe(0);
+    // the first message's header starts after the ring's 8 control words; its flags byte is the 6th
+    const flags = Buffer.from(ring.sab, 8 * 4 + 5, 1)[0];
+    expect(flags).toBe(0);
+  });
+
+  it('parts whose start was discarded are dropped, and an abandoned message never blocks the next', () => {
+    const ring = new Ring(createRingBuffer(1024));
+    // a producer that gave up after two parts (its worker died): the next whole message still arrives
+    ring.write(1, 1, 1, Buffer.from('first-'), undefined, PART_MORE);
+    ring.write(1, 1, 1, Buffer.from('second-'), undefined, PART_MORE | PART_CONT);
+    ring.write(1, 2, 2, Buffer.from('whole'));
+    expect(drainAll(ring)).toEqual([{ kind: 1, conn: 2, seq: 2, text: 'whole' }]);
+    // the start of a message, then the ring is reset under it (discardUnread) while the rest is sent
+    const consumer = new Ring(ring.sab);
+    ring.write(1, 3, 3, Buffer.from('lost-start'), undefined, PART_MORE);
+    consumer.discardUnread();
+    ring.write(1, 3, 3, Buffer.from('orphan-middle'), undefined, PART_MORE | PART_CONT);
+    ring.write(1, 3, 3, Buffer.from('orphan-end'), undefined, PART_CONT);
+    ring.write(1, 4, 4, Buffer.from('a-'), undefined, PART_MORE);
+    ring.write(1, 4, 4, Buffer.from('b-'), undefined, PART_MORE | PART_CONT);
+    ring.write(1, 4, 4, Buffer.from('c'), undefined, PART_CONT);
+    expect(drainAll(consumer)).toEqual([{ kind: 1, conn: 4, seq: 4, text: 'a-b-c' }]);
+    // a consumer told its producer is gone forgets what it had of an unfinished message
+    consumer.write(1, 5, 5, Buffer.from('never-'), undefined, PART_MORE);
+    expect(drainAll(consumer)).toEqual([]);
+    consumer.discardPartial();
+    consumer.write(1, 5, 5, Buffer.from('finished'), undefined, PART_CONT);
+    consumer.write(1, 6, 6, Buffer.from('next'));
+    expect(drainAll(consumer)).toEqual([{ kind: 1, conn: 6, seq: 6, text: 'next' }]);
+  });
+
+  it('crosses threads both ways: a worker echoes large and small messages interleaved through 64 KB rings', async () => {
+    const toWorker = createRingBuffer(64 * 1024);
+    const fromWorker = createRingBuffer(64 * 1024);
+    const workerBell = new Doorbell();
+    const mainBell = new Doorbell();
+    const ringUrl = pathToFileURL(join(packageRoot, 'dist', 'src', 'hop', 'ring.js')).href;
+    const outboxUrl = pathToFileURL(join(packageRoot, 'dist', 'src', 'hop', 'outbox.js')).href;
+    // the worker echoes every message, reversed, so each direction carries its own bytes
+    const code = `(async () => {
+      const { Ring, Doorbell } = await import(${JSON.stringify(ringUrl)});
+      const { Outbox } = await import(${JSON.stringify(outboxUrl)});
+      const { workerData } = await import('node:worker_threads');
+      const inbound = new Ring(workerData.toWorker);
+      const bell = new Doorbell(workerData.workerBell);
+      const out = new Outbox(new Ring(workerData.fromWorker), new Doorbell(workerData.mainBell));
+      const keepAlive = setInterval(() => {}, 1 << 30);
+      let seen = 0;
+      while (seen < workerData.count) {
+        let n = 0;
+        inbound.drain((kind, conn, seq, payload) => { n++; out.send(kind, conn, seq, Buffer.from(payload).reverse()); });
+        seen += n;
+        if (n === 0) await bell.wait(() => inbound.pending() > 0, 1000);
+        else await new Promise((r) => setImmediate(r));
+      }
+      while (out.backlog > 0) await new Promise((r) => setTimeout(r, 1));
+      clearInterval(keepAlive);
+    })().catch((err) => { console.error(err); process.exit(1); });`;
+    const sizeOf = (i: number): number => (i % 10 === 3 ? 200_000 + i * 13 : i % 10 === 7 ? 65_536 + i : (i * 37) % 300);
+    const count = 400;
+    const worker = new Worker(code, {
+      eval: true,
+      execArgv: [],
+      stdout: false,
+      workerData: { toWorker, fromWorker, workerBell: workerBell.sab, mainBell: mainBell.sab, count },
+    });
+    const dist = (await import(ringUrl)) as typeof import('../../src/hop/ring.js');
+    const distOutbox = (await import(outboxUrl)) as typeof import('../../src/hop/outbox.js');
+    const mainBellDist = new dist.Doorbell(mainBell.sab);
+    const out = new distOutbox.Outbox(new dist.Ring(toWorker), new dist.Doorbell(workerBell.sab));
+    const inbound = new dist.Ring(fromWorker);
+    for (let i = 0; i < count; i++) out.send(1, i % 100, i, pattern(i, sizeOf(i)));
+    const failed = new Promise((_, reject) => {
+      worker.once('error', reject);
+      worker.once('exit', (c) => c !== 0 && reject(new Error('worker exited ' + c)));
+    });
+    let next = 0;
+    let bad = 0;
+    while (next < count) {
+      const n = inbound.drain((_k, conn, seq, payload) => {
+        if (seq !== next || conn !== next % 100 || !Buffer.from(payload).reverse().equals(pattern(next, sizeOf(next)))) bad++;
+        next++;
+      });
+      if (n === 0) await Promise.race([mainBellDist.wait(() => inbound.pending() > 0, 1000), failed]);
+      else await new Promise((r) => setImmediate(r));
+    }
+    await worker.terminate();
+    expect(bad).toBe(0);
+    expect(next).toBe(count);
+  }, 60_000);
 });
