@@ -85,11 +85,11 @@ const visitors = outboxes.map((out) => (kind: number, conn: number, seq: number,
 });
 const endpoint = new Endpoint(outboxes, inbound, new Doorbell(data.bell), visitors, { blockingWait: true });
 
-async function close(): Promise<void> {
+async function close(giveUpAt?: number): Promise<void> {
   clearInterval(listenerCheck);
   store.onKeyEvent(null);
   await endpoint.stop();
-  await store.close();
+  await store.close(giveUpAt);
 }
 
 port.on('message', (msg: WorkerRequest) => {
@@ -108,12 +108,16 @@ port.on('message', (msg: WorkerRequest) => {
   };
   if (msg.type === 'stats') reply(store.stats());
   else if (msg.type === 'close') {
-    close().then(
+    // Failed or not, the store is closed and the thread ends: the pool waits for it to exit.
+    close(msg.giveUpAt).then(
       () => {
         reply(true);
         port.close();
       },
-      (err) => reply(undefined, err),
+      (err) => {
+        reply(undefined, err);
+        port.close();
+      },
     );
   } else if (msg.type === 'debug') {
     // Test hooks: the server sends these only with CAIRN_TEST_HOOKS=1; refuse them otherwise too.
