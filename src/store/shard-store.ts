@@ -681,7 +681,7 @@ export class TieredShardStore implements ShardStore {
     this.pendingSince = this.inflightSince;
   }
 
-  /** Test hook (CAIRN_TEST_HOOKS=1 only, via the shard worker): while set, every disk batch fails. */
+  /** Test hook (CAIRN_TEST_HOOKS=1 only, via the shard worker): while set, every disk batch fails when written. */
   private diskFault: string | null = null;
 
   /** Make every disk batch fail (as a full or read-only disk would) until called with null. */
@@ -724,7 +724,6 @@ export class TieredShardStore implements ShardStore {
   }
 
   private async commit(ops: Op[]): Promise<void> {
-    if (this.diskFault !== null) throw new Error(this.diskFault);
     if (this.reopenBeforeNextBatch) await this.reopenDb();
     const dkeys = ops.map((op) => dataKey(op.key));
     // Read the disk records the ops replace, except those already known from memory.
@@ -867,6 +866,11 @@ export class TieredShardStore implements ShardStore {
     this.reserveCas();
     writes.push({ type: 'put', key: META_KEY, value: this.metaRecord(false, items, bytes) });
     const sync = this.durability === 'sync';
+    if (this.diskFault !== null) {
+      // where LevelDB refuses a batch: after it was read for and built, as a full disk does
+      await batch.close();
+      throw new Error(this.diskFault);
+    }
     await batch.write({ sync });
     this.coldItems = items;
     this.coldBytes = bytes;
