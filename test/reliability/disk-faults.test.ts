@@ -314,7 +314,7 @@ describe.skipIf(probe === null)('disk faults (a real full disk: tmpfs)', () => {
     });
     clearTimeout(hang);
     const took = performance.now() - t0;
-    console.log(`SIGTERM on a full disk: exited with ${code} after ${Math.round(took)} ms (--shutdown-timeout 3s)`);
+    console.log(`SIGTERM on a full disk: exited with ${code} after ${Math.round(took)} ms (--shutdown-timeout 3s): ${/cairn: close failed.*/.exec(srv.output())?.[0]}`);
     expect(code).toBe(1);
     expect(took).toBeLessThan(3000 + 5000);
     expect(srv.output()).toMatch(/shard \d: \d+ keys not written to disk \(lost\): .*No space left on device/);
