@@ -4,13 +4,13 @@
  * where nothing reaches the disk before a graceful stop, the acknowledged SET is there after a restart.
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import Redis from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 import { freePort, startServer, tempDir, type TestServer } from '../helpers/server.js';
-import { rmSync } from 'node:fs';
-import Redis from 'ioredis';
 
 const dirs: string[] = [];
 const servers: TestServer[] = [];
