@@ -22,8 +22,11 @@ async function serve(argv: string[]): Promise<number> {
   }
   const config = loadConfig(argv);
   const { startServer } = await import('./server/server.js');
-  const server = await startServer(config);
+  // The handlers are installed before any port listens: a signal that comes while the server starts
+  // (a port may already answer, and acknowledge writes) closes it gracefully once it has started,
+  // instead of killing the process with those writes in memory only.
   let stopping = false;
+  const starting = startServer(config);
   const stop = (signal: string): void => {
     if (stopping) {
       console.error(`cairn: ${signal} again, exiting without waiting`);
@@ -31,19 +34,22 @@ async function serve(argv: string[]): Promise<number> {
     }
     stopping = true;
     console.log(`cairn: ${signal}: closing (finishing in-flight requests, flushing to disk)`);
-    server.close().then(
-      () => {
-        console.log('cairn: closed');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        console.error(`cairn: close failed: ${(err as Error).message}`);
-        process.exit(1);
-      },
-    );
+    starting
+      .then((server) => server.close())
+      .then(
+        () => {
+          console.log('cairn: closed');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          console.error(`cairn: close failed: ${(err as Error).message}`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  await starting;
   return -1;
 }
 

@@ -85,11 +85,11 @@ const visitors = outboxes.map((out) => (kind: number, conn: number, seq: number,
 });
 const endpoint = new Endpoint(outboxes, inbound, new Doorbell(data.bell), visitors, { blockingWait: true });
 
-async function close(): Promise<void> {
+async function close(giveUpAt?: number): Promise<void> {
   clearInterval(listenerCheck);
   store.onKeyEvent(null);
   await endpoint.stop();
-  await store.close();
+  await store.close(giveUpAt);
 }
 
 port.on('message', (msg: WorkerRequest) => {
@@ -108,15 +108,13 @@ port.on('message', (msg: WorkerRequest) => {
   };
   if (msg.type === 'stats') reply(store.stats());
   else if (msg.type === 'close') {
-    // The thread exits either way (the pool waits for it): a close that could not write what memory
-    // holds (the disk refuses, the directory is gone) is reported, and retrying it would not help.
-    close().then(
+    // Failed or not, the store is closed and the thread ends: the pool waits for it to exit.
+    close(msg.giveUpAt).then(
       () => {
         reply(true);
         port.close();
       },
       (err) => {
-        console.error(`cairn shard ${data.shard}: close failed: ${err instanceof Error ? err.message : String(err)}`);
         reply(undefined, err);
         port.close();
       },

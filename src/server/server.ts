@@ -430,14 +430,18 @@ class Acceptor implements RunningServer, ConnectionContext {
     return this.closed;
   }
 
-  /** Stop accepting, let in-flight requests finish (bounded), close clients, flush and close the shards. */
+  /**
+   * Stop accepting, let in-flight requests finish, close clients, flush and close the shards. Waiting
+   * for requests, and retrying writes a full or failing disk refuses, ends --shutdown-timeout after
+   * the close began; a flush the disk accepts is never cut short.
+   */
   private async shutdown(): Promise<void> {
+    const deadline = Date.now() + this.config.shutdownTimeout;
     this.guard.stop();
     await this.replication.close();
     for (const s of this.servers) s.close();
     const gatewayStopped = this.stopGateway();
     for (const c of this.conns.values()) c.socket.pause();
-    const deadline = Date.now() + this.config.shutdownTimeout;
     while (Date.now() < deadline && [...this.conns.values()].some((c) => c.inFlight > 0)) {
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -447,7 +451,7 @@ class Acceptor implements RunningServer, ConnectionContext {
     for (const c of this.conns.values()) c.socket.destroy();
     await gatewayStopped;
     try {
-      await this.backend.close();
+      await this.backend.close(deadline);
     } finally {
       this.release();
     }

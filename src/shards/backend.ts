@@ -9,6 +9,7 @@ import { createExecutors } from './executors.js';
 import { FrontFailover } from './failover.js';
 import type { StoreSettings } from './messages.js';
 import { ShardPool } from './pool.js';
+import { CairnError, ErrorCode } from '../errors.js';
 
 export type ReplyHandler = (kind: number, conn: number, seq: number, payload: Buffer) => void;
 
@@ -32,7 +33,8 @@ export interface ShardBackend {
   /** The ring set of extra front thread `front` (1 = the first gateway thread); threads mode only. */
   frontLink(front: number): LinkMemory | null;
   stats(): Promise<ShardStats[]>;
-  close(): Promise<void>;
+  /** Flush and close every shard; `giveUpAt` bounds retries of writes the disk refuses (ShardPool.close). */
+  close(giveUpAt?: number): Promise<void>;
   /** test hooks (threads mode): 'terminate' | 'crash' | 'disk-fault' (arg 'on'/'off'); see ShardPool.debug */
   debug?(shard: number, action: string, arg?: string): Promise<unknown>;
 }
@@ -133,10 +135,13 @@ class ThreadBackend implements ShardBackend {
     return this.pool.stats();
   }
 
-  async close(): Promise<void> {
+  async close(giveUpAt?: number): Promise<void> {
     this.closing = true;
-    await this.pool.close();
-    await this.endpoint.stop();
+    try {
+      await this.pool.close(giveUpAt);
+    } finally {
+      await this.endpoint.stop();
+    }
   }
 }
 
@@ -219,7 +224,9 @@ class InlineBackend implements ShardBackend {
     return this.stores.map((s) => s.stats());
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.stores.map((s) => s.close()));
+  async close(giveUpAt?: number): Promise<void> {
+    const results = await Promise.allSettled(this.stores.map((s) => s.close(giveUpAt)));
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+    if (failures.length > 0) throw new CairnError(ErrorCode.DISK, failures.join('; '));
   }
 }

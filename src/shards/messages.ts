@@ -51,7 +51,8 @@ export interface ShardWorkerData {
 
 export type WorkerRequest =
   | { id: number; type: 'stats' }
-  | { id: number; type: 'close' }
+  /** giveUpAt: Date.now() time after which writes the disk refuses are no longer retried (ShardStore close) */
+  | { id: number; type: 'close'; giveUpAt?: number }
   /** test hooks (CAIRN_TEST_HOOKS=1 only): 'crash' throws inside the worker, 'disk-fault' on/off */
   | { id: number; type: 'debug'; action: string; arg?: string };
 

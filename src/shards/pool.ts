@@ -7,6 +7,9 @@ import { CairnError, ErrorCode } from '../errors.js';
 import type { ShardStats } from '../store/types.js';
 import type { ShardWorkerData, StoreSettings, WorkerReply, WorkerRequest } from './messages.js';
 
+/** how long a shard thread may take to end after its store has closed */
+const WORKER_EXIT_MS = 5000;
+
 export interface PoolOptions {
   shards: number;
   dataDir: string;
@@ -195,26 +198,30 @@ export class ShardPool extends EventEmitter {
 
   /**
    * Graceful close: every shard flushes what memory holds that disk lacks, closes LevelDB and exits.
-   * Rejects, once every shard has exited, with the first shard's failure to write what it held.
+   * Writes the disk refuses are retried until `giveUpAt` (Date.now() time; default: not retried);
+   * then the close fails with CAIRN_ERR_DISK naming, per shard, how many keys were not written.
    */
-  async close(): Promise<void> {
+  async close(giveUpAt?: number): Promise<void> {
     this.closing = true;
     for (const wake of this.wakeRestarts.splice(0)) wake();
     await Promise.all(this.restarting.map((p) => p?.catch(() => undefined)));
-    const failures: Error[] = [];
+    const failures: string[] = [];
     await Promise.all(
       this.slots.map(async (slot, i) => {
         if (!slot || !slot.alive) return;
         const exited = new Promise((resolve) => slot.worker.once('exit', resolve));
         try {
-          await this.call(i, { type: 'close' });
+          await this.call(i, { type: 'close', giveUpAt } as Omit<WorkerRequest, 'id'>);
         } catch (err) {
-          // a worker that exited meanwhile has nothing left to flush; one whose close failed says why
-          if (!(err instanceof CairnError && err.code === ErrorCode.SHARD_DOWN)) failures.push(err as Error);
+          // a worker that exited meanwhile has nothing left to flush; any other failure is data lost
+          if (!(err instanceof CairnError && err.code === ErrorCode.SHARD_DOWN)) failures.push((err as Error).message);
         }
+        // Its store is closed either way; a thread that does not end by itself is ended.
+        const stuck = setTimeout(() => void slot.worker.terminate(), WORKER_EXIT_MS);
         await exited;
+        clearTimeout(stuck);
       }),
     );
-    if (failures.length > 0) throw failures[0];
+    if (failures.length > 0) throw new CairnError(ErrorCode.DISK, failures.sort().join('; '));
   }
 }

@@ -192,6 +192,19 @@ const BUILD_SLICE = 512;
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const MAX_BATCH_OPS = 4096;
 const MAX_PENDING_OPS = 65536;
+/** how long after a failed disk batch the next one is tried */
+const RETRY_MS = 1000;
+
+/** An error's message with those of its causes ("Database failed to open: IO error: ..."). */
+function causes(err: unknown): string {
+  let text = err instanceof Error ? err.message : String(err);
+  let cause = err instanceof Error ? err.cause : undefined;
+  for (let depth = 0; cause instanceof Error && depth < 4; depth++) {
+    if (!text.includes(cause.message)) text += `: ${cause.message}`;
+    cause = cause.cause;
+  }
+  return text;
+}
 
 const ZERO = Buffer.alloc(0);
 
@@ -560,9 +573,11 @@ export class TieredShardStore implements ShardStore {
       this.flushTimer = null;
       void this.exclusive(() => this.flushOnce()).catch(() => {});
     };
-    if (this.durability === 'sync' || this.pending.size >= MAX_BATCH_OPS) setImmediate(run);
+    if (this.durability === 'sync' || (this.pending.size >= MAX_BATCH_OPS && this.writeError === null)) setImmediate(run);
     else {
-      this.flushTimer = setTimeout(run, this.writebackDelayMs);
+      // after a failed batch the next one waits for the retry time
+      const wait = this.writeError === null ? this.writebackDelayMs : Math.max(this.writebackDelayMs, this.retryAt - performance.now());
+      this.flushTimer = setTimeout(run, wait);
       this.flushTimer.unref();
     }
   }
@@ -585,36 +600,63 @@ export class TieredShardStore implements ShardStore {
   }
   private inflightDone: Promise<void> | null = null;
 
-  /** Writes pending ops until none is left (graceful close, flush, scan). */
+  /** Writes pending ops until none is left (graceful close, flush, scan), failing on the first failed batch. */
   private async drain(): Promise<void> {
-    while (this.pending.size > 0 || this.inflight !== null) await this.exclusive(() => this.flushOnce());
+    while (this.pending.size > 0 || this.inflight !== null) await this.exclusive(() => this.flushOnce(true));
   }
 
   /**
    * Backpressure for writers: when the queue is too long, or its oldest op has waited past the
    * writeback delay (the timer cannot fire while a caller keeps the event loop busy with writes that
    * never block), the write waits for a batch. So the writeback window holds under any load.
+   *
+   * After a failed batch its ops are queued again with their first queue time, so the queue stays
+   * overdue until a batch commits; the batch being retried counts too, so a write is never
+   * acknowledged while a write older than the delay waits for a disk that refuses it.
    */
   private overdue(): boolean {
-    return this.pending.size >= MAX_PENDING_OPS || (this.pending.size > 0 && performance.now() - this.pendingSince > this.writebackDelayMs);
+    if (this.pending.size >= MAX_PENDING_OPS) return true;
+    const now = performance.now();
+    if (this.pending.size > 0 && now - this.pendingSince > this.writebackDelayMs) return true;
+    return this.writeError !== null && this.inflight !== null && now - this.inflightSince > this.writebackDelayMs;
   }
 
+  /**
+   * An overdue write waits for a batch; while the disk refuses batches it fails at once with the last
+   * batch's error (CAIRN_ERR_DISK) rather than start a batch of its own: batches are retried once a
+   * second, and the write cannot be acknowledged before one commits.
+   */
   private backpressure(): Promise<void> {
+    if (this.writeError !== null) return Promise.reject(this.writeError);
     this.dueFlush ??= this.exclusive(() => this.flushOnce()).finally(() => {
       this.dueFlush = null;
     });
     return this.dueFlush;
   }
   private dueFlush: Promise<void> | null = null;
+  /**
+   * When the oldest pending op was first queued (performance.now()), or earlier: after a partial batch
+   * it stays that of the whole queue. Never later, so the writeback bound holds.
+   */
   private pendingSince = 0;
+  /** pendingSince of the batch being written */
+  private inflightSince = 0;
+  /** the error of the last batch while batches fail (null once one commits) */
+  private writeError: CairnError | null = null;
+  /** while batches fail: when the next one may run (performance.now()) */
+  private retryAt = 0;
 
-  private async flushOnce(): Promise<void> {
+  /** One batch. `force` (drain) writes even before the retry time of a failed batch. */
+  private async flushOnce(force = false): Promise<void> {
     this.flushScheduled = false;
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
       this.flushTimer = null;
     }
     if (this.pending.size === 0) return;
+    // Writes waiting for a batch behind one that failed fail with it instead of retrying it at once
+    // (sync writers keep their own batches: each group commit is its own attempt).
+    if (!force && this.writeError !== null && this.durability !== 'sync' && performance.now() < this.retryAt) throw this.writeError;
     let batch: Map<string, Op>;
     if (this.durability === 'sync' || this.pending.size <= MAX_BATCH_OPS) {
       batch = this.pending;
@@ -631,30 +673,46 @@ export class TieredShardStore implements ShardStore {
     const done = this.pending.size === 0 ? this.pendingDone : null;
     if (done) this.pendingDone = null;
     this.inflight = batch;
+    this.inflightSince = this.pendingSince;
     this.inflightDone = done?.promise ?? null;
     const ops = [...batch.values()];
     try {
       await this.commit(ops);
       this.inflight = null;
       this.inflightDone = null;
+      this.writeError = null;
       done?.resolve();
     } catch (err) {
       this.inflight = null;
       this.inflightDone = null;
-      const error = new CairnError(ErrorCode.DISK, `shard ${this.shard}: disk batch failed: ${(err as Error).message}`, { cause: err });
-      // Keep the ops unless a newer op for the same key was queued meanwhile; retry later.
-      for (const [k, op] of batch) if (!this.pending.has(k)) this.pending.set(k, op);
+      const error = new CairnError(ErrorCode.DISK, `shard ${this.shard}: disk batch failed: ${causes(err)}`, { cause: err });
+      this.requeue(batch);
       this.reopenBeforeNextBatch = true;
+      this.writeError = error;
+      this.retryAt = performance.now() + RETRY_MS;
       done?.reject(error);
       if (!this.closed) {
         this.onError(error);
-        setTimeout(() => this.scheduleFlush(), 1000).unref();
+        setTimeout(() => this.scheduleFlush(), RETRY_MS).unref();
       }
       throw error;
     }
   }
 
-  /** Test hook (CAIRN_TEST_HOOKS=1 only, via the shard worker): while set, every disk batch fails. */
+  /**
+   * Puts the ops of a failed batch back at the head of the queue, with the queue time of the batch:
+   * they are the oldest writes not on disk. A key with a newer op queued meanwhile keeps the newer op,
+   * in the failed op's place.
+   */
+  private requeue(batch: Map<string, Op>): void {
+    const queue = new Map<string, Op>();
+    for (const [k, op] of batch) queue.set(k, this.pending.get(k) ?? op);
+    for (const [k, op] of this.pending) if (!queue.has(k)) queue.set(k, op);
+    this.pending = queue;
+    this.pendingSince = this.inflightSince;
+  }
+
+  /** Test hook (CAIRN_TEST_HOOKS=1 only, via the shard worker): while set, every disk batch fails when written. */
   private diskFault: string | null = null;
 
   /** Make every disk batch fail (as a full or read-only disk would) until called with null. */
@@ -676,7 +734,12 @@ export class TieredShardStore implements ShardStore {
       // it failed already; the new handle decides
     }
     const db = new ClassicLevel<Buffer, Buffer>(this.dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-    await db.open({ createIfMissing: false, cacheSize: this.cacheSize, blockSize: this.blockSize });
+    try {
+      await db.open({ createIfMissing: false, cacheSize: this.cacheSize, blockSize: this.blockSize });
+    } catch (err) {
+      // "Database failed to open" says nothing; the cause ("IO error: ... No space left on device") does
+      throw new Error(`reopening LevelDB: ${causes(err)}`, { cause: err });
+    }
     this.db = db;
     this.reopenBeforeNextBatch = false;
   }
@@ -692,7 +755,6 @@ export class TieredShardStore implements ShardStore {
   }
 
   private async commit(ops: Op[]): Promise<void> {
-    if (this.diskFault !== null) throw new Error(this.diskFault);
     if (!this.dirPresent()) throw this.lostDir!;
     if (this.reopenBeforeNextBatch) await this.reopenDb();
     if (this.clearOwed) await this.clearDisk();
@@ -837,6 +899,11 @@ export class TieredShardStore implements ShardStore {
     this.reserveCas();
     writes.push({ type: 'put', key: META_KEY, value: this.metaRecord(false, items, bytes) });
     const sync = this.durability === 'sync';
+    if (this.diskFault !== null) {
+      // where LevelDB refuses a batch: after it was read for and built, as a full disk does
+      await batch.close();
+      throw new Error(this.diskFault);
+    }
     await batch.write({ sync });
     this.coldItems = items;
     this.coldBytes = bytes;
@@ -1604,13 +1671,18 @@ export class TieredShardStore implements ShardStore {
     await this.drain();
   }
 
-  /** Graceful close: every dirty entry reaches disk (in every mode), then LevelDB closes. */
-  close(): Promise<void> {
-    this.closing ??= this.doClose();
+  /**
+   * Graceful close: every dirty entry reaches disk (in every mode), then LevelDB closes. When the disk
+   * refuses the writes they are retried once a second until `giveUpAt` (Date.now() time; default: no
+   * retry), then the close fails with CAIRN_ERR_DISK naming how many keys were not written (LevelDB
+   * is closed either way). However long writing takes, a disk that accepts writes is never cut short.
+   */
+  close(giveUpAt?: number): Promise<void> {
+    this.closing ??= this.doClose(giveUpAt ?? 0);
     return this.closing;
   }
 
-  private async doClose(): Promise<void> {
+  private async doClose(giveUpAt: number): Promise<void> {
     if (this.closed) return;
     clearInterval(this.maintenance);
     const e = this.engine;
@@ -1628,15 +1700,31 @@ export class TieredShardStore implements ShardStore {
       });
     } while (c !== 0);
     await this.sweeping;
-    try {
-      await this.drain();
-      // the directory went away: what memory held has nowhere to go, and the close must say so
-      if (!this.dirPresent()) throw this.lostDir!;
-    } catch (err) {
-      // the disk refuses the last writes: release the database (its lock) and report the failure
-      this.closed = true;
-      await this.db.close().catch(() => undefined);
-      throw err;
+    for (;;) {
+      try {
+        await this.drain();
+        if (!this.dirPresent()) throw this.lostDir!;
+        break;
+      } catch (err) {
+        const left = giveUpAt - Date.now();
+        if (left > 0 && this.dirPresent()) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_MS, left)));
+          continue;
+        }
+        // the disk refuses the last writes: release the database (its lock) and say what is lost
+        this.closed = true;
+        if (!this.dirPresent()) {
+          // the directory went away: what memory held has nowhere to go, and the close says so
+          await this.db.close().catch(() => undefined);
+          if (this.flushTimer) clearTimeout(this.flushTimer);
+          throw this.lostDir!;
+        }
+        const lost = this.pending.size;
+        await this.db.close().catch(() => undefined);
+        if (this.flushTimer) clearTimeout(this.flushTimer);
+        const why = err instanceof CairnError && err.cause !== undefined ? err.cause : err;
+        throw new CairnError(ErrorCode.DISK, `shard ${this.shard}: ${lost} keys not written to disk (lost): ${causes(why)}`, { cause: err });
+      }
     }
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);

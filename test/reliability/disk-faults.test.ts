@@ -17,7 +17,8 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/server.js';
+import { shardOf } from '../../src/hash.js';
+import { tempDir, type TestServer } from '../helpers/server.js';
 import { cleanup, keysOn, redis, sleep, start, until } from './lib.js';
 
 const mounts: string[] = [];
@@ -95,6 +96,42 @@ describe('disk faults (test hook)', () => {
     const again = await start({ dataDir: dir });
     expect(await redis(again.respPort).mget(...keys)).toEqual(keys);
   }, 60_000);
+
+  it('writeback: once batches fail, writes are refused within the delay until one commits, and nothing is lost when the fault clears', async () => {
+    const delay = 100;
+    const margin = 500;
+    const srv = await start({ args: ['--durability', 'writeback', '--writeback-delay', `${delay}ms`], dataDir: keptDir() });
+    const control = redis(srv.respPort);
+    let faultAt = Infinity;
+    const loading = writeLoad(srv, 6, 100, 60_000, (w) => w.at > faultAt + 2500);
+    await sleep(500);
+    await control.call('cairn.debug', 'disk-fault', '0', 'on');
+    faultAt = performance.now();
+    const writes = await loading;
+    const after = (shard: number, t: number): Write[] => writes.filter((w) => w.shard === shard && w.at > t);
+    const ackedLate = after(0, faultAt + delay + margin).filter((w) => w.error === null).length;
+    const refused = after(0, faultAt).filter((w) => w.error !== null);
+    console.log(
+      `writeback, shard 0's batches failing for 2.5 s under load: ${refused.length} writes refused, ` +
+        `${ackedLate} acknowledged more than delay + ${margin} ms after the fault; shard 1 acknowledged ${after(1, faultAt).filter((w) => w.error === null).length}`,
+    );
+    expect(refused.length).toBeGreaterThan(0);
+    for (const w of refused) expect(w.error).toMatch(/^ERR shard 0: disk batch failed: .*No space left on device/);
+    expect(ackedLate).toBe(0);
+    expect(after(1, faultAt + delay + margin).every((w) => w.error === null)).toBe(true);
+
+    await control.call('cairn.debug', 'disk-fault', '0', 'off');
+    const [probe] = keysOn(0, 2, 1, 'probe');
+    await until(async () => (await control.set(probe, '1').catch(() => 'refused')) === 'OK', 15_000, 'shard 0 to acknowledge writes again');
+    // An acknowledged write means no write older than the delay waits in the queue: the refused ones
+    // are committed or in the batch being committed. Give that batch time to finish.
+    await sleep(delay + 2000);
+    const dir = srv.dataDir;
+    await srv.kill();
+    // every write reached the disk, the refused ones too (they were applied in memory)
+    const lost = await lostWrites(dir, writes);
+    expect(lost.size).toBe(0);
+  }, 120_000);
 });
 
 /** Can this process mount a tmpfs? (root with CAP_SYS_ADMIN, outside most CI containers) */
@@ -107,6 +144,61 @@ function tmpfs(sizeMb: number): string | null {
   }
   mounts.push(dir);
   return dir;
+}
+
+interface Write {
+  key: string;
+  value: string;
+  shard: number;
+  /** performance.now() when the reply arrived */
+  at: number;
+  /** the error text, or null when acknowledged */
+  error: string | null;
+}
+
+/**
+ * Writers on `clients` connections, each SETting new keys as fast as replies come, until `stop` says
+ * so (it sees every reply) or `maxMs` passes. Every write with its reply and its time.
+ */
+async function writeLoad(srv: TestServer, clients: number, valueBytes: number, maxMs: number, stop: (w: Write) => boolean): Promise<Write[]> {
+  const writes: Write[] = [];
+  const deadline = performance.now() + maxMs;
+  let done = false;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      const r = redis(srv.respPort);
+      for (let i = 0; !done && performance.now() < deadline; i++) {
+        const key = `load:${c}:${i}`;
+        const value = randomBytes(valueBytes).toString('base64');
+        let error: string | null = null;
+        try {
+          await r.set(key, value);
+        } catch (e) {
+          error = (e as Error).message;
+        }
+        const w: Write = { key, value, shard: shardOf(Buffer.from(key), 2), at: performance.now(), error };
+        writes.push(w);
+        if (stop(w)) done = true;
+      }
+    }),
+  );
+  return writes;
+}
+
+/** The writes whose value is not what a server on `dir` reads back. */
+async function lostWrites(dir: string, writes: Write[]): Promise<Set<Write>> {
+  const srv = await start({ dataDir: dir });
+  const r = redis(srv.respPort);
+  const lost = new Set<Write>();
+  for (let i = 0; i < writes.length; i += 1000) {
+    const chunk = writes.slice(i, i + 1000);
+    const got = await r.mget(...chunk.map((w) => w.key));
+    chunk.forEach((w, j) => {
+      if (got[j] !== w.value) lost.add(w);
+    });
+  }
+  await srv.stop();
+  return lost;
 }
 
 const probe = process.platform === 'linux' && process.getuid?.() === 0 ? tmpfs(1) : null;
@@ -150,4 +242,86 @@ describe.skipIf(probe === null)('disk faults (a real full disk: tmpfs)', () => {
     for (const [k, v] of acked) expect(await r2.get(k)).toBe(v);
     console.log(`full disk (tmpfs 8 MB): ${acked.size} acknowledged writes all on disk after ENOSPC and recovery; ${errors.length} writes refused`);
   }, 90_000);
+
+  it('writeback: once the disk is full, writes fail with CAIRN_ERR_DISK within the writeback delay, and nothing acknowledged before that is lost to SIGKILL', async () => {
+    const delay = 100;
+    // what the bound allows beyond the delay: one failing batch commit and the reply's way back
+    const margin = 500;
+    const mnt = tmpfs(20)!;
+    const dir = `${mnt}/data`;
+    mkdirSync(dir);
+    const srv = await start({ dataDir: dir, args: ['--durability', 'writeback', '--writeback-delay', `${delay}ms`, '--max-memory', '512mb'] });
+    // Load until the disk has refused writes for 3 s (so that acknowledgements had every chance to
+    // resume), bounded to 90 s in all.
+    let firstRefusal = Infinity;
+    const writes = await writeLoad(srv, 8, 600, 90_000, (w) => {
+      if (w.error !== null && firstRefusal === Infinity) firstRefusal = w.at;
+      return w.at > firstRefusal + 3000;
+    });
+    await srv.kill();
+    const refused = writes.filter((w) => w.error !== null);
+    expect(refused.length).toBeGreaterThan(0);
+    // the RESP error text of CAIRN_ERR_DISK
+    for (const w of refused) expect(w.error).toMatch(/^ERR shard \d: disk batch failed: /);
+
+    spawnSync('mount', ['-o', 'remount,size=512m', mnt]);
+    const lost = await lostWrites(dir, writes);
+    // The oldest write of each shard that never reached the disk: from then on the shard's writer could
+    // not write, so its acknowledgements must stop within the delay (+ margin) of that write's reply.
+    let lostAcked = 0;
+    let late = 0;
+    const ackedAfter: number[] = [];
+    let latest = 0; // the latest lost acknowledgement, ms after its shard's oldest lost write
+    for (const shard of [0, 1]) {
+      const ofShard = writes.filter((w) => w.shard === shard).sort((a, b) => a.at - b.at);
+      const oldestLost = ofShard.find((w) => lost.has(w));
+      if (oldestLost === undefined) continue;
+      for (const w of ofShard) {
+        if (w.error !== null || !lost.has(w)) continue;
+        lostAcked++;
+        latest = Math.max(latest, w.at - oldestLost.at);
+        if (w.at > oldestLost.at + delay + margin) late++;
+      }
+      // acknowledgements after the bound, lost or not (none can have reached the full disk)
+      ackedAfter.push(ofShard.filter((w) => w.error === null && w.at > oldestLost.at + delay + margin).length);
+    }
+    console.log(
+      `writeback on a full disk (tmpfs 20 MB): ${writes.length - refused.length} acknowledged, ${refused.length} refused with CAIRN_ERR_DISK; ` +
+        `after SIGKILL ${lostAcked} acknowledged writes lost, acknowledged at most ${Math.round(latest)} ms after their shard's oldest lost write, ${late} of them acknowledged more than delay + ${margin} ms after their shard stopped writing; ` +
+        `acknowledged after that bound, per shard: ${ackedAfter.join(', ')}`,
+    );
+    expect(ackedAfter.length).toBeGreaterThan(0);
+    expect(ackedAfter.every((n) => n === 0)).toBe(true);
+    expect(late).toBe(0);
+    expect(refused[0].error).toMatch(/No space left on device/);
+  }, 180_000);
+
+  it('SIGTERM while the disk is full exits within --shutdown-timeout, non-zero, saying what was not written', async () => {
+    const mnt = tmpfs(8)!;
+    const dir = `${mnt}/data`;
+    mkdirSync(dir);
+    const srv = await start({ dataDir: dir, args: ['--durability', 'writeback', '--writeback-delay', '50ms', '--shutdown-timeout', '3s', '--max-memory', '256mb'] });
+    let refusals = 0;
+    await writeLoad(srv, 4, 600, 90_000, (w) => w.error !== null && ++refusals >= 20);
+    expect(refusals).toBeGreaterThanOrEqual(20);
+    const t0 = performance.now();
+    srv.process.kill('SIGTERM');
+    // a hang is reported, not waited for
+    const hang = setTimeout(() => srv.process.kill('SIGKILL'), 60_000);
+    const code = await new Promise<number | null>((resolve) => {
+      if (srv.process.exitCode !== null) resolve(srv.process.exitCode);
+      else srv.process.once('exit', (c) => resolve(c));
+    });
+    clearTimeout(hang);
+    const took = performance.now() - t0;
+    console.log(`SIGTERM on a full disk: exited with ${code} after ${Math.round(took)} ms (--shutdown-timeout 3s): ${/cairn: close failed.*/.exec(srv.output())?.[0]}`);
+    expect(code).toBe(1);
+    expect(took).toBeLessThan(3000 + 5000);
+    expect(srv.output()).toMatch(/shard \d: \d+ keys not written to disk \(lost\): .*No space left on device/);
+
+    // with space again the data directory opens and serves
+    spawnSync('mount', ['-o', 'remount,size=256m', mnt]);
+    const again = await start({ dataDir: dir });
+    expect(await redis(again.respPort).set('after', 'x')).toBe('OK');
+  }, 180_000);
 });
