@@ -5,7 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { binFloor } from '../engine/index.js';
+import { hottest, valueSizes } from '../store/report.js';
 import type { HotKeyStat, ShardStats, ShardStore } from '../store/types.js';
+
+export { hottest, valueSizes };
 import type { ConnState, ServerInfo } from './plan.js';
 
 /** the Redis version cairn reports to clients (the Redis 7 behaviour it follows). */
@@ -169,8 +172,6 @@ export const INFO_SECTIONS = [
 /** sections only `all` and `everything` bring, as Redis' commandstats */
 const NOT_DEFAULT = ['commandstats'] as const;
 
-/** hot keys listed by INFO hotkeys and the dashboard, over all shards */
-export const HOT_KEYS_LISTED = 10;
 
 /** a key as Redis prints binary-safe strings (sdscatrepr): quoted, with C escapes */
 export function reprKey(bytes: Uint8Array): string {
@@ -191,19 +192,6 @@ export function reprKey(bytes: Uint8Array): string {
 
 export function hotKeyBytes(h: HotKeyStat): Buffer {
   return Buffer.from(h.key, h.binary ? 'base64' : 'utf8');
-}
-
-/** every shard's hot keys, hottest first, at most n */
-export function hottest(reports: readonly { shard: number; stats: ShardStats }[], n = HOT_KEYS_LISTED): (HotKeyStat & { shard: number })[] {
-  const all = reports.flatMap((r) => (r.stats.hotKeys ?? []).map((h) => ({ ...h, shard: r.shard })));
-  return all.sort((a, b) => b.count - a.count).slice(0, n);
-}
-
-/** value-size bins summed over shards */
-export function valueSizes(reports: readonly { stats: ShardStats }[]): number[] {
-  const sum: number[] = [];
-  for (const r of reports) (r.stats.valueSizes ?? []).forEach((n, i) => (sum[i] = (sum[i] ?? 0) + n));
-  return Array.from(sum, (n) => n ?? 0);
 }
 
 /** a bin's label as Redis 8 writes them: its smallest size, 1K, 2M, ... */
