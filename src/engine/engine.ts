@@ -29,7 +29,9 @@ import {
   wordsFor,
 } from './layout.js';
 import { DROPPED, EVICTED, MOVING, type EvictionName, type EvictionPolicy } from './lru.js';
+import { HotKeyTracker, type HotKey, type HotKeyOptions } from './hotkeys.js';
 import { createPolicy, isEvictionName, seededRandom } from './policies.js';
+import { SizeHistogram } from './sizes.js';
 import { MIN_TABLE_BYTES, Table, type HashFn } from './table.js';
 
 export type RemoveReason = 'evicted' | 'expired' | 'idle';
@@ -56,6 +58,8 @@ export interface EngineOptions {
   eviction?: EvictionName;
   /** seed of the stream that sampling policies (random, lfu, ttl) draw from. */
   evictionSeed?: number;
+  /** the sampled hot-key tracker (src/engine/hotkeys.ts); `{ rate: 0 }` turns it off. */
+  hotKeys?: HotKeyOptions;
 }
 
 export const SET_ALWAYS = 0;
@@ -100,6 +104,8 @@ export class Engine {
   private readonly arena: Arena;
   private readonly table: Table;
   private readonly policy: EvictionPolicy;
+  private readonly hot: HotKeyTracker;
+  private readonly sizes = new SizeHistogram();
   private m: Uint32Array;
   private readonly hash: HashFn;
   private readonly clock: () => number;
@@ -137,6 +143,7 @@ export class Engine {
     const eviction = options.eviction ?? 'lru';
     if (!isEvictionName(eviction)) throw new CairnError(ErrorCode.BAD_ARGUMENT, `unknown eviction policy ${String(eviction)}`);
     const random = seededRandom(options.evictionSeed ?? 0x2545f491);
+    this.hot = new HotKeyTracker(seededRandom((options.evictionSeed ?? 0x2545f491) ^ 0x5f3759df), options.hotKeys);
     this.table = new Table(this.arena, this.hash, (bytes) => this.reserve(bytes));
     this.policy = createPolicy(eviction, {
       m: this.m,
@@ -213,7 +220,33 @@ export class Engine {
     if (ref === 0) return -1;
     this.policy.access(ref);
     if (this.trackAtime) this.stamp(ref);
+    if (--this.hot.countdown <= 0) this.hot.record(key, this.h);
     return ref;
+  }
+
+  /**
+   * The eviction policy's access-frequency counter of a key (Redis OBJECT FREQ), read without
+   * counting as an access: -2 when the key is missing, -1 when the policy keeps no counter.
+   */
+  frequency(key: Uint8Array): number {
+    const ref = this.peek(key);
+    if (ref < 0) return -2;
+    return this.policy.frequency?.(ref) ?? -1;
+  }
+
+  /** The shard's hottest keys by sampled accesses (reads and writes), hottest first. */
+  hotKeys(n?: number): HotKey[] {
+    return this.hot.top(n);
+  }
+
+  /** one access in this many is sampled for hotKeys() (0: off). */
+  get hotKeyRate(): number {
+    return this.hot.rate;
+  }
+
+  /** entries per value-size bin (src/engine/sizes.ts), trailing empty bins dropped. */
+  valueSizes(): number[] {
+    return this.sizes.counts();
   }
 
   peek(key: Uint8Array): number {
@@ -335,6 +368,7 @@ export class Engine {
     const c = ++this.casCounter;
     this.write(ref, s, i, key, value, null, vlen, flags >>> 0, exp, c, true);
     this.cas_ = c;
+    if (--this.hot.countdown <= 0) this.hot.record(key, this.h);
     return STORED;
   }
 
@@ -459,6 +493,8 @@ export class Engine {
     this.arena.reset();
     this.table.reset();
     this.policy.clear();
+    this.sizes.clear();
+    this.hot.clear();
     this.n = 0;
     this.sweepCursor.seg = 0;
     this.sweepCursor.slot = 0;
@@ -562,6 +598,7 @@ export class Engine {
     }
     this.table.removeAt(s, i);
     this.policy.remove(ref, reason === 'evicted' || reason === 'idle' ? EVICTED : DROPPED);
+    this.sizes.remove(valLen(this.m, ref));
     this.arena.free(ref, itemWords(this.m, ref));
     this.n--;
   }
@@ -649,6 +686,8 @@ export class Engine {
     if (ref !== 0) {
       const wasClean = this.noteReplaced(ref);
       const old = itemWords(this.m, ref);
+      this.sizes.remove(valLen(this.m, ref));
+      this.sizes.add(vlen);
       if (old === words) {
         this.fill(ref, layout | (this.m[ref] & KEEP_BITS), key, a, b, vlen, flags, exp, cas);
         this.policy.rewrite(ref);
@@ -670,6 +709,7 @@ export class Engine {
         nref = this.allocate(words);
         if (nref === 0) {
           this.table.removeAt(s, i);
+          this.sizes.remove(vlen);
           this.n--;
           throw this.oom(klen, vlen);
         }
@@ -687,6 +727,7 @@ export class Engine {
     this.fill(nref, layout, key, a, b, vlen, flags, exp, cas);
     this.table.insert(h, nref);
     this.policy.insert(nref, h);
+    this.sizes.add(vlen);
     this.n++;
     return nref;
   }
@@ -804,6 +845,8 @@ export class Engine {
     const a = this.arena.verify((r) => itemWords(m, r));
     if (a.items !== this.n) throw new Error(`arena holds ${a.items} items, count is ${this.n}`);
     if (a.liveWords !== this.arena.liveWords) throw new Error('arena: live words mismatch');
+    const binned = this.sizes.bins.reduce((x, y) => x + y, 0);
+    if (binned !== this.n) throw new Error(`value-size bins hold ${binned} entries, count is ${this.n}`);
   }
 
   /** refs from most to least recently used (list policies' order; [] for the others). Testing aid. */

@@ -20,3 +20,5 @@ export type { EngineOptions, RemoveReason } from './engine.js';
 export type { EvictionPolicy, EvictionName } from './lru.js';
 export { EVICTION_POLICIES, isEvictionName } from './policies.js';
 export type { HashFn } from './table.js';
+export type { HotKey, HotKeyOptions } from './hotkeys.js';
+export { binFloor, SIZE_BINS } from './sizes.js';

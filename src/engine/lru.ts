@@ -38,6 +38,8 @@ export interface EvictionPolicy {
   verify(count: number, check: (ref: number) => void): void;
   /** refs in eviction order, last evicted first, where the policy has one order. Testing aid. */
   order(): number[] | null;
+  /** the item's access-frequency counter (Redis OBJECT FREQ), for policies that keep one. */
+  frequency?(ref: number): number;
 }
 
 export const DROPPED = 0;

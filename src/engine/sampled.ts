@@ -107,6 +107,11 @@ export class LfuPolicy extends SampledPolicy {
     const c = lfuIncr(lfuDecay(w & 0xff, w >>> 8, now), this.ctx.random());
     m[ref + 1] = (now << 8) | c;
   }
+  /** the counter decayed to now, as Redis' OBJECT FREQ reports it (reading does not decay it). */
+  frequency(ref: number): number {
+    const w = this.m[ref + 1];
+    return lfuDecay(w & 0xff, w >>> 8, this.period());
+  }
   victim(): number {
     if (this.count === 0) return 0;
     const m = this.m;

@@ -79,6 +79,14 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
       <ul id="events"></ul>
     </div>
   </section>
+  <section class="row">
+    <div class="panel"><h2>Hot keys <span class="dim" id="hot-rate"></span></h2>
+      <table><thead><tr><th>key</th><th>shard</th><th>accesses</th><th></th></tr></thead><tbody id="hotkeys"></tbody></table>
+    </div>
+    <div class="panel"><h2>Value sizes (keys in memory)</h2>
+      <table><thead><tr><th>bytes</th><th>keys</th><th></th></tr></thead><tbody id="sizes"></tbody></table>
+    </div>
+  </section>
 </main>
 <script type="module">
 const POINTS = 60;
@@ -188,11 +196,27 @@ function render(s) {
   }).join('');
 }
 
+const escHtml = (v) => String(v).replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
+function renderHot(s) {
+  const hot = s.hotKeys || [];
+  const top = hot.length ? hot[0].count : 1;
+  $('hot-rate').textContent = s.hotKeyRate ? '(1 access in ' + s.hotKeyRate + ' sampled)' : '(tracking off)';
+  $('hotkeys').innerHTML = hot.length === 0 ? '<tr><td colspan="4" class="dim">no accesses sampled yet</td></tr>' : hot.map((h) =>
+    '<tr><td title="' + (h.binary ? 'base64' : '') + '">' + escHtml(h.key) + '</td><td>' + h.shard + '</td><td>' + fmtNum(h.count) +
+    '</td><td><div class="bar"><div style="width:' + ((100 * h.count) / top).toFixed(1) + '%"></div></div></td></tr>').join('');
+  const bins = s.valueSizes || [];
+  const most = Math.max(1, ...bins);
+  const label = (i) => i === 0 ? '0' : fmtBytes(2 ** (i - 1)) + ' – ' + fmtBytes(2 ** i - 1);
+  $('sizes').innerHTML = bins.map((n, i) => n === 0 ? '' : '<tr><td>' + label(i) + '</td><td>' + fmtNum(n) +
+    '</td><td><div class="bar"><div style="width:' + ((100 * n) / most).toFixed(1) + '%"></div></div></td></tr>').join('');
+}
 async function poll() {
   try {
     const r = await fetch('/stats.json', { cache: 'no-store', credentials: 'same-origin' });
     if (!r.ok) throw new Error('HTTP ' + r.status);
-    render(await r.json());
+    const s = await r.json();
+    render(s);
+    renderHot(s);
     document.body.dataset.updated = String(Date.now());
   } catch (err) {
     $('status').textContent = '● ' + err.message; $('status').className = 'bad';

@@ -214,7 +214,23 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   };
 
   /** Answer after an await: skip when the client went away, write corked. */
-  const respondLater = (res: HttpResponse, work: () => Promise<{ status: string; type: string; body: string }>): void => {
+  /**
+   * The body of a GET, or for a HEAD the same headers and Content-Length with no body: a body after
+   * a HEAD's headers would be read by the client as the start of the next response.
+   */
+  const finish = (res: HttpResponse, head: boolean, body: string | Buffer): void => {
+    // endWithoutBody(length) leaves the request unanswered in the uWS build we ship (the process
+    // aborts); the header written by hand, then endWithoutBody(), is answered and keeps the length
+    if (head) res.writeHeader('Content-Length', String(Buffer.byteLength(body))).endWithoutBody();
+    else res.end(body);
+  };
+  /** one handler for GET and HEAD of a path */
+  const getOrHead = (pattern: string, handler: (res: HttpResponse, req: HttpRequest, head: boolean) => void): void => {
+    app.get(pattern, (res, req) => handler(res, req, false));
+    app.head(pattern, (res, req) => handler(res, req, true));
+  };
+
+  const respondLater = (res: HttpResponse, head: boolean, work: () => Promise<{ status: string; type: string; body: string }>): void => {
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -223,26 +239,26 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       (r) => {
         if (aborted) return;
         res.cork(() => {
-          res.writeStatus(r.status).writeHeader('Content-Type', r.type).writeHeader('Cache-Control', 'no-store').end(r.body);
+          finish(res.writeStatus(r.status).writeHeader('Content-Type', r.type).writeHeader('Cache-Control', 'no-store'), head, r.body);
         });
       },
       (err: unknown) => {
         if (aborted) return;
         res.cork(() => {
-          res.writeStatus('503 Service Unavailable').writeHeader('Content-Type', 'text/plain').end(`unavailable: ${(err as Error).message}\n`);
+          finish(res.writeStatus('503 Service Unavailable').writeHeader('Content-Type', 'text/plain'), head, `unavailable: ${(err as Error).message}\n`);
         });
       },
     );
   };
 
   /** Guarded routes: false (and a 401 written) when the request lacks the password. */
-  const guard = (res: HttpResponse, req: HttpRequest): boolean => {
+  const guard = (res: HttpResponse, req: HttpRequest, head: boolean): boolean => {
     if (authorized(req.getHeader('authorization'), o.password)) return true;
-    res
+    const denied = res
       .writeStatus('401 Unauthorized')
       .writeHeader('WWW-Authenticate', 'Basic realm="cairn", charset="UTF-8"')
-      .writeHeader('Content-Type', 'text/plain')
-      .end('this server has a password: send Authorization: Bearer <password> (or basic auth)\n');
+      .writeHeader('Content-Type', 'text/plain');
+    finish(denied, head, 'this server has a password: send Authorization: Bearer <password> (or basic auth)\n');
     return false;
   };
 
@@ -327,42 +343,43 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     },
   });
 
-  app.get('/health', (res) => {
-    res.writeHeader('Content-Type', 'text/plain').end('ok\n');
+  getOrHead('/health', (res, _req, head) => {
+    finish(res.writeHeader('Content-Type', 'text/plain'), head, 'ok\n');
   });
-  app.get('/ready', (res) => {
-    respondLater(res, async () => {
+  getOrHead('/ready', (res, _req, head) => {
+    respondLater(res, head, async () => {
       const shards = await o.backend.metrics(1000);
       const down = shards.filter((s) => !s.open).map((s) => s.shard);
       const body = JSON.stringify({ ready: down.length === 0, shards: shards.length, down });
       return { status: down.length === 0 ? '200 OK' : '503 Service Unavailable', type: 'application/json', body: body + '\n' };
     });
   });
-  app.get('/metrics', (res, req) => {
-    if (!guard(res, req)) return;
-    respondLater(res, async () => ({
+  getOrHead('/metrics', (res, req, head) => {
+    if (!guard(res, req, head)) return;
+    respondLater(res, head, async () => ({
       status: '200 OK',
       type: 'text/plain; version=0.0.4; charset=utf-8',
       body: renderPrometheus(await snapshot()),
     }));
   });
-  app.get('/stats.json', (res, req) => {
-    if (!guard(res, req)) return;
-    respondLater(res, async () => ({ status: '200 OK', type: 'application/json', body: JSON.stringify(dashboardJson(await snapshot())) }));
+  getOrHead('/stats.json', (res, req, head) => {
+    if (!guard(res, req, head)) return;
+    respondLater(res, head, async () => ({ status: '200 OK', type: 'application/json', body: JSON.stringify(dashboardJson(await snapshot())) }));
   });
-  app.get(`/${BUNDLE_NAME}`, (res) => {
+  getOrHead(`/${BUNDLE_NAME}`, (res, _req, head) => {
     if (!bundle) {
-      res.writeStatus('404 Not Found').end('the browser bundle was not built: run npm run build\n');
+      finish(res.writeStatus('404 Not Found'), head, 'the browser bundle was not built: run npm run build\n');
       return;
     }
-    res.writeHeader('Content-Type', 'text/javascript; charset=utf-8').writeHeader('Cache-Control', 'no-cache').end(bundle);
+    finish(res.writeHeader('Content-Type', 'text/javascript; charset=utf-8').writeHeader('Cache-Control', 'no-cache'), head, bundle);
   });
-  app.get('/', (res, req) => {
-    if (!guard(res, req)) return;
-    res.writeHeader('Content-Type', 'text/html; charset=utf-8').writeHeader('Cache-Control', 'no-store').end(DASHBOARD_HTML);
+  getOrHead('/', (res, req, head) => {
+    if (!guard(res, req, head)) return;
+    finish(res.writeHeader('Content-Type', 'text/html; charset=utf-8').writeHeader('Cache-Control', 'no-store'), head, DASHBOARD_HTML);
   });
-  app.any('/*', (res) => {
-    res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain').end('not found: try /, /health, /ready, /metrics, /ws\n');
+  app.any('/*', (res, req) => {
+    const head = req.getMethod() === 'head';
+    finish(res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain'), head, 'not found: try /, /health, /ready, /metrics, /ws\n');
   });
 
   const port = await new Promise<number>((resolve, reject) => {

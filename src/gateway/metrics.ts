@@ -3,6 +3,7 @@
  * that snapshot as Prometheus text exposition format (version 0.0.4) and as the dashboard's JSON.
  */
 import type { HubStats } from '../events/hub.js';
+import { binLabel, hottest, valueSizes } from '../resp/info.js';
 import { LATENCY_BUCKETS, LATENCY_CLASSES, type ShardMetricsReport } from '../shards/metrics.js';
 
 /** What one front thread (the acceptor, a gateway thread) counts. */
@@ -100,6 +101,8 @@ export function renderPrometheus(s: Snapshot): string {
   perShard('cairn_spills_total', 'counter', 'Dirty entries written to disk as they left memory.', (r) => r.stats.spills);
   perShard('cairn_restores_total', 'counter', 'Entries read back from disk into memory.', (r) => r.stats.restores);
   perShard('cairn_expirations_total', 'counter', 'Keys removed because their TTL passed.', (r) => r.stats.expirations);
+  w.family('cairn_value_size_keys', 'gauge', 'Keys in memory by value size: bin = the smallest size in it (0, 1, 2, 4, ... bytes; as Redis 8 INFO keysizes).');
+  for (const r of s.shards) (r.stats.valueSizes ?? []).forEach((n, i) => n > 0 && w.sample('cairn_value_size_keys', { shard: r.shard, bin: binLabel(i) }, n));
   perShard('cairn_writes_total', 'counter', 'Changes to the store.', (r) => r.stats.writes);
   w.family('cairn_items', 'gauge', 'Entries per tier (a key may be in both).');
   for (const r of s.shards) {
@@ -228,5 +231,8 @@ export function dashboardJson(s: Snapshot): unknown {
     connections,
     subscriptions: s.fronts.reduce((a, f) => a + f.hub.subscriptions, 0),
     shards: s.shards.map((r) => ({ ...r.stats, open: r.open })),
+    hotKeys: hottest(s.shards),
+    hotKeyRate: s.shards[0]?.stats.hotKeyRate ?? 0,
+    valueSizes: valueSizes(s.shards),
   };
 }

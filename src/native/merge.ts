@@ -2,6 +2,8 @@
  * What the acceptor needs for commands that touch more than one shard: merging broadcast replies
  * and reading scan cursors. Pure functions, so the acceptor stays thin and these are unit-tested.
  */
+import { hottest, valueSizes } from '../store/report.js';
+import type { ShardStats } from '../store/types.js';
 import { ErrorCode } from '../errors.js';
 import { createUnpackr } from './codec.js';
 import { encodeReply, errorReply, REPLY_HEADER_SIZE, Status } from './frame.js';
@@ -89,6 +91,12 @@ export function mergeBroadcast(opcode: number, shardResults: unknown[]): unknown
       }
       delete total.shard;
       total.shards = shardResults.length;
+      // lists and bins do not add up field by field: join them
+      const reports = (shardResults as ShardStats[]).map((stats) => ({ shard: stats.shard, stats }));
+      total.hotKeys = hottest(reports);
+      total.hotKeyRate = reports[0]?.stats.hotKeyRate ?? 0;
+      total.valueSizes = valueSizes(reports);
+      total.eviction = reports[0]?.stats.eviction;
       return { total, shards: shardResults };
     }
     case Opcode.COUNT: {

@@ -32,6 +32,7 @@ import {
 } from './errors.js';
 import { parseRespCommand } from './framer.js';
 import { globMatch, matchesAll } from './glob.js';
+import { ShardUsec } from './cmdstats.js';
 import { shardReport } from './info.js';
 import {
   addDecimals,
@@ -87,7 +88,7 @@ export async function executeRespBatch(
 }
 
 export function executeRespArgs(store: ShardStore, args: Buffer[], options: RespExecOptions = {}): Buffer | Promise<Buffer> {
-  const name = commandName(args[0]);
+  let name = commandName(args[0]);
   const handler = HANDLERS.get(name);
   if (handler === undefined) return unknownCommand(args);
   const spec = COMMANDS.get(name);
@@ -97,12 +98,35 @@ export function executeRespArgs(store: ShardStore, args: Buffer[], options: Resp
     now: options.now ? options.now() : Date.now(),
     maxValueSize: options.maxValueSize ?? DEFAULT_MAX_VALUE,
   };
+  const t0 = performance.now();
+  const usec = usecOf(store);
+  if (spec?.subcommands !== undefined) name = `${name}|${lower(args[1])}`; // as the acceptor counts it
   try {
     const reply = handler(ctx, args);
-    return reply instanceof Promise ? reply.catch(storeError) : reply;
+    if (reply instanceof Promise) {
+      return reply.catch(storeError).then((r) => {
+        usec.add(name, t0);
+        return r;
+      });
+    }
+    usec.add(name, t0);
+    return reply;
   } catch (e) {
+    usec.add(name, t0);
     return storeError(e);
   }
+}
+
+/** each store's command times (INFO commandstats' usec), kept beside the store, not in it */
+const usecByStore = new WeakMap<ShardStore, ShardUsec>();
+
+function usecOf(store: ShardStore): ShardUsec {
+  let u = usecByStore.get(store);
+  if (u === undefined) {
+    u = new ShardUsec();
+    usecByStore.set(store, u);
+  }
+  return u;
 }
 
 function storeError(e: unknown): Buffer {
@@ -393,6 +417,19 @@ async function exists(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
   return integer(found.filter(Boolean).length);
 }
 
+const NOT_LFU = err(
+  'An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.',
+);
+
+/** OBJECT FREQ key (the acceptor answers OBJECT HELP and unknown subcommands) */
+function object(ctx: Ctx, args: Buffer[]): Buffer {
+  if (lower(args[1]) !== 'freq' || args.length !== 3) return err('OBJECT: only FREQ <key> reaches a shard');
+  if (ctx.store.frequency === undefined) return NOT_LFU;
+  const f = ctx.store.frequency(args[2]);
+  if (f === null) return NIL;
+  return f < 0 ? NOT_LFU : integer(f);
+}
+
 async function type(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
   return (await ctx.store.exists(args[1])) ? STRING : NONE;
 }
@@ -545,7 +582,7 @@ async function restore(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
 }
 
 async function shardStats(ctx: Ctx): Promise<Buffer> {
-  return bulk(Buffer.from(JSON.stringify(await shardReport(ctx.store))));
+  return bulk(Buffer.from(JSON.stringify({ ...(await shardReport(ctx.store)), usec: usecOf(ctx.store) })));
 }
 
 const HANDLERS = new Map<string, Handler>([
@@ -589,6 +626,7 @@ const HANDLERS = new Map<string, Handler>([
   ['flushall', flush],
   ['flushdb', flush],
   ['cairn.restore', restore],
+  ['object', object],
   [SHARD_STATS_COMMAND.toLowerCase(), shardStats],
   ['ping', (_ctx, args) => (args.length === 1 ? PONG : args.length === 2 ? bulk(args[1]) : arityError('ping'))],
   ['echo', (_ctx, args) => bulk(args[1])],

@@ -4,7 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { ShardStats, ShardStore } from '../store/types.js';
+import { binFloor } from '../engine/index.js';
+import { hottest, valueSizes } from '../store/report.js';
+import type { HotKeyStat, ShardStats, ShardStore } from '../store/types.js';
+
+export { hottest, valueSizes };
 import type { ConnState, ServerInfo } from './plan.js';
 
 /** the Redis version cairn reports to clients (the Redis 7 behaviour it follows). */
@@ -16,6 +20,8 @@ export interface ShardReport {
   shard: number;
   stats: ShardStats;
   keys: { hot: number; cold: number; total: number };
+  /** RESP execution time per command on this shard, µs (INFO commandstats) */
+  usec?: Record<string, number>;
 }
 
 export async function shardReport(store: ShardStore): Promise<ShardReport> {
@@ -117,6 +123,23 @@ export function cairnSection(reports: readonly ShardReport[]): string {
   return lines.join('\r\n') + '\r\n';
 }
 
+/**
+ * Redis' name for the eviction policy where Redis has one (lru and lfu evict from all keys, as
+ * allkeys-*); fifo, ttl, sieve and s3fifo have no Redis equivalent and keep their own names.
+ */
+export function maxmemoryPolicy(eviction: string | undefined): string {
+  switch (eviction ?? 'lru') {
+    case 'lru':
+      return 'allkeys-lru';
+    case 'lfu':
+      return 'allkeys-lfu';
+    case 'random':
+      return 'allkeys-random';
+    default:
+      return eviction!;
+  }
+}
+
 const RUN_ID = randomBytes(20).toString('hex');
 const PROCESS_STARTED = Date.now() - Math.round(process.uptime() * 1000);
 
@@ -140,9 +163,45 @@ export const INFO_SECTIONS = [
   'replication',
   'cpu',
   'modules',
+  'errorstats',
   'keyspace',
+  'keysizes',
+  'hotkeys',
   'cairn',
 ] as const;
+/** sections only `all` and `everything` bring, as Redis' commandstats */
+const NOT_DEFAULT = ['commandstats'] as const;
+
+
+/** a key as Redis prints binary-safe strings (sdscatrepr): quoted, with C escapes */
+export function reprKey(bytes: Uint8Array): string {
+  let out = '"';
+  for (const c of bytes) {
+    if (c === 0x5c) out += '\\\\';
+    else if (c === 0x22) out += '\\"';
+    else if (c === 0x0a) out += '\\n';
+    else if (c === 0x0d) out += '\\r';
+    else if (c === 0x09) out += '\\t';
+    else if (c === 0x07) out += '\\a';
+    else if (c === 0x08) out += '\\b';
+    else if (c >= 0x20 && c < 0x7f) out += String.fromCharCode(c);
+    else out += `\\x${c.toString(16).padStart(2, '0')}`;
+  }
+  return out + '"';
+}
+
+export function hotKeyBytes(h: HotKeyStat): Buffer {
+  return Buffer.from(h.key, h.binary ? 'base64' : 'utf8');
+}
+
+/** a bin's label as Redis 8 writes them: its smallest size, 1K, 2M, ... */
+export function binLabel(bin: number): string {
+  const v = binFloor(bin);
+  for (const [suffix, unit] of [['G', 2 ** 30], ['M', 2 ** 20], ['K', 2 ** 10]] as const) {
+    if (v >= unit) return `${v / unit}${suffix}`;
+  }
+  return String(v);
+}
 
 /** INFO text for the requested sections (lower case; empty, "default", "all" or "everything": all). */
 export function infoText(requested: readonly string[], reports: readonly ShardReport[], conn: ConnState): string {
@@ -150,7 +209,8 @@ export function infoText(requested: readonly string[], reports: readonly ShardRe
   const wanted = new Set<string>();
   for (const r of requested.length === 0 ? ['default'] : requested) {
     if (r === 'default' || r === 'all' || r === 'everything') INFO_SECTIONS.forEach((s) => wanted.add(s));
-    else wanted.add(r);
+    if (r === 'all' || r === 'everything') NOT_DEFAULT.forEach((s) => wanted.add(s));
+    else if (r !== 'default') wanted.add(r);
   }
   const t = totals(reports);
   const now = Date.now();
@@ -195,7 +255,7 @@ export function infoText(requested: readonly string[], reports: readonly ShardRe
     `used_memory_dataset:${t.hotBytes}`,
     `maxmemory:${t.hotMaxBytes}`,
     `maxmemory_human:${human(t.hotMaxBytes)}`,
-    'maxmemory_policy:allkeys-lru',
+    `maxmemory_policy:${maxmemoryPolicy(reports[0]?.stats.eviction ?? server.eviction)}`,
   ]);
   add('persistence', 'Persistence', [
     'loading:0',
@@ -214,6 +274,7 @@ export function infoText(requested: readonly string[], reports: readonly ShardRe
     `evicted_keys:${t.evictedTotal}`,
     `keyspace_hits:${t.hitsHot + t.hitsCold}`,
     `keyspace_misses:${t.misses}`,
+    `total_error_replies:${server.commandStats?.totalErrors ?? 0}`,
   ]);
   add('replication', 'Replication', conn.replication?.infoLines() ?? [
     'role:master',
@@ -228,7 +289,20 @@ export function infoText(requested: readonly string[], reports: readonly ShardRe
     `used_cpu_user:${(cpu.user / 1e6).toFixed(6)}`,
   ]);
   add('modules', 'Modules', []);
+  if (wanted.has('commandstats')) {
+    const usec = new Map<string, number>();
+    for (const r of reports) for (const [name, us] of Object.entries(r.usec ?? {})) usec.set(name, (usec.get(name) ?? 0) + us);
+    add('commandstats', 'Commandstats', server.commandStats?.commandLines(usec) ?? []);
+  }
+  add('errorstats', 'Errorstats', server.commandStats?.errorLines() ?? []);
   add('keyspace', 'Keyspace', t.keys > 0 ? [`db0:keys=${t.keys},expires=0,avg_ttl=0`] : []);
+  const bins = valueSizes(reports);
+  const binned = bins.flatMap((n, i) => (n > 0 ? [`${binLabel(i)}=${n}`] : []));
+  add('keysizes', 'Keysizes', binned.length > 0 ? [`db0_distrib_strings_sizes:${binned.join(',')}`] : []);
+  add('hotkeys', 'Hotkeys', [
+    `hotkeys_sample_rate:${reports[0]?.stats.hotKeyRate ?? 0}`,
+    ...hottest(reports).map((h, i) => `hotkey_${i}:key=${reprKey(hotKeyBytes(h))},shard=${h.shard},count=${h.count}`),
+  ]);
   if (wanted.has('cairn')) sections.push(cairnSection(reports));
   // Redis separates sections with an empty line and ends with the last line's CRLF.
   return sections.join('\r\n');

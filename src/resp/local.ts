@@ -7,7 +7,7 @@ import { COMMANDS, keyIndexes, arityOk, commandName, type CommandSpec } from './
 import { EMPTY_ARRAY, NIL, OK, PONG, array, bulk, bulkArray, bulkString, err, errCode, integer, simple } from './encode.js';
 import { NOAUTH, NOT_INTEGER, SYNTAX, WRONGPASS, arityError, sanitize } from './errors.js';
 import { globMatch } from './glob.js';
-import { REDIS_COMPAT_VERSION } from './info.js';
+import { REDIS_COMPAT_VERSION, maxmemoryPolicy } from './info.js';
 import type { ConnState, LocalPlan } from './plan.js';
 
 const NO_PASSWORD = err(
@@ -118,6 +118,12 @@ export function planLocal(spec: CommandSpec, args: Buffer[], conn: ConnState): L
       ]));
     case 'config|get':
       return reply(configGet(args.slice(2), conn));
+    case 'object|help':
+      return reply(help('OBJECT', [
+        'FREQ <key>',
+        '    Return the access frequency index of the <key>. The returned integer is',
+        '    proportional to the logarithm of the recent access frequency of the key.',
+      ]));
     case 'config|help':
       return reply(help('CONFIG', ['GET <pattern>', '    Return parameters matching the glob-like <pattern> and their values.']));
     default:
@@ -267,7 +273,7 @@ function configGet(patterns: Buffer[], conn: ConnState): Buffer {
   const params: [string, string][] = [
     ['appendonly', 'no'],
     ['databases', '1'],
-    ['maxmemory-policy', 'allkeys-lru'],
+    ['maxmemory-policy', maxmemoryPolicy(conn.server?.eviction)],
     ['notify-keyspace-events', conn.pubsub?.notifyConfig() ?? ''],
     ['port', String(conn.server?.port ?? 0)],
     ['save', ''],

@@ -3,6 +3,8 @@
  * The planner decides without touching data; the shard executes; the acceptor only routes and joins.
  */
 
+import type { CommandCounter, CommandStats } from './cmdstats.js';
+
 /** Figures the acceptor knows and the shards do not, for INFO and memcached stats. All optional. */
 export interface ServerInfo {
   /** cairn's version. */
@@ -11,12 +13,16 @@ export interface ServerInfo {
   startedAt?: number;
   /** the port this protocol listens on. */
   port?: number;
+  /** the shards' eviction policy (--eviction), for CONFIG GET maxmemory-policy */
+  eviction?: string;
   connectedClients?: () => number;
   totalConnections?: () => number;
   totalCommands?: () => number;
   /** bytes read from and written to clients. */
   netInput?: () => number;
   netOutput?: () => number;
+  /** INFO commandstats and errorstats (RESP); absent: not counted */
+  commandStats?: CommandStats;
 }
 
 /** Per-connection state the planner reads and, for local commands (AUTH, CLIENT SETNAME, ...), updates. */
@@ -124,4 +130,13 @@ export interface ChainPlan {
   next(replies: Buffer[]): Plan;
 }
 
-export type Plan = ShardPlan | SplitPlan | AllPlan | OnePlan | LocalPlan | ChainPlan;
+/**
+ * What every plan may carry for INFO commandstats: the command's counter, given the reply when it
+ * leaves, and whether the command was refused before it ran (rejected_calls, not calls).
+ */
+export interface PlanStat {
+  stat?: CommandCounter;
+  rejected?: boolean;
+}
+
+export type Plan = (ShardPlan | SplitPlan | AllPlan | OnePlan | LocalPlan | ChainPlan) & PlanStat;

@@ -10,7 +10,8 @@ import { NOAUTH, SYNTAX, arityError, unknownCommand, unknownSubcommand } from '.
 import { parseRespCommand, type RespFrame } from './framer.js';
 import { cairnSection, decodeReports, infoText, type ShardReport } from './info.js';
 import { planLocal } from './local.js';
-import type { ConnState, LocalPlan, Plan, SplitPart } from './plan.js';
+import type { CommandCounter } from './cmdstats.js';
+import type { ConnState, LocalPlan, Plan, PlanStat, SplitPart } from './plan.js';
 import { bulkElements, isErrorReply, readArrayHeader, readBulk, readInteger } from './replies.js';
 
 /** the internal command a shard answers with its statistics (bulk JSON); clients cannot send it. */
@@ -28,32 +29,54 @@ function shardFor(key: Buffer, conn: ConnState): number {
   return conn.shards === 1 ? 0 : shardOf(key, conn.shards);
 }
 
+/** a refusal before the command runs: counted in rejected_calls (or, without a command, errorstats only) */
+function reject(reply: Buffer, stat: CommandCounter | undefined): LocalPlan & PlanStat {
+  return stat === undefined ? local(reply) : { kind: 'local', reply, stat, rejected: true };
+}
+
 export function planResp(frame: RespFrame, conn: ConnState): Plan {
   if (frame.type === 'error') return { kind: 'local', reply: frame.reply, close: true };
   const args = frame.args;
   const name = commandName(args[0]);
+  const stats = conn.server?.commandStats;
   let spec: CommandSpec | undefined = COMMANDS.get(name);
   if (spec === undefined) {
     // Cross-protocol scripting guard, as Redis: an HTTP request is closed without a reply.
     if (name === 'post' || name === 'host:') return { kind: 'local', reply: EMPTY, close: true };
-    return local(unknownCommand(args));
+    return reject(unknownCommand(args), stats?.unknown);
   }
   if (spec.subcommands !== undefined && args.length >= 2) {
     const sub = spec.subcommands.get(commandName(args[1]));
-    if (sub === undefined) return local(unknownSubcommand(name, args[1]));
+    if (sub === undefined) return reject(unknownSubcommand(name, args[1]), stats?.unknown);
     spec = sub;
   }
-  if (!arityOk(spec, args.length)) return local(arityError(spec.name));
-  if (conn.password !== null && !conn.authenticated && spec.noAuth !== true) return local(NOAUTH);
-  if (conn.pubsub?.subscribed) {
+  const stat = stats?.counter(spec.name);
+  if (!arityOk(spec, args.length)) return reject(arityError(spec.name), stat);
+  if (conn.password !== null && !conn.authenticated && spec.noAuth !== true) return reject(NOAUTH, stat);
+  if (conn.pubsub?.subscribed && spec.name !== 'ping' && !SUBSCRIBED_MODE.has(spec.name)) {
     // RESP2 subscribed mode, as Redis 7
-    if (spec.name === 'ping') return local(array([bulkString('pong'), args.length > 1 ? bulk(args[1]) : bulkString('')]));
-    if (!SUBSCRIBED_MODE.has(spec.name)) {
-      return local(err(`Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
-    }
+    return reject(err(`Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`), stat);
   }
   if (conn.readOnly?.() && spec.flags.includes('write')) {
-    return local(errCode("READONLY You can't write against a read only replica."));
+    return reject(errCode("READONLY You can't write against a read only replica."), stat);
+  }
+  if (stat === undefined) return route(spec, name, args, frame.raw, conn);
+  if (spec.route === 'local' || spec.route === 'pubsub' || spec.route === 'replication') {
+    // answered here: timed here (a shard times what it runs)
+    const t0 = performance.now();
+    const plan = route(spec, name, args, frame.raw, conn);
+    stat.usec += (performance.now() - t0) * 1000;
+    plan.stat = stat;
+    return plan;
+  }
+  const plan = route(spec, name, args, frame.raw, conn);
+  plan.stat = stat;
+  return plan;
+}
+
+function route(spec: CommandSpec, name: string, args: Buffer[], raw: Buffer, conn: ConnState): Plan {
+  if (conn.pubsub?.subscribed && spec.name === 'ping') {
+    return local(array([bulkString('pong'), args.length > 1 ? bulk(args[1]) : bulkString('')]));
   }
   switch (spec.route) {
     case 'replication':
@@ -62,15 +85,17 @@ export function planResp(frame: RespFrame, conn: ConnState): Plan {
     case 'pubsub':
       if (!conn.pubsub) return local(err(`'${spec.name}' is not available on this connection`));
       return local(conn.pubsub.run(spec.name, args, conn));
-    case 'key':
-      return { kind: 'shard', key: args[1], shard: shardFor(args[1], conn), raw: frame.raw };
+    case 'key': {
+      const key = args[spec.firstKey]; // argv[1], or argv[2] for a subcommand (OBJECT FREQ key)
+      return { kind: 'shard', key, shard: shardFor(key, conn), raw };
+    }
     case 'keys':
-      return planKeys(name, args, frame.raw, conn, 1);
+      return planKeys(name, args, raw, conn, 1);
     case 'pairs':
-      if ((args.length - 1) % 2 !== 0) return local(arityError(spec.name));
-      return planKeys(name, args, frame.raw, conn, 2);
+      if ((args.length - 1) % 2 !== 0) return { ...local(arityError(spec.name)), rejected: true };
+      return planKeys(name, args, raw, conn, 2);
     case 'all':
-      return planAll(name, args, frame.raw, conn);
+      return planAll(name, args, raw, conn);
     case 'scan':
       return planScan(args, conn);
     case 'local':

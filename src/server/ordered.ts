@@ -5,6 +5,8 @@
  * moving head, so finding a unit by sequence number is an index, not a search.
  */
 
+import type { PlanStat } from '../resp/plan.js';
+
 export interface Group {
   count: number;
   join: (replies: Buffer[]) => Buffer;
@@ -13,6 +15,8 @@ export interface Group {
 interface Unit {
   reply: Buffer | null;
   group: Group | null;
+  /** the command's counters (RESP commandstats), told its reply when it leaves */
+  stat: PlanStat | null;
 }
 
 export class OrderedReplies {
@@ -28,14 +32,14 @@ export class OrderedReplies {
   }
 
   /** A unit to be answered by a shard; returns its sequence number. */
-  expect(group: Group | null = null): number {
-    this.units.push({ reply: null, group });
+  expect(group: Group | null = null, stat: PlanStat | null = null): number {
+    this.units.push({ reply: null, group, stat: stat?.stat === undefined ? null : stat });
     return this.nextSeq++ >>> 0;
   }
 
   /** A unit answered at once (by the acceptor itself). */
-  ready(reply: Buffer): void {
-    this.units.push({ reply, group: null });
+  ready(reply: Buffer, stat: PlanStat | null = null): void {
+    this.units.push({ reply, group: null, stat: stat?.stat === undefined ? null : stat });
     this.nextSeq++;
   }
 
@@ -68,10 +72,12 @@ export class OrderedReplies {
         }
         if (!complete) break;
         const joined = u.group.join(parts);
+        if (u.stat !== null) u.stat.stat!.replied(joined, u.stat.rejected === true);
         if (joined.length > 0) write(joined);
         this.advance(n);
       } else {
         if (u.reply === null) break;
+        if (u.stat !== null) u.stat.stat!.replied(u.reply, u.stat.rejected === true);
         if (u.reply.length > 0) write(u.reply);
         this.advance(1);
       }
@@ -89,4 +95,4 @@ export class OrderedReplies {
   }
 }
 
-const EMPTY: Unit = { reply: null, group: null };
+const EMPTY: Unit = { reply: null, group: null, stat: null };

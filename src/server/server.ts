@@ -23,6 +23,7 @@ import { ReplSource } from '../replication/backlog.js';
 import { join } from 'node:path';
 import type { Transport } from '../client/transport.js';
 import { memcacheProtocol, respProtocol, type ProtocolStats } from './protocols.js';
+import { CommandStats } from '../resp/cmdstats.js';
 import { TextConnection } from './text-conn.js';
 import { ClientGuard } from './guard.js';
 import { debugHook, TEST_HOOKS_ENABLED } from './hooks.js';
@@ -204,6 +205,7 @@ class Acceptor implements RunningServer, ConnectionContext {
       version: VERSION,
       startedAt: this.startedAt,
       port: port ?? undefined,
+      eviction: this.config.eviction,
       connectedClients: () => this.conns.size,
       totalConnections: () => this.totalConnections,
       totalCommands: () => this.commands,
@@ -226,7 +228,8 @@ class Acceptor implements RunningServer, ConnectionContext {
     }
     if (c.respPort !== null) {
       const hook = TEST_HOOKS_ENABLED() ? debugHook(this.backend, this.log, () => this.replSource.cutAll()) : undefined;
-      const proto = respProtocol(c, this.backend.shards, this.stats(c.respPort), hook, this.bus, this.readOnly, this.replication);
+      const info = { ...this.stats(c.respPort), commandStats: new CommandStats() };
+      const proto = respProtocol(c, this.backend.shards, info, hook, this.bus, this.readOnly, this.replication);
       this.ports.resp = await this.open(c.respPort, 'resp', (id, socket) => new TextConnection(id, socket, this, proto));
     }
     if (c.memcachePort !== null) {

@@ -96,30 +96,30 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
       const plan = this.protocol.plan(frame as Extract<Frame, { type: 'command' }>, this.state);
       switch (plan.kind) {
         case 'shard':
-          backend.send(plan.shard, kind, this.id, replies.expect(), plan.raw);
+          backend.send(plan.shard, kind, this.id, replies.expect(null, plan), plan.raw);
           break;
         case 'split': {
           const group = { count: plan.parts.length, join: plan.join };
-          for (const part of plan.parts) backend.send(part.shard, kind, this.id, replies.expect(group), part.raw);
+          plan.parts.forEach((part, i) => backend.send(part.shard, kind, this.id, replies.expect(group, i === 0 ? plan : null), part.raw));
           break;
         }
         case 'all': {
           const group = { count: backend.shards, join: plan.join };
-          for (let s = 0; s < backend.shards; s++) backend.send(s, kind, this.id, replies.expect(group), plan.raw);
+          for (let s = 0; s < backend.shards; s++) backend.send(s, kind, this.id, replies.expect(group, s === 0 ? plan : null), plan.raw);
           break;
         }
         case 'one': {
           const join = plan.join;
-          const seq = replies.expect(join ? { count: 1, join: (r: Buffer[]) => join(r[0]) } : null);
+          const seq = replies.expect(join ? { count: 1, join: (r: Buffer[]) => join(r[0]) } : null, plan);
           backend.send(plan.shard, kind, this.id, seq, plan.raw);
           break;
         }
         case 'local':
-          replies.ready(plan.reply);
+          replies.ready(plan.reply, plan);
           if (plan.close) this.closeAfterFlush = true;
           break;
         case 'chain': {
-          const seq = replies.expect();
+          const seq = replies.expect(null, plan);
           this.runInternal(plan, (reply) => {
             if (this.replies.fill(seq, reply)) this.flush();
           });

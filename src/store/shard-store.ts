@@ -66,6 +66,7 @@ import type {
   SetResult,
   SetStatus,
   ShardStats,
+  HotKeyStat,
   ShardStore,
   UpdateAction,
 } from './types.js';
@@ -207,6 +208,17 @@ function causes(err: unknown): string {
 }
 
 const ZERO = Buffer.alloc(0);
+/** hot keys per shard in stats(): enough for a dashboard, small enough for every STATS reply */
+const HOT_KEYS_REPORTED = 10;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function hotKeyStat(h: { key: Buffer; count: number }): HotKeyStat {
+  try {
+    return { key: utf8.decode(h.key), count: h.count };
+  } catch {
+    return { key: h.key.toString('base64'), binary: true, count: h.count };
+  }
+}
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -1607,7 +1619,21 @@ export class TieredShardStore implements ShardStore {
       // is removed (a clean hot entry has the same expiry on disk), so each key counts once.
       expirations: c.expirations,
       writes: c.writes,
+      eviction: e.eviction,
+      hotKeys: e.hotKeys(HOT_KEYS_REPORTED).map(hotKeyStat),
+      hotKeyRate: e.hotKeyRate,
+      valueSizes: e.valueSizes(),
     };
+  }
+
+  frequency(key: Uint8Array): number | null {
+    const k = this.checkKey(key);
+    const f = this.engine.frequency(k);
+    if (f !== -2) return f;
+    if (this.engine.eviction !== 'lfu') return -1;
+    // not in memory: a key on disk has had no access counted since it left
+    const where = this.locate(k, false);
+    return where === ABSENT ? null : 0;
   }
 
   /** Reads served from the cold tier so far (a cheap counter for per-request accounting). */

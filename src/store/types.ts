@@ -84,6 +84,25 @@ export interface ShardStats {
   /** keys removed because their TTL passed, from either tier. */
   expirations: number;
   writes: number;
+  /** the memory tier's eviction policy (--eviction). */
+  eviction?: string;
+  /**
+   * The shard's hottest keys, hottest first (at most 10): estimated recent accesses (reads and
+   * writes of keys in memory), from a sample of one access in `hotKeyRate`.
+   */
+  hotKeys?: HotKeyStat[];
+  /** one access in this many is sampled for hotKeys; 0: tracking is off. */
+  hotKeyRate?: number;
+  /** entries in memory per value size: [0] empty values, [i] values of 2^(i-1) to 2^i - 1 bytes. */
+  valueSizes?: number[];
+}
+
+export interface HotKeyStat {
+  /** the key as UTF-8 text, or base64 when `binary` (its bytes are not valid UTF-8) */
+  key: string;
+  binary?: true;
+  /** estimated recent accesses */
+  count: number;
 }
 
 export interface ShardStore {
@@ -121,5 +140,11 @@ export interface ShardStore {
   randomKey(): Promise<Buffer | null>;
   flush(): Promise<void>;
   stats(): ShardStats;
+  /**
+   * The eviction policy's access-frequency counter of a key in memory (Redis OBJECT FREQ), without
+   * counting as an access: null when the key is on neither tier, -1 when the policy keeps no
+   * counter. A key only on disk answers 0.
+   */
+  frequency?(key: Uint8Array): number | null;
   close(): Promise<void>;
 }

@@ -107,6 +107,10 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard in headless chromiu
     await page.waitForFunction(() => Number(document.getElementById('t-ops')?.textContent?.replace(/[^0-9.]/g, '')) > 0, null, { timeout: 10_000 });
     expect(await page.textContent('#t-evict')).not.toBe('–');
     expect(await page.locator('#shards tr').count()).toBe(2);
+    // the hot-keys panel: a key read 2000 times tops the sampled list; the value-size panel has rows
+    await Promise.all(Array.from({ length: 2000 }, () => client.get('dashboard:hello')));
+    await page.waitForFunction(() => document.querySelector('#hotkeys tr td')?.textContent === 'dashboard:hello', null, { timeout: 10_000 });
+    expect(await page.locator('#sizes tr').count()).toBeGreaterThan(0);
 
     const dir = join(packageRoot, 'test', '.tmp');
     mkdirSync(dir, { recursive: true });
