@@ -11,6 +11,8 @@ export interface GatewayWorkerData {
   port: number;
   password: string | null;
   outputLimit: number;
+  outputLimitTotal: number;
+  maxItemSize: number;
   maxConnections: number;
   version: string;
   startedAt: number;

@@ -7,7 +7,13 @@
  * and then works on the copy. postMessage per request costs a structured clone and a wake-up each; this
  * costs one memcpy and, under load, no wake-ups at all.
  *
- * Message layout (4-byte aligned): u32 payload length | u8 kind | u8 0 | u16 0 | u32 conn | u32 seq | payload.
+ * Message layout (4-byte aligned): u32 payload length | u8 kind | u8 part | u16 0 | u32 conn | u32 seq | payload.
+ *
+ * A message larger than a quarter of the ring goes as parts (`part` 1 first, 2 middle, 3 last; 0 a
+ * whole message), so the ring's size does not bound the largest value: the first part's payload
+ * starts with the whole length (u32), and the consumer copies the parts into one buffer of that size.
+ * A part without its first (the consumer restarted after a dead producer's partial message) is
+ * skipped.
  */
 
 const HEAD = 0; // bytes written, monotonic mod 2^32 (producer owns)
@@ -71,6 +77,11 @@ export class Doorbell {
 
 export const MESSAGE_HEADER = 16;
 
+/** `part` values of a message split in parts (see the header comment) */
+export const PART_FIRST = 1;
+export const PART_MIDDLE = 2;
+export const PART_LAST = 3;
+
 export interface RingMessageVisitor {
   (kind: number, conn: number, seq: number, payload: Buffer): void;
 }
@@ -89,6 +100,12 @@ export class Ring {
   private readonly data: Buffer;
   private readonly mask: number;
   private readonly header = Buffer.alloc(MESSAGE_HEADER);
+  /** the message being put together from its parts (consumer side) */
+  private assembly: Buffer | null = null;
+  private assembled = 0;
+  private assemblyKind = 0;
+  private assemblyConn = 0;
+  private assemblySeq = 0;
 
   constructor(sab: SharedArrayBuffer) {
     this.sab = sab;
@@ -103,13 +120,18 @@ export class Ring {
     return this.capacity - MESSAGE_HEADER - 4;
   }
 
+  /** Payloads above this travel in parts (Outbox.send does the cutting). */
+  get partSize(): number {
+    return this.capacity >>> 2;
+  }
+
   // ---- producer side ----
 
   /**
    * Append one message. The payload may be given in two parts (header bytes plus body) to save a copy.
    * Returns false when the ring has no room; the caller keeps the message and retries after waitForSpace().
    */
-  write(kind: number, conn: number, seq: number, payload: Uint8Array, more?: Uint8Array): boolean {
+  write(kind: number, conn: number, seq: number, payload: Uint8Array, more?: Uint8Array, part = 0): boolean {
     const len = payload.length + (more ? more.length : 0);
     const total = (MESSAGE_HEADER + len + 3) & ~3;
     const head = Atomics.load(this.ctrl, HEAD) >>> 0;
@@ -118,6 +140,7 @@ export class Ring {
     const h = this.header;
     h.writeUInt32LE(len, 0);
     h[4] = kind;
+    h[5] = part;
     h.writeUInt32LE(conn >>> 0, 8);
     h.writeUInt32LE(seq >>> 0, 12);
     let at = this.put(head & this.mask, h);
@@ -196,11 +219,44 @@ export class Ring {
       const kind = copy[off + 4];
       const conn = copy.readUInt32LE(off + 8);
       const seq = copy.readUInt32LE(off + 12);
+      const part = copy[off + 5];
       const start = off + MESSAGE_HEADER;
-      visit(kind, conn, seq, copy.subarray(start, start + len));
       off += (MESSAGE_HEADER + len + 3) & ~3;
-      n++;
+      if (part === 0) {
+        this.assembly = null;
+        visit(kind, conn, seq, copy.subarray(start, start + len));
+        n++;
+        continue;
+      }
+      const whole = this.assemble(part, kind, conn, seq, copy, start, len);
+      if (whole !== null) {
+        visit(this.assemblyKind, this.assemblyConn, this.assemblySeq, whole);
+        n++;
+      }
     }
     return n;
+  }
+
+  /** Take one part of a message; returns the message when this part completes it. */
+  private assemble(part: number, kind: number, conn: number, seq: number, copy: Buffer, start: number, len: number): Buffer | null {
+    if (part === PART_FIRST) {
+      this.assembly = Buffer.allocUnsafe(copy.readUInt32LE(start));
+      this.assembled = 0;
+      this.assemblyKind = kind;
+      this.assemblyConn = conn;
+      this.assemblySeq = seq;
+      start += 4;
+      len -= 4;
+    }
+    const into = this.assembly;
+    if (into === null || this.assembled + len > into.length) {
+      this.assembly = null;
+      return null;
+    }
+    copy.copy(into, this.assembled, start, start + len);
+    this.assembled += len;
+    if (part !== PART_LAST) return null;
+    this.assembly = null;
+    return this.assembled === into.length ? into : null;
   }
 }

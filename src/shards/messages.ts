@@ -26,10 +26,13 @@ export function perShardSettings(whole: StoreSettings, shards: number): StoreSet
   };
 }
 
-/** Rings must hold the largest frame a client may send, with room to spare for pipelining. */
-export function ringBytesFor(maxValueSize: number): number {
+/**
+ * Rings hold four of the largest value kept in memory (room to pipeline); a larger message travels in
+ * parts (src/hop/ring.ts), so the value size limit does not size the rings.
+ */
+export function ringBytesFor(maxItemSize: number): number {
   let bytes = 4 * 1024 * 1024;
-  while (bytes < maxValueSize * 4) bytes *= 2;
+  while (bytes < maxItemSize * 4) bytes *= 2;
   return bytes;
 }
 
