@@ -253,6 +253,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 /**
+ * Bytes each request in flight reserves of its client's --output-limit: the largest reply a value in
+ * memory makes (a floor keeps the count of requests in flight sane when --max-item-size is tiny).
+ */
+export function replyReserve(c: Pick<ServerConfig, 'maxItemSize' | 'outputLimit'>): number {
+  return Math.max(1, Math.min(c.outputLimit, Math.max(c.maxItemSize, 4096)));
+}
+
+/**
  * The size limits must fit together (docs/reliability.md, "Memory per connection"): a value above the
  * item size lives on disk only, so the item size cannot exceed the value size (a default item size
  * shrinks to a smaller --max-value-size given alone); each request in flight reserves one in-memory

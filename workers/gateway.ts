@@ -53,7 +53,7 @@ async function main(): Promise<void> {
       password: data.password,
       outputLimit: data.outputLimit,
       outputLimitTotal: data.outputLimitTotal,
-      maxItemSize: data.maxItemSize,
+      reserve: data.reserve,
       maxConnections: data.maxConnections,
       version: data.version,
       startedAt: data.startedAt,

@@ -37,8 +37,8 @@ export interface GatewayOptions {
   outputLimit: number;
   /** the same for all sockets together (--output-limit-total) */
   outputLimitTotal: number;
-  /** each request in flight reserves the reply of one value in memory (--max-item-size) */
-  maxItemSize: number;
+  /** bytes each request in flight reserves: the reply of one value in memory (replyReserve in src/config.ts) */
+  reserve: number;
   maxConnections: number;
   version: string;
   startedAt: number;
@@ -148,7 +148,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
 
   // Memory per socket, as on the acceptor (src/server/server.ts): each request in flight reserves
   // `reserve` bytes until its reply is written; unsent bytes count as they are.
-  const reserve = Math.max(o.maxItemSize, 4096) + 64;
+  const reserve = o.reserve;
   let charged = 0;
   let overTotal: NodeJS.Timeout | null = null;
 

@@ -12,7 +12,8 @@ export interface GatewayWorkerData {
   password: string | null;
   outputLimit: number;
   outputLimitTotal: number;
-  maxItemSize: number;
+  /** bytes each request in flight reserves (replyReserve in src/config.ts) */
+  reserve: number;
   maxConnections: number;
   version: string;
   startedAt: number;

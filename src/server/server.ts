@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import { claimDataDir } from '../datadir.js';
-import type { ServerConfig } from '../config.js';
+import { replyReserve, type ServerConfig } from '../config.js';
 import { SubscriptionHub } from '../events/hub.js';
 import { ChannelBus, parseNotifyFlags } from '../pubsub/bus.js';
 import type { FromGateway, GatewayWorkerData, ToGateway } from '../gateway/messages.js';
@@ -26,6 +26,8 @@ import { memcacheProtocol, respProtocol, type ProtocolStats } from './protocols.
 import { TextConnection } from './text-conn.js';
 import { ClientGuard } from './guard.js';
 import { debugHook, TEST_HOOKS_ENABLED } from './hooks.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /** Requests one connection may have in flight, whatever their bytes (OrderedReplies' sequence space is far larger). */
 const MAX_IN_FLIGHT = 8192;
@@ -133,6 +135,8 @@ class Acceptor implements RunningServer, ConnectionContext {
    */
   private readonly reserve: number;
   private held = 0;
+  /** waiting connections told when their queued bytes have gone to the kernel */
+  private readonly flushWatched = new Set<Connection>();
   /** some connection waits because of --output-limit-total */
   private overTotal: NodeJS.Timeout | null = null;
   private closed: Promise<void> | null = null;
@@ -161,7 +165,7 @@ class Acceptor implements RunningServer, ConnectionContext {
       log(`cairn: warning: --repl-backlog ${config.replBacklog} is more than half of --output-limit ${config.outputLimit}; a partial resync of a full backlog may exceed the output limit`);
     }
     this.guard = new ClientGuard(config.clientTimeout, config.idleTimeout, (c) => this.paused.has(c), log);
-    this.reserve = Math.max(config.maxItemSize, 4096) + 64;
+    this.reserve = replyReserve(config);
     backend.onReply((kind, conn, seq, payload) => {
       if (kind === MessageKind.EVENT) {
         this.replSource.record(seq, payload);
@@ -271,7 +275,7 @@ class Acceptor implements RunningServer, ConnectionContext {
       password: c.password,
       outputLimit: c.outputLimit,
       outputLimitTotal: c.outputLimitTotal,
-      maxItemSize: c.maxItemSize,
+      reserve: this.reserve,
       maxConnections: c.maxConnections,
       version: VERSION,
       startedAt: this.startedAt,
@@ -394,6 +398,7 @@ class Acceptor implements RunningServer, ConnectionContext {
       this.conns.delete(id);
       this.paused.delete(conn);
       this.corked.delete(conn);
+      this.flushWatched.delete(conn);
       this.held -= conn.held;
       conn.held = 0;
       if (this.overTotal) this.resumeAll();
@@ -461,9 +466,19 @@ class Acceptor implements RunningServer, ConnectionContext {
   }
 
   private wait(conn: Connection): false {
+    const socket = conn.socket;
     if (!this.paused.has(conn)) {
       this.paused.add(conn);
-      conn.socket.pause();
+      socket.pause();
+    }
+    // 'drain' comes only after a write the socket refused; this callback comes whenever the bytes
+    // queued so far have gone to the kernel
+    if (socket.writableLength > 0 && !this.flushWatched.has(conn)) {
+      this.flushWatched.add(conn);
+      socket.write(EMPTY, () => {
+        this.flushWatched.delete(conn);
+        if (!socket.destroyed) this.released(conn);
+      });
     }
     return false;
   }
