@@ -466,21 +466,26 @@ class Acceptor implements RunningServer, ConnectionContext {
   }
 
   private wait(conn: Connection): false {
-    const socket = conn.socket;
     if (!this.paused.has(conn)) {
       this.paused.add(conn);
-      socket.pause();
+      conn.socket.pause();
     }
-    // 'drain' comes only after a write the socket refused; this callback comes whenever the bytes
-    // queued so far have gone to the kernel
-    if (socket.writableLength > 0 && !this.flushWatched.has(conn)) {
-      this.flushWatched.add(conn);
-      socket.write(EMPTY, () => {
-        this.flushWatched.delete(conn);
-        if (!socket.destroyed) this.released(conn);
-      });
-    }
+    this.watchFlush(conn);
     return false;
+  }
+
+  /**
+   * A waiting connection hears when the bytes queued so far have gone to the kernel: 'drain' comes
+   * only after a write the socket refused, this callback whenever they go.
+   */
+  private watchFlush(conn: Connection): void {
+    const socket = conn.socket;
+    if (socket.writableLength === 0 || this.flushWatched.has(conn)) return;
+    this.flushWatched.add(conn);
+    socket.write(EMPTY, () => {
+      this.flushWatched.delete(conn);
+      if (!socket.destroyed) this.released(conn);
+    });
   }
 
   /** The connection's held bytes may have fallen (a reply left the queue, the socket drained): let it go on. */
@@ -488,7 +493,10 @@ class Acceptor implements RunningServer, ConnectionContext {
     const own = this.account(conn);
     if (this.overTotal) {
       if (this.held + this.reserve <= this.config.outputLimitTotal) this.resumeAll();
-    } else if (this.paused.has(conn) && own + this.reserve <= this.config.outputLimit && !this.closed) conn.resume();
+    } else if (this.paused.has(conn) && !this.closed) {
+      if (own + this.reserve <= this.config.outputLimit) conn.resume();
+      else this.watchFlush(conn);
+    }
   }
 
   private recount(): void {

@@ -95,6 +95,8 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
     const kind = this.protocol.kind;
     const replies = this.replies;
     for (;;) {
+      // replies answered here (PING, errors) are written before admission counts them
+      replies.flush(this.write);
       if (!this.ctx.admit(this)) break;
       const frame = this.framer.next();
       if (frame === null) break;
