@@ -142,7 +142,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
         // over maxBackpressure: uWS dropped it and closes the socket (closeOnBackpressureLimit)
         dropped++;
       }
-      account(entry);
+      // a socket that waited on its unsent bytes may go on now that they went (no `drain` follows a send that fit)
+      released(entry);
     }
   };
 

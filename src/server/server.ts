@@ -480,7 +480,7 @@ class Acceptor implements RunningServer, ConnectionContext {
    */
   private watchFlush(conn: Connection): void {
     const socket = conn.socket;
-    if (socket.writableLength === 0 || this.flushWatched.has(conn)) return;
+    if (socket.writableLength === 0 || socket.writableEnded || this.flushWatched.has(conn)) return;
     this.flushWatched.add(conn);
     socket.write(EMPTY, () => {
       this.flushWatched.delete(conn);
