@@ -25,6 +25,8 @@ export interface ServerConfig {
   coldMaxItems: number;
   coldMaxBytes: number;
   outputLimit: number;
+  /** reply bytes all connections together may hold before every connection stops being read */
+  outputLimitTotal: number;
   maxConnections: number;
   shutdownTimeout: number;
   /** a connection holding an incomplete request, or not reading its replies, this long is closed (0: never) */
@@ -70,12 +72,13 @@ export const SETTINGS: Setting[] = [
   { key: 'durability', flag: 'durability', kind: 'durability', help: 'spill | writeback | sync', default: () => 'writeback' },
   { key: 'writebackDelay', flag: 'writeback-delay', kind: 'duration', help: 'writeback: longest time a write waits before it reaches disk, e.g. 100ms', default: () => 100 },
   { key: 'password', flag: 'password', kind: 'string', help: 'password every client must present', default: () => null },
-  { key: 'maxValueSize', flag: 'max-value-size', kind: 'size', help: 'largest value accepted', default: () => 1024 * 1024 },
-  { key: 'maxItemSize', flag: 'max-item-size', kind: 'size', help: 'values larger than this live on disk only', default: () => 1024 * 1024 },
+  { key: 'maxValueSize', flag: 'max-value-size', kind: 'size', help: "largest value accepted, at most 512mb (Redis' proto-max-bulk-len)", default: () => MAX_VALUE },
+  { key: 'maxItemSize', flag: 'max-item-size', kind: 'size', help: "values larger than this live on disk only; memcached's item size limit (memcached -I)", default: () => 1024 * 1024 },
   { key: 'idle', flag: 'idle', kind: 'duration', help: 'an entry unused this long leaves memory but stays on disk (0: never)', default: () => 0 },
   { key: 'coldMaxItems', flag: 'cold-max-items', kind: 'int', help: 'cold tier item limit per server (0: none)', default: () => 0 },
   { key: 'coldMaxBytes', flag: 'cold-max-bytes', kind: 'size', help: 'cold tier byte limit per server (0: none)', default: () => 0 },
-  { key: 'outputLimit', flag: 'output-limit', kind: 'size', help: 'unread reply bytes a client may hold before it is dropped', default: () => 64 * 1024 * 1024 },
+  { key: 'outputLimit', flag: 'output-limit', kind: 'size', help: 'reply bytes one client may hold (unread, and reserved for its requests in flight) before its requests wait', default: () => 64 * 1024 * 1024 },
+  { key: 'outputLimitTotal', flag: 'output-limit-total', kind: 'size', help: 'the same for all clients together: past it every client waits', default: () => 1024 * 1024 * 1024 },
   { key: 'maxConnections', flag: 'max-connections', kind: 'int', help: 'connections per protocol port', default: () => 20000 },
   { key: 'shutdownTimeout', flag: 'shutdown-timeout', kind: 'duration', help: 'on shutdown: longest wait for in-flight requests, and for a disk that refuses the last writes', default: () => 10000 },
   { key: 'inline', flag: 'inline', kind: 'bool', help: 'run every shard on the main thread (for profilers that cannot see worker threads)', default: () => false },
@@ -89,6 +92,9 @@ export const SETTINGS: Setting[] = [
   { key: 'replBacklog', flag: 'repl-backlog', kind: 'size', help: 'bytes of write records a primary keeps so a replica can catch up after a short cut', default: () => 16 * 1024 * 1024 },
   { key: 'config', flag: 'config', kind: 'string', help: 'JSON config file (keys as flags or camelCase)', default: () => null },
 ];
+
+/** the largest value (Redis' proto-max-bulk-len; the engine's limit) */
+export const MAX_VALUE = 512 * 1024 * 1024;
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4 };
 const TIME_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -217,6 +223,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
   }
   const config = {} as Record<string, unknown>;
+  const given = new Set<keyof ServerConfig>();
   for (const s of SETTINGS) {
     let raw: unknown;
     if (s.flag in flags) raw = flags[s.flag];
@@ -227,10 +234,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       config[s.key] = s.default();
       continue;
     }
+    given.add(s.key);
     config[s.key] = convert(s, raw);
   }
   const c = config as unknown as ServerConfig;
-  if (c.maxItemSize > c.maxValueSize) c.maxItemSize = c.maxValueSize;
+  checkLimits(c, given);
   if ((c.tlsCert === null) !== (c.tlsKey === null)) {
     throw new CairnError(ErrorCode.BAD_ARGUMENT, '--tls-cert and --tls-key go together: give both or neither');
   }
@@ -242,4 +250,36 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     throw new CairnError(ErrorCode.BAD_ARGUMENT, `--max-memory ${c.maxMemory} is too small: give each of the ${c.shards} shards at least 1mb`);
   }
   return c;
+}
+
+/**
+ * Bytes each request in flight reserves of its client's --output-limit: the largest reply a value in
+ * memory makes (a floor keeps the count of requests in flight sane when --max-item-size is tiny).
+ */
+export function replyReserve(c: Pick<ServerConfig, 'maxItemSize' | 'outputLimit'>): number {
+  return Math.max(1, Math.min(c.outputLimit, Math.max(c.maxItemSize, 4096)));
+}
+
+/**
+ * The size limits must fit together (docs/reliability.md, "Memory per connection"): a value above the
+ * item size lives on disk only, so the item size cannot exceed the value size (a default item size
+ * shrinks to a smaller --max-value-size given alone); each request in flight reserves one in-memory
+ * value's reply (--max-item-size) of its client's --output-limit, so that limit must hold one; and
+ * the total must hold one client's limit.
+ */
+function checkLimits(c: ServerConfig, given: Set<keyof ServerConfig>): void {
+  const refuse = (what: string): never => {
+    throw new CairnError(ErrorCode.BAD_ARGUMENT, what);
+  };
+  if (c.maxValueSize > MAX_VALUE) refuse(`--max-value-size ${c.maxValueSize} is over the largest value cairn (and Redis) can hold, 512mb`);
+  if (c.maxItemSize > c.maxValueSize) {
+    if (!given.has('maxItemSize')) c.maxItemSize = c.maxValueSize;
+    else refuse(`--max-item-size ${c.maxItemSize} is larger than --max-value-size ${c.maxValueSize}: no value could be that large`);
+  }
+  if (c.outputLimit < c.maxItemSize) {
+    refuse(`--output-limit ${c.outputLimit} is smaller than --max-item-size ${c.maxItemSize}: a client could not receive one value from memory (raise --output-limit or lower --max-item-size)`);
+  }
+  if (c.outputLimitTotal < c.outputLimit) {
+    refuse(`--output-limit-total ${c.outputLimitTotal} is smaller than --output-limit ${c.outputLimit}: one client could never use its limit`);
+  }
 }

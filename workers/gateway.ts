@@ -52,6 +52,8 @@ async function main(): Promise<void> {
       port: data.port,
       password: data.password,
       outputLimit: data.outputLimit,
+      outputLimitTotal: data.outputLimitTotal,
+      reserve: data.reserve,
       maxConnections: data.maxConnections,
       version: data.version,
       startedAt: data.startedAt,

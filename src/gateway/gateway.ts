@@ -33,8 +33,12 @@ export interface GatewayOptions {
   port: number;
   /** guards /metrics, /stats.json and the dashboard (Bearer token or HTTP basic auth password) */
   password: string | null;
-  /** a socket whose unsent bytes pass this is closed (like --output-limit on TCP) */
+  /** reply bytes one socket may hold (reserved for requests in flight, or unsent) before its requests wait (--output-limit) */
   outputLimit: number;
+  /** the same for all sockets together (--output-limit-total) */
+  outputLimitTotal: number;
+  /** bytes each request in flight reserves: the reply of one value in memory (replyReserve in src/config.ts) */
+  reserve: number;
   maxConnections: number;
   version: string;
   startedAt: number;
@@ -53,10 +57,10 @@ export interface RunningGateway {
 
 /** Requests of one socket past which its further messages wait (in order) for replies. */
 const MAX_IN_FLIGHT = 8192;
-/** Unsent bytes past which a socket's further messages wait for `drain`. */
-const SOFT_BACKPRESSURE = 4 * 1024 * 1024;
-/** Bytes of waiting messages a socket may have before it is closed (1008). */
+/** Bytes of waiting messages a socket may have before it is closed (1008): uWS cannot pause a WebSocket's input. */
 const MAX_HELD = 64 * 1024 * 1024;
+/** How often waiting sockets are looked at while --output-limit-total holds them all. */
+const TOTAL_RECHECK_MS = 50;
 
 interface SocketState {
   id: number;
@@ -66,11 +70,15 @@ interface SocketState {
   out: Uint8Array[];
   outBytes: number;
   queued: boolean;
-  /** input paused: messages wait in `held` */
+  /** the router's requests wait for admission: new messages wait in `held` */
   paused: boolean;
   held: Uint8Array[];
   heldBytes: number;
+  /** reply bytes reserved for requests in flight and unsent, at the last count */
+  charged: number;
 }
+
+type Entry = { ws: WebSocket<SocketState>; state: SocketState };
 
 const BUNDLE_NAME = 'cairn-client.js';
 
@@ -117,7 +125,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
 
   const flush = (): void => {
     flushScheduled = false;
-    for (const { ws, state } of dirty.splice(0)) {
+    for (const entry of dirty.splice(0)) {
+      const { ws, state } = entry;
       state.queued = false;
       if (state.closed || state.out.length === 0) continue;
       const data = state.out.length === 1 ? state.out[0] : Buffer.concat(state.out, state.outBytes);
@@ -132,13 +141,64 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       if (result === 2) {
         // over maxBackpressure: uWS dropped it and closes the socket (closeOnBackpressureLimit)
         dropped++;
-      } else if (result === 0 && !state.paused) {
-        state.paused = true; // resumed by `drain`
       }
+      // a socket that waited on its unsent bytes may go on now that they went (no `drain` follows a send that fit)
+      released(entry);
     }
   };
 
-  const write = (entry: { ws: WebSocket<SocketState>; state: SocketState }, bytes: Uint8Array): void => {
+  // Memory per socket, as on the acceptor (src/server/server.ts): each request in flight reserves
+  // `reserve` bytes until its reply is written; unsent bytes count as they are.
+  const reserve = o.reserve;
+  let charged = 0;
+  let overTotal: NodeJS.Timeout | null = null;
+
+  const account = (entry: Entry): number => {
+    const { ws, state } = entry;
+    const now = state.closed ? 0 : state.router!.inFlight * reserve + ws.getBufferedAmount() + state.outBytes;
+    charged += now - state.charged;
+    state.charged = now;
+    return now;
+  };
+
+  const recount = (): void => {
+    for (const entry of sockets.values()) account(entry);
+  };
+
+  const admit = (entry: Entry): boolean => {
+    const state = entry.state;
+    if (state.closed || closing) return false;
+    const own = account(entry);
+    if (own + reserve > o.outputLimit || state.router!.inFlight >= MAX_IN_FLIGHT) return wait(state);
+    if (charged + reserve > o.outputLimitTotal) {
+      if (!overTotal) recount();
+      if (overTotal || charged + reserve > o.outputLimitTotal) {
+        overTotal ??= setInterval(resumeAll, TOTAL_RECHECK_MS);
+        return wait(state);
+      }
+    }
+    state.charged += reserve;
+    charged += reserve;
+    return true;
+  };
+
+  const wait = (state: SocketState): false => {
+    state.paused = true;
+    return false;
+  };
+
+  /** Unasked bytes: a socket whose unsent bytes already pass --output-limit is closed instead. */
+  const push = (entry: Entry, bytes: Uint8Array): void => {
+    if (entry.state.closed) return;
+    if (entry.ws.getBufferedAmount() + entry.state.outBytes > o.outputLimit) {
+      dropped++;
+      entry.ws.end(1008, 'unread messages exceed the output limit');
+      return;
+    }
+    write(entry, bytes);
+  };
+
+  const write = (entry: Entry, bytes: Uint8Array): void => {
     const state = entry.state;
     if (state.closed) return;
     state.out.push(bytes);
@@ -153,29 +213,51 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     }
   };
 
-  const feed = (entry: { ws: WebSocket<SocketState>; state: SocketState }, chunk: Uint8Array): void => {
+  /** Give the router a message (or, with none, let it go on with what it holds); false if it failed. */
+  const feed = (entry: Entry, chunk: Uint8Array | null): boolean => {
     const { ws, state } = entry;
-    bytesIn += chunk.length;
     try {
-      state.router!.onData(chunk);
+      if (chunk === null) state.router!.resume();
+      else {
+        bytesIn += chunk.length;
+        state.router!.onData(chunk);
+      }
     } catch (err) {
       o.log(`cairn: gateway connection ${state.id} dropped after an internal error: ${(err as Error).stack}`);
       if (!state.closed) ws.close();
-      return;
+      return false;
     }
-    if (!state.closed && (state.router!.inFlight > MAX_IN_FLIGHT || ws.getBufferedAmount() > SOFT_BACKPRESSURE)) state.paused = true;
+    return true;
   };
 
-  const maybeResume = (entry: { ws: WebSocket<SocketState>; state: SocketState }): void => {
-    const { ws, state } = entry;
-    if (!state.paused || state.closed) return;
-    if (state.router!.inFlight > MAX_IN_FLIGHT / 2 || ws.getBufferedAmount() > SOFT_BACKPRESSURE / 2) return;
+  /** A waiting socket whose held bytes fell under its limit goes on: first what its router holds, then its held messages. */
+  const maybeResume = (entry: Entry): void => {
+    const state = entry.state;
+    if (!state.paused || state.closed || closing) return;
+    if (account(entry) + reserve > o.outputLimit || overTotal) return;
     state.paused = false;
+    if (!feed(entry, null)) return;
     while (state.held.length > 0 && !state.paused && !state.closed) {
       const chunk = state.held.shift()!;
       state.heldBytes -= chunk.length;
-      feed(entry, chunk);
+      if (!feed(entry, chunk)) return;
     }
+  };
+
+  function resumeAll(): void {
+    recount();
+    if (charged + reserve > o.outputLimitTotal && !closing) return;
+    if (overTotal) clearInterval(overTotal);
+    overTotal = null;
+    for (const entry of [...sockets.values()]) if (entry.state.paused) maybeResume(entry);
+  }
+
+  /** A socket's held bytes may have fallen: let it, or every socket when the total was the bound, go on. */
+  const released = (entry: Entry): void => {
+    account(entry);
+    if (overTotal) {
+      if (charged + reserve <= o.outputLimitTotal) resumeAll();
+    } else if (entry.state.paused) maybeResume(entry);
   };
 
   o.backend.onReply((kind, conn, seq, payload) => {
@@ -187,7 +269,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     const entry = sockets.get(conn);
     if (!entry) return;
     entry.state.router!.onReply(kind, seq, payload);
-    if (entry.state.paused) maybeResume(entry);
+    released(entry);
   });
 
   const stats = (): FrontStats => ({
@@ -267,7 +349,9 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   app.ws<SocketState>('/ws', {
     compression: uWS.DISABLED,
     maxPayloadLength: maxFrame + 64 * 1024,
-    maxBackpressure: o.outputLimit,
+    // requests wait at --output-limit (admit), so only a reply larger than the rest can pass it:
+    // room for one whole frame more, and unasked messages are refused at the limit itself (push)
+    maxBackpressure: o.outputLimit + maxFrame,
     closeOnBackpressureLimit: 1,
     idleTimeout: 120,
     sendPingsAutomatically: true,
@@ -279,7 +363,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       let id = nextId;
       while (sockets.has(id)) id = (id + 1) >>> 0 || 1;
       nextId = (id + 1) >>> 0 || 1;
-      const state: SocketState = { id, router: null, closed: false, out: [], outBytes: 0, queued: false, paused: false, held: [], heldBytes: 0 };
+      const state: SocketState = { id, router: null, closed: false, out: [], outBytes: 0, queued: false, paused: false, held: [], heldBytes: 0, charged: 0 };
       res.upgrade(
         state,
         req.getHeader('sec-websocket-key'),
@@ -297,6 +381,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
         o.info,
         {
           write: (bytes) => write(entry, bytes),
+          push: (bytes) => push(entry, bytes),
           end: () => {
             // the peer broke framing: send what is queued, then close
             flush();
@@ -306,6 +391,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
         o.hub,
         o.bus ?? null,
       );
+      state.router.admit = () => admit(entry);
       sockets.set(state.id, entry);
       totalConnections++;
     },
@@ -331,7 +417,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     drain: (ws) => {
       const state = ws.getUserData();
       const entry = sockets.get(state.id);
-      if (entry) maybeResume(entry);
+      if (entry) released(entry);
     },
     close: (ws) => {
       const state = ws.getUserData();
@@ -340,6 +426,9 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       state.held = [];
       state.router?.close();
       sockets.delete(state.id);
+      charged -= state.charged;
+      state.charged = 0;
+      if (overTotal) resumeAll();
     },
   });
 
@@ -399,6 +488,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     async close() {
       if (closing) return;
       closing = true;
+      if (overTotal) clearInterval(overTotal);
+      overTotal = null;
       if (listenSocket) uWS.us_listen_socket_close(listenSocket);
       listenSocket = null;
       flush();

@@ -11,6 +11,9 @@ export interface GatewayWorkerData {
   port: number;
   password: string | null;
   outputLimit: number;
+  outputLimitTotal: number;
+  /** bytes each request in flight reserves (replyReserve in src/config.ts) */
+  reserve: number;
   maxConnections: number;
   version: string;
   startedAt: number;

@@ -12,7 +12,11 @@ export interface Connection {
   readonly inFlight: number;
   /** bytes of an incomplete request held (the acceptor's --client-timeout watches it) */
   readonly buffered?: number;
+  /** reply bytes this connection held (reserved for requests in flight, or unsent) at the acceptor's last count; the acceptor's to keep */
+  held: number;
   onData(chunk: Buffer): void;
+  /** go on with requests read but held back while `admit` said no */
+  resume(): void;
   onReply(kind: number, seq: number, payload: Buffer): void;
   /** the socket closed */
   onClose?(): void;
@@ -35,6 +39,14 @@ export interface ConnectionContext {
   commands: number;
   /** queue bytes for the socket; writes are corked per reply batch */
   write(conn: Connection, bytes: Uint8Array): void;
-  /** after a read: apply input backpressure if the connection has too much in flight */
-  afterRead(conn: Connection): void;
+  /**
+   * May the connection send one more request to a shard now (within --output-limit and
+   * --output-limit-total)? When not, its input is paused and `resume()` is called once it may.
+   */
+  admit(conn: Connection): boolean;
+  /**
+   * Before unasked bytes (pub/sub messages, key events) are queued: a connection whose unread bytes
+   * already pass --output-limit is dropped instead (true), since nothing else bounds what it is sent.
+   */
+  dropIfBehind(conn: Connection): boolean;
 }

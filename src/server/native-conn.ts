@@ -24,6 +24,8 @@ interface Broadcast {
 /** Where a native router's replies go: a socket, or an in-process client. */
 export interface NativeSink {
   write(bytes: Uint8Array): void;
+  /** unasked bytes (key events, channel messages, replication records); write() when absent */
+  push?(bytes: Uint8Array): void;
   /** the peer broke the protocol: end the conversation after what was written */
   end(): void;
   /** drop the conversation at once (test hook REPL-CUT); end() when absent */
@@ -46,6 +48,11 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber, Replica
   eventStamp = 0;
   /** frames routed to shards so far */
   commands = 0;
+  /**
+   * Asked before each frame is taken: may one more request go to a shard now? When it says no, the
+   * frames already received wait in the reader until `resume()`. Null: always (the embedded cache).
+   */
+  admit: (() => boolean) | null = null;
   private readonly reader: FrameReader;
   /** bytes of an incomplete frame held */
   get buffered(): number {
@@ -75,8 +82,19 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber, Replica
   onData(chunk: Uint8Array): void {
     if (this.closing) return;
     this.reader.feed(chunk);
+    this.run();
+  }
+
+  /** Go on with the frames held back while `admit` said no. */
+  resume(): void {
+    if (!this.closing) this.run();
+  }
+
+  private run(): void {
     const backend = this.backend;
+    const admit = this.admit;
     for (;;) {
+      if (admit !== null && !admit()) break;
       let route: number;
       let frame;
       try {
@@ -155,12 +173,17 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber, Replica
   }
 
   pushEvent(frame: Uint8Array): void {
-    if (!this.closing) this.sink.write(frame);
+    if (!this.closing) this.unasked(frame);
+  }
+
+  private unasked(bytes: Uint8Array): void {
+    if (this.sink.push) this.sink.push(bytes);
+    else this.sink.write(bytes);
   }
 
   pushMessage(pattern: Buffer | null, channel: Buffer, message: Buffer): void {
     if (this.closing) return;
-    this.sink.write(
+    this.unasked(
       encodeReply(Status.PUSH, 0, pattern === null ? [PUSH_MESSAGE, channel, message] : [PUSH_PMESSAGE, pattern, channel, message]),
     );
   }
@@ -239,6 +262,7 @@ function isChannelFilter(arg: unknown): boolean {
 export class NativeConnection implements Connection {
   private readonly router: NativeRouter;
   private commandsSeen = 0;
+  held = 0;
 
   constructor(
     readonly id: number,
@@ -252,6 +276,9 @@ export class NativeConnection implements Connection {
       info,
       {
         write: (bytes) => ctx.write(this, bytes),
+        push: (bytes) => {
+          if (!ctx.dropIfBehind(this)) ctx.write(this, bytes);
+        },
         end: () => socket.end(),
         destroy: () => socket.destroy(),
       },
@@ -262,6 +289,7 @@ export class NativeConnection implements Connection {
     this.router.peer = socket.remoteAddress ?? '';
     this.router.repl = ctx.replSource ?? null;
     this.router.replicationStats = ctx.replicationStats ?? null;
+    this.router.admit = () => ctx.admit(this);
   }
 
   onClose(): void {
@@ -278,9 +306,17 @@ export class NativeConnection implements Connection {
 
   onData(chunk: Buffer): void {
     this.router.onData(chunk);
+    this.afterRun();
+  }
+
+  resume(): void {
+    this.router.resume();
+    this.afterRun();
+  }
+
+  private afterRun(): void {
     this.ctx.commands += this.router.commands - this.commandsSeen;
     this.commandsSeen = this.router.commands;
-    this.ctx.afterRead(this);
   }
 
   onReply(kind: number, seq: number, payload: Buffer): void {

@@ -80,7 +80,8 @@ export function memcacheProtocol(
 ): TextProtocol<ConnState, MemcacheFrame> {
   return {
     kind: MessageKind.MEMCACHE,
-    newFramer: () => new MemcacheFramer({ maxValueSize: config.maxValueSize }),
+    // memcached's item size limit (-I, 1 MB by default) is --max-item-size
+    newFramer: () => new MemcacheFramer({ maxValueSize: config.maxItemSize }),
     newState: (id) => {
       const state = createConnState(id, shards, { password: null, server });
       state.authenticated = config.password === null;

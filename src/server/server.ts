@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import { claimDataDir, recordShards } from '../datadir.js';
-import type { ServerConfig } from '../config.js';
+import { replyReserve, type ServerConfig } from '../config.js';
 import { SubscriptionHub } from '../events/hub.js';
 import { ChannelBus, parseNotifyFlags } from '../pubsub/bus.js';
 import type { FromGateway, GatewayWorkerData, ToGateway } from '../gateway/messages.js';
@@ -28,9 +28,12 @@ import { TextConnection } from './text-conn.js';
 import { ClientGuard } from './guard.js';
 import { debugHook, TEST_HOOKS_ENABLED } from './hooks.js';
 
-/** Input is paused past this many unanswered requests or unsent reply bytes, and resumed below half. */
+const EMPTY = Buffer.alloc(0);
+
+/** Requests one connection may have in flight, whatever their bytes (OrderedReplies' sequence space is far larger). */
 const MAX_IN_FLIGHT = 8192;
-const MAX_PENDING_OUTPUT = 4 * 1024 * 1024;
+/** How often waiting connections are looked at while --output-limit-total holds them all. */
+const TOTAL_RECHECK_MS = 50;
 
 export interface RunningServer {
   readonly config: ServerConfig;
@@ -60,7 +63,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       log,
       // the gateway thread gets a ring set of its own
       extraFronts: config.httpPort !== null && mode === 'threads' ? 1 : 0,
-      ringBytes: ringBytesFor(config.maxValueSize),
+      ringBytes: ringBytesFor(config.maxItemSize),
       store: perShardSettings(
         {
           maxMemory: config.maxMemory,
@@ -131,8 +134,20 @@ class Acceptor implements RunningServer, ConnectionContext {
   private gateway: Worker | null = null;
   private readonly servers: Server[] = [];
   private nextId = 1;
-  private readonly corked = new Set<Socket>();
+  private readonly corked = new Set<Connection>();
+  /** connections whose socket is paused: they wait for `admit` (below) */
   private readonly paused = new Set<Connection>();
+  /**
+   * Memory per connection (docs/reliability.md): each request in flight reserves `reserve` bytes (the
+   * largest reply a value in memory makes) until its reply leaves the ordered queue; unsent bytes
+   * count as they are. `held` is the sum of every connection's `held`.
+   */
+  private readonly reserve: number;
+  private held = 0;
+  /** waiting connections told when their queued bytes have gone to the kernel */
+  private readonly flushWatched = new Set<Connection>();
+  /** some connection waits because of --output-limit-total */
+  private overTotal: NodeJS.Timeout | null = null;
   private closed: Promise<void> | null = null;
   private readonly startedAt = Date.now();
   private totalConnections = 0;
@@ -159,6 +174,7 @@ class Acceptor implements RunningServer, ConnectionContext {
       log(`cairn: warning: --repl-backlog ${config.replBacklog} is more than half of --output-limit ${config.outputLimit}; a partial resync of a full backlog may exceed the output limit`);
     }
     this.guard = new ClientGuard(config.clientTimeout, config.idleTimeout, (c) => this.paused.has(c), log);
+    this.reserve = replyReserve(config);
     backend.onReply((kind, conn, seq, payload) => {
       if (kind === MessageKind.EVENT) {
         this.replSource.record(seq, payload);
@@ -167,8 +183,12 @@ class Acceptor implements RunningServer, ConnectionContext {
         return;
       }
       const c = this.conns.get(conn);
-      if (c) c.onReply(kind, seq, payload);
-      else this.internal.get(conn)?.onReply(kind, seq, payload);
+      if (c) {
+        // a dropped connection's replies are let go as they come
+        if (c.socket.destroyed) return;
+        c.onReply(kind, seq, payload);
+        this.released(c);
+      } else this.internal.get(conn)?.onReply(kind, seq, payload);
     });
     this.replication = new Replication({
       password: config.primaryPassword ?? config.password,
@@ -265,6 +285,8 @@ class Acceptor implements RunningServer, ConnectionContext {
       port,
       password: c.password,
       outputLimit: c.outputLimit,
+      outputLimitTotal: c.outputLimitTotal,
+      reserve: this.reserve,
       maxConnections: c.maxConnections,
       version: VERSION,
       startedAt: this.startedAt,
@@ -379,53 +401,132 @@ class Acceptor implements RunningServer, ConnectionContext {
       }
     });
     socket.on('error', () => undefined);
-    socket.on('drain', () => this.maybeResume(conn));
+    socket.on('drain', () => this.released(conn));
     socket.on('close', () => {
       this.openConns[protocol]--;
       conn.onClose?.();
       this.guard.untrack(conn);
       this.conns.delete(id);
       this.paused.delete(conn);
-      this.corked.delete(socket);
+      this.corked.delete(conn);
+      this.flushWatched.delete(conn);
+      this.held -= conn.held;
+      conn.held = 0;
+      if (this.overTotal) this.resumeAll();
     });
   }
 
   write(conn: Connection, bytes: Uint8Array): void {
     const socket = conn.socket;
     if (socket.destroyed) return;
-    if (!this.corked.has(socket)) {
+    if (!this.corked.has(conn)) {
       socket.cork();
       if (this.corked.size === 0) process.nextTick(this.uncorkAll);
-      this.corked.add(socket);
+      this.corked.add(conn);
     }
     this.bytesOut += bytes.length;
     socket.write(bytes);
-    if (socket.writableLength > this.config.outputLimit) {
-      this.log(`cairn: connection ${conn.id} dropped: ${socket.writableLength} unread reply bytes exceed --output-limit`);
-      socket.destroy();
-      return;
-    }
-    if (this.paused.has(conn)) this.maybeResume(conn);
+  }
+
+  dropIfBehind(conn: Connection): boolean {
+    const socket = conn.socket;
+    if (socket.destroyed) return true;
+    if (socket.writableLength <= this.config.outputLimit) return false;
+    this.log(`cairn: connection ${conn.id} dropped: ${socket.writableLength} unread bytes exceed --output-limit and more unasked messages came`);
+    socket.destroy();
+    return true;
   }
 
   private readonly uncorkAll = (): void => {
-    for (const s of this.corked) s.uncork();
+    for (const c of this.corked) {
+      c.socket.uncork();
+      this.account(c);
+    }
     this.corked.clear();
   };
 
-  afterRead(conn: Connection): void {
-    if (conn.inFlight > MAX_IN_FLIGHT || conn.socket.writableLength > MAX_PENDING_OUTPUT) {
-      conn.socket.pause();
+  /** Count the connection's held bytes again (and the total with it); returns them. */
+  private account(conn: Connection): number {
+    const now = conn.inFlight * this.reserve + conn.socket.writableLength;
+    this.held += now - conn.held;
+    conn.held = now;
+    return now;
+  }
+
+  admit(conn: Connection): boolean {
+    if (conn.socket.destroyed || this.closed) return false;
+    const own = this.account(conn);
+    if (own + this.reserve > this.config.outputLimit || conn.inFlight >= MAX_IN_FLIGHT) return this.wait(conn);
+    if (this.held + this.reserve > this.config.outputLimitTotal) {
+      if (this.overTotal) return this.wait(conn);
+      // other connections' counts may be stale (the kernel took their bytes since): count exactly first
+      this.recount();
+      if (this.held + this.reserve > this.config.outputLimitTotal) {
+        this.overTotal = setInterval(() => this.resumeAll(), TOTAL_RECHECK_MS);
+        return this.wait(conn);
+      }
+    }
+    // reserved now; the next count sees the request in flight instead
+    conn.held += this.reserve;
+    this.held += this.reserve;
+    if (this.paused.has(conn)) {
+      this.paused.delete(conn);
+      conn.socket.resume();
+    }
+    return true;
+  }
+
+  private wait(conn: Connection): false {
+    if (!this.paused.has(conn)) {
       this.paused.add(conn);
+      conn.socket.pause();
+    }
+    this.watchFlush(conn);
+    return false;
+  }
+
+  /**
+   * A waiting connection hears when the bytes queued so far have gone to the kernel: 'drain' comes
+   * only after a write the socket refused, this callback whenever they go.
+   */
+  private watchFlush(conn: Connection): void {
+    const socket = conn.socket;
+    if (socket.writableLength === 0 || socket.writableEnded || this.flushWatched.has(conn)) return;
+    this.flushWatched.add(conn);
+    socket.write(EMPTY, () => {
+      this.flushWatched.delete(conn);
+      if (!socket.destroyed) this.released(conn);
+    });
+  }
+
+  /** The connection's held bytes may have fallen (a reply left the queue, the socket drained): let it go on. */
+  private released(conn: Connection): void {
+    const own = this.account(conn);
+    if (this.overTotal) {
+      if (this.held + this.reserve <= this.config.outputLimitTotal) this.resumeAll();
+    } else if (this.paused.has(conn) && !this.closed) {
+      if (own + this.reserve <= this.config.outputLimit) conn.resume();
+      else this.watchFlush(conn);
     }
   }
 
-  private maybeResume(conn: Connection): void {
-    if (!this.paused.has(conn)) return;
-    if (conn.inFlight <= MAX_IN_FLIGHT / 2 && conn.socket.writableLength <= MAX_PENDING_OUTPUT / 2) {
-      this.paused.delete(conn);
-      if (!this.closed) conn.socket.resume();
+  private recount(): void {
+    let held = 0;
+    for (const c of this.conns.values()) {
+      c.held = c.inFlight * this.reserve + c.socket.writableLength;
+      held += c.held;
     }
+    this.held = held;
+  }
+
+  /** While --output-limit-total holds connections: once under it, every waiting connection goes on. */
+  private resumeAll(): void {
+    this.recount();
+    if (this.held + this.reserve > this.config.outputLimitTotal && !this.closed) return;
+    if (this.overTotal) clearInterval(this.overTotal);
+    this.overTotal = null;
+    if (this.closed) return;
+    for (const c of [...this.paused]) if (this.paused.has(c)) c.resume();
   }
 
   close(): Promise<void> {
@@ -441,6 +542,8 @@ class Acceptor implements RunningServer, ConnectionContext {
   private async shutdown(): Promise<void> {
     const deadline = Date.now() + this.config.shutdownTimeout;
     this.guard.stop();
+    if (this.overTotal) clearInterval(this.overTotal);
+    this.overTotal = null;
     await this.replication.close();
     for (const s of this.servers) s.close();
     const gatewayStopped = this.stopGateway();

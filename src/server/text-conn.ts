@@ -40,6 +40,7 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
   private readonly replies = new OrderedReplies();
   private closeAfterFlush = false;
   private readonly write = (bytes: Buffer): void => this.ctx.write(this, bytes);
+  held = 0;
 
   constructor(
     readonly id: number,
@@ -57,7 +58,7 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
    * behind the replies still owed, so a SUBSCRIBE's confirmation always comes before its messages.
    */
   push(bytes: Buffer): void {
-    if (this.closeAfterFlush || this.socket.destroyed) return;
+    if (this.closeAfterFlush || this.socket.destroyed || this.ctx.dropIfBehind(this)) return;
     if (this.replies.inFlight === 0) this.write(bytes);
     else {
       this.replies.ready(bytes);
@@ -80,11 +81,23 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
 
   onData(chunk: Buffer): void {
     if (this.closeAfterFlush) return;
+    this.framer.push(chunk);
+    this.run();
+  }
+
+  resume(): void {
+    if (!this.closeAfterFlush && !this.socket.destroyed) this.run();
+  }
+
+  /** Route the commands framed so far, while the acceptor admits them. */
+  private run(): void {
     const { backend } = this.ctx;
     const kind = this.protocol.kind;
     const replies = this.replies;
-    this.framer.push(chunk);
     for (;;) {
+      // replies answered here (PING, errors) are written before admission counts them
+      replies.flush(this.write);
+      if (!this.ctx.admit(this)) break;
       const frame = this.framer.next();
       if (frame === null) break;
       if (frame.type === 'error') {
@@ -129,7 +142,6 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
       if (this.closeAfterFlush) break;
     }
     this.flush();
-    this.ctx.afterRead(this);
   }
 
   onReply(kind: number, seq: number, payload: Buffer): void {

@@ -27,12 +27,12 @@ export function perShardSettings(whole: StoreSettings, shards: number): StoreSet
 }
 
 /**
- * Ring size: room for several of the largest values, so pipelined requests and replies rarely wait for
- * space. A larger message still crosses, in parts (src/hop/outbox.ts).
+ * Rings hold four of the largest value kept in memory (room to pipeline); a larger message travels in
+ * parts (src/hop/outbox.ts), so the value size limit does not size the rings.
  */
-export function ringBytesFor(maxValueSize: number): number {
+export function ringBytesFor(maxItemSize: number): number {
   let bytes = 4 * 1024 * 1024;
-  while (bytes < maxValueSize * 4) bytes *= 2;
+  while (bytes < maxItemSize * 4) bytes *= 2;
   return bytes;
 }
 

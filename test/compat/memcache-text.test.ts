@@ -333,7 +333,7 @@ describe('memcached text protocol: limits and bad input', () => {
   });
 
   it('a value over the size limit: SERVER_ERROR object too large for cache, data swallowed', async () => {
-    const size = 2 * 1024 * 1024; // cairn: --max-value-size 1mb by default; memcached: 1 MB items
+    const size = 2 * 1024 * 1024; // cairn: --max-item-size 1mb by default; memcached: 1 MB items (-I)
     c.send(`set mt:big 0 0 ${size}\r\n`);
     c.send(Buffer.alloc(size, 'x'));
     c.send('\r\n');

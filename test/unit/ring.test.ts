@@ -68,6 +68,25 @@ describe('Ring', () => {
     expect(seqs).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 
+  it('carries a message far larger than the ring in parts, in order with the others', async () => {
+    const ring = new Ring(createRingBuffer(1024));
+    const out = new Outbox(ring, new Doorbell());
+    const big = Buffer.alloc(100_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+    out.send(1, 5, 0, Buffer.from('before'));
+    out.send(2, 6, 1, big.subarray(0, 10), big.subarray(10));
+    out.send(1, 7, 2, Buffer.from('after'));
+    const got: { kind: number; conn: number; seq: number; payload: Buffer }[] = [];
+    while (got.length < 3) {
+      ring.drain((kind, conn, seq, payload) => got.push({ kind, conn, seq, payload: Buffer.from(payload) }));
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(got.map((m) => [m.kind, m.conn, m.seq])).toEqual([[1, 5, 0], [2, 6, 1], [1, 7, 2]]);
+    expect(got[0].payload.toString()).toBe('before');
+    expect(got[1].payload.equals(big)).toBe(true);
+    expect(got[2].payload.toString()).toBe('after');
+  });
+
   it('crosses threads: a worker echoes 50,000 messages back through a second ring', async () => {
     // Rings large enough that no message waits for room: the cross-thread hand-off and wake-ups are
     // what this checks (waiting for room is covered on one thread above).
