@@ -6,7 +6,7 @@
  * Chunks are only queued (not copied) until the framer can progress, so a large value arriving in
  * many chunks is joined once.
  *
- * Bytes below `end` are never written again: frames handed out as views of them stay valid.
+ * Bytes once received are never written again: frames handed out as views of them stay valid.
  */
 
 const EMPTY = Buffer.alloc(0);
@@ -68,7 +68,7 @@ export class InputBuffer {
     this.bytes = store.subarray(0, at);
   }
 
-  /** forgets every byte (after a fatal protocol error). */
+  /** forgets every byte (all taken, or after a fatal protocol error). */
   clear(): void {
     this.bytes = EMPTY;
     this.pos = 0;

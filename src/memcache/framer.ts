@@ -181,27 +181,28 @@ export class MemcacheFramer {
   next(): MemcacheFrame | null {
     if (this.failed) return null;
     const input = this.input;
-    for (;;) {
-      if (this.swallow > 0) {
-        if (input.queued) input.gather();
-        const here = Math.min(this.swallow, input.bytes.length - input.pos);
-        input.pos += here;
-        this.swallow -= here;
-        if (this.swallow > 0) return null;
-      }
-      const avail = input.available;
-      if (avail === 0) return null;
-      if (avail < this.need) return null;
-      input.gather();
-      if (input.bytes[input.pos] === BINARY_MAGIC) {
-        // memcached's binary protocol: say so and close, rather than wait for a line that never comes.
-        this.failed = true;
-        return { type: 'error', reply: R_BINARY, close: true, reason: 'binary protocol request' };
-      }
-      const frame = this.parse();
-      // null: the command is incomplete and `need` says how many bytes it waits for.
-      return frame;
+    if (this.swallow > 0) {
+      if (input.queued) input.gather();
+      const here = Math.min(this.swallow, input.bytes.length - input.pos);
+      input.pos += here;
+      this.swallow -= here;
+      if (this.swallow > 0) return null;
     }
+    const avail = input.available;
+    if (avail === 0) {
+      // drop the last chunk (or a large gathered buffer) rather than hold it while idle
+      input.clear();
+      return null;
+    }
+    if (avail < this.need) return null;
+    input.gather();
+    if (input.bytes[input.pos] === BINARY_MAGIC) {
+      // memcached's binary protocol: say so and close, rather than wait for a line that never comes.
+      this.failed = true;
+      return { type: 'error', reply: R_BINARY, close: true, reason: 'binary protocol request' };
+    }
+    // null: the command is incomplete and `need` says how many bytes it waits for.
+    return this.parse();
   }
 
   /** a frame, or null with `need` set (more bytes) or with `swallow` set (skip and go on). */

@@ -385,7 +385,11 @@ export class RespFramer {
     const parser = this.parser;
     for (;;) {
       const avail = input.available;
-      if (avail === 0) return null;
+      if (avail === 0) {
+        // drop the last chunk (or a large gathered buffer) rather than hold it while idle
+        input.clear();
+        return null;
+      }
       if (avail < this.need) return this.checkQueryLimit(avail);
       input.gather();
       const pos = input.pos;
