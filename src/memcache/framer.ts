@@ -11,6 +11,8 @@
  * arrives, never buffered.
  */
 
+import { InputBuffer } from '../input-buffer.js';
+
 const EMPTY = Buffer.alloc(0);
 
 export interface MemcacheFramerOptions {
@@ -132,11 +134,11 @@ function startsWithGet(buf: Buffer, pos: number): boolean {
 }
 
 export class MemcacheFramer {
-  private buf: Buffer = EMPTY;
-  private pos = 0;
-  private readonly chunks: Buffer[] = [];
-  private chunkBytes = 0;
+  private readonly input = new InputBuffer();
+  /** bytes (from the line's start) needed before the pending command can progress. */
   private need = 0;
+  /** how far (from the line's start) the search for the pending line's `\n` went. */
+  private scan = 0;
   /** bytes of a too-large data block still to skip. */
   private swallow = 0;
   private failed = false;
@@ -152,116 +154,127 @@ export class MemcacheFramer {
 
   push(chunk: Buffer): void {
     if (this.failed || chunk.length === 0) return;
-    if (this.swallow > 0 && this.pos >= this.buf.length && this.chunks.length === 0) {
+    if (this.swallow > 0 && this.input.available === 0) {
       const skip = Math.min(this.swallow, chunk.length);
       this.swallow -= skip;
       if (skip === chunk.length) return;
       chunk = chunk.subarray(skip);
     }
-    if (this.pos >= this.buf.length && this.chunks.length === 0) {
-      this.buf = chunk;
-      this.pos = 0;
-      return;
-    }
-    this.chunks.push(chunk);
-    this.chunkBytes += chunk.length;
+    this.input.push(chunk);
   }
 
   get buffered(): number {
-    return this.buf.length - this.pos + this.chunkBytes;
+    return this.input.available;
   }
 
   get closed(): boolean {
     return this.failed;
   }
 
-  next(): MemcacheFrame | null {
-    if (this.failed) return null;
-    for (;;) {
-      if (this.swallow > 0) {
-        const here = Math.min(this.swallow, this.buf.length - this.pos);
-        this.pos += here;
-        this.swallow -= here;
-        if (this.swallow > 0 && this.chunks.length > 0) {
-          this.merge();
-          continue;
-        }
-        if (this.swallow > 0) return null;
-      }
-      const avail = this.buf.length - this.pos + this.chunkBytes;
-      if (avail === 0) {
-        this.buf = EMPTY;
-        this.pos = 0;
-        return null;
-      }
-      if (avail < this.need) return null;
-      if (this.chunks.length > 0) this.merge();
-      if (this.buf[this.pos] === BINARY_MAGIC) {
-        // memcached's binary protocol: say so and close, rather than wait for a line that never comes.
-        this.failed = true;
-        return { type: 'error', reply: R_BINARY, close: true, reason: 'binary protocol request' };
-      }
-      const frame = this.parse();
-      // null: the command is incomplete and `need` says how many bytes it waits for.
-      return frame;
-    }
+  /** bytes scanned for line ends plus bytes copied to join chunks, so far: O(bytes received). */
+  get work(): number {
+    return this.scanned + this.input.copied;
   }
 
-  private merge(): void {
-    const avail = this.buf.length - this.pos + this.chunkBytes;
-    this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.chunks], avail);
-    this.pos = 0;
-    this.chunks.length = 0;
-    this.chunkBytes = 0;
+  private scanned = 0;
+
+  next(): MemcacheFrame | null {
+    if (this.failed) return null;
+    const input = this.input;
+    if (this.swallow > 0) {
+      if (input.queued) input.gather();
+      const here = Math.min(this.swallow, input.bytes.length - input.pos);
+      input.pos += here;
+      this.swallow -= here;
+      if (this.swallow > 0) return null;
+    }
+    const avail = input.available;
+    if (avail === 0) {
+      // drop the last chunk (or a large gathered buffer) rather than hold it while idle
+      input.clear();
+      return null;
+    }
+    if (avail < this.need) return null;
+    input.gather();
+    if (input.bytes[input.pos] === BINARY_MAGIC) {
+      // memcached's binary protocol: say so and close, rather than wait for a line that never comes.
+      this.failed = true;
+      return { type: 'error', reply: R_BINARY, close: true, reason: 'binary protocol request' };
+    }
+    // null: the command is incomplete and `need` says how many bytes it waits for.
+    return this.parse();
   }
 
   /** a frame, or null with `need` set (more bytes) or with `swallow` set (skip and go on). */
   private parse(): MemcacheFrame | null {
-    const buf = this.buf;
-    const start = this.pos;
-    const nl = buf.indexOf(10, start);
+    const buf = this.input.bytes;
+    const start = this.input.pos;
+    // The search resumes where it stopped, so a long line arriving in pieces is scanned once.
+    const from = start + this.scan;
+    const nl = buf.indexOf(10, from);
+    this.scanned += (nl < 0 ? buf.length : nl) - from;
     if (nl < 0) {
       const pending = buf.length - start;
+      this.scan = pending;
       if (pending > this.maxLine && (pending > this.maxGetLine || !startsWithGet(buf, start))) {
         return this.fail(R_LINE_TOO_LONG, 'line too long');
       }
       this.need = pending + 1;
       return null;
     }
+    this.scan = nl - start;
     const lineEnd = nl - start > 1 && buf[nl - 1] === 13 ? nl - 1 : nl;
     const args = tokenize(buf.subarray(start, lineEnd));
     const name = args.length > 0 ? args[0].toString('latin1') : '';
     if (!STORAGE.has(name)) {
-      this.pos = nl + 1;
-      this.need = 0;
+      this.taken(nl + 1);
       return { type: 'command', args, data: null, raw: buf.subarray(start, nl + 1), noreply: isNoreply(args[args.length - 1]) };
     }
     return this.storage(name, args, start, nl + 1);
   }
 
+  /** the pending command ends at `end`: the next one starts there. */
+  private taken(end: number): void {
+    this.input.pos = end;
+    this.need = 0;
+    this.scan = 0;
+  }
+
   private storage(name: string, args: Buffer[], start: number, bodyStart: number): MemcacheFrame | null {
-    const buf = this.buf;
+    const buf = this.input.bytes;
     const line = buf.subarray(start, bodyStart);
     const isCas = name === 'cas';
-    const done = (error: Buffer | undefined, noreply: boolean, extra?: Partial<MemcacheCommand>): MemcacheCommand => {
-      this.pos = bodyStart;
-      this.need = 0;
-      return { type: 'command', args, data: null, raw: line, noreply, error: noreply ? EMPTY : error, ...extra };
+    // memcached reads the line's noreply before any check but the word count.
+    const lineError = (error: Buffer, noreply: boolean): MemcacheCommand => {
+      this.taken(bodyStart);
+      return { type: 'command', args, data: null, raw: line, noreply, error: noreply ? EMPTY : error };
     };
-    if (args.length !== (isCas ? 6 : 5) && args.length !== (isCas ? 7 : 6)) return done(R_ERROR, false);
+    if (args.length !== (isCas ? 6 : 5) && args.length !== (isCas ? 7 : 6)) return lineError(R_ERROR, false);
     const noreply = isNoreply(args[args.length - 1]);
     const vlen = parseI32(args[4]);
-    // Without a byte count there is no block to skip: the next line is read as a command (as memcached).
-    if (vlen === null || vlen < 0 || vlen > 2147483645) return done(R_BAD_FORMAT, false);
-    const bad =
-      !validKey(args[1]) || parseU32(args[2]) === null || parseI32(args[3]) === null || (isCas && parseU64(args[5]) === null);
-    if (bad || vlen > this.maxValue) {
-      // Skip the block (as memcached 1.6.2x does), so its bytes are not read as commands.
+    // What memcached refuses on the line alone, it refuses without reading a data block: the next
+    // line is read as a command, whatever it holds.
+    if (
+      args[1].length > MAX_KEY_LENGTH ||
+      parseU32(args[2]) === null ||
+      parseI32(args[3]) === null ||
+      vlen === null ||
+      (isCas && parseU64(args[5]) === null) ||
+      vlen < 0 ||
+      vlen > 2147483645
+    ) {
+      return lineError(R_BAD_FORMAT, noreply);
+    }
+    // A key memcached would take but cairn refuses (control characters), or a value too large: the
+    // block is skipped (memcached reads it), so that the stream stays in step.
+    const badKey = !validKey(args[1]);
+    if (badKey || vlen > this.maxValue) {
+      const frame = lineError(badKey ? R_BAD_FORMAT : R_TOO_LARGE, noreply);
+      if (!badKey) frame.tooLarge = true;
       const total = vlen + 2;
       const here = Math.min(total, buf.length - bodyStart);
       this.swallow = total - here;
-      const frame = done(bad ? R_BAD_FORMAT : R_TOO_LARGE, noreply, bad ? {} : { tooLarge: true });
-      this.pos = bodyStart + here;
+      this.input.pos = bodyStart + here;
       return frame;
     }
     const end = bodyStart + vlen + 2;
@@ -269,8 +282,7 @@ export class MemcacheFramer {
       this.need = end - start;
       return null;
     }
-    this.pos = end;
-    this.need = 0;
+    this.taken(end);
     const raw = buf.subarray(start, end);
     if (buf[end - 2] !== 13 || buf[end - 1] !== 10) {
       return { type: 'command', args, data: null, raw, noreply, error: noreply ? EMPTY : R_BAD_CHUNK };
@@ -280,10 +292,7 @@ export class MemcacheFramer {
 
   private fail(reply: Buffer, reason: string): MemcacheFatalError {
     this.failed = true;
-    this.buf = EMPTY;
-    this.pos = 0;
-    this.chunks.length = 0;
-    this.chunkBytes = 0;
+    this.input.clear();
     return { type: 'error', reply, close: true, reason };
   }
 }

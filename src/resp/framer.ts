@@ -8,10 +8,14 @@
  *
  * Memory stays bounded: an unterminated header line fails at `maxInlineLength`, a bulk at
  * `maxBulkLength`, an argument count at `maxMultibulkLength`, and an incomplete command at
- * `maxQueryBuffer` bytes. A large bulk arriving in many chunks is joined once, not per chunk.
+ * `maxQueryBuffer` bytes. A large bulk arriving in many chunks is joined once, not per chunk, and a
+ * command arriving in many chunks is parsed once: each call resumes where the last one stopped, so
+ * framing costs O(bytes) however a command is cut.
  *
  * Buffers passed to push() must not be modified while frames cut from them are in use.
  */
+
+import { InputBuffer } from '../input-buffer.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -58,7 +62,13 @@ const INCOMPLETE = 2;
 const ERROR = 3;
 type ParseCode = typeof OK | typeof SKIP | typeof INCOMPLETE | typeof ERROR;
 
-/** One-shot parser over a buffer; results are left in fields to avoid a result object per command. */
+/**
+ * Parser over a buffer. A multibulk command that is not complete yet leaves its progress here
+ * (arguments parsed, where the next one starts, how far the search for a line's end went), so the
+ * next call resumes where this one stopped: a command of n bytes is scanned once however many
+ * chunks it arrives in. Positions are kept relative to the command's start, which may move when the
+ * framer gathers chunks. Results are left in fields to avoid a result object per command.
+ */
 class RespParser {
   args: Buffer[] = [];
   /** index after the parsed command (OK / SKIP). */
@@ -67,6 +77,19 @@ class RespParser {
   need = 0;
   /** the error text after `-ERR ` (ERROR). */
   error = '';
+  /** arguments of the multibulk being parsed; -1 when none is under way. */
+  private count = -1;
+  /** the next argument to parse. */
+  private index = 0;
+  /** start of the next unparsed line, from the command's start. */
+  private next = 0;
+  /** where the search for that line's end resumes, from the command's start. */
+  private scan = 0;
+  /** a NUL byte came before the line's end, which Redis then never finds. */
+  private blocked = false;
+  private guarded = false;
+  /** bytes looked at while searching for line ends, ever (framing work, for tests). */
+  examined = 0;
 
   constructor(
     private readonly maxBulk: number,
@@ -75,13 +98,53 @@ class RespParser {
     private readonly authRequired: (() => boolean) | undefined,
   ) {}
 
+  /** forgets a command under way (call before parsing a new one). */
+  reset(): void {
+    this.count = -1;
+    this.next = 0;
+    this.scan = 0;
+    this.blocked = false;
+  }
+
   parse(buf: Buffer, pos: number): ParseCode {
+    if (this.count >= 0) return this.bulks(buf, pos);
     return buf[pos] === 42 /* '*' */ ? this.multibulk(buf, pos) : this.inline(buf, pos);
+  }
+
+  /**
+   * The index of `term` ending the line that starts `next` bytes after base, or -1 while it is not
+   * there. As Redis finds it with strchr, a NUL byte before it hides it for good (Redis then waits
+   * until the line is too long and fails).
+   */
+  private lineEnd(buf: Buffer, base: number, term: number): number {
+    if (this.blocked) return -1;
+    const len = buf.length;
+    const from = base + this.scan;
+    let i = from;
+    for (; i < len; i++) {
+      const c = buf[i];
+      if (c === term || c === 0) break;
+    }
+    this.examined += i - from;
+    this.scan = i - base;
+    if (i === len) return -1;
+    if (buf[i] === 0) {
+      this.blocked = true;
+      return -1;
+    }
+    return i;
+  }
+
+  /** moves on to the line starting at `at`. */
+  private nextLine(base: number, at: number): void {
+    this.next = at - base;
+    this.scan = this.next;
+    this.blocked = false;
   }
 
   private multibulk(buf: Buffer, pos: number): ParseCode {
     const len = buf.length;
-    let cr = buf.indexOf(13, pos);
+    const cr = this.lineEnd(buf, pos, 13);
     if (cr < 0 || cr + 1 >= len) {
       if (cr < 0 && len - pos > this.maxInline) return this.fail('Protocol error: too big mbulk count string');
       this.need = cr < 0 ? len + 1 : cr + 2;
@@ -93,16 +156,30 @@ class RespParser {
     }
     const guarded = this.authRequired !== undefined && this.authRequired();
     if (guarded && count > 10) return this.fail('Protocol error: unauthenticated multibulk length');
-    let p = cr + 2;
     if (count <= 0) {
-      this.end = p;
+      this.end = cr + 2;
+      this.reset();
       return SKIP;
     }
-    const args = new Array<Buffer>(count);
-    for (let i = 0; i < count; i++) {
-      cr = p < len ? buf.indexOf(13, p) : -1;
+    this.guarded = guarded;
+    this.count = count;
+    this.index = 0;
+    this.args = new Array<Buffer>(count);
+    this.nextLine(pos, cr + 2);
+    return this.bulks(buf, pos);
+  }
+
+  /** the bulk arguments of the multibulk at pos, from where the last call stopped. */
+  private bulks(buf: Buffer, pos: number): ParseCode {
+    const len = buf.length;
+    const count = this.count;
+    const args = this.args;
+    for (let i = this.index; i < count; i++) {
+      const p = pos + this.next;
+      const cr = p < len ? this.lineEnd(buf, pos, 13) : -1;
       if (cr < 0 || cr + 1 >= len) {
         if (cr < 0 && len - p > this.maxInline) return this.fail('Protocol error: too big bulk count string');
+        this.index = i;
         this.need = cr < 0 ? len + 1 : cr + 2;
         return INCOMPLETE;
       }
@@ -111,28 +188,30 @@ class RespParser {
       }
       const size = parseStrictInt(buf, p + 1, cr);
       if (size === null || size < 0 || size > this.maxBulk) return this.fail('Protocol error: invalid bulk length');
-      if (guarded && size > 16384) return this.fail('Protocol error: unauthenticated bulk length');
+      if (this.guarded && size > 16384) return this.fail('Protocol error: unauthenticated bulk length');
       const start = cr + 2;
       // Like Redis, the two bytes after a bulk are skipped without being checked.
       if (start + size + 2 > len) {
+        this.index = i;
         this.need = start + size + 2;
         return INCOMPLETE;
       }
       args[i] = buf.subarray(start, start + size);
-      p = start + size + 2;
+      this.nextLine(pos, start + size + 2);
     }
-    this.args = args;
-    this.end = p;
+    this.end = pos + this.next;
+    this.reset();
     return OK;
   }
 
   private inline(buf: Buffer, pos: number): ParseCode {
-    const nl = buf.indexOf(10, pos);
+    const nl = this.lineEnd(buf, pos, 10);
     if (nl < 0) {
       if (buf.length - pos > this.maxInline) return this.fail('Protocol error: too big inline request');
       this.need = buf.length + 1;
       return INCOMPLETE;
     }
+    this.reset();
     const lineEnd = nl > pos && buf[nl - 1] === 13 ? nl - 1 : nl;
     const args = splitArgs(buf, pos, lineEnd);
     if (args === null) return this.fail('Protocol error: unbalanced quotes in request');
@@ -143,6 +222,7 @@ class RespParser {
   }
 
   private fail(message: string): ParseCode {
+    this.reset();
     this.error = message.replace(/[\r\n]/g, ' ');
     return ERROR;
   }
@@ -262,11 +342,8 @@ export function splitArgs(buf: Buffer, start: number, end: number): Buffer[] | n
 }
 
 export class RespFramer {
-  private buf: Buffer = EMPTY;
-  private pos = 0;
-  private readonly chunks: Buffer[] = [];
-  private chunkBytes = 0;
-  /** bytes (from pos) needed before the pending command can progress. */
+  private readonly input = new InputBuffer();
+  /** bytes (from the command's start) needed before the pending command can progress. */
   private need = 0;
   private failed = false;
   private readonly parser: RespParser;
@@ -283,19 +360,12 @@ export class RespFramer {
   }
 
   push(chunk: Buffer): void {
-    if (this.failed || chunk.length === 0) return;
-    if (this.pos >= this.buf.length && this.chunks.length === 0) {
-      this.buf = chunk;
-      this.pos = 0;
-      return;
-    }
-    this.chunks.push(chunk);
-    this.chunkBytes += chunk.length;
+    if (!this.failed) this.input.push(chunk);
   }
 
   /** bytes received and not yet returned in a frame. */
   get buffered(): number {
-    return this.buf.length - this.pos + this.chunkBytes;
+    return this.input.available;
   }
 
   /** true once a protocol error was returned; nothing more is framed. */
@@ -303,38 +373,39 @@ export class RespFramer {
     return this.failed;
   }
 
+  /** bytes scanned for line ends plus bytes copied to join chunks, so far: O(bytes received). */
+  get work(): number {
+    return this.parser.examined + this.input.copied;
+  }
+
   /** the next complete command, a protocol error (then nothing more), or null when more bytes are needed. */
   next(): RespFrame | null {
     if (this.failed) return null;
+    const input = this.input;
+    const parser = this.parser;
     for (;;) {
-      const avail = this.buf.length - this.pos + this.chunkBytes;
+      const avail = input.available;
       if (avail === 0) {
-        this.buf = EMPTY;
-        this.pos = 0;
+        // drop the last chunk (or a large gathered buffer) rather than hold it while idle
+        input.clear();
         return null;
       }
       if (avail < this.need) return this.checkQueryLimit(avail);
-      if (this.chunks.length > 0) {
-        this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.chunks], avail);
-        this.pos = 0;
-        this.chunks.length = 0;
-        this.chunkBytes = 0;
-      }
-      const parser = this.parser;
-      const code = parser.parse(this.buf, this.pos);
+      input.gather();
+      const pos = input.pos;
+      const code = parser.parse(input.bytes, pos);
       if (code === OK) {
-        const raw = this.buf.subarray(this.pos, parser.end);
-        this.pos = parser.end;
+        input.pos = parser.end;
         this.need = 0;
-        return { type: 'command', args: parser.args, raw };
+        return { type: 'command', args: parser.args, raw: input.bytes.subarray(pos, parser.end) };
       }
       if (code === SKIP) {
-        this.pos = parser.end;
+        input.pos = parser.end;
         this.need = 0;
         continue;
       }
       if (code === INCOMPLETE) {
-        this.need = parser.need - this.pos;
+        this.need = parser.need - pos;
         return this.checkQueryLimit(avail);
       }
       return this.fail(Buffer.from(`-ERR ${parser.error}\r\n`), parser.error);
@@ -349,10 +420,7 @@ export class RespFramer {
 
   private fail(reply: Buffer, reason: string): RespProtocolError {
     this.failed = true;
-    this.buf = EMPTY;
-    this.pos = 0;
-    this.chunks.length = 0;
-    this.chunkBytes = 0;
+    this.input.clear();
     return { type: 'error', reply, close: true, reason };
   }
 }
@@ -364,6 +432,7 @@ export function parseRespCommand(raw: Buffer): Buffer[] | null {
   let pos = 0;
   for (;;) {
     if (pos >= raw.length) return null;
+    oneShot.reset();
     const code = oneShot.parse(raw, pos);
     if (code === SKIP) {
       pos = oneShot.end;
@@ -379,6 +448,7 @@ export function parseRespCommands(bytes: Buffer): { args: Buffer[]; raw: Buffer 
   const out: { args: Buffer[]; raw: Buffer }[] = [];
   let pos = 0;
   while (pos < bytes.length) {
+    oneShot.reset();
     const code = oneShot.parse(bytes, pos);
     if (code === SKIP) {
       pos = oneShot.end;

@@ -30,6 +30,10 @@ export interface TextProtocol<State, Frame extends TextFrame> {
   detach?(state: State): void;
 }
 
+/** Most commands, and most command bytes, framed for one connection before others get a turn. */
+const TURN_COMMANDS = 1024;
+const TURN_BYTES = 1024 * 1024;
+
 /**
  * A RESP or memcached connection: frames commands, routes them by plan, and writes the replies in
  * command order however the shards answer.
@@ -82,21 +86,53 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
   onData(chunk: Buffer): void {
     if (this.closeAfterFlush) return;
     this.framer.push(chunk);
-    this.run();
+    if (!this.yielded) this.run();
+    else if (!this.socket.isPaused()) {
+      // the acceptor resumed reading meanwhile (admission eased); hold it until our turn comes
+      this.socket.pause();
+      this.pausedForTurn = true;
+    }
   }
 
+  /** The acceptor admits requests again (replies left, memory freed): route what is framed. */
   resume(): void {
-    if (!this.closeAfterFlush && !this.socket.destroyed) this.run();
+    if (!this.closeAfterFlush && !this.socket.destroyed && !this.yielded) this.run();
   }
 
-  /** Route the commands framed so far, while the acceptor admits them. */
+  /** framing waits for the next turn (a setImmediate); bytes received meanwhile are only buffered. */
+  private yielded = false;
+  /** the socket was paused for the turn (not by the acceptor's admission, which resumes it itself). */
+  private pausedForTurn = false;
+  private readonly resumeTurn = (): void => {
+    this.yielded = false;
+    if (this.socket.destroyed || this.closeAfterFlush) return;
+    if (this.pausedForTurn) {
+      this.pausedForTurn = false;
+      this.socket.resume();
+    }
+    this.run();
+  };
+
+  /**
+   * Frames and routes buffered commands while the acceptor admits them, at most TURN_COMMANDS of
+   * them or TURN_BYTES of command bytes, then yields to the event loop (pausing the socket
+   * meanwhile) so that one connection's pipeline or huge command cannot keep every other
+   * connection waiting.
+   */
   private run(): void {
     const { backend } = this.ctx;
     const kind = this.protocol.kind;
     const replies = this.replies;
+    let commands = 0;
+    let bytes = 0;
+    let more = false;
     for (;;) {
       // replies answered here (PING, errors) are written before admission counts them
       replies.flush(this.write);
+      if (commands >= TURN_COMMANDS || bytes >= TURN_BYTES) {
+        more = this.framer.buffered > 0;
+        break;
+      }
       if (!this.ctx.admit(this)) break;
       const frame = this.framer.next();
       if (frame === null) break;
@@ -105,6 +141,8 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
         this.closeAfterFlush = true;
         break;
       }
+      commands++;
+      bytes += frame.raw.length;
       this.ctx.commands++;
       const plan = this.protocol.plan(frame as Extract<Frame, { type: 'command' }>, this.state);
       switch (plan.kind) {
@@ -142,6 +180,14 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
       if (this.closeAfterFlush) break;
     }
     this.flush();
+    if (more && !this.closeAfterFlush) {
+      this.yielded = true;
+      if (!this.socket.isPaused()) {
+        this.socket.pause();
+        this.pausedForTurn = true;
+      }
+      setImmediate(this.resumeTurn);
+    }
   }
 
   onReply(kind: number, seq: number, payload: Buffer): void {
@@ -200,6 +246,13 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
 
   private flush(): void {
     this.replies.flush(this.write);
-    if (this.closeAfterFlush && this.replies.inFlight === 0) this.socket.end();
+    if (this.closeAfterFlush && this.replies.inFlight === 0 && !this.closing) {
+      this.closing = true;
+      // As Redis and memcached: once the last reply is written the socket is closed outright, not
+      // half-closed, so bytes the client sends afterwards are refused rather than read and dropped.
+      this.socket.end(() => this.socket.destroy());
+    }
   }
+
+  private closing = false;
 }

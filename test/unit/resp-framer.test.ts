@@ -178,3 +178,71 @@ describe('parseRespCommand(s)', () => {
     expect(many.map((c) => c.args.map(String))).toEqual([['PING'], ['ECHO', 'x']]);
   });
 });
+
+describe('RespFramer: a command arriving in many small chunks is framed in linear time', () => {
+  /** `DEL` with `n` one-byte arguments, as redis-cli or a client library would send it */
+  function bigDel(n: number): Buffer {
+    const head = Buffer.from(`*${n + 1}\r\n$3\r\nDEL\r\n`);
+    const arg = Buffer.from('$1\r\nx\r\n');
+    const out = Buffer.allocUnsafe(head.length + n * arg.length);
+    head.copy(out, 0);
+    for (let i = 0, at = head.length; i < n; i++, at += arg.length) arg.copy(out, at);
+    return out;
+  }
+
+  /** feeds `input` in `chunk`-byte pieces; calls `check` after each piece (to stop a runaway early) */
+  function frameInChunks(input: Buffer, chunk: number, check: (framer: RespFramer) => void): RespFrame[] {
+    const framer = new RespFramer();
+    const frames: RespFrame[] = [];
+    for (let at = 0; at < input.length; at += chunk) {
+      framer.push(input.subarray(at, at + chunk));
+      for (let f = framer.next(); f !== null; f = framer.next()) frames.push(f);
+      check(framer);
+    }
+    return frames;
+  }
+
+  it('examines and copies O(bytes): at most 4 units of work per input byte at 200,000 and 800,000 arguments', () => {
+    for (const n of [200_000, 800_000]) {
+      const input = bigDel(n);
+      let fed = 0;
+      let work = 0;
+      const frames = frameInChunks(input, 1024, (framer) => {
+        fed = Math.min(input.length, fed + 1024);
+        work = framer.work;
+        // checked as it goes, so a quadratic framer fails in seconds rather than running for minutes
+        expect(work, `framing work after ${fed} of ${input.length} bytes`).toBeLessThanOrEqual(4 * fed + 1024);
+      });
+      // the count is real: each argument's `$1` was looked at, and the chunks were joined
+      expect(work).toBeGreaterThanOrEqual(2 * n + input.length);
+      expect(frames).toHaveLength(1);
+      const f = frames[0];
+      if (f.type !== 'command') throw new Error('expected a command');
+      expect(f.args).toHaveLength(n + 1);
+      expect(f.args[0].toString()).toBe('DEL');
+      expect(f.args.every((a, i) => i === 0 || (a.length === 1 && a[0] === 0x78))).toBe(true);
+      expect(f.raw.equals(input)).toBe(true);
+    }
+  });
+
+  it('4x the arguments take well under 16x the CPU time (generous: < 10x)', () => {
+    const cpu = (): number => {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    };
+    const timed = (n: number, limitUs = Infinity): number => {
+      const input = bigDel(n);
+      const t0 = cpu();
+      const frames = frameInChunks(input, 16 * 1024, () => {
+        if (cpu() - t0 > limitUs) throw new Error(`framing ${n} arguments took over ${Math.round(limitUs / 1000)} ms of CPU`);
+      });
+      expect(frames).toHaveLength(1);
+      return cpu() - t0;
+    };
+    timed(50_000); // warm up the JIT
+    const small = Math.min(timed(200_000), timed(200_000));
+    // a quadratic framer needs about 16x; stop it at 10x instead of waiting for it
+    const large = timed(800_000, 10 * small);
+    expect(large / small).toBeLessThan(10);
+  });
+});
