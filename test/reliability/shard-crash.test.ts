@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CairnClient, createClient, webSocketTransport, type WebSocketConstructor } from '../../src/client/index.js';
 import { freePort } from '../helpers/server.js';
-import { cleanup, keysOn, redis, shardUp, sleep, start } from './lib.js';
+import { cleanup, keysOn, redis, shardUp, sleep, start, until } from './lib.js';
 
 afterAll(cleanup);
 
@@ -169,6 +169,30 @@ describe('shard crash', () => {
     expect(await r.set(a, '1')).toBe('OK');
     expect(await r.get(b)).toBe('alive');
     expect((srv.output().match(/shard 0 restarted/g) ?? []).length).toBe(4);
+  }, 90_000);
+
+  it('a kill counts as down from the moment it is asked for, and each kill makes exactly one restart', async () => {
+    const srv = await start();
+    const r = redis(srv.respPort);
+    const [a] = keysOn(0, 2, 1, 'z');
+    const restarts = (): number => (srv.output().match(/shard 0 restarted/g) ?? []).length;
+    for (const [n, action] of ['shard-terminate', 'shard-crash'].entries()) {
+      // Kill, kill again, ask: one pipeline, which the acceptor answers before the worker's exit can
+      // reach it (as a busy machine delays the exit). The old worker still runs here; SHARD-UP must
+      // not call the shard up on its account, and the second kill must not be merged into the first.
+      const replies = await r
+        .pipeline()
+        .call('cairn.debug', action, '0')
+        .call('cairn.debug', action, '0')
+        .call('cairn.debug', 'shard-up', '0')
+        .exec();
+      expect(replies!.map(([e, v]) => e ?? v)).toEqual(['OK', 'OK', 0]);
+      await shardUp(r, 0);
+      expect(await r.set(a, action)).toBe('OK');
+      await until(() => restarts() >= n + 1, 20_000, `restart ${n + 1} logged`);
+      expect(restarts()).toBe(n + 1);
+    }
+    expect(srv.output()).toContain(`shard 0 is already going down`);
   }, 90_000);
 });
 
