@@ -5,10 +5,15 @@
  *   CAIRN.DEBUG SHARD-TERMINATE <shard>     worker.terminate() on the shard's thread (a hard kill)
  *   CAIRN.DEBUG SHARD-CRASH <shard>         the shard throws an uncaught error
  *   CAIRN.DEBUG DISK-FAULT <shard> on|off   the shard's disk batches fail (as on a full disk) or not
- *   CAIRN.DEBUG SHARD-UP <shard>            :1 when the shard serves, :0 while it is down
+ *   CAIRN.DEBUG SHARD-UP <shard>            :1 when the shard serves, :0 while it is down and from
+ *                                           a SHARD-TERMINATE/-CRASH until the restarted worker serves
  *   CAIRN.DEBUG REPL-CUT                    a primary drops its replicas' connections (:count)
  *
- * Actions run in the background; the reply (+OK) only says the hook was started.
+ * Actions run in the background; the reply (+OK) only says the hook was started. A killed shard's
+ * worker exits some time after the +OK (tens of milliseconds under load; a crash flushes first), so
+ * SHARD-UP counts a kill as down from the moment it is asked for: a test that waits for SHARD-UP :1
+ * after a kill waits for the restart, never for the old worker. A second kill of a worker that is
+ * still going down is refused (logged), so every kill makes exactly one restart.
  */
 import type { ShardBackend } from '../shards/backend.js';
 import type { DebugHook } from './protocols.js';
@@ -18,7 +23,7 @@ export const TEST_HOOKS_ENABLED = (): boolean => process.env.CAIRN_TEST_HOOKS ==
 const err = (message: string): Buffer => Buffer.from(`-ERR ${message}\r\n`);
 
 export function debugHook(
-  backend: ShardBackend & { isUp?(shard: number): boolean },
+  backend: ShardBackend & { isUp?(shard: number): boolean; killPending?(shard: number): boolean },
   log: (line: string) => void,
   /** REPL-CUT: drop every replica's connection to this primary; how many */
   replCut?: () => number,
@@ -44,8 +49,10 @@ export function debugHook(
         if (on !== 'on' && on !== 'off') return err('CAIRN.DEBUG DISK-FAULT <shard> on|off');
         return run('disk-fault', on);
       }
-      case 'SHARD-UP':
-        return Buffer.from(`:${backend.isUp ? (backend.isUp(shard) ? 1 : 0) : 1}\r\n`);
+      case 'SHARD-UP': {
+        const up = (backend.isUp?.(shard) ?? true) && !(backend.killPending?.(shard) ?? false);
+        return Buffer.from(`:${up ? 1 : 0}\r\n`);
+      }
       default:
         return err(`CAIRN.DEBUG: unknown action ${action}`);
     }

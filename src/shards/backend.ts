@@ -95,6 +95,11 @@ class ThreadBackend implements ShardBackend {
     return this.failover.isUp(shard);
   }
 
+  /** Test hooks: was the shard's current worker asked to die (see ShardPool.debug)? */
+  killPending(shard: number): boolean {
+    return this.pool.killPending(shard);
+  }
+
   listenForEvents(on: boolean): void {
     this.gate.set(on);
   }

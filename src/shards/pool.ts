@@ -24,6 +24,11 @@ interface ShardSlot {
   worker: Worker;
   /** ready and not exited */
   alive: boolean;
+  /**
+   * A test hook asked this worker to die. It still serves until its exit lands, which under load
+   * takes tens of milliseconds (a crash flushes first), so "up" must not be read from `alive` alone.
+   */
+  dying: boolean;
   nextId: number;
   pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
 }
@@ -88,7 +93,7 @@ export class ShardPool extends EventEmitter {
       events: this.links[0].events,
     };
     const worker = new Worker(workerFile('shard'), { workerData: data, name: `cairn-shard-${shard}` });
-    const slot: ShardSlot = { worker, alive: false, nextId: 1, pending: new Map() };
+    const slot: ShardSlot = { worker, alive: false, dying: false, nextId: 1, pending: new Map() };
     this.slots[shard] = slot;
     return new Promise<void>((resolve, reject) => {
       let ready = false;
@@ -169,16 +174,34 @@ export class ShardPool extends EventEmitter {
     return this.slots[shard]?.alive ?? false;
   }
 
+  /** Was the shard's current worker asked to die by a test hook (it may still be serving)? */
+  killPending(shard: number): boolean {
+    return this.slots[shard]?.dying ?? false;
+  }
+
   /**
    * Test hooks (the server enables them only with CAIRN_TEST_HOOKS=1): 'terminate' stops the shard's
    * thread at once (worker.terminate()), 'crash' makes it throw an uncaught error, 'disk-fault'
-   * ('on' / 'off') makes its disk batches fail.
+   * ('on' / 'off') makes its disk batches fail. Both kills return before the worker has exited;
+   * killPending tells until then, and a second kill of a dying worker is refused rather than merged
+   * into the first (one exit, one restart).
    */
   async debug(shard: number, action: string, arg?: string): Promise<unknown> {
     const slot = this.slots[shard];
     if (!slot || !slot.alive) throw new CairnError(ErrorCode.SHARD_DOWN, `shard ${shard} is not running`);
+    const kill = action === 'terminate' || action === 'crash';
+    if (kill) {
+      if (slot.dying) throw new CairnError(ErrorCode.SHARD_DOWN, `shard ${shard} is already going down`);
+      slot.dying = true;
+    }
     if (action === 'terminate') return slot.worker.terminate();
-    return this.call(shard, { type: 'debug', action, arg } as Omit<WorkerRequest, 'id'>);
+    try {
+      return await this.call(shard, { type: 'debug', action, arg } as Omit<WorkerRequest, 'id'>);
+    } catch (err) {
+      // a refused crash hook (hooks off in the worker) leaves the worker serving
+      if (kill && slot.alive) slot.dying = false;
+      throw err;
+    }
   }
 
   private call(shard: number, request: Omit<WorkerRequest, 'id'>): Promise<unknown> {

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CairnClient, createClient, webSocketTransport, type WebSocketConstructor } from '../../src/client/index.js';
 import { freePort } from '../helpers/server.js';
-import { cleanup, keysOn, redis, shardUp, sleep, start } from './lib.js';
+import { cleanup, keysOn, redis, shardUp, sleep, start, until } from './lib.js';
 
 afterAll(cleanup);
 
@@ -34,6 +34,8 @@ describe('shard crash', () => {
     for (const k of [...k0, ...k1]) state.set(k, { acked: 'pre', unsure: new Set() });
     const errors = { resp: 0, native: 0, memcache: 0, otherShard: 0, unexpected: [] as string[] };
     let ops = 0;
+    /** requests to shard 0's keys that succeeded: the load phases wait for these, not for times */
+    let served0 = 0;
     let running = true;
 
     // Each writer owns a slice of the keys, so the order of writes to a key is known.
@@ -52,6 +54,7 @@ describe('shard crash', () => {
           state.get(k)!.acked = v;
           state.get(k)!.unsure.clear();
           await r.get(k);
+          if (shard0.has(k)) served0++;
         } catch (err) {
           const msg = (err as Error).message;
           state.get(k)!.unsure.add(v);
@@ -75,6 +78,7 @@ describe('shard crash', () => {
             state.get(k)!.acked = v;
             state.get(k)!.unsure.clear();
             await c.get(k);
+            if (shard0.has(k)) served0++;
           } catch (err) {
             const code = (err as { code?: string }).code;
             state.get(k)!.unsure.add(v);
@@ -108,7 +112,7 @@ describe('shard crash', () => {
           if (!/^SERVER_ERROR shard unavailable/.test(buf)) errors.unexpected.push(`memcache: ${buf}`);
           if (!shard0.has(k)) errors.otherShard++;
           errors.memcache++;
-        }
+        } else if (shard0.has(k)) served0++;
         ops++;
       }
       sock.destroy();
@@ -119,16 +123,19 @@ describe('shard crash', () => {
       ...Array.from({ length: 2 }, (_, w) => nativeWriter(4 + w)),
       mcReader(),
     ];
-    await sleep(400);
+    // Shard 0 serves the load for a while before the first kill and after each restart: counted
+    // requests, not a time, since on a busy machine a restart alone may take a second or more.
+    const shard0Serves = async (): Promise<void> => {
+      await shardUp(admin, 0);
+      const mark = served0;
+      await until(() => served0 - mark >= 150, 60_000, 'shard 0 serving the load');
+    };
+    await shard0Serves();
     const before = ops;
     await admin.call('cairn.debug', 'shard-terminate', '0');
-    await sleep(50);
-    await shardUp(admin, 0);
-    await sleep(400);
+    await shard0Serves();
     await admin.call('cairn.debug', 'shard-crash', '0');
-    await sleep(50);
-    await shardUp(admin, 0);
-    await sleep(400);
+    await shard0Serves();
     running = false;
     await Promise.all(load);
 
@@ -163,19 +170,46 @@ describe('shard crash', () => {
       await shardUp(r, 0);
       await r.call('cairn.debug', 'shard-terminate', '0');
       expect(await r.get(b)).toBe('alive');
-      await sleep(20);
     }
     await shardUp(r, 0);
     expect(await r.set(a, '1')).toBe('OK');
     expect(await r.get(b)).toBe('alive');
-    expect((srv.output().match(/shard 0 restarted/g) ?? []).length).toBe(4);
+    const restarts = (): number => (srv.output().match(/shard 0 restarted/g) ?? []).length;
+    await until(() => restarts() >= 4, 20_000, 'the fourth restart logged');
+    expect(restarts()).toBe(4);
+  }, 90_000);
+
+  it('a kill counts as down from the moment it is asked for, and each kill makes exactly one restart', async () => {
+    const srv = await start();
+    const r = redis(srv.respPort);
+    const [a] = keysOn(0, 2, 1, 'z');
+    const restarts = (): number => (srv.output().match(/shard 0 restarted/g) ?? []).length;
+    for (const [n, action] of ['shard-terminate', 'shard-crash'].entries()) {
+      // Kill, kill again, ask: one pipeline, which the acceptor answers before the worker's exit can
+      // reach it (as a busy machine delays the exit). The old worker still runs here; SHARD-UP must
+      // not call the shard up on its account, and the second kill must not be merged into the first.
+      const replies = await r
+        .pipeline()
+        .call('cairn.debug', action, '0')
+        .call('cairn.debug', action, '0')
+        .call('cairn.debug', 'shard-up', '0')
+        .exec();
+      expect(replies!.map(([e, v]) => e ?? v)).toEqual(['OK', 'OK', 0]);
+      await shardUp(r, 0);
+      expect(await r.set(a, action)).toBe('OK');
+      await until(() => restarts() >= n + 1, 20_000, `restart ${n + 1} logged`);
+      expect(restarts()).toBe(n + 1);
+    }
+    expect(srv.output()).toContain(`shard 0 is already going down`);
   }, 90_000);
 });
 
 describe('a shard crash seen from the WebSocket gateway', () => {
   it('fails the gateway requests the dead shard owed, at once, and serves again after the restart', async () => {
     const httpPort = await freePort();
-    const srv = await start({ args: ['--http-port', String(httpPort)] });
+    // sync: the two values are on disk once acknowledged, so the hard kill cannot take them (under
+    // writeback they would survive only if the kill came after the delay, a race with the load)
+    const srv = await start({ args: ['--http-port', String(httpPort), '--durability', 'sync'] });
     const admin = redis(srv.respPort);
     const ws = new CairnClient({
       host: '127.0.0.1',
@@ -192,12 +226,15 @@ describe('a shard crash seen from the WebSocket gateway', () => {
     // a stream of requests to both shards through the gateway while shard 0 is killed
     let running = true;
     const outcomes = { ok: 0, shardDown: 0, other: [] as string[], slowest: 0 };
+    /** successful gets of shard 0's key: the test waits for these, not for times */
+    let ok0 = 0;
     const loop = async (key: string): Promise<void> => {
       while (running) {
         const t0 = Date.now();
         try {
           await ws.get(key);
           outcomes.ok++;
+          if (key === k0) ok0++;
         } catch (err) {
           if ((err as { code?: string }).code === 'CAIRN_ERR_SHARD_DOWN') outcomes.shardDown++;
           else outcomes.other.push(String(err));
@@ -207,11 +244,16 @@ describe('a shard crash seen from the WebSocket gateway', () => {
       }
     };
     const load = [loop(k0), loop(k0), loop(k1)];
-    await sleep(300);
+    // the gateway serves shard 0 before the kill and again after the restart (it learns of the
+    // restart from the acceptor by message, so the acceptor's SHARD-UP alone does not say it)
+    const gatewayServes0 = async (): Promise<void> => {
+      const mark = ok0;
+      await until(() => ok0 - mark >= 20, 30_000, 'the gateway serving shard 0');
+    };
+    await gatewayServes0();
     await admin.call('cairn.debug', 'shard-terminate', '0');
-    await sleep(50);
     await shardUp(admin, 0);
-    await sleep(300);
+    await gatewayServes0();
     running = false;
     await Promise.all(load);
     expect(outcomes.other).toEqual([]);
