@@ -74,7 +74,7 @@ let src: CairnClient;
 let dst: CairnClient;
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startServer({ args: ['--max-memory', '2mb', '--shards', '2'] }), startServer()]);
+  [source, target] = await Promise.all([startServer({ args: ['--max-memory', '2mb', '--shards', '2'] }), startServer({ args: ['--max-value-size', '1mb'] })]);
   [src, dst] = await Promise.all([createClient({ port: source.port, timeoutMs: 30_000 }), createClient({ port: target.port, timeoutMs: 30_000 })]);
   const now = Date.now();
   const value = 'v'.repeat(500);
