@@ -90,60 +90,18 @@ describe('Ring', () => {
   it('crosses threads: a worker echoes 50,000 messages back through a second ring', async () => {
     // Rings large enough that no message waits for room: the cross-thread hand-off and wake-ups are
     // what this checks (waiting for room is covered on one thread above).
-    const toWorker = createRingBuffer(2 * 1024 * 1024);
-    const fromWorker = createRingBuffer(2 * 1024 * 1024);
-    const workerBell = new Doorbell();
-    const mainBell = new Doorbell();
-    const ringUrl = pathToFileURL(join(packageRoot, 'dist', 'src', 'hop', 'ring.js')).href;
-    const outboxUrl = pathToFileURL(join(packageRoot, 'dist', 'src', 'hop', 'outbox.js')).href;
-    const code = `(async () => {
-      const { Ring, Doorbell } = await import(${JSON.stringify(ringUrl)});
-      const { Outbox } = await import(${JSON.stringify(outboxUrl)});
-      const { workerData } = await import('node:worker_threads');
-      const inbound = new Ring(workerData.toWorker);
-      const bell = new Doorbell(workerData.workerBell);
-      const out = new Outbox(new Ring(workerData.fromWorker), new Doorbell(workerData.mainBell));
-      // Atomics.waitAsync holds no reference on the event loop: keep the thread alive while it waits.
-      const keepAlive = setInterval(() => {}, 1 << 30);
-      let seen = 0;
-      while (seen < workerData.count) {
-        const n = inbound.drain((kind, conn, seq, payload) => out.send(kind, conn, seq, payload));
-        seen += n;
-        // as the shard endpoint does: let the event loop turn between drains, so the outbox's own
-        // wait for room in the reply ring can run
-        if (n === 0) await bell.wait(() => inbound.pending() > 0, 1000);
-        else await new Promise((r) => setImmediate(r));
-      }
-      clearInterval(keepAlive);
-    })().catch((err) => { console.error(err); process.exit(1); });`;
-    const count = 50_000;
-    const worker = new Worker(code, {
-      eval: true,
-      execArgv: [],
-      stdout: false,
-      workerData: { toWorker, fromWorker, workerBell: workerBell.sab, mainBell: mainBell.sab, count },
+    const got = await echoThroughWorker({
+      ringBytes: 2 * 1024 * 1024,
+      count: 50_000,
+      reverse: false,
+      message: (i) => Buffer.from(String(i)),
+      check: (i, conn, seq, payload) => {
+        expect(seq).toBe(i);
+        expect(conn).toBe(i % 100);
+        expect(payload.toString()).toBe(String(i));
+      },
     });
-    // both ends run the compiled modules, as the server does
-    const dist = (await import(ringUrl)) as typeof import('../../src/hop/ring.js');
-    const distOutbox = (await import(outboxUrl)) as typeof import('../../src/hop/outbox.js');
-    const mainBellDist = new dist.Doorbell(mainBell.sab);
-    const out = new distOutbox.Outbox(new dist.Ring(toWorker), new dist.Doorbell(workerBell.sab));
-    const inbound = new dist.Ring(fromWorker);
-    for (let i = 0; i < count; i++) out.send(1, i % 100, i, Buffer.from(String(i)));
-    const failed = new Promise((_, reject) => { worker.once('error', reject); worker.once('exit', (c) => c !== 0 && reject(new Error('worker exited ' + c))); });
-    let next = 0;
-    while (next < count) {
-      const n = inbound.drain((_k, conn, seq, payload) => {
-        expect(seq).toBe(next);
-        expect(conn).toBe(next % 100);
-        expect(payload.toString()).toBe(String(next));
-        next++;
-      });
-      if (n === 0) await Promise.race([mainBellDist.wait(() => inbound.pending() > 0, 1000), failed]);
-      else await new Promise((r) => setImmediate(r));
-    }
-    await worker.terminate();
-    expect(next).toBe(count);
+    expect(got).toBe(50_000);
   });
 });
 
@@ -238,62 +196,87 @@ describe('messages larger than the ring', () => {
   });
 
   it('crosses threads both ways: a worker echoes large and small messages interleaved through 64 KB rings', async () => {
-    const toWorker = createRingBuffer(64 * 1024);
-    const fromWorker = createRingBuffer(64 * 1024);
-    const workerBell = new Doorbell();
-    const mainBell = new Doorbell();
-    const ringUrl = pathToFileURL(join(packageRoot, 'dist', 'src', 'hop', 'ring.js')).href;
-    const outboxUrl = pathToFileURL(join(packageRoot, 'dist', 'src', 'hop', 'outbox.js')).href;
-    // the worker echoes every message, reversed, so each direction carries its own bytes
-    const code = `(async () => {
-      const { Ring, Doorbell } = await import(${JSON.stringify(ringUrl)});
-      const { Outbox } = await import(${JSON.stringify(outboxUrl)});
-      const { workerData } = await import('node:worker_threads');
-      const inbound = new Ring(workerData.toWorker);
-      const bell = new Doorbell(workerData.workerBell);
-      const out = new Outbox(new Ring(workerData.fromWorker), new Doorbell(workerData.mainBell));
-      const keepAlive = setInterval(() => {}, 1 << 30);
-      let seen = 0;
-      while (seen < workerData.count) {
-        let n = 0;
-        inbound.drain((kind, conn, seq, payload) => { n++; out.send(kind, conn, seq, Buffer.from(payload).reverse()); });
-        seen += n;
-        if (n === 0) await bell.wait(() => inbound.pending() > 0, 1000);
-        else await new Promise((r) => setImmediate(r));
-      }
-      while (out.backlog > 0) await new Promise((r) => setTimeout(r, 1));
-      clearInterval(keepAlive);
-    })().catch((err) => { console.error(err); process.exit(1); });`;
     const sizeOf = (i: number): number => (i % 10 === 3 ? 200_000 + i * 13 : i % 10 === 7 ? 65_536 + i : (i * 37) % 300);
-    const count = 400;
-    const worker = new Worker(code, {
-      eval: true,
-      execArgv: [],
-      stdout: false,
-      workerData: { toWorker, fromWorker, workerBell: workerBell.sab, mainBell: mainBell.sab, count },
-    });
-    const dist = (await import(ringUrl)) as typeof import('../../src/hop/ring.js');
-    const distOutbox = (await import(outboxUrl)) as typeof import('../../src/hop/outbox.js');
-    const mainBellDist = new dist.Doorbell(mainBell.sab);
-    const out = new distOutbox.Outbox(new dist.Ring(toWorker), new dist.Doorbell(workerBell.sab));
-    const inbound = new dist.Ring(fromWorker);
-    for (let i = 0; i < count; i++) out.send(1, i % 100, i, pattern(i, sizeOf(i)));
-    const failed = new Promise((_, reject) => {
-      worker.once('error', reject);
-      worker.once('exit', (c) => c !== 0 && reject(new Error('worker exited ' + c)));
-    });
-    let next = 0;
     let bad = 0;
-    while (next < count) {
-      const n = inbound.drain((_k, conn, seq, payload) => {
-        if (seq !== next || conn !== next % 100 || !Buffer.from(payload).reverse().equals(pattern(next, sizeOf(next)))) bad++;
-        next++;
-      });
-      if (n === 0) await Promise.race([mainBellDist.wait(() => inbound.pending() > 0, 1000), failed]);
-      else await new Promise((r) => setImmediate(r));
-    }
-    await worker.terminate();
+    const got = await echoThroughWorker({
+      ringBytes: 64 * 1024,
+      count: 400,
+      reverse: true,
+      message: (i) => pattern(i, sizeOf(i)),
+      check: (i, conn, seq, payload) => {
+        if (seq !== i || conn !== i % 100 || !Buffer.from(payload).reverse().equals(pattern(i, sizeOf(i)))) bad++;
+      },
+    });
     expect(bad).toBe(0);
-    expect(next).toBe(count);
+    expect(got).toBe(400);
   }, 60_000);
 });
+
+/**
+ * Sends `count` messages to a worker thread through one ring, which echoes each back (reversed, if
+ * asked) through another; both ends run the compiled modules, as the server does. Returns how many
+ * came back; `check` sees each in arrival order.
+ */
+async function echoThroughWorker(o: {
+  ringBytes: number;
+  count: number;
+  reverse: boolean;
+  message: (i: number) => Buffer;
+  check: (i: number, conn: number, seq: number, payload: Buffer) => void;
+}): Promise<number> {
+  const toWorker = createRingBuffer(o.ringBytes);
+  const fromWorker = createRingBuffer(o.ringBytes);
+  const workerBell = new Doorbell();
+  const mainBell = new Doorbell();
+  const ringUrl = pathToFileURL(join(packageRoot, 'dist', 'src', 'hop', 'ring.js')).href;
+  const outboxUrl = pathToFileURL(join(packageRoot, 'dist', 'src', 'hop', 'outbox.js')).href;
+  const code = `(async () => {
+    const { Ring, Doorbell } = await import(${JSON.stringify(ringUrl)});
+    const { Outbox } = await import(${JSON.stringify(outboxUrl)});
+    const { workerData } = await import('node:worker_threads');
+    const inbound = new Ring(workerData.toWorker);
+    const bell = new Doorbell(workerData.workerBell);
+    const out = new Outbox(new Ring(workerData.fromWorker), new Doorbell(workerData.mainBell));
+    // Atomics.waitAsync holds no reference on the event loop: keep the thread alive while it waits.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    let seen = 0;
+    while (seen < workerData.count) {
+      let n = 0;
+      inbound.drain((kind, conn, seq, payload) => {
+        n++;
+        out.send(kind, conn, seq, workerData.reverse ? Buffer.from(payload).reverse() : payload);
+      });
+      seen += n;
+      // as the shard endpoint does: let the event loop turn between drains, so the outbox's own
+      // wait for room in the reply ring can run
+      if (n === 0) await bell.wait(() => inbound.pending() > 0, 1000);
+      else await new Promise((r) => setImmediate(r));
+    }
+    while (out.backlog > 0) await new Promise((r) => setTimeout(r, 1));
+    clearInterval(keepAlive);
+  })().catch((err) => { console.error(err); process.exit(1); });`;
+  const worker = new Worker(code, {
+    eval: true,
+    execArgv: [],
+    stdout: false,
+    workerData: { toWorker, fromWorker, workerBell: workerBell.sab, mainBell: mainBell.sab, count: o.count, reverse: o.reverse },
+  });
+  const dist = (await import(ringUrl)) as typeof import('../../src/hop/ring.js');
+  const distOutbox = (await import(outboxUrl)) as typeof import('../../src/hop/outbox.js');
+  const mainBellDist = new dist.Doorbell(mainBell.sab);
+  const out = new distOutbox.Outbox(new dist.Ring(toWorker), new dist.Doorbell(workerBell.sab));
+  const inbound = new dist.Ring(fromWorker);
+  for (let i = 0; i < o.count; i++) out.send(1, i % 100, i, o.message(i));
+  const failed = new Promise((_, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', (c) => c !== 0 && reject(new Error('worker exited ' + c)));
+  });
+  let next = 0;
+  while (next < o.count) {
+    const n = inbound.drain((_k, conn, seq, payload) => o.check(next++, conn, seq, payload));
+    if (n === 0) await Promise.race([mainBellDist.wait(() => inbound.pending() > 0, 1000), failed]);
+    else await new Promise((r) => setImmediate(r));
+  }
+  await worker.terminate();
+  return next;
+}
