@@ -81,7 +81,8 @@ describe('SDK against a real server', () => {
   };
 
   beforeAll(async () => {
-    server = await startServer();
+    // a value limit small enough that the test of going over it sends only a few MB
+    server = await startServer({ args: ['--max-value-size', '4mb'] });
   });
 
   afterAll(async () => {
