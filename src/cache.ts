@@ -22,8 +22,12 @@ export interface CacheOptions {
   maxMemory?: number;
   /** default 'writeback' */
   durability?: 'spill' | 'writeback' | 'sync';
-  /** writeback: the longest a write waits before it reaches disk (default 100 ms) */
+  /** writeback: how soon after a write a disk batch with it starts (default 100 ms) */
   writebackDelayMs?: number;
+  /** writeback: writes wait for the disk once the oldest write not on disk is this old (default 1000 ms) */
+  writebackMaxLagMs?: number;
+  /** writeback: ... or once the writes not on disk hold this many bytes, all shards together (default 64 MiB) */
+  writebackMaxBytes?: number;
   /** largest value accepted (default 1 MiB) */
   maxValueSize?: number;
   /** values larger than this live on disk only (default: maxValueSize, i.e. none) */
@@ -81,6 +85,8 @@ export class Cache extends CairnClient {
             maxMemory,
             durability: options.durability ?? 'writeback',
             writebackDelayMs: options.writebackDelayMs,
+            writebackMaxLagMs: options.writebackMaxLagMs,
+            writebackMaxBytes: options.writebackMaxBytes,
             maxValueSize,
             maxItemSize: Math.min(options.maxItemSize ?? maxValueSize, maxValueSize),
             idleMs: options.idleMs,

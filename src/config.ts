@@ -18,6 +18,9 @@ export interface ServerConfig {
   eviction: EvictionName;
   durability: Durability;
   writebackDelay: number;
+  /** writeback/spill: unwritten changes allowed before writes wait (the oldest's age, ms; and bytes, all shards) */
+  writebackMaxLag: number;
+  writebackMaxBytes: number;
   password: string | null;
   maxValueSize: number;
   maxItemSize: number;
@@ -70,7 +73,9 @@ export const SETTINGS: Setting[] = [
   { key: 'maxMemory', flag: 'max-memory', kind: 'size', help: 'hot-tier budget for all shards together, e.g. 512mb', default: () => 256 * 1024 * 1024 },
   { key: 'eviction', flag: 'eviction', kind: 'eviction', help: `which entry leaves memory first: ${EVICTION_POLICIES.join(' | ')} (docs/eviction.md)`, default: () => 'lru' },
   { key: 'durability', flag: 'durability', kind: 'durability', help: 'spill | writeback | sync', default: () => 'writeback' },
-  { key: 'writebackDelay', flag: 'writeback-delay', kind: 'duration', help: 'writeback: longest time a write waits before it reaches disk, e.g. 100ms', default: () => 100 },
+  { key: 'writebackDelay', flag: 'writeback-delay', kind: 'duration', help: 'writeback: how soon after a write the background writer starts a disk batch with it, e.g. 100ms', default: () => 100 },
+  { key: 'writebackMaxLag', flag: 'writeback-max-lag', kind: 'duration', help: 'writeback: writes are acknowledged from memory while the oldest write not on disk is younger than this, then wait for the disk (what a crash can lose; at least --writeback-delay)', default: () => 1000 },
+  { key: 'writebackMaxBytes', flag: 'writeback-max-bytes', kind: 'size', help: 'writeback: the same bound as bytes of writes not on disk, for all shards together', default: () => 64 * 1024 * 1024 },
   { key: 'password', flag: 'password', kind: 'string', help: 'password every client must present', default: () => null },
   { key: 'maxValueSize', flag: 'max-value-size', kind: 'size', help: "largest value accepted, at most 512mb (Redis' proto-max-bulk-len)", default: () => MAX_VALUE },
   { key: 'maxItemSize', flag: 'max-item-size', kind: 'size', help: "values larger than this live on disk only; memcached's item size limit (memcached -I)", default: () => 1024 * 1024 },

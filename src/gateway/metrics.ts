@@ -115,6 +115,9 @@ export function renderPrometheus(s: Snapshot): string {
     w.sample('cairn_bytes', { shard: r.shard, tier: 'cold' }, r.stats.cold.bytes);
   }
   perShard('cairn_memory_limit_bytes', 'gauge', 'Hot-tier byte budget.', (r) => r.stats.hot.maxBytes);
+  perShard('cairn_writeback_lag_seconds', 'gauge', 'Age of the oldest write not yet on disk (0: all on disk): what a crash would lose now.', (r) => (r.stats.writeback?.lagMs ?? 0) / 1000);
+  perShard('cairn_writeback_unwritten_keys', 'gauge', 'Keys with a write not yet on disk.', (r) => r.stats.writeback?.ops ?? 0);
+  perShard('cairn_writeback_unwritten_bytes', 'gauge', 'Estimated bytes of the writes not yet on disk.', (r) => r.stats.writeback?.bytes ?? 0);
 
 
   const conns = new Map<string, [number, number]>();

@@ -97,6 +97,9 @@ export function mergeBroadcast(opcode: number, shardResults: unknown[]): unknown
       total.hotKeyRate = reports[0]?.stats.hotKeyRate ?? 0;
       total.valueSizes = valueSizes(reports);
       total.eviction = reports[0]?.stats.eviction;
+      // the lag is the oldest unwritten change of any shard, not a sum
+      const wb = total.writeback as { lagMs: number } | undefined;
+      if (wb) wb.lagMs = Math.max(0, ...reports.map((r) => r.stats.writeback?.lagMs ?? 0));
       return { total, shards: shardResults };
     }
     case Opcode.COUNT: {

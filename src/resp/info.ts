@@ -46,6 +46,10 @@ export interface Totals {
   restores: number;
   expirations: number;
   writes: number;
+  /** the oldest change not on disk over all shards (ms), and the unwritten changes summed */
+  writebackLagMs: number;
+  writebackOps: number;
+  writebackBytes: number;
 }
 
 export function totals(reports: readonly ShardReport[]): Totals {
@@ -66,6 +70,9 @@ export function totals(reports: readonly ShardReport[]): Totals {
     restores: 0,
     expirations: 0,
     writes: 0,
+    writebackLagMs: 0,
+    writebackOps: 0,
+    writebackBytes: 0,
   };
   for (const r of reports) {
     const s = r.stats;
@@ -86,6 +93,11 @@ export function totals(reports: readonly ShardReport[]): Totals {
     t.restores += s.restores;
     t.expirations += s.expirations;
     t.writes += s.writes;
+    if (s.writeback) {
+      t.writebackLagMs = Math.max(t.writebackLagMs, s.writeback.lagMs);
+      t.writebackOps += s.writeback.ops;
+      t.writebackBytes += s.writeback.bytes;
+    }
   }
   return t;
 }
@@ -264,6 +276,10 @@ export function infoText(requested: readonly string[], reports: readonly ShardRe
     'rdb_bgsave_in_progress:0',
     'aof_enabled:0',
     'aof_rewrite_in_progress:0',
+    // what a crash would lose now: the writes acknowledged but not yet on disk (docs/storage.md)
+    `cairn_writeback_lag_ms:${t.writebackLagMs}`,
+    `cairn_writeback_unwritten_keys:${t.writebackOps}`,
+    `cairn_writeback_unwritten_bytes:${t.writebackBytes}`,
   ]);
   add('stats', 'Stats', [
     `total_connections_received:${server.totalConnections?.() ?? 0}`,

@@ -69,6 +69,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
           maxMemory: config.maxMemory,
           durability: config.durability,
           writebackDelayMs: config.writebackDelay,
+          writebackMaxLagMs: config.writebackMaxLag,
+          writebackMaxBytes: config.writebackMaxBytes,
           maxValueSize: config.maxValueSize,
           maxItemSize: config.maxItemSize,
           idleMs: config.idle,

@@ -5,6 +5,9 @@ export interface StoreSettings {
   eviction?: EvictionName;
   durability: 'spill' | 'writeback' | 'sync';
   writebackDelayMs?: number;
+  writebackMaxLagMs?: number;
+  /** for the whole cache in perShardSettings' argument, per shard in its result */
+  writebackMaxBytes?: number;
   maxValueSize?: number;
   maxItemSize?: number;
   idleMs?: number;
@@ -23,6 +26,7 @@ export function perShardSettings(whole: StoreSettings, shards: number): StoreSet
     idleMs: whole.idleMs || undefined,
     coldMaxItems: whole.coldMaxItems ? Math.ceil(whole.coldMaxItems / shards) : undefined,
     coldMaxBytes: whole.coldMaxBytes ? Math.ceil(whole.coldMaxBytes / shards) : undefined,
+    writebackMaxBytes: whole.writebackMaxBytes ? Math.ceil(whole.writebackMaxBytes / shards) : undefined,
   };
 }
 

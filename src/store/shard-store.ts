@@ -69,6 +69,7 @@ import type {
   HotKeyStat,
   ShardStore,
   UpdateAction,
+  WritebackLag,
 } from './types.js';
 import { KeyEvent, type KeyEventListener } from '../events/codes.js';
 
@@ -84,8 +85,19 @@ export interface TieredShardStoreOptions {
   maxMemory: number;
   /** default 'writeback'. */
   durability?: Durability;
-  /** writeback: the most a write waits before its batch starts; also the spill batching delay. Default 100. */
+  /**
+   * How soon after a change is queued the writer starts a batch with it (spill and writeback). A
+   * longer delay coalesces more rewrites of one key into one put. Default 100.
+   */
   writebackDelayMs?: number;
+  /**
+   * writeback and spill: the bound on unwritten changes, as the age of the oldest (ms). Writes are
+   * acknowledged from memory while the queue is under it; over it they wait for the writer (or, while
+   * disk batches fail, get CAIRN_ERR_DISK). What a crash can lose. Default 1000, never below the delay.
+   */
+  writebackMaxLagMs?: number;
+  /** the same bound as bytes of unwritten changes (keys, values, and a fixed cost per key). Default 64 MiB. */
+  writebackMaxBytes?: number;
   /** values larger than this live on disk only and are never promoted into memory. Default 1 MiB. */
   maxItemSize?: number;
   /** largest value accepted at all (disk-only values included). Default 64 MiB. */
@@ -154,6 +166,10 @@ interface Op {
    */
   prior: number;
   priorExpiry: number;
+  /** when the oldest change this op carries was queued (performance.now()): a rewrite keeps it */
+  since: number;
+  /** what the op holds for the lag's byte bound (set by queue()) */
+  bytes: number;
 }
 
 const PRIOR_UNKNOWN = -1;
@@ -192,7 +208,8 @@ const DEFAULT_BLOCK_SIZE = 1024;
 const BUILD_SLICE = 512;
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const MAX_BATCH_OPS = 4096;
-const MAX_PENDING_OPS = 65536;
+/** bytes charged per queued key beyond its key and value: the op, its Map entry and key string */
+const OP_OVERHEAD = 160;
 /** how long after a failed disk batch the next one is tried */
 const RETRY_MS = 1000;
 
@@ -245,6 +262,8 @@ export class TieredShardStore implements ShardStore {
   private readonly engine: Engine;
   private readonly now: () => number;
   private readonly writebackDelayMs: number;
+  private readonly maxLagMs: number;
+  private readonly maxUnwrittenBytes: number;
   private readonly maxItemSize: number;
   private readonly maxValueSize: number;
   private readonly maxKeySize: number;
@@ -312,6 +331,9 @@ export class TieredShardStore implements ShardStore {
     this.durability = opts.durability ?? 'writeback';
     this.now = opts.clock ?? Date.now;
     this.writebackDelayMs = opts.writebackDelayMs ?? 100;
+    // a batch cannot start before its delay, so a bound below it would hold every write
+    this.maxLagMs = Math.max(opts.writebackMaxLagMs ?? 1000, this.writebackDelayMs);
+    this.maxUnwrittenBytes = opts.writebackMaxBytes ?? 64 << 20;
     this.maxItemSize = opts.maxItemSize ?? 1 << 20;
     this.maxValueSize = Math.max(opts.maxValueSize ?? 64 << 20, this.maxItemSize);
     this.maxKeySize = opts.maxKeySize ?? 65535;
@@ -527,20 +549,33 @@ export class TieredShardStore implements ShardStore {
       seq: 0,
       prior: PRIOR_UNKNOWN,
       priorExpiry: 0,
+      since: 0,
+      bytes: 0,
     });
   }
 
   // ---------------------------------------------------------------------------------------------
   // Pending ops and the writer.
 
-  private queue(kstr: string, op: Op): void {
-    if (this.pending.size === 0) this.pendingSince = performance.now();
+  /**
+   * Queues an op, replacing the key's queued op if any: rewrites of a key while it waits are one put.
+   * `valueBytes`: the size of the value it will write, for the byte bound (default: op.value's).
+   */
+  private queue(kstr: string, op: Op, valueBytes = op.value === null ? 0 : op.value.length): void {
+    op.bytes = op.key.length + valueBytes + OP_OVERHEAD;
     const replaced = this.pending.get(kstr);
     if (replaced !== undefined) {
-      // The replaced op never commits: the disk record the new one replaces is the one it would have.
+      // The replaced op never commits: the disk record the new one replaces is the one it would have,
+      // and the oldest change not on disk is still the replaced one's (the Map keeps its place too).
       op.prior = replaced.prior;
       op.priorExpiry = replaced.priorExpiry;
+      op.since = replaced.since;
+      this.pendingBytes -= replaced.bytes;
+    } else {
+      op.since = performance.now();
+      if (this.pending.size === 0) this.pendingSince = op.since;
     }
+    this.pendingBytes += op.bytes;
     this.pending.set(kstr, op);
     this.scheduleFlush();
   }
@@ -555,27 +590,40 @@ export class TieredShardStore implements ShardStore {
     if (this.durability === 'spill') return;
     const kstr = key.toString('latin1');
     const e = this.engine;
+    const ref = e.peek(key);
+    const valueBytes = ref >= 0 ? e.valueLength(ref) : 0;
+    const queued = this.pending.get(kstr);
+    if (queued !== undefined && queued.kind === OP_DIRTY) {
+      // A rewrite while queued: the queued op snapshots the newest value when its batch is built, so
+      // it stays as it is (its disk record, queue time and place) and only its size changes.
+      e.replacedCleanRef = -1;
+      const bytes = key.length + valueBytes + OP_OVERHEAD;
+      this.pendingBytes += bytes - queued.bytes;
+      queued.bytes = bytes;
+      return;
+    }
     let prior = PRIOR_UNKNOWN;
     let priorExpiry = 0;
     if (!this.clearOwed && (this.inflight === null || !this.inflight.has(kstr))) {
       if (this.coldItems === 0 && this.pending.size === 0 && this.inflight === null) prior = PRIOR_NONE;
-      else if (!this.indexAccess && e.replacedCleanRef >= 0 && e.replacedCleanRef === e.peek(key)) {
+      else if (!this.indexAccess && e.replacedCleanRef >= 0 && e.replacedCleanRef === ref) {
         prior = e.replacedLength;
         priorExpiry = e.replacedExpiry;
       }
     }
     e.replacedCleanRef = -1;
-    this.queue(kstr, { kind: OP_DIRTY, key: Buffer.from(key), value: null, flags: 0, expiresAt: 0, cas: 0, seq: 0, prior, priorExpiry });
+    const op: Op = { kind: OP_DIRTY, key: Buffer.from(key), value: null, flags: 0, expiresAt: 0, cas: 0, seq: 0, prior, priorExpiry, since: 0, bytes: 0 };
+    this.queue(kstr, op, valueBytes);
   }
 
   /** Removes the key from disk if it may be there (deletes and overwrites must reach disk). */
   private queueDelete(key: Buffer, kstr = key.toString('latin1')): void {
     if (this.coldItems === 0 && this.pending.size === 0 && this.inflight === null) return; // nothing can be on disk
-    this.queue(kstr, { kind: OP_DEL, key: Buffer.from(key), value: null, flags: 0, expiresAt: 0, cas: 0, seq: 0, prior: PRIOR_UNKNOWN, priorExpiry: 0 });
+    this.queue(kstr, { kind: OP_DEL, key: Buffer.from(key), value: null, flags: 0, expiresAt: 0, cas: 0, seq: 0, prior: PRIOR_UNKNOWN, priorExpiry: 0, since: 0, bytes: 0 });
   }
 
   private queuePut(key: Buffer, value: Buffer, flags: number, expiresAt: number, cas: number): void {
-    this.queue(key.toString('latin1'), { kind: OP_PUT, key: Buffer.from(key), value, flags, expiresAt, cas, seq: 0, prior: PRIOR_UNKNOWN, priorExpiry: 0 });
+    this.queue(key.toString('latin1'), { kind: OP_PUT, key: Buffer.from(key), value, flags, expiresAt, cas, seq: 0, prior: PRIOR_UNKNOWN, priorExpiry: 0, since: 0, bytes: 0 });
   }
 
   private scheduleFlush(): void {
@@ -617,40 +665,52 @@ export class TieredShardStore implements ShardStore {
     while (this.pending.size > 0 || this.inflight !== null) await this.exclusive(() => this.flushOnce(true));
   }
 
-  /**
-   * Backpressure for writers: when the queue is too long, or its oldest op has waited past the
-   * writeback delay (the timer cannot fire while a caller keeps the event loop busy with writes that
-   * never block), the write waits for a batch. So the writeback window holds under any load.
-   *
-   * After a failed batch its ops are queued again with their first queue time, so the queue stays
-   * overdue until a batch commits; the batch being retried counts too, so a write is never
-   * acknowledged while a write older than the delay waits for a disk that refuses it.
-   */
-  private overdue(): boolean {
-    if (this.pending.size >= MAX_PENDING_OPS) return true;
-    const now = performance.now();
-    if (this.pending.size > 0 && now - this.pendingSince > this.writebackDelayMs) return true;
-    return this.writeError !== null && this.inflight !== null && now - this.inflightSince > this.writebackDelayMs;
+  /** performance.now() of the oldest change not on disk (in the batch being written or queued); -1: none. */
+  private oldestUnwritten(): number {
+    if (this.inflight !== null) return this.inflightSince;
+    return this.pending.size > 0 ? this.pendingSince : -1;
   }
 
   /**
-   * An overdue write waits for a batch; while the disk refuses batches it fails at once with the last
-   * batch's error (CAIRN_ERR_DISK) rather than start a batch of its own: batches are retried once a
-   * second, and the write cannot be acknowledged before one commits.
+   * The lag bound: a write is acknowledged from memory while the oldest change not on disk is younger
+   * than maxLagMs and the unwritten changes hold at most maxUnwrittenBytes. The writer works in the
+   * background meanwhile, so a healthy disk slows writes only when it falls that far behind.
+   *
+   * Checked on every write, not only by the writer's timer (which cannot fire while a caller keeps the
+   * event loop busy with writes that never block). A failed batch's ops are queued again with their
+   * first queue time, and the batch being written counts too, so a write is never acknowledged while
+   * a change older than the bound waits for a disk that refuses it.
    */
-  private backpressure(): Promise<void> {
-    if (this.writeError !== null) return Promise.reject(this.writeError);
-    this.dueFlush ??= this.exclusive(() => this.flushOnce()).finally(() => {
-      this.dueFlush = null;
-    });
-    return this.dueFlush;
+  private overdue(): boolean {
+    const oldest = this.oldestUnwritten();
+    if (oldest < 0) return false;
+    return this.pendingBytes + this.inflightBytes > this.maxUnwrittenBytes || performance.now() - oldest > this.maxLagMs;
+  }
+
+  /**
+   * A write over the bound waits for batches until the unwritten changes are under it again; while the
+   * disk refuses batches it fails at once with the last batch's error (CAIRN_ERR_DISK) rather than
+   * start a batch of its own: batches are retried once a second, and the write cannot be acknowledged
+   * before one commits.
+   */
+  private async backpressure(): Promise<void> {
+    do {
+      if (this.writeError !== null) throw this.writeError;
+      this.dueFlush ??= this.exclusive(() => this.flushOnce()).finally(() => {
+        this.dueFlush = null;
+      });
+      await this.dueFlush;
+    } while (this.overdue());
   }
   private dueFlush: Promise<void> | null = null;
   /**
-   * When the oldest pending op was first queued (performance.now()), or earlier: after a partial batch
-   * it stays that of the whole queue. Never later, so the writeback bound holds.
+   * When the oldest pending op was first queued (performance.now()). The queue is in that order: a
+   * Map keeps a rewritten key in its place, batches take its head, a failed batch goes back to it.
    */
   private pendingSince = 0;
+  /** estimated bytes of the pending ops and of the batch being written (the lag's byte bound) */
+  private pendingBytes = 0;
+  private inflightBytes = 0;
   /** pendingSince of the batch being written */
   private inflightSince = 0;
   /** the error of the last batch while batches fail (null once one commits) */
@@ -670,27 +730,35 @@ export class TieredShardStore implements ShardStore {
     // (sync writers keep their own batches: each group commit is its own attempt).
     if (!force && this.writeError !== null && this.durability !== 'sync' && performance.now() < this.retryAt) throw this.writeError;
     let batch: Map<string, Op>;
+    this.inflightSince = this.pendingSince;
     if (this.durability === 'sync' || this.pending.size <= MAX_BATCH_OPS) {
       batch = this.pending;
       this.pending = new Map();
+      this.inflightBytes = this.pendingBytes;
+      this.pendingBytes = 0;
     } else {
       batch = new Map();
+      let bytes = 0;
       for (const [k, op] of this.pending) {
         batch.set(k, op);
+        bytes += op.bytes;
         this.pending.delete(k);
         if (batch.size >= MAX_BATCH_OPS) break;
       }
+      this.inflightBytes = bytes;
+      this.pendingBytes -= bytes;
+      this.pendingSince = this.pending.values().next().value!.since;
       this.scheduleFlush();
     }
     const done = this.pending.size === 0 ? this.pendingDone : null;
     if (done) this.pendingDone = null;
     this.inflight = batch;
-    this.inflightSince = this.pendingSince;
     this.inflightDone = done?.promise ?? null;
     const ops = [...batch.values()];
     try {
       await this.commit(ops);
       this.inflight = null;
+      this.inflightBytes = 0;
       this.inflightDone = null;
       this.writeError = null;
       done?.resolve();
@@ -712,15 +780,25 @@ export class TieredShardStore implements ShardStore {
   }
 
   /**
-   * Puts the ops of a failed batch back at the head of the queue, with the queue time of the batch:
-   * they are the oldest writes not on disk. A key with a newer op queued meanwhile keeps the newer op,
-   * in the failed op's place.
+   * Puts the ops of a failed batch back at the head of the queue, with their queue times: they are
+   * the oldest writes not on disk. A key with a newer op queued meanwhile keeps the newer op, in the
+   * failed op's place and with its queue time.
    */
   private requeue(batch: Map<string, Op>): void {
     const queue = new Map<string, Op>();
-    for (const [k, op] of batch) queue.set(k, this.pending.get(k) ?? op);
+    for (const [k, op] of batch) {
+      const newer = this.pending.get(k);
+      if (newer === undefined) {
+        queue.set(k, op);
+        this.pendingBytes += op.bytes;
+      } else {
+        newer.since = op.since;
+        queue.set(k, newer);
+      }
+    }
     for (const [k, op] of this.pending) if (!queue.has(k)) queue.set(k, op);
     this.pending = queue;
+    this.inflightBytes = 0;
     this.pendingSince = this.inflightSince;
   }
 
@@ -968,7 +1046,7 @@ export class TieredShardStore implements ShardStore {
       const { n, key } = parseOrderedKey(k);
       const kstr = key.toString('latin1');
       if (this.pending.has(kstr) || this.inflight?.has(kstr)) continue; // a newer op decides
-      this.queue(kstr, { kind: OP_EXPIRE_DUE, key: Buffer.from(key), value: null, flags: 0, expiresAt: n, cas: 0, seq: 0, prior: PRIOR_UNKNOWN, priorExpiry: 0 });
+      this.queue(kstr, { kind: OP_EXPIRE_DUE, key: Buffer.from(key), value: null, flags: 0, expiresAt: n, cas: 0, seq: 0, prior: PRIOR_UNKNOWN, priorExpiry: 0, since: 0, bytes: 0 });
     }
     if (!this.overColdLimits(this.coldItems, this.coldBytes)) return;
     const excess = this.coldMaxItems > 0 ? Math.max(1, this.coldItems - this.coldMaxItems) : this.sweepBatch;
@@ -978,7 +1056,7 @@ export class TieredShardStore implements ShardStore {
       const { n, key } = parseOrderedKey(k);
       const kstr = key.toString('latin1');
       if (this.pending.has(kstr) || this.inflight?.has(kstr)) continue;
-      this.queue(kstr, { kind: OP_DROP, key: Buffer.from(key), value: null, flags: 0, expiresAt: 0, cas: 0, seq: n, prior: PRIOR_UNKNOWN, priorExpiry: 0 });
+      this.queue(kstr, { kind: OP_DROP, key: Buffer.from(key), value: null, flags: 0, expiresAt: 0, cas: 0, seq: n, prior: PRIOR_UNKNOWN, priorExpiry: 0, since: 0, bytes: 0 });
     }
   }
 
@@ -1071,7 +1149,7 @@ export class TieredShardStore implements ShardStore {
       cas = recordCas(rec);
     }
     if (expiresAt !== 0 && expiresAt <= this.now()) {
-      if (op === undefined) this.queue(kstr, { kind: OP_EXPIRE_DUE, key: Buffer.from(key), value: null, flags: 0, expiresAt, cas: 0, seq: 0, prior: PRIOR_UNKNOWN, priorExpiry: 0 });
+      if (op === undefined) this.queue(kstr, { kind: OP_EXPIRE_DUE, key: Buffer.from(key), value: null, flags: 0, expiresAt, cas: 0, seq: 0, prior: PRIOR_UNKNOWN, priorExpiry: 0, since: 0, bytes: 0 });
       return ABSENT;
     }
     if (promote && value.length <= this.maxItemSize) {
@@ -1558,6 +1636,7 @@ export class TieredShardStore implements ShardStore {
     this.checkOpen();
     this.engine.clear();
     this.pending = new Map();
+    this.pendingBytes = 0;
     this.counters.writes++;
     if (this.keyEvent !== null) this.keyEvent(KeyEvent.FLUSH, EMPTY_KEY);
     // Until the disk is cleared, reads must not find what it still holds.
@@ -1623,6 +1702,7 @@ export class TieredShardStore implements ShardStore {
       hotKeys: e.hotKeys(HOT_KEYS_REPORTED).map(hotKeyStat),
       hotKeyRate: e.hotKeyRate,
       valueSizes: e.valueSizes(),
+      writeback: this.writebackLag(),
     };
   }
 
@@ -1643,6 +1723,16 @@ export class TieredShardStore implements ShardStore {
 
   ioStats(): StoreIoStats {
     return { ...this.io, pending: this.pending.size };
+  }
+
+  /** The changes acknowledged but not yet on disk: what a crash would lose now. */
+  writebackLag(): WritebackLag {
+    const oldest = this.oldestUnwritten();
+    return {
+      lagMs: oldest < 0 ? 0 : Math.max(0, Math.round(performance.now() - oldest)),
+      ops: this.pending.size + (this.inflight?.size ?? 0),
+      bytes: this.pendingBytes + this.inflightBytes,
+    };
   }
 
   /** Writes every queued op now (all modes). Resolves when committed. */
@@ -1722,7 +1812,9 @@ export class TieredShardStore implements ShardStore {
         const key = e.keyOf(ref);
         const kstr = key.toString('latin1');
         // Snapshot now; it is written even if it is evicted later.
-        this.pending.set(kstr, { kind: OP_PUT, key, value: e.valueOf(ref), flags: e.flagsOf(ref), expiresAt: e.expiresAtOf(ref), cas: e.casOf(ref), seq: 0, prior: PRIOR_UNKNOWN, priorExpiry: 0 });
+        const since = this.pending.get(kstr)?.since ?? performance.now();
+        if (this.pending.size === 0) this.pendingSince = since;
+        this.pending.set(kstr, { kind: OP_PUT, key, value: e.valueOf(ref), flags: e.flagsOf(ref), expiresAt: e.expiresAtOf(ref), cas: e.casOf(ref), seq: 0, prior: PRIOR_UNKNOWN, priorExpiry: 0, since, bytes: 0 });
       });
     } while (c !== 0);
     await this.sweeping;

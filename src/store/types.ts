@@ -95,6 +95,17 @@ export interface ShardStats {
   hotKeyRate?: number;
   /** entries in memory per value size: [0] empty values, [i] values of 2^(i-1) to 2^i - 1 bytes. */
   valueSizes?: number[];
+  /** changes acknowledged but not yet on disk: what a crash would lose now (stores with a disk tier) */
+  writeback?: WritebackLag;
+}
+
+export interface WritebackLag {
+  /** age of the oldest change not yet on disk, ms; 0 when everything is on disk */
+  lagMs: number;
+  /** keys with a change not yet on disk (queued or in the batch being written) */
+  ops: number;
+  /** their estimated size: keys, values and a fixed cost per key */
+  bytes: number;
 }
 
 export interface HotKeyStat {

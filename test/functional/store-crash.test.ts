@@ -36,7 +36,7 @@ afterAll(() => {
 const CHILD = `
 const { TieredShardStore } = await import(process.env.CAIRN_STORE_URL);
 const cfg = JSON.parse(process.env.CAIRN_CRASH);
-const s = await TieredShardStore.open({ shard: 0, dir: cfg.dir, maxMemory: cfg.maxMemory, durability: cfg.durability, writebackDelayMs: cfg.delay });
+const s = await TieredShardStore.open({ shard: 0, dir: cfg.dir, maxMemory: cfg.maxMemory, durability: cfg.durability, writebackDelayMs: cfg.delay, writebackMaxLagMs: cfg.delay });
 process.stdout.write('ready\\n');
 let next = 0;
 async function writer() {
@@ -119,7 +119,7 @@ describe('TieredShardStore crash safety (SIGKILL)', () => {
     const { acks, killedAt } = await runAndKill({ dir, maxMemory: 256 << 10, durability: 'writeback', delay, concurrency: 16 }, 20_000, 15_000);
     expect(acks.length).toBeGreaterThan(1000);
     const s = await TieredShardStore.open({ shard: 0, dir, maxMemory: 1 << 20 });
-    // Documented window: the writeback delay plus one batch commit. Allow a generous commit time for
+    // Documented window: the max lag (here the delay) plus one batch commit. Allow a generous commit time for
     // a loaded CI machine; what is older than that must be there.
     const window = delay + 500;
     let lostOld = 0;

@@ -71,7 +71,7 @@ describe('disk faults (test hook)', () => {
   }, 60_000);
 
   it('writeback: writes are acknowledged from memory during the fault and reach the disk when it clears', async () => {
-    const srv = await start({ args: ['--durability', 'writeback', '--writeback-delay', '50ms'], dataDir: keptDir() });
+    const srv = await start({ args: ['--durability', 'writeback', '--writeback-delay', '50ms', '--writeback-max-lag', '50ms'], dataDir: keptDir() });
     const r = redis(srv.respPort);
     const keys = keysOn(0, 2, 50, 'w');
     await r.call('cairn.debug', 'disk-fault', '0', 'on');
@@ -100,7 +100,7 @@ describe('disk faults (test hook)', () => {
   it('writeback: once batches fail, writes are refused within the delay until one commits, and nothing is lost when the fault clears', async () => {
     const delay = 100;
     const margin = 500;
-    const srv = await start({ args: ['--durability', 'writeback', '--writeback-delay', `${delay}ms`], dataDir: keptDir() });
+    const srv = await start({ args: ['--durability', 'writeback', '--writeback-delay', `${delay}ms`, '--writeback-max-lag', `${delay}ms`], dataDir: keptDir() });
     const control = redis(srv.respPort);
     let faultAt = Infinity;
     const loading = writeLoad(srv, 6, 100, 60_000, (w) => w.at > faultAt + 2500);
@@ -250,7 +250,7 @@ describe.skipIf(probe === null)('disk faults (a real full disk: tmpfs)', () => {
     const mnt = tmpfs(20)!;
     const dir = `${mnt}/data`;
     mkdirSync(dir);
-    const srv = await start({ dataDir: dir, args: ['--durability', 'writeback', '--writeback-delay', `${delay}ms`, '--max-memory', '512mb'] });
+    const srv = await start({ dataDir: dir, args: ['--durability', 'writeback', '--writeback-delay', `${delay}ms`, '--writeback-max-lag', `${delay}ms`, '--max-memory', '512mb'] });
     // Load until the disk has refused writes for 3 s (so that acknowledgements had every chance to
     // resume), bounded to 90 s in all.
     let firstRefusal = Infinity;
@@ -300,7 +300,7 @@ describe.skipIf(probe === null)('disk faults (a real full disk: tmpfs)', () => {
     const mnt = tmpfs(8)!;
     const dir = `${mnt}/data`;
     mkdirSync(dir);
-    const srv = await start({ dataDir: dir, args: ['--durability', 'writeback', '--writeback-delay', '50ms', '--shutdown-timeout', '3s', '--max-memory', '256mb'] });
+    const srv = await start({ dataDir: dir, args: ['--durability', 'writeback', '--writeback-delay', '50ms', '--writeback-max-lag', '50ms', '--shutdown-timeout', '3s', '--max-memory', '256mb'] });
     let refusals = 0;
     await writeLoad(srv, 4, 600, 90_000, (w) => w.error !== null && ++refusals >= 20);
     expect(refusals).toBeGreaterThanOrEqual(20);

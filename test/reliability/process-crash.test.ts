@@ -28,7 +28,7 @@ function dataDir(): string {
 
 /** Writers (RESP and SDK) each write new keys w<id>:<n>; returns what was acknowledged, and when. */
 async function writeUntilKilled(durability: string, dir: string, runMs: number): Promise<{ acked: Map<string, number>; killedAt: number; tried: number }> {
-  const srv = await start({ dataDir: dir, args: ['--durability', durability, '--writeback-delay', '100ms'] });
+  const srv = await start({ dataDir: dir, args: ['--durability', durability, '--writeback-delay', '100ms', '--writeback-max-lag', '100ms'] });
   const acked = new Map<string, number>();
   let running = true;
   let tried = 0;
@@ -96,7 +96,7 @@ describe('process crash (SIGKILL under write load)', () => {
     console.log(`process crash, sync: ${tried} writes tried, ${acked.size} acknowledged, 0 lost after SIGKILL`);
   }, 60_000);
 
-  it('writeback: nothing acknowledged before the window (delay + one batch commit + 500 ms slack) is lost', async () => {
+  it('writeback: nothing acknowledged before the window (max lag + one batch commit + 500 ms slack) is lost', async () => {
     const dir = dataDir();
     const { acked, killedAt } = await writeUntilKilled('writeback', dir, 1500);
     const lost = await missing(dir, [...acked.keys()]);
