@@ -33,9 +33,9 @@
  * at the end, on failure too.
  *
  * Time: 28 measured runs of about COMPARE_SECONDS plus ten probes, then the memory phase (four
- * loads of a million keys; cairn takes ~10 s per million on two cores): about 4 minutes at the
- * default 5 s on a 2-core machine, under 2 minutes at COMPARE_SECONDS=2. COMPARE_CORES adds 12
- * runs per core count.
+ * loads of a million keys; cairn takes 10-20 s per million on two cores): about 4-5 minutes at
+ * the default 5 s on a 2-core machine, about 2.5 minutes at COMPARE_SECONDS=2. COMPARE_CORES adds
+ * 12 runs and 4 probes per core count (about 40 s each at COMPARE_SECONDS=2).
  *
  * Environment: COMPARE_SECONDS (default 5) per measured run, COMPARE_SHARDS (default: cores),
  * COMPARE_CLIENTS (50), COMPARE_VALUE (100), COMPARE_KEYSPACE (100000), COMPARE_MC_PIPELINE (16),
@@ -59,7 +59,7 @@ import {
 } from './lib/procs.js';
 import { redisBenchmark } from './lib/redis-benchmark.js';
 import { kvLoad, kvLoadProcess, type KvLoadOptions, type KvLoadResult } from './lib/kv-load.js';
-import { measureCpu, memoryStatus, settle, type MemoryStatus } from './lib/proc-stat.js';
+import { measureCpu, memoryStatus, settle, type CpuReading, type MemoryStatus } from './lib/proc-stat.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/bench/compare.js → the package root */
@@ -140,6 +140,8 @@ interface Cell {
   cpuUsPerReq: number;
   /** server CPU seconds per second of load: how many cores it kept busy */
   coresUsed: number;
+  /** the main thread's part of that CPU (cairn: the acceptor, which every request crosses) */
+  mainThreadShare: number;
 }
 
 interface SetGet {
@@ -147,15 +149,24 @@ interface SetGet {
   get: Cell;
 }
 
-function cellOf(rps: number, requests: number, p99Ms: number | undefined, cpu: number): Cell {
+function cellOf(rps: number, requests: number, p99Ms: number | undefined, cpu: CpuReading<unknown>): Cell {
   const loadSeconds = rps > 0 ? requests / rps : 0;
   return {
     rps,
     p99Ms,
-    cpuUsPerReq: requests > 0 ? (cpu / requests) * 1e6 : 0,
-    coresUsed: loadSeconds > 0 ? cpu / loadSeconds : 0,
+    cpuUsPerReq: requests > 0 ? (cpu.cpuSeconds / requests) * 1e6 : 0,
+    coresUsed: loadSeconds > 0 ? cpu.cpuSeconds / loadSeconds : 0,
+    mainThreadShare: cpu.cpuSeconds > 0 ? Math.min(1, cpu.mainThreadCpuSeconds / cpu.cpuSeconds) : 0,
   };
 }
+
+/**
+ * What the process passes once its main thread fills one core, at this CPU per request: one
+ * core-second divided by the main thread's CPU per request. For cairn, whose acceptor every
+ * request crosses, that is the ceiling no shard count lifts, unless the acceptor's cost per
+ * request falls.
+ */
+const mainThreadCeiling = (c: Cell): number => (c.cpuUsPerReq * c.mainThreadShare > 0 ? 1e6 / (c.cpuUsPerReq * c.mainThreadShare) : 0);
 
 async function respRun(target: Target, pipeline: number, wrap: string[] = []): Promise<SetGet> {
   // size each run for about SECONDS: a short probe first
@@ -180,7 +191,7 @@ async function respRun(target: Target, pipeline: number, wrap: string[] = []): P
     if (!row) throw new Error(`${target.name}: redis-benchmark printed no ${test.toUpperCase()} row`);
     // a server still writing back the SETs would steal CPU from the next run
     await settle(target.pid);
-    return cellOf(row.rps, n, row.p99Ms, m.cpuSeconds);
+    return cellOf(row.rps, n, row.p99Ms, m);
   };
   const measure = async (): Promise<SetGet> => ({ set: await one('set', setN), get: await one('get', getN) });
   return progress(`redis-benchmark ${target.name} P${pipeline} SET n=${setN}, GET n=${getN}`, measure());
@@ -206,7 +217,7 @@ async function mcRun(target: Target, wrap: string[] = []): Promise<McFigures> {
     const load = m.result;
     if (load.errors) throw new Error(`${target.name}: ${load.errors} errors during ${op} load; first: ${load.firstError}`);
     await settle(target.pid);
-    return { cell: cellOf(load.rps, load.requests, load.p99Ms, m.cpuSeconds), load };
+    return { cell: cellOf(load.rps, load.requests, load.p99Ms, m), load };
   };
   const set = await one('set', 0);
   const get = await one('get', 1);
@@ -450,6 +461,13 @@ function reportThroughput(t: Throughput): void {
   log('The one-thread Node yardstick (a Map of Buffers, no persistence):');
   for (const [cell, label] of [...RESP_CELLS, ...MC_CELLS]) line(label, c('cairnSpill', cell), 'cairn spill', c('node', cell), 'node');
   log('');
+  log(
+    'cairn acceptor (main thread) share of the server CPU: ' +
+      [...RESP_CELLS, ...MC_CELLS]
+        .map(([cell, label]) => `${label} ${(c('cairn', cell).mainThreadShare * 100).toFixed(0)}% / ${(c('cairnSpill', cell).mainThreadShare * 100).toFixed(0)}%`)
+        .join(', ') +
+      ' (writeback / spill)',
+  );
   const hr = (name: string): string => (t.hitRates[name] ?? 0).toFixed(3);
   log(`memcache get hit rate: cairn writeback ${hr('cairn')}, cairn spill ${hr('cairnSpill')}, memcached ${hr('memcached')}, node ${hr('node')}`);
   log(
@@ -479,13 +497,15 @@ function reportCores(rows: CoreRow[]): void {
   for (const row of rows) {
     log(`server on cpu ${row.serverCpus} (${row.serverCores} core${row.serverCores === 1 ? '' : 's'}), load generator ${row.generatorCpus === 'unpinned' ? 'unpinned (sharing the server\'s cores)' : `on cpu ${row.generatorCpus}`}:`);
     for (const [cell, label] of [...RESP_CELLS, ...MC_CELLS]) {
-      const parts = Object.entries(row.cells)
-        .filter(([, cells]) => cells[cell])
-        .map(([name, cells]) => {
-          const x = cells[cell]!;
-          return `${name.padEnd(9)} ${fmtRps(x.rps)}, ${fmtRps(x.rps / row.serverCores)} per core allotted, ${fmtRps(x.rps / Math.max(1e-9, x.coresUsed))} per core used (${x.coresUsed.toFixed(2)} busy)`;
-        });
-      log(`  ${label.padEnd(22)} ${parts.join(' | ')}`);
+      for (const [name, cells] of Object.entries(row.cells)) {
+        const x = cells[cell];
+        if (!x) continue;
+        log(
+          `  ${label.padEnd(22)} ${name.padEnd(9)} ${fmtRps(x.rps)}; per core allotted ${fmtRps(x.rps / row.serverCores)}; ` +
+            `per core used ${fmtRps(x.rps / Math.max(1e-9, x.coresUsed))} (${x.coresUsed.toFixed(2)} busy); ` +
+            `main thread ${(x.mainThreadShare * 100).toFixed(0).padStart(3)}% of the CPU, ${fmtRps(mainThreadCeiling(x))} once it fills a core`,
+        );
+      }
     }
   }
 }
@@ -531,9 +551,12 @@ function summary(t: Throughput, m: { cairn: MemoryFigures; redis: MemoryFigures 
       out[field(target, cell, 'P99Ms')] = round3(x.p99Ms);
     }
   }
-  // server CPU per request, every target and cell
+  // server CPU per request, every target and cell; cairn's acceptor share of it
   for (const [target, cells] of Object.entries(t.cells)) {
-    for (const [cell, x] of Object.entries(cells)) out[field(target, cell as CellName, 'CpuUsPerReq')] = round3(x.cpuUsPerReq);
+    for (const [cell, x] of Object.entries(cells)) {
+      out[field(target, cell as CellName, 'CpuUsPerReq')] = round3(x.cpuUsPerReq);
+      if (target.startsWith('cairn')) out[field(target, cell as CellName, 'AcceptorShare')] = round3(x.mainThreadShare);
+    }
   }
   if (m) {
     out.cairnRssPerKeyFirstMillion = Math.round(m.cairn.rssPerKeyFirst * 10) / 10;
@@ -555,7 +578,16 @@ function summary(t: Throughput, m: { cairn: MemoryFigures; redis: MemoryFigures 
           Object.fromEntries(
             Object.entries(cells).map(([cell, x]) => [
               cell,
-              { rps: Math.round(x.rps), rpsPerCore: Math.round(x.rps / row.serverCores), rpsPerCoreUsed: Math.round(x.rps / Math.max(1e-9, x.coresUsed)), coresUsed: round3(x.coresUsed), p99Ms: round3(x.p99Ms) },
+              {
+                rps: Math.round(x.rps),
+                rpsPerCore: Math.round(x.rps / row.serverCores),
+                rpsPerCoreUsed: Math.round(x.rps / Math.max(1e-9, x.coresUsed)),
+                coresUsed: round3(x.coresUsed),
+                mainThreadShare: round3(x.mainThreadShare),
+                mainThreadCeilingRps: Math.round(mainThreadCeiling(x)),
+                cpuUsPerReq: round3(x.cpuUsPerReq),
+                p99Ms: round3(x.p99Ms),
+              },
             ]),
           ),
         ]),

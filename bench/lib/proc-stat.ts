@@ -33,6 +33,16 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / clockTicks();
 }
 
+/**
+ * CPU seconds (user + system) one thread of the process has used; the main thread's tid is the
+ * pid (cairn's acceptor, redis-server's event loop).
+ */
+export function threadCpuSeconds(pid: number, tid = pid): number {
+  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks();
+}
+
 export interface MemoryStatus {
   /** VmRSS in bytes */
   rss: number;
@@ -47,12 +57,27 @@ export function memoryStatus(pid: number): MemoryStatus {
   return { rss: kb('VmRSS'), peakRss: kb('VmHWM'), threads: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 0) };
 }
 
-/** CPU used by a process while `work` ran, beside the wall time it took. */
-export async function measureCpu<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; cpuSeconds: number; wallSeconds: number }> {
+export interface CpuReading<T> {
+  result: T;
+  /** the whole process */
+  cpuSeconds: number;
+  /** its main thread alone */
+  mainThreadCpuSeconds: number;
+  wallSeconds: number;
+}
+
+/** CPU used by a process (and by its main thread) while `work` ran, beside the wall time it took. */
+export async function measureCpu<T>(pid: number, work: () => Promise<T>): Promise<CpuReading<T>> {
   const cpu0 = cpuSeconds(pid);
+  const main0 = threadCpuSeconds(pid);
   const t0 = performance.now();
   const result = await work();
-  return { result, cpuSeconds: cpuSeconds(pid) - cpu0, wallSeconds: (performance.now() - t0) / 1000 };
+  return {
+    result,
+    cpuSeconds: cpuSeconds(pid) - cpu0,
+    mainThreadCpuSeconds: threadCpuSeconds(pid) - main0,
+    wallSeconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /**
