@@ -503,7 +503,9 @@ function reportCores(rows: CoreRow[]): void {
         log(
           `  ${label.padEnd(22)} ${name.padEnd(9)} ${fmtRps(x.rps)}; per core allotted ${fmtRps(x.rps / row.serverCores)}; ` +
             `per core used ${fmtRps(x.rps / Math.max(1e-9, x.coresUsed))} (${x.coresUsed.toFixed(2)} busy); ` +
-            `main thread ${(x.mainThreadShare * 100).toFixed(0).padStart(3)}% of the CPU, ${fmtRps(mainThreadCeiling(x))} once it fills a core`,
+            (x.mainThreadShare >= 0.05
+              ? `main thread ${(x.mainThreadShare * 100).toFixed(0).padStart(3)}% of the CPU, ${fmtRps(mainThreadCeiling(x))} once it fills a core`
+              : 'main thread idle (other threads serve the requests)'),
         );
       }
     }

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** nutcracker is installed in /usr/sbin, which a non-root PATH may lack. */
@@ -384,7 +384,11 @@ export async function startCairn(options: CairnOptions): Promise<CairnHandle> {
  */
 export async function startYardstick(protocol: 'resp' | 'memcache', launch: LaunchOptions = {}): Promise<ServiceHandle> {
   const p = await freePort();
-  const script = fileURLToPath(new URL(`./yardstick-${protocol}.js`, import.meta.url));
+  const here = fileURLToPath(import.meta.url);
+  // loaded from source (tests run bench/lib/procs.ts), the yardstick runs from the build
+  const script = here.endsWith('.ts')
+    ? join(dirname(here), '..', '..', 'dist', 'bench', 'lib', `yardstick-${protocol}.js`)
+    : join(dirname(here), `yardstick-${protocol}.js`);
   const daemon = spawnWrapped(`yardstick-${protocol}`, process.execPath, [script, String(p)], launch);
   try {
     await waitForPort(p, 10_000, daemon.alive);
