@@ -586,7 +586,7 @@ function summary(t: Throughput, m: { cairn: MemoryFigures; redis: MemoryFigures 
                 rpsPerCoreUsed: Math.round(x.rps / Math.max(1e-9, x.coresUsed)),
                 coresUsed: round3(x.coresUsed),
                 mainThreadShare: round3(x.mainThreadShare),
-                mainThreadCeilingRps: Math.round(mainThreadCeiling(x)),
+                mainThreadCeilingRps: x.mainThreadShare >= 0.05 ? Math.round(mainThreadCeiling(x)) : null,
                 cpuUsPerReq: round3(x.cpuUsPerReq),
                 p99Ms: round3(x.p99Ms),
               },

@@ -46,15 +46,13 @@ export function threadCpuSeconds(pid: number, tid = pid): number {
 export interface MemoryStatus {
   /** VmRSS in bytes */
   rss: number;
-  /** VmHWM (peak RSS) in bytes */
-  peakRss: number;
   threads: number;
 }
 
 export function memoryStatus(pid: number): MemoryStatus {
   const status = readFileSync(`/proc/${pid}/status`, 'latin1');
   const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), peakRss: kb('VmHWM'), threads: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 0) };
+  return { rss: kb('VmRSS'), threads: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 0) };
 }
 
 export interface CpuReading<T> {
@@ -63,33 +61,26 @@ export interface CpuReading<T> {
   cpuSeconds: number;
   /** its main thread alone */
   mainThreadCpuSeconds: number;
-  wallSeconds: number;
 }
 
-/** CPU used by a process (and by its main thread) while `work` ran, beside the wall time it took. */
+/** CPU used by a process, and by its main thread, while `work` ran. */
 export async function measureCpu<T>(pid: number, work: () => Promise<T>): Promise<CpuReading<T>> {
   const cpu0 = cpuSeconds(pid);
   const main0 = threadCpuSeconds(pid);
-  const t0 = performance.now();
   const result = await work();
-  return {
-    result,
-    cpuSeconds: cpuSeconds(pid) - cpu0,
-    mainThreadCpuSeconds: threadCpuSeconds(pid) - main0,
-    wallSeconds: (performance.now() - t0) / 1000,
-  };
+  return { result, cpuSeconds: cpuSeconds(pid) - cpu0, mainThreadCpuSeconds: threadCpuSeconds(pid) - main0 };
 }
 
 /**
  * Waits until the process uses under `share` of a core over a quarter second (a server still
  * flushing to disk or compacting after a write load would otherwise steal CPU from the next run),
- * for at most `limitMs`. Returns the milliseconds waited.
+ * for at most `limitMs`.
  */
-export async function settle(pid: number, share = 0.05, limitMs = 10_000): Promise<number> {
+export async function settle(pid: number, share = 0.05, limitMs = 10_000): Promise<void> {
   const started = Date.now();
   for (;;) {
     const before = cpuSeconds(pid);
     await sleep(250);
-    if (cpuSeconds(pid) - before < share * 0.25 || Date.now() - started > limitMs) return Date.now() - started;
+    if (cpuSeconds(pid) - before < share * 0.25 || Date.now() - started > limitMs) return;
   }
 }
