@@ -33,9 +33,10 @@
  * at the end, on failure too.
  *
  * Time: 28 measured runs of about COMPARE_SECONDS plus ten probes, then the memory phase (four
- * loads of a million keys; cairn takes 10-20 s per million on two cores): about 4-5 minutes at
- * the default 5 s on a 2-core machine, about 2.5 minutes at COMPARE_SECONDS=2. COMPARE_CORES adds
- * 12 runs and 4 probes per core count (about 40 s each at COMPARE_SECONDS=2).
+ * loads of a million keys; cairn takes 10-20 s per million on two cores): about 2 minutes at
+ * COMPARE_SECONDS=2 on a 2-core machine, and each further second per run adds about half a
+ * minute, so about 3.5 minutes at the default 5 s. COMPARE_CORES adds 12 runs and 4 probes per
+ * core count (about 40 s each at COMPARE_SECONDS=2).
  *
  * Environment: COMPARE_SECONDS (default 5) per measured run, COMPARE_SHARDS (default: cores),
  * COMPARE_CLIENTS (50), COMPARE_VALUE (100), COMPARE_KEYSPACE (100000), COMPARE_MC_PIPELINE (16),
