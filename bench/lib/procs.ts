@@ -7,7 +7,8 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** nutcracker is installed in /usr/sbin, which a non-root PATH may lack. */
 const EXTRA_PATH = ['/usr/sbin', '/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin'];
@@ -375,4 +376,25 @@ export async function startCairn(options: CairnOptions): Promise<CairnHandle> {
       cleanup();
     },
   };
+}
+
+/**
+ * One of the plain one-thread Node yardsticks (bench/lib/yardstick-resp.ts or
+ * yardstick-memcache.ts) in its own process on a free loopback port.
+ */
+export async function startYardstick(protocol: 'resp' | 'memcache', launch: LaunchOptions = {}): Promise<ServiceHandle> {
+  const p = await freePort();
+  const here = fileURLToPath(import.meta.url);
+  // loaded from source (tests run bench/lib/procs.ts), the yardstick runs from the build
+  const script = here.endsWith('.ts')
+    ? join(dirname(here), '..', '..', 'dist', 'bench', 'lib', `yardstick-${protocol}.js`)
+    : join(dirname(here), `yardstick-${protocol}.js`);
+  const daemon = spawnWrapped(`yardstick-${protocol}`, process.execPath, [script, String(p)], launch);
+  try {
+    await waitForPort(p, 10_000, daemon.alive);
+  } catch (err) {
+    await daemon.stop();
+    throw new Error(`the ${protocol} yardstick did not start: ${(err as Error).message}\n${daemon.output()}`);
+  }
+  return { port: p, daemon, stop: () => daemon.stop() };
 }
