@@ -11,6 +11,7 @@ import {
   R_ERROR,
   R_TOO_LARGE,
   REALTIME_MAXDELTA,
+  commandWord,
   parseI32,
   parseMemcacheCommand,
   parseU32,
@@ -71,7 +72,7 @@ export function executeMemcache(store: ShardStore, raw: Buffer, options: Memcach
 /** get / gets / bget answered without a promise, when the store can; null otherwise. */
 function readNow(store: ShardStore, args: Buffer[]): Buffer | null {
   if (!store.getNow || args.length < 2) return null;
-  const name = args[0].toString('latin1');
+  const name = commandWord(args[0]);
   if (name !== 'get' && name !== 'gets' && name !== 'bget') return null;
   const keys = args.slice(1);
   return values(keys.map((k) => store.getNow!(k)), keys, name === 'gets');
@@ -100,7 +101,7 @@ export async function executeMemcacheBatch(
 }
 
 async function run(store: ShardStore, args: Buffer[], data: Buffer | null, now: number): Promise<Buffer> {
-  const name = args[0].toString('latin1');
+  const name = commandWord(args[0]);
   switch (name) {
     case 'get':
     case 'bget':

@@ -91,6 +91,30 @@ export function validKey(key: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * A command word as a string. `get` and `set`, most of a cache's traffic, are told from their bytes
+ * and answered with constant strings, so no string is made for them per request (memcached's command
+ * words are case-sensitive).
+ */
+export function commandWord(tok: Buffer): string {
+  if (tok.length === 3 && tok[1] === 0x65 /* e */ && tok[2] === 0x74 /* t */) {
+    if (tok[0] === 0x67 /* g */) return 'get';
+    if (tok[0] === 0x73 /* s */) return 'set';
+  }
+  return tok.toString('latin1');
+}
+
+/** the decimal digits tok[from..] as a number, or -1 when one is not a digit; exact up to 15 digits. */
+function digitsValue(tok: Buffer, from: number): number {
+  let v = 0;
+  for (let j = from; j < tok.length; j++) {
+    const d = tok[j] - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
 function parseUnsigned(tok: Buffer, max: bigint): bigint | null {
   if (tok.length === 0 || tok.length > 21) return null;
   let i = tok[0] === 43 /* + */ ? 1 : 0;
@@ -102,8 +126,14 @@ function parseUnsigned(tok: Buffer, max: bigint): bigint | null {
 
 /** memcached safe_strtoul for flags: a u32. */
 export function parseU32(tok: Buffer): number | null {
-  const v = parseUnsigned(tok, 0xffffffffn);
-  return v === null ? null : Number(v);
+  const from = tok[0] === 43 /* + */ ? 1 : 0;
+  if (tok.length - from > 15 || from === tok.length) {
+    // leading zeros may make a long token small: the exact (BigInt) path
+    const v = parseUnsigned(tok, 0xffffffffn);
+    return v === null ? null : Number(v);
+  }
+  const v = digitsValue(tok, from);
+  return v < 0 || v > 0xffffffff ? null : v;
 }
 
 /** memcached safe_strtoull: a u64 (cas unique, incr/decr delta). */
@@ -114,15 +144,18 @@ export function parseU64(tok: Buffer): bigint | null {
 /** memcached safe_strtol: a signed 32-bit integer (exptime, byte count). */
 export function parseI32(tok: Buffer): number | null {
   if (tok.length === 0 || tok.length > 12) return null;
-  let i = tok[0] === 43 || tok[0] === 45 ? 1 : 0;
+  const i = tok[0] === 43 || tok[0] === 45 ? 1 : 0;
   if (i === tok.length) return null;
-  for (let j = i; j < tok.length; j++) if (tok[j] < 48 || tok[j] > 57) return null;
-  const v = Number(tok.toString('latin1'));
+  const magnitude = digitsValue(tok, i);
+  if (magnitude < 0) return null;
+  const v = tok[0] === 45 ? -magnitude : magnitude;
   return v < -2147483648 || v > 2147483647 ? null : v;
 }
 
+const NOREPLY = Buffer.from('noreply');
+
 function isNoreply(tok: Buffer | undefined): boolean {
-  return tok !== undefined && tok.length === 7 && tok.toString('latin1') === 'noreply';
+  return tok !== undefined && tok.length === 7 && tok.equals(NOREPLY);
 }
 
 function startsWithGet(buf: Buffer, pos: number): boolean {
@@ -225,7 +258,7 @@ export class MemcacheFramer {
     this.scan = nl - start;
     const lineEnd = nl - start > 1 && buf[nl - 1] === 13 ? nl - 1 : nl;
     const args = tokenize(buf.subarray(start, lineEnd));
-    const name = args.length > 0 ? args[0].toString('latin1') : '';
+    const name = args.length > 0 ? commandWord(args[0]) : '';
     if (!STORAGE.has(name)) {
       this.taken(nl + 1);
       return { type: 'command', args, data: null, raw: buf.subarray(start, nl + 1), noreply: isNoreply(args[args.length - 1]) };
@@ -304,7 +337,7 @@ export function parseMemcacheCommand(raw: Buffer): { args: Buffer[]; data: Buffe
   const lineEnd = nl > 1 && raw[nl - 1] === 13 ? nl - 1 : nl;
   const args = tokenize(raw.subarray(0, lineEnd));
   const noreply = isNoreply(args[args.length - 1]);
-  if (args.length > 0 && STORAGE.has(args[0].toString('latin1'))) {
+  if (args.length > 0 && STORAGE.has(commandWord(args[0]))) {
     const vlen = args.length > 4 ? parseI32(args[4]) : null;
     if (vlen === null || vlen < 0 || nl + 1 + vlen + 2 > raw.length) return null;
     return { args, data: raw.subarray(nl + 1, nl + 1 + vlen), noreply };

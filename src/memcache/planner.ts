@@ -9,6 +9,7 @@ import {
   R_BAD_FORMAT,
   R_ERROR,
   R_TOO_LARGE,
+  commandWord,
   parseI32,
   parseU32,
   parseU64,
@@ -52,7 +53,7 @@ export function planMemcache(frame: MemcacheFrame, conn: ConnState): Plan {
   }
   if (frame.error !== undefined) return local(frame.error);
   if (args.length === 0 || args[0].length < 2) return local(R_ERROR);
-  const name = args[0].toString('latin1');
+  const name = commandWord(args[0]);
   switch (name) {
     case 'set':
     case 'add':

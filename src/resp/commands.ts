@@ -171,8 +171,17 @@ export function arityOk(spec: CommandSpec, argc: number): boolean {
   return spec.arity >= 0 ? argc === spec.arity : argc >= -spec.arity;
 }
 
-/** lower-cased command name; cheap for the short names every real command has. */
+/**
+ * lower-cased command name. GET and SET, most of any cache's traffic, are recognised from their bytes
+ * and answered with constant strings: no string is made per command on the acceptor or the shard.
+ */
 export function commandName(arg: Buffer): string {
+  // `| 0x20` lower-cases ASCII letters; of all bytes only 'E'/'e' become 'e', and so on
+  if (arg.length === 3 && (arg[1] | 0x20) === 0x65 && (arg[2] | 0x20) === 0x74) {
+    const first = arg[0] | 0x20;
+    if (first === 0x67) return 'get';
+    if (first === 0x73) return 'set';
+  }
   return arg.toString('latin1').toLowerCase();
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MemcacheFramer, parseMemcacheCommand, tokenize, validKey, type MemcacheFrame } from '../../src/memcache/framer.js';
+import { MemcacheFramer, commandWord, parseI32, parseMemcacheCommand, parseU32, tokenize, validKey, type MemcacheFrame } from '../../src/memcache/framer.js';
 
 function frameAll(input: Buffer, splits: number[] = [], options = {}): MemcacheFrame[] {
   const framer = new MemcacheFramer(options);
@@ -132,6 +132,37 @@ describe('memcached helpers', () => {
     expect(validKey(Buffer.from('a'.repeat(251)))).toBe(false);
     expect(validKey(Buffer.from('a\x01b'))).toBe(false);
     expect(validKey(Buffer.from('a\x7fb'))).toBe(false);
+  });
+
+  it('reads flags, exptime and byte counts as strtoul and strtol do in memcached', () => {
+    // the reference: a strict decimal token, then a range check (as the parsers did with strings)
+    const refU32 = (s: string): number | null => {
+      if (s.length === 0 || s.length > 21 || !/^\+?[0-9]+$/.test(s)) return null;
+      const v = BigInt(s.replace('+', ''));
+      return v > 0xffffffffn ? null : Number(v);
+    };
+    const refI32 = (s: string): number | null => {
+      if (s.length === 0 || s.length > 12 || !/^[+-]?[0-9]+$/.test(s)) return null;
+      const v = Number(s);
+      return v < -2147483648 || v > 2147483647 ? null : v;
+    };
+    const token = fc.oneof(
+      fc.stringMatching(/^[+-]?0{0,20}[0-9]{0,12}$/),
+      fc.constantFrom('4294967295', '4294967296', '2147483647', '2147483648', '-2147483648', '-2147483649', '+', '-', '', '1a', '٣', '00000000000000000004294967295', '-0'),
+    );
+    fc.assert(
+      fc.property(token, (s) => {
+        expect(parseU32(Buffer.from(s))).toBe(refU32(s));
+        expect(parseI32(Buffer.from(s))).toBe(refI32(s));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('names command words byte for byte, case-sensitively', () => {
+    for (const word of ['get', 'set', 'gets', 'GET', 'Set', 'gex', 'ge', 'delete', 'g\xe5t', 's\x05t']) {
+      expect(commandWord(Buffer.from(word, 'latin1'))).toBe(word);
+    }
   });
 
   it('parses forwarded commands', () => {

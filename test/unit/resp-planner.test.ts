@@ -153,6 +153,17 @@ describe('planResp: errors and local commands', () => {
     expect(http).toEqual({ kind: 'local', reply: Buffer.alloc(0), close: true });
   });
 
+  it('knows GET and SET in any case and nothing that only looks like them', () => {
+    const conn = createConnState(1, 2);
+    for (const name of ['GET', 'get', 'Get', 'gEt', 'geT', 'SET', 'set', 'sEt', 'seT']) {
+      expect(plan(conn, name, 'k', ...(name.toLowerCase() === 'set' ? ['v'] : []))).toMatchObject({ kind: 'shard' });
+    }
+    // bytes that a case-folding shortcut could confuse with the letters of get/set
+    for (const name of ['gex', 'sez', 'ge', 'gets', '\x07et', 'G\x05T', 'gE\x14', '\xe7et', 'g\xc5t']) {
+      expect(localText(conn, name, 'k')).toMatch(/^-ERR unknown command '/);
+    }
+  });
+
   it('answers PING, ECHO, SELECT, QUIT and CLIENT locally', () => {
     const conn = createConnState(42, 2);
     expect(localText(conn, 'PING')).toBe('+PONG\r\n');
