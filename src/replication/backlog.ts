@@ -12,7 +12,9 @@
  * object per event: a copied key as its own Uint8Array costs ~300 bytes of heap and malloc besides
  * its bytes, which made a 16 MB backlog of 16-byte keys hold ~240 MB. An event takes key + 5 bytes
  * here and counts key + ENTRY_OVERHEAD against the limit, so the buffer never needs more than the
- * limit; it grows by doubling up to it, so a primary that writes little holds little.
+ * limit; it grows by doubling up to it, so a primary that writes little holds little. Events are
+ * numbered from the start but kept only from the first REPLSYNC on: the run id is drawn per process
+ * and learnt only from a REPLSYNC reply, so before one no replica could resume from a kept event.
  *
  * REPLSYNC registers the connection as a replica; the reply is `{mode: 'partial' | 'full', runId,
  * offset}`, followed (in the same write order) by one PUSH `['repl', offset, code, key]` per event
@@ -83,6 +85,8 @@ export class ReplSource {
   private fullSyncs = 0;
   private partialOk = 0;
   private partialErr = 0;
+  /** a replica has synced with this run id: from now on events are kept */
+  private keeping = false;
 
   /** `listen(on)` turns the shards' event flow on or off for replication's sake. */
   constructor(
@@ -106,7 +110,7 @@ export class ReplSource {
     if (code === KeyEvent.EVICT || code === KeyEvent.RESTORE || code < 1 || code > 15) return;
     const offset = ++this.offset;
     if (code === KeyEvent.FLUSH) key = EMPTY;
-    if (this.limit > 0) this.push(code, key);
+    if (this.keeping) this.push(code, key);
     if (this.replicas.size === 0) return;
     const frame = encodeReply(Status.PUSH, 0, [PUSH_REPL, offset, code, key]);
     for (const [peer, r] of this.replicas) {
@@ -195,6 +199,7 @@ export class ReplSource {
       lastAck: Date.now(),
     };
     this.replicas.set(peer, r);
+    this.keeping = this.limit > 0;
     if (wasEmpty) this.listen(true);
     const partial = o.runId === this.runId && offset >= 0 && offset <= this.offset && offset + 1 >= this.first() && this.limit > 0;
     if (!partial) {
