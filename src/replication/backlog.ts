@@ -8,6 +8,14 @@
  * `REPLSYNC {runId, offset}` gets the events after its offset instead of a full copy. The run id is
  * drawn per process start: a restarted primary's offsets mean nothing to a replica.
  *
+ * The ring is one byte buffer, each event stored as [code u8][key length u32 LE][key], never one
+ * object per event: a copied key as its own Uint8Array costs ~300 bytes of heap and malloc besides
+ * its bytes, which made a 16 MB backlog of 16-byte keys hold ~240 MB. An event takes key + 5 bytes
+ * here and counts key + ENTRY_OVERHEAD against the limit, so the buffer never needs more than the
+ * limit; it grows by doubling up to it, so a primary that writes little holds little. Events are
+ * numbered from the start but kept only from the first REPLSYNC on: the run id is drawn per process
+ * and learnt only from a REPLSYNC reply, so before one no replica could resume from a kept event.
+ *
  * REPLSYNC registers the connection as a replica; the reply is `{mode: 'partial' | 'full', runId,
  * offset}`, followed (in the same write order) by one PUSH `['repl', offset, code, key]` per event
  * after `offset`, backlog first, then live ones. REPLACK `{offset}` reports what the replica has
@@ -21,6 +29,10 @@ import { KeyEvent } from '../events/codes.js';
 
 /** bytes counted per backlog entry besides its key (about what its PUSH frame costs) */
 export const ENTRY_OVERHEAD = 32;
+/** bytes an entry takes in the ring besides its key: code u8, key length u32 */
+const HEADER = 5;
+/** the ring's first size; it doubles up to the limit */
+const FIRST_RING = 64 * 1024;
 
 /** The PUSH kind of a replicated event. */
 export const PUSH_REPL = 'repl';
@@ -62,24 +74,25 @@ export interface ReplSourceStats {
 export class ReplSource {
   readonly runId = randomBytes(20).toString('hex');
   private offset = 0;
-  /** ring of events: parallel arrays, `head` is the oldest, `count` entries */
-  private codes: Uint8Array;
-  private keys: (Uint8Array | undefined)[];
+  /** ring of events: `ring[head..]` is the oldest, `count` entries in `used` bytes (wrapping) */
+  private ring: Uint8Array = EMPTY;
   private head = 0;
+  private used = 0;
   private count = 0;
+  /** key + ENTRY_OVERHEAD summed over the entries: what the limit bounds */
   private bytes = 0;
   private readonly replicas = new Map<ReplicaPeer, AttachedReplica>();
   private fullSyncs = 0;
   private partialOk = 0;
   private partialErr = 0;
+  /** a replica has synced with this run id: from now on events are kept */
+  private keeping = false;
 
   /** `listen(on)` turns the shards' event flow on or off for replication's sake. */
   constructor(
     private readonly limit: number,
     private readonly listen: (on: boolean) => void,
   ) {
-    this.codes = new Uint8Array(1024);
-    this.keys = new Array<Uint8Array | undefined>(1024);
     this.listen(this.wanted());
   }
 
@@ -96,12 +109,8 @@ export class ReplSource {
   record(code: number, key: Uint8Array): void {
     if (code === KeyEvent.EVICT || code === KeyEvent.RESTORE || code < 1 || code > 15) return;
     const offset = ++this.offset;
-    if (this.limit > 0) {
-      // the payload may be a view of a ring buffer: keep a copy
-      const copy = code === KeyEvent.FLUSH ? EMPTY : Uint8Array.prototype.slice.call(key);
-      this.push(code, copy);
-      key = copy;
-    }
+    if (code === KeyEvent.FLUSH) key = EMPTY;
+    if (this.keeping) this.push(code, key);
     if (this.replicas.size === 0) return;
     const frame = encodeReply(Status.PUSH, 0, [PUSH_REPL, offset, code, key]);
     for (const [peer, r] of this.replicas) {
@@ -110,32 +119,62 @@ export class ReplSource {
     }
   }
 
+  /** Keep an event (the key is copied: it may be a view of a hop ring), dropping the oldest past the limit. */
   private push(code: number, key: Uint8Array): void {
-    if (this.count === this.codes.length) this.grow();
-    const i = (this.head + this.count) % this.codes.length;
-    this.codes[i] = code;
-    this.keys[i] = key;
+    const counted = key.length + ENTRY_OVERHEAD;
+    while (this.count > 0 && this.bytes + counted > this.limit) this.dropOldest();
+    if (counted > this.limit) return; // an event larger than the whole backlog: the backlog is now empty
+    const size = HEADER + key.length;
+    if (this.used + size > this.ring.length) this.grow(this.used + size);
+    const cap = this.ring.length;
+    let at = (this.head + this.used) % cap;
+    this.ring[at] = code;
+    at = (at + 1) % cap;
+    const n = key.length;
+    for (let b = 0; b < 4; b++, at = (at + 1) % cap) this.ring[at] = (n >>> (8 * b)) & 0xff;
+    const direct = Math.min(n, cap - at);
+    this.ring.set(direct === n ? key : key.subarray(0, direct), at);
+    if (direct < n) this.ring.set(key.subarray(direct), 0);
+    this.used += size;
     this.count++;
-    this.bytes += key.length + ENTRY_OVERHEAD;
-    while (this.bytes > this.limit && this.count > 0) {
-      this.bytes -= this.keys[this.head]!.length + ENTRY_OVERHEAD;
-      this.keys[this.head] = undefined;
-      this.head = (this.head + 1) % this.codes.length;
-      this.count--;
-    }
+    this.bytes += counted;
   }
 
-  private grow(): void {
-    const n = this.codes.length * 2;
-    const codes = new Uint8Array(n);
-    const keys = new Array<Uint8Array | undefined>(n);
-    for (let j = 0; j < this.count; j++) {
-      const i = (this.head + j) % this.codes.length;
-      codes[j] = this.codes[i];
-      keys[j] = this.keys[i];
-    }
-    this.codes = codes;
-    this.keys = keys;
+  private keyLength(at: number): number {
+    const cap = this.ring.length;
+    let n = 0;
+    for (let b = 0; b < 4; b++) n |= this.ring[(at + 1 + b) % cap] << (8 * b);
+    return n >>> 0;
+  }
+
+  private dropOldest(): void {
+    const n = this.keyLength(this.head);
+    this.head = (this.head + HEADER + n) % this.ring.length;
+    this.used -= HEADER + n;
+    this.bytes -= n + ENTRY_OVERHEAD;
+    this.count--;
+  }
+
+  /** a copy of the entry's key at `at` */
+  private keyAt(at: number, n: number): Uint8Array {
+    const cap = this.ring.length;
+    const from = (at + HEADER) % cap;
+    if (from + n <= cap) return this.ring.slice(from, from + n);
+    const out = new Uint8Array(n);
+    out.set(this.ring.subarray(from));
+    out.set(this.ring.subarray(0, n - (cap - from)), cap - from);
+    return out;
+  }
+
+  /** A ring of at least `need` bytes (doubling, at most the limit), the entries moved to its start. */
+  private grow(need: number): void {
+    let cap = Math.max(FIRST_RING, this.ring.length);
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(Math.min(cap, Math.max(need, this.limit)));
+    const tail = Math.min(this.used, this.ring.length - this.head);
+    next.set(this.ring.subarray(this.head, this.head + tail));
+    next.set(this.ring.subarray(0, this.used - tail), tail);
+    this.ring = next;
     this.head = 0;
   }
 
@@ -160,6 +199,7 @@ export class ReplSource {
       lastAck: Date.now(),
     };
     this.replicas.set(peer, r);
+    this.keeping = this.limit > 0;
     if (wasEmpty) this.listen(true);
     const partial = o.runId === this.runId && offset >= 0 && offset <= this.offset && offset + 1 >= this.first() && this.limit > 0;
     if (!partial) {
@@ -172,9 +212,11 @@ export class ReplSource {
     r.ackOffset = offset;
     const out: Uint8Array[] = [encodeReply(Status.OK, requestId, { mode: 'partial', runId: this.runId, offset })];
     const skip = offset + 1 - this.first();
-    for (let j = skip; j < this.count; j++) {
-      const i = (this.head + j) % this.codes.length;
-      out.push(encodeReply(Status.PUSH, 0, [PUSH_REPL, this.first() + j, this.codes[i], this.keys[i]!]));
+    let at = this.head;
+    for (let j = 0; j < this.count; j++) {
+      const n = this.keyLength(at);
+      if (j >= skip) out.push(encodeReply(Status.PUSH, 0, [PUSH_REPL, this.first() + j, this.ring[at], this.keyAt(at, n)]));
+      at = (at + HEADER + n) % this.ring.length;
     }
     return out;
   }

@@ -22,11 +22,31 @@ export interface ShardReport {
   keys: { hot: number; cold: number; total: number };
   /** RESP execution time per command on this shard, µs (INFO commandstats) */
   usec?: Record<string, number>;
+  /** the JavaScript heap of the thread that runs this shard (INFO memory) */
+  heap?: ThreadHeap;
+}
+
+/** one thread's V8 heap, bytes: what `process.memoryUsage()` reports for the calling thread. */
+export interface ThreadHeap {
+  used: number;
+  total: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+/** the calling thread's heap figures (each worker thread has its own V8 heap; RSS is the process's). */
+export function threadHeap(): ThreadHeap {
+  const m = process.memoryUsage();
+  return { used: m.heapUsed, total: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+}
+
+function heapLine(name: string, h: ThreadHeap): string {
+  return `${name}:heap_used=${h.used},heap_total=${h.total},external=${h.external},array_buffers=${h.arrayBuffers}`;
 }
 
 export async function shardReport(store: ShardStore): Promise<ShardReport> {
   const keys = await store.count();
-  return { shard: store.shard, stats: store.stats(), keys };
+  return { shard: store.shard, stats: store.stats(), keys, heap: threadHeap() };
 }
 
 export interface Totals {
@@ -268,6 +288,8 @@ export function infoText(requested: readonly string[], reports: readonly ShardRe
     `maxmemory:${t.hotMaxBytes}`,
     `maxmemory_human:${human(t.hotMaxBytes)}`,
     `maxmemory_policy:${maxmemoryPolicy(reports[0]?.stats.eviction ?? server.eviction)}`,
+    heapLine('thread_acceptor', threadHeap()),
+    ...reports.flatMap((r) => (r.heap ? [heapLine(`thread_shard${r.shard}`, r.heap)] : [])),
   ]);
   add('persistence', 'Persistence', [
     'loading:0',

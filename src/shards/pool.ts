@@ -34,6 +34,15 @@ interface ShardSlot {
 }
 
 /**
+ * A shard worker's young generation (V8's two semi-spaces and its new large-object space), MB. By
+ * default V8 grows the semi-spaces up to 16 MB each under a write burst and never gives them back
+ * while the thread idles (a shard's heap: 28 MB after 1M SETs, 16 MB with this limit); a shard's
+ * garbage is per-command objects that die young, and 2 MB semi-spaces collect them at no measured
+ * CPU cost (profiles/README.md).
+ */
+export const SHARD_YOUNG_GENERATION_MB = 6;
+
+/**
  * Starts one worker thread per shard and the rings between them and every front thread. Control
  * traffic (stats, close) goes by postMessage: it is rare. Requests go through the rings.
  *
@@ -92,7 +101,11 @@ export class ShardPool extends EventEmitter {
       bell: this.links[0].shardBells[shard],
       events: this.links[0].events,
     };
-    const worker = new Worker(workerFile('shard'), { workerData: data, name: `cairn-shard-${shard}` });
+    const worker = new Worker(workerFile('shard'), {
+      workerData: data,
+      name: `cairn-shard-${shard}`,
+      resourceLimits: { maxYoungGenerationSizeMb: SHARD_YOUNG_GENERATION_MB },
+    });
     const slot: ShardSlot = { worker, alive: false, dying: false, nextId: 1, pending: new Map() };
     this.slots[shard] = slot;
     return new Promise<void>((resolve, reject) => {

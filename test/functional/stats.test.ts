@@ -1,11 +1,12 @@
 /**
  * Operators' views of a running server: hot keys and value sizes in the SDK's STATS and in
- * /stats.json, and HEAD on the gateway's HTTP paths answered with headers and no body (read with a
+ * /stats.json, each thread's JavaScript heap in INFO memory, and HEAD on the gateway's HTTP paths answered with headers and no body (read with a
  * raw socket, where a stray body shows as garbage before the next response, and with Node's client).
  */
 import http from 'node:http';
 import { connect as netConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { createClient, type CairnClient } from '../../src/client/index.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -82,6 +83,26 @@ describe('hot keys and value sizes', () => {
     expect(json.valueSizes[0]).toBe(20);
     const metrics = (await nodeRequest('GET', '/metrics')).body.toString();
     expect(metrics).toMatch(/^cairn_value_size_keys\{shard="\d+",bin="0"\} \d+$/m);
+  });
+});
+
+describe('INFO memory', () => {
+  it("reports the heap of the acceptor and of each shard's thread", async () => {
+    const r = new Redis({ host: '127.0.0.1', port: server.respPort, lazyConnect: true });
+    await r.connect();
+    try {
+      const text = await r.info('memory');
+      const threads = [...text.matchAll(/^thread_(\w+):heap_used=(\d+),heap_total=(\d+),external=(\d+),array_buffers=(\d+)\r?$/gm)];
+      expect(threads.map((m) => m[1])).toEqual(['acceptor', 'shard0', 'shard1']);
+      for (const [, , used, total] of threads) {
+        expect(Number(used)).toBeGreaterThan(0);
+        expect(Number(used)).toBeLessThanOrEqual(Number(total));
+      }
+      // each shard has its own V8 heap: its figures are not the acceptor's
+      expect(threads[1][2]).not.toBe(threads[0][2]);
+    } finally {
+      r.disconnect();
+    }
   });
 });
 
