@@ -728,7 +728,12 @@ export class TieredShardStore implements ShardStore {
     if (this.pending.size === 0) return;
     // Writes waiting for a batch behind one that failed fail with it instead of retrying it at once
     // (sync writers keep their own batches: each group commit is its own attempt).
-    if (!force && this.writeError !== null && this.durability !== 'sync' && performance.now() < this.retryAt) throw this.writeError;
+    if (!force && this.writeError !== null && this.durability !== 'sync' && performance.now() < this.retryAt) {
+      // This call took the scheduled batch's place (and a timer may fire a little before retryAt):
+      // schedule the retry again, or nothing would ever write the queue once writes stop coming.
+      this.scheduleFlush();
+      throw this.writeError;
+    }
     let batch: Map<string, Op>;
     this.inflightSince = this.pendingSince;
     if (this.durability === 'sync' || this.pending.size <= MAX_BATCH_OPS) {

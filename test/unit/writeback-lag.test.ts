@@ -76,6 +76,25 @@ describe('writeback lag bound', () => {
     expect(s.stats().writeback).toEqual({ lagMs: 0, ops: 0, bytes: 0 });
   }, 30_000);
 
+  it('after a fault clears, the queue is written even when writes stop (rewrites of one key included)', async () => {
+    // Refused writes of one key coalesce into its queued op and schedule nothing; the writer's own
+    // retries must carry on, also when a batch attempt comes a little before the retry time.
+    let failures = 0;
+    const s = await open({ durability: 'writeback', writebackDelayMs: 5, writebackMaxLagMs: 5, onError: () => failures++ });
+    for (let round = 0; round < 4; round++) {
+      s.injectDiskFault('injected: no space left on device');
+      const before = failures;
+      const stopAt = Date.now() + 1500;
+      while (Date.now() < stopAt || failures === before) {
+        await refused(s.set(k('probe'), k(round)));
+        await sleep(1);
+      }
+      s.injectDiskFault(null);
+      await until(() => s.writebackLag().ops === 0, 15_000, `the queue to drain after fault ${round + 1}`);
+    }
+    expect((await s.get(k('probe')))?.value.toString()).toBe('3');
+  }, 90_000);
+
   it('over the byte bound a write waits for the writer, long before the batching delay', async () => {
     const s = await open({ durability: 'writeback', writebackDelayMs: 60_000, writebackMaxLagMs: 60_000, writebackMaxBytes: 16 << 10 });
     const value = Buffer.alloc(1000, 7);
