@@ -216,7 +216,7 @@ function planStats(args: Buffer[], conn: ConnState): Plan {
         Buffer.from(
           [
             'STAT maxbytes 0',
-            `STAT item_size_max ${1024 * 1024}`,
+            `STAT item_size_max ${conn.server?.itemSizeMax ?? 1024 * 1024}`,
             'STAT evictions on',
             'STAT cas_enabled yes',
             'STAT flush_enabled yes',

@@ -15,6 +15,8 @@ export interface ServerInfo {
   port?: number;
   /** the shards' eviction policy (--eviction), for CONFIG GET maxmemory-policy */
   eviction?: string;
+  /** the largest value kept in memory (--max-item-size): memcached's item_size_max */
+  itemSizeMax?: number;
   connectedClients?: () => number;
   totalConnections?: () => number;
   totalCommands?: () => number;

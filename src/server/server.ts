@@ -228,6 +228,7 @@ class Acceptor implements RunningServer, ConnectionContext {
       startedAt: this.startedAt,
       port: port ?? undefined,
       eviction: this.config.eviction,
+      itemSizeMax: this.config.maxItemSize,
       connectedClients: () => this.conns.size,
       totalConnections: () => this.totalConnections,
       totalCommands: () => this.commands,

@@ -11,7 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HELLO, nativeFrame } from '../../bench/fuzz-gen.js';
 import { createClient } from '../../src/client/index.js';
 import { packageRoot } from '../../src/paths.js';
-import { tempDir } from '../helpers/server.js';
+import { spawnDaemon, waitForPort } from '../../bench/lib/procs.js';
+import { freePort, tempDir } from '../helpers/server.js';
 import { cleanup, raw, redis, respPing, rssOf, sleep, start, until } from './lib.js';
 
 afterAll(cleanup);
@@ -149,6 +150,26 @@ describe('value size limits', () => {
     expect(text).toContain(`VALUE big5242880 0 ${5 * MB}\r\n`);
     mc.socket.destroy();
   }, 120_000);
+
+  it("memcached's stats settings report --max-item-size as item_size_max, as memcached -I does", async () => {
+    const port = await freePort();
+    const daemon = spawnDaemon('memcached', 'memcached', ['-U', '0', '-l', '127.0.0.1', '-p', String(port), '-I', '2m', '-u', 'root']);
+    try {
+      await waitForPort(port, 10_000, daemon.alive);
+      const srv = await start({ args: ['--max-item-size', '2mb'] });
+      const itemSizeMax = async (p: number): Promise<string | undefined> => {
+        const c = await raw(p);
+        c.socket.write('stats settings\r\n');
+        await until(() => c.received().includes('END\r\n'), 15_000, 'stats settings');
+        c.socket.destroy();
+        return /STAT item_size_max (\d+)\r\n/.exec(c.received().toString('latin1'))?.[1];
+      };
+      expect(await itemSizeMax(srv.memcachePort)).toBe(await itemSizeMax(port));
+      expect(await itemSizeMax(port)).toBe(String(2 * MB));
+    } finally {
+      await daemon.stop();
+    }
+  });
 
   async function refused(args: string[]): Promise<string> {
     const child = spawn(process.execPath, [join(packageRoot, 'dist', 'src', 'cli.js'), 'serve', '--data', tempDir(), '--port', '0', '--resp-port', '0', '--memcache-port', '0', '--http-port', 'off', ...args], {
