@@ -9,7 +9,8 @@
  * Commands: get/gets (one key or many), set/add/replace (all stored the same way; noreply
  * honoured), delete, flush_all, version, quit. Anything else gets ERROR.
  */
-import { createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { serveYardstick } from './yardstick-serve.js';
 
 /** the stored value is "<flags> <bytes>\r\n<data>\r\n": a get copies it after "VALUE <key> " */
 const store = new Map<string, Buffer>();
@@ -76,28 +77,4 @@ function execute(buf: Buffer, pos: number, out: Buffer[], socket: Socket): numbe
   }
 }
 
-function serve(socket: Socket): void {
-  socket.setNoDelay(true);
-  let pending: Buffer | null = null;
-  socket.on('data', (chunk: Buffer) => {
-    const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
-    pending = null;
-    const out: Buffer[] = [];
-    let pos = 0;
-    while (pos < buf.length) {
-      const next = execute(buf, pos, out, socket);
-      if (next < 0) break;
-      pos = next;
-    }
-    if (pos < buf.length) pending = Buffer.from(buf.subarray(pos));
-    if (out.length > 0 && !socket.destroyed) socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
-  });
-  socket.on('error', () => socket.destroy());
-}
-
-const server = createServer(serve);
-server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
-  const { port } = server.address() as { port: number };
-  process.stdout.write(`ready ${port}\n`);
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(0));
+serveYardstick(execute);

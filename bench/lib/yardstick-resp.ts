@@ -11,7 +11,8 @@
  * ECHO, CONFIG GET name (an empty value, which is what redis-benchmark reads at start), COMMAND,
  * QUIT. Anything else gets an error reply.
  */
-import { createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { serveYardstick } from './yardstick-serve.js';
 
 const store = new Map<string, Buffer>();
 
@@ -119,29 +120,9 @@ function execute(args: Buffer[], out: Buffer[], socket: Socket): void {
   }
 }
 
-function serve(socket: Socket): void {
-  socket.setNoDelay(true);
-  let pending: Buffer | null = null;
-  socket.on('data', (chunk: Buffer) => {
-    const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
-    pending = null;
-    const out: Buffer[] = [];
-    let pos = 0;
-    while (pos < buf.length) {
-      const cmd = parse(buf, pos);
-      if (!cmd) break;
-      execute(cmd.args, out, socket);
-      pos = cmd.next;
-    }
-    if (pos < buf.length) pending = Buffer.from(buf.subarray(pos));
-    if (out.length > 0 && !socket.destroyed) socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
-  });
-  socket.on('error', () => socket.destroy());
-}
-
-const server = createServer(serve);
-server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
-  const { port } = server.address() as { port: number };
-  process.stdout.write(`ready ${port}\n`);
+serveYardstick((buf, pos, out, socket) => {
+  const cmd = parse(buf, pos);
+  if (!cmd) return -1;
+  execute(cmd.args, out, socket);
+  return cmd.next;
 });
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(0));
