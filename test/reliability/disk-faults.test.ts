@@ -46,11 +46,9 @@ describe('disk faults (test hook)', () => {
     const [b] = keysOn(1, 2, 1, 'b');
     await r.set(a, 'before');
     await r.call('cairn.debug', 'disk-fault', '0', 'on');
-    await sleep(50);
-    const err = await r.set(a2, 'during').then(
-      () => null,
-      (e: Error) => e.message,
-    );
+    // the hook reaches the shard by its control channel: write until the fault is in force
+    let err: string | null = null;
+    await until(async () => (err = await r.set(a2, 'during').then(() => null, (e: Error) => e.message)) !== null, 15_000, 'the fault to take effect');
     expect(err).toMatch(/CAIRN_ERR_DISK|disk/i);
     expect(err).toMatch(/No space left on device/);
     expect(await r.get(a)).toBe('before'); // in memory
@@ -58,8 +56,8 @@ describe('disk faults (test hook)', () => {
     expect(await r.get(b)).toBe('other shard');
 
     await r.call('cairn.debug', 'disk-fault', '0', 'off');
-    // the failed batch is retried every second; new writes go through at once
-    expect(await r.set(a3, 'after')).toBe('OK');
+    // the failed batch is retried every second; new writes go through once the hook is off
+    await until(async () => (await r.set(a3, 'after').catch(() => 'refused')) === 'OK', 15_000, 'writes to go through again');
     expect(srv.output()).toMatch(/disk batch failed/);
 
     // everything written (the failed write too: it was applied in memory and written on recovery)
@@ -87,10 +85,10 @@ describe('disk faults (test hook)', () => {
       await sleep(2);
     }
     expect(refused).toBeLessThan(keys.length);
-    await sleep(300);
-    expect(srv.output()).toMatch(/disk batch failed/);
+    await until(() => /disk batch failed/.test(srv.output()), 15_000, 'a failed batch');
     await r.call('cairn.debug', 'disk-fault', '0', 'off');
-    await sleep(1500); // one retry period
+    // the queued writes reach the disk at the next retry (a state, not a time)
+    await until(async () => /cairn_writeback_unwritten_keys:0\r\n/.test(await r.info('persistence')), 30_000, 'every queued write on disk');
     const dir = srv.dataDir;
     await srv.kill();
     const again = await start({ dataDir: dir });
@@ -123,9 +121,9 @@ describe('disk faults (test hook)', () => {
     await control.call('cairn.debug', 'disk-fault', '0', 'off');
     const [probe] = keysOn(0, 2, 1, 'probe');
     await until(async () => (await control.set(probe, '1').catch(() => 'refused')) === 'OK', 15_000, 'shard 0 to acknowledge writes again');
-    // An acknowledged write means no write older than the delay waits in the queue: the refused ones
-    // are committed or in the batch being committed. Give that batch time to finish.
-    await sleep(delay + 2000);
+    // The refused writes were applied in memory and stay queued: wait until the writer has put every
+    // queued write on disk (a state, not a time).
+    await until(async () => /cairn_writeback_unwritten_keys:0\r\n/.test(await control.info('persistence')), 30_000, 'every queued write on disk');
     const dir = srv.dataDir;
     await srv.kill();
     // every write reached the disk, the refused ones too (they were applied in memory)
