@@ -72,6 +72,7 @@ export class Cache extends CairnClient {
       throw new CairnError(ErrorCode.BAD_ARGUMENT, `maxMemory ${maxMemory} is too small: give each of the ${shards} shards at least 1 MiB`);
     }
     const maxValueSize = options.maxValueSize ?? 1024 * 1024;
+    const maxItemSize = Math.min(options.maxItemSize ?? maxValueSize, maxValueSize);
     const release = claimDataDir(dir, shards);
     let backend: ShardBackend;
     try {
@@ -79,7 +80,7 @@ export class Cache extends CairnClient {
         shards,
         dataDir: dir,
         mode: options.threads === false ? 'inline' : 'threads',
-        ringBytes: ringBytesFor(maxValueSize),
+        ringBytes: ringBytesFor(maxItemSize),
         store: perShardSettings(
           {
             maxMemory,
@@ -88,7 +89,7 @@ export class Cache extends CairnClient {
             writebackMaxLagMs: options.writebackMaxLagMs,
             writebackMaxBytes: options.writebackMaxBytes,
             maxValueSize,
-            maxItemSize: Math.min(options.maxItemSize ?? maxValueSize, maxValueSize),
+            maxItemSize,
             idleMs: options.idleMs,
             eviction: options.eviction,
             coldMaxItems: options.coldMaxItems,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { EVICTION_POLICIES, isEvictionName, type EvictionName } from './engine/index.js';
+import { EVICTION_POLICIES, isEvictionName, MAX_VALUE_LIMIT, type EvictionName } from './engine/index.js';
 import { CairnError, ErrorCode } from './errors.js';
 import { parseNotifyFlags } from './pubsub/bus.js';
 
@@ -99,7 +99,7 @@ export const SETTINGS: Setting[] = [
 ];
 
 /** the largest value (Redis' proto-max-bulk-len; the engine's limit) */
-export const MAX_VALUE = 512 * 1024 * 1024;
+export const MAX_VALUE = MAX_VALUE_LIMIT;
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4 };
 const TIME_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

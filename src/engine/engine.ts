@@ -76,7 +76,8 @@ export const INCR_OVERFLOW = 3;
 
 /** engine bookkeeping outside the arena and table: allocator heads and bitmap, reserved words. */
 const FIXED_BYTES = ARENA_FIXED_BYTES;
-const MAX_VALUE_LIMIT = 512 * 1024 * 1024;
+/** the largest value an entry may hold (Redis' proto-max-bulk-len): every layer's ceiling */
+export const MAX_VALUE_LIMIT = 512 * 1024 * 1024;
 const MAX_HDR_WORDS = HDR[15];
 const defaultHash: HashFn = (b, s, e) => hash32(b, s, e, TABLE_SEED);
 

@@ -3,7 +3,8 @@
  * that snapshot as Prometheus text exposition format (version 0.0.4) and as the dashboard's JSON.
  */
 import type { HubStats } from '../events/hub.js';
-import { binLabel, hottest, valueSizes } from '../resp/info.js';
+import { binLabel } from '../resp/info.js';
+import { hottest, valueSizes } from '../store/report.js';
 import { LATENCY_BUCKETS, LATENCY_CLASSES, type ShardMetricsReport } from '../shards/metrics.js';
 
 /** What one front thread (the acceptor, a gateway thread) counts. */

@@ -5,8 +5,9 @@
  *   subscribed mode), failed calls (ran and answered an error) and error replies by their first
  *   word, once per client command, however many shards it was split over;
  * - each shard adds up the time its RESP executor spent per command (`ShardUsec`), reported with
- *   the shard's statistics, so usec is execution time as in Redis, not the round trip through the
- *   hop. Commands the acceptor answers itself are timed there.
+ *   the shard's statistics, so usec is time on the shard, not the round trip through the hop; for a
+ *   command that waits for the disk (a cold read, a sync write) it runs until its reply is ready,
+ *   waits included. Commands the acceptor answers itself are timed there.
  */
 
 /** one command's counters, as one `cmdstat_<name>` line */

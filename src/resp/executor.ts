@@ -2,6 +2,7 @@
  * RESP executor (shard side): runs one forwarded command against the shard's store and returns the
  * reply bytes, worded as Redis 7 words them. Never throws: store failures become `-ERR` replies.
  */
+import { MAX_VALUE_LIMIT } from '../engine/index.js';
 import { ErrorCode, isCairnError } from '../errors.js';
 import type { ShardStore } from '../store/types.js';
 import { COMMANDS, arityOk, commandName } from './commands.js';
@@ -61,7 +62,6 @@ type Handler = (ctx: Ctx, args: Buffer[]) => Promise<Buffer> | Buffer;
 
 const I64_MAX = 2n ** 63n - 1n;
 const I64_MIN = -(2n ** 63n);
-const DEFAULT_MAX_VALUE = 512 * 1024 * 1024;
 const STRING = simple('string');
 const NONE = simple('none');
 
@@ -96,7 +96,7 @@ export function executeRespArgs(store: ShardStore, args: Buffer[], options: Resp
   const ctx: Ctx = {
     store,
     now: options.now ? options.now() : Date.now(),
-    maxValueSize: options.maxValueSize ?? DEFAULT_MAX_VALUE,
+    maxValueSize: options.maxValueSize ?? MAX_VALUE_LIMIT,
   };
   const t0 = performance.now();
   const usec = usecOf(store);

@@ -15,6 +15,7 @@
  * Buffers passed to push() must not be modified while frames cut from them are in use.
  */
 
+import { MAX_VALUE_LIMIT } from '../engine/index.js';
 import { InputBuffer } from '../input-buffer.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -51,7 +52,7 @@ export interface RespProtocolError {
 
 export type RespFrame = RespCommand | RespProtocolError;
 
-export const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
+export const DEFAULT_MAX_BULK = MAX_VALUE_LIMIT;
 export const DEFAULT_MAX_MULTIBULK = 1024 * 1024;
 export const DEFAULT_MAX_INLINE = 64 * 1024;
 export const DEFAULT_MAX_QUERY_BUFFER = 1024 * 1024 * 1024;

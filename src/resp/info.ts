@@ -8,7 +8,6 @@ import { binFloor } from '../engine/index.js';
 import { hottest, valueSizes } from '../store/report.js';
 import type { HotKeyStat, ShardStats, ShardStore } from '../store/types.js';
 
-export { hottest, valueSizes };
 import type { ConnState, ServerInfo } from './plan.js';
 
 /** the Redis version cairn reports to clients (the Redis 7 behaviour it follows). */

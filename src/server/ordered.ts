@@ -5,6 +5,7 @@
  * moving head, so finding a unit by sequence number is an index, not a search.
  */
 
+import type { CommandCounter } from '../resp/cmdstats.js';
 import type { PlanStat } from '../resp/plan.js';
 
 export interface Group {
@@ -15,8 +16,12 @@ export interface Group {
 interface Unit {
   reply: Buffer | null;
   group: Group | null;
-  /** the command's counters (RESP commandstats), told its reply when it leaves */
-  stat: PlanStat | null;
+  /**
+   * the command's counters (RESP commandstats), told its reply when it leaves; only the counter is
+   * kept, not the plan, whose request bytes would otherwise live until the reply leaves
+   */
+  counter: CommandCounter | null;
+  rejected: boolean;
 }
 
 export class OrderedReplies {
@@ -33,13 +38,13 @@ export class OrderedReplies {
 
   /** A unit to be answered by a shard; returns its sequence number. */
   expect(group: Group | null = null, stat: PlanStat | null = null): number {
-    this.units.push({ reply: null, group, stat: stat?.stat === undefined ? null : stat });
+    this.units.push({ reply: null, group, counter: stat?.stat ?? null, rejected: stat?.rejected === true });
     return this.nextSeq++ >>> 0;
   }
 
   /** A unit answered at once (by the acceptor itself). */
   ready(reply: Buffer, stat: PlanStat | null = null): void {
-    this.units.push({ reply, group: null, stat: stat?.stat === undefined ? null : stat });
+    this.units.push({ reply, group: null, counter: stat?.stat ?? null, rejected: stat?.rejected === true });
     this.nextSeq++;
   }
 
@@ -72,12 +77,12 @@ export class OrderedReplies {
         }
         if (!complete) break;
         const joined = u.group.join(parts);
-        if (u.stat !== null) u.stat.stat!.replied(joined, u.stat.rejected === true);
+        if (u.counter !== null) u.counter.replied(joined, u.rejected);
         if (joined.length > 0) write(joined);
         this.advance(n);
       } else {
         if (u.reply === null) break;
-        if (u.stat !== null) u.stat.stat!.replied(u.reply, u.stat.rejected === true);
+        if (u.counter !== null) u.counter.replied(u.reply, u.rejected);
         if (u.reply.length > 0) write(u.reply);
         this.advance(1);
       }
@@ -95,4 +100,4 @@ export class OrderedReplies {
   }
 }
 
-const EMPTY: Unit = { reply: null, group: null, stat: null };
+const EMPTY: Unit = { reply: null, group: null, counter: null, rejected: false };

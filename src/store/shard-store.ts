@@ -1715,10 +1715,10 @@ export class TieredShardStore implements ShardStore {
     const k = this.checkKey(key);
     const f = this.engine.frequency(k);
     if (f !== -2) return f;
-    if (this.engine.eviction !== 'lfu') return -1;
-    // not in memory: a key on disk has had no access counted since it left
-    const where = this.locate(k, false);
-    return where === ABSENT ? null : 0;
+    // not in memory: a missing key is nil whatever the policy (Redis looks the key up first); a key
+    // on disk has had no access counted since it left
+    if (this.locate(k, false) === ABSENT) return null;
+    return this.engine.eviction === 'lfu' ? 0 : -1;
   }
 
   /** Reads served from the cold tier so far (a cheap counter for per-request accounting). */
@@ -1816,10 +1816,9 @@ export class TieredShardStore implements ShardStore {
         if (!e.isDirty(ref)) return;
         const key = e.keyOf(ref);
         const kstr = key.toString('latin1');
-        // Snapshot now; it is written even if it is evicted later.
-        const since = this.pending.get(kstr)?.since ?? performance.now();
-        if (this.pending.size === 0) this.pendingSince = since;
-        this.pending.set(kstr, { kind: OP_PUT, key, value: e.valueOf(ref), flags: e.flagsOf(ref), expiresAt: e.expiresAtOf(ref), cas: e.casOf(ref), seq: 0, prior: PRIOR_UNKNOWN, priorExpiry: 0, since, bytes: 0 });
+        // Snapshot now; it is written even if it is evicted later. queue() keeps a queued op's place,
+        // queue time and disk record, and counts the bytes.
+        this.queue(kstr, { kind: OP_PUT, key, value: e.valueOf(ref), flags: e.flagsOf(ref), expiresAt: e.expiresAtOf(ref), cas: e.casOf(ref), seq: 0, prior: PRIOR_UNKNOWN, priorExpiry: 0, since: 0, bytes: 0 });
       });
     } while (c !== 0);
     await this.sweeping;
