@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ClassicLevel } from 'classic-level';
+import { acknowledge } from '../src/store/acknowledge.js';
 import { TieredShardStore } from '../src/store/shard-store.js';
 import { dataKey, encodeMeta, encodeRecord, FORMAT_VERSION, META_KEY, recordBytes } from '../src/store/format.js';
 
@@ -116,7 +117,7 @@ class Mix {
       for (let b = 0; b < 256; b++) {
         const i = this.next();
         if (rand() < WRITE_RATIO) {
-          await store.set(keyOf(i), valueOf(i, this.version++));
+          await acknowledge(store, () => store.set(keyOf(i), valueOf(i, this.version++)));
         } else {
           const before = store.coldHitCount;
           const s = performance.now();
@@ -153,7 +154,7 @@ class Mix {
 async function load(store: TieredShardStore): Promise<void> {
   const t0 = performance.now();
   for (let i = 0; i < KEYS; i++) {
-    await store.set(keyOf(i), valueOf(i, 0));
+    await acknowledge(store, () => store.set(keyOf(i), valueOf(i, 0)));
     if (i % 256 === 0) await yieldToLoop();
     if (i % 100_000 === 0 && i > 0) log(`  loaded ${i} keys`);
   }

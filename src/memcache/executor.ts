@@ -53,29 +53,43 @@ export function exptimeToMs(exptime: number, now: number): number {
 const delayedFlush = new WeakMap<ShardStore, ReturnType<typeof setTimeout>>();
 
 /**
- * Executes one forwarded command and returns its reply: at once when nothing in it waits (get/gets
- * on a store with `getNow`), else as a promise. Either way the command takes effect when it is called.
+ * Executes one forwarded command and returns its reply: at once when nothing in it waits (get/gets),
+ * else as a promise. Either way the command takes effect when it is called.
  */
 export function executeMemcache(store: ShardStore, raw: Buffer, options: MemcacheExecOptions = {}): Buffer | Promise<Buffer> {
   const cmd = parseMemcacheCommand(raw);
   if (cmd === null || cmd.args.length === 0) return R_ERROR;
   const now = options.now ? options.now() : Date.now();
+  const before = store.changes;
   try {
     const reply = readNow(store, cmd.args) ?? run(store, cmd.args, cmd.data, now);
-    if (reply instanceof Promise) return reply.then((r) => (cmd.noreply ? EMPTY : r), (e: unknown) => failure(e, cmd.noreply));
-    return cmd.noreply ? EMPTY : reply;
+    if (reply instanceof Promise) {
+      return reply.then(
+        (r) => acknowledged(store, before, r, cmd.noreply),
+        (e: unknown) => acknowledged(store, before, failure(e, cmd.noreply), cmd.noreply),
+      );
+    }
+    return acknowledged(store, before, reply, cmd.noreply);
   } catch (e) {
-    return failure(e, cmd.noreply);
+    return acknowledged(store, before, failure(e, cmd.noreply), cmd.noreply);
   }
+}
+
+/** a reply to a command that changed the store goes out once the change is as durable as promised */
+function acknowledged(store: ShardStore, before: number, reply: Buffer, noreply: boolean): Buffer | Promise<Buffer> {
+  const out = noreply ? EMPTY : reply;
+  if (store.changes === before) return out;
+  const wait = store.settled();
+  return wait === null ? out : wait.then(() => out, (e: unknown) => failure(e, noreply));
 }
 
 /** get / gets / bget answered without a promise, when the store can; null otherwise. */
 function readNow(store: ShardStore, args: Buffer[]): Buffer | null {
-  if (!store.getNow || args.length < 2) return null;
+  if (args.length < 2) return null;
   const name = commandWord(args[0]);
   if (name !== 'get' && name !== 'gets' && name !== 'bget') return null;
   const keys = args.slice(1);
-  return values(keys.map((k) => store.getNow!(k)), keys, name === 'gets');
+  return values(keys.map((k) => store.get(k)), keys, name === 'gets');
 }
 
 function failure(e: unknown, noreply: boolean): Buffer {

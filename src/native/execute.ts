@@ -366,7 +366,7 @@ function dispatch(ctx: Ctx, opcode: number, frame: Uint8Array, keyStart: number,
   }
   const args = decodeArgs(frame, keyEnd);
   // A GET on a store that reads without waiting is answered at once, without a promise.
-  if (opcode === Opcode.GET && ctx.store.getNow) return ctx.store.getNow(key)?.value ?? null;
+  if (opcode === Opcode.GET) return ctx.store.get(key)?.value ?? null;
   return run(ctx, opcode, key, args);
 }
 
@@ -414,21 +414,29 @@ export function handleNativeFrame(
   options?: ExecuteOptions,
 ): Uint8Array | Promise<Uint8Array> {
   let requestId = 0;
+  const before = store.changes;
   try {
     const header = parseRequestFrame(frame);
     requestId = header.requestId;
     const result = dispatch(context(store, shardIndex, shardCount, options), header.opcode, frame, REQUEST_HEADER_SIZE, header.keyEnd);
+    const id = requestId;
     if (result instanceof Promise) {
-      const id = requestId;
       return result.then(
-        (value) => okReply(id, value, shardIndex),
-        (err: unknown) => errorReply(err, id, shardIndex),
+        (value) => acknowledged(store, before, okReply(id, value, shardIndex), id, shardIndex),
+        (err: unknown) => acknowledged(store, before, errorReply(err, id, shardIndex), id, shardIndex),
       );
     }
-    return okReply(requestId, result, shardIndex);
+    return acknowledged(store, before, okReply(id, result, shardIndex), id, shardIndex);
   } catch (err) {
-    return errorReply(err, requestId, shardIndex);
+    return acknowledged(store, before, errorReply(err, requestId, shardIndex), requestId, shardIndex);
   }
+}
+
+/** a reply to a command that changed the store goes out once the change is as durable as promised */
+function acknowledged(store: ShardStore, before: number, reply: Uint8Array, requestId: number, shardIndex: number): Uint8Array | Promise<Uint8Array> {
+  if (store.changes === before) return reply;
+  const wait = store.settled();
+  return wait === null ? reply : wait.then(() => reply, (err: unknown) => errorReply(err, requestId, shardIndex));
 }
 
 function okReply(requestId: number, result: unknown, shardIndex: number): Uint8Array {

@@ -67,7 +67,7 @@ const NONE = simple('none');
 
 /**
  * Executes one forwarded command (`raw`, multibulk or inline) and returns its reply: at once when
- * nothing in it waits (a GET on a store with `getNow`), else as a promise. Either way the command
+ * nothing in it waits (a GET), else as a promise. Either way the command
  * takes effect when it is called.
  */
 export function executeResp(store: ShardStore, raw: Buffer, options: RespExecOptions = {}): Buffer | Promise<Buffer> {
@@ -101,20 +101,28 @@ export function executeRespArgs(store: ShardStore, args: Buffer[], options: Resp
   const t0 = performance.now();
   const usec = usecOf(store);
   if (spec?.subcommands !== undefined) name = `${name}|${lower(args[1])}`; // as the acceptor counts it
+  const before = store.changes;
   try {
     const reply = handler(ctx, args);
     if (reply instanceof Promise) {
       return reply.catch(storeError).then((r) => {
         usec.add(name, t0);
-        return r;
+        return acknowledged(store, before, r);
       });
     }
     usec.add(name, t0);
-    return reply;
+    return acknowledged(store, before, reply);
   } catch (e) {
     usec.add(name, t0);
-    return storeError(e);
+    return acknowledged(store, before, storeError(e));
   }
+}
+
+/** a reply to a command that changed the store goes out once the change is as durable as promised */
+function acknowledged(store: ShardStore, before: number, reply: Buffer): Buffer | Promise<Buffer> {
+  if (store.changes === before) return reply;
+  const wait = store.settled();
+  return wait === null ? reply : wait.then(() => reply, storeError);
 }
 
 /** each store's command times (INFO commandstats' usec), kept beside the store, not in it */
@@ -172,12 +180,8 @@ function expireMs(arg: Buffer, unit: ExpireUnit, cmd: string, now: number): bigi
 // Strings.
 
 function get(ctx: Ctx, args: Buffer[]): Promise<Buffer> | Buffer {
-  const store = ctx.store;
-  if (store.getNow) {
-    const e = store.getNow(args[1]);
-    return e === null ? NIL : bulk(e.value);
-  }
-  return store.get(args[1]).then((e) => (e === null ? NIL : bulk(e.value)));
+  const e = ctx.store.get(args[1]);
+  return e === null ? NIL : bulk(e.value);
 }
 
 async function set(ctx: Ctx, args: Buffer[]): Promise<Buffer> {

@@ -1191,24 +1191,18 @@ export class TieredShardStore implements ShardStore {
     return expiresAt !== 0 && expiresAt <= this.now();
   }
 
-  /** After a write: make it reach disk per the durability mode. */
-  private afterWrite(key: Buffer, event: number = KeyEvent.SET): Promise<void> | undefined {
+  /** After a write: queue it for the disk (its acknowledgement waits for `settled()`). */
+  private afterWrite(key: Buffer, event: number = KeyEvent.SET): void {
     this.counters.writes++;
     if (this.keyEvent !== null) this.keyEvent(event, key);
     this.queueDirty(key);
-    if (this.durability === 'sync') return this.durable();
-    if (this.overdue()) return this.backpressure();
-    return undefined;
   }
 
   /** After a delete or any other change that must reach disk as a removal. */
-  private afterDelete(key: Buffer): Promise<void> | undefined {
+  private afterDelete(key: Buffer): void {
     this.counters.writes++;
     if (this.keyEvent !== null) this.keyEvent(KeyEvent.DELETE, key);
     this.queueDelete(key);
-    if (this.durability === 'sync') return this.durable();
-    if (this.overdue()) return this.backpressure();
-    return undefined;
   }
 
   /** engine.set that reports "does not fit in memory" as false instead of throwing. */
@@ -1234,19 +1228,15 @@ export class TieredShardStore implements ShardStore {
   // ---------------------------------------------------------------------------------------------
   // ShardStore.
 
-  async get(key: Uint8Array): Promise<Entry | null> {
-    return this.getNow(key);
-  }
-
-  /** get without a promise: a cold hit is a synchronous disk read here, so nothing ever waits. */
-  getNow(key: Uint8Array): Entry | null {
+  /** A cold hit is a synchronous disk read here, so a read never waits. */
+  get(key: Uint8Array): Entry | null {
     const k = this.checkKey(key);
     const where = this.locate(k, true);
     this.countRead(where);
     return this.entryAt(where);
   }
 
-  async set(key: Uint8Array, value: Uint8Array, options?: SetOptions): Promise<SetResult> {
+  set(key: Uint8Array, value: Uint8Array, options?: SetOptions): SetResult {
     const k = this.checkKey(key);
     this.checkValue(value);
     const expiresAt = options?.expiresAt ?? 0;
@@ -1265,12 +1255,11 @@ export class TieredShardStore implements ShardStore {
       // No condition depends on the current entry: a newer hot copy supersedes any disk copy.
       if (this.hotSet(k, value, expiresAt, flags)) {
         const cas = this.engine.lastCas;
-        await this.afterWrite(k);
+        this.afterWrite(k);
         return { status: 'stored', cas };
       }
       // The engine could not place it (no room): keep it on disk only.
       const cas = this.storeOnDisk(k, value, flags, expiresAt);
-      await this.syncWait();
       return { status: 'stored', cas };
     }
 
@@ -1291,25 +1280,26 @@ export class TieredShardStore implements ShardStore {
     if (this.isPast(exp)) {
       // A time in the past stores nothing and deletes the key.
       if (cur) this.removeKey(k, where);
-      await this.syncWait();
       return result;
     }
     if (!big && where !== DISK_ONLY) {
       if (this.hotSet(k, value, exp, flags)) {
         result.cas = this.engine.lastCas;
-        await this.afterWrite(k);
+        this.afterWrite(k);
         return result;
       }
     }
     result.cas = this.storeOnDisk(k, value, flags, exp);
-    await this.syncWait();
     return result;
   }
 
-  private syncWait(): Promise<void> | undefined {
-    if (this.durability === 'sync') return this.durable();
-    if (this.overdue()) return this.backpressure();
-    return undefined;
+  get changes(): number {
+    return this.counters.writes;
+  }
+
+  settled(): Promise<void> | null {
+    if (this.durability === 'sync') return this.pending.size > 0 || this.inflight !== null ? this.durable() : null;
+    return this.overdue() ? this.backpressure() : null;
   }
 
   /** Deletes a located key from both tiers. */
@@ -1320,32 +1310,32 @@ export class TieredShardStore implements ShardStore {
     if (this.keyEvent !== null) this.keyEvent(KeyEvent.DELETE, k);
   }
 
-  async delete(key: Uint8Array): Promise<boolean> {
+  delete(key: Uint8Array): boolean {
     const k = this.checkKey(key);
     const where = this.locate(k, false);
     if (where === ABSENT) return false;
     if (where >= 0) this.engine.delete(k);
-    await this.afterDelete(k);
+    this.afterDelete(k);
     return true;
   }
 
-  async getdel(key: Uint8Array): Promise<Entry | null> {
+  getdel(key: Uint8Array): Entry | null {
     const k = this.checkKey(key);
     const where = this.locate(k, false);
     this.countRead(where);
     const entry = this.entryAt(where);
     if (!entry) return null;
     if (where >= 0) this.engine.delete(k);
-    await this.afterDelete(k);
+    this.afterDelete(k);
     return entry;
   }
 
-  async exists(key: Uint8Array): Promise<boolean> {
+  exists(key: Uint8Array): boolean {
     const k = this.checkKey(key);
     return this.locate(k, false) !== ABSENT;
   }
 
-  async expire(key: Uint8Array, expiresAt: number): Promise<boolean> {
+  expire(key: Uint8Array, expiresAt: number): boolean {
     const k = this.checkKey(key);
     checkTime(expiresAt, 'expiresAt');
     const where = this.locate(k, true);
@@ -1353,27 +1343,25 @@ export class TieredShardStore implements ShardStore {
     if (expiresAt === 0 || this.isPast(expiresAt)) {
       // Like Redis EXPIRE with a time at or before now (0 is the epoch): the key is deleted.
       this.removeKey(k, where);
-      await this.syncWait();
       return true;
     }
-    await this.setExpiry(k, where, expiresAt);
+    this.setExpiry(k, where, expiresAt);
     return true;
   }
 
-  private async setExpiry(k: Buffer, where: number, expiresAt: number): Promise<void> {
+  private setExpiry(k: Buffer, where: number, expiresAt: number): void {
     if (where >= 0) {
       this.engine.expire(k, expiresAt);
-      await this.afterWrite(k, KeyEvent.TTL);
+      this.afterWrite(k, KeyEvent.TTL);
     } else {
       const d = this.diskEntry!;
       this.queuePut(k, d.value, d.flags, expiresAt, d.cas);
       this.counters.writes++;
       if (this.keyEvent !== null) this.keyEvent(KeyEvent.TTL, k);
-      await this.syncWait();
     }
   }
 
-  async persist(key: Uint8Array): Promise<boolean> {
+  persist(key: Uint8Array): boolean {
     const k = this.checkKey(key);
     const where = this.locate(k, true);
     if (where === ABSENT) return false;
@@ -1381,18 +1369,17 @@ export class TieredShardStore implements ShardStore {
     if (cur === 0) return false;
     if (where >= 0) {
       this.engine.persist(k);
-      await this.afterWrite(k, KeyEvent.TTL);
+      this.afterWrite(k, KeyEvent.TTL);
     } else {
       const d = this.diskEntry!;
       this.queuePut(k, d.value, d.flags, 0, d.cas);
       this.counters.writes++;
       if (this.keyEvent !== null) this.keyEvent(KeyEvent.TTL, k);
-      await this.syncWait();
     }
     return true;
   }
 
-  async expireTime(key: Uint8Array): Promise<number> {
+  expireTime(key: Uint8Array): number {
     const k = this.checkKey(key);
     const where = this.locate(k, true);
     if (where === ABSENT) return -2;
@@ -1400,7 +1387,7 @@ export class TieredShardStore implements ShardStore {
     return exp === 0 ? -1 : exp;
   }
 
-  async touch(key: Uint8Array, expiresAt: number): Promise<Entry | null> {
+  touch(key: Uint8Array, expiresAt: number): Entry | null {
     const k = this.checkKey(key);
     checkTime(expiresAt, 'expiresAt');
     const where = this.locate(k, true);
@@ -1409,22 +1396,21 @@ export class TieredShardStore implements ShardStore {
     if (this.isPast(expiresAt)) {
       const entry = this.entryAt(where);
       this.removeKey(k, where);
-      await this.syncWait();
       return entry;
     }
     if (where >= 0) {
       if (expiresAt === 0) this.engine.persist(k);
       else this.engine.expire(k, expiresAt);
       const entry = this.entryOf(this.engine.peek(k));
-      await this.afterWrite(k, KeyEvent.TTL);
+      this.afterWrite(k, KeyEvent.TTL);
       return entry;
     }
     const d = this.diskEntry!;
-    await this.setExpiry(k, where, expiresAt);
+    this.setExpiry(k, where, expiresAt);
     return { ...d, expiresAt };
   }
 
-  async incr(key: Uint8Array, delta: bigint, unsigned: boolean, create: boolean): Promise<IncrResult> {
+  incr(key: Uint8Array, delta: bigint, unsigned: boolean, create: boolean): IncrResult {
     const k = this.checkKey(key);
     if (typeof delta !== 'bigint') throw badArgument('delta must be a bigint');
     const where = this.locate(k, true);
@@ -1433,7 +1419,7 @@ export class TieredShardStore implements ShardStore {
     switch (st) {
       case INCR_OK: {
         const value = this.engine.lastInt;
-        await this.afterWrite(k);
+        this.afterWrite(k);
         return { status: 'ok', value };
       }
       case INCR_NOT_FOUND:
@@ -1447,7 +1433,7 @@ export class TieredShardStore implements ShardStore {
     }
   }
 
-  async append(key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): Promise<number> {
+  append(key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): number {
     const k = this.checkKey(key);
     const where = this.locate(k, true);
     if (where === ABSENT && !create) return -1;
@@ -1462,7 +1448,7 @@ export class TieredShardStore implements ShardStore {
         if (!(err instanceof CairnError && err.code === ErrorCode.OUT_OF_MEMORY)) throw err;
       }
       if (n >= 0) {
-        await this.afterWrite(k);
+        this.afterWrite(k);
         return n;
       }
     }
@@ -1470,11 +1456,10 @@ export class TieredShardStore implements ShardStore {
     const cur = this.entryAt(where);
     const value = cur ? (prepend ? Buffer.concat([bytes, cur.value]) : Buffer.concat([cur.value, bytes])) : Buffer.from(bytes);
     this.storeOnDisk(k, value, cur?.flags ?? 0, cur?.expiresAt ?? 0);
-    await this.syncWait();
     return value.length;
   }
 
-  async update(key: Uint8Array, fn: (current: Entry | null) => UpdateAction): Promise<Entry | null> {
+  update(key: Uint8Array, fn: (current: Entry | null) => UpdateAction): Entry | null {
     const k = this.checkKey(key);
     const where = this.locate(k, true);
     const cur = this.entryAt(where);
@@ -1483,7 +1468,6 @@ export class TieredShardStore implements ShardStore {
     if (action.op === 'delete') {
       if (cur) {
         this.removeKey(k, where);
-        await this.syncWait();
       }
       return cur;
     }
@@ -1494,21 +1478,19 @@ export class TieredShardStore implements ShardStore {
     checkTime(exp, 'expiresAt');
     if (this.isPast(exp)) {
       if (cur) this.removeKey(k, where);
-      await this.syncWait();
       return cur;
     }
     if (action.value.length <= this.maxItemSize && where !== DISK_ONLY) {
       if (this.hotSet(k, action.value, exp, flags)) {
-        await this.afterWrite(k);
+        this.afterWrite(k);
         return cur;
       }
     }
     this.storeOnDisk(k, action.value, flags, exp);
-    await this.syncWait();
     return cur;
   }
 
-  async restore(key: Uint8Array): Promise<boolean> {
+  restore(key: Uint8Array): boolean {
     const k = this.checkKey(key);
     return this.locate(k, true) !== ABSENT;
   }

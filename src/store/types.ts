@@ -2,8 +2,10 @@
  * The contract of one shard's two-tier store (hot engine + LevelDB cold tier). Protocol executors
  * (native, RESP, memcached) run inside a shard worker and talk only to this interface.
  *
- * Every method is atomic with respect to the shard: it may await a disk read first, but the
- * read-modify-write that follows runs synchronously, so no other command on the shard interleaves.
+ * The single-key methods are synchronous: a cold read is a synchronous LevelDB read, and a change
+ * takes effect in memory before the method returns, so no other command on the shard interleaves.
+ * Durability is a separate wait: a command that made changes (`changes` moved) is acknowledged only
+ * after `settled()` resolves, which is where `sync` mode and the writeback lag bound make it wait.
  * Times are absolute milliseconds since the Unix epoch; 0 means "no expiry".
  */
 
@@ -118,32 +120,38 @@ export interface HotKeyStat {
 
 export interface ShardStore {
   readonly shard: number;
-  get(key: Uint8Array): Promise<Entry | null>;
-  /** get, answered at once, for stores whose read path never waits (a shard's hot GETs use it). */
-  getNow?(key: Uint8Array): Entry | null;
-  set(key: Uint8Array, value: Uint8Array, options?: SetOptions): Promise<SetResult>;
-  delete(key: Uint8Array): Promise<boolean>;
-  getdel(key: Uint8Array): Promise<Entry | null>;
-  exists(key: Uint8Array): Promise<boolean>;
+  /** how many changes the store has taken (a counter); a command that moved it waits for `settled()` */
+  readonly changes: number;
+  /**
+   * What the acknowledgement of the changes made so far waits for: their commit in `sync` mode, or the
+   * unwritten changes back under the writeback lag bound; null when nothing needs waiting. Rejects with
+   * CAIRN_ERR_DISK when the disk refuses the writes.
+   */
+  settled(): Promise<void> | null;
+  get(key: Uint8Array): Entry | null;
+  set(key: Uint8Array, value: Uint8Array, options?: SetOptions): SetResult;
+  delete(key: Uint8Array): boolean;
+  getdel(key: Uint8Array): Entry | null;
+  exists(key: Uint8Array): boolean;
   /** set an absolute expiry; a time at or before now deletes the key. false when the key is missing. */
-  expire(key: Uint8Array, expiresAt: number): Promise<boolean>;
+  expire(key: Uint8Array, expiresAt: number): boolean;
   /** remove the expiry; false when the key is missing or had none. */
-  persist(key: Uint8Array): Promise<boolean>;
+  persist(key: Uint8Array): boolean;
   /** absolute expiry in ms, -1 for none, -2 for a missing key. */
-  expireTime(key: Uint8Array): Promise<number>;
+  expireTime(key: Uint8Array): number;
   /** set a new expiry and return the entry (memcached touch / gat), null when missing. */
-  touch(key: Uint8Array, expiresAt: number): Promise<Entry | null>;
+  touch(key: Uint8Array, expiresAt: number): Entry | null;
   /**
    * Add delta. `unsigned` serves memcached (u64: incr wraps at 2^64, decr stops at 0, a missing key is
    * not_found); signed serves Redis (i64: overflow is an error, a missing key starts at 0 when create).
    */
-  incr(key: Uint8Array, delta: bigint, unsigned: boolean, create: boolean): Promise<IncrResult>;
+  incr(key: Uint8Array, delta: bigint, unsigned: boolean, create: boolean): IncrResult;
   /** append (or prepend) bytes; returns the new length, or -1 when the key is missing and !create. */
-  append(key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): Promise<number>;
+  append(key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): number;
   /** atomic read-modify-write: fn sees the current live entry (or null) and decides. Returns what fn saw. */
-  update(key: Uint8Array, fn: (current: Entry | null) => UpdateAction): Promise<Entry | null>;
+  update(key: Uint8Array, fn: (current: Entry | null) => UpdateAction): Entry | null;
   /** load a key from disk into memory now; false when it is on neither tier. */
-  restore(key: Uint8Array): Promise<boolean>;
+  restore(key: Uint8Array): boolean;
   /** keys of both tiers; every key present for the whole scan is returned at least once. */
   scan(cursor: string, count: number): Promise<ScanPage>;
   /** live keys per tier (a key may be in both; `total` counts it once). */

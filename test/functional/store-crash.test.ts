@@ -35,6 +35,7 @@ afterAll(() => {
 
 const CHILD = `
 const { TieredShardStore } = await import(process.env.CAIRN_STORE_URL);
+const { acknowledge } = await import(process.env.CAIRN_STORE_URL.replace('shard-store.js', 'acknowledge.js'));
 const cfg = JSON.parse(process.env.CAIRN_CRASH);
 const s = await TieredShardStore.open({ shard: 0, dir: cfg.dir, maxMemory: cfg.maxMemory, durability: cfg.durability, writebackDelayMs: cfg.delay, writebackMaxLagMs: cfg.delay });
 process.stdout.write('ready\\n');
@@ -42,7 +43,7 @@ let next = 0;
 async function writer() {
   for (;;) {
     const n = next++;
-    await s.set(Buffer.from('k' + n), Buffer.from('v' + n + ':' + 'x'.repeat(n % 300)));
+    await acknowledge(s, () => s.set(Buffer.from('k' + n), Buffer.from('v' + n + ':' + 'x'.repeat(n % 300))));
     process.stdout.write(n + ' ' + Date.now() + '\\n');
   }
 }

@@ -318,10 +318,10 @@ describe.each(backends)('executeNative / handleNativeFrame against %s', (_name, 
 
   it('a store failure becomes an error reply', async () => {
     const failing = new MapShardStoreDouble();
-    failing.get = async () => {
+    failing.get = () => {
       throw Object.assign(new Error('disk on fire'), { code: 'LEVEL_IO_ERROR' });
     };
-    failing.exists = async () => {
+    failing.exists = () => {
       throw new TypeError('bug');
     };
     const r = await handleNativeFrame(failing, 0, 1, encodeRequest(Opcode.GET, 1, b('k')));

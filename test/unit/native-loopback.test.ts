@@ -53,6 +53,15 @@ export class MapShardStoreDouble implements ShardStore {
     this.now = now;
   }
 
+  get changes(): number {
+    return this.writes;
+  }
+
+  /** a double in memory: nothing to wait for */
+  settled(): Promise<void> | null {
+    return null;
+  }
+
   private live(key: Uint8Array): Item | null {
     const id = Buffer.from(key).toString('hex');
     const item = this.items.get(id);
@@ -80,14 +89,14 @@ export class MapShardStoreDouble implements ShardStore {
     return item;
   }
 
-  async get(key: Uint8Array): Promise<Entry | null> {
+  get(key: Uint8Array): Entry | null {
     const item = this.live(key);
     if (item) this.hits++;
     else this.misses++;
     return item ? this.entry(item) : null;
   }
 
-  async set(key: Uint8Array, value: Uint8Array, options: SetOptions = {}): Promise<SetResult> {
+  set(key: Uint8Array, value: Uint8Array, options: SetOptions = {}): SetResult {
     const current = this.live(key);
     const old = options.returnOld ? (current ? this.entry(current) : null) : undefined;
     const result = (status: SetResult['status'], cas: number): SetResult => (old === undefined ? { status, cas } : { status, cas, old });
@@ -102,25 +111,25 @@ export class MapShardStoreDouble implements ShardStore {
     return result('stored', item?.cas ?? 0);
   }
 
-  async delete(key: Uint8Array): Promise<boolean> {
+  delete(key: Uint8Array): boolean {
     const item = this.live(key);
     if (!item) return false;
     this.items.delete(Buffer.from(key).toString('hex'));
     return true;
   }
 
-  async getdel(key: Uint8Array): Promise<Entry | null> {
+  getdel(key: Uint8Array): Entry | null {
     const item = this.live(key);
     if (!item) return null;
     this.items.delete(Buffer.from(key).toString('hex'));
     return this.entry(item);
   }
 
-  async exists(key: Uint8Array): Promise<boolean> {
+  exists(key: Uint8Array): boolean {
     return this.live(key) !== null;
   }
 
-  async expire(key: Uint8Array, expiresAt: number): Promise<boolean> {
+  expire(key: Uint8Array, expiresAt: number): boolean {
     const item = this.live(key);
     if (!item) return false;
     if (expiresAt <= this.now()) {
@@ -131,20 +140,20 @@ export class MapShardStoreDouble implements ShardStore {
     return true;
   }
 
-  async persist(key: Uint8Array): Promise<boolean> {
+  persist(key: Uint8Array): boolean {
     const item = this.live(key);
     if (!item || item.expiresAt === 0) return false;
     item.expiresAt = 0;
     return true;
   }
 
-  async expireTime(key: Uint8Array): Promise<number> {
+  expireTime(key: Uint8Array): number {
     const item = this.live(key);
     if (!item) return -2;
     return item.expiresAt === 0 ? -1 : item.expiresAt;
   }
 
-  async touch(key: Uint8Array, expiresAt: number): Promise<Entry | null> {
+  touch(key: Uint8Array, expiresAt: number): Entry | null {
     const item = this.live(key);
     if (!item) return null;
     if (expiresAt !== 0 && expiresAt <= this.now()) {
@@ -155,7 +164,7 @@ export class MapShardStoreDouble implements ShardStore {
     return this.entry(item);
   }
 
-  async incr(key: Uint8Array, delta: bigint, unsigned: boolean, create: boolean): Promise<IncrResult> {
+  incr(key: Uint8Array, delta: bigint, unsigned: boolean, create: boolean): IncrResult {
     const item = this.live(key);
     if (!item && !create) return { status: 'not_found' };
     let current = 0n;
@@ -176,7 +185,7 @@ export class MapShardStoreDouble implements ShardStore {
     return { status: 'ok', value: next };
   }
 
-  async append(key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): Promise<number> {
+  append(key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): number {
     const item = this.live(key);
     if (!item && !create) return -1;
     const old = item?.value ?? Buffer.alloc(0);
@@ -185,7 +194,7 @@ export class MapShardStoreDouble implements ShardStore {
     return value.length;
   }
 
-  async update(key: Uint8Array, fn: (current: Entry | null) => UpdateAction): Promise<Entry | null> {
+  update(key: Uint8Array, fn: (current: Entry | null) => UpdateAction): Entry | null {
     const item = this.live(key);
     const seen = item ? this.entry(item) : null;
     const action = fn(seen);
@@ -194,7 +203,7 @@ export class MapShardStoreDouble implements ShardStore {
     return seen;
   }
 
-  async restore(key: Uint8Array): Promise<boolean> {
+  restore(key: Uint8Array): boolean {
     return this.live(key) !== null;
   }
 

@@ -36,6 +36,15 @@ export class MapStoreDouble implements ShardStore {
 
   constructor(readonly shard = 0) {}
 
+  get changes(): number {
+    return this.writes;
+  }
+
+  /** a double in memory: nothing to wait for */
+  settled(): Promise<void> | null {
+    return null;
+  }
+
   private k(key: Uint8Array): string {
     return Buffer.from(key).toString('latin1');
   }
@@ -61,14 +70,14 @@ export class MapStoreDouble implements ShardStore {
     return cas;
   }
 
-  async get(key: Uint8Array): Promise<Entry | null> {
+  get(key: Uint8Array): Entry | null {
     const e = this.live(key);
     if (e) this.hits++;
     else this.misses++;
     return e;
   }
 
-  async set(key: Uint8Array, value: Uint8Array, o: SetOptions = {}): Promise<SetResult> {
+  set(key: Uint8Array, value: Uint8Array, o: SetOptions = {}): SetResult {
     const cur = this.live(key);
     const result: SetResult = { status: 'stored', cas: 0 };
     if (o.returnOld) result.old = cur;
@@ -82,23 +91,23 @@ export class MapStoreDouble implements ShardStore {
     return result;
   }
 
-  async delete(key: Uint8Array): Promise<boolean> {
+  delete(key: Uint8Array): boolean {
     const had = this.live(key) !== null;
     this.map.delete(this.k(key));
     return had;
   }
 
-  async getdel(key: Uint8Array): Promise<Entry | null> {
+  getdel(key: Uint8Array): Entry | null {
     const e = this.live(key);
     this.map.delete(this.k(key));
     return e;
   }
 
-  async exists(key: Uint8Array): Promise<boolean> {
+  exists(key: Uint8Array): boolean {
     return this.live(key) !== null;
   }
 
-  async expire(key: Uint8Array, expiresAt: number): Promise<boolean> {
+  expire(key: Uint8Array, expiresAt: number): boolean {
     const e = this.live(key);
     if (!e) return false;
     if (expiresAt === 0 || expiresAt <= this.now) this.map.delete(this.k(key));
@@ -106,20 +115,20 @@ export class MapStoreDouble implements ShardStore {
     return true;
   }
 
-  async persist(key: Uint8Array): Promise<boolean> {
+  persist(key: Uint8Array): boolean {
     const e = this.live(key);
     if (!e || e.expiresAt === 0) return false;
     e.expiresAt = 0;
     return true;
   }
 
-  async expireTime(key: Uint8Array): Promise<number> {
+  expireTime(key: Uint8Array): number {
     const e = this.live(key);
     if (!e) return -2;
     return e.expiresAt === 0 ? -1 : e.expiresAt;
   }
 
-  async touch(key: Uint8Array, expiresAt: number): Promise<Entry | null> {
+  touch(key: Uint8Array, expiresAt: number): Entry | null {
     const e = this.live(key);
     if (!e) return null;
     if (expiresAt !== 0 && expiresAt <= this.now) {
@@ -130,7 +139,7 @@ export class MapStoreDouble implements ShardStore {
     return { ...e };
   }
 
-  async incr(key: Uint8Array, delta: bigint, unsigned: boolean, create: boolean): Promise<IncrResult> {
+  incr(key: Uint8Array, delta: bigint, unsigned: boolean, create: boolean): IncrResult {
     const e = this.live(key);
     if (!e && !create) return { status: 'not_found' };
     const text = e ? e.value.toString('latin1') : '0';
@@ -151,7 +160,7 @@ export class MapStoreDouble implements ShardStore {
     return { status: 'ok', value: v };
   }
 
-  async append(key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): Promise<number> {
+  append(key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): number {
     const e = this.live(key);
     if (!e && !create) return -1;
     const cur = e?.value ?? Buffer.alloc(0);
@@ -160,7 +169,7 @@ export class MapStoreDouble implements ShardStore {
     return value.length;
   }
 
-  async update(key: Uint8Array, fn: (current: Entry | null) => UpdateAction): Promise<Entry | null> {
+  update(key: Uint8Array, fn: (current: Entry | null) => UpdateAction): Entry | null {
     const cur = this.live(key);
     const action = fn(cur);
     if (action.op === 'delete') this.map.delete(this.k(key));
@@ -170,7 +179,7 @@ export class MapStoreDouble implements ShardStore {
     return cur;
   }
 
-  async restore(key: Uint8Array): Promise<boolean> {
+  restore(key: Uint8Array): boolean {
     const ok = this.live(key) !== null;
     if (ok) this.restored.add(this.k(key));
     return ok;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { acknowledge } from '../../src/store/acknowledge.js';
 import { TieredShardStore, type TieredShardStoreOptions } from '../../src/store/shard-store.js';
 import { isCairnError } from '../../src/errors.js';
 
@@ -61,22 +62,22 @@ describe('TieredShardStore basics', () => {
 
   it('rejects bad arguments with coded errors', async () => {
     const s = await open({ dir: tempDir(), maxKeySize: 16, maxValueSize: 1000, maxItemSize: 500 });
-    const codeOf = async (p: Promise<unknown>) => {
+    const codeOf = async (run: () => unknown) => {
       try {
-        await p;
+        await run();
       } catch (err) {
         return isCairnError(err) ? err.code : 'not coded';
       }
       return 'no error';
     };
-    expect(await codeOf(s.set(Buffer.alloc(0), k('x')))).toBe('CAIRN_ERR_BAD_ARGUMENT');
-    expect(await codeOf(s.set(Buffer.alloc(17), k('x')))).toBe('CAIRN_ERR_KEY_TOO_LARGE');
-    expect(await codeOf(s.set(k('a'), Buffer.alloc(1001)))).toBe('CAIRN_ERR_VALUE_TOO_LARGE');
-    expect(await codeOf(s.set(k('a'), k('x'), { expiresAt: -5 }))).toBe('CAIRN_ERR_BAD_ARGUMENT');
-    expect(await codeOf(s.set(k('a'), k('x'), { flags: 2 ** 33 }))).toBe('CAIRN_ERR_BAD_ARGUMENT');
-    expect(await codeOf(s.scan('zz', 10))).toBe('CAIRN_ERR_BAD_ARGUMENT');
+    expect(await codeOf(() => s.set(Buffer.alloc(0), k('x')))).toBe('CAIRN_ERR_BAD_ARGUMENT');
+    expect(await codeOf(() => s.set(Buffer.alloc(17), k('x')))).toBe('CAIRN_ERR_KEY_TOO_LARGE');
+    expect(await codeOf(() => s.set(k('a'), Buffer.alloc(1001)))).toBe('CAIRN_ERR_VALUE_TOO_LARGE');
+    expect(await codeOf(() => s.set(k('a'), k('x'), { expiresAt: -5 }))).toBe('CAIRN_ERR_BAD_ARGUMENT');
+    expect(await codeOf(() => s.set(k('a'), k('x'), { flags: 2 ** 33 }))).toBe('CAIRN_ERR_BAD_ARGUMENT');
+    expect(await codeOf(() => s.scan('zz', 10))).toBe('CAIRN_ERR_BAD_ARGUMENT');
     await s.close();
-    expect(await codeOf(s.get(k('a')))).toBe('CAIRN_ERR_CLOSED');
+    expect(await codeOf(() => s.get(k('a')))).toBe('CAIRN_ERR_CLOSED');
   });
 
   it('refuses a directory of another shard', async () => {
@@ -371,13 +372,13 @@ describe('TieredShardStore durability', () => {
 
   it('sync: a write resolves once written with fsync, and concurrent writes share one', async () => {
     const s = await open({ dir: tempDir(), durability: 'sync' });
-    await s.set(k('one'), k('1'));
+    await acknowledge(s, () => s.set(k('one'), k('1')));
     expect(s.stats().cold.items).toBe(1);
     const syncsBefore = s.ioStats().syncs;
-    await Promise.all(Array.from({ length: 200 }, (_, i) => s.set(k(`c${i}`), k(String(i)))));
+    await Promise.all(Array.from({ length: 200 }, (_, i) => acknowledge(s, () => s.set(k(`c${i}`), k(String(i))))));
     expect(s.stats().cold.items).toBe(201);
     expect(s.ioStats().syncs - syncsBefore).toBeLessThan(20);
-    expect(await s.delete(k('one'))).toBe(true);
+    expect(await acknowledge(s, () => s.delete(k('one')))).toBe(true);
     expect(s.stats().cold.items).toBe(200);
   });
 
