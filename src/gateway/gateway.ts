@@ -18,13 +18,13 @@ import { MessageKind } from '../hop/kinds.js';
 import type { ServerInfo } from '../native/session.js';
 import { packageRoot } from '../paths.js';
 import { passwordMatches } from '../front/auth.js';
-import { NativeRouter } from '../server/native-conn.js';
+import { NativeRouter } from '../front/native-router.js';
 import { DASHBOARD_HTML } from './dashboard.js';
-import type { FrontLinkBackend } from './front-link.js';
+import type { FrontLink } from '../front/link.js';
 import { dashboardJson, renderPrometheus, type FrontStats, type Snapshot } from './metrics.js';
 
 export interface GatewayOptions {
-  backend: FrontLinkBackend;
+  backend: FrontLink;
   hub: SubscriptionHub;
   /** channel pub/sub of the WebSocket clients, joined to the acceptor's */
   bus?: ChannelBus;

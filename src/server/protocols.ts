@@ -3,7 +3,7 @@ import { MessageKind } from '../hop/kinds.js';
 import { MemcacheFramer, planMemcache, type MemcacheFrame } from '../memcache/index.js';
 import { createConnState, planResp, RespFramer, type ConnState, type RespFrame, type ServerInfo } from '../resp/index.js';
 import { passwordMatches } from '../front/auth.js';
-import { SHARD_DOWN_MESSAGE } from '../shards/failover.js';
+import { ErrorCode } from '../errors.js';
 import type { TextProtocol } from './text-conn.js';
 import type { ChannelBus } from '../pubsub/bus.js';
 import type { ReplicationHandle } from '../resp/plan.js';
@@ -51,9 +51,10 @@ export function respProtocol(
       }
       return planResp(frame, state);
     },
-    failure: (message) =>
+    // a dead shard's failure reads as its message; anything else that escaped a command is an internal error
+    failure: (message, code) =>
       Buffer.from(
-        message.startsWith(SHARD_DOWN_MESSAGE)
+        code === ErrorCode.SHARD_DOWN
           ? `-ERR ${message.replace(/[\r\n]+/g, ' ')}\r\n`
           : `-ERR internal error: ${message.replace(/[\r\n]+/g, ' ')}\r\n`,
       ),
