@@ -51,7 +51,7 @@ export interface NativeSink {
 /**
  * The native protocol's routing for one conversation. Routed frames go to their shard whole, with
  * the request id as the message's sequence number; replies carry their own request id, so they are
- * written as they come. Broadcasts are merged here. The TCP acceptor and the embedded cache share it.
+ * written as they come. Broadcasts are merged here.
  */
 export class NativeRouter implements EventSubscriber, ChannelSubscriber, ReplicaPeer {
   inFlight = 0;
