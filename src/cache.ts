@@ -7,9 +7,11 @@ import type { EvictionName } from './engine/index.js';
 import { CairnError, ErrorCode } from './errors.js';
 import { SubscriptionHub } from './events/hub.js';
 import { MessageKind } from './hop/kinds.js';
-import { NativeRouter, routerTransport } from './server/native-conn.js';
+import { EventDemand } from './front/event-demand.js';
+import { NativeRouter, routerTransport } from './front/native-router.js';
 import { ChannelBus } from './pubsub/bus.js';
-import { startBackend, type ShardBackend } from './shards/backend.js';
+import { startBackend, type ShardBackend } from './front/backend.js';
+import { createExecutors } from './shards/executors.js';
 import { perShardSettings, ringBytesFor } from './shards/messages.js';
 import { VERSION } from './version.js';
 
@@ -80,6 +82,7 @@ export class Cache extends CairnClient {
         shards,
         dataDir: dir,
         mode: options.threads === false ? 'inline' : 'threads',
+        executors: createExecutors,
         ringBytes: ringBytesFor(maxItemSize),
         store: perShardSettings(
           {
@@ -161,7 +164,7 @@ export function openCache(options: CacheOptions = {}): Promise<Cache> {
 /** A transport whose far end is a native router in this process instead of a socket. */
 function inProcessTransport(backend: ShardBackend, info: ConstructorParameters<typeof NativeRouter>[2]): Transport {
   // key events (cache.subscribe()) come from the shards like replies do
-  const events = new SubscriptionHub((on) => backend.listenForEvents(on));
+  const events = new SubscriptionHub(new EventDemand((on) => backend.listenForEvents(on)).consumer());
   return routerTransport((sink) => {
     // channels (cache.publish() / cache.subscribe({ channel })) within this process
     const router = new NativeRouter(1, backend, info, sink, events, new ChannelBus());

@@ -7,7 +7,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SubscriptionHub } from '../src/events/hub.js';
 import { ChannelBus } from '../src/pubsub/bus.js';
-import { FrontLinkBackend } from '../src/gateway/front-link.js';
+import { EventDemand } from '../src/front/event-demand.js';
+import { FrontLink } from '../src/front/link.js';
 import { startGateway } from '../src/gateway/gateway.js';
 import type { FromGateway, GatewayWorkerData, ToGateway } from '../src/gateway/messages.js';
 import type { FrontStats } from '../src/gateway/metrics.js';
@@ -16,12 +17,11 @@ const data = workerData as GatewayWorkerData;
 const port = parentPort!;
 const post = (msg: FromGateway): void => port.postMessage(msg);
 
-const backend = new FrontLinkBackend(data.link);
+const backend = new FrontLink(data.link);
 // key events are wanted while the hub (key subscriptions) or the bus (keyspace notifications) wants them
-let hubOn = false;
-let busOn = false;
-const hub = new SubscriptionHub((on) => backend.listenForEvents((hubOn = on) || busOn));
-const bus = new ChannelBus((on) => backend.listenForEvents(hubOn || (busOn = on)));
+const demand = new EventDemand((on) => backend.listenForEvents(on));
+const hub = new SubscriptionHub(demand.consumer());
+const bus = new ChannelBus(demand.consumer());
 bus.attachPeer((msg) => post({ type: 'bus', msg }));
 
 const asked = new Map<number, (value: FrontStats | null) => void>();
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       tls: data.tls,
     });
   } catch (err) {
-    await backend.close();
+    await backend.close('the gateway is closing');
     post({ type: 'error', message: (err as Error).message });
     port.close();
     return;
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     } else if (msg.type === 'close') {
       void (async () => {
         await running.close();
-        await backend.close();
+        await backend.close('the gateway is closing');
         post({ type: 'closed' });
         port.close();
       })();

@@ -14,6 +14,8 @@ import { Doorbell, Ring } from '../src/hop/ring.js';
 import { Endpoint } from '../src/hop/link.js';
 import { Outbox } from '../src/hop/outbox.js';
 import { MessageKind } from '../src/hop/kinds.js';
+import { failureOf } from '../src/hop/failure.js';
+import { CairnError, ErrorCode } from '../src/errors.js';
 import { createPackr } from '../src/native/codec.js';
 import { createExecutors } from '../src/shards/executors.js';
 import { ShardMetrics } from '../src/shards/metrics.js';
@@ -50,11 +52,6 @@ function checkListeners(): void {
 const listenerCheck = setInterval(checkListeners, 25);
 listenerCheck.unref();
 
-function failure(err: unknown): Uint8Array {
-  const message = err instanceof Error ? err.message : String(err);
-  return Buffer.from(message);
-}
-
 const inbound = data.links.map((l) => new Ring(l.request));
 const visitors = outboxes.map((out) => (kind: number, conn: number, seq: number, payload: Buffer) => {
   if ((eventWords[0] !== 0) !== listening) checkListeners();
@@ -68,7 +65,7 @@ const visitors = outboxes.map((out) => (kind: number, conn: number, seq: number,
   try {
     result = execute(kind, payload);
   } catch (err) {
-    out.send(MessageKind.FAILURE, conn, seq, failure(err));
+    out.send(MessageKind.FAILURE, conn, seq, failureOf(err));
     return;
   }
   if (result instanceof Uint8Array) {
@@ -80,7 +77,7 @@ const visitors = outboxes.map((out) => (kind: number, conn: number, seq: number,
         metrics.record(cls, performance.now() - started);
         out.send(kind, conn, seq, reply);
       },
-      (err) => out.send(MessageKind.FAILURE, conn, seq, failure(err)),
+      (err) => out.send(MessageKind.FAILURE, conn, seq, failureOf(err)),
     );
 });
 const endpoint = new Endpoint(outboxes, inbound, new Doorbell(data.bell), visitors, { blockingWait: true });
@@ -99,7 +96,8 @@ port.on('message', (msg: WorkerRequest) => {
           type: 'reply',
           id: msg.id,
           error: {
-            code: (error as { code?: string }).code ?? 'CAIRN_ERR_DISK',
+            // a store's failure is coded (CAIRN_ERR_DISK when the disk refused); anything else is internal
+            code: error instanceof CairnError ? error.code : ErrorCode.INTERNAL,
             message: error instanceof Error ? error.message : String(error),
           },
         }
@@ -121,7 +119,7 @@ port.on('message', (msg: WorkerRequest) => {
     );
   } else if (msg.type === 'debug') {
     // Test hooks: the server sends these only with CAIRN_TEST_HOOKS=1; refuse them otherwise too.
-    if (process.env.CAIRN_TEST_HOOKS !== '1') reply(undefined, new Error('test hooks are off'));
+    if (process.env.CAIRN_TEST_HOOKS !== '1') reply(undefined, new CairnError(ErrorCode.BAD_ARGUMENT, 'test hooks are off'));
     else if (msg.action === 'crash') {
       reply(true);
       setImmediate(() => {
@@ -130,7 +128,7 @@ port.on('message', (msg: WorkerRequest) => {
     } else if (msg.action === 'disk-fault') {
       store.injectDiskFault(msg.arg === 'off' ? null : 'IO error: No space left on device (injected by test hook)');
       reply(true);
-    } else reply(undefined, new Error(`unknown test hook ${msg.action}`));
+    } else reply(undefined, new CairnError(ErrorCode.BAD_ARGUMENT, `unknown test hook ${msg.action}`));
   }
 });
 

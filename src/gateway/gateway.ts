@@ -17,13 +17,14 @@ import type { ChannelBus } from '../pubsub/bus.js';
 import { MessageKind } from '../hop/kinds.js';
 import type { ServerInfo } from '../native/session.js';
 import { packageRoot } from '../paths.js';
-import { NativeRouter } from '../server/native-conn.js';
+import { passwordMatches } from '../front/auth.js';
+import { NativeRouter } from '../front/native-router.js';
 import { DASHBOARD_HTML } from './dashboard.js';
-import type { FrontLinkBackend } from './front-link.js';
+import type { FrontLink } from '../front/link.js';
 import { dashboardJson, renderPrometheus, type FrontStats, type Snapshot } from './metrics.js';
 
 export interface GatewayOptions {
-  backend: FrontLinkBackend;
+  backend: FrontLink;
   hub: SubscriptionHub;
   /** channel pub/sub of the WebSocket clients, joined to the acceptor's */
   bus?: ChannelBus;
@@ -82,22 +83,14 @@ type Entry = { ws: WebSocket<SocketState>; state: SocketState };
 
 const BUNDLE_NAME = 'cairn-client.js';
 
-function constantTimeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < x.length; i++) diff |= x[i] ^ (y[i % (y.length || 1)] ?? 0);
-  return diff === 0;
-}
-
 /** Bearer <password>, or basic auth with any user name and the password. */
 export function authorized(header: string, password: string | null): boolean {
   if (!password) return true;
-  if (header.startsWith('Bearer ') || header.startsWith('bearer ')) return constantTimeEqual(header.slice(7).trim(), password);
+  if (header.startsWith('Bearer ') || header.startsWith('bearer ')) return passwordMatches(header.slice(7).trim(), password);
   if (header.startsWith('Basic ') || header.startsWith('basic ')) {
     const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    return colon >= 0 && constantTimeEqual(decoded.slice(colon + 1), password);
+    return colon >= 0 && passwordMatches(decoded.slice(colon + 1), password);
   }
   return false;
 }

@@ -6,6 +6,7 @@ import type { HubStats } from '../events/hub.js';
 import { binLabel } from '../resp/info.js';
 import { hottest, valueSizes } from '../store/report.js';
 import { LATENCY_BUCKETS, LATENCY_CLASSES, type ShardMetricsReport } from '../shards/metrics.js';
+import type { ReplicationMetrics } from '../replication/manager.js';
 
 /** What one front thread (the acceptor, a gateway thread) counts. */
 export interface FrontStats {
@@ -23,24 +24,6 @@ export interface FrontStats {
   dropped?: number;
   /** replication figures (acceptor only; src/replication/manager.ts) */
   replication?: ReplicationMetrics;
-}
-
-/** Replication gauges for /metrics, from the acceptor's stats round trip. */
-export interface ReplicationMetrics {
-  /** 1 while this server follows a primary */
-  replica: number;
-  /** the primary's offset: this server's own (primary), or the last one applied (replica) */
-  offset: number;
-  backlogBytes: number;
-  backlogFirstOffset: number;
-  connectedReplicas: number;
-  /** per attached replica: events sent and not yet acknowledged applied */
-  replicaLag: { replica: string; lag: number }[];
-  /** replica side: events received and not applied; link up (1) or not (0) */
-  lagEvents: number;
-  linkUp: number;
-  fullSyncs: number;
-  partialSyncs: number;
 }
 
 export interface Snapshot {

@@ -11,6 +11,7 @@
  *   else (ROUTE_CLOSE)                    → write session.reply, then close the connection
  */
 import { ErrorCode } from '../errors.js';
+import { passwordMatches } from '../front/auth.js';
 import { shardOf } from '../hash.js';
 import { createUnpackr, utf8Encode } from './codec.js';
 import { encodeReply, errorReply, FrameError, frameErrorReply, type RequestFrame, Status } from './frame.js';
@@ -49,13 +50,6 @@ export function helloReply(info: ServerInfo): HelloReply {
     shards: info.shards,
     limits: { ...DEFAULT_LIMITS, ...info.limits },
   };
-}
-
-function sameSecret(a: Uint8Array, b: Uint8Array): boolean {
-  // constant time in the presented password's content, so a wrong guess leaks nothing but length
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ (b[i % (b.length || 1)] ?? 0);
-  return diff === 0;
 }
 
 const unpackr = createUnpackr(false);
@@ -203,7 +197,7 @@ export class NativeSession {
     if (typeof presented === 'string') bytes = utf8Encode(presented);
     else if (presented instanceof Uint8Array) bytes = presented;
     else return false;
-    return sameSecret(bytes, this.secret);
+    return passwordMatches(bytes, this.secret);
   }
 
   private helloFrame(requestId: number): Uint8Array {

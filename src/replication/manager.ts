@@ -9,7 +9,6 @@ import type { Transport } from '../client/transport.js';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { ReplicaLink, type ReplicaInfo, type SavedReplState } from './replica.js';
 import type { ReplSource } from './backlog.js';
-import type { ReplicationMetrics } from '../gateway/metrics.js';
 
 export interface ReplicationOptions {
   /** the primary's password (--primary-password, else --password) */
@@ -25,6 +24,24 @@ export interface ReplicationOptions {
   trustRunningState?: boolean;
   /** this server's native port, reported to a primary */
   listeningPort?: () => number;
+}
+
+/** Replication gauges for /metrics (the gateway asks the acceptor for them with its front stats). */
+export interface ReplicationMetrics {
+  /** 1 while this server follows a primary */
+  replica: number;
+  /** the primary's offset: this server's own (primary), or the last one applied (replica) */
+  offset: number;
+  backlogBytes: number;
+  backlogFirstOffset: number;
+  connectedReplicas: number;
+  /** per attached replica: events sent and not yet acknowledged applied */
+  replicaLag: { replica: string; lag: number }[];
+  /** replica side: events received and not applied; link up (1) or not (0) */
+  lagEvents: number;
+  linkUp: number;
+  fullSyncs: number;
+  partialSyncs: number;
 }
 
 /** the replication id of this process when there is no source (as Redis' master_replid: 40 hex digits) */

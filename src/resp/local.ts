@@ -2,7 +2,7 @@
  * Commands the acceptor answers itself, without a shard: connection state (AUTH, HELLO, CLIENT,
  * SELECT, QUIT), PING/ECHO, and introspection (COMMAND, CONFIG GET).
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { passwordMatches } from '../front/auth.js';
 import { COMMANDS, keyIndexes, arityOk, commandName, type CommandSpec } from './commands.js';
 import { EMPTY_ARRAY, NIL, OK, PONG, array, bulk, bulkArray, bulkString, err, errCode, integer, simple } from './encode.js';
 import { NOAUTH, NOT_INTEGER, SYNTAX, WRONGPASS, arityError, sanitize } from './errors.js';
@@ -19,18 +19,11 @@ function reply(buf: Buffer, close?: boolean): LocalPlan {
   return close ? { kind: 'local', reply: buf, close: true } : { kind: 'local', reply: buf };
 }
 
-function sameSecret(given: Buffer, expected: string): boolean {
-  // Hash both so the comparison takes the same time whatever the lengths.
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
 /** checks a username/password pair against the single `default` user. */
 function authenticate(conn: ConnState, user: Buffer, pass: Buffer): boolean {
   if (user.toString('latin1') !== 'default') return false;
   if (conn.password === null) return true; // the default user is `nopass`
-  return sameSecret(pass, conn.password);
+  return passwordMatches(pass, conn.password);
 }
 
 function validName(name: Buffer): boolean {
@@ -135,7 +128,7 @@ function auth(args: Buffer[], conn: ConnState): Buffer {
   if (args.length > 3) return SYNTAX;
   if (args.length === 2) {
     if (conn.password === null) return NO_PASSWORD;
-    if (!sameSecret(args[1], conn.password)) return WRONGPASS;
+    if (!passwordMatches(args[1], conn.password)) return WRONGPASS;
   } else if (!authenticate(conn, args[1], args[2])) {
     return WRONGPASS;
   }

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import type { SubscriptionHub } from '../events/hub.js';
 import type { ChannelBus } from '../pubsub/bus.js';
-import type { ReplSource } from '../replication/backlog.js';
-import type { ShardBackend } from '../shards/backend.js';
+import type { ReplHandler } from '../front/native-router.js';
+import type { ShardBackend } from '../front/backend.js';
 
 /** What every protocol connection looks like to the acceptor. */
 export interface Connection {
@@ -32,7 +32,7 @@ export interface ConnectionContext {
   /** a read-only replica: client writes are refused */
   readOnly?: () => boolean;
   /** the primary side of replication (REPLSYNC / REPLACK on the native port) */
-  replSource?: ReplSource;
+  replSource?: ReplHandler;
   /** replication status, added to the native STATS reply */
   replicationStats?: () => unknown;
   /** commands routed so far, all protocols */

@@ -15,7 +15,7 @@
  * after a kill waits for the restart, never for the old worker. A second kill of a worker that is
  * still going down is refused (logged), so every kill makes exactly one restart.
  */
-import type { ShardBackend } from '../shards/backend.js';
+import type { ShardBackend } from '../front/backend.js';
 import type { DebugHook } from './protocols.js';
 
 export const TEST_HOOKS_ENABLED = (): boolean => process.env.CAIRN_TEST_HOOKS === '1';

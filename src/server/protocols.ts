@@ -2,8 +2,8 @@ import type { ServerConfig } from '../config.js';
 import { MessageKind } from '../hop/kinds.js';
 import { MemcacheFramer, planMemcache, type MemcacheFrame } from '../memcache/index.js';
 import { createConnState, planResp, RespFramer, type ConnState, type RespFrame, type ServerInfo } from '../resp/index.js';
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { SHARD_DOWN_MESSAGE } from '../shards/failover.js';
+import { passwordMatches } from '../front/auth.js';
+import { ErrorCode } from '../errors.js';
 import type { TextProtocol } from './text-conn.js';
 import type { ChannelBus } from '../pubsub/bus.js';
 import type { ReplicationHandle } from '../resp/plan.js';
@@ -11,13 +11,6 @@ import { RespPubSub } from '../pubsub/resp.js';
 
 /** A hidden command's handler (test hooks); returns the reply, or null for "not a hook". */
 export type DebugHook = (args: Buffer[]) => Buffer | null;
-
-/** Constant-time password comparison (of digests, so lengths do not leak either). */
-export function passwordMatches(given: Uint8Array, password: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(password).digest();
-  return timingSafeEqual(a, b);
-}
 
 const MC_UNAUTHENTICATED = Buffer.from('CLIENT_ERROR unauthenticated\r\n');
 const MC_AUTH_FAILED = Buffer.from('CLIENT_ERROR authentication failure\r\n');
@@ -58,9 +51,10 @@ export function respProtocol(
       }
       return planResp(frame, state);
     },
-    failure: (message) =>
+    // a dead shard's failure reads as its message; anything else that escaped a command is an internal error
+    failure: (message, code) =>
       Buffer.from(
-        message.startsWith(SHARD_DOWN_MESSAGE)
+        code === ErrorCode.SHARD_DOWN
           ? `-ERR ${message.replace(/[\r\n]+/g, ' ')}\r\n`
           : `-ERR internal error: ${message.replace(/[\r\n]+/g, ' ')}\r\n`,
       ),

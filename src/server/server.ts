@@ -12,16 +12,18 @@ import type { LinkMemory } from '../hop/link.js';
 import { MessageKind } from '../hop/kinds.js';
 import type { ServerInfo } from '../native/session.js';
 import { workerFile } from '../paths.js';
-import { startBackend, type ShardBackend } from '../shards/backend.js';
+import { startBackend, type ShardBackend } from '../front/backend.js';
+import { EventDemand } from '../front/event-demand.js';
+import { NativeRouter, routerTransport, type RouterPipe } from '../front/native-router.js';
+import { createExecutors } from '../shards/executors.js';
 import { perShardSettings, ringBytesFor } from '../shards/messages.js';
 import { VERSION } from '../version.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import type { Connection, ConnectionContext } from './connection.js';
-import { NativeConnection, NativeRouter, routerTransport } from './native-conn.js';
+import { NativeConnection } from './native-conn.js';
 import { Replication } from '../replication/manager.js';
 import { ReplSource } from '../replication/backlog.js';
 import { join } from 'node:path';
-import type { Transport } from '../client/transport.js';
 import { memcacheProtocol, respProtocol, type ProtocolStats } from './protocols.js';
 import { CommandStats } from '../resp/cmdstats.js';
 import { TextConnection } from './text-conn.js';
@@ -60,6 +62,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       shards: config.shards,
       dataDir: config.data,
       mode,
+      executors: createExecutors,
       log,
       // the gateway thread gets a ring set of its own
       extraFronts: config.httpPort !== null && mode === 'threads' ? 1 : 0,
@@ -164,14 +167,12 @@ class Acceptor implements RunningServer, ConnectionContext {
     private readonly release: () => void,
     private readonly log: (line: string) => void,
   ) {
-    // the shards send key events while the hub (key subscriptions) or the bus (keyspace notifications) wants them
-    let hubOn = false;
-    let busOn = false;
-    // ... or replication (the backlog, attached replicas) does
-    let replOn = false;
-    this.events = new SubscriptionHub((on) => backend.listenForEvents((hubOn = on) || busOn || replOn));
-    this.bus = new ChannelBus((on) => backend.listenForEvents(hubOn || (busOn = on) || replOn), parseNotifyFlags(config.notifyKeyspaceEvents ?? '') ?? 0);
-    this.replSource = new ReplSource(config.replBacklog ?? 0, (on) => backend.listenForEvents(hubOn || busOn || (replOn = on)));
+    // the shards send key events while the hub (key subscriptions), the bus (keyspace notifications)
+    // or replication (the backlog, attached replicas) wants them
+    const demand = new EventDemand((on) => backend.listenForEvents(on));
+    this.events = new SubscriptionHub(demand.consumer());
+    this.bus = new ChannelBus(demand.consumer(), parseNotifyFlags(config.notifyKeyspaceEvents ?? '') ?? 0);
+    this.replSource = new ReplSource(config.replBacklog ?? 0, demand.consumer());
     if ((config.replBacklog ?? 0) > config.outputLimit / 2) {
       log(`cairn: warning: --repl-backlog ${config.replBacklog} is more than half of --output-limit ${config.outputLimit}; a partial resync of a full backlog may exceed the output limit`);
     }
@@ -340,7 +341,7 @@ class Acceptor implements RunningServer, ConnectionContext {
   }
 
   /** A native conversation with this server's own shards, inside the process (no password, no read-only rule). */
-  private localTransport(): Transport {
+  private localTransport(): RouterPipe {
     const id = this.nextInternal;
     this.nextInternal = this.nextInternal >= 0xfffffff0 ? 0xfff00000 : this.nextInternal + 1;
     return routerTransport(

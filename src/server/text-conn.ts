@@ -1,8 +1,7 @@
 import type { Socket } from 'node:net';
-import { MessageKind } from '../hop/kinds.js';
-import type { Plan } from '../resp/plan.js';
+import type { OrderedReplies } from '../front/ordered.js';
+import { TextRouter, type FailureReply, type Route } from '../front/text-router.js';
 import type { Connection, ConnectionContext } from './connection.js';
-import { OrderedReplies } from './ordered.js';
 
 /** A framed command of a text protocol, or a framing error after which the connection closes. */
 export type TextFrame =
@@ -21,9 +20,9 @@ export interface TextProtocol<State, Frame extends TextFrame> {
   readonly kind: number;
   newState(connId: number): State;
   newFramer(state: State): TextFramer & { next(): Frame | null };
-  plan(frame: Extract<Frame, { type: 'command' }>, state: State): Plan;
-  /** the reply for a command whose shard failed before it could answer */
-  failure(message: string): Buffer;
+  plan(frame: Extract<Frame, { type: 'command' }>, state: State): Route;
+  /** the reply for a command whose shard failed before it could answer (the failure's message and code) */
+  failure: FailureReply;
   /** a new connection: `push` writes unasked bytes (pub/sub messages) to it */
   attach?(state: State, push: (bytes: Buffer) => void): void;
   /** the connection closed */
@@ -35,13 +34,15 @@ const TURN_COMMANDS = 1024;
 const TURN_BYTES = 1024 * 1024;
 
 /**
- * A RESP or memcached connection: frames commands, routes them by plan, and writes the replies in
- * command order however the shards answer.
+ * A RESP or memcached connection on a TCP socket: frames commands, takes turns with other
+ * connections, and hands each planned command to its TextRouter (src/front/text-router.ts), which
+ * sends it to its shards and keeps the replies in command order.
  */
 export class TextConnection<State, Frame extends TextFrame> implements Connection {
   private readonly framer: TextFramer & { next(): Frame | null };
   private readonly state: State;
-  private readonly replies = new OrderedReplies();
+  private readonly router: TextRouter;
+  private readonly replies: OrderedReplies;
   private closeAfterFlush = false;
   private readonly write = (bytes: Buffer): void => this.ctx.write(this, bytes);
   held = 0;
@@ -52,6 +53,8 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
     private readonly ctx: ConnectionContext,
     private readonly protocol: TextProtocol<State, Frame>,
   ) {
+    this.router = new TextRouter(id, ctx.backend, protocol.kind, protocol.failure, () => this.flush());
+    this.replies = this.router.replies;
     this.state = protocol.newState(id);
     this.framer = protocol.newFramer(this.state);
     protocol.attach?.(this.state, (bytes) => this.push(bytes));
@@ -120,8 +123,6 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
    * connection waiting.
    */
   private run(): void {
-    const { backend } = this.ctx;
-    const kind = this.protocol.kind;
     const replies = this.replies;
     let commands = 0;
     let bytes = 0;
@@ -144,40 +145,10 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
       commands++;
       bytes += frame.raw.length;
       this.ctx.commands++;
-      const plan = this.protocol.plan(frame as Extract<Frame, { type: 'command' }>, this.state);
-      switch (plan.kind) {
-        case 'shard':
-          backend.send(plan.shard, kind, this.id, replies.expect(null, plan), plan.raw);
-          break;
-        case 'split': {
-          const group = { count: plan.parts.length, join: plan.join };
-          plan.parts.forEach((part, i) => backend.send(part.shard, kind, this.id, replies.expect(group, i === 0 ? plan : null), part.raw));
-          break;
-        }
-        case 'all': {
-          const group = { count: backend.shards, join: plan.join };
-          for (let s = 0; s < backend.shards; s++) backend.send(s, kind, this.id, replies.expect(group, s === 0 ? plan : null), plan.raw);
-          break;
-        }
-        case 'one': {
-          const join = plan.join;
-          const seq = replies.expect(join ? { count: 1, join: (r: Buffer[]) => join(r[0]) } : null, plan);
-          backend.send(plan.shard, kind, this.id, seq, plan.raw);
-          break;
-        }
-        case 'local':
-          replies.ready(plan.reply, plan);
-          if (plan.close) this.closeAfterFlush = true;
-          break;
-        case 'chain': {
-          const seq = replies.expect(null, plan);
-          this.runInternal(plan, (reply) => {
-            if (this.replies.fill(seq, reply)) this.flush();
-          });
-          break;
-        }
+      if (this.router.route(this.protocol.plan(frame as Extract<Frame, { type: 'command' }>, this.state))) {
+        this.closeAfterFlush = true;
+        break;
       }
-      if (this.closeAfterFlush) break;
     }
     this.flush();
     if (more && !this.closeAfterFlush) {
@@ -191,57 +162,7 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
   }
 
   onReply(kind: number, seq: number, payload: Buffer): void {
-    const reply = kind === MessageKind.FAILURE ? this.protocol.failure(payload.toString()) : payload;
-    if (this.internal.size > 0) {
-      const waiter = this.internal.get(seq);
-      if (waiter) {
-        this.internal.delete(seq);
-        waiter(reply);
-        return;
-      }
-    }
-    if (this.replies.fill(seq, reply)) this.flush();
-  }
-
-  /** Requests of multi-step commands, answered outside the ordered queue; their own sequence space. */
-  private readonly internal = new Map<number, (reply: Buffer) => void>();
-  private nextInternal = 0;
-
-  /** Run a plan off the ordered queue and hand its final reply to done (for chained plans). */
-  private runInternal(plan: Plan, done: (reply: Buffer) => void): void {
-    const backend = this.ctx.backend;
-    const gather = (targets: { shard: number; raw: Buffer }[], finish: (replies: Buffer[]) => void): void => {
-      const out: Buffer[] = new Array(targets.length);
-      let left = targets.length;
-      targets.forEach((t, i) => {
-        const seq = (0x80000000 | this.nextInternal++ % 0x80000000) >>> 0;
-        this.internal.set(seq, (reply) => {
-          out[i] = reply;
-          if (--left === 0) finish(out);
-        });
-        backend.send(t.shard, this.protocol.kind, this.id, seq, t.raw);
-      });
-    };
-    switch (plan.kind) {
-      case 'local':
-        done(plan.reply);
-        return;
-      case 'shard':
-        gather([plan], (r) => done(r[0]));
-        return;
-      case 'one':
-        gather([plan], (r) => done(plan.join ? plan.join(r[0]) : r[0]));
-        return;
-      case 'split':
-        gather(plan.parts, (r) => done(plan.join(r)));
-        return;
-      case 'all':
-        gather(Array.from({ length: backend.shards }, (_, shard) => ({ shard, raw: plan.raw })), (r) => done(plan.join(r)));
-        return;
-      case 'chain':
-        gather(plan.parts, (r) => this.runInternal(plan.next(r), done));
-        return;
-    }
+    if (this.router.onReply(kind, seq, payload)) this.flush();
   }
 
   private flush(): void {

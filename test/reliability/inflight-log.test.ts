@@ -1,7 +1,7 @@
 /** The per-shard in-flight log behind shard failover: takeAll() is exactly what was not answered. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InflightLog } from '../../src/shards/failover.js';
+import { InflightLog } from '../../src/front/inflight.js';
 
 describe('InflightLog', () => {
   it('after any interleaving of sends and (reordered, duplicate-id) replies, takeAll returns the unanswered requests', () => {

@@ -5,8 +5,16 @@
  * moving head, so finding a unit by sequence number is an index, not a search.
  */
 
-import type { CommandCounter } from '../resp/cmdstats.js';
-import type { PlanStat } from '../resp/plan.js';
+/** A command's counters (RESP INFO commandstats, src/resp/cmdstats.ts), told its reply when it leaves. */
+export interface ReplyCounter {
+  replied(reply: Buffer, rejected: boolean): void;
+}
+
+/** What a routed request may carry for its counters: the counter, and whether it was refused before it ran. */
+export interface RouteStat {
+  stat?: ReplyCounter;
+  rejected?: boolean;
+}
 
 export interface Group {
   count: number;
@@ -20,7 +28,7 @@ interface Unit {
    * the command's counters (RESP commandstats), told its reply when it leaves; only the counter is
    * kept, not the plan, whose request bytes would otherwise live until the reply leaves
    */
-  counter: CommandCounter | null;
+  counter: ReplyCounter | null;
   rejected: boolean;
 }
 
@@ -37,13 +45,13 @@ export class OrderedReplies {
   }
 
   /** A unit to be answered by a shard; returns its sequence number. */
-  expect(group: Group | null = null, stat: PlanStat | null = null): number {
+  expect(group: Group | null = null, stat: RouteStat | null = null): number {
     this.units.push({ reply: null, group, counter: stat?.stat ?? null, rejected: stat?.rejected === true });
     return this.nextSeq++ >>> 0;
   }
 
   /** A unit answered at once (by the acceptor itself). */
-  ready(reply: Buffer, stat: PlanStat | null = null): void {
+  ready(reply: Buffer, stat: RouteStat | null = null): void {
     this.units.push({ reply, group: null, counter: stat?.stat ?? null, rejected: stat?.rejected === true });
     this.nextSeq++;
   }

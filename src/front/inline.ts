@@ -1,0 +1,103 @@
+/**
+ * Every shard's store on the calling thread, behind the same ShardBackend contract as the worker
+ * threads (src/front/backend.ts): for profilers that cannot see worker threads, and small embedded
+ * caches. Replies (and failures, coded as on the rings: src/hop/failure.ts) arrive asynchronously,
+ * as they do from threads, so callers never see re-entrant replies.
+ */
+import { join } from 'node:path';
+import type { LinkMemory } from '../hop/link.js';
+import { MessageKind } from '../hop/kinds.js';
+import { failureOf } from '../hop/failure.js';
+import { createPackr } from '../native/codec.js';
+import { ShardMetrics } from '../shards/metrics.js';
+import type { ShardStats } from '../store/types.js';
+import { TieredShardStore } from '../store/shard-store.js';
+import { CairnError, ErrorCode } from '../errors.js';
+import type { BackendOptions, Executor, ReplyHandler, ShardBackend } from './shard-backend.js';
+
+export class InlineBackend implements ShardBackend {
+  private handler: ReplyHandler = () => undefined;
+  private readonly metrics: ShardMetrics[];
+  private readonly packr = createPackr();
+
+  private constructor(
+    private readonly stores: TieredShardStore[],
+    private readonly executors: Executor[],
+  ) {
+    this.metrics = stores.map(() => new ShardMetrics());
+  }
+
+  static async start(o: BackendOptions): Promise<InlineBackend> {
+    const factory = o.executors;
+    if (!factory) throw new CairnError(ErrorCode.BAD_ARGUMENT, 'inline mode needs the shards\' executors');
+    const stores: TieredShardStore[] = [];
+    try {
+      for (let i = 0; i < o.shards; i++) {
+        stores.push(await TieredShardStore.open({ shard: i, dir: join(o.dataDir, `shard-${i}`), ...o.store }));
+      }
+    } catch (err) {
+      await Promise.all(stores.map((s) => s.close()));
+      throw err;
+    }
+    return new InlineBackend(
+      stores,
+      stores.map((s, i) => factory(s, i, o.shards, { maxValueSize: o.store.maxValueSize })),
+    );
+  }
+
+  get shards(): number {
+    return this.stores.length;
+  }
+
+  listenForEvents(on: boolean): void {
+    for (const store of this.stores) {
+      // events reach the handler asynchronously, like replies, so nobody sees re-entrant calls
+      store.onKeyEvent(on ? (code, key) => {
+        const copy = Buffer.from(key);
+        queueMicrotask(() => this.handler(MessageKind.EVENT, 0, code, copy));
+      } : null);
+    }
+  }
+
+  frontLink(): LinkMemory | null {
+    return null;
+  }
+
+  send(shard: number, kind: number, conn: number, seq: number, payload: Uint8Array): void {
+    // The caller may reuse its buffer once send returns; executors may keep views until they finish.
+    const bytes = Buffer.from(payload);
+    if (kind === MessageKind.METRICS) {
+      const report = this.metrics[shard].report(shard, this.stores[shard].isOpen, this.stores[shard].stats());
+      const reply = this.packr.pack(report) as Buffer;
+      queueMicrotask(() => this.handler(kind, conn, seq, reply));
+      return;
+    }
+    const fail = (err: unknown): void => this.handler(MessageKind.FAILURE, conn, seq, failureOf(err));
+    let result: Uint8Array | Promise<Uint8Array>;
+    try {
+      result = this.executors[shard](kind, bytes);
+    } catch (err) {
+      queueMicrotask(() => fail(err));
+      return;
+    }
+    // Replies are delivered asynchronously in both modes, so callers never see re-entrant replies.
+    Promise.resolve(result).then(
+      (reply) => this.handler(kind, conn, seq, Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength)),
+      fail,
+    );
+  }
+
+  onReply(handler: ReplyHandler): void {
+    this.handler = handler;
+  }
+
+  async stats(): Promise<ShardStats[]> {
+    return this.stores.map((s) => s.stats());
+  }
+
+  async close(giveUpAt?: number): Promise<void> {
+    const results = await Promise.allSettled(this.stores.map((s) => s.close(giveUpAt)));
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+    if (failures.length > 0) throw new CairnError(ErrorCode.DISK, failures.join('; '));
+  }
+}

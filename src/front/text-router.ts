@@ -1,0 +1,139 @@
+/**
+ * Routing of a text-protocol connection's (RESP, memcached) planned commands to their shards, with
+ * the replies leaving in command order (OrderedReplies). The protocol's planner (src/resp/planner.ts,
+ * src/memcache/) decides where a command goes; this sends it there and puts the replies back
+ * together. Failures come back coded (src/hop/failure.ts) and the protocol words them.
+ */
+import { MessageKind } from '../hop/kinds.js';
+import { failureCode, failureMessage } from '../hop/failure.js';
+import type { ErrorCode } from '../errors.js';
+import { OrderedReplies, type RouteStat } from './ordered.js';
+import type { ShardSender } from './shard-backend.js';
+
+export interface RoutePart {
+  shard: number;
+  raw: Buffer;
+}
+
+/**
+ * Where a planned command goes (the shapes of src/resp/plan.ts's Plan): one shard, one part per
+ * shard joined, every shard joined, one given shard, no shard (answered at once), or two steps.
+ */
+export type Route = (
+  | { kind: 'shard'; shard: number; raw: Buffer }
+  | { kind: 'split'; parts: RoutePart[]; join(replies: Buffer[]): Buffer }
+  | { kind: 'all'; raw: Buffer; join(replies: Buffer[]): Buffer }
+  | { kind: 'one'; shard: number; raw: Buffer; join?(reply: Buffer): Buffer }
+  | { kind: 'local'; reply: Buffer; close?: boolean }
+  | { kind: 'chain'; parts: RoutePart[]; next(replies: Buffer[]): Route }
+) &
+  RouteStat;
+
+/** The reply for a command whose shard failed before it could answer (a protocol's error wording). */
+export type FailureReply = (message: string, code: ErrorCode) => Buffer;
+
+export class TextRouter {
+  readonly replies = new OrderedReplies();
+  /** Requests of multi-step commands, answered outside the ordered queue; their own sequence space. */
+  private readonly internal = new Map<number, (reply: Buffer) => void>();
+  private nextInternal = 0;
+
+  constructor(
+    private readonly conn: number,
+    private readonly backend: ShardSender,
+    /** the message kind of this protocol (MessageKind.RESP or MEMCACHE) */
+    private readonly kind: number,
+    private readonly failure: FailureReply,
+    /** replies may be ready to leave after an asynchronous step (a chain's second plan) */
+    private readonly ready: () => void,
+  ) {}
+
+  /** Send a planned command on its way; true when the connection closes after its reply. */
+  route(plan: Route): boolean {
+    const backend = this.backend;
+    const replies = this.replies;
+    const kind = this.kind;
+    switch (plan.kind) {
+      case 'shard':
+        backend.send(plan.shard, kind, this.conn, replies.expect(null, plan), plan.raw);
+        return false;
+      case 'split': {
+        const group = { count: plan.parts.length, join: plan.join };
+        plan.parts.forEach((part, i) => backend.send(part.shard, kind, this.conn, replies.expect(group, i === 0 ? plan : null), part.raw));
+        return false;
+      }
+      case 'all': {
+        const group = { count: backend.shards, join: plan.join };
+        for (let s = 0; s < backend.shards; s++) backend.send(s, kind, this.conn, replies.expect(group, s === 0 ? plan : null), plan.raw);
+        return false;
+      }
+      case 'one': {
+        const join = plan.join;
+        const seq = replies.expect(join ? { count: 1, join: (r: Buffer[]) => join(r[0]) } : null, plan);
+        backend.send(plan.shard, kind, this.conn, seq, plan.raw);
+        return false;
+      }
+      case 'local':
+        replies.ready(plan.reply, plan);
+        return plan.close === true;
+      case 'chain': {
+        const seq = replies.expect(null, plan);
+        this.runInternal(plan, (reply) => {
+          if (this.replies.fill(seq, reply)) this.ready();
+        });
+        return false;
+      }
+    }
+  }
+
+  /** A shard's reply (or failure); true when it may let replies leave (then flush the queue). */
+  onReply(kind: number, seq: number, payload: Buffer): boolean {
+    const reply = kind === MessageKind.FAILURE ? this.failure(failureMessage(payload), failureCode(payload)) : payload;
+    if (this.internal.size > 0) {
+      const waiter = this.internal.get(seq);
+      if (waiter) {
+        this.internal.delete(seq);
+        waiter(reply);
+        return false;
+      }
+    }
+    return this.replies.fill(seq, reply);
+  }
+
+  /** Run a plan off the ordered queue and hand its final reply to done (for chained plans). */
+  private runInternal(plan: Route, done: (reply: Buffer) => void): void {
+    const backend = this.backend;
+    const gather = (targets: RoutePart[], finish: (replies: Buffer[]) => void): void => {
+      const out: Buffer[] = new Array(targets.length);
+      let left = targets.length;
+      targets.forEach((t, i) => {
+        const seq = (0x80000000 | this.nextInternal++ % 0x80000000) >>> 0;
+        this.internal.set(seq, (reply) => {
+          out[i] = reply;
+          if (--left === 0) finish(out);
+        });
+        backend.send(t.shard, this.kind, this.conn, seq, t.raw);
+      });
+    };
+    switch (plan.kind) {
+      case 'local':
+        done(plan.reply);
+        return;
+      case 'shard':
+        gather([plan], (r) => done(r[0]));
+        return;
+      case 'one':
+        gather([plan], (r) => done(plan.join ? plan.join(r[0]) : r[0]));
+        return;
+      case 'split':
+        gather(plan.parts, (r) => done(plan.join(r)));
+        return;
+      case 'all':
+        gather(Array.from({ length: backend.shards }, (_, shard) => ({ shard, raw: plan.raw })), (r) => done(plan.join(r)));
+        return;
+      case 'chain':
+        gather(plan.parts, (r) => this.runInternal(plan.next(r), done));
+        return;
+    }
+  }
+}

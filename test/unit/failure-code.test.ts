@@ -1,0 +1,145 @@
+/**
+ * FAILURE messages carry their error code across the ring (src/hop/failure.ts): one byte for the
+ * code, then the message. A dead shard's failure (made by the front's FrontLink) still reads as it
+ * always did on every protocol — RESP `-ERR shard unavailable: ...`, memcached `SERVER_ERROR ...`,
+ * native CAIRN_ERR_SHARD_DOWN — and any other failure keeps its own code on the native protocol.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ServerConfig } from '../../src/config.js';
+import { CairnError, ErrorCode } from '../../src/errors.js';
+import { FrontLink, SHARD_DOWN_MESSAGE } from '../../src/front/link.js';
+import { NativeRouter } from '../../src/front/native-router.js';
+import { TextRouter } from '../../src/front/text-router.js';
+import { encodeFailure, failureCode, failureMessage, failureOf } from '../../src/hop/failure.js';
+import { MessageKind } from '../../src/hop/kinds.js';
+import type { LinkMemory } from '../../src/hop/link.js';
+import { createRingBuffer, Doorbell } from '../../src/hop/ring.js';
+import { createUnpackr } from '../../src/native/codec.js';
+import type { ServerInfo } from '../../src/resp/plan.js';
+import { memcacheProtocol, respProtocol } from '../../src/server/protocols.js';
+import { ShardPool } from '../../src/shards/pool.js';
+
+const unpackr = createUnpackr(false);
+const config = { password: null, maxValueSize: 1 << 20, maxItemSize: 1 << 20 } as unknown as ServerConfig;
+const server = {} as ServerInfo;
+
+function linkMemory(shards: number): LinkMemory {
+  const shardBells = Array.from({ length: shards }, () => new Doorbell().sab);
+  return {
+    requests: Array.from({ length: shards }, () => createRingBuffer(64 * 1024)),
+    replies: Array.from({ length: shards }, () => createRingBuffer(64 * 1024)),
+    shardBells,
+    bell: new Doorbell().sab,
+    events: new SharedArrayBuffer(8),
+    front: 0,
+  };
+}
+
+/** [code, message] of a native error reply frame */
+function nativeError(frame: Uint8Array): [string, string] {
+  return unpackr.unpack(frame.subarray(9)) as [string, string];
+}
+
+describe('FAILURE encoding', () => {
+  it('round-trips every error code in one byte plus the message', () => {
+    for (const code of Object.values(ErrorCode)) {
+      const payload = encodeFailure(code, 'disk on fire: ünïcode');
+      expect(payload.length).toBe(1 + Buffer.byteLength('disk on fire: ünïcode'));
+      expect(failureCode(payload)).toBe(code);
+      expect(failureMessage(payload)).toBe('disk on fire: ünïcode');
+    }
+  });
+
+  it('keeps a thrown CairnError\'s code, and codes anything else CAIRN_ERR_INTERNAL', () => {
+    const disk = failureOf(new CairnError(ErrorCode.DISK, 'shard 0: disk read failed'));
+    expect([failureCode(disk), failureMessage(disk)]).toEqual([ErrorCode.DISK, 'shard 0: disk read failed']);
+    const bug = failureOf(new TypeError('x is undefined'));
+    expect([failureCode(bug), failureMessage(bug)]).toEqual([ErrorCode.INTERNAL, 'x is undefined']);
+    expect(failureCode(Buffer.from([250]))).toBe(ErrorCode.INTERNAL);
+    expect(failureCode(Buffer.alloc(0))).toBe(ErrorCode.INTERNAL);
+  });
+});
+
+describe('a shard-down failure on every protocol', () => {
+  it('FrontLink fails what a dead shard owed, and new requests, coded CAIRN_ERR_SHARD_DOWN', async () => {
+    const link = new FrontLink(linkMemory(2));
+    const got: { kind: number; conn: number; seq: number; code: string; message: string }[] = [];
+    link.onReply((kind, conn, seq, payload) => got.push({ kind, conn, seq, code: failureCode(payload), message: failureMessage(payload) }));
+    try {
+      link.send(0, MessageKind.RESP, 7, 1, Buffer.from('*1\r\n$4\r\nPING\r\n'));
+      link.shardDown(0, 'exited with code 1');
+      expect(got).toEqual([
+        {
+          kind: MessageKind.FAILURE,
+          conn: 7,
+          seq: 1,
+          code: ErrorCode.SHARD_DOWN,
+          message: `${SHARD_DOWN_MESSAGE}: shard 0 exited with code 1; the request may or may not have been applied`,
+        },
+      ]);
+      got.length = 0;
+      link.send(0, MessageKind.NATIVE, 8, 2, Buffer.alloc(1));
+      expect(got).toEqual([]); // never inside send()
+      await Promise.resolve();
+      expect(got).toEqual([{ kind: MessageKind.FAILURE, conn: 8, seq: 2, code: ErrorCode.SHARD_DOWN, message: `${SHARD_DOWN_MESSAGE}: shard 0 exited with code 1` }]);
+      // an internal request (conn 0) is rejected with the carried code
+      await expect(link.request(0, MessageKind.METRICS, Buffer.alloc(0), 1000)).rejects.toMatchObject({ code: ErrorCode.SHARD_DOWN });
+      expect(link.isUp(0)).toBe(false);
+      link.shardUp(0);
+      expect(link.isUp(0)).toBe(true);
+    } finally {
+      await link.close();
+    }
+  });
+
+  const down = encodeFailure(ErrorCode.SHARD_DOWN, `${SHARD_DOWN_MESSAGE}: shard 0 exited with code 1`);
+  const internal = encodeFailure(ErrorCode.INTERNAL, 'x is undefined');
+
+  it('RESP: -ERR shard unavailable: ..., and -ERR internal error: ... for anything else', () => {
+    const proto = respProtocol(config, 1, server);
+    const written: string[] = [];
+    const router = new TextRouter(3, { shards: 1, send: () => undefined }, proto.kind, proto.failure, () => undefined);
+    router.route({ kind: 'shard', shard: 0, raw: Buffer.from('GET a') });
+    router.route({ kind: 'shard', shard: 0, raw: Buffer.from('GET b') });
+    expect(router.onReply(MessageKind.FAILURE, 0, down)).toBe(true);
+    expect(router.onReply(MessageKind.FAILURE, 1, internal)).toBe(true);
+    router.replies.flush((bytes) => written.push(bytes.toString()));
+    expect(written).toEqual(['-ERR shard unavailable: shard 0 exited with code 1\r\n', '-ERR internal error: x is undefined\r\n']);
+  });
+
+  it('memcached: SERVER_ERROR with the message', () => {
+    const proto = memcacheProtocol(config, 1, server);
+    expect(proto.failure(failureMessage(down), failureCode(down)).toString()).toBe('SERVER_ERROR shard unavailable: shard 0 exited with code 1\r\n');
+  });
+
+  it('native: the carried code (CAIRN_ERR_SHARD_DOWN for a dead shard, not for every failure)', () => {
+    const written: Uint8Array[] = [];
+    const info = { serverVersion: 'test', shards: 1 };
+    const router = new NativeRouter(1, { shards: 1, send: () => undefined }, info, { write: (b) => written.push(b), end: () => undefined });
+    router.onReply(MessageKind.FAILURE, 41, down);
+    router.onReply(MessageKind.FAILURE, 42, internal);
+    expect(written.map(nativeError)).toEqual([
+      [ErrorCode.SHARD_DOWN, 'shard failed: shard unavailable: shard 0 exited with code 1'],
+      [ErrorCode.INTERNAL, 'shard failed: x is undefined'],
+    ]);
+  });
+});
+
+describe('shard worker control errors', () => {
+  it('carry their own code instead of CAIRN_ERR_DISK', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-failure-code-'));
+    const hooks = process.env.CAIRN_TEST_HOOKS;
+    delete process.env.CAIRN_TEST_HOOKS;
+    const pool = await ShardPool.start({ shards: 1, dataDir: dir, store: { maxMemory: 1 << 20, durability: 'spill' } });
+    try {
+      await expect(pool.debug(0, 'disk-fault', 'on')).rejects.toMatchObject({ code: ErrorCode.BAD_ARGUMENT, message: 'test hooks are off' });
+    } finally {
+      await pool.close();
+      if (hooks !== undefined) process.env.CAIRN_TEST_HOOKS = hooks;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
