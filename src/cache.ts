@@ -8,7 +8,7 @@ import { CairnError, ErrorCode } from './errors.js';
 import { SubscriptionHub } from './events/hub.js';
 import { MessageKind } from './hop/kinds.js';
 import { EventDemand } from './front/event-demand.js';
-import { NativeRouter, routerTransport } from './front/native-router.js';
+import { NativeRouter, routerTransport } from './native/router.js';
 import { ChannelBus } from './pubsub/bus.js';
 import { startBackend, type ShardBackend } from './front/backend.js';
 import { createExecutors } from './shards/executors.js';

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { CairnError, ErrorCode, isCairnError } from '../errors.js';
 import { createClient, type CairnClient, type SetOptions } from '../client/index.js';
-import { utf8DecodeStrict } from '../native/codec.js';
+import { utf8DecodeStrict } from '../msgpack.js';
 
 export interface CliIO {
   stdin: Readable & { isTTY?: boolean };

@@ -8,7 +8,7 @@
  */
 import { CairnError, ErrorCode } from '../errors.js';
 import { shardOf } from '../hash.js';
-import { createUnpackr, utf8Encode } from '../native/codec.js';
+import { createUnpackr, utf8Encode } from '../msgpack.js';
 import { encodeArgs, encodeRequest, FrameError, ReplyReader, REPLY_HEADER_SIZE, RequestWriter, Status } from '../native/frame.js';
 import { DEFAULT_LIMITS, Opcode, PROTOCOL_VERSION, type Limits } from '../native/opcodes.js';
 import { ALL_KEY_EVENTS, KEY_EVENT_NAMES, KeyEvent, keyEventMask, PUSH_KEYEVENT, PUSH_MESSAGE, PUSH_PMESSAGE, type KeyEventName } from '../events/codes.js';

@@ -4,7 +4,7 @@
  * is a miss, and the stale value is deleted, only if it is still the one read (a CAS-guarded delete).
  */
 import { CairnError, ErrorCode } from '../errors.js';
-import { createPackr, createUnpackr } from '../native/codec.js';
+import { createPackr, createUnpackr } from '../msgpack.js';
 import type { CairnClient, ExpiryOptions, RequestOptions } from './client.js';
 
 const packr = createPackr();

@@ -4,7 +4,7 @@
  * events only while it has at least one subscription.
  */
 import { CairnError, ErrorCode } from '../errors.js';
-import { utf8Encode } from '../native/codec.js';
+import { utf8Encode } from '../msgpack.js';
 import { encodeReply, errorReply, Status } from '../native/frame.js';
 import { Opcode } from '../native/opcodes.js';
 import { ALL_KEY_EVENTS, KEY_EVENT_NAMES, KeyEvent, keyEventMask, PUSH_KEYEVENT } from './codes.js';

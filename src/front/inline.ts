@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { LinkMemory } from '../hop/link.js';
 import { MessageKind } from '../hop/kinds.js';
 import { failureOf } from '../hop/failure.js';
-import { createPackr } from '../native/codec.js';
+import { createPackr } from '../msgpack.js';
 import { ShardMetrics } from '../shards/metrics.js';
 import type { ShardStats } from '../store/types.js';
 import { TieredShardStore } from '../store/shard-store.js';

@@ -17,7 +17,7 @@ import { Endpoint, EventGate, type LinkMemory } from '../hop/link.js';
 import { MessageKind } from '../hop/kinds.js';
 import { Outbox } from '../hop/outbox.js';
 import { encodeFailure, failureError } from '../hop/failure.js';
-import { createUnpackr } from '../native/codec.js';
+import { createUnpackr } from '../msgpack.js';
 import type { ShardMetricsReport } from '../shards/metrics.js';
 import type { ShardStats } from '../store/types.js';
 import { CairnError, ErrorCode } from '../errors.js';

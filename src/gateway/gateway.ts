@@ -18,7 +18,7 @@ import { MessageKind } from '../hop/kinds.js';
 import type { ServerInfo } from '../native/session.js';
 import { packageRoot } from '../paths.js';
 import { passwordMatches } from '../front/auth.js';
-import { NativeRouter } from '../front/native-router.js';
+import { NativeRouter } from '../native/router.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 import type { FrontLink } from '../front/link.js';
 import { dashboardJson, renderPrometheus, type FrontStats, type Snapshot } from './metrics.js';

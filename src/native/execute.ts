@@ -6,7 +6,7 @@
 import { CairnError, ErrorCode, isCairnError } from '../errors.js';
 import { shardOf } from '../hash.js';
 import type { Entry, SetOptions, ShardStore } from '../store/types.js';
-import { createPackr, createUnpackr, utf8Encode } from './codec.js';
+import { createPackr, createUnpackr, utf8Encode } from '../msgpack.js';
 import { encodeReply, FrameError, parseRequestFrame, REQUEST_HEADER_SIZE, Status } from './frame.js';
 import { formatScanCursor, parseScanCursor } from './merge.js';
 import { DEFAULT_LIMITS, Opcode, OPCODE_CLASS, OpClassCode, OPCODE_NAME } from './opcodes.js';

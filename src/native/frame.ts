@@ -10,7 +10,7 @@
  * place; only a frame split across chunks is gathered into the reader's own buffer.
  */
 import { ErrorCode, type ErrorCode as ErrorCodeType } from '../errors.js';
-import { createPackr, EMPTY_ARRAY_BODY } from './codec.js';
+import { createPackr, EMPTY_ARRAY_BODY } from '../msgpack.js';
 import { DEFAULT_LIMITS } from './opcodes.js';
 
 /** length prefix + opcode + request id + route-key length */

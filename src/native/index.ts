@@ -27,4 +27,4 @@ export { mergeBroadcast, mergeBroadcastReplies, scanCursorShard, parseScanCursor
 export type { ParsedScanCursor } from './merge.js';
 export { executeNative, handleNativeFrame } from './execute.js';
 export type { ExecuteOptions, NativeReply } from './execute.js';
-export { nativeAcceleration } from './codec.js';
+export { nativeAcceleration } from '../msgpack.js';

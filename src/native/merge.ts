@@ -5,7 +5,7 @@
 import { hottest, valueSizes } from '../store/report.js';
 import type { ShardStats } from '../store/types.js';
 import { ErrorCode } from '../errors.js';
-import { createUnpackr } from './codec.js';
+import { createUnpackr } from '../msgpack.js';
 import { encodeReply, errorReply, REPLY_HEADER_SIZE, Status } from './frame.js';
 import { Opcode, OPCODE_NAME } from './opcodes.js';
 

@@ -13,7 +13,7 @@
 import { ErrorCode } from '../errors.js';
 import { passwordMatches } from '../front/auth.js';
 import { shardOf } from '../hash.js';
-import { createUnpackr, utf8Encode } from './codec.js';
+import { createUnpackr, utf8Encode } from '../msgpack.js';
 import { encodeReply, errorReply, FrameError, frameErrorReply, type RequestFrame, Status } from './frame.js';
 import { scanCursorShard } from './merge.js';
 import { DEFAULT_LIMITS, Opcode, OPCODE_CLASS, OpClassCode, OPCODE_NAME, PROTOCOL_VERSION, type Limits } from './opcodes.js';

@@ -26,7 +26,7 @@ import { encodeReply, errorReply, Status } from '../native/frame.js';
 import { ErrorCode } from '../errors.js';
 import { Opcode } from '../native/opcodes.js';
 import { KeyEvent } from '../events/codes.js';
-import type { ReplicaPeer } from '../front/native-router.js';
+import type { ReplicaPeer } from '../native/router.js';
 
 /** bytes counted per backlog entry besides its key (about what its PUSH frame costs) */
 export const ENTRY_OVERHEAD = 32;
@@ -38,7 +38,7 @@ const FIRST_RING = 64 * 1024;
 /** The PUSH kind of a replicated event. */
 export const PUSH_REPL = 'repl';
 
-/** A connection that can be a replica: the native router (src/front/native-router.ts). */
+/** A connection that can be a replica: the native router (src/native/router.ts). */
 export type { ReplicaPeer };
 
 export interface AttachedReplica {

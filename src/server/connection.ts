@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { SubscriptionHub } from '../events/hub.js';
 import type { ChannelBus } from '../pubsub/bus.js';
-import type { ReplHandler } from '../front/native-router.js';
+import type { ReplHandler } from '../native/router.js';
 import type { ShardBackend } from '../front/backend.js';
 
 /** What every protocol connection looks like to the acceptor. */

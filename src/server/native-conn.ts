@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { NativeRouter } from '../front/native-router.js';
+import { NativeRouter } from '../native/router.js';
 import type { ServerInfo } from '../native/session.js';
 import type { Connection, ConnectionContext } from './connection.js';
 

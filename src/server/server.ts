@@ -14,7 +14,7 @@ import type { ServerInfo } from '../native/session.js';
 import { workerFile } from '../paths.js';
 import { startBackend, type ShardBackend } from '../front/backend.js';
 import { EventDemand } from '../front/event-demand.js';
-import { NativeRouter, routerTransport, type RouterPipe } from '../front/native-router.js';
+import { NativeRouter, routerTransport, type RouterPipe } from '../native/router.js';
 import { createExecutors } from '../shards/executors.js';
 import { perShardSettings, ringBytesFor } from '../shards/messages.js';
 import { VERSION } from '../version.js';

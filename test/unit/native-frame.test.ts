@@ -15,7 +15,7 @@ import {
   RequestWriter,
   Status,
 } from '../../src/native/frame.js';
-import { nativeAcceleration } from '../../src/native/codec.js';
+import { nativeAcceleration } from '../../src/msgpack.js';
 import { OPCODE_CLASS, OpClassCode, Opcode, OPCODES } from '../../src/native/opcodes.js';
 
 const enc = new TextEncoder();

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReplSource, ENTRY_OVERHEAD, type ReplicaPeer } from '../../src/replication/backlog.js';
 import { REPLY_HEADER_SIZE } from '../../src/native/frame.js';
-import { createPackr } from '../../src/native/codec.js';
+import { createPackr } from '../../src/msgpack.js';
 import { Opcode } from '../../src/native/opcodes.js';
 import { KeyEvent } from '../../src/events/codes.js';
 

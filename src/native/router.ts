@@ -5,15 +5,15 @@
 import { MessageKind } from '../hop/kinds.js';
 import { failureCode, failureMessage } from '../hop/failure.js';
 import { CairnError, ErrorCode } from '../errors.js';
-import { encodeReply, errorReply, FrameError, FrameReader, REPLY_HEADER_SIZE, Status } from '../native/frame.js';
-import { Opcode } from '../native/opcodes.js';
-import { createUnpackr, utf8Encode } from '../native/codec.js';
+import { encodeReply, errorReply, FrameError, FrameReader, REPLY_HEADER_SIZE, Status } from './frame.js';
+import { Opcode } from './opcodes.js';
+import { createUnpackr, utf8Encode } from '../msgpack.js';
 import type { ChannelBus, ChannelSubscriber } from '../pubsub/bus.js';
 import { PUSH_MESSAGE, PUSH_PMESSAGE } from '../events/codes.js';
-import { mergeBroadcastReplies } from '../native/merge.js';
-import { NativeSession, ROUTE_BROADCAST, ROUTE_CLOSE, ROUTE_EVENTS, type ServerInfo } from '../native/session.js';
+import { mergeBroadcastReplies } from './merge.js';
+import { NativeSession, ROUTE_BROADCAST, ROUTE_CLOSE, ROUTE_EVENTS, type ServerInfo } from './session.js';
 import type { EventSubscriber, SubscriptionHub } from '../events/hub.js';
-import type { ShardSender } from './shard-backend.js';
+import type { ShardSender } from '../front/shard-backend.js';
 
 /** A connection that can be a replica of this primary (src/replication/backlog.ts). */
 export interface ReplicaPeer {
