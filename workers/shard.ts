@@ -15,7 +15,7 @@ import { Endpoint } from '../src/hop/link.js';
 import { Outbox } from '../src/hop/outbox.js';
 import { MessageKind } from '../src/hop/kinds.js';
 import { createPackr } from '../src/native/codec.js';
-import { createExecutors } from '../src/shards/executors.js';
+import { createExecutors } from './executors.js';
 import { ShardMetrics } from '../src/shards/metrics.js';
 import { TieredShardStore } from '../src/store/shard-store.js';
 import type { ShardWorkerData, WorkerRequest, WorkerReply } from '../src/shards/messages.js';

@@ -22,3 +22,5 @@ export {
   type CommandSpec,
   type Route,
 } from './table.js';
+export { parseI64, parseSafeInt, parseLongDouble, type Decimal, type ParsedFloat } from './numbers.js';
+export type { Entry, ScanPage, SetOptions, SetResult, SetMode } from '../store/types.js';

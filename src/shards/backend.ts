@@ -5,7 +5,7 @@ import { createPackr } from '../native/codec.js';
 import { ShardMetrics } from './metrics.js';
 import type { ShardStats } from '../store/types.js';
 import { TieredShardStore } from '../store/shard-store.js';
-import { createExecutors } from './executors.js';
+import { createExecutors } from '../../workers/executors.js';
 import { FrontFailover } from './failover.js';
 import type { StoreSettings } from './messages.js';
 import { ShardPool } from './pool.js';

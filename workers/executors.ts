@@ -1,8 +1,12 @@
-import { MessageKind } from '../hop/kinds.js';
-import { executeMemcache } from '../memcache/executor.js';
-import { handleNativeFrame } from '../native/execute.js';
-import { executeResp } from '../resp/executor.js';
-import type { ShardStore } from '../store/types.js';
+/**
+ * The shard side of every protocol, wired here (a composition root) so that the shard worker below
+ * the codecs does not import them: a ring message in, the reply bytes out.
+ */
+import { MessageKind } from '../src/hop/kinds.js';
+import { executeMemcache } from '../src/memcache/executor.js';
+import { handleNativeFrame } from '../src/native/execute.js';
+import { executeResp } from '../src/resp/executor.js';
+import type { ShardStore } from '../src/store/types.js';
 
 export type Executor = (kind: number, payload: Buffer) => Uint8Array | Promise<Uint8Array>;
 
@@ -10,7 +14,6 @@ export interface ExecutorOptions {
   maxValueSize?: number;
 }
 
-/** The shard side of every protocol: a ring message in, the reply bytes out. */
 export function createExecutors(store: ShardStore, shard: number, shards: number, options: ExecutorOptions = {}): Executor {
   const respOptions = { maxValueSize: options.maxValueSize };
   const nativeOptions = { maxValue: options.maxValueSize };
