@@ -6,16 +6,20 @@ import { MessageKind } from '../src/hop/kinds.js';
 import { executeMemcache } from '../src/memcache/executor.js';
 import { handleNativeFrame } from '../src/native/execute.js';
 import { executeResp } from '../src/resp/executor.js';
+import type { ShardMetrics } from '../src/shards/metrics.js';
 import type { ShardStore } from '../src/store/types.js';
 
 export type Executor = (kind: number, payload: Buffer) => Uint8Array | Promise<Uint8Array>;
 
 export interface ExecutorOptions {
   maxValueSize?: number;
+  /** the shard's command metrics: the RESP executor names each command it runs there */
+  metrics?: ShardMetrics;
 }
 
 export function createExecutors(store: ShardStore, shard: number, shards: number, options: ExecutorOptions = {}): Executor {
-  const respOptions = { maxValueSize: options.maxValueSize };
+  const metrics = options.metrics;
+  const respOptions = { maxValueSize: options.maxValueSize, count: metrics && ((name: string) => metrics.countResp(name)) };
   const nativeOptions = { maxValue: options.maxValueSize };
   return (kind, payload) => {
     switch (kind) {

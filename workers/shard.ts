@@ -28,8 +28,8 @@ const store = await TieredShardStore.open({
   dir: join(data.dataDir, `shard-${data.shard}`),
   ...data.store,
 });
-const execute = createExecutors(store, data.shard, data.shards, { maxValueSize: data.store.maxValueSize });
 const metrics = new ShardMetrics();
+const execute = createExecutors(store, data.shard, data.shards, { maxValueSize: data.store.maxValueSize, metrics });
 const packr = createPackr();
 
 const outboxes = data.links.map((l) => new Outbox(new Ring(l.reply), new Doorbell(l.frontBell)));

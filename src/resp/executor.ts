@@ -19,6 +19,8 @@ export interface RespExecOptions {
   now?: () => number;
   /** the largest string SETRANGE/APPEND may build (Redis proto-max-bulk-len). */
   maxValueSize?: number;
+  /** told each command's table name as it runs ('other' for one no handler knows): the shard's metrics */
+  count?: (name: string) => void;
 }
 
 type Ctx = C.CommandContext;
@@ -54,7 +56,10 @@ function stateOf(store: ShardStore, maxValueSize: number): ShardState {
  */
 export function executeResp(store: ShardStore, raw: Buffer, options: RespExecOptions = {}): Buffer | Promise<Buffer> {
   const args = parseRespCommand(raw);
-  if (args === null) return err('Protocol error: bad forwarded command');
+  if (args === null) {
+    options.count?.('other');
+    return err('Protocol error: bad forwarded command');
+  }
   return executeRespArgs(store, args, options);
 }
 
@@ -68,6 +73,7 @@ export async function executeRespBatch(store: ShardStore, raws: readonly Buffer[
 export function executeRespArgs(store: ShardStore, args: Buffer[], options: RespExecOptions = {}): Buffer | Promise<Buffer> {
   let name = C.commandName(args[0]);
   const handler = HANDLERS.get(name);
+  options.count?.(handler === undefined ? 'other' : name);
   if (handler === undefined) return unknownCommand(args);
   const spec = C.COMMANDS.get(name);
   if (spec !== undefined && !C.arityOk(spec, args.length)) return arityError(spec.name);

@@ -152,15 +152,13 @@ class ThreadBackend implements ShardBackend {
 
 class InlineBackend implements ShardBackend {
   private handler: ReplyHandler = () => undefined;
-  private readonly metrics: ShardMetrics[];
   private readonly packr = createPackr();
 
   private constructor(
     private readonly stores: TieredShardStore[],
     private readonly executors: ((kind: number, payload: Buffer) => Uint8Array | Promise<Uint8Array>)[],
-  ) {
-    this.metrics = stores.map(() => new ShardMetrics());
-  }
+    private readonly metrics: ShardMetrics[],
+  ) {}
 
   listenForEvents(on: boolean): void {
     for (const store of this.stores) {
@@ -186,9 +184,11 @@ class InlineBackend implements ShardBackend {
       await Promise.all(stores.map((s) => s.close()));
       throw err;
     }
+    const metrics = stores.map(() => new ShardMetrics());
     return new InlineBackend(
       stores,
-      stores.map((s, i) => createExecutors(s, i, o.shards, { maxValueSize: o.store.maxValueSize })),
+      stores.map((s, i) => createExecutors(s, i, o.shards, { maxValueSize: o.store.maxValueSize, metrics: metrics[i] })),
+      metrics,
     );
   }
 
