@@ -1,8 +1,8 @@
 /**
  * RESP on the shard: turns one forwarded command into a typed call of the command core
  * (src/commands) and its result or failure into reply bytes, worded as Redis 7 words them. The
- * acceptor has already checked the command's name and arity (planner.ts); they are checked again here
- * only because a shard must answer whatever reaches it. Never throws: store failures become `-ERR`.
+ * acceptor has checked the command's arity (planner.ts): a handler may read the arguments its arity
+ * promises, and anything odd that reaches it anyway becomes an error reply, never a throw.
  */
 import * as C from '../commands/index.js';
 import { MAX_VALUE_LIMIT } from '../engine/index.js';
@@ -75,13 +75,11 @@ export function executeRespArgs(store: ShardStore, args: Buffer[], options: Resp
   const handler = HANDLERS.get(name);
   options.count?.(handler === undefined ? 'other' : name);
   if (handler === undefined) return unknownCommand(args);
-  const spec = C.COMMANDS.get(name);
-  if (spec !== undefined && !C.arityOk(spec, args.length)) return arityError(spec.name);
   const state = stateOf(store, options.maxValueSize ?? MAX_VALUE_LIMIT);
   const ctx = state.ctx;
   ctx.now = options.now ? options.now() : Date.now();
   const t0 = performance.now();
-  if (spec?.subcommands !== undefined) name = `${name}|${lower(args[1])}`; // as the acceptor counts it
+  if (handler === object) name = `object|${lower(args[1])}`; // as the acceptor counts it
   const before = store.changes;
   let reply: Buffer | Promise<Buffer>;
   try {
