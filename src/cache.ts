@@ -11,7 +11,7 @@ import { EventDemand } from './front/event-demand.js';
 import { NativeRouter, routerTransport } from './native/router.js';
 import { ChannelBus } from './pubsub/bus.js';
 import { startBackend, type ShardBackend } from './front/backend.js';
-import { createExecutors } from './shards/executors.js';
+import { createExecutors } from '../workers/executors.js';
 import { perShardSettings, ringBytesFor } from './shards/messages.js';
 import { VERSION } from './version.js';
 

@@ -17,7 +17,7 @@ import { MessageKind } from '../src/hop/kinds.js';
 import { failureOf } from '../src/hop/failure.js';
 import { CairnError, ErrorCode } from '../src/errors.js';
 import { createPackr } from '../src/msgpack.js';
-import { createExecutors } from '../src/shards/executors.js';
+import { createExecutors } from './executors.js';
 import { ShardMetrics } from '../src/shards/metrics.js';
 import { TieredShardStore } from '../src/store/shard-store.js';
 import type { ShardWorkerData, WorkerRequest, WorkerReply } from '../src/shards/messages.js';
@@ -30,8 +30,8 @@ const store = await TieredShardStore.open({
   dir: join(data.dataDir, `shard-${data.shard}`),
   ...data.store,
 });
-const execute = createExecutors(store, data.shard, data.shards, { maxValueSize: data.store.maxValueSize });
 const metrics = new ShardMetrics();
+const execute = createExecutors(store, data.shard, data.shards, { maxValueSize: data.store.maxValueSize, metrics });
 const packr = createPackr();
 
 const outboxes = data.links.map((l) => new Outbox(new Ring(l.reply), new Doorbell(l.frontBell)));

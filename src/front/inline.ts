@@ -13,18 +13,22 @@ import { ShardMetrics } from '../shards/metrics.js';
 import type { ShardStats } from '../store/types.js';
 import { TieredShardStore } from '../store/shard-store.js';
 import { CairnError, ErrorCode } from '../errors.js';
-import type { BackendOptions, Executor, ReplyHandler, ShardBackend } from './shard-backend.js';
+import type { BackendOptions, Executor, ExecutorFactory, ReplyHandler, ShardBackend } from './shard-backend.js';
 
 export class InlineBackend implements ShardBackend {
   private handler: ReplyHandler = () => undefined;
   private readonly metrics: ShardMetrics[];
   private readonly packr = createPackr();
 
+  private readonly executors: Executor[];
+
   private constructor(
     private readonly stores: TieredShardStore[],
-    private readonly executors: Executor[],
+    factory: ExecutorFactory,
+    maxValueSize: number | undefined,
   ) {
     this.metrics = stores.map(() => new ShardMetrics());
+    this.executors = stores.map((s, i) => factory(s, i, stores.length, { maxValueSize, metrics: this.metrics[i] }));
   }
 
   static async start(o: BackendOptions): Promise<InlineBackend> {
@@ -39,10 +43,7 @@ export class InlineBackend implements ShardBackend {
       await Promise.all(stores.map((s) => s.close()));
       throw err;
     }
-    return new InlineBackend(
-      stores,
-      stores.map((s, i) => factory(s, i, o.shards, { maxValueSize: o.store.maxValueSize })),
-    );
+    return new InlineBackend(stores, factory, o.store.maxValueSize);
   }
 
   get shards(): number {

@@ -1,13 +1,19 @@
 /** The contract between a front thread and the shards, whichever way they run (src/front/backend.ts). */
 import type { LinkMemory } from '../hop/link.js';
 import type { StoreSettings } from '../shards/messages.js';
+import type { ShardMetrics } from '../shards/metrics.js';
 import type { ShardStats, ShardStore } from '../store/types.js';
 
 export type ReplyHandler = (kind: number, conn: number, seq: number, payload: Buffer) => void;
 
-/** A shard's executor: a ring message in, the reply bytes out (src/shards/executors.ts). */
+/** A shard's executor: a ring message in, the reply bytes out (workers/executors.ts). */
 export type Executor = (kind: number, payload: Buffer) => Uint8Array | Promise<Uint8Array>;
-export type ExecutorFactory = (store: ShardStore, shard: number, shards: number, options: { maxValueSize?: number }) => Executor;
+export type ExecutorFactory = (
+  store: ShardStore,
+  shard: number,
+  shards: number,
+  options: { maxValueSize?: number; metrics?: ShardMetrics },
+) => Executor;
 
 /** What routing needs of a backend: how many shards, and a way to send one message to one of them. */
 export interface ShardSender {
@@ -40,7 +46,7 @@ export interface BackendOptions {
   store: StoreSettings;
   mode: 'threads' | 'inline';
   /**
-   * inline mode: each shard's executor (src/shards/executors.ts's createExecutors), given by the
+   * inline mode: each shard's executor (workers/executors.ts's createExecutors), given by the
    * caller so that this layer does not import the protocol codecs the executors run
    */
   executors?: ExecutorFactory;

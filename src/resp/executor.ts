@@ -1,48 +1,17 @@
 /**
- * RESP executor (shard side): runs one forwarded command against the shard's store and returns the
- * reply bytes, worded as Redis 7 words them. Never throws: store failures become `-ERR` replies.
+ * RESP on the shard: turns one forwarded command into a typed call of the command core
+ * (src/commands) and its result or failure into reply bytes, worded as Redis 7 words them. The
+ * acceptor has checked the command's arity (planner.ts): a handler may read the arguments its arity
+ * promises, and anything odd that reaches it anyway becomes an error reply, never a throw.
  */
+import * as C from '../commands/index.js';
 import { MAX_VALUE_LIMIT } from '../engine/index.js';
 import { ErrorCode, isCairnError } from '../errors.js';
 import type { ShardStore } from '../store/types.js';
-import { COMMANDS, arityOk, commandName } from './commands.js';
-import {
-  EMPTY_BULK,
-  NIL,
-  OK,
-  ONE,
-  PONG,
-  ZERO,
-  bulk,
-  bulkArray,
-  err,
-  integer,
-  simple,
-} from './encode.js';
-import {
-  NOT_FLOAT,
-  NOT_INTEGER,
-  OOM,
-  OVERFLOW,
-  SYNTAX,
-  TOO_BIG,
-  arityError,
-  invalidExpire,
-  sanitize,
-  unknownCommand,
-} from './errors.js';
-import { parseRespCommand } from './framer.js';
-import { globMatch, matchesAll } from './glob.js';
 import { ShardUsec } from './cmdstats.js';
-import { shardReport } from './info.js';
-import {
-  addDecimals,
-  decimalOverflows,
-  formatDecimal,
-  parseI64,
-  parseLongDouble,
-  type Decimal,
-} from './numbers.js';
+import { EMPTY_BULK, NIL, OK, ONE, PONG, ZERO, bulk, bulkArray, err, integer, simple } from './encode.js';
+import { NOT_FLOAT, NOT_INTEGER, OOM, OVERFLOW, SYNTAX, TOO_BIG, arityError, invalidExpire, sanitize, unknownCommand } from './errors.js';
+import { parseRespCommand } from './framer.js';
 import { SHARD_STATS_COMMAND } from './planner.js';
 
 export interface RespExecOptions {
@@ -50,103 +19,120 @@ export interface RespExecOptions {
   now?: () => number;
   /** the largest string SETRANGE/APPEND may build (Redis proto-max-bulk-len). */
   maxValueSize?: number;
+  /** told each command's table name as it runs ('other' for one no handler knows): the shard's metrics */
+  count?: (name: string) => void;
 }
 
-interface Ctx {
-  store: ShardStore;
-  now: number;
-  maxValueSize: number;
-}
-
+type Ctx = C.CommandContext;
 type Handler = (ctx: Ctx, args: Buffer[]) => Promise<Buffer> | Buffer;
 
-const I64_MAX = 2n ** 63n - 1n;
-const I64_MIN = -(2n ** 63n);
 const STRING = simple('string');
 const NONE = simple('none');
+const SCAN_HEAD = Buffer.from('*2\r\n');
+const NOT_LFU = err(
+  'An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.',
+);
+
+/** per store: the command context and the command times (INFO commandstats' usec), made once */
+interface ShardState {
+  ctx: Ctx;
+  usec: ShardUsec;
+}
+const states = new WeakMap<ShardStore, ShardState>();
+
+function stateOf(store: ShardStore, maxValueSize: number): ShardState {
+  let s = states.get(store);
+  if (s === undefined || s.ctx.maxValueSize !== maxValueSize) {
+    s = { ctx: C.createContext(store, maxValueSize), usec: s?.usec ?? new ShardUsec() };
+    states.set(store, s);
+  }
+  return s;
+}
 
 /**
- * Executes one forwarded command (`raw`, multibulk or inline) and returns its reply: at once when
- * nothing in it waits (a GET), else as a promise. Either way the command
- * takes effect when it is called.
+ * Executes one forwarded command (`raw`, multibulk or inline) and returns its reply: at once unless
+ * it waits for the disk (a whole-shard command, or a change `sync` mode must make durable first).
+ * Either way the command takes effect when it is called.
  */
 export function executeResp(store: ShardStore, raw: Buffer, options: RespExecOptions = {}): Buffer | Promise<Buffer> {
   const args = parseRespCommand(raw);
-  if (args === null) return err('Protocol error: bad forwarded command');
+  if (args === null) {
+    options.count?.('other');
+    return err('Protocol error: bad forwarded command');
+  }
   return executeRespArgs(store, args, options);
 }
 
 /** executes commands one after another (a shard's batch), replies in the same order. */
-export async function executeRespBatch(
-  store: ShardStore,
-  raws: readonly Buffer[],
-  options: RespExecOptions = {},
-): Promise<Buffer[]> {
+export async function executeRespBatch(store: ShardStore, raws: readonly Buffer[], options: RespExecOptions = {}): Promise<Buffer[]> {
   const out: Buffer[] = [];
   for (const raw of raws) out.push(await executeResp(store, raw, options));
   return out;
 }
 
 export function executeRespArgs(store: ShardStore, args: Buffer[], options: RespExecOptions = {}): Buffer | Promise<Buffer> {
-  let name = commandName(args[0]);
+  let name = C.commandName(args[0]);
   const handler = HANDLERS.get(name);
+  options.count?.(handler === undefined ? 'other' : name);
   if (handler === undefined) return unknownCommand(args);
-  const spec = COMMANDS.get(name);
-  if (spec !== undefined && !arityOk(spec, args.length)) return arityError(spec.name);
-  const ctx: Ctx = {
-    store,
-    now: options.now ? options.now() : Date.now(),
-    maxValueSize: options.maxValueSize ?? MAX_VALUE_LIMIT,
-  };
+  const state = stateOf(store, options.maxValueSize ?? MAX_VALUE_LIMIT);
+  const ctx = state.ctx;
+  ctx.now = options.now ? options.now() : Date.now();
   const t0 = performance.now();
-  const usec = usecOf(store);
-  if (spec?.subcommands !== undefined) name = `${name}|${lower(args[1])}`; // as the acceptor counts it
+  if (handler === object) name = `object|${lower(args[1])}`; // as the acceptor counts it
   const before = store.changes;
+  let reply: Buffer | Promise<Buffer>;
   try {
-    const reply = handler(ctx, args);
-    if (reply instanceof Promise) {
-      return reply.catch(storeError).then((r) => {
-        usec.add(name, t0);
-        return acknowledged(store, before, r);
-      });
-    }
-    usec.add(name, t0);
-    return acknowledged(store, before, reply);
+    reply = handler(ctx, args);
   } catch (e) {
-    usec.add(name, t0);
-    return acknowledged(store, before, storeError(e));
+    reply = storeError(e);
+  }
+  if (reply instanceof Promise) {
+    return reply.catch(storeError).then((r) => {
+      state.usec.add(name, t0);
+      return C.acknowledged(store, before, r, storeError);
+    });
+  }
+  state.usec.add(name, t0);
+  return C.acknowledged(store, before, reply, storeError);
+}
+
+/** a command's coded failure in Redis' words; `cmd` names the command where Redis does */
+function failure(f: C.Failure, cmd: string): Buffer {
+  switch (f.fault) {
+    case C.Fault.NOT_INTEGER:
+      return NOT_INTEGER;
+    case C.Fault.NOT_FLOAT:
+      return NOT_FLOAT;
+    case C.Fault.OVERFLOW:
+      return OVERFLOW;
+    case C.Fault.DECREMENT_OVERFLOW:
+      return err('decrement would overflow');
+    case C.Fault.NAN_OR_INFINITY:
+      return err('increment would produce NaN or Infinity');
+    case C.Fault.OUT_OF_RANGE:
+      return err('offset is out of range');
+    case C.Fault.INVALID_EXPIRE:
+      return invalidExpire(cmd);
+    case C.Fault.VALUE_TOO_LARGE:
+      return TOO_BIG;
+    case C.Fault.OUT_OF_MEMORY:
+      return OOM;
+    case C.Fault.INVALID_CURSOR:
+      return err('invalid cursor');
+    case C.Fault.NOT_LFU:
+      return NOT_LFU;
+    default:
+      return err(sanitize(f.message === '' ? `${cmd} failed` : f.message));
   }
 }
 
-/** a reply to a command that changed the store goes out once the change is as durable as promised */
-function acknowledged(store: ShardStore, before: number, reply: Buffer): Buffer | Promise<Buffer> {
-  if (store.changes === before) return reply;
-  const wait = store.settled();
-  return wait === null ? reply : wait.then(() => reply, storeError);
-}
-
-/** each store's command times (INFO commandstats' usec), kept beside the store, not in it */
-const usecByStore = new WeakMap<ShardStore, ShardUsec>();
-
-function usecOf(store: ShardStore): ShardUsec {
-  let u = usecByStore.get(store);
-  if (u === undefined) {
-    u = new ShardUsec();
-    usecByStore.set(store, u);
-  }
-  return u;
-}
-
+/** a store error thrown inside a command (a value too large, no memory, the disk) */
 function storeError(e: unknown): Buffer {
   if (isCairnError(e)) {
-    switch (e.code) {
-      case ErrorCode.VALUE_TOO_LARGE:
-        return TOO_BIG;
-      case ErrorCode.OUT_OF_MEMORY:
-        return OOM;
-      default:
-        return err(sanitize(e.message));
-    }
+    if (e.code === ErrorCode.VALUE_TOO_LARGE) return TOO_BIG;
+    if (e.code === ErrorCode.OUT_OF_MEMORY) return OOM;
+    return err(sanitize(e.message));
   }
   return err(sanitize(`internal error: ${e instanceof Error ? e.message : String(e)}`));
 }
@@ -155,41 +141,37 @@ function lower(arg: Buffer): string {
   return arg.length > 16 ? '' : arg.toString('latin1').toLowerCase();
 }
 
-/** a time for the store: at least 1 (0 means "no expiry" there) and a safe integer. */
-function storeTime(ms: bigint): number {
-  if (ms < 1n) return 1;
-  if (ms > BigInt(Number.MAX_SAFE_INTEGER)) return Number.MAX_SAFE_INTEGER;
-  return Number(ms);
+function isExpireUnit(opt: string): opt is C.ExpireUnit {
+  return opt === 'ex' || opt === 'px' || opt === 'exat' || opt === 'pxat';
 }
 
-type ExpireUnit = 'ex' | 'px' | 'exat' | 'pxat';
-
-/** Redis getExpireMillisecondsOrReply: the absolute expiry in ms, or the error reply. */
-function expireMs(arg: Buffer, unit: ExpireUnit, cmd: string, now: number): bigint | Buffer {
-  const v = parseI64(arg);
+/** an EX/PX/EXAT/PXAT argument as a store time, or the error reply */
+function optionTime(arg: Buffer, unit: C.ExpireUnit, cmd: string, now: number): number | Buffer {
+  const v = C.parseI64(arg);
   if (v === null) return NOT_INTEGER;
-  const seconds = unit === 'ex' || unit === 'exat';
-  if (v <= 0n || (seconds && v > I64_MAX / 1000n)) return invalidExpire(cmd);
-  let ms = seconds ? v * 1000n : v;
-  if (unit === 'ex' || unit === 'px') ms += BigInt(now);
-  if (ms > I64_MAX) return invalidExpire(cmd);
-  return ms;
+  const ms = C.optionExpiry(v, unit, now);
+  return ms instanceof C.Failure ? failure(ms, cmd) : C.storeTime(ms);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Strings.
 
-function get(ctx: Ctx, args: Buffer[]): Promise<Buffer> | Buffer {
-  const e = ctx.store.get(args[1]);
-  return e === null ? NIL : bulk(e.value);
-}
+/** plain `SET key value`, most of a cache's writes: one reused argument object, nothing allocated */
+const plainSet: C.SetArgs = { key: EMPTY_BULK, value: EMPTY_BULK };
 
-async function set(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
+function set(ctx: Ctx, args: Buffer[]): Buffer {
+  if (args.length === 3) {
+    plainSet.key = args[1];
+    plainSet.value = args[2];
+    const stored = C.set(ctx, plainSet).status === 'stored';
+    plainSet.key = plainSet.value = EMPTY_BULK; // keep no client buffer alive
+    return stored ? OK : NIL;
+  }
   let nx = false;
   let xx = false;
   let getOld = false;
   let keepTtl = false;
-  let unit: ExpireUnit | null = null;
+  let unit: C.ExpireUnit | null = null;
   let expireArg: Buffer | null = null;
   for (let j = 3; j < args.length; j++) {
     const opt = lower(args[j]);
@@ -198,377 +180,175 @@ async function set(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
     else if (opt === 'xx' && !nx) xx = true;
     else if (opt === 'get') getOld = true;
     else if (opt === 'keepttl' && unit === null) keepTtl = true;
-    else if ((opt === 'ex' || opt === 'px' || opt === 'exat' || opt === 'pxat') && !keepTtl && (unit === null || unit === opt) && hasNext) {
+    else if (isExpireUnit(opt) && !keepTtl && (unit === null || unit === opt) && hasNext) {
       unit = opt;
       expireArg = args[++j];
     } else return SYNTAX;
   }
   let expiresAt: number | undefined;
   if (unit !== null && expireArg !== null) {
-    const ms = expireMs(expireArg, unit, 'set', ctx.now);
-    if (typeof ms !== 'bigint') return ms;
-    expiresAt = storeTime(ms);
+    const at = optionTime(expireArg, unit, 'set', ctx.now);
+    if (typeof at !== 'number') return at;
+    expiresAt = at;
   }
-  const result = await ctx.store.set(args[1], args[2], {
-    mode: nx ? 'nx' : xx ? 'xx' : 'always',
-    keepTtl,
-    expiresAt,
-    returnOld: getOld,
-  });
+  const result = C.set(ctx, { key: args[1], value: args[2], mode: nx ? 'nx' : xx ? 'xx' : 'always', keepTtl, expiresAt, returnOld: getOld });
   if (getOld) return result.old ? bulk(result.old.value) : NIL;
   return result.status === 'stored' ? OK : NIL;
 }
 
-async function setnx(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  const r = await ctx.store.set(args[1], args[2], { mode: 'nx' });
-  return r.status === 'stored' ? ONE : ZERO;
+function setnx(ctx: Ctx, args: Buffer[]): Buffer {
+  return C.set(ctx, { key: args[1], value: args[2], mode: 'nx' }).status === 'stored' ? ONE : ZERO;
 }
 
 function setexLike(unit: 'ex' | 'px', cmd: string): Handler {
-  return async (ctx, args) => {
-    const ms = expireMs(args[2], unit, cmd, ctx.now);
-    if (typeof ms !== 'bigint') return ms;
-    await ctx.store.set(args[1], args[3], { expiresAt: storeTime(ms) });
+  return (ctx, args) => {
+    const at = optionTime(args[2], unit, cmd, ctx.now);
+    if (typeof at !== 'number') return at;
+    C.set(ctx, { key: args[1], value: args[3], expiresAt: at });
     return OK;
   };
 }
 
-async function getset(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  const r = await ctx.store.set(args[1], args[2], { returnOld: true });
+function getset(ctx: Ctx, args: Buffer[]): Buffer {
+  const r = C.set(ctx, { key: args[1], value: args[2], returnOld: true });
   return r.old ? bulk(r.old.value) : NIL;
 }
 
-async function getdel(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  const e = await ctx.store.getdel(args[1]);
+function valueOf(e: C.Entry | null): Buffer {
   return e === null ? NIL : bulk(e.value);
 }
 
-async function getex(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  let unit: ExpireUnit | null = null;
+function getex(ctx: Ctx, args: Buffer[]): Buffer {
+  let unit: C.ExpireUnit | null = null;
   let expireArg: Buffer | null = null;
   let persist = false;
   for (let j = 2; j < args.length; j++) {
     const opt = lower(args[j]);
     const hasNext = j < args.length - 1;
     if (opt === 'persist' && unit === null) persist = true;
-    else if ((opt === 'ex' || opt === 'px' || opt === 'exat' || opt === 'pxat') && !persist && (unit === null || unit === opt) && hasNext) {
+    else if (isExpireUnit(opt) && !persist && (unit === null || unit === opt) && hasNext) {
       unit = opt;
       expireArg = args[++j];
     } else return SYNTAX;
   }
-  const store = ctx.store;
+  let at: number | undefined = persist ? 0 : undefined;
   if (unit !== null && expireArg !== null) {
-    const ms = expireMs(expireArg, unit, 'getex', ctx.now);
-    if (typeof ms !== 'bigint') return ms;
-    // A time already past deletes the key, and the value is still returned (as Redis does).
-    const e = ms <= BigInt(ctx.now) ? await store.getdel(args[1]) : await store.touch(args[1], storeTime(ms));
-    return e === null ? NIL : bulk(e.value);
+    const t = optionTime(expireArg, unit, 'getex', ctx.now);
+    if (typeof t !== 'number') return t;
+    at = t;
   }
-  if (persist) {
-    const seen = await store.update(args[1], (cur) =>
-      cur === null || cur.expiresAt === 0
-        ? { op: 'keep' }
-        : { op: 'set', value: cur.value, flags: cur.flags, expiresAt: 0 },
-    );
-    return seen === null ? NIL : bulk(seen.value);
-  }
-  return get(ctx, args);
+  return valueOf(C.getex(ctx, args[1], at));
 }
 
-async function mget(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  const store = ctx.store;
-  const entries = await Promise.all(args.slice(1).map((k) => store.get(k)));
-  return bulkArray(entries.map((e) => (e === null ? null : e.value)));
-}
-
-async function mset(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
+function mset(ctx: Ctx, args: Buffer[]): Buffer {
   if ((args.length - 1) % 2 !== 0) return arityError('mset');
-  for (let i = 1; i < args.length; i += 2) await ctx.store.set(args[i], args[i + 1]);
+  C.mset(ctx, args.slice(1));
   return OK;
 }
 
-/** all-or-nothing on this shard: nothing is set when any of its keys exists. */
-async function msetnx(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
+function msetnx(ctx: Ctx, args: Buffer[]): Buffer {
   if ((args.length - 1) % 2 !== 0) return arityError('msetnx');
-  const store = ctx.store;
-  for (let i = 1; i < args.length; i += 2) if (await store.exists(args[i])) return ZERO;
-  for (let i = 1; i < args.length; i += 2) await store.set(args[i], args[i + 1]);
-  return ONE;
+  return C.msetnx(ctx, args.slice(1)) ? ONE : ZERO;
 }
 
-function incrBy(sign: 1n | -1n, fixed: bigint | null, cmd: string): Handler {
-  return async (ctx, args) => {
-    let delta = fixed;
-    if (delta === null) {
-      delta = parseI64(args[2]);
-      if (delta === null) return NOT_INTEGER;
-      if (sign === -1n) {
-        if (delta === I64_MIN) return err('decrement would overflow');
-        delta = -delta;
-      }
-    }
-    const r = await ctx.store.incr(args[1], delta, false, true);
-    switch (r.status) {
-      case 'ok':
-        return integer(r.value);
-      case 'overflow':
-        return OVERFLOW;
-      case 'not_integer':
-        return NOT_INTEGER;
-      default:
-        return err(`${cmd} failed`);
-    }
+function incrBy(decrement: boolean, fixed: bigint | null, cmd: string): Handler {
+  return (ctx, args) => {
+    const delta = fixed ?? C.parseI64(args[2]);
+    if (delta === null) return NOT_INTEGER;
+    const r = decrement ? C.decrBy(ctx, args[1], delta) : C.incrBy(ctx, args[1], delta);
+    return r instanceof C.Failure ? failure(r, cmd) : integer(r);
   };
 }
 
-async function incrbyfloat(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  const incr = parseLongDouble(args[2]);
-  let reply: Buffer = NOT_FLOAT;
-  await ctx.store.update(args[1], (cur) => {
-    const current = cur === null ? ({ mantissa: 0n, scale: 0 } as Decimal) : parseLongDouble(cur.value);
-    if (current === null || incr === null) {
-      reply = NOT_FLOAT;
-      return { op: 'keep' };
-    }
-    if (typeof current === 'string' || typeof incr === 'string') {
-      reply = err('increment would produce NaN or Infinity');
-      return { op: 'keep' };
-    }
-    const sum = addDecimals(current, incr);
-    if (decimalOverflows(sum)) {
-      reply = err('increment would produce NaN or Infinity');
-      return { op: 'keep' };
-    }
-    const text = Buffer.from(formatDecimal(sum));
-    reply = bulk(text);
-    return { op: 'set', value: text, flags: cur?.flags ?? 0, expiresAt: cur?.expiresAt ?? 0 };
-  });
-  return reply;
+function incrbyfloat(ctx: Ctx, args: Buffer[]): Buffer {
+  const r = C.incrByFloat(ctx, args[1], C.parseLongDouble(args[2]));
+  return r instanceof C.Failure ? failure(r, 'incrbyfloat') : bulk(r);
 }
 
-async function append(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  return integer(await ctx.store.append(args[1], args[2], false, true));
-}
-
-async function strlen(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  const e = await ctx.store.get(args[1]);
-  return integer(e === null ? 0 : e.value.length);
-}
-
-function clampBig(v: bigint): number {
-  const max = BigInt(Number.MAX_SAFE_INTEGER);
-  return Number(v > max ? max : v < -max ? -max : v);
-}
-
-async function getrange(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  const s = parseI64(args[2]);
-  const e = parseI64(args[3]);
+function getrange(ctx: Ctx, args: Buffer[]): Buffer {
+  const s = C.parseI64(args[2]);
+  const e = C.parseI64(args[3]);
   if (s === null || e === null) return NOT_INTEGER;
-  let start = clampBig(s);
-  let end = clampBig(e);
-  const entry = await ctx.store.get(args[1]);
-  if (entry === null) return EMPTY_BULK;
-  const len = entry.value.length;
-  if (start < 0 && end < 0 && start > end) return EMPTY_BULK;
-  if (start < 0) start = len + start;
-  if (end < 0) end = len + end;
-  if (start < 0) start = 0;
-  if (end < 0) end = 0;
-  if (end >= len) end = len - 1;
-  if (start > end || len === 0) return EMPTY_BULK;
-  return bulk(entry.value.subarray(start, end + 1));
+  const out = C.getrange(ctx, args[1], s, e);
+  return out.length === 0 ? EMPTY_BULK : bulk(out);
 }
 
-async function setrange(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  const off = parseI64(args[2]);
+function setrange(ctx: Ctx, args: Buffer[]): Buffer {
+  const off = C.parseI64(args[2]);
   if (off === null) return NOT_INTEGER;
-  if (off < 0n) return err('offset is out of range');
-  const value = args[3];
-  let reply: Buffer = ZERO;
-  await ctx.store.update(args[1], (cur) => {
-    if (value.length === 0) {
-      reply = integer(cur === null ? 0 : cur.value.length);
-      return { op: 'keep' };
-    }
-    if (off + BigInt(value.length) > BigInt(ctx.maxValueSize)) {
-      reply = TOO_BIG;
-      return { op: 'keep' };
-    }
-    const offset = Number(off);
-    const oldLen = cur === null ? 0 : cur.value.length;
-    const out = Buffer.alloc(Math.max(oldLen, offset + value.length));
-    if (cur !== null) out.set(cur.value, 0);
-    out.set(value, offset);
-    reply = integer(out.length);
-    return { op: 'set', value: out, flags: cur?.flags ?? 0, expiresAt: cur?.expiresAt ?? 0 };
-  });
-  return reply;
+  const r = C.setrange(ctx, args[1], off, args[3]);
+  return r instanceof C.Failure ? failure(r, 'setrange') : integer(r);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Keyspace.
 
-async function del(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  let n = 0;
-  // One key at a time, so `DEL k k` counts k once whatever the store's ordering.
-  for (let i = 1; i < args.length; i++) if (await ctx.store.delete(args[i])) n++;
-  return integer(n);
-}
-
-async function exists(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  const store = ctx.store;
-  const found = await Promise.all(args.slice(1).map((k) => store.exists(k)));
-  return integer(found.filter(Boolean).length);
-}
-
-const NOT_LFU = err(
-  'An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.',
-);
-
 /** OBJECT FREQ key (the acceptor answers OBJECT HELP and unknown subcommands) */
 function object(ctx: Ctx, args: Buffer[]): Buffer {
   if (lower(args[1]) !== 'freq' || args.length !== 3) return err('OBJECT: only FREQ <key> reaches a shard');
-  if (ctx.store.frequency === undefined) return NOT_LFU;
-  const f = ctx.store.frequency(args[2]);
-  if (f === null) return NIL;
-  return f < 0 ? NOT_LFU : integer(f);
+  const f = C.frequency(ctx, args[2]);
+  if (f instanceof C.Failure) return failure(f, 'object');
+  return f === null ? NIL : integer(f);
 }
 
-async function type(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  return (await ctx.store.exists(args[1])) ? STRING : NONE;
-}
+const EXPIRE_OPTIONS: Record<string, number> = { nx: C.ExpireIf.NX, xx: C.ExpireIf.XX, gt: C.ExpireIf.GT, lt: C.ExpireIf.LT };
 
-function expireCommand(unit: ExpireUnit, cmd: string): Handler {
-  return async (ctx, args) => {
-    let nx = false;
-    let xx = false;
-    let gt = false;
-    let lt = false;
+function expireCommand(unit: C.ExpireUnit, cmd: string): Handler {
+  return (ctx, args) => {
+    let cond = 0;
     for (let j = 3; j < args.length; j++) {
-      const opt = lower(args[j]);
-      if (opt === 'nx') nx = true;
-      else if (opt === 'xx') xx = true;
-      else if (opt === 'gt') gt = true;
-      else if (opt === 'lt') lt = true;
-      else return err(sanitize(`Unsupported option ${args[j].toString('latin1')}`));
+      const flag = EXPIRE_OPTIONS[lower(args[j])];
+      if (flag === undefined) return err(sanitize(`Unsupported option ${args[j].toString('latin1')}`));
+      cond |= flag;
     }
-    if (nx && (xx || gt || lt)) return err('NX and XX, GT or LT options at the same time are not compatible');
-    if (gt && lt) return err('GT and LT options at the same time are not compatible');
-    const v = parseI64(args[2]);
+    if (cond & C.ExpireIf.NX && cond & (C.ExpireIf.XX | C.ExpireIf.GT | C.ExpireIf.LT)) {
+      return err('NX and XX, GT or LT options at the same time are not compatible');
+    }
+    if (cond & C.ExpireIf.GT && cond & C.ExpireIf.LT) return err('GT and LT options at the same time are not compatible');
+    const v = C.parseI64(args[2]);
     if (v === null) return NOT_INTEGER;
-    let when = v;
-    const seconds = unit === 'ex' || unit === 'exat';
-    if (seconds) {
-      if (when > I64_MAX / 1000n || when < I64_MIN / 1000n) return invalidExpire(cmd);
-      when *= 1000n;
-    }
-    if (unit === 'ex' || unit === 'px') {
-      if (when > I64_MAX - BigInt(ctx.now)) return invalidExpire(cmd);
-      when += BigInt(ctx.now);
-    }
-    const at = storeTime(when);
-    const past = when <= BigInt(ctx.now);
-    if (!nx && !xx && !gt && !lt) return (await ctx.store.expire(args[1], at)) ? ONE : ZERO;
-    let done = false;
-    await ctx.store.update(args[1], (cur) => {
-      if (cur === null) return { op: 'keep' };
-      const current = cur.expiresAt; // 0: no expiry, i.e. infinite for GT/LT
-      if (nx && current !== 0) return { op: 'keep' };
-      if (xx && current === 0) return { op: 'keep' };
-      if (gt && (current === 0 || at <= current)) return { op: 'keep' };
-      if (lt && current !== 0 && at >= current) return { op: 'keep' };
-      done = true;
-      return past ? { op: 'delete' } : { op: 'set', value: cur.value, flags: cur.flags, expiresAt: at };
-    });
-    return done ? ONE : ZERO;
+    const when = C.expireCommandTime(v, unit, ctx.now);
+    if (when instanceof C.Failure) return failure(when, cmd);
+    return C.expire(ctx, args[1], C.storeTime(when), cond) ? ONE : ZERO;
   };
 }
 
 function expireTimeCommand(ms: boolean): Handler {
-  return async (ctx, args) => {
-    const t = await ctx.store.expireTime(args[1]);
-    if (t < 0) return integer(t);
-    return integer(ms ? t : Math.floor((t + 500) / 1000));
+  return (ctx, args) => {
+    const t = C.expireTime(ctx, args[1]);
+    return integer(ms ? t : C.toSeconds(t));
   };
 }
 
 function ttlCommand(ms: boolean): Handler {
-  return async (ctx, args) => {
-    const t = await ctx.store.expireTime(args[1]);
-    if (t < 0) return integer(t);
-    const ttl = Math.max(0, t - ctx.now);
-    return integer(ms ? ttl : Math.floor((ttl + 500) / 1000));
+  return (ctx, args) => {
+    const left = C.msLeft(C.expireTime(ctx, args[1]), ctx.now);
+    return integer(ms ? left : C.toSeconds(left));
   };
 }
 
-async function persist(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  return (await ctx.store.persist(args[1])) ? ONE : ZERO;
-}
-
-async function dbsize(ctx: Ctx): Promise<Buffer> {
-  return integer((await ctx.store.count()).total);
-}
-
 async function keys(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  const pattern = args[1];
-  const all = matchesAll(pattern);
-  const found: Buffer[] = [];
-  // A scan may return a key more than once (it can sit in both tiers); KEYS lists each once.
-  const seen = new Set<string>();
-  let cursor = '0';
-  do {
-    const page = await ctx.store.scan(cursor, 1000);
-    for (const k of page.keys) {
-      if (!all && !globMatch(pattern, k)) continue;
-      const id = k.toString('latin1');
-      if (seen.has(id)) continue;
-      seen.add(id);
-      found.push(k);
-    }
-    cursor = page.cursor;
-  } while (cursor !== '0');
-  return bulkArray(found);
+  return bulkArray(await C.keys(ctx, args[1]));
 }
 
 /** `SCAN <shard cursor> [MATCH p] [COUNT n] [TYPE t]` on this shard; the acceptor packs the cursor. */
 async function scan(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  let count = 10;
-  let pattern: Buffer | null = null;
-  let typeName: string | null = null;
-  for (let i = 2; i < args.length; ) {
+  const a: C.ScanArgs = { cursor: args[1].toString('latin1'), count: 10 };
+  for (let i = 2; i < args.length; i += 2) {
     const opt = lower(args[i]);
-    const more = args.length - i;
-    if (opt === 'count' && more >= 2) {
-      const n = parseI64(args[i + 1]);
+    if (args.length - i < 2) return SYNTAX;
+    if (opt === 'count') {
+      const n = C.parseI64(args[i + 1]);
       if (n === null) return NOT_INTEGER;
       if (n < 1n) return SYNTAX;
-      count = n > 1000000n ? 1000000 : Number(n);
-      i += 2;
-    } else if (opt === 'match' && more >= 2) {
-      pattern = matchesAll(args[i + 1]) ? null : args[i + 1];
-      i += 2;
-    } else if (opt === 'type' && more >= 2) {
-      typeName = args[i + 1].toString('latin1').toLowerCase();
-      i += 2;
-    } else {
-      return SYNTAX;
-    }
+      a.count = n > 1000000n ? 1000000 : Number(n);
+    } else if (opt === 'match') a.match = args[i + 1];
+    else if (opt === 'type') a.type = args[i + 1].toString('latin1').toLowerCase();
+    else return SYNTAX;
   }
-  let page;
-  try {
-    page = await ctx.store.scan(args[1].toString('latin1'), count);
-  } catch (e) {
-    if (isCairnError(e) && e.code === ErrorCode.BAD_ARGUMENT) return err('invalid cursor');
-    throw e;
-  }
-  let found = page.keys;
-  if (typeName !== null && typeName !== 'string') found = [];
-  else if (pattern !== null) found = found.filter((k) => globMatch(pattern!, k));
-  return Buffer.concat([Buffer.from('*2\r\n'), bulk(Buffer.from(page.cursor)), bulkArray(found)]);
-}
-
-async function randomkey(ctx: Ctx): Promise<Buffer> {
-  return bulk(await ctx.store.randomKey());
+  const page = await C.scan(ctx, a);
+  if (page instanceof C.Failure) return failure(page, 'scan');
+  return Buffer.concat([SCAN_HEAD, bulk(Buffer.from(page.cursor)), bulkArray(page.keys)]);
 }
 
 async function flush(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
@@ -577,33 +357,32 @@ async function flush(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
     const mode = lower(args[1]);
     if (mode !== 'async' && mode !== 'sync') return SYNTAX;
   }
-  await ctx.store.flush();
+  await C.flush(ctx);
   return OK;
 }
 
-async function restore(ctx: Ctx, args: Buffer[]): Promise<Buffer> {
-  return (await ctx.store.restore(args[1])) ? ONE : ZERO;
+async function shardStats(ctx: Ctx): Promise<Buffer> {
+  const usec = states.get(ctx.store)?.usec;
+  return bulk(Buffer.from(JSON.stringify({ ...(await C.stats(ctx)), usec })));
 }
 
-async function shardStats(ctx: Ctx): Promise<Buffer> {
-  return bulk(Buffer.from(JSON.stringify({ ...(await shardReport(ctx.store)), usec: usecOf(ctx.store) })));
-}
+const del: Handler = (ctx, args) => integer(C.del(ctx, args.slice(1)));
 
 const HANDLERS = new Map<string, Handler>([
-  ['get', get],
+  ['get', (ctx, args) => valueOf(C.get(ctx, args[1]))],
   ['set', set],
   ['setnx', setnx],
   ['setex', setexLike('ex', 'setex')],
   ['psetex', setexLike('px', 'psetex')],
   ['getset', getset],
-  ['getdel', getdel],
+  ['getdel', (ctx, args) => valueOf(C.getdel(ctx, args[1]))],
   ['getex', getex],
-  ['mget', mget],
+  ['mget', (ctx, args) => bulkArray(C.mget(ctx, args.slice(1)).map((e) => (e === null ? null : e.value)))],
   ['mset', mset],
   ['msetnx', msetnx],
   ['del', del],
   ['unlink', del],
-  ['exists', exists],
+  ['exists', (ctx, args) => integer(C.exists(ctx, args.slice(1)))],
   ['expire', expireCommand('ex', 'expire')],
   ['pexpire', expireCommand('px', 'pexpire')],
   ['expireat', expireCommand('exat', 'expireat')],
@@ -612,27 +391,26 @@ const HANDLERS = new Map<string, Handler>([
   ['pexpiretime', expireTimeCommand(true)],
   ['ttl', ttlCommand(false)],
   ['pttl', ttlCommand(true)],
-  ['persist', persist],
-  ['incr', incrBy(1n, 1n, 'incr')],
-  ['decr', incrBy(-1n, -1n, 'decr')],
-  ['incrby', incrBy(1n, null, 'incrby')],
-  ['decrby', incrBy(-1n, null, 'decrby')],
+  ['persist', (ctx, args) => (C.persist(ctx, args[1]) ? ONE : ZERO)],
+  ['incr', incrBy(false, 1n, 'incr')],
+  ['decr', incrBy(false, -1n, 'decr')],
+  ['incrby', incrBy(false, null, 'incrby')],
+  ['decrby', incrBy(true, null, 'decrby')],
   ['incrbyfloat', incrbyfloat],
-  ['append', append],
-  ['strlen', strlen],
+  ['append', (ctx, args) => integer(C.append(ctx, args[1], args[2], false, true))],
+  ['strlen', (ctx, args) => integer(C.strlen(ctx, args[1]))],
   ['getrange', getrange],
   ['setrange', setrange],
-  ['type', type],
-  ['dbsize', dbsize],
+  ['type', (ctx, args) => (C.type(ctx, args[1]) === 'string' ? STRING : NONE)],
+  ['dbsize', async (ctx) => integer(await C.dbsize(ctx))],
   ['keys', keys],
   ['scan', scan],
-  ['randomkey', randomkey],
+  ['randomkey', async (ctx) => bulk(await C.randomkey(ctx))],
   ['flushall', flush],
   ['flushdb', flush],
-  ['cairn.restore', restore],
+  ['cairn.restore', (ctx, args) => (C.restore(ctx, args[1]) ? ONE : ZERO)],
   ['object', object],
   [SHARD_STATS_COMMAND.toLowerCase(), shardStats],
   ['ping', (_ctx, args) => (args.length === 1 ? PONG : args.length === 2 ? bulk(args[1]) : arityError('ping'))],
   ['echo', (_ctx, args) => bulk(args[1])],
 ]);
-

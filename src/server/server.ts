@@ -15,7 +15,7 @@ import { workerFile } from '../paths.js';
 import { startBackend, type ShardBackend } from '../front/backend.js';
 import { EventDemand } from '../front/event-demand.js';
 import { NativeRouter, routerTransport, type RouterPipe } from '../native/router.js';
-import { createExecutors } from '../shards/executors.js';
+import { createExecutors } from '../../workers/executors.js';
 import { perShardSettings, ringBytesFor } from '../shards/messages.js';
 import { VERSION } from '../version.js';
 import { CairnError, ErrorCode } from '../errors.js';

@@ -59,7 +59,7 @@ export class ShardMetrics {
         this.native[payload.length > 4 ? payload[4] : 0]++;
         return LatencyClass.ADMIN;
       case MessageKind.RESP:
-        this.countText(0, respName(payload));
+        // named by the RESP executor, which reads the name anyway (countResp)
         return LatencyClass.RESP;
       case MessageKind.MEMCACHE:
         this.countText(1, memcacheName(payload));
@@ -67,6 +67,11 @@ export class ShardMetrics {
       default:
         return LatencyClass.ADMIN;
     }
+  }
+
+  /** count one RESP command by its table name (the executor's `count` hook); 'other' when unknown */
+  countResp(name: string): void {
+    this.countText(0, name);
   }
 
   private countText(protocol: number, name: string): void {
@@ -103,18 +108,6 @@ export class ShardMetrics {
       latency,
     };
   }
-}
-
-/** The command name of a forwarded RESP command (`*N\r\n$L\r\nNAME...`), lower case; 'other' when odd. */
-function respName(p: Uint8Array): string {
-  let i = 0;
-  while (i < p.length && i < 24 && p[i] !== 0x24 /* $ */) i++;
-  if (p[i] !== 0x24) return 'other';
-  let len = 0;
-  i++;
-  while (i < p.length && p[i] >= 0x30 && p[i] <= 0x39) len = len * 10 + p[i++] - 0x30;
-  i += 2;
-  return textName(p, i, Math.min(p.length, i + len));
 }
 
 /** The command word of a memcached command line. */

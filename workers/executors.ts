@@ -1,0 +1,37 @@
+/**
+ * The shard side of every protocol, wired here (a composition root) so that the shard worker below
+ * the codecs does not import them: a ring message in, the reply bytes out.
+ */
+import { MessageKind } from '../src/hop/kinds.js';
+import { executeMemcache } from '../src/memcache/executor.js';
+import { handleNativeFrame } from '../src/native/execute.js';
+import { executeResp } from '../src/resp/executor.js';
+import type { ShardMetrics } from '../src/shards/metrics.js';
+import type { ShardStore } from '../src/store/types.js';
+
+export type Executor = (kind: number, payload: Buffer) => Uint8Array | Promise<Uint8Array>;
+
+export interface ExecutorOptions {
+  maxValueSize?: number;
+  /** the shard's command metrics: the RESP executor names each command it runs there */
+  metrics?: ShardMetrics;
+}
+
+export function createExecutors(store: ShardStore, shard: number, shards: number, options: ExecutorOptions = {}): Executor {
+  const metrics = options.metrics;
+  const respOptions = { maxValueSize: options.maxValueSize, count: metrics && ((name: string) => metrics.countResp(name)) };
+  const nativeOptions = { maxValue: options.maxValueSize };
+  return (kind, payload) => {
+    switch (kind) {
+      case MessageKind.NATIVE:
+      case MessageKind.NATIVE_BROADCAST:
+        return handleNativeFrame(store, shard, shards, payload, nativeOptions);
+      case MessageKind.RESP:
+        return executeResp(store, payload, respOptions);
+      case MessageKind.MEMCACHE:
+        return executeMemcache(store, payload);
+      default:
+        throw new Error(`unknown message kind ${kind}`);
+    }
+  };
+}
