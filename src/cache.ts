@@ -6,6 +6,7 @@ import { claimDataDir, recordShards } from './datadir.js';
 import type { EvictionName } from './engine/index.js';
 import { CairnError, ErrorCode } from './errors.js';
 import { SubscriptionHub } from './events/hub.js';
+import { nativeEventFrames } from './native/event-frames.js';
 import { MessageKind } from './hop/kinds.js';
 import { NativeRouter, routerTransport } from './server/native-conn.js';
 import { ChannelBus } from './pubsub/bus.js';
@@ -161,7 +162,7 @@ export function openCache(options: CacheOptions = {}): Promise<Cache> {
 /** A transport whose far end is a native router in this process instead of a socket. */
 function inProcessTransport(backend: ShardBackend, info: ConstructorParameters<typeof NativeRouter>[2]): Transport {
   // key events (cache.subscribe()) come from the shards like replies do
-  const events = new SubscriptionHub((on) => backend.listenForEvents(on));
+  const events = new SubscriptionHub((on) => backend.listenForEvents(on), nativeEventFrames);
   return routerTransport((sink) => {
     // channels (cache.publish() / cache.subscribe({ channel })) within this process
     const router = new NativeRouter(1, backend, info, sink, events, new ChannelBus());

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SubscriptionHub } from '../src/events/hub.js';
+import { nativeEventFrames } from '../src/native/event-frames.js';
 import { ChannelBus } from '../src/pubsub/bus.js';
 import { FrontLinkBackend } from '../src/gateway/front-link.js';
 import { startGateway } from '../src/gateway/gateway.js';
@@ -20,7 +21,7 @@ const backend = new FrontLinkBackend(data.link);
 // key events are wanted while the hub (key subscriptions) or the bus (keyspace notifications) wants them
 let hubOn = false;
 let busOn = false;
-const hub = new SubscriptionHub((on) => backend.listenForEvents((hubOn = on) || busOn));
+const hub = new SubscriptionHub((on) => backend.listenForEvents((hubOn = on) || busOn), nativeEventFrames);
 const bus = new ChannelBus((on) => backend.listenForEvents(hubOn || (busOn = on)));
 bus.attachPeer((msg) => post({ type: 'bus', msg }));
 

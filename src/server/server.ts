@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { claimDataDir, recordShards } from '../datadir.js';
 import { replyReserve, type ServerConfig } from '../config.js';
 import { SubscriptionHub } from '../events/hub.js';
+import { nativeEventFrames } from '../native/event-frames.js';
 import { ChannelBus, parseNotifyFlags } from '../pubsub/bus.js';
 import type { FromGateway, GatewayWorkerData, ToGateway } from '../gateway/messages.js';
 import type { FrontStats } from '../gateway/metrics.js';
@@ -169,7 +170,7 @@ class Acceptor implements RunningServer, ConnectionContext {
     let busOn = false;
     // ... or replication (the backlog, attached replicas) does
     let replOn = false;
-    this.events = new SubscriptionHub((on) => backend.listenForEvents((hubOn = on) || busOn || replOn));
+    this.events = new SubscriptionHub((on) => backend.listenForEvents((hubOn = on) || busOn || replOn), nativeEventFrames);
     this.bus = new ChannelBus((on) => backend.listenForEvents(hubOn || (busOn = on) || replOn), parseNotifyFlags(config.notifyKeyspaceEvents ?? '') ?? 0);
     this.replSource = new ReplSource(config.replBacklog ?? 0, (on) => backend.listenForEvents(hubOn || busOn || (replOn = on)));
     if ((config.replBacklog ?? 0) > config.outputLimit / 2) {
