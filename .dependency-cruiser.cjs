@@ -1,5 +1,5 @@
 /**
- * The layers of docs/architecture.md, checked by `npm run layers` (dependency-cruiser) over src/ and
+ * The layers of cairn, checked by `npm run layers` (dependency-cruiser) over src/ and
  * workers/. Bottom up, each layer imports only the layers below it:
  *
  *   engine ← store ← commands ← shard worker ← hop ← front ← protocol codecs ← server, gateway,
