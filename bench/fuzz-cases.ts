@@ -115,7 +115,10 @@ class Conn {
       if (left <= 0) throw new Error(`${what}: no complete reply in ${timeoutMs} ms`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, Math.min(left, 1000));
-        this.waiters.push(() => (clearTimeout(t), r()));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
       });
     }
   }

@@ -48,7 +48,12 @@ function wsTarget(port: number, Ws: WsCtor): FuzzTarget {
       ws.binaryType = 'arraybuffer';
       let got = 0;
       let closed = false;
-      const closedP = new Promise<void>((r) => ws.addEventListener('close', () => ((closed = true), r())));
+      const closedP = new Promise<void>((r) =>
+        ws.addEventListener('close', () => {
+          closed = true;
+          r();
+        }),
+      );
       ws.addEventListener('message', (e) => {
         const b = Buffer.from(e.data as ArrayBuffer);
         got += b.length;

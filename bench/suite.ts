@@ -754,7 +754,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     if (isTty) process.stderr.write('\n');
     process.stderr.write(`bench: ${sig}: stopping every server and load generator\n`);
     cleanupSync();
-    if (results && results.cells.length) {
+    if (results?.cells.length) {
       try {
         finish(results);
       } catch {
@@ -770,7 +770,7 @@ const HARD_LIMIT_MS = Number(flagValue('--timeout-min') ?? (QUICK ? 6 : 40)) * 6
 setTimeout(() => {
   process.stderr.write(`\nbench: still running after ${clock(HARD_LIMIT_MS)}; stopping everything\n`);
   cleanupSync();
-  if (results && results.cells.length) finish(results);
+  if (results?.cells.length) finish(results);
   process.exit(2);
 }, HARD_LIMIT_MS).unref();
 

@@ -44,7 +44,7 @@ function zipf(n: number, s: number): () => number {
   const cdf = new Float64Array(n);
   let sum = 0;
   for (let i = 0; i < n; i++) {
-    sum += 1 / Math.pow(i + 1, s);
+    sum += 1 / (i + 1) ** s;
     cdf[i] = sum;
   }
   for (let i = 0; i < n; i++) cdf[i] /= sum;
@@ -70,7 +70,7 @@ function gcd(a: number, b: number): number {
 function keyOf(i: number): Buffer {
   return Buffer.from(`key:${i.toString().padStart(9, '0')}`);
 }
-function valueOf(i: number, version: number): Buffer {
+function valueFor(i: number, version: number): Buffer {
   const b = Buffer.alloc(VALUE);
   for (let j = 0; j < VALUE; j += 4) b.writeUInt32LE((Math.imul(i + j, 2654435761) ^ version) >>> 0, Math.min(j, VALUE - 4));
   return b;
@@ -117,7 +117,7 @@ class Mix {
       for (let b = 0; b < 256; b++) {
         const i = this.next();
         if (rand() < WRITE_RATIO) {
-          await acknowledge(store, () => store.set(keyOf(i), valueOf(i, this.version++)));
+          await acknowledge(store, () => store.set(keyOf(i), valueFor(i, this.version++)));
         } else {
           const before = store.coldHitCount;
           const s = performance.now();
@@ -154,7 +154,7 @@ class Mix {
 async function load(store: TieredShardStore): Promise<void> {
   const t0 = performance.now();
   for (let i = 0; i < KEYS; i++) {
-    await acknowledge(store, () => store.set(keyOf(i), valueOf(i, 0)));
+    await acknowledge(store, () => store.set(keyOf(i), valueFor(i, 0)));
     if (i % 256 === 0) await yieldToLoop();
     if (i % 100_000 === 0 && i > 0) log(`  loaded ${i} keys`);
   }

@@ -6,6 +6,7 @@ import { claimDataDir, recordShards } from './datadir.js';
 import type { EvictionName } from './engine/index.js';
 import { CairnError, ErrorCode } from './errors.js';
 import { SubscriptionHub } from './events/hub.js';
+import { nativeEventFrames } from './native/event-frames.js';
 import { MessageKind } from './hop/kinds.js';
 import { EventDemand } from './front/event-demand.js';
 import { NativeRouter, routerTransport } from './native/router.js';
@@ -164,7 +165,7 @@ export function openCache(options: CacheOptions = {}): Promise<Cache> {
 /** A transport whose far end is a native router in this process instead of a socket. */
 function inProcessTransport(backend: ShardBackend, info: ConstructorParameters<typeof NativeRouter>[2]): Transport {
   // key events (cache.subscribe()) come from the shards like replies do
-  const events = new SubscriptionHub(new EventDemand((on) => backend.listenForEvents(on)).consumer());
+  const events = new SubscriptionHub(new EventDemand((on) => backend.listenForEvents(on)).consumer(), nativeEventFrames);
   return routerTransport((sink) => {
     // channels (cache.publish() / cache.subscribe({ channel })) within this process
     const router = new NativeRouter(1, backend, info, sink, events, new ChannelBus());

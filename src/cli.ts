@@ -59,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       return serve(rest);
     case 'repair': {
-      const { runRepairCli } = await import('./store/repair-cli.js');
+      const { runRepairCli } = await import('./cli/repair-cli.js');
       return runRepairCli(rest);
     }
     case 'cli': {

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SubscriptionHub } from '../src/events/hub.js';
+import { nativeEventFrames } from '../src/native/event-frames.js';
 import { ChannelBus } from '../src/pubsub/bus.js';
 import { EventDemand } from '../src/front/event-demand.js';
 import { FrontLink } from '../src/front/link.js';
@@ -20,7 +21,7 @@ const post = (msg: FromGateway): void => port.postMessage(msg);
 const backend = new FrontLink(data.link);
 // key events are wanted while the hub (key subscriptions) or the bus (keyspace notifications) wants them
 const demand = new EventDemand((on) => backend.listenForEvents(on));
-const hub = new SubscriptionHub(demand.consumer());
+const hub = new SubscriptionHub(demand.consumer(), nativeEventFrames);
 const bus = new ChannelBus(demand.consumer());
 bus.attachPeer((msg) => post({ type: 'bus', msg }));
 

@@ -72,7 +72,7 @@ class Encoder {
   private readonly crlf = Buffer.from('\r\n', 'latin1');
 
   constructor(
-    private readonly protocol: KvProtocol,
+    protocol: KvProtocol,
     valueSize: number,
     maxRequests: number,
   ) {

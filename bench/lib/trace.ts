@@ -20,7 +20,7 @@ export function zipfSampler(n: number, alpha: number, rand: () => number): () =>
   const cdf = new Float64Array(n);
   let sum = 0;
   for (let i = 0; i < n; i++) {
-    sum += 1 / Math.pow(i + 1, alpha);
+    sum += 1 / (i + 1) ** alpha;
     cdf[i] = sum;
   }
   for (let i = 0; i < n; i++) cdf[i] /= sum;

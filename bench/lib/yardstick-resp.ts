@@ -98,15 +98,15 @@ function execute(args: Buffer[], out: Buffer[], socket: Socket): void {
       store.clear();
       return void out.push(OK);
     case 'ping':
-      if (args.length > 1) return bulk(out, Buffer.from(args[1]));
+      if (args.length > 1) return void bulk(out, Buffer.from(args[1]));
       return void out.push(PONG);
     case 'echo':
-      return bulk(out, Buffer.from(args[1] ?? Buffer.alloc(0)));
+      return void bulk(out, Buffer.from(args[1] ?? Buffer.alloc(0)));
     case 'config':
       if (args[1]?.toString('latin1').toLowerCase() === 'get' && args[2]) {
         out.push(Buffer.from('*2\r\n'));
         bulk(out, Buffer.from(args[2]));
-        return bulk(out, Buffer.alloc(0));
+        return void bulk(out, Buffer.alloc(0));
       }
       return void out.push(OK);
     case 'command':

@@ -28,7 +28,7 @@ export interface BrowserClientOptions extends ClientOptions, Pick<WebSocketTrans
 
 function defaultUrl(): string | undefined {
   const loc = (globalThis as { location?: { protocol: string; host: string } }).location;
-  if (!loc || !loc.host) return undefined;
+  if (!loc?.host) return undefined;
   return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
 }
 

@@ -9,7 +9,7 @@
 import { CairnError, ErrorCode } from '../errors.js';
 import { shardOf } from '../hash.js';
 import { createUnpackr, utf8Encode } from '../msgpack.js';
-import { encodeArgs, encodeRequest, FrameError, ReplyReader, REPLY_HEADER_SIZE, RequestWriter, Status } from '../native/frame.js';
+import { encodeArgs, encodeRequest, type FrameError, ReplyReader, REPLY_HEADER_SIZE, RequestWriter, Status } from '../native/frame.js';
 import { DEFAULT_LIMITS, Opcode, PROTOCOL_VERSION, type Limits } from '../native/opcodes.js';
 import { ALL_KEY_EVENTS, KEY_EVENT_NAMES, KeyEvent, keyEventMask, PUSH_KEYEVENT, PUSH_MESSAGE, PUSH_PMESSAGE, type KeyEventName } from '../events/codes.js';
 import { binaryString, SubscriptionIndex } from '../events/index.js';
@@ -197,7 +197,6 @@ export class CairnClient {
 
   private state: ClientState = 'idle';
   private transport: Transport | null = null;
-  private reader: ReplyReader | null = null;
   private readonly writer = new RequestWriter();
   private readonly pending = new Map<number, Command>();
   private nextId = 0;
@@ -308,7 +307,6 @@ export class CairnClient {
     const transport = this.factory({ host: this.host, port: this.port });
     const reader = new ReplyReader();
     this.transport = transport;
-    this.reader = reader;
     transport.onData((chunk) => {
       if (this.transport === transport) this.onData(transport, reader, chunk);
     });
@@ -357,7 +355,6 @@ export class CairnClient {
   private onTransportClose(transport: Transport, error?: Error): void {
     if (this.transport !== transport) return;
     this.transport = null;
-    this.reader = null;
     // requests already on the wire may or may not have run: they fail; unsent ones wait for the next connection
     const lost = new CairnError(ErrorCode.CLOSED, `connection to ${this.host}:${this.port} lost${error ? `: ${error.message}` : ''}`, { cause: error });
     for (const cmd of [...this.pending.values()]) if (cmd.batch < this.batchNo) this.settle(cmd, lost);
@@ -421,7 +418,6 @@ export class CairnClient {
     this.state = 'closed';
     const transport = this.transport;
     this.transport = null;
-    this.reader = null;
     transport?.close();
     this.wake();
     for (const cmd of [...this.pending.values()]) this.settle(cmd, error);
@@ -940,7 +936,7 @@ export class CairnClient {
     const id = (pattern ? 'p' : 'c') + binaryString(bytes);
     const sub = new Subscription<ChannelMessage>(pattern ? { pattern: bytes } : { channel: bytes }, 0, callback, options.highWaterMark ?? 100_000, async (s) => {
       const entry = this.channelSubs.get(id);
-      if (!entry || !entry.subs.delete(s)) return;
+      if (!entry?.subs.delete(s)) return;
       if (entry.subs.size > 0) return;
       this.channelSubs.delete(id);
       if (this.state !== 'closed') await this.call(Opcode.UNSUBSCRIBE, '', [pattern ? { pattern: bytes } : { channel: bytes }], null);
@@ -978,7 +974,7 @@ export class CairnClient {
 
   private forget(id: string, sub: Subscription): boolean {
     const entry = this.serverSubs.get(id);
-    if (!entry || !entry.subs.delete(sub)) return false;
+    if (!entry?.subs.delete(sub)) return false;
     this.subIndex.remove(sub, entry.prefix, entry.text);
     if (entry.subs.size === 0) this.serverSubs.delete(id);
     return true;

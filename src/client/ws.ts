@@ -99,7 +99,7 @@ class WebSocketTransport implements Transport {
 
   write(bytes: Uint8Array): void {
     const ws = this.ws;
-    if (!ws || ws.readyState !== 1) return;
+    if (ws?.readyState !== 1) return;
     const max = this.options.maxMessageBytes ?? 1024 * 1024;
     for (let at = 0; at < bytes.length; at += max) ws.send(at === 0 && bytes.length <= max ? bytes : bytes.subarray(at, at + max));
   }

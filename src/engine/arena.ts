@@ -166,7 +166,7 @@ export class Arena {
   }
 
   private firstClassAbove(c: number): number {
-    let i = c + 1;
+    const i = c + 1;
     if (i >= NCLASS) return -1;
     let wi = i >>> 5;
     let bits = this.bits[wi] & (~0 << (i & 31));

@@ -396,7 +396,10 @@ export class Table {
   sweep(cursor: { seg: number; slot: number }, maxWork: number, fn: (ref: number, s: number, i: number) => void): void {
     let s = cursor.seg;
     let i = cursor.slot;
-    if (s >= this.tags.length) (s = 0), (i = 0);
+    if (s >= this.tags.length) {
+      s = 0;
+      i = 0;
+    }
     for (let work = 0; work < maxWork; work++) {
       if (i >= this.len[s]) {
         s++;

@@ -1,13 +1,11 @@
 /**
  * A front thread's subscriptions (acceptor or gateway): which connections want which key events,
  * and the fan-out of the events shards send. One hub per front thread; it tells the shards to send
- * events only while it has at least one subscription.
+ * events only while it has at least one subscription. The hub speaks no wire format: the protocol
+ * that carries subscriptions (the native one, src/native/event-frames.ts) hands it its frames.
  */
 import { CairnError, ErrorCode } from '../errors.js';
-import { utf8Encode } from '../msgpack.js';
-import { encodeReply, errorReply, Status } from '../native/frame.js';
-import { Opcode } from '../native/opcodes.js';
-import { ALL_KEY_EVENTS, KEY_EVENT_NAMES, KeyEvent, keyEventMask, PUSH_KEYEVENT } from './codes.js';
+import { ALL_KEY_EVENTS, KEY_EVENT_NAMES, KeyEvent, keyEventMask } from './codes.js';
 import { binaryString, SubscriptionIndex } from './index.js';
 
 /** A connection that can receive PUSH frames. */
@@ -15,6 +13,18 @@ export interface EventSubscriber {
   /** the hub's per-event mark, so a connection with several matching subscriptions gets one push */
   eventStamp: number;
   pushEvent(frame: Uint8Array): void;
+}
+
+/** The frames of the protocol that carries subscriptions. */
+export interface EventFrames {
+  /** the request code of SUBSCRIBE (any other code handed to `handle` unsubscribes) */
+  readonly subscribe: number;
+  /** the reply to a SUBSCRIBE or UNSUBSCRIBE: the connection's subscription count */
+  count(requestId: number, count: number): Uint8Array;
+  /** the reply to a refused SUBSCRIBE or UNSUBSCRIBE */
+  error(requestId: number, err: CairnError): Uint8Array;
+  /** one event, pushed to every subscriber it matches */
+  push(event: string, key: Uint8Array): Uint8Array;
 }
 
 export interface HubStats {
@@ -42,7 +52,10 @@ export class SubscriptionHub {
   private pushes = 0;
 
   /** `listen(on)` asks the shards to start or stop sending events to this front. */
-  constructor(private readonly listen: (on: boolean) => void) {}
+  constructor(
+    private readonly listen: (on: boolean) => void,
+    private readonly frames: EventFrames,
+  ) {}
 
   stats(): HubStats {
     return { subscribers: this.bySubscriber.size, subscriptions: this.index.size, events: this.events, pushes: this.pushes };
@@ -51,10 +64,10 @@ export class SubscriptionHub {
   /** Run a SUBSCRIBE or UNSUBSCRIBE frame's arguments; the reply frame. */
   handle(sub: EventSubscriber, opcode: number, requestId: number, args: unknown[]): Uint8Array {
     try {
-      const count = opcode === Opcode.SUBSCRIBE ? this.subscribe(sub, args) : this.unsubscribe(sub, args);
-      return encodeReply(Status.OK, requestId, count);
+      const count = opcode === this.frames.subscribe ? this.subscribe(sub, args) : this.unsubscribe(sub, args);
+      return this.frames.count(requestId, count);
     } catch (err) {
-      if (err instanceof CairnError) return errorReply(requestId, err.code, err.message);
+      if (err instanceof CairnError) return this.frames.error(requestId, err);
       throw err;
     }
   }
@@ -117,7 +130,7 @@ export class SubscriptionHub {
     const visit = (sub: EventSubscriber): void => {
       if (sub.eventStamp === stamp) return;
       sub.eventStamp = stamp;
-      frame ??= encodeReply(Status.PUSH, 0, [PUSH_KEYEVENT, name, key]);
+      frame ??= this.frames.push(name, key);
       this.pushes++;
       sub.pushEvent(frame);
     };
@@ -127,8 +140,10 @@ export class SubscriptionHub {
   }
 }
 
+const utf8 = new TextEncoder();
+
 function asBytes(value: unknown): Uint8Array | null {
-  if (typeof value === 'string') return utf8Encode(value);
+  if (typeof value === 'string') return utf8.encode(value);
   if (value instanceof Uint8Array) return value;
   return null;
 }

@@ -53,7 +53,7 @@ export class SubscriptionIndex<T> {
   remove(owner: T, prefix: boolean, filter: string): boolean {
     const byText = prefix ? this.prefixes.get(filter.length) : this.exact;
     const owners = byText?.get(filter);
-    if (!owners || !owners.delete(owner)) return false;
+    if (!owners?.delete(owner)) return false;
     this.size--;
     if (owners.size === 0) {
       byText!.delete(filter);

@@ -1,4 +1,4 @@
-import { Doorbell, PART_CONT, PART_MORE, Ring } from './ring.js';
+import { type Doorbell, PART_CONT, PART_MORE, type Ring } from './ring.js';
 
 interface Held {
   kind: number;

@@ -82,9 +82,7 @@ export const PART_MORE = 1;
 /** part flag: this part continues the message of the part before it */
 export const PART_CONT = 2;
 
-export interface RingMessageVisitor {
-  (kind: number, conn: number, seq: number, payload: Buffer): void;
-}
+export type RingMessageVisitor = (kind: number, conn: number, seq: number, payload: Buffer) => void;
 
 export function createRingBuffer(capacity: number): SharedArrayBuffer {
   if (capacity < 1024 || (capacity & (capacity - 1)) !== 0) {

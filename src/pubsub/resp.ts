@@ -5,7 +5,7 @@
  */
 import { array, bulk, bulkArray, bulkString, err, integer, NIL, OK } from '../resp/encode.js';
 import type { ConnState, PubSubHandle } from '../resp/plan.js';
-import { ChannelBus, notifyFlagsString, parseNotifyFlags, type ChannelSubscriber } from './bus.js';
+import { type ChannelBus, notifyFlagsString, parseNotifyFlags, type ChannelSubscriber } from './bus.js';
 
 const MESSAGE = bulkString('message');
 const PMESSAGE = bulkString('pmessage');

@@ -214,7 +214,7 @@ function getset(ctx: Ctx, args: Buffer[]): Buffer {
   return r.old ? bulk(r.old.value) : NIL;
 }
 
-function valueOf(e: C.Entry | null): Buffer {
+function bulkOfEntry(e: C.Entry | null): Buffer {
   return e === null ? NIL : bulk(e.value);
 }
 
@@ -237,7 +237,7 @@ function getex(ctx: Ctx, args: Buffer[]): Buffer {
     if (typeof t !== 'number') return t;
     at = t;
   }
-  return valueOf(C.getex(ctx, args[1], at));
+  return bulkOfEntry(C.getex(ctx, args[1], at));
 }
 
 function mset(ctx: Ctx, args: Buffer[]): Buffer {
@@ -369,13 +369,13 @@ async function shardStats(ctx: Ctx): Promise<Buffer> {
 const del: Handler = (ctx, args) => integer(C.del(ctx, args.slice(1)));
 
 const HANDLERS = new Map<string, Handler>([
-  ['get', (ctx, args) => valueOf(C.get(ctx, args[1]))],
+  ['get', (ctx, args) => bulkOfEntry(C.get(ctx, args[1]))],
   ['set', set],
   ['setnx', setnx],
   ['setex', setexLike('ex', 'setex')],
   ['psetex', setexLike('px', 'psetex')],
   ['getset', getset],
-  ['getdel', (ctx, args) => valueOf(C.getdel(ctx, args[1]))],
+  ['getdel', (ctx, args) => bulkOfEntry(C.getdel(ctx, args[1]))],
   ['getex', getex],
   ['mget', (ctx, args) => bulkArray(C.mget(ctx, args.slice(1)).map((e) => (e === null ? null : e.value)))],
   ['mset', mset],

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { binFloor } from '../engine/index.js';
 import { hottest, valueSizes } from '../store/report.js';
-import type { HotKeyStat, ShardStats, ShardStore } from '../store/types.js';
+import type { HotKeyStat } from '../store/types.js';
 
 import type { ConnState, ServerInfo } from './plan.js';
 import { threadHeap, type ShardReport, type ThreadHeap } from '../commands/stats.js';

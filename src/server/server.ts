@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { claimDataDir, recordShards } from '../datadir.js';
 import { replyReserve, type ServerConfig } from '../config.js';
 import { SubscriptionHub } from '../events/hub.js';
+import { nativeEventFrames } from '../native/event-frames.js';
 import { ChannelBus, parseNotifyFlags } from '../pubsub/bus.js';
 import type { FromGateway, GatewayWorkerData, ToGateway } from '../gateway/messages.js';
 import type { FrontStats } from '../gateway/metrics.js';
@@ -170,7 +171,7 @@ class Acceptor implements RunningServer, ConnectionContext {
     // the shards send key events while the hub (key subscriptions), the bus (keyspace notifications)
     // or replication (the backlog, attached replicas) wants them
     const demand = new EventDemand((on) => backend.listenForEvents(on));
-    this.events = new SubscriptionHub(demand.consumer());
+    this.events = new SubscriptionHub(demand.consumer(), nativeEventFrames);
     this.bus = new ChannelBus(demand.consumer(), parseNotifyFlags(config.notifyKeyspaceEvents ?? '') ?? 0);
     this.replSource = new ReplSource(config.replBacklog ?? 0, demand.consumer());
     if ((config.replBacklog ?? 0) > config.outputLimit / 2) {

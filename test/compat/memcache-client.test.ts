@@ -14,6 +14,7 @@ let target: Target;
 let mc: Memcached;
 
 /** promisifies one client call: fn(...args, cb) */
+// biome-ignore lint/suspicious/noExplicitAny: any of the client's callback-style methods, whatever its arguments
 function call<T>(fn: (...a: any[]) => void, ...args: unknown[]): Promise<T> {
   return new Promise((resolve, reject) => {
     fn.call(mc, ...args, (err: unknown, data: T) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(data)));

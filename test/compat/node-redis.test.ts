@@ -89,7 +89,7 @@ describe('node-redis: typed API', () => {
   it('binary values as Buffers', async () => {
     const value = Buffer.from(Array.from({ length: 1024 }, (_, i) => (i * 31) & 255));
     expect(await redis.set('nrt:bin', value)).toBe('OK');
-    const back = await redis.withTypeMapping({ [36 /* blob string */]: Buffer }).get('nrt:bin');
+    const back = await redis.withTypeMapping({ 36 /* blob string */: Buffer }).get('nrt:bin');
     expect(Buffer.isBuffer(back) && back.equals(value)).toBe(true);
   });
 });

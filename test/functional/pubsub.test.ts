@@ -20,7 +20,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 }
 
 let server: TestServer;
-const closers: (() => Promise<unknown> | void)[] = [];
+const closers: (() => unknown)[] = [];
 
 function ioredis(): Redis {
   const r = new Redis({ host: '127.0.0.1', port: server.respPort, lazyConnect: false, maxRetriesPerRequest: 1 });

@@ -107,7 +107,7 @@ describe('TieredShardStore crash safety (SIGKILL)', () => {
     let lost = 0;
     for (const a of acks) {
       const e = await s.get(Buffer.from('k' + a.n));
-      if (!e || !e.value.toString().startsWith(`v${a.n}:`)) lost++;
+      if (!e?.value.toString().startsWith(`v${a.n}:`)) lost++;
     }
     await s.close();
     expect(lost).toBe(0);
@@ -127,7 +127,7 @@ describe('TieredShardStore crash safety (SIGKILL)', () => {
     let lostRecent = 0;
     for (const a of acks) {
       const e = await s.get(Buffer.from('k' + a.n));
-      const ok = e !== null && e.value.toString().startsWith(`v${a.n}:`);
+      const ok = e?.value.toString().startsWith(`v${a.n}:`);
       if (!ok) {
         if (a.at < killedAt - window) lostOld++;
         else lostRecent++;

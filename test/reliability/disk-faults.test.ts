@@ -106,17 +106,17 @@ describe('disk faults (test hook)', () => {
     await control.call('cairn.debug', 'disk-fault', '0', 'on');
     faultAt = performance.now();
     const writes = await loading;
-    const after = (shard: number, t: number): Write[] => writes.filter((w) => w.shard === shard && w.at > t);
-    const ackedLate = after(0, faultAt + delay + margin).filter((w) => w.error === null).length;
-    const refused = after(0, faultAt).filter((w) => w.error !== null);
+    const writesAfter = (shard: number, t: number): Write[] => writes.filter((w) => w.shard === shard && w.at > t);
+    const ackedLate = writesAfter(0, faultAt + delay + margin).filter((w) => w.error === null).length;
+    const refused = writesAfter(0, faultAt).filter((w) => w.error !== null);
     console.log(
       `writeback, shard 0's batches failing for 2.5 s under load: ${refused.length} writes refused, ` +
-        `${ackedLate} acknowledged more than delay + ${margin} ms after the fault; shard 1 acknowledged ${after(1, faultAt).filter((w) => w.error === null).length}`,
+        `${ackedLate} acknowledged more than delay + ${margin} ms after the fault; shard 1 acknowledged ${writesAfter(1, faultAt).filter((w) => w.error === null).length}`,
     );
     expect(refused.length).toBeGreaterThan(0);
     for (const w of refused) expect(w.error).toMatch(/^ERR shard 0: disk batch failed: .*No space left on device/);
     expect(ackedLate).toBe(0);
-    expect(after(1, faultAt + delay + margin).every((w) => w.error === null)).toBe(true);
+    expect(writesAfter(1, faultAt + delay + margin).every((w) => w.error === null)).toBe(true);
 
     await control.call('cairn.debug', 'disk-fault', '0', 'off');
     const [probe] = keysOn(0, 2, 1, 'probe');

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CairnError, ErrorCode } from '../../src/errors.js';
-import { CairnClient, createClient, tcpTransport, type Transport, type TransportFactory } from '../../src/client/index.js';
+import { type CairnClient, createClient, tcpTransport, type Transport, type TransportFactory } from '../../src/client/index.js';
 import { encodeTyped } from '../../src/client/typed.js';
 import { FrameReader } from '../../src/native/frame.js';
 import { handleNativeFrame } from '../../src/native/execute.js';

@@ -68,7 +68,7 @@ describe('engine edge cases', () => {
   });
 
   it('handles a low-entropy hash (many collisions per home, segment splits)', () => {
-    const e = new Engine({ maxMemory: 64 * MiB, hash: (k, s, end) => (k[end - 1] * 0x01010101) >>> 0 });
+    const e = new Engine({ maxMemory: 64 * MiB, hash: (k, _s, end) => (k[end - 1] * 0x01010101) >>> 0 });
     for (let i = 0; i < 3_000; i++) e.set(b(`k${i}`), b(`${i}`));
     e.verify();
     for (let i = 0; i < 3_000; i += 7) expect(e.get(b(`k${i}`))?.toString()).toBe(`${i}`);

@@ -425,7 +425,11 @@ describe('sampling policies: invariants', () => {
     let live = 0;
     let liveTtl = 0;
     let cursor = 0;
-    do cursor = e.scan(cursor, 100, (ref) => (live++, e.expiresAtOf(ref) !== 0 && liveTtl++));
+    do
+      cursor = e.scan(cursor, 100, (ref) => {
+        live++;
+        if (e.expiresAtOf(ref) !== 0) liveTtl++;
+      });
     while (cursor !== 0);
     expect(liveTtl / live).toBeLessThan(0.2);
     expect(withTtl).toBeGreaterThan(without);

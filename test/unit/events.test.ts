@@ -9,6 +9,7 @@ import { Unpackr } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KEY_EVENT_NAMES, KeyEvent } from '../../src/events/codes.js';
 import { SubscriptionHub, type EventSubscriber } from '../../src/events/hub.js';
+import { nativeEventFrames } from '../../src/native/event-frames.js';
 import { binaryString, SubscriptionIndex } from '../../src/events/index.js';
 import { Status } from '../../src/native/frame.js';
 import { Opcode } from '../../src/native/opcodes.js';
@@ -91,7 +92,7 @@ describe('SubscriptionHub', () => {
 
   it('fans events out once per connection and switches the shards on and off', () => {
     const switches: boolean[] = [];
-    const hub = new SubscriptionHub((on) => switches.push(on));
+    const hub = new SubscriptionHub((on) => switches.push(on), nativeEventFrames);
     const a = new FakeConn();
     const b = new FakeConn();
     expect(reply(hub.handle(a, Opcode.SUBSCRIBE, 1, [{ prefix: 'user:' }])).body).toBe(1);
@@ -118,7 +119,7 @@ describe('SubscriptionHub', () => {
   });
 
   it('rejects malformed arguments with BAD_ARGUMENT', () => {
-    const hub = new SubscriptionHub(() => undefined);
+    const hub = new SubscriptionHub(() => undefined, nativeEventFrames);
     const c = new FakeConn();
     for (const args of [[], [{}], [{ key: 'a', prefix: 'b' }], [{ key: '' }], [{ key: 1 }], [{ key: 'a', events: ['nope'] }], [{ key: 'a', events: [] }], [{ key: 'a', x: 1 }], ['a']]) {
       const r = reply(hub.handle(c, Opcode.SUBSCRIBE, 9, args));

@@ -10,15 +10,6 @@ export type Send = (args: (string | Buffer)[]) => Promise<unknown>;
 
 type Expect = unknown | ((got: unknown) => void);
 
-async function errorOf(p: Promise<unknown>): Promise<string> {
-  try {
-    const v = await p;
-    return `no error; reply ${JSON.stringify(v)}`;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
 const near = (want: number, slack: number) => (got: unknown) => {
   expect(typeof got).toBe('number');
   expect(Math.abs((got as number) - want)).toBeLessThanOrEqual(slack);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { claimDataDir, forgetShards } from '../datadir.js';
 import { parseFlags } from '../config.js';
-import { repairDataDir } from './repair.js';
+import { repairDataDir } from '../store/repair.js';
 
 export async function runRepairCli(argv: string[]): Promise<number> {
   const flags = parseFlags(argv);
