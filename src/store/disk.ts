@@ -11,8 +11,7 @@ import { ClassicLevel } from 'classic-level';
 import { CairnError, ErrorCode } from '../errors.js';
 import { BatchBuilder, type HotView } from './batch.js';
 import { AFTER_META, dataKey, decodeMeta, encodeMeta, FORMAT_VERSION, META_KEY, type Meta } from './format.js';
-import type { Op } from './ops.js';
-import { PRIOR_UNKNOWN } from './ops.js';
+import { type Op, PRIOR_UNKNOWN } from './ops.js';
 import type { StoreSettings } from './options.js';
 import { checkShardDir, rebuildBookkeeping, repairAdvice } from './repair.js';
 

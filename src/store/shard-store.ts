@@ -16,8 +16,10 @@
  * (src/store/disk.ts, built by src/store/batch.ts). Reads consult the queue and the batch in flight
  * before the disk, so a queued delete or spill is never hidden by an older disk copy.
  *
- * This file is the ShardStore methods and the lookup they share; it passes 600 lines because the
- * contract has that many methods, each a few lines over the parts above.
+ * This file is the ShardStore methods, the lookup they share (`locate()`) and the queueing of each
+ * change; the jobs behind them live in writeback.ts, batch.ts, disk.ts, maintenance.ts and walk.ts.
+ * It passes 600 lines because the contract has some thirty methods, each of which decides, next to
+ * the lookup, what a key in memory, below it or absent means for it.
  */
 import { CairnError, ErrorCode } from '../errors.js';
 import { KeyEvent, type KeyEventListener } from '../events/codes.js';
