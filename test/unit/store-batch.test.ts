@@ -110,6 +110,33 @@ describe('writeback batch builder', () => {
     expect([b.items, b.bytes]).toEqual([3, 3 * recordBytes(1, 1)]);
   });
 
+  it('rewrites of one key batch after batch keep one record, one expiry entry and one access position', () => {
+    const rules: BatchRules = { indexAccess: true, coldMaxItems: 100, coldMaxBytes: 0 };
+    let counts = { items: 0, bytes: 0, accessSeq: 0 };
+    let onDisk: Buffer | undefined;
+    const lines: string[][] = [];
+    const versions: [string, number][] = [
+      ['first', NOW + 100],
+      ['second, longer', NOW + 200],
+      ['3rd', 0],
+      ['fourth', NOW + 50],
+    ];
+    for (const [value, expiresAt] of versions) {
+      const { sink, b } = builder(rules, hotOf(), counts);
+      add(b, putOp(k('key'), k(value), 0, expiresAt, 1), onDisk);
+      lines.push(sink.lines);
+      onDisk = sink.values.get('d:key');
+      counts = { items: b.items, bytes: b.bytes, accessSeq: b.accessSeq };
+      expect(counts).toEqual({ items: 1, bytes: recordBytes(3, value.length), accessSeq: lines.length });
+    }
+    expect(lines).toEqual([
+      ['put d:key', 'put a:1:key', `put e:${NOW + 100}:key`],
+      ['put d:key', 'put a:2:key', `put e:${NOW + 200}:key`, 'del a:1:key', `del e:${NOW + 100}:key`],
+      ['put d:key', 'put a:3:key', 'del a:2:key', `del e:${NOW + 200}:key`],
+      ['put d:key', 'put a:4:key', `put e:${NOW + 50}:key`, 'del a:3:key'],
+    ]);
+  });
+
   it('uses the record an op knows from memory instead of the one read (prior known)', () => {
     const { sink, b } = builder(NO_LIMITS, hotOf({ k1: { value: 'new!', cas: 5 } }), { items: 2, bytes: 100, accessSeq: 0 });
     // replaced a clean entry of 2 bytes expiring at NOW+5: no record was read for it
