@@ -16,7 +16,7 @@ import { Outbox } from '../src/hop/outbox.js';
 import { MessageKind } from '../src/hop/kinds.js';
 import { failureOf } from '../src/hop/failure.js';
 import { CairnError, ErrorCode } from '../src/errors.js';
-import { createPackr } from '../src/native/codec.js';
+import { createPackr } from '../src/msgpack.js';
 import { createExecutors } from '../src/shards/executors.js';
 import { ShardMetrics } from '../src/shards/metrics.js';
 import { TieredShardStore } from '../src/store/shard-store.js';

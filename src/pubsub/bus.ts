@@ -12,7 +12,7 @@
  */
 import { binaryString } from '../events/index.js';
 import { KeyEvent } from '../events/codes.js';
-import { globMatch } from '../resp/glob.js';
+import { globMatch } from '../commands/glob.js';
 
 /** A connection that can receive channel messages. */
 export interface ChannelSubscriber {

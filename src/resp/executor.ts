@@ -5,7 +5,7 @@
 import { MAX_VALUE_LIMIT } from '../engine/index.js';
 import { ErrorCode, isCairnError } from '../errors.js';
 import type { ShardStore } from '../store/types.js';
-import { COMMANDS, arityOk, commandName } from './commands.js';
+import { COMMANDS, arityOk, commandName } from '../commands/table.js';
 import {
   EMPTY_BULK,
   NIL,
@@ -32,7 +32,7 @@ import {
   unknownCommand,
 } from './errors.js';
 import { parseRespCommand } from './framer.js';
-import { globMatch, matchesAll } from './glob.js';
+import { globMatch, matchesAll } from '../commands/glob.js';
 import { ShardUsec } from './cmdstats.js';
 import { shardReport } from './info.js';
 import {
@@ -42,7 +42,7 @@ import {
   parseI64,
   parseLongDouble,
   type Decimal,
-} from './numbers.js';
+} from '../commands/numbers.js';
 import { SHARD_STATS_COMMAND } from './planner.js';
 
 export interface RespExecOptions {

@@ -9,44 +9,18 @@ import { hottest, valueSizes } from '../store/report.js';
 import type { HotKeyStat, ShardStats, ShardStore } from '../store/types.js';
 
 import type { ConnState, ServerInfo } from './plan.js';
-
-/** the Redis version cairn reports to clients (the Redis 7 behaviour it follows). */
-export const REDIS_COMPAT_VERSION = '7.0.15';
-/** the memcached version cairn reports (`version`, `stats`). */
-export const MEMCACHED_COMPAT_VERSION = '1.6.18';
-
-export interface ShardReport {
-  shard: number;
-  stats: ShardStats;
-  keys: { hot: number; cold: number; total: number };
-  /** RESP execution time per command on this shard, µs (INFO commandstats) */
-  usec?: Record<string, number>;
-  /** the JavaScript heap of the thread that runs this shard (INFO memory) */
-  heap?: ThreadHeap;
-}
-
-/** one thread's V8 heap, bytes: what `process.memoryUsage()` reports for the calling thread. */
-export interface ThreadHeap {
-  used: number;
-  total: number;
-  external: number;
-  arrayBuffers: number;
-}
-
-/** the calling thread's heap figures (each worker thread has its own V8 heap; RSS is the process's). */
-export function threadHeap(): ThreadHeap {
-  const m = process.memoryUsage();
-  return { used: m.heapUsed, total: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
-}
+import { threadHeap, type ShardReport, type ThreadHeap } from '../commands/stats.js';
 
 function heapLine(name: string, h: ThreadHeap): string {
   return `${name}:heap_used=${h.used},heap_total=${h.total},external=${h.external},array_buffers=${h.arrayBuffers}`;
 }
 
-export async function shardReport(store: ShardStore): Promise<ShardReport> {
-  const keys = await store.count();
-  return { shard: store.shard, stats: store.stats(), keys, heap: threadHeap() };
-}
+export { shardReport, threadHeap, type ShardReport, type ThreadHeap } from '../commands/stats.js';
+
+/** the Redis version cairn reports to clients (the Redis 7 behaviour it follows). */
+export const REDIS_COMPAT_VERSION = '7.0.15';
+/** the memcached version cairn reports (`version`, `stats`). */
+export const MEMCACHED_COMPAT_VERSION = '1.6.18';
 
 export interface Totals {
   shards: number;

@@ -3,10 +3,10 @@
  * SELECT, QUIT), PING/ECHO, and introspection (COMMAND, CONFIG GET).
  */
 import { passwordMatches } from '../front/auth.js';
-import { COMMANDS, keyIndexes, arityOk, commandName, type CommandSpec } from './commands.js';
+import { COMMANDS, keyIndexes, arityOk, commandName, type CommandSpec } from '../commands/table.js';
 import { EMPTY_ARRAY, NIL, OK, PONG, array, bulk, bulkArray, bulkString, err, errCode, integer, simple } from './encode.js';
 import { NOAUTH, NOT_INTEGER, SYNTAX, WRONGPASS, arityError, sanitize } from './errors.js';
-import { globMatch } from './glob.js';
+import { globMatch } from '../commands/glob.js';
 import { REDIS_COMPAT_VERSION, maxmemoryPolicy } from './info.js';
 import type { ConnState, LocalPlan } from './plan.js';
 

@@ -4,7 +4,7 @@
  * in Redis' order (unknown command, then arity, then NOAUTH).
  */
 import { shardOf } from '../hash.js';
-import { COMMANDS, arityOk, commandName, type CommandSpec } from './commands.js';
+import { COMMANDS, arityOk, commandName, type CommandSpec } from '../commands/table.js';
 import { EMPTY, NIL, OK, ONE, ZERO, array, bulk, bulkString, command, err, errCode, integer } from './encode.js';
 import { NOAUTH, SYNTAX, arityError, unknownCommand, unknownSubcommand } from './errors.js';
 import { parseRespCommand, type RespFrame } from './framer.js';

@@ -1,6 +1,8 @@
 /**
- * The RESP command table: arity and key positions as Redis 7 declares them (used for planning, arity
- * errors, COMMAND and COMMAND DOCS), and how the acceptor routes each command.
+ * The one command table. Each row is a command as Redis 7 declares it (arity, flags, key positions,
+ * docs: RESP planning, arity errors, COMMAND and COMMAND DOCS) and how the acceptor routes it. The
+ * memcached words and native opcodes are mapped onto these rows below, so "is this a write", routing
+ * and metrics names come from here for every protocol.
  */
 
 /**
@@ -193,3 +195,88 @@ export function keyIndexes(spec: CommandSpec, argc: number): number[] {
   for (let i = spec.firstKey; i <= last && i < argc; i += spec.step) out.push(i);
   return out;
 }
+
+/** true for a command that changes data: a read-only replica refuses it, whatever the protocol. */
+export function isWrite(spec: CommandSpec): boolean {
+  return spec.flags.includes('write');
+}
+
+function row(name: string): CommandSpec {
+  const [container, sub] = name.split('|');
+  const spec = sub === undefined ? COMMANDS.get(container) : COMMANDS.get(container)?.subcommands?.get(sub);
+  if (spec === undefined) throw new Error(`no command row '${name}'`);
+  return spec;
+}
+
+/**
+ * memcached words onto the table's rows (as dragonfly maps them): set/add/replace/cas are SET with a
+ * mode, get/gets a multi-get, gat/gats and touch a get-and-touch, incr/decr unsigned INCRBY/DECRBY,
+ * append/prepend APPEND at either end, delete DEL, flush_all FLUSHALL.
+ */
+export const MEMCACHE_COMMANDS: ReadonlyMap<string, CommandSpec> = new Map(
+  (
+    [
+      ['get', 'mget'],
+      ['gets', 'mget'],
+      ['bget', 'mget'],
+      ['gat', 'getex'],
+      ['gats', 'getex'],
+      ['touch', 'getex'],
+      ['set', 'set'],
+      ['add', 'set'],
+      ['replace', 'set'],
+      ['cas', 'set'],
+      ['append', 'append'],
+      ['prepend', 'append'],
+      ['incr', 'incrby'],
+      ['decr', 'decrby'],
+      ['delete', 'del'],
+      ['flush_all', 'flushall'],
+    ] as const
+  ).map(([word, name]) => [word, row(name)]),
+);
+
+/** memcached words that change data (a read-only replica refuses them). */
+export const MEMCACHE_WRITES: ReadonlySet<string> = new Set(
+  [...MEMCACHE_COMMANDS].filter(([, spec]) => isWrite(spec)).map(([word]) => word),
+);
+
+/**
+ * Native opcodes (docs/protocol.md; the numbers are src/native/opcodes.ts's) onto the table's rows:
+ * the shard-side command each one runs.
+ */
+export const NATIVE_COMMANDS: ReadonlyMap<number, CommandSpec> = new Map(
+  (
+    [
+      [0x10, 'get'], // GET
+      [0x11, 'get'], // GETMETA: GET with flags, expiry and CAS
+      [0x12, 'set'], // SET
+      [0x13, 'del'], // DEL
+      [0x14, 'exists'], // EXISTS
+      [0x15, 'pexpireat'], // EXPIRE {ttl} | {expiresAt}
+      [0x16, 'persist'], // PERSIST
+      [0x17, 'pttl'], // TTL
+      [0x18, 'getex'], // TOUCH
+      [0x19, 'incrby'], // INCR
+      [0x1a, 'decrby'], // DECR
+      [0x1b, 'append'], // APPEND
+      [0x1c, 'append'], // PREPEND
+      [0x1d, 'getdel'], // GETDEL
+      [0x1e, 'cairn.restore'], // RESTORE
+      [0x20, 'mget'], // MGET
+      [0x21, 'mset'], // MSET
+      [0x22, 'del'], // MDEL
+      [0x30, 'cairn.info'], // STATS
+      [0x31, 'dbsize'], // COUNT
+      [0x32, 'flushall'], // FLUSH
+      [0x33, 'scan'], // SCAN
+    ] as const
+  ).map(([opcode, name]) => [opcode, row(name)]),
+);
+
+/** native opcodes that change data, indexed by opcode byte (1: write). */
+export const NATIVE_WRITES: Uint8Array = (() => {
+  const out = new Uint8Array(256);
+  for (const [opcode, spec] of NATIVE_COMMANDS) if (isWrite(spec)) out[opcode] = 1;
+  return out;
+})();
