@@ -51,8 +51,6 @@ export type MemcacheFrame = MemcacheCommand | MemcacheFatalError;
 
 export const DEFAULT_MAX_VALUE = 1024 * 1024;
 export const MAX_KEY_LENGTH = 250;
-/** exptime values above this are absolute Unix times (memcached REALTIME_MAXDELTA, 30 days). */
-export const REALTIME_MAXDELTA = 60 * 60 * 24 * 30;
 
 export const R_ERROR = Buffer.from('ERROR\r\n');
 export const R_BAD_FORMAT = Buffer.from('CLIENT_ERROR bad command line format\r\n');
