@@ -38,3 +38,13 @@ export async function shardReport(store: ShardStore): Promise<ShardReport> {
 export function stats(ctx: CommandContext): Promise<ShardReport> {
   return shardReport(ctx.store);
 }
+
+/** the store's own figures, without the key count (the native STATS command; the acceptor merges them) */
+export function tierStats(ctx: CommandContext): ShardStats {
+  return ctx.store.stats();
+}
+
+/** keys per tier (the native COUNT command) */
+export function keyCount(ctx: CommandContext): Promise<{ hot: number; cold: number; total: number }> {
+  return ctx.store.count();
+}
