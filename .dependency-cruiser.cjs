@@ -14,8 +14,7 @@
  * it speaks the native protocol and imports only its frames, the leaves and itself. workers/shard.ts
  * is the shard thread's composition root: it wires the codecs into the shard's executor.
  *
- * Violations that predate a rule are listed in .dependency-cruiser-known-violations.json
- * (`npm run layers:baseline` rewrites it); `npm run layers` fails on any other.
+ * `npm run layers` fails on any violation.
  */
 const LEAF = '^src/(errors|hash|version|paths|input-buffer|msgpack)[.]ts$|^src/events/(codes|index)[.]ts$|^src/native/opcodes[.]ts$';
 

@@ -280,3 +280,19 @@ export const NATIVE_WRITES: Uint8Array = (() => {
   for (const [opcode, spec] of NATIVE_COMMANDS) if (isWrite(spec)) out[opcode] = 1;
   return out;
 })();
+
+/**
+ * Where a memcached word's keys stand among its words (the rows above count Redis arguments, which
+ * memcached's lines do not follow): the index of the first key, and whether every later word is a key
+ * too (the multi-gets; gat/gats put the exptime first). Every other word but flush_all has one key,
+ * right after the word.
+ */
+export const MEMCACHE_KEYS: ReadonlyMap<string, { readonly first: number; readonly multi: boolean }> = (() => {
+  const multi: Record<string, number> = { get: 1, gets: 1, bget: 1, gat: 2, gats: 2 };
+  const out = new Map<string, { first: number; multi: boolean }>();
+  for (const word of MEMCACHE_COMMANDS.keys()) {
+    if (word === 'flush_all') continue;
+    out.set(word, word in multi ? { first: multi[word], multi: true } : { first: 1, multi: false });
+  }
+  return out;
+})();

@@ -1,22 +1,14 @@
 /**
- * memcached executor (shard side): runs one forwarded command line (with its data block) against the
- * shard's store and returns the reply bytes as memcached 1.6 words them; noreply gives an empty reply.
- * Never throws: store failures become SERVER_ERROR / CLIENT_ERROR lines.
+ * memcached on the shard: turns one forwarded command line (with its data block) into a typed call of
+ * the command core (src/commands) and its result or failure into the reply memcached 1.6 gives;
+ * noreply gives an empty reply. The acceptor (planner.ts) has validated the line already; its words
+ * are read again here only because a shard must answer whatever reaches it. Never throws: store
+ * failures become SERVER_ERROR / CLIENT_ERROR lines.
  */
-import { ErrorCode, isCairnError } from '../errors.js';
-import { shardReport } from '../resp/info.js';
+import * as C from '../commands/index.js';
+import { MAX_VALUE_LIMIT } from '../engine/index.js';
 import type { Entry, ShardStore } from '../store/types.js';
-import {
-  R_BAD_FORMAT,
-  R_ERROR,
-  R_TOO_LARGE,
-  REALTIME_MAXDELTA,
-  commandWord,
-  parseI32,
-  parseMemcacheCommand,
-  parseU32,
-  parseU64,
-} from './framer.js';
+import { R_BAD_FORMAT, R_ERROR, R_TOO_LARGE, commandWord, parseI32, parseMemcacheCommand, parseU32, parseU64 } from './framer.js';
 import { MC_SHARD_STATS, MC_TOO_LARGE } from './planner.js';
 
 export interface MemcacheExecOptions {
@@ -38,69 +30,42 @@ const INVALID_DELTA = Buffer.from('CLIENT_ERROR invalid numeric delta argument\r
 const INVALID_EXPTIME = Buffer.from('CLIENT_ERROR invalid exptime argument\r\n');
 const OUT_OF_MEMORY = Buffer.from('SERVER_ERROR out of memory storing object\r\n');
 
-/**
- * memcached exptime to an absolute store time: 0 never expires, up to 30 days is relative, larger is
- * a Unix time, negative is already expired. The store takes 0 as "no expiry", so "expired" is 1 ms.
- */
-export function exptimeToMs(exptime: number, now: number): number {
-  if (exptime === 0) return 0;
-  if (exptime < 0) return 1;
-  if (exptime > REALTIME_MAXDELTA) return Math.max(1, exptime * 1000);
-  return now + exptime * 1000;
+/** one command context per store, made once (memcached commands build no values, so the core's limit is the engine's) */
+const contexts = new WeakMap<ShardStore, C.CommandContext>();
+
+function contextOf(store: ShardStore): C.CommandContext {
+  let ctx = contexts.get(store);
+  if (ctx === undefined) {
+    ctx = C.createContext(store, MAX_VALUE_LIMIT);
+    contexts.set(store, ctx);
+  }
+  return ctx;
 }
 
-/** pending delayed flush_all per store (memcached keeps one: a newer flush_all replaces it). */
-const delayedFlush = new WeakMap<ShardStore, ReturnType<typeof setTimeout>>();
-
 /**
- * Executes one forwarded command and returns its reply: at once when nothing in it waits (get/gets),
- * else as a promise. Either way the command takes effect when it is called.
+ * Executes one forwarded command and returns its reply: at once unless it waits (flush_all, stats, or
+ * a change the store must make durable first). Either way the command takes effect when it is called.
  */
 export function executeMemcache(store: ShardStore, raw: Buffer, options: MemcacheExecOptions = {}): Buffer | Promise<Buffer> {
   const cmd = parseMemcacheCommand(raw);
   if (cmd === null || cmd.args.length === 0) return R_ERROR;
-  const now = options.now ? options.now() : Date.now();
+  const ctx = contextOf(store);
+  ctx.now = options.now ? options.now() : Date.now();
+  const noreply = cmd.noreply;
   const before = store.changes;
+  let reply: Buffer | Promise<Buffer>;
   try {
-    const reply = readNow(store, cmd.args) ?? run(store, cmd.args, cmd.data, now);
-    if (reply instanceof Promise) {
-      return reply.then(
-        (r) => acknowledged(store, before, r, cmd.noreply),
-        (e: unknown) => acknowledged(store, before, failure(e, cmd.noreply), cmd.noreply),
-      );
-    }
-    return acknowledged(store, before, reply, cmd.noreply);
+    reply = run(ctx, cmd.args, cmd.data, noreply);
   } catch (e) {
-    return acknowledged(store, before, failure(e, cmd.noreply), cmd.noreply);
+    reply = storeError(e);
   }
-}
-
-/** a reply to a command that changed the store goes out once the change is as durable as promised */
-function acknowledged(store: ShardStore, before: number, reply: Buffer, noreply: boolean): Buffer | Promise<Buffer> {
-  const out = noreply ? EMPTY : reply;
-  if (store.changes === before) return out;
-  const wait = store.settled();
-  return wait === null ? out : wait.then(() => out, (e: unknown) => failure(e, noreply));
-}
-
-/** get / gets / bget answered without a promise, when the store can; null otherwise. */
-function readNow(store: ShardStore, args: Buffer[]): Buffer | null {
-  if (args.length < 2) return null;
-  const name = commandWord(args[0]);
-  if (name !== 'get' && name !== 'gets' && name !== 'bget') return null;
-  const keys = args.slice(1);
-  return values(keys.map((k) => store.get(k)), keys, name === 'gets');
-}
-
-function failure(e: unknown, noreply: boolean): Buffer {
-  if (noreply) return EMPTY;
-  if (isCairnError(e)) {
-    if (e.code === ErrorCode.VALUE_TOO_LARGE) return R_TOO_LARGE;
-    if (e.code === ErrorCode.OUT_OF_MEMORY) return OUT_OF_MEMORY;
-    if (e.code === ErrorCode.KEY_TOO_LARGE || e.code === ErrorCode.BAD_ARGUMENT) return R_BAD_FORMAT;
+  if (reply instanceof Promise) {
+    return reply.then(
+      (r) => C.acknowledged(store, before, noreply ? EMPTY : r, noreply ? silent : storeError),
+      (e: unknown) => C.acknowledged(store, before, noreply ? EMPTY : storeError(e), noreply ? silent : storeError),
+    );
   }
-  const message = e instanceof Error ? e.message : String(e);
-  return Buffer.from(`SERVER_ERROR ${message.replace(/[\r\n]/g, ' ')}\r\n`);
+  return C.acknowledged(store, before, noreply ? EMPTY : reply, noreply ? silent : storeError);
 }
 
 /** executes commands one after another (a shard's batch), replies in the same order. */
@@ -114,115 +79,160 @@ export async function executeMemcacheBatch(
   return out;
 }
 
-async function run(store: ShardStore, args: Buffer[], data: Buffer | null, now: number): Promise<Buffer> {
+function silent(): Buffer {
+  return EMPTY;
+}
+
+function storeError(e: unknown): Buffer {
+  return failure(C.failureOf(e));
+}
+
+/** a coded failure in memcached's words */
+function failure(f: C.Failure): Buffer {
+  switch (f.fault) {
+    case C.Fault.VALUE_TOO_LARGE:
+      return R_TOO_LARGE;
+    case C.Fault.OUT_OF_MEMORY:
+      return OUT_OF_MEMORY;
+    case C.Fault.KEY_TOO_LARGE:
+    case C.Fault.BAD_ARGUMENT:
+      return R_BAD_FORMAT;
+    default:
+      return Buffer.from(`SERVER_ERROR ${(f.message === '' ? f.code : f.message).replace(/[\r\n]/g, ' ')}\r\n`);
+  }
+}
+
+/** the command's reply; a promise only for the whole-shard ones */
+function run(ctx: C.CommandContext, args: Buffer[], data: Buffer | null, noreply: boolean): Buffer | Promise<Buffer> {
   const name = commandWord(args[0]);
   switch (name) {
     case 'get':
     case 'bget':
-      return values(await Promise.all(args.slice(1).map((k) => store.get(k))), args.slice(1), false);
-    case 'gets':
-      return values(await Promise.all(args.slice(1).map((k) => store.get(k))), args.slice(1), true);
+    case 'gets': {
+      const withCas = name === 'gets';
+      // one key, most gets: no key or entry list
+      if (args.length === 2) return values1(C.get(ctx, args[1]), args[1], withCas);
+      const keys = args.slice(1);
+      return values(C.mget(ctx, keys), keys, withCas);
+    }
     case 'gat':
     case 'gats': {
-      const exptime = parseI32(args[1]);
+      const exptime = args.length < 2 ? null : parseI32(args[1]);
       if (exptime === null) return INVALID_EXPTIME;
-      const at = exptimeToMs(exptime, now);
+      const at = C.memcachedExpiry(exptime, ctx.now);
       const keys = args.slice(2);
-      const entries: (Entry | null)[] = [];
-      for (const k of keys) entries.push(await store.touch(k, at));
+      const entries = new Array<Entry | null>(keys.length);
+      for (let i = 0; i < keys.length; i++) entries[i] = C.touch(ctx, keys[i], at);
       return values(entries, keys, name === 'gats');
     }
     case 'set':
     case 'add':
     case 'replace':
     case 'cas':
-      return storeValue(store, name, args, data, now);
+      return storeValue(ctx, name, args, data);
     case 'append':
-    case 'prepend': {
+    case 'prepend':
       if (data === null) return R_ERROR;
-      const n = await store.append(args[1], data, name === 'prepend', false);
-      return n < 0 ? NOT_STORED : STORED;
-    }
+      return C.append(ctx, args[1], data, name === 'prepend', false) < 0 ? NOT_STORED : STORED;
     case 'delete':
-      return (await store.delete(args[1])) ? DELETED : NOT_FOUND;
+      return C.del(ctx, [args[1]]) === 1 ? DELETED : NOT_FOUND;
     case 'incr':
     case 'decr': {
       const delta = parseU64(args[2]);
       if (delta === null) return INVALID_DELTA;
-      const r = await store.incr(args[1], name === 'incr' ? delta : -delta, true, false);
-      if (r.status === 'ok') return Buffer.from(`${r.value}\r\n`);
-      if (r.status === 'not_found') return NOT_FOUND;
-      return NON_NUMERIC;
+      const r = C.incrUnsigned(ctx, args[1], delta, name === 'decr');
+      if (r === null) return NOT_FOUND;
+      if (r instanceof C.Failure) return NON_NUMERIC; // NOT_INTEGER: not a decimal u64
+      return Buffer.from(`${r}\r\n`);
     }
     case 'touch': {
       const exptime = parseI32(args[2]);
       if (exptime === null) return INVALID_EXPTIME;
-      return (await store.touch(args[1], exptimeToMs(exptime, now))) === null ? NOT_FOUND : TOUCHED;
+      return C.touch(ctx, args[1], C.memcachedExpiry(exptime, ctx.now)) === null ? NOT_FOUND : TOUCHED;
     }
     case 'flush_all':
-      return flushAll(store, args, now);
+      return flushAll(ctx, args, noreply);
     case MC_TOO_LARGE:
-      await store.delete(args[1]);
+      // memcached drops the old value of a set refused for size
+      C.del(ctx, [args[1]]);
       return R_TOO_LARGE;
     case MC_SHARD_STATS:
-      return Buffer.from(JSON.stringify(await shardReport(store)) + '\r\n');
+      return C.stats(ctx).then((report) => Buffer.from(JSON.stringify(report) + '\r\n'));
     default:
       return R_ERROR;
   }
 }
 
-async function storeValue(store: ShardStore, name: string, args: Buffer[], data: Buffer | null, now: number): Promise<Buffer> {
+/** set / add / replace (SET with a mode) and cas (SET with a compare) */
+function storeValue(ctx: C.CommandContext, name: string, args: Buffer[], data: Buffer | null): Buffer {
   const flags = parseU32(args[2]);
   const exptime = parseI32(args[3]);
   if (data === null || flags === null || exptime === null) return R_BAD_FORMAT;
-  const expiresAt = exptimeToMs(exptime, now);
+  const expiresAt = C.memcachedExpiry(exptime, ctx.now);
   if (name === 'cas') {
     const unique = parseU64(args[5]);
     if (unique === null) return R_BAD_FORMAT;
-    if (unique === 0n || unique > BigInt(Number.MAX_SAFE_INTEGER)) {
-      // No stored CAS is 0 or that large: the compare fails without writing.
-      return (await store.exists(args[1])) ? EXISTS : NOT_FOUND;
-    }
-    const r = await store.set(args[1], data, { flags, expiresAt, cas: Number(unique) });
+    // a unique past 2^53 stays past it as a number: the core answers it without writing
+    const r = C.set(ctx, { key: args[1], value: data, flags, expiresAt, cas: Number(unique) });
     return r.status === 'stored' ? STORED : r.status === 'exists' ? EXISTS : NOT_FOUND;
   }
   const mode = name === 'add' ? 'nx' : name === 'replace' ? 'xx' : 'always';
-  const r = await store.set(args[1], data, { flags, expiresAt, mode });
-  return r.status === 'stored' ? STORED : NOT_STORED;
+  return C.set(ctx, { key: args[1], value: data, flags, expiresAt, mode }).status === 'stored' ? STORED : NOT_STORED;
 }
 
-async function flushAll(store: ShardStore, args: Buffer[], now: number): Promise<Buffer> {
-  const noreply = args[args.length - 1].toString('latin1') === 'noreply';
-  const delayArg = args.length > (noreply ? 2 : 1) ? parseI32(args[1]) : 0;
-  if (delayArg === null) return INVALID_EXPTIME;
-  const pending = delayedFlush.get(store);
-  if (pending !== undefined) clearTimeout(pending);
-  delayedFlush.delete(store);
-  if (delayArg <= 0) {
-    await store.flush();
-    return OK;
-  }
-  // Items stored before the deadline become invalid at it: a flush at that moment does the same.
-  const wait = Math.max(0, exptimeToMs(delayArg, now) - now);
-  const timer = setTimeout(() => {
-    delayedFlush.delete(store);
-    store.flush().catch(() => undefined);
-  }, wait);
-  timer.unref?.();
-  delayedFlush.set(store, timer);
+/** flush_all [delay] [noreply]: items stored before the deadline become invalid at it (a flush then). */
+async function flushAll(ctx: C.CommandContext, args: Buffer[], noreply: boolean): Promise<Buffer> {
+  const delay = args.length > (noreply ? 2 : 1) ? parseI32(args[1]) : 0;
+  if (delay === null) return INVALID_EXPTIME;
+  await C.flush(ctx, delay <= 0 ? 0 : Math.max(0, C.memcachedExpiry(delay, ctx.now) - ctx.now));
   return OK;
 }
 
-/** `VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n` per hit, then END, in one buffer. */
+/** the bytes of one `VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n` block */
+function blockSize(key: Buffer, head: string, e: Entry): number {
+  return 6 + key.length + head.length + e.value.length + 2;
+}
+
+function writeBlock(out: Buffer, at: number, key: Buffer, head: string, e: Entry): number {
+  let p = at + out.write('VALUE ', at, 'latin1');
+  p += key.copy(out, p);
+  p += out.write(head, p, 'latin1');
+  out.set(e.value, p);
+  p += e.value.length;
+  out[p++] = 13;
+  out[p++] = 10;
+  return p;
+}
+
+function headOf(e: Entry, withCas: boolean): string {
+  return withCas ? ` ${e.flags} ${e.value.length} ${e.cas}\r\n` : ` ${e.flags} ${e.value.length}\r\n`;
+}
+
+/** a one-key get's reply, in one buffer */
+function values1(e: Entry | null, key: Buffer, withCas: boolean): Buffer {
+  if (e === null) return END;
+  const head = headOf(e, withCas);
+  const out = Buffer.allocUnsafe(blockSize(key, head, e) + END.length);
+  END.copy(out, writeBlock(out, 0, key, head, e));
+  return out;
+}
+
+/** a VALUE block per hit, then END, in one buffer */
 function values(entries: readonly (Entry | null)[], keys: readonly Buffer[], withCas: boolean): Buffer {
-  const parts: Buffer[] = [];
+  const heads = new Array<string | null>(entries.length);
+  let size = END.length;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
-    if (e === null) continue;
-    const head = withCas ? ` ${e.flags} ${e.value.length} ${e.cas}\r\n` : ` ${e.flags} ${e.value.length}\r\n`;
-    parts.push(Buffer.from('VALUE '), keys[i], Buffer.from(head), e.value, Buffer.from('\r\n'));
+    heads[i] = e === null ? null : headOf(e, withCas);
+    if (e !== null) size += blockSize(keys[i], heads[i]!, e);
   }
-  if (parts.length === 0) return END;
-  parts.push(END);
-  return Buffer.concat(parts);
+  if (size === END.length) return END;
+  const out = Buffer.allocUnsafe(size);
+  let p = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (e !== null) p = writeBlock(out, p, keys[i], heads[i]!, e);
+  }
+  END.copy(out, p);
+  return out;
 }

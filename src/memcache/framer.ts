@@ -51,8 +51,6 @@ export type MemcacheFrame = MemcacheCommand | MemcacheFatalError;
 
 export const DEFAULT_MAX_VALUE = 1024 * 1024;
 export const MAX_KEY_LENGTH = 250;
-/** exptime values above this are absolute Unix times (memcached REALTIME_MAXDELTA, 30 days). */
-export const REALTIME_MAXDELTA = 60 * 60 * 24 * 30;
 
 export const R_ERROR = Buffer.from('ERROR\r\n');
 export const R_BAD_FORMAT = Buffer.from('CLIENT_ERROR bad command line format\r\n');
@@ -117,7 +115,7 @@ function digitsValue(tok: Buffer, from: number): number {
 
 function parseUnsigned(tok: Buffer, max: bigint): bigint | null {
   if (tok.length === 0 || tok.length > 21) return null;
-  let i = tok[0] === 43 /* + */ ? 1 : 0;
+  const i = tok[0] === 43 /* + */ ? 1 : 0;
   if (i === tok.length) return null;
   for (let j = i; j < tok.length; j++) if (tok[j] < 48 || tok[j] > 57) return null;
   const v = BigInt(tok.toString('latin1', i));

@@ -8,4 +8,4 @@ export {
   type MemcacheFramerOptions,
 } from './framer.js';
 export { planMemcache } from './planner.js';
-export { executeMemcache, executeMemcacheBatch, exptimeToMs, type MemcacheExecOptions } from './executor.js';
+export { executeMemcache, executeMemcacheBatch, type MemcacheExecOptions } from './executor.js';

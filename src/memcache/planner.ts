@@ -2,9 +2,11 @@
  * memcached planner (acceptor side): validates a framed command the way memcached 1.6 does before
  * touching data, routes it, and joins multi-key gets. memcached commands are case-sensitive.
  */
+import { MEMCACHE_COMMANDS, MEMCACHE_KEYS } from '../commands/table.js';
 import { shardOf } from '../hash.js';
-import { MEMCACHED_COMPAT_VERSION, decodeReports, memcacheStats } from '../resp/info.js';
-import type { ConnState, LocalPlan, Plan, SplitPart } from '../resp/plan.js';
+import { decodeReports } from '../commands/stats.js';
+import { MEMCACHED_COMPAT_VERSION, memcacheStats } from './stats.js';
+import type { ConnState, LocalPlan, Plan, SplitPart } from '../front/plan.js';
 import {
   R_BAD_FORMAT,
   R_ERROR,
@@ -54,24 +56,35 @@ export function planMemcache(frame: MemcacheFrame, conn: ConnState): Plan {
   if (frame.error !== undefined) return local(frame.error);
   if (args.length === 0 || args[0].length < 2) return local(R_ERROR);
   const name = commandWord(args[0]);
+  // the data commands are the command table's memcached words; the rest are answered here
+  if (!MEMCACHE_COMMANDS.has(name)) return planLocal(name, args, noreply, conn);
+  const refusal = checkLine(name, args, noreply);
+  if (refusal !== null) return refusal;
+  const keys = MEMCACHE_KEYS.get(name);
+  if (keys === undefined) {
+    // flush_all: every shard
+    return { kind: 'all', raw: frame.raw, join: (replies) => firstFailure(replies) ?? (noreply ? EMPTY : OK) };
+  }
+  if (keys.multi) return planGet(args, keys.first, frame.raw, conn);
+  const key = args[keys.first];
+  return { kind: 'shard', key, shard: shardFor(key, conn), raw: frame.raw };
+}
+
+/**
+ * What memcached refuses on a data command's line before touching data (the storage commands' lines
+ * and keys the framer checked); null when the line is good.
+ */
+function checkLine(name: string, args: Buffer[], noreply: boolean): LocalPlan | null {
   switch (name) {
-    case 'set':
-    case 'add':
-    case 'replace':
-    case 'append':
-    case 'prepend':
-    case 'cas':
-      return { kind: 'shard', key: args[1], shard: shardFor(args[1], conn), raw: frame.raw };
     case 'get':
     case 'gets':
     case 'bget':
-      if (args.length < 2) return local(R_ERROR);
-      return planGet(args, 1, frame.raw, conn);
+      return args.length < 2 ? local(R_ERROR) : null;
     case 'gat':
     case 'gats':
       if (args.length < 2) return local(R_ERROR);
       if (parseI32(args[1]) === null) return local(INVALID_EXPTIME);
-      return planGet(args, 2, frame.raw, conn);
+      return args.length === 2 ? local(END) : null; // `gat <exptime>` alone: memcached answers END
     case 'delete': {
       if (args.length < 2 || args.length > 4) return local(R_ERROR);
       if (args.length > 2) {
@@ -79,24 +92,29 @@ export function planMemcache(frame: MemcacheFrame, conn: ConnState): Plan {
         const valid = (args.length === 3 && (holdIsZero || noreply)) || (args.length === 4 && holdIsZero && noreply);
         if (!valid) return quiet(DELETE_USAGE, noreply);
       }
-      return keyed(args, frame.raw, noreply, conn);
+      return validKey(args[1]) ? null : quiet(R_BAD_FORMAT, noreply);
     }
     case 'incr':
     case 'decr':
       if (args.length !== 3 && args.length !== 4) return local(R_ERROR);
       if (!validKey(args[1])) return quiet(R_BAD_FORMAT, noreply);
-      if (parseU64(args[2]) === null) return quiet(INVALID_DELTA, noreply);
-      return keyed(args, frame.raw, noreply, conn);
+      return parseU64(args[2]) === null ? quiet(INVALID_DELTA, noreply) : null;
     case 'touch':
       if (args.length !== 3 && args.length !== 4) return local(R_ERROR);
       if (!validKey(args[1])) return quiet(R_BAD_FORMAT, noreply);
-      if (parseI32(args[2]) === null) return quiet(INVALID_EXPTIME, noreply);
-      return keyed(args, frame.raw, noreply, conn);
-    case 'flush_all': {
+      return parseI32(args[2]) === null ? quiet(INVALID_EXPTIME, noreply) : null;
+    case 'flush_all':
       if (args.length > 3) return local(R_ERROR);
-      if (args.length !== (noreply ? 2 : 1) && parseI32(args[1]) === null) return quiet(INVALID_EXPTIME, noreply);
-      return { kind: 'all', raw: frame.raw, join: (replies) => firstFailure(replies) ?? (noreply ? EMPTY : OK) };
-    }
+      return args.length !== (noreply ? 2 : 1) && parseI32(args[1]) === null ? quiet(INVALID_EXPTIME, noreply) : null;
+    default:
+      // set, add, replace, append, prepend, cas: the framer checked the line
+      return null;
+  }
+}
+
+/** the words answered on the acceptor (no data): version, verbosity, quit, stats; ERROR for any other */
+function planLocal(name: string, args: Buffer[], noreply: boolean, conn: ConnState): Plan {
+  switch (name) {
     case 'version':
       return local(VERSION);
     case 'verbosity':
@@ -112,11 +130,6 @@ export function planMemcache(frame: MemcacheFrame, conn: ConnState): Plan {
   }
 }
 
-function keyed(args: Buffer[], raw: Buffer, noreply: boolean, conn: ConnState): Plan {
-  if (!validKey(args[1])) return quiet(R_BAD_FORMAT, noreply);
-  return { kind: 'shard', key: args[1], shard: shardFor(args[1], conn), raw };
-}
-
 function firstFailure(replies: Buffer[]): Buffer | undefined {
   return replies.find((r) => r.length > 0 && !r.equals(OK));
 }
@@ -124,7 +137,6 @@ function firstFailure(replies: Buffer[]): Buffer | undefined {
 /** get/gets/gat/gats: keys from args[first]; one sub-command per shard, VALUE blocks put back in key order. */
 function planGet(args: Buffer[], first: number, raw: Buffer, conn: ConnState): Plan {
   const keys = args.slice(first);
-  if (keys.length === 0) return local(END); // `gat <exptime>` alone: memcached answers END
   for (const k of keys) if (!validKey(k)) return local(R_BAD_FORMAT);
   const shards = keys.map((k) => shardFor(k, conn));
   if (shards.every((s) => s === shards[0])) return { kind: 'shard', key: keys[0], shard: shards[0], raw };
@@ -187,7 +199,7 @@ function joinGet(replies: Buffer[], keys: Buffer[], partOfKey: number[]): Buffer
   for (let i = 0; i < keys.length; i++) {
     const part = partOfKey[i];
     const next = blocks[part][cursor[part]];
-    if (next !== undefined && next.key.equals(keys[i])) {
+    if (next?.key.equals(keys[i])) {
       out.push(next.bytes);
       cursor[part]++;
     }

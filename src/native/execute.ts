@@ -1,13 +1,16 @@
 /**
- * The shard side of the native protocol: decode one request frame's arguments, run the command on
- * the shard's store, encode the reply. It never throws: bad input and store failures come back as
- * ERROR replies carrying a CAIRN_ERR_* code, and the connection goes on.
+ * The native protocol on the shard: turns one request frame (its msgpack arguments and option maps,
+ * validated here with coded errors) into a typed call of the command core (src/commands), and the
+ * result or coded failure into a reply frame. It never throws: bad input and store failures come
+ * back as ERROR replies carrying a CAIRN_ERR_* code, and the connection goes on.
  */
+import * as C from '../commands/index.js';
+import { keyCount, tierStats } from '../commands/stats.js';
 import { CairnError, ErrorCode, isCairnError } from '../errors.js';
 import { shardOf } from '../hash.js';
 import type { Entry, SetOptions, ShardStore } from '../store/types.js';
 import { createPackr, createUnpackr, utf8Encode } from '../msgpack.js';
-import { encodeReply, FrameError, parseRequestFrame, REQUEST_HEADER_SIZE, Status } from './frame.js';
+import { checkRouteKey, encodeReply, FrameError, parseRequestFrame, REQUEST_HEADER_SIZE, Status } from './frame.js';
 import { formatScanCursor, parseScanCursor } from './merge.js';
 import { DEFAULT_LIMITS, Opcode, OPCODE_CLASS, OpClassCode, OPCODE_NAME } from './opcodes.js';
 
@@ -45,9 +48,10 @@ function bad(message: string): CairnError {
   return new CairnError(ErrorCode.BAD_ARGUMENT, message);
 }
 
-/** One command's context: what every handler needs, resolved once per frame. */
+/** One store's context: what every handler needs, made once and reused across frames. */
 interface Ctx {
-  store: ShardStore;
+  /** the command core's context; its clock is set per frame */
+  cmd: C.CommandContext;
   shard: number;
   shards: number;
   maxKey: number;
@@ -67,17 +71,14 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-function keyArg(ctx: Ctx, value: unknown, what = 'key'): Uint8Array {
+/** a key inside the arguments (MGET, MSET, MDEL): no reader has seen it, so its size is checked here */
+function keyArg(ctx: Ctx, value: unknown, what: string): Uint8Array {
   const key = bytesArg(value, what);
-  checkKeySize(ctx, key, what);
-  return key;
-}
-
-function checkKeySize(ctx: Ctx, key: Uint8Array, what = 'key'): void {
   if (key.length === 0) throw bad(`${what} must not be empty`);
   if (key.length > ctx.maxKey) {
     throw new CairnError(ErrorCode.KEY_TOO_LARGE, `key of ${key.length} bytes exceeds the limit of ${ctx.maxKey}`);
   }
+  return key;
 }
 
 function valueArg(ctx: Ctx, value: unknown, what = 'value'): Uint8Array {
@@ -123,10 +124,7 @@ function expiryOf(ctx: Ctx, opts: Record<string, unknown>, positiveTtl: boolean)
   const hasTtl = opts.ttl !== undefined && opts.ttl !== null;
   const hasAt = opts.expiresAt !== undefined && opts.expiresAt !== null;
   if (hasTtl && hasAt) throw bad('give ttl or expiresAt, not both');
-  if (hasTtl) {
-    const ttl = intArg(opts.ttl, 'ttl', positiveTtl ? 1 : Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-    return ttl <= 0 ? ctx.now() : ctx.now() + ttl;
-  }
+  if (hasTtl) return C.ttlExpiry(intArg(opts.ttl, 'ttl', positiveTtl ? 1 : Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), ctx.cmd.now);
   if (hasAt) return intArg(opts.expiresAt, 'expiresAt', 0, Number.MAX_SAFE_INTEGER);
   return undefined;
 }
@@ -155,9 +153,9 @@ const MSET_FIELDS = ['ttl', 'expiresAt', 'flags'] as const;
 const EXPIRY_FIELDS = ['ttl', 'expiresAt'] as const;
 const DEL_FIELDS = ['cas'] as const;
 
-function setOptions(ctx: Ctx, raw: unknown): SetOptions {
+function setArgs(ctx: Ctx, key: Uint8Array, value: Uint8Array, raw: unknown): C.SetArgs {
   const opts = optionsArg(raw, SET_FIELDS, 'set option');
-  const out: SetOptions = {};
+  const out: C.SetArgs = { key, value };
   if (opts.nx === true && opts.xx === true) throw bad('nx and xx exclude each other');
   if (opts.nx === true) out.mode = 'nx';
   else if (opts.xx === true) out.mode = 'xx';
@@ -187,80 +185,76 @@ function keyList(ctx: Ctx, value: unknown): Uint8Array[] {
   return keys;
 }
 
-async function run(ctx: Ctx, opcode: number, key: Uint8Array, args: Args): Promise<unknown> {
-  const store = ctx.store;
+/** a command's coded failure as the native protocol words it */
+function failureError(f: C.Failure): CairnError {
+  switch (f.fault) {
+    case C.Fault.NOT_INTEGER:
+      return new CairnError(ErrorCode.NOT_INTEGER, 'the value is not a decimal integer in the signed 64-bit range');
+    case C.Fault.OVERFLOW:
+      return new CairnError(ErrorCode.OVERFLOW, 'increment or decrement would overflow a signed 64-bit integer');
+    case C.Fault.DECREMENT_OVERFLOW:
+      return bad('delta out of range for decr');
+    default:
+      return C.toCairnError(f, f.fault.toLowerCase().replace(/_/g, ' '));
+  }
+}
+
+function run(ctx: Ctx, opcode: number, key: Uint8Array, args: Args): unknown {
+  const cmd = ctx.cmd;
   switch (opcode) {
     case Opcode.GET:
-      return (await store.get(key))?.value ?? null;
+      return C.get(cmd, key)?.value ?? null;
     case Opcode.GETMETA:
-      return meta(await store.get(key));
+      return meta(C.get(cmd, key));
     case Opcode.SET: {
       if (args.length < 1 || args.length > 2) throw bad('SET takes [value, options?]');
-      const value = valueArg(ctx, args[0]);
-      const options = setOptions(ctx, args[1]);
-      const result = await store.set(key, value, options);
-      return options.returnOld ? [result.status, result.cas, meta(result.old)] : [result.status, result.cas];
+      const a = setArgs(ctx, key, valueArg(ctx, args[0]), args[1]);
+      const result = C.set(cmd, a);
+      return a.returnOld ? [result.status, result.cas, meta(result.old)] : [result.status, result.cas];
     }
     case Opcode.DEL: {
       const opts = optionsArg(args[0], DEL_FIELDS, 'del option');
-      if (opts.cas === undefined || opts.cas === null) return store.delete(key);
-      const cas = intArg(opts.cas, 'cas', 1, Number.MAX_SAFE_INTEGER);
-      const seen = await store.update(key, (current) => (current && current.cas === cas ? { op: 'delete' } : { op: 'keep' }));
-      return seen !== null && seen.cas === cas;
+      if (opts.cas === undefined || opts.cas === null) return C.del(cmd, [key]) === 1;
+      return C.delIfCas(cmd, key, intArg(opts.cas, 'cas', 1, Number.MAX_SAFE_INTEGER));
     }
     case Opcode.EXISTS:
-      return store.exists(key);
+      return C.exists(cmd, [key]) === 1;
     case Opcode.EXPIRE: {
       const expiresAt = expiryOf(ctx, optionsArg(args[0], EXPIRY_FIELDS, 'expiry'), false);
       if (expiresAt === undefined) throw bad('EXPIRE takes [{ttl} or {expiresAt}]');
       // any time at or before now deletes the key (PERSIST removes an expiry)
-      return store.expire(key, expiresAt);
+      return C.expire(cmd, key, expiresAt, C.ExpireIf.ALWAYS);
     }
     case Opcode.PERSIST:
-      return store.persist(key);
+      return C.persist(cmd, key);
     case Opcode.TTL: {
-      const at = await store.expireTime(key);
-      if (at < 0 || args[0] === true) return at;
-      return Math.max(0, at - ctx.now());
+      const at = C.expireTime(cmd, key);
+      return args[0] === true ? at : C.msLeft(at, cmd.now);
     }
-    case Opcode.TOUCH: {
-      const expiresAt = expiryOf(ctx, optionsArg(args[0], EXPIRY_FIELDS, 'expiry'), false) ?? 0;
-      return meta(await store.touch(key, expiresAt));
-    }
+    case Opcode.TOUCH:
+      return meta(C.touch(cmd, key, expiryOf(ctx, optionsArg(args[0], EXPIRY_FIELDS, 'expiry'), false) ?? 0));
     case Opcode.INCR:
     case Opcode.DECR: {
-      let delta = deltaArg(args[0]);
-      if (opcode === Opcode.DECR) {
-        if (delta === I64_MIN) throw bad('delta out of range for decr');
-        delta = -delta;
-      }
-      const result = await store.incr(key, delta, false, true);
-      switch (result.status) {
-        case 'ok':
-          return intReply(result.value);
-        case 'not_integer':
-          throw new CairnError(ErrorCode.NOT_INTEGER, 'the value is not a decimal integer in the signed 64-bit range');
-        case 'overflow':
-          throw new CairnError(ErrorCode.OVERFLOW, 'increment or decrement would overflow a signed 64-bit integer');
-        default:
-          throw bad('the key does not exist');
-      }
+      const delta = deltaArg(args[0]);
+      const r = opcode === Opcode.INCR ? C.incrBy(cmd, key, delta) : C.decrBy(cmd, key, delta);
+      if (r instanceof C.Failure) throw failureError(r);
+      return intReply(r);
     }
     case Opcode.APPEND:
     case Opcode.PREPEND: {
       if (args.length !== 1) throw bad(`${OPCODE_NAME[opcode]} takes [bytes]`);
-      const bytes = valueArg(ctx, args[0], 'bytes');
-      return store.append(key, bytes, opcode === Opcode.PREPEND, true);
+      return C.append(cmd, key, valueArg(ctx, args[0], 'bytes'), opcode === Opcode.PREPEND, true);
     }
     case Opcode.GETDEL:
-      return (await store.getdel(key))?.value ?? null;
+      return C.getdel(cmd, key)?.value ?? null;
     case Opcode.RESTORE:
-      return store.restore(key);
+      return C.restore(cmd, key);
 
     case Opcode.MGET: {
-      const keys = keyList(ctx, args[0]);
-      const entries = await Promise.all(keys.map((k) => store.get(k)));
-      return entries.map((e) => e?.value ?? null);
+      const entries = C.mget(cmd, keyList(ctx, args[0]));
+      const out = new Array<Uint8Array | null>(entries.length);
+      for (let i = 0; i < entries.length; i++) out[i] = entries[i]?.value ?? null;
+      return out;
     }
     case Opcode.MSET: {
       const flat = args[0];
@@ -271,44 +265,40 @@ async function run(ctx: Ctx, opcode: number, key: Uint8Array, args: Args): Promi
       if (expiresAt !== undefined) options.expiresAt = expiresAt;
       if (opts.flags !== undefined && opts.flags !== null) options.flags = intArg(opts.flags, 'flags', 0, 0xffffffff);
       // validate the whole batch before writing anything, so a bad item leaves no partial state
-      const pairs: [Uint8Array, Uint8Array][] = [];
+      const pairs = new Array<Uint8Array>(flat.length);
       for (let i = 0; i < flat.length; i += 2) {
         const k = keyArg(ctx, flat[i], `key ${i / 2}`);
         ownKey(ctx, k);
-        pairs.push([k, valueArg(ctx, flat[i + 1], `value ${i / 2}`)]);
+        pairs[i] = k;
+        pairs[i + 1] = valueArg(ctx, flat[i + 1], `value ${i / 2}`);
       }
-      const results = await Promise.all(pairs.map(([k, v]) => store.set(k, v, options)));
-      let stored = 0;
-      for (const r of results) if (r.status === 'stored') stored++;
-      return stored;
+      return C.mset(cmd, pairs, options);
     }
-    case Opcode.MDEL: {
-      const keys = keyList(ctx, args[0]);
-      const deleted = await Promise.all(keys.map((k) => store.delete(k)));
-      let n = 0;
-      for (const d of deleted) if (d) n++;
-      return n;
-    }
+    case Opcode.MDEL:
+      return C.del(cmd, keyList(ctx, args[0]));
 
     case Opcode.STATS:
-      return store.stats();
+      return tierStats(cmd);
     case Opcode.COUNT:
-      return store.count();
+      return keyCount(cmd);
     case Opcode.FLUSH:
-      await store.flush();
-      return true;
-    case Opcode.SCAN: {
-      const text = utf8.decode(key);
-      const cursor = parseScanCursor(text, ctx.shards);
-      if (!cursor) throw bad(`malformed scan cursor '${text.slice(0, 64)}'`);
-      if (cursor.shard !== ctx.shard) throw new CairnError(WRONG_SHARD, `scan cursor names shard ${cursor.shard}, not ${ctx.shard}`);
-      const count = args[0] === undefined || args[0] === null ? 100 : intArg(args[0], 'count', 1, MAX_SCAN_COUNT);
-      const page = await store.scan(cursor.local, count);
-      return [formatScanCursor(ctx.shard, page.cursor, ctx.shards), page.keys];
-    }
+      return C.flush(cmd).then(() => true);
+    case Opcode.SCAN:
+      return scan(ctx, key, args);
     default:
       throw new CairnError(ErrorCode.UNKNOWN_COMMAND, `opcode 0x${opcode.toString(16).padStart(2, '0')} is not a shard command`);
   }
+}
+
+async function scan(ctx: Ctx, key: Uint8Array, args: Args): Promise<unknown> {
+  const text = utf8.decode(key);
+  const cursor = parseScanCursor(text, ctx.shards);
+  if (!cursor) throw bad(`malformed scan cursor '${text.slice(0, 64)}'`);
+  if (cursor.shard !== ctx.shard) throw new CairnError(WRONG_SHARD, `scan cursor names shard ${cursor.shard}, not ${ctx.shard}`);
+  const count = args[0] === undefined || args[0] === null ? 100 : intArg(args[0], 'count', 1, MAX_SCAN_COUNT);
+  const page = await C.scan(ctx.cmd, { cursor: cursor.local, count });
+  if (page instanceof C.Failure) throw bad(`bad scan cursor ${cursor.local}`);
+  return [formatScanCursor(ctx.shard, page.cursor, ctx.shards), page.keys];
 }
 
 function errorBody(err: unknown, shard: number): [string, string] {
@@ -338,35 +328,42 @@ const contexts = new WeakMap<ShardStore, { options: ExecuteOptions | undefined; 
 
 function context(store: ShardStore, shard: number, shards: number, options: ExecuteOptions | undefined): Ctx {
   const cached = contexts.get(store);
-  if (cached && cached.options === options && cached.ctx.shard === shard && cached.ctx.shards === shards) return cached.ctx;
-  const ctx: Ctx = {
-    store,
-    shard,
-    shards,
-    maxKey: options?.maxKey ?? DEFAULT_LIMITS.maxKey,
-    maxValue: options?.maxValue ?? DEFAULT_LIMITS.maxValue,
-    now: options?.now ?? Date.now,
-  };
-  contexts.set(store, { options, ctx });
+  let ctx: Ctx;
+  if (cached && cached.options === options && cached.ctx.shard === shard && cached.ctx.shards === shards) {
+    ctx = cached.ctx;
+  } else {
+    const maxValue = options?.maxValue ?? DEFAULT_LIMITS.maxValue;
+    ctx = {
+      cmd: C.createContext(store, maxValue),
+      shard,
+      shards,
+      maxKey: options?.maxKey ?? DEFAULT_LIMITS.maxKey,
+      maxValue,
+      now: options?.now ?? Date.now,
+    };
+    contexts.set(store, { options, ctx });
+  }
   return ctx;
 }
+
+/** the plain reads take no relative time: the clock is not read for them (GET is most of a cache's traffic) */
+const CLOCKLESS = new Uint8Array(256);
+for (const op of [Opcode.GET, Opcode.GETMETA, Opcode.EXISTS, Opcode.MGET]) CLOCKLESS[op] = 1;
 
 function dispatch(ctx: Ctx, opcode: number, frame: Uint8Array, keyStart: number, keyEnd: number): unknown {
   const cls = OPCODE_CLASS[opcode];
   if (cls !== OpClassCode.ROUTED && cls !== OpClassCode.MULTI && cls !== OpClassCode.BROADCAST && cls !== OpClassCode.CURSOR) {
     throw new CairnError(ErrorCode.UNKNOWN_COMMAND, `opcode 0x${opcode.toString(16).padStart(2, '0')} is not a shard command`);
   }
-  // a copy: the frame lives in a reused buffer and a store may keep the key it is given
+  // a copy: the frame lives in a reused buffer and a store may keep the key it is given. Its size was
+  // checked where the frame was read; a routed opcode's route key is its key, which must be this shard's.
   const key = frame.slice(keyStart, keyEnd);
   if (cls === OpClassCode.ROUTED) {
-    checkKeySize(ctx, key);
+    if (key.length === 0) throw bad('key must not be empty');
     ownKey(ctx, key);
-  } else if (key.length > ctx.maxKey) {
-    throw new CairnError(ErrorCode.KEY_TOO_LARGE, `route key of ${key.length} bytes exceeds the limit of ${ctx.maxKey}`);
   }
   const args = decodeArgs(frame, keyEnd);
-  // A GET on a store that reads without waiting is answered at once, without a promise.
-  if (opcode === Opcode.GET) return ctx.store.get(key)?.value ?? null;
+  if (CLOCKLESS[opcode] === 0) ctx.cmd.now = ctx.now();
   return run(ctx, opcode, key, args);
 }
 
@@ -383,10 +380,11 @@ export async function executeNative(
   body: Uint8Array,
   options?: ExecuteOptions,
 ): Promise<NativeReply> {
-  const ctx = context(store, shardIndex, shardCount, options);
   let status: number = Status.OK;
   let result: unknown;
   try {
+    const ctx = context(store, shardIndex, shardCount, options);
+    checkRouteKey(routeKey.length, ctx.maxKey, 0, opcode);
     const frame = new Uint8Array(routeKey.length + body.length);
     frame.set(routeKey, 0);
     frame.set(body, routeKey.length);
@@ -416,9 +414,10 @@ export function handleNativeFrame(
   let requestId = 0;
   const before = store.changes;
   try {
-    const header = parseRequestFrame(frame);
+    const ctx = context(store, shardIndex, shardCount, options);
+    const header = parseRequestFrame(frame, ctx.maxKey);
     requestId = header.requestId;
-    const result = dispatch(context(store, shardIndex, shardCount, options), header.opcode, frame, REQUEST_HEADER_SIZE, header.keyEnd);
+    const result = dispatch(ctx, header.opcode, frame, REQUEST_HEADER_SIZE, header.keyEnd);
     const id = requestId;
     if (result instanceof Promise) {
       return result.then(
@@ -432,11 +431,13 @@ export function handleNativeFrame(
   }
 }
 
-/** a reply to a command that changed the store goes out once the change is as durable as promised */
+/**
+ * The core's acknowledgement rule; a disk that refuses the writes turns the reply into an error. A
+ * command that changed nothing skips it, so that a read makes no closure.
+ */
 function acknowledged(store: ShardStore, before: number, reply: Uint8Array, requestId: number, shardIndex: number): Uint8Array | Promise<Uint8Array> {
   if (store.changes === before) return reply;
-  const wait = store.settled();
-  return wait === null ? reply : wait.then(() => reply, (err: unknown) => errorReply(err, requestId, shardIndex));
+  return C.acknowledged(store, before, reply, (err) => errorReply(err, requestId, shardIndex));
 }
 
 function okReply(requestId: number, result: unknown, shardIndex: number): Uint8Array {

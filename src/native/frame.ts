@@ -215,15 +215,7 @@ export class FrameReader extends Splitter {
         opcode,
       );
     }
-    if (keyLength > this.maxKey) {
-      throw new FrameError(
-        ErrorCode.KEY_TOO_LARGE,
-        `key of ${keyLength} bytes exceeds the limit of ${this.maxKey}`,
-        false,
-        requestId,
-        opcode,
-      );
-    }
+    checkRouteKey(keyLength, this.maxKey, requestId, opcode);
     const f = this.frame;
     f.bytes = src.subarray(start, start + size);
     f.opcode = opcode;
@@ -267,8 +259,19 @@ export class ReplyReader extends Splitter {
   }
 }
 
+/**
+ * The route-key rule of every request reader, the acceptor's (FrameReader) and a shard's
+ * (parseRequestFrame, which must answer whatever reaches it): at most `maxKey` bytes, else a
+ * non-fatal KEY_TOO_LARGE for this request.
+ */
+export function checkRouteKey(keyLength: number, maxKey: number, requestId: number, opcode: number): void {
+  if (keyLength > maxKey) {
+    throw new FrameError(ErrorCode.KEY_TOO_LARGE, `key of ${keyLength} bytes exceeds the limit of ${maxKey}`, false, requestId, opcode);
+  }
+}
+
 /** Parse the header of one complete request frame (as handed to a shard). Throws a non-fatal FrameError. */
-export function parseRequestFrame(bytes: Uint8Array): RequestFrame {
+export function parseRequestFrame(bytes: Uint8Array, maxKey: number = DEFAULT_LIMITS.maxKey): RequestFrame {
   if (bytes.length < REQUEST_HEADER_SIZE) {
     throw new FrameError(ErrorCode.BAD_FRAME, `request frame of ${bytes.length} bytes is shorter than its header`, true);
   }
@@ -282,6 +285,7 @@ export function parseRequestFrame(bytes: Uint8Array): RequestFrame {
   if (keyLength > bytes.length - REQUEST_HEADER_SIZE) {
     throw new FrameError(ErrorCode.BAD_FRAME, `route key length ${keyLength} runs past the end of the frame`, false, requestId, opcode);
   }
+  checkRouteKey(keyLength, maxKey, requestId, opcode);
   const f = new RequestFrameView();
   f.bytes = bytes;
   f.opcode = opcode;

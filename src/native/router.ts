@@ -2,6 +2,7 @@
  * The native protocol's routing for one conversation, shared by the acceptor's TCP connections, the
  * gateway's WebSockets, the embedded cache and the server's internal conversations (replication).
  */
+import { NATIVE_WRITES } from '../commands/table.js';
 import { MessageKind } from '../hop/kinds.js';
 import { failureCode, failureMessage } from '../hop/failure.js';
 import { CairnError, ErrorCode } from '../errors.js';
@@ -122,7 +123,7 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber, Replica
         route = this.session.frameError(err);
         frame = null;
       }
-      if ((route >= 0 || route === ROUTE_BROADCAST) && this.readOnly !== null && WRITE_OPCODES.has(frame!.opcode) && this.readOnly()) {
+      if ((route >= 0 || route === ROUTE_BROADCAST) && this.readOnly !== null && NATIVE_WRITES[frame!.opcode] === 1 && this.readOnly()) {
         this.sink.write(errorReply(frame!.requestId, ErrorCode.READONLY, "You can't write against a read only replica."));
         continue;
       }
@@ -260,12 +261,6 @@ function asBytes(value: unknown): Buffer | null {
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   return null;
 }
-
-/** opcodes a read-only replica refuses */
-const WRITE_OPCODES = new Set<number>([
-  Opcode.SET, Opcode.DEL, Opcode.EXPIRE, Opcode.PERSIST, Opcode.TOUCH, Opcode.INCR, Opcode.DECR, Opcode.APPEND,
-  Opcode.PREPEND, Opcode.GETDEL, Opcode.MSET, Opcode.MDEL, Opcode.FLUSH,
-]);
 
 /** `{channel}` or `{pattern}`: a channel subscription rather than a key-event one */
 function isChannelFilter(arg: unknown): boolean {

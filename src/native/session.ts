@@ -14,7 +14,7 @@ import { ErrorCode } from '../errors.js';
 import { passwordMatches } from '../front/auth.js';
 import { shardOf } from '../hash.js';
 import { createUnpackr, utf8Encode } from '../msgpack.js';
-import { encodeReply, errorReply, FrameError, frameErrorReply, type RequestFrame, Status } from './frame.js';
+import { encodeReply, errorReply, type FrameError, frameErrorReply, type RequestFrame, Status } from './frame.js';
 import { scanCursorShard } from './merge.js';
 import { DEFAULT_LIMITS, Opcode, OPCODE_CLASS, OpClassCode, OPCODE_NAME, PROTOCOL_VERSION, type Limits } from './opcodes.js';
 
@@ -63,13 +63,11 @@ export class NativeSession {
   authenticated: boolean;
   /** the decoded arguments when route() returned ROUTE_EVENTS */
   args: unknown[] = [];
-  private readonly info: ServerInfo;
   private readonly shards: number;
   private readonly secret: Uint8Array | null;
   private readonly hello: Uint8Array;
 
   constructor(info: ServerInfo) {
-    this.info = info;
     this.shards = info.shards;
     this.secret = info.password ? utf8Encode(info.password) : null;
     this.authenticated = this.secret === null;

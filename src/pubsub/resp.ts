@@ -4,7 +4,7 @@
  * `message` / `pmessage` pushes, which go straight to the socket (or behind replies still owed).
  */
 import { array, bulk, bulkArray, bulkString, err, integer, NIL, OK } from '../resp/encode.js';
-import type { ConnState, PubSubHandle } from '../resp/plan.js';
+import type { ConnState, PubSubHandle } from '../front/plan.js';
 import { type ChannelBus, notifyFlagsString, parseNotifyFlags, type ChannelSubscriber } from './bus.js';
 
 const MESSAGE = bulkString('message');

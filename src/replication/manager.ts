@@ -4,7 +4,7 @@
  * whether client writes are refused.
  */
 import { array, bulkString, err, integer, OK } from '../resp/encode.js';
-import type { ReplicationHandle } from '../resp/plan.js';
+import type { ReplicationHandle } from '../front/plan.js';
 import type { Transport } from '../client/transport.js';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { ReplicaLink, type ReplicaInfo, type SavedReplState } from './replica.js';

@@ -8,7 +8,7 @@ import * as C from '../commands/index.js';
 import { MAX_VALUE_LIMIT } from '../engine/index.js';
 import { ErrorCode, isCairnError } from '../errors.js';
 import type { ShardStore } from '../store/types.js';
-import { ShardUsec } from './cmdstats.js';
+import { ShardUsec } from '../front/cmdstats.js';
 import { EMPTY_BULK, NIL, OK, ONE, PONG, ZERO, bulk, bulkArray, err, integer, simple } from './encode.js';
 import { NOT_FLOAT, NOT_INTEGER, OOM, OVERFLOW, SYNTAX, TOO_BIG, arityError, invalidExpire, sanitize, unknownCommand } from './errors.js';
 import { parseRespCommand } from './framer.js';

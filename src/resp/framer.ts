@@ -155,7 +155,7 @@ class RespParser {
     if (count === null || count > 2147483647 || count > this.maxMultibulk) {
       return this.fail('Protocol error: invalid multibulk length');
     }
-    const guarded = this.authRequired !== undefined && this.authRequired();
+    const guarded = this.authRequired?.() === true;
     if (guarded && count > 10) return this.fail('Protocol error: unauthenticated multibulk length');
     if (count <= 0) {
       this.end = cr + 2;

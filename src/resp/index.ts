@@ -10,4 +10,4 @@ export {
 } from './framer.js';
 export { planResp, scanCursors, SHARD_STATS_COMMAND } from './planner.js';
 export { executeResp, executeRespArgs, executeRespBatch, type RespExecOptions } from './executor.js';
-export { createConnState, type ConnState, type Plan, type ServerInfo } from './plan.js';
+export { createConnState, type ConnState, type Plan, type ServerInfo } from '../front/plan.js';

@@ -8,92 +8,17 @@ import { binFloor } from '../engine/index.js';
 import { hottest, valueSizes } from '../store/report.js';
 import type { HotKeyStat } from '../store/types.js';
 
-import type { ConnState, ServerInfo } from './plan.js';
-import { threadHeap, type ShardReport, type ThreadHeap } from '../commands/stats.js';
+import type { ConnState, ServerInfo } from '../front/plan.js';
+import { threadHeap, totals, type ShardReport, type ThreadHeap } from '../commands/stats.js';
 
 function heapLine(name: string, h: ThreadHeap): string {
   return `${name}:heap_used=${h.used},heap_total=${h.total},external=${h.external},array_buffers=${h.arrayBuffers}`;
 }
 
-export { shardReport, threadHeap, type ShardReport, type ThreadHeap } from '../commands/stats.js';
+export { decodeReports, shardReport, threadHeap, type ShardReport, type ThreadHeap } from '../commands/stats.js';
 
 /** the Redis version cairn reports to clients (the Redis 7 behaviour it follows). */
 export const REDIS_COMPAT_VERSION = '7.0.15';
-/** the memcached version cairn reports (`version`, `stats`). */
-export const MEMCACHED_COMPAT_VERSION = '1.6.18';
-
-export interface Totals {
-  shards: number;
-  keys: number;
-  hotItems: number;
-  hotBytes: number;
-  hotMaxBytes: number;
-  coldItems: number;
-  coldBytes: number;
-  hitsHot: number;
-  hitsCold: number;
-  misses: number;
-  evictions: Record<string, number>;
-  evictedTotal: number;
-  spills: number;
-  restores: number;
-  expirations: number;
-  writes: number;
-  /** the oldest change not on disk over all shards (ms), and the unwritten changes summed */
-  writebackLagMs: number;
-  writebackOps: number;
-  writebackBytes: number;
-}
-
-export function totals(reports: readonly ShardReport[]): Totals {
-  const t: Totals = {
-    shards: reports.length,
-    keys: 0,
-    hotItems: 0,
-    hotBytes: 0,
-    hotMaxBytes: 0,
-    coldItems: 0,
-    coldBytes: 0,
-    hitsHot: 0,
-    hitsCold: 0,
-    misses: 0,
-    evictions: {},
-    evictedTotal: 0,
-    spills: 0,
-    restores: 0,
-    expirations: 0,
-    writes: 0,
-    writebackLagMs: 0,
-    writebackOps: 0,
-    writebackBytes: 0,
-  };
-  for (const r of reports) {
-    const s = r.stats;
-    t.keys += r.keys.total;
-    t.hotItems += r.keys.hot;
-    t.hotBytes += s.hot.bytes;
-    t.hotMaxBytes += s.hot.maxBytes;
-    t.coldItems += r.keys.cold;
-    t.coldBytes += s.cold.bytes;
-    t.hitsHot += s.hits.hot;
-    t.hitsCold += s.hits.cold;
-    t.misses += s.misses;
-    for (const [reason, n] of Object.entries(s.evictions)) {
-      t.evictions[reason] = (t.evictions[reason] ?? 0) + n;
-      t.evictedTotal += n;
-    }
-    t.spills += s.spills;
-    t.restores += s.restores;
-    t.expirations += s.expirations;
-    t.writes += s.writes;
-    if (s.writeback) {
-      t.writebackLagMs = Math.max(t.writebackLagMs, s.writeback.lagMs);
-      t.writebackOps += s.writeback.ops;
-      t.writebackBytes += s.writeback.bytes;
-    }
-  }
-  return t;
-}
 
 /** the `# Cairn` INFO section: totals, then one line per shard. Lines end with CRLF. */
 export function cairnSection(reports: readonly ShardReport[]): string {
@@ -319,68 +244,3 @@ export function infoText(requested: readonly string[], reports: readonly ShardRe
   return sections.join('\r\n');
 }
 
-/** memcached `stats` lines (without END). */
-export function memcacheStats(reports: readonly ShardReport[], server: ServerInfo = {}): string {
-  const t = totals(reports);
-  const now = Date.now();
-  const started = server.startedAt ?? PROCESS_STARTED;
-  const cpu = process.cpuUsage();
-  const usage = (us: number): string => `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}`;
-  const lines: [string, string | number][] = [
-    ['pid', process.pid],
-    ['uptime', Math.max(0, Math.floor((now - started) / 1000))],
-    ['time', Math.floor(now / 1000)],
-    ['version', MEMCACHED_COMPAT_VERSION],
-    ['libevent', 'libuv'],
-    ['pointer_size', process.arch.endsWith('64') ? 64 : 32],
-    ['rusage_user', usage(cpu.user)],
-    ['rusage_system', usage(cpu.system)],
-    ['max_connections', 0],
-    ['curr_connections', server.connectedClients?.() ?? 1],
-    ['total_connections', server.totalConnections?.() ?? 0],
-    ['cmd_get', t.hitsHot + t.hitsCold + t.misses],
-    ['cmd_set', t.writes],
-    ['get_hits', t.hitsHot + t.hitsCold],
-    ['get_misses', t.misses],
-    ['get_expired', 0],
-    ['bytes_read', server.netInput?.() ?? 0],
-    ['bytes_written', server.netOutput?.() ?? 0],
-    ['limit_maxbytes', t.hotMaxBytes],
-    ['threads', t.shards],
-    ['bytes', t.hotBytes],
-    ['curr_items', t.keys],
-    ['total_items', t.writes],
-    ['expired_unfetched', 0],
-    ['evicted_unfetched', 0],
-    ['evictions', t.evictedTotal],
-    ['reclaimed', t.expirations],
-    ['cairn_version', server.version ?? '0.0.0'],
-    ['shards', t.shards],
-    ['hot_items', t.hotItems],
-    ['hot_bytes', t.hotBytes],
-    ['hot_max_bytes', t.hotMaxBytes],
-    ['cold_items', t.coldItems],
-    ['cold_bytes', t.coldBytes],
-    ['hot_hits', t.hitsHot],
-    ['cold_hits', t.hitsCold],
-    ['spills', t.spills],
-    ['restores', t.restores],
-    ['expirations', t.expirations],
-    ...Object.entries(t.evictions).map(([reason, n]): [string, number] => [`evictions_${reason}`, n]),
-  ];
-  return lines.map(([k, v]) => `STAT ${k} ${v}\r\n`).join('');
-}
-
-/** decodes the shards' JSON reports; a string when a shard failed (its error text). */
-export function decodeReports(bodies: readonly (Buffer | null)[]): ShardReport[] | string {
-  const out: ShardReport[] = [];
-  for (const body of bodies) {
-    if (body === null) return 'shard statistics unavailable';
-    try {
-      out.push(JSON.parse(body.toString('utf8')) as ShardReport);
-    } catch {
-      return 'shard statistics unavailable';
-    }
-  }
-  return out;
-}

@@ -8,7 +8,7 @@ import { EMPTY_ARRAY, NIL, OK, PONG, array, bulk, bulkArray, bulkString, err, er
 import { NOAUTH, NOT_INTEGER, SYNTAX, WRONGPASS, arityError, sanitize } from './errors.js';
 import { globMatch } from '../commands/glob.js';
 import { REDIS_COMPAT_VERSION, maxmemoryPolicy } from './info.js';
-import type { ConnState, LocalPlan } from './plan.js';
+import type { ConnState, LocalPlan } from '../front/plan.js';
 
 const NO_PASSWORD = err(
   'AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',

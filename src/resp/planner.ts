@@ -10,8 +10,8 @@ import { NOAUTH, SYNTAX, arityError, unknownCommand, unknownSubcommand } from '.
 import { parseRespCommand, type RespFrame } from './framer.js';
 import { cairnSection, decodeReports, infoText, type ShardReport } from './info.js';
 import { planLocal } from './local.js';
-import type { CommandCounter } from './cmdstats.js';
-import type { ConnState, LocalPlan, Plan, PlanStat, SplitPart } from './plan.js';
+import type { CommandCounter } from '../front/cmdstats.js';
+import type { ConnState, LocalPlan, Plan, PlanStat, SplitPart } from '../front/plan.js';
 import { bulkElements, isErrorReply, readArrayHeader, readBulk, readInteger } from './replies.js';
 
 /** the internal command a shard answers with its statistics (bulk JSON); clients cannot send it. */

@@ -1,4 +1,5 @@
 import type { ServerConfig } from '../config.js';
+import { MEMCACHE_WRITES } from '../commands/table.js';
 import { MessageKind } from '../hop/kinds.js';
 import { MemcacheFramer, planMemcache, type MemcacheFrame } from '../memcache/index.js';
 import { createConnState, planResp, RespFramer, type ConnState, type RespFrame, type ServerInfo } from '../resp/index.js';
@@ -6,7 +7,7 @@ import { passwordMatches } from '../front/auth.js';
 import { ErrorCode } from '../errors.js';
 import type { TextProtocol } from './text-conn.js';
 import type { ChannelBus } from '../pubsub/bus.js';
-import type { ReplicationHandle } from '../resp/plan.js';
+import type { ReplicationHandle } from '../front/plan.js';
 import { RespPubSub } from '../pubsub/resp.js';
 
 /** A hidden command's handler (test hooks); returns the reply, or null for "not a hook". */
@@ -63,7 +64,6 @@ export function respProtocol(
 
 /** memcached text protocol on the acceptor. */
 const MC_READONLY = Buffer.from("SERVER_ERROR You can't write against a read only replica.\r\n");
-const MC_WRITES = new Set(['set', 'add', 'replace', 'append', 'prepend', 'cas', 'incr', 'decr', 'delete', 'touch', 'gat', 'gats', 'flush_all']);
 
 export function memcacheProtocol(
   config: ServerConfig,
@@ -96,7 +96,7 @@ export function memcacheProtocol(
         state.authenticated = true;
         return { kind: 'local', reply: frame.noreply ? Buffer.alloc(0) : MC_STORED };
       }
-      if (readOnly?.() && frame.type === 'command' && frame.args.length > 0 && MC_WRITES.has(frame.args[0].toString('latin1'))) {
+      if (readOnly?.() && frame.type === 'command' && frame.args.length > 0 && MEMCACHE_WRITES.has(frame.args[0].toString('latin1'))) {
         return { kind: 'local', reply: MC_READONLY };
       }
       return planMemcache(frame, state);

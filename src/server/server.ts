@@ -26,7 +26,7 @@ import { Replication } from '../replication/manager.js';
 import { ReplSource } from '../replication/backlog.js';
 import { join } from 'node:path';
 import { memcacheProtocol, respProtocol, type ProtocolStats } from './protocols.js';
-import { CommandStats } from '../resp/cmdstats.js';
+import { CommandStats } from '../front/cmdstats.js';
 import { TextConnection } from './text-conn.js';
 import { ClientGuard } from './guard.js';
 import { debugHook, TEST_HOOKS_ENABLED } from './hooks.js';

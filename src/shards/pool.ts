@@ -201,7 +201,7 @@ export class ShardPool extends EventEmitter {
    */
   async debug(shard: number, action: string, arg?: string): Promise<unknown> {
     const slot = this.slots[shard];
-    if (!slot || !slot.alive) throw new CairnError(ErrorCode.SHARD_DOWN, `shard ${shard} is not running`);
+    if (!slot?.alive) throw new CairnError(ErrorCode.SHARD_DOWN, `shard ${shard} is not running`);
     const kill = action === 'terminate' || action === 'crash';
     if (kill) {
       if (slot.dying) throw new CairnError(ErrorCode.SHARD_DOWN, `shard ${shard} is already going down`);
@@ -219,7 +219,7 @@ export class ShardPool extends EventEmitter {
 
   private call(shard: number, request: Omit<WorkerRequest, 'id'>): Promise<unknown> {
     const slot = this.slots[shard];
-    if (!slot || !slot.alive) return Promise.reject(new CairnError(ErrorCode.SHARD_DOWN, `shard ${shard} is not running`));
+    if (!slot?.alive) return Promise.reject(new CairnError(ErrorCode.SHARD_DOWN, `shard ${shard} is not running`));
     const id = slot.nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
@@ -244,7 +244,7 @@ export class ShardPool extends EventEmitter {
     const failures: string[] = [];
     await Promise.all(
       this.slots.map(async (slot, i) => {
-        if (!slot || !slot.alive) return;
+        if (!slot?.alive) return;
         const exited = new Promise((resolve) => slot.worker.once('exit', resolve));
         try {
           await this.call(i, { type: 'close', giveUpAt } as Omit<WorkerRequest, 'id'>);

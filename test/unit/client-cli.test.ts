@@ -1,7 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatBytes, formatReply, runClientCli, splitLine } from '../../src/cli/client-cli.js';
-import { startLoopbackAcceptor, type LoopbackAcceptor } from './native-loopback.test.js';
+import { startLoopbackAcceptor, type LoopbackAcceptor } from '../helpers/native-loopback.js';
 
 let acceptor: LoopbackAcceptor | null = null;
 afterEach(async () => {

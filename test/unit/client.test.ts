@@ -9,7 +9,7 @@ import { encodeTyped } from '../../src/client/typed.js';
 import { FrameReader } from '../../src/native/frame.js';
 import { handleNativeFrame } from '../../src/native/execute.js';
 import { NativeSession, ROUTE_REPLY } from '../../src/native/session.js';
-import { MapShardStoreDouble, startLoopbackAcceptor, type LoopbackAcceptor } from './native-loopback.test.js';
+import { MapShardStoreDouble, startLoopbackAcceptor, type LoopbackAcceptor } from '../helpers/native-loopback.js';
 
 const text = (v: Uint8Array | null) => (v === null ? null : Buffer.from(v).toString());
 

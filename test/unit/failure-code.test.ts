@@ -18,7 +18,7 @@ import { MessageKind } from '../../src/hop/kinds.js';
 import type { LinkMemory } from '../../src/hop/link.js';
 import { createRingBuffer, Doorbell } from '../../src/hop/ring.js';
 import { createUnpackr } from '../../src/msgpack.js';
-import type { ServerInfo } from '../../src/resp/plan.js';
+import type { ServerInfo } from '../../src/front/plan.js';
 import { memcacheProtocol, respProtocol } from '../../src/server/protocols.js';
 import { ShardPool } from '../../src/shards/pool.js';
 

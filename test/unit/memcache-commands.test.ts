@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { exptimeToMs } from '../../src/memcache/executor.js';
+import { memcachedExpiry as exptimeToMs } from '../../src/commands/expiry.js';
 import { planMemcache, valueBlocks } from '../../src/memcache/planner.js';
 import { MemcacheFramer } from '../../src/memcache/framer.js';
-import { createConnState } from '../../src/resp/plan.js';
+import { createConnState } from '../../src/front/plan.js';
 import type { ShardStore } from '../../src/store/types.js';
 import { MapStoreDouble, memcacheSession, type Session } from './resp-store-double.js';
 

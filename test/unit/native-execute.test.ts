@@ -10,7 +10,7 @@ import { executeNative, handleNativeFrame } from '../../src/native/execute.js';
 import { encodeArgs, encodeRequest, Status } from '../../src/native/frame.js';
 import { formatScanCursor, mergeBroadcast, mergeBroadcastReplies, parseScanCursor, scanCursorShard } from '../../src/native/merge.js';
 import { Opcode } from '../../src/native/opcodes.js';
-import { MapShardStoreDouble } from './native-loopback.test.js';
+import { MapShardStoreDouble } from '../helpers/native-loopback.js';
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'bigint' });
 const b = (s: string) => Buffer.from(s);

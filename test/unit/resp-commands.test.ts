@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { createConnState } from '../../src/resp/plan.js';
+import { createConnState } from '../../src/front/plan.js';
 import type { ShardStore } from '../../src/store/types.js';
 import { MapStoreDouble, resp, respSession, type Session } from './resp-store-double.js';
 

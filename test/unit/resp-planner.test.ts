@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/hash.js';
 import { RespFramer, type RespCommand } from '../../src/resp/framer.js';
-import { createConnState, type ConnState } from '../../src/resp/plan.js';
+import { createConnState, type ConnState } from '../../src/front/plan.js';
 import { planResp, rewriteScanCursor, ScanCursorTable } from '../../src/resp/planner.js';
 import { resp } from './resp-store-double.js';
 

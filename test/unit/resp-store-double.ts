@@ -16,7 +16,7 @@ import type {
 import { RespFramer, type RespFramerOptions } from '../../src/resp/framer.js';
 import { planResp } from '../../src/resp/planner.js';
 import { executeResp } from '../../src/resp/executor.js';
-import type { ConnState, Plan } from '../../src/resp/plan.js';
+import type { ConnState, Plan } from '../../src/front/plan.js';
 import { MemcacheFramer, type MemcacheFramerOptions } from '../../src/memcache/framer.js';
 import { planMemcache } from '../../src/memcache/planner.js';
 import { executeMemcache } from '../../src/memcache/executor.js';
