@@ -174,7 +174,17 @@ async function respRun(target: Target, pipeline: number, wrap: string[] = []): P
   const probeN = pipeline > 1 ? 100_000 : 20_000;
   const probe = await progress(
     `redis-benchmark probe ${target.name} P${pipeline}`,
-    redisBenchmark({ port: target.port, tests: ['set', 'get'], requests: probeN, clients: CLIENTS, dataSize: VALUE, pipeline, keyspace: KEYSPACE, timeoutMs: 60_000, wrap }),
+    redisBenchmark({
+      port: target.port,
+      tests: ['set', 'get'],
+      requests: probeN,
+      clients: CLIENTS,
+      dataSize: VALUE,
+      pipeline,
+      keyspace: KEYSPACE,
+      timeoutMs: 60_000,
+      wrap,
+    }),
   );
   checkBench(probe, target.name);
   await settle(target.pid);
@@ -185,7 +195,17 @@ async function respRun(target: Target, pipeline: number, wrap: string[] = []): P
   // one invocation per test so each gets its own request count and its own CPU reading
   const one = async (test: string, n: number): Promise<Cell> => {
     const m = await measureCpu(target.pid, () =>
-      redisBenchmark({ port: target.port, tests: [test], requests: n, clients: CLIENTS, dataSize: VALUE, pipeline, keyspace: KEYSPACE, timeoutMs: SECONDS * 6_000 + 30_000, wrap }),
+      redisBenchmark({
+        port: target.port,
+        tests: [test],
+        requests: n,
+        clients: CLIENTS,
+        dataSize: VALUE,
+        pipeline,
+        keyspace: KEYSPACE,
+        timeoutMs: SECONDS * 6_000 + 30_000,
+        wrap,
+      }),
     );
     checkBench(m.result, target.name);
     const row = m.result.rows.find((r) => r.test === test.toUpperCase());
@@ -211,10 +231,22 @@ interface McFigures extends SetGet {
 
 /** The memcached text load; in this process unless `wrap` pins it, then in a child process under the wrap. */
 async function mcRun(target: Target, wrap: string[] = []): Promise<McFigures> {
-  const common = { port: target.port, protocol: 'memcache' as const, connections: CLIENTS, threads: MC_THREADS, pipeline: MC_PIPELINE, valueSize: VALUE, keyspace: KEYSPACE, durationMs: SECONDS * 1000 };
+  const common = {
+    port: target.port,
+    protocol: 'memcache' as const,
+    connections: CLIENTS,
+    threads: MC_THREADS,
+    pipeline: MC_PIPELINE,
+    valueSize: VALUE,
+    keyspace: KEYSPACE,
+    durationMs: SECONDS * 1000,
+  };
   const one = async (op: string, getRatio: number): Promise<{ cell: Cell; load: KvLoadResult }> => {
     const options: KvLoadOptions = { ...common, getRatio };
-    const m = await progress(`memcached load ${target.name} ${op}`, measureCpu(target.pid, () => (wrap.length ? kvLoadProcess(options, wrap) : kvLoad(options))));
+    const m = await progress(
+      `memcached load ${target.name} ${op}`,
+      measureCpu(target.pid, () => (wrap.length ? kvLoadProcess(options, wrap) : kvLoad(options))),
+    );
     const load = m.result;
     if (load.errors) throw new Error(`${target.name}: ${load.errors} errors during ${op} load; first: ${load.firstError}`);
     await settle(target.pid);
@@ -335,7 +367,16 @@ async function memoryRun(target: Target): Promise<MemoryFigures> {
   const load = async (round: number): Promise<void> => {
     const r = await progress(
       `memory: ${target.name} SET ${MEMORY_KEYS.toLocaleString('en-US')} random keys (${round}/2)`,
-      redisBenchmark({ port: target.port, tests: ['set'], requests: MEMORY_KEYS, clients: 20, dataSize: 100, pipeline: 16, keyspace: 1_000_000_000, timeoutMs: 600_000 }),
+      redisBenchmark({
+        port: target.port,
+        tests: ['set'],
+        requests: MEMORY_KEYS,
+        clients: 20,
+        dataSize: 100,
+        pipeline: 16,
+        keyspace: 1_000_000_000,
+        timeoutMs: 600_000,
+      }),
     );
     checkBench(r, target.name);
     await settle(target.pid);
@@ -465,7 +506,9 @@ function reportThroughput(t: Throughput): void {
   log(
     'cairn acceptor (main thread) share of the server CPU: ' +
       [...RESP_CELLS, ...MC_CELLS]
-        .map(([cell, label]) => `${label} ${(c('cairn', cell).mainThreadShare * 100).toFixed(0)}% / ${(c('cairnSpill', cell).mainThreadShare * 100).toFixed(0)}%`)
+        .map(
+          ([cell, label]) => `${label} ${(c('cairn', cell).mainThreadShare * 100).toFixed(0)}% / ${(c('cairnSpill', cell).mainThreadShare * 100).toFixed(0)}%`,
+        )
         .join(', ') +
       ' (writeback / spill)',
   );
@@ -482,8 +525,13 @@ const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 function reportMemory(m: { cairn: MemoryFigures; redis: MemoryFigures }): void {
   log('');
-  log(`Memory: redis-benchmark -t set -n ${MEMORY_KEYS} -r 1000000000 -d 100 -P 16 -c 20, twice, into a fresh server (cairn --durability spill, ${SHARDS} shards):`);
-  for (const [name, f] of [['cairn', m.cairn], ['redis', m.redis]] as const) {
+  log(
+    `Memory: redis-benchmark -t set -n ${MEMORY_KEYS} -r 1000000000 -d 100 -P 16 -c 20, twice, into a fresh server (cairn --durability spill, ${SHARDS} shards):`,
+  );
+  for (const [name, f] of [
+    ['cairn', m.cairn],
+    ['redis', m.redis],
+  ] as const) {
     log(
       `${name.padEnd(6)} VmRSS ${mb(f.before.rss)} → ${mb(f.afterFirst.rss)} → ${mb(f.afterNext.rss)} (${f.afterNext.threads} threads, one process); ` +
         `first ${f.keysFirst.toLocaleString('en-US')} keys ${f.rssPerKeyFirst.toFixed(1)} B/key, next ${f.keysNext.toLocaleString('en-US')} keys ${f.rssPerKeyNext.toFixed(1)} B/key` +
@@ -496,7 +544,9 @@ function reportCores(rows: CoreRow[]): void {
   log('');
   log('Across cores (servers confined with taskset; cairn --durability spill with one shard per core, redis-server without persistence, memcached -t k):');
   for (const row of rows) {
-    log(`server on cpu ${row.serverCpus} (${row.serverCores} core${row.serverCores === 1 ? '' : 's'}), load generator ${row.generatorCpus === 'unpinned' ? 'unpinned (sharing the server\'s cores)' : `on cpu ${row.generatorCpus}`}:`);
+    log(
+      `server on cpu ${row.serverCpus} (${row.serverCores} core${row.serverCores === 1 ? '' : 's'}), load generator ${row.generatorCpus === 'unpinned' ? "unpinned (sharing the server's cores)" : `on cpu ${row.generatorCpus}`}:`,
+    );
     for (const [cell, label] of [...RESP_CELLS, ...MC_CELLS]) {
       for (const [name, cells] of Object.entries(row.cells)) {
         const x = cells[cell];
@@ -609,7 +659,9 @@ async function main(): Promise<void> {
   if (CORE_COUNTS.length > 0) requireProgram('taskset');
   const tooMany = CORE_COUNTS.filter((k) => k > CORES);
   if (tooMany.length) throw new Error(`COMPARE_CORES asks for ${tooMany.join(', ')} cores; this machine has ${CORES}`);
-  log(`bench:compare — ${SHARDS} cairn shards, ${CLIENTS} clients, ${VALUE}-byte values, ${KEYSPACE} keys, ~${SECONDS}s per run, node ${process.version}, ${CORES} cores`);
+  log(
+    `bench:compare — ${SHARDS} cairn shards, ${CLIENTS} clients, ${VALUE}-byte values, ${KEYSPACE} keys, ~${SECONDS}s per run, node ${process.version}, ${CORES} cores`,
+  );
 
   try {
     const t = await throughputPhase();

@@ -35,7 +35,6 @@ function ulimitPrefix(): string {
   return `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n $(ulimit -Hn)`;
 }
 
-
 function rss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
@@ -99,9 +98,29 @@ async function main(): Promise<void> {
   const cli = join(packageRoot, 'dist/src/cli.js');
   const child = spawn(
     'bash',
-    ['-c', `${ulimitPrefix()}; exec "$0" "$@"`, process.execPath, cli, 'serve', '--data', dir, '--shards', '2', '--max-memory', '64mb',
-      '--port', String(ports.native), '--resp-port', String(ports.resp), '--memcache-port', String(ports.memcache), '--http-port', 'off',
-      '--max-connections', String(total + 100)],
+    [
+      '-c',
+      `${ulimitPrefix()}; exec "$0" "$@"`,
+      process.execPath,
+      cli,
+      'serve',
+      '--data',
+      dir,
+      '--shards',
+      '2',
+      '--max-memory',
+      '64mb',
+      '--port',
+      String(ports.native),
+      '--resp-port',
+      String(ports.resp),
+      '--memcache-port',
+      String(ports.memcache),
+      '--http-port',
+      'off',
+      '--max-connections',
+      String(total + 100),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -159,7 +178,9 @@ async function main(): Promise<void> {
   if (json) console.log(JSON.stringify(result));
   else {
     console.log(`${total} connections opened in ${openMs} ms and held (${open_} open); one request on each: ${answered} answered in ${serveMs} ms`);
-    console.log(`server RSS ${result.rssBeforeMb} MB before, ${result.rssIdleMb} MB with every connection idle: ~${(perConn / 1024).toFixed(1)} KiB per idle connection`);
+    console.log(
+      `server RSS ${result.rssBeforeMb} MB before, ${result.rssIdleMb} MB with every connection idle: ~${(perConn / 1024).toFixed(1)} KiB per idle connection`,
+    );
   }
   process.exit(allAnswered && open_ === total ? 0 : 1);
 }

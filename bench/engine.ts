@@ -272,8 +272,7 @@ async function main(): Promise<void> {
   console.log(`growing an engine from 0 to ${fmt(GROW_TO)} keys, timing every set ...`);
   const g = await runChild('growth');
   console.log(
-    `  worst single set ${g.maxPauseMs!.toFixed(3)} ms, ${fmt(g.setOpsPerSec)} sets/s overall, ` +
-      `${g.bytesPerKey!.toFixed(2)} B/key at 5M (${g.notes})`,
+    `  worst single set ${g.maxPauseMs!.toFixed(3)} ms, ${fmt(g.setOpsPerSec)} sets/s overall, ` + `${g.bytesPerKey!.toFixed(2)} B/key at 5M (${g.notes})`,
   );
   console.log('each eviction policy (same 1M keys; get = find + copy, as above; best of two interleaved passes):');
   const perPolicy: Record<string, { getOpsPerSec: number; setOpsPerSec: number; overheadBytesPerKey: number }> = {};

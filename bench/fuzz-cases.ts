@@ -234,10 +234,14 @@ async function largeReply(s: CairnHandle): Promise<string> {
   let returned = 0;
   do {
     r.sock.write(resp('SCAN', cursor, 'COUNT', '100000'));
-    await r.until(() => {
-      const m = /^\*2\r\n\$\d+\r\n(\d+)\r\n\*(\d+)\r\n/.exec(r.text());
-      return m !== null && r.text().split('\r\n').length >= 5 + 2 * Number(m[2]);
-    }, 60_000, 'SCAN');
+    await r.until(
+      () => {
+        const m = /^\*2\r\n\$\d+\r\n(\d+)\r\n\*(\d+)\r\n/.exec(r.text());
+        return m !== null && r.text().split('\r\n').length >= 5 + 2 * Number(m[2]);
+      },
+      60_000,
+      'SCAN',
+    );
     const lines = r.take().toString('latin1').split('\r\n');
     cursor = lines[2];
     for (let i = 5; i < lines.length; i += 2) {
@@ -361,8 +365,8 @@ async function streamedCommand(s: CairnHandle): Promise<string> {
   });
   const t0 = Date.now();
   big.sock.write(`*${ARGS + 1}\r\n$3\r\nDEL\r\n`);
-  const piece = Buffer.from('$1\r\nx\r\n'.repeat(64 * 1024 / 7));
-  const per = 64 * 1024 / 7 | 0;
+  const piece = Buffer.from('$1\r\nx\r\n'.repeat((64 * 1024) / 7));
+  const per = ((64 * 1024) / 7) | 0;
   for (let sent = 0; sent < ARGS; sent += per) {
     const n = Math.min(per, ARGS - sent);
     const chunk = n === per ? piece : piece.subarray(0, n * 7);

@@ -30,7 +30,10 @@ const number = fc.oneof(
   fc.double().map(String),
 );
 const word = fc.oneof(smallKey, number, fc.constantFrom('EX', 'PX', 'NX', 'XX', 'GET', 'KEEPTTL', 'MATCH', 'COUNT', 'noreply', '*', '?', '[a-'));
-const value = fc.oneof(fc.string({ maxLength: 64 }), fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')));
+const value = fc.oneof(
+  fc.string({ maxLength: 64 }),
+  fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
+);
 
 /** Byte-level mutations of an otherwise well-formed frame. */
 function mutate(base: fc.Arbitrary<Buffer>): fc.Arbitrary<Buffer> {
@@ -59,7 +62,10 @@ function mutate(base: fc.Arbitrary<Buffer>): fc.Arbitrary<Buffer> {
 
 // ---- native ----
 
-const OPCODES = [0x01, 0x02, 0x03, 0x04, 0x05, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x20, 0x21, 0x22, 0x30, 0x31, 0x32, 0x33];
+const OPCODES = [
+  0x01, 0x02, 0x03, 0x04, 0x05, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x20, 0x21, 0x22, 0x30, 0x31, 0x32,
+  0x33,
+];
 const msgValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant(null),
   fc.boolean(),
@@ -67,8 +73,18 @@ const msgValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.double(),
   fc.string({ maxLength: 20 }),
   fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
-  fc.array(fc.oneof(fc.string({ maxLength: 8 }), fc.uint8Array({ maxLength: 8 }).map((b) => Buffer.from(b)), fc.integer()), { maxLength: 6 }),
-  fc.dictionary(fc.constantFrom('ttl', 'expiresAt', 'nx', 'xx', 'get', 'flags', 'cas', 'count', 'match', 'version', 'password', 'by'), fc.oneof(fc.integer(), fc.boolean(), fc.double(), fc.string({ maxLength: 8 }), fc.constant(null))),
+  fc.array(
+    fc.oneof(
+      fc.string({ maxLength: 8 }),
+      fc.uint8Array({ maxLength: 8 }).map((b) => Buffer.from(b)),
+      fc.integer(),
+    ),
+    { maxLength: 6 },
+  ),
+  fc.dictionary(
+    fc.constantFrom('ttl', 'expiresAt', 'nx', 'xx', 'get', 'flags', 'cas', 'count', 'match', 'version', 'password', 'by'),
+    fc.oneof(fc.integer(), fc.boolean(), fc.double(), fc.string({ maxLength: 8 }), fc.constant(null)),
+  ),
 );
 
 export function nativeFrame(opcode: number, id: number, key: Uint8Array, body: Uint8Array): Buffer {
@@ -107,7 +123,10 @@ export const HELLO = nativeFrame(0x01, 1, Buffer.alloc(0), pack([{ version: 1 }]
 
 // ---- RESP ----
 
-const RESP_COMMANDS = 'append auth cairn.info cairn.restore client command config dbsize decr decrby del echo exists expire expireat expiretime flushdb get getdel getex getrange getset hello incr incrby incrbyfloat info keys mget mset msetnx persist pexpire pexpireat pexpiretime ping psetex pttl randomkey scan select set setex setnx setrange strlen ttl type unlink'.split(' ');
+const RESP_COMMANDS =
+  'append auth cairn.info cairn.restore client command config dbsize decr decrby del echo exists expire expireat expiretime flushdb get getdel getex getrange getset hello incr incrby incrbyfloat info keys mget mset msetnx persist pexpire pexpireat pexpiretime ping psetex pttl randomkey scan select set setex setnx setrange strlen ttl type unlink'.split(
+    ' ',
+  );
 
 function respArray(args: string[]): Buffer {
   let s = `*${args.length}\r\n`;
@@ -116,7 +135,11 @@ function respArray(args: string[]): Buffer {
 }
 
 const respValid = fc
-  .tuple(fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...RESP_COMMANDS) }, { weight: 1, arbitrary: word }), fc.array(fc.oneof(word, value), { maxLength: 6 }), fc.boolean())
+  .tuple(
+    fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...RESP_COMMANDS) }, { weight: 1, arbitrary: word }),
+    fc.array(fc.oneof(word, value), { maxLength: 6 }),
+    fc.boolean(),
+  )
   .map(([cmd, args, upper]) => {
     const name = upper ? cmd.toUpperCase() : cmd;
     // keep the keyspace scans cheap: KEYS and SCAN with a pattern only
@@ -125,13 +148,18 @@ const respValid = fc
   });
 
 const respInline = fc.tuple(fc.constantFrom(...RESP_COMMANDS), fc.array(word, { maxLength: 4 })).map(([c, a]) => enc(`${[c, ...a].join(' ')}\r\n`));
-const respLies = fc.tuple(fc.constantFrom('*', '$', '*-', '$-', '*99999999', '$99999999', '*1\r\n$'), fc.integer({ min: -3, max: 2 ** 31 })).map(([p, n]) => enc(`${p}${n}\r\n`));
+const respLies = fc
+  .tuple(fc.constantFrom('*', '$', '*-', '$-', '*99999999', '$99999999', '*1\r\n$'), fc.integer({ min: -3, max: 2 ** 31 }))
+  .map(([p, n]) => enc(`${p}${n}\r\n`));
 
 // ---- memcached ----
 
 const MC_STORAGE = ['set', 'add', 'replace', 'append', 'prepend', 'cas'];
 const MC_OTHER = ['get', 'gets', 'gat', 'gats', 'delete', 'incr', 'decr', 'touch', 'version', 'verbosity', 'stats', 'flush_all'];
-const mcKey = fc.oneof(fc.constantFrom('a', 'k', 'key:1', 'x'.repeat(251)), fc.string({ minLength: 1, maxLength: 10 }).map((s) => s.replace(/[\s]/g, '_')));
+const mcKey = fc.oneof(
+  fc.constantFrom('a', 'k', 'key:1', 'x'.repeat(251)),
+  fc.string({ minLength: 1, maxLength: 10 }).map((s) => s.replace(/[\s]/g, '_')),
+);
 
 const mcStorage = fc
   .tuple(fc.constantFrom(...MC_STORAGE), mcKey, number, number, value, fc.integer({ min: -2, max: 2 }), fc.boolean(), number)

@@ -37,7 +37,6 @@ function rss(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-
 /** WebSocket target: the same frames as binary messages, through the WebSocket the gateway serves. */
 type WsCtor = new (url: string) => WebSocket;
 
@@ -83,7 +82,9 @@ async function main(): Promise<void> {
   let failed = total > 0 ? await fuzzFrames() : false;
   const cases = await runCases(caseNames);
   if (cases.some((c) => !c.ok)) failed = true;
-  console.log(JSON.stringify({ bench: 'fuzz', frames: total, seed, cases: cases.map(({ name, ok, peakRssMB, boundMB, ms }) => ({ name, ok, peakRssMB, boundMB, ms })) }));
+  console.log(
+    JSON.stringify({ bench: 'fuzz', frames: total, seed, cases: cases.map(({ name, ok, peakRssMB, boundMB, ms }) => ({ name, ok, peakRssMB, boundMB, ms })) }),
+  );
   process.exit(failed ? 1 : 0);
 }
 
@@ -93,8 +94,24 @@ async function fuzzFrames(): Promise<boolean> {
   const ports = { native: await freePort(), resp: await freePort(), memcache: await freePort(), http: await freePort() };
   const child = spawn(
     process.execPath,
-    [join(packageRoot, 'dist/src/cli.js'), 'serve', '--data', dir, '--shards', '2', '--max-memory', '128mb',
-      '--port', String(ports.native), '--resp-port', String(ports.resp), '--memcache-port', String(ports.memcache), '--http-port', String(ports.http)],
+    [
+      join(packageRoot, 'dist/src/cli.js'),
+      'serve',
+      '--data',
+      dir,
+      '--shards',
+      '2',
+      '--max-memory',
+      '128mb',
+      '--port',
+      String(ports.native),
+      '--resp-port',
+      String(ports.resp),
+      '--memcache-port',
+      String(ports.memcache),
+      '--http-port',
+      String(ports.http),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -142,7 +159,9 @@ async function fuzzFrames(): Promise<boolean> {
         }
       },
     });
-    console.log(`fuzz ${p}: ${r.frames} frames, ${(r.bytes / 1e6).toFixed(1)} MB, ${r.connections} connections (${r.closedByServer} closed by the server) in ${(r.ms / 1000).toFixed(1)} s`);
+    console.log(
+      `fuzz ${p}: ${r.frames} frames, ${(r.bytes / 1e6).toFixed(1)} MB, ${r.connections} connections (${r.closedByServer} closed by the server) in ${(r.ms / 1000).toFixed(1)} s`,
+    );
     if (child.exitCode !== null) {
       console.log(`the server exited (${child.exitCode}) during the ${p} run:\n${out.slice(-4000)}`);
       return true;

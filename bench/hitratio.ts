@@ -162,7 +162,9 @@ function svgChart(results: JobResult[], command: string): string {
   const W = cols * pw;
   const H = rows * ph + 70;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="11">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
   workloads.forEach((w, wi) => {
     const ox = (wi % cols) * pw;
@@ -210,7 +212,9 @@ function svgChart(results: JobResult[], command: string): string {
     out.push(`<line x1="${x}" x2="${x + 26}" y1="${ly}" y2="${ly}" stroke="${COLORS[p]}" stroke-width="3"${dash}/>`);
     out.push(`<text x="${x + 32}" y="${ly + 4}" font-size="12">${p}</text>`);
   });
-  out.push(`<text x="20" y="${ly + 28}" fill="#555">${esc(command)}; every request counted, cold misses included; ttl is lru when no key has a TTL; ${esc(new Date().toISOString().slice(0, 10))}</text>`);
+  out.push(
+    `<text x="20" y="${ly + 28}" fill="#555">${esc(command)}; every request counted, cold misses included; ttl is lru when no key has a TTL; ${esc(new Date().toISOString().slice(0, 10))}</text>`,
+  );
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
@@ -310,7 +314,11 @@ async function main(): Promise<void> {
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(
     jsonPath,
-    JSON.stringify({ command, quick, date: new Date().toISOString(), node: process.version, keyBytes: KEY_BYTES, valueBytes: VALUE_BYTES, results, summary }, null, 1) + '\n',
+    JSON.stringify(
+      { command, quick, date: new Date().toISOString(), node: process.version, keyBytes: KEY_BYTES, valueBytes: VALUE_BYTES, results, summary },
+      null,
+      1,
+    ) + '\n',
   );
   writeFileSync(join(root, 'docs', `hitratio${suffix}.svg`), svgChart(results, command));
   console.log(`\nwrote bench/results/hitratio${suffix}.json and docs/hitratio${suffix}.svg in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -58,7 +58,9 @@ async function main(): Promise<void> {
             progress(`cairn native, ${shards} shard(s), depth ${depth}, ${op.toUpperCase()} for ${durationMs / 1000}s`);
             const row = await nativeRun(pool, cairn.port, shards, depth, op);
             rows.push(row);
-            log(`    ${fmt(row.opsPerSec)} ops/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms  p99.9 ${row.p999Ms.toFixed(3)} ms  errors ${row.errors}`);
+            log(
+              `    ${fmt(row.opsPerSec)} ops/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms  p99.9 ${row.p999Ms.toFixed(3)} ms  errors ${row.errors}`,
+            );
           }
         }
       } finally {
@@ -82,7 +84,17 @@ async function main(): Promise<void> {
         });
         for (const b of r.rows) {
           const op = b.test.toLowerCase().startsWith('set') ? 'set' : 'get';
-          rows.push({ target: 'redis-server', shards: null, depth, op, opsPerSec: b.rps, p50Ms: b.p50Ms ?? NaN, p99Ms: b.p99Ms ?? NaN, p999Ms: NaN, errors: 0 });
+          rows.push({
+            target: 'redis-server',
+            shards: null,
+            depth,
+            op,
+            opsPerSec: b.rps,
+            p50Ms: b.p50Ms ?? NaN,
+            p99Ms: b.p99Ms ?? NaN,
+            p999Ms: NaN,
+            errors: 0,
+          });
           log(`    ${op.toUpperCase()} ${fmt(b.rps)} ops/s  p50 ${b.p50Ms?.toFixed(3)} ms  p99 ${b.p99Ms?.toFixed(3)} ms`);
         }
       }
@@ -106,7 +118,9 @@ async function main(): Promise<void> {
     seen.add(k);
     const set = rows.find((x) => keyOf(x) === k && x.op === 'set')!;
     const get = rows.find((x) => keyOf(x) === k && x.op === 'get')!;
-    log(`| ${r.target} | ${r.shards ?? '-'} | ${r.depth} | ${fmt(set.opsPerSec)} | ${set.p99Ms.toFixed(2)} | ${fmt(get.opsPerSec)} | ${get.p99Ms.toFixed(2)} |`);
+    log(
+      `| ${r.target} | ${r.shards ?? '-'} | ${r.depth} | ${fmt(set.opsPerSec)} | ${set.p99Ms.toFixed(2)} | ${fmt(get.opsPerSec)} | ${get.p99Ms.toFixed(2)} |`,
+    );
     summary.push({
       target: r.target,
       shards: r.shards,

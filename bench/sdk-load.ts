@@ -83,14 +83,8 @@ export interface LoadSummary {
  * On the main thread: split the connections of one load over `threads` tasks of a piscina pool
  * running this file, and merge what they measured (their HDR histograms included).
  */
-export async function runLoad(
-  pool: { run(task: LoadTask): Promise<LoadResult> },
-  task: LoadTask,
-  threads: number,
-): Promise<LoadSummary> {
-  const results = await Promise.all(
-    Array.from({ length: threads }, () => pool.run({ ...task, connections: task.connections / threads })),
-  );
+export async function runLoad(pool: { run(task: LoadTask): Promise<LoadResult> }, task: LoadTask, threads: number): Promise<LoadSummary> {
+  const results = await Promise.all(Array.from({ length: threads }, () => pool.run({ ...task, connections: task.connections / threads })));
   const merged = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   let ops = 0;
   let errors = 0;

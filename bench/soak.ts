@@ -27,7 +27,6 @@ const workers = arg('workers', '8');
 const keysPerWorker = Math.ceil(arg('keys', '2000') / workers);
 const json = process.argv.includes('--json');
 
-
 const dir = mkdtempSync(join(tmpdir(), 'cairn-soak-'));
 let ports = { native: 0, resp: 0, memcache: 0 };
 let server: ChildProcess | null = null;
@@ -36,8 +35,26 @@ let log = '';
 async function startServer(): Promise<void> {
   const child = spawn(
     process.execPath,
-    [join(packageRoot, 'dist/src/cli.js'), 'serve', '--data', dir, '--shards', '2', '--max-memory', '16mb', '--durability', 'sync',
-      '--port', String(ports.native), '--resp-port', String(ports.resp), '--memcache-port', String(ports.memcache), '--http-port', 'off'],
+    [
+      join(packageRoot, 'dist/src/cli.js'),
+      'serve',
+      '--data',
+      dir,
+      '--shards',
+      '2',
+      '--max-memory',
+      '16mb',
+      '--durability',
+      'sync',
+      '--port',
+      String(ports.native),
+      '--resp-port',
+      String(ports.resp),
+      '--memcache-port',
+      String(ports.memcache),
+      '--http-port',
+      'off',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -249,7 +266,15 @@ async function main(): Promise<void> {
   r.disconnect();
   await stopServer(false);
   rmSync(dir, { recursive: true, force: true });
-  const result = { seconds, ops: stats.ops, failedDuringRestarts: stats.failed, readChecks: stats.readChecks, keysChecked: checked, restarts: stats.restarts, mismatches: stats.mismatches.length };
+  const result = {
+    seconds,
+    ops: stats.ops,
+    failedDuringRestarts: stats.failed,
+    readChecks: stats.readChecks,
+    keysChecked: checked,
+    restarts: stats.restarts,
+    mismatches: stats.mismatches.length,
+  };
   if (json) console.log(JSON.stringify(result));
   else {
     console.log(

@@ -163,18 +163,23 @@ function buildMatrix(): Cell[] {
   };
   const canSplit = CORES >= 2;
   if (QUICK) {
-    for (const shards of [...new Set([1, CORES])]) for (const protocol of PROTOCOLS) for (const op of ['get', 'mix'] as Op[]) add('shards', { protocol, op, shards });
+    for (const shards of [...new Set([1, CORES])])
+      for (const protocol of PROTOCOLS) for (const op of ['get', 'mix'] as Op[]) add('shards', { protocol, op, shards });
     for (const protocol of PROTOCOLS) add('pipeline', { protocol, op: 'get', pipeline: 1 });
     if (canSplit) for (const protocol of PROTOCOLS) add('placement', { protocol, op: 'get', placement: 'split' });
     for (const protocol of PROTOCOLS) add('value', { protocol, op: 'set', valueSize: 4096 });
     for (const protocol of PROTOCOLS) add('dataset', { protocol, op: 'get', dataset: 'over', valueSize: DATASET_VALUE });
     return cells;
   }
-  for (const shards of shardCounts) for (const protocol of PROTOCOLS) for (const op of OPS) for (const pipeline of [1, 16]) add('shards', { protocol, op, shards, pipeline });
+  for (const shards of shardCounts)
+    for (const protocol of PROTOCOLS) for (const op of OPS) for (const pipeline of [1, 16]) add('shards', { protocol, op, shards, pipeline });
   for (const protocol of PROTOCOLS) for (const op of OPS) add('pipeline', { protocol, op, pipeline: 64 });
-  if (canSplit) for (const shards of shardCounts) for (const protocol of PROTOCOLS) for (const op of ['get', 'mix'] as Op[]) add('placement', { protocol, op, shards, placement: 'split' });
+  if (canSplit)
+    for (const shards of shardCounts)
+      for (const protocol of PROTOCOLS) for (const op of ['get', 'mix'] as Op[]) add('placement', { protocol, op, shards, placement: 'split' });
   for (const valueSize of [16, 4096, 65536]) for (const protocol of PROTOCOLS) for (const op of OPS) add('value', { protocol, op, valueSize });
-  for (const dataset of ['inside', 'over'] as Dataset[]) for (const protocol of PROTOCOLS) for (const op of ['get', 'mix'] as Op[]) add('dataset', { protocol, op, dataset, valueSize: DATASET_VALUE });
+  for (const dataset of ['inside', 'over'] as Dataset[])
+    for (const protocol of PROTOCOLS) for (const op of ['get', 'mix'] as Op[]) add('dataset', { protocol, op, dataset, valueSize: DATASET_VALUE });
   return cells;
 }
 
@@ -319,7 +324,14 @@ async function preload(target: Target, c: Cell, pins: Pins): Promise<void> {
 const rateSeen = new Map<string, number>();
 
 async function measure(target: Target, c: Cell, pins: Pins): Promise<Measurement> {
-  const port = target === 'cairn' ? (c.protocol === 'resp' ? cairn!.handle.respPort : cairn!.handle.memcachePort) : target === 'redis' ? baselines!.redis.port : baselines!.memcached.port;
+  const port =
+    target === 'cairn'
+      ? c.protocol === 'resp'
+        ? cairn!.handle.respPort
+        : cairn!.handle.memcachePort
+      : target === 'redis'
+        ? baselines!.redis.port
+        : baselines!.memcached.port;
   if (c.op !== 'set') await preload(target, c, pins);
   else {
     // a SET run overwrites random keys with values of its size: a preload of another size no longer holds
@@ -329,7 +341,16 @@ async function measure(target: Target, c: Cell, pins: Pins): Promise<Measurement
   status(`measuring ${target} (${c.generator}, ${SECONDS}s)`);
   if (c.generator === 'redis-benchmark') {
     const test = c.op === 'get' ? 'get' : 'set';
-    const common = { port, tests: [test], clients: CONNECTIONS, dataSize: c.valueSize, pipeline: c.pipeline, keyspace: c.keyspace, wrap: pins.load, format: 'full' as const };
+    const common = {
+      port,
+      tests: [test],
+      clients: CONNECTIONS,
+      dataSize: c.valueSize,
+      pipeline: c.pipeline,
+      keyspace: c.keyspace,
+      wrap: pins.load,
+      format: 'full' as const,
+    };
     const rateKey = `${target}|${c.op}|${c.pipeline}|${c.valueSize}|${c.placement}`;
     let rate = rateSeen.get(rateKey);
     if (rate === undefined) {
@@ -511,7 +532,9 @@ export function renderMarkdown(r: Results, imagePrefix: string): string {
     lines.push(`#### ${GROUP_TITLES[g]}`);
     lines.push('');
     const showHits = r.cells.some((c) => c.group === g && (c.cairn?.hitRatio != null || c.baseline?.hitRatio != null) && c.op !== 'set');
-    lines.push(`| cell | cairn req/s | other | other req/s | ratio | cairn latency ms | other latency ms |${showHits ? ' hits cairn / other |' : ''} generator |`);
+    lines.push(
+      `| cell | cairn req/s | other | other req/s | ratio | cairn latency ms | other latency ms |${showHits ? ' hits cairn / other |' : ''} generator |`,
+    );
     lines.push(`|---|---:|---|---:|---:|---|---|${showHits ? '---|' : ''}---|`);
     for (const c of r.cells.filter((x) => x.group === g)) {
       const hitCol = showHits ? ` ${hits(c.cairn) || '–'} / ${hits(c.baseline) || '–'} |` : '';
@@ -522,7 +545,11 @@ export function renderMarkdown(r: Results, imagePrefix: string): string {
     }
     lines.push('');
   }
-  lines.push(`Placements: ${Object.entries(r.settings.placements).map(([k, v]) => `\`${k}\` = ${v}`).join('; ')}.`);
+  lines.push(
+    `Placements: ${Object.entries(r.settings.placements)
+      .map(([k, v]) => `\`${k}\` = ${v}`)
+      .join('; ')}.`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -546,10 +573,16 @@ function renderCharts(r: Results): Record<string, string> {
       for (const placement of ['unpinned', 'split'] as Placement[]) {
         const mine = cells.filter((c) => `${c.op}|${c.pipeline}` === shape && c.placement === placement);
         if (!mine.length) continue;
-        series.push({ name: `cairn ${name}${placement === 'split' ? ' (split)' : ''}`, color, dash: placement === 'split' ? '2,3' : undefined, points: mine.map((c) => ({ x: c.shards, y: c.cairn!.rps })) });
+        series.push({
+          name: `cairn ${name}${placement === 'split' ? ' (split)' : ''}`,
+          color,
+          dash: placement === 'split' ? '2,3' : undefined,
+          points: mine.map((c) => ({ x: c.shards, y: c.cairn!.rps })),
+        });
         if (placement === 'unpinned') {
           const base = mine.filter((c) => c.baseline);
-          if (base.length) series.push({ name: `${baselineOf(protocol)} ${name}`, color, dash: '7,4', points: base.map((c) => ({ x: c.shards, y: c.baseline!.rps })) });
+          if (base.length)
+            series.push({ name: `${baselineOf(protocol)} ${name}`, color, dash: '7,4', points: base.map((c) => ({ x: c.shards, y: c.baseline!.rps })) });
         }
       }
     });
@@ -564,7 +597,13 @@ function renderCharts(r: Results): Record<string, string> {
   }
   // latency: the base cells (all cores, unpinned, P16, 100 B) of each protocol and op, plus P1 GET
   const latencyCells = r.cells.filter(
-    (c) => c.cairn && c.dataset === 'inside' && c.placement === 'unpinned' && c.valueSize === 100 && c.shards === r.machine.cores && (c.pipeline === 16 || (c.pipeline === 1 && c.op === 'get')),
+    (c) =>
+      c.cairn &&
+      c.dataset === 'inside' &&
+      c.placement === 'unpinned' &&
+      c.valueSize === 100 &&
+      c.shards === r.machine.cores &&
+      (c.pipeline === 16 || (c.pipeline === 1 && c.op === 'get')),
   );
   const groups: BarGroup[] = [];
   for (const c of latencyCells) {
@@ -648,8 +687,12 @@ async function main(): Promise<void> {
 
   const matrix = buildMatrix();
   // group cells by the servers they need so each server starts once; inside a server, by value size
-  const order = (c: Cell): string => `${c.group === 'dataset' ? 1 : 0}|${c.placement === 'split' ? 1 : 0}|${String(c.shards).padStart(3)}|${String(c.valueSize).padStart(6)}|${c.dataset}`;
-  const cells = matrix.map((c, i) => ({ c, i })).sort((x, y) => (order(x.c) < order(y.c) ? -1 : order(x.c) > order(y.c) ? 1 : x.i - y.i)).map((x) => x.c);
+  const order = (c: Cell): string =>
+    `${c.group === 'dataset' ? 1 : 0}|${c.placement === 'split' ? 1 : 0}|${String(c.shards).padStart(3)}|${String(c.valueSize).padStart(6)}|${c.dataset}`;
+  const cells = matrix
+    .map((c, i) => ({ c, i }))
+    .sort((x, y) => (order(x.c) < order(y.c) ? -1 : order(x.c) > order(y.c) ? 1 : x.i - y.i))
+    .map((x) => x.c);
   const baselineSeen = new Set<string>();
   const plan = cells.map((c) => {
     const needed = !baselineSeen.has(baselineKey(c));
@@ -665,9 +708,12 @@ async function main(): Promise<void> {
   plannedTotal = plan.reduce((a, x) => a + x, 0) + envs * 3 + preloadSeconds;
   const measurements = cells.length + baselineSeen.size;
   const machine = await describeMachine();
-  out(`cairn bench${QUICK ? ' --quick' : ''}: ${cells.length} cells, ${measurements} measured runs of ${SECONDS}s; estimated ${clock(plannedTotal * 1000)} (min:s)`);
+  out(
+    `cairn bench${QUICK ? ' --quick' : ''}: ${cells.length} cells, ${measurements} measured runs of ${SECONDS}s; estimated ${clock(plannedTotal * 1000)} (min:s)`,
+  );
   out(`machine: ${machineLine(machine)}`);
-  if (machine.loadAvgAtStart > CORES * 0.5) out(`warning: load average ${machine.loadAvgAtStart} on ${CORES} cores: other work is running, figures will be noisy`);
+  if (machine.loadAvgAtStart > CORES * 0.5)
+    out(`warning: load average ${machine.loadAvgAtStart} on ${CORES} cores: other work is running, figures will be noisy`);
   if (DRY) {
     cells.forEach((c, i) => out(`  ${String(i + 1).padStart(3)}. [${c.group}] ${cellLabel(c)} — keys ${c.keyspace}, ${c.generator}`));
     return;
@@ -710,7 +756,9 @@ async function main(): Promise<void> {
         }
         result.baseline = base;
         result.ratio = base.rps > 0 ? Math.round((result.cairn.rps / base.rps) * 1000) / 1000 : null;
-        const errs = (result.cairn.errors ? ` cairn errors ${result.cairn.errors} (${result.cairn.firstError})` : '') + (base.errors ? ` ${base.target} errors ${base.errors} (${base.firstError})` : '');
+        const errs =
+          (result.cairn.errors ? ` cairn errors ${result.cairn.errors} (${result.cairn.firstError})` : '') +
+          (base.errors ? ` ${base.target} errors ${base.errors} (${base.firstError})` : '');
         out(
           `[${String(i + 1).padStart(3)}/${cells.length}] ${label.padEnd(58)} cairn ${fmtRps(result.cairn.rps).padStart(9)} p99 ${fmtMs(result.cairn.p99Ms).padStart(5)} | ${base.target.padEnd(9)} ${fmtRps(base.rps).padStart(9)} p99 ${fmtMs(base.p99Ms).padStart(5)} | ${fmtRatio(result.ratio)}${hits(result.cairn) ? ` hits ${hits(result.cairn)} / ${hits(base)}` : ''}${errs}`,
         );
@@ -736,7 +784,12 @@ function finish(r: Results): void {
   r.loadAvgAtEnd = Math.round(loadavg()[0] * 100) / 100;
   const written = writeResults(r);
   out('');
-  out(renderMarkdown(r, '').split('\n').filter((l) => l.startsWith('- **')).join('\n'));
+  out(
+    renderMarkdown(r, '')
+      .split('\n')
+      .filter((l) => l.startsWith('- **'))
+      .join('\n'),
+  );
   out('');
   out(`wrote ${written.join(', ')}`);
   out(`total ${clock(Date.now() - runStarted)}`);

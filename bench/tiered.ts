@@ -220,7 +220,21 @@ async function restartDataset(n: number): Promise<string> {
     await db.batch(ops);
     if (base % 1_000_000 === 0 && base > 0) log(`  wrote ${base} keys`);
   }
-  await db.put(META_KEY, encodeMeta({ format: FORMAT_VERSION, shard: 0, casHigh: n + 1, items: n, bytes, accessSeq: n + 1, cleanShutdown: true, accessIndexed: false, flushing: false, flushMarked: true }));
+  await db.put(
+    META_KEY,
+    encodeMeta({
+      format: FORMAT_VERSION,
+      shard: 0,
+      casHigh: n + 1,
+      items: n,
+      bytes,
+      accessSeq: n + 1,
+      cleanShutdown: true,
+      accessIndexed: false,
+      flushing: false,
+      flushMarked: true,
+    }),
+  );
   await db.close();
   writeFileSync(done, `${n}\n`);
   log(`  wrote ${n} keys in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -263,7 +277,9 @@ function processFirstRead(dir: string, n: number): Promise<number> {
 async function main(): Promise<void> {
   const hotBytes = HOT_MB << 20;
   const dataBytes = KEYS * (VALUE + 13);
-  log(`cairn tiered bench: ${KEYS} keys x ${VALUE} B = ${(dataBytes / 2 ** 20).toFixed(0)} MiB of data, hot budget ${HOT_MB} MiB (${(dataBytes / hotBytes).toFixed(1)}x), Zipf ${ZIPF_S}, ${WRITE_RATIO * 100}% writes, ${SECONDS} s per store`);
+  log(
+    `cairn tiered bench: ${KEYS} keys x ${VALUE} B = ${(dataBytes / 2 ** 20).toFixed(0)} MiB of data, hot budget ${HOT_MB} MiB (${(dataBytes / hotBytes).toFixed(1)}x), Zipf ${ZIPF_S}, ${WRITE_RATIO * 100}% writes, ${SECONDS} s per store`,
+  );
   const base = join(tmpdir(), `cairn-bench-tiered-${process.pid}`);
   rmSync(base, { recursive: true, force: true });
 
@@ -274,7 +290,13 @@ async function main(): Promise<void> {
   log(`  hot ${tiered.stats().hot.items} items / cold ${tiered.stats().cold.items} items on disk`);
   log('all in memory: loading');
   const memDir = join(base, 'memory');
-  const memory = await TieredShardStore.open({ shard: 0, dir: memDir, maxMemory: Math.max(hotBytes * 20, dataBytes * 3), durability: 'writeback', blockSize: BLOCK_SIZE });
+  const memory = await TieredShardStore.open({
+    shard: 0,
+    dir: memDir,
+    maxMemory: Math.max(hotBytes * 20, dataBytes * 3),
+    durability: 'writeback',
+    blockSize: BLOCK_SIZE,
+  });
   await load(memory);
   await new Mix(tiered).run(1); // warm-up
   await new Mix(memory).run(1);
@@ -292,13 +314,17 @@ async function main(): Promise<void> {
   log(`  hot hit  p50 ${fmt(percentile(t.hot, 50))} p99 ${fmt(percentile(t.hot, 99))} p99.9 ${fmt(percentile(t.hot, 99.9))}`);
   log(`  cold hit p50 ${fmt(percentile(t.cold, 50))} p99 ${fmt(percentile(t.cold, 99))} p99.9 ${fmt(percentile(t.cold, 99.9))}`);
   log(`  spills ${st.spills}, restores ${st.restores}, evictions ${JSON.stringify(st.evictions)}`);
-  log(`all in memory: ${Math.round(m.opsPerSec)} ops/s; hit p50 ${fmt(percentile(m.hot, 50))} p99 ${fmt(percentile(m.hot, 99))}; tiered is ${((t.opsPerSec / m.opsPerSec) * 100).toFixed(0)}% of it`);
+  log(
+    `all in memory: ${Math.round(m.opsPerSec)} ops/s; hit p50 ${fmt(percentile(m.hot, 50))} p99 ${fmt(percentile(m.hot, 99))}; tiered is ${((t.opsPerSec / m.opsPerSec) * 100).toFixed(0)}% of it`,
+  );
   await tiered.close();
   await memory.close();
 
   log('LevelDB read paths (random keys of the tiered data set):');
   const rp = await readPaths(tieredDir);
-  log(`  getSync ${Math.round(rp.getSync)}/s, awaited get ${Math.round(rp.get)}/s, getMany(100) ${Math.round(rp.getMany)} keys/s, getSync of absent keys ${Math.round(rp.missSync)}/s`);
+  log(
+    `  getSync ${Math.round(rp.getSync)}/s, awaited get ${Math.round(rp.get)}/s, getMany(100) ${Math.round(rp.getMany)} keys/s, getSync of absent keys ${Math.round(rp.missSync)}/s`,
+  );
   rmSync(base, { recursive: true, force: true });
 
   const restart: Record<number, { open: number; process: number }> = {};

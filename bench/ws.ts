@@ -109,7 +109,9 @@ async function main(): Promise<void> {
     for (const depth of depths) {
       for (const op of ['set', 'get'] as const) {
         for (const transport of ['tcp', 'ws'] as const) {
-          log(`[${++step}/${total}] ${transport === 'ws' ? 'WebSocket (gateway)' : 'TCP (native port)'}, depth ${depth}, ${op.toUpperCase()} for ${durationMs / 1000}s`);
+          log(
+            `[${++step}/${total}] ${transport === 'ws' ? 'WebSocket (gateway)' : 'TCP (native port)'}, depth ${depth}, ${op.toUpperCase()} for ${durationMs / 1000}s`,
+          );
           const port = transport === 'ws' ? cairn.httpPort : cairn.port;
           const row = await loadRun(pool, { transport, port, depth, op, valueSize, keyspace, durationMs });
           rows.push(row);
@@ -134,7 +136,9 @@ async function main(): Promise<void> {
       const tcp = rows.find((r) => r.depth === depth && r.op === op && r.transport === 'tcp')!;
       const ws = rows.find((r) => r.depth === depth && r.op === op && r.transport === 'ws')!;
       const ratio = ws.opsPerSec / tcp.opsPerSec;
-      log(`| ${depth} | ${op.toUpperCase()} | ${fmt(tcp.opsPerSec)} | ${fmt(ws.opsPerSec)} | ${(ratio * 100).toFixed(0)}% | ${tcp.p99Ms.toFixed(2)} | ${ws.p99Ms.toFixed(2)} |`);
+      log(
+        `| ${depth} | ${op.toUpperCase()} | ${fmt(tcp.opsPerSec)} | ${fmt(ws.opsPerSec)} | ${(ratio * 100).toFixed(0)}% | ${tcp.p99Ms.toFixed(2)} | ${ws.p99Ms.toFixed(2)} |`,
+      );
       summary.push({
         depth,
         op,

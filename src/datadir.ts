@@ -52,10 +52,7 @@ export function claimDataDir(dir: string, shards: number, options: { checkShards
       }
       const owner = Number(readFileSync(lock, 'utf8').trim());
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
-        throw new CairnError(
-          ErrorCode.DATA_DIR,
-          `data directory ${root} is in use by process ${owner}; stop that server or choose another --data`,
-        );
+        throw new CairnError(ErrorCode.DATA_DIR, `data directory ${root} is in use by process ${owner}; stop that server or choose another --data`);
       }
       rmSync(lock, { force: true });
     }

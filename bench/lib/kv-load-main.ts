@@ -10,6 +10,6 @@ try {
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 } catch (err) {
-  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 }

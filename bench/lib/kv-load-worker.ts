@@ -71,11 +71,7 @@ class Encoder {
   private readonly getTail: Buffer;
   private readonly crlf = Buffer.from('\r\n', 'latin1');
 
-  constructor(
-    protocol: KvProtocol,
-    valueSize: number,
-    maxRequests: number,
-  ) {
+  constructor(protocol: KvProtocol, valueSize: number, maxRequests: number) {
     this.value = Buffer.alloc(valueSize, 0x78);
     if (protocol === 'resp') {
       this.getHead = Buffer.from(`*2\r\n$3\r\nGET\r\n$${KEY_LEN}\r\n`, 'latin1');

@@ -242,15 +242,12 @@ function spawnWrapped(name: string, command: string, args: string[], launch: Lau
 export async function startRedisServer(port?: number, extraArgs: string[] = [], launch: LaunchOptions = {}): Promise<ServiceHandle> {
   const p = port ?? (await freePort());
   const dir = tempDir('cairn-redis-');
-  const daemon = spawnWrapped('redis-server', requireProgram('redis-server'), [
-    '--port', String(p),
-    '--bind', '127.0.0.1',
-    '--save', '',
-    '--appendonly', 'no',
-    '--dir', dir,
-    '--protected-mode', 'no',
-    ...extraArgs,
-  ], launch);
+  const daemon = spawnWrapped(
+    'redis-server',
+    requireProgram('redis-server'),
+    ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no', ...extraArgs],
+    launch,
+  );
   try {
     await waitForPort(p, 10_000, daemon.alive);
   } catch (err) {
@@ -335,20 +332,32 @@ export async function startCairn(options: CairnOptions): Promise<CairnHandle> {
   };
   const flag = (n: number): string => (n === 0 ? 'off' : String(n));
   const dataDir = tempDir('cairn-bench-');
-  const daemon = spawnWrapped('cairn', process.execPath, [
-    ...(options.nodeArgs ?? []),
-    join(options.root, 'dist', 'src', 'cli.js'),
-    'serve',
-    '--port', flag(ports.port),
-    '--resp-port', flag(ports.respPort),
-    '--memcache-port', flag(ports.memcachePort),
-    '--http-port', flag(ports.httpPort),
-    '--data', dataDir,
-    '--shards', String(options.shards),
-    '--max-memory', options.maxMemory ?? '1gb',
-    ...(options.inline ? ['--inline', 'true'] : []),
-    ...extra,
-  ], options);
+  const daemon = spawnWrapped(
+    'cairn',
+    process.execPath,
+    [
+      ...(options.nodeArgs ?? []),
+      join(options.root, 'dist', 'src', 'cli.js'),
+      'serve',
+      '--port',
+      flag(ports.port),
+      '--resp-port',
+      flag(ports.respPort),
+      '--memcache-port',
+      flag(ports.memcachePort),
+      '--http-port',
+      flag(ports.httpPort),
+      '--data',
+      dataDir,
+      '--shards',
+      String(options.shards),
+      '--max-memory',
+      options.maxMemory ?? '1gb',
+      ...(options.inline ? ['--inline', 'true'] : []),
+      ...extra,
+    ],
+    options,
+  );
   const cleanup = (): void => {
     if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
   };

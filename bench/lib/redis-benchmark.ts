@@ -102,8 +102,11 @@ export function parseQuiet(text: string): BenchRow[] {
  */
 export function parseFull(text: string): BenchRow[] {
   const rows: BenchRow[] = [];
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips the terminal escape sequences of redis-benchmark's progress lines
-  const clean = text.split('\r').map((l) => l.replace(/^.*\x1b\[[0-9;]*[A-Za-z]/, '')).join('\n');
+  const clean = text
+    .split('\r')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips the terminal escape sequences of redis-benchmark's progress lines
+    .map((l) => l.replace(/^.*\x1b\[[0-9;]*[A-Za-z]/, ''))
+    .join('\n');
   const blocks = clean.split(/^====== (.+?) ======\s*$/m);
   // blocks: [before, name1, body1, name2, body2, ...]
   for (let i = 1; i + 1 < blocks.length; i += 2) {

@@ -64,7 +64,9 @@ export function lineChart(o: LineChartOptions): string {
   const X = (x: number): number => m.left + (xMax === xMin ? pw / 2 : ((x - xMin) / (xMax - xMin)) * pw);
   const Y = (y: number): number => m.top + ph - (y / yTop) * ph;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="100%" height="100%" fill="white"/>`);
   out.push(`<text x="${width / 2 - m.right / 2 + m.left / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">${esc(o.title)}</text>`);
   if (o.subtitle) out.push(`<text x="${width / 2 - m.right / 2 + m.left / 2}" y="38" text-anchor="middle" fill="#555">${esc(o.subtitle)}</text>`);
@@ -85,10 +87,14 @@ export function lineChart(o: LineChartOptions): string {
     const pts = [...s.points].sort((a, b) => a.x - b.x);
     const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : '';
     if (pts.length > 1) {
-      out.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${pts.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(' ')}"/>`);
+      out.push(
+        `<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${pts.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(' ')}"/>`,
+      );
     }
     for (const p of pts) {
-      out.push(`<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="3.5" fill="${s.dash ? 'white' : color}" stroke="${color}" stroke-width="1.5"><title>${esc(s.name)}: ${Math.round(p.y).toLocaleString('en-US')} at ${p.x}</title></circle>`);
+      out.push(
+        `<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="3.5" fill="${s.dash ? 'white' : color}" stroke="${color}" stroke-width="1.5"><title>${esc(s.name)}: ${Math.round(p.y).toLocaleString('en-US')} at ${p.x}</title></circle>`,
+      );
     }
     const ly = m.top + i * 18;
     const lx = m.left + pw + 16;
@@ -140,7 +146,9 @@ export function barChart(o: BarChartOptions): string {
     const top = ticks[ticks.length - 1];
     Y = (v: number): number => m.top + ph - (v / top) * ph;
   }
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="100%" height="100%" fill="white"/>`);
   out.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">${esc(o.title)}</text>`);
   if (o.subtitle) out.push(`<text x="${width / 2}" y="38" text-anchor="middle" fill="#555">${esc(o.subtitle)}</text>`);

@@ -119,8 +119,20 @@ const COMMANDS: Record<string, CliCommand> = {
     max: 2,
     run: (c, [k, ms]) => c.touch(k, ms === undefined ? {} : { ttl: int(ms, 'ms') }),
   },
-  incr: { usage: 'incr KEY [BY]', help: 'add to a decimal integer', min: 1, max: 2, run: (c, [k, by]) => c.incrBig(k, by === undefined ? 1n : BigInt(int(by, 'by'))) },
-  decr: { usage: 'decr KEY [BY]', help: 'subtract from a decimal integer', min: 1, max: 2, run: (c, [k, by]) => c.incrBig(k, -(by === undefined ? 1n : BigInt(int(by, 'by')))) },
+  incr: {
+    usage: 'incr KEY [BY]',
+    help: 'add to a decimal integer',
+    min: 1,
+    max: 2,
+    run: (c, [k, by]) => c.incrBig(k, by === undefined ? 1n : BigInt(int(by, 'by'))),
+  },
+  decr: {
+    usage: 'decr KEY [BY]',
+    help: 'subtract from a decimal integer',
+    min: 1,
+    max: 2,
+    run: (c, [k, by]) => c.incrBig(k, -(by === undefined ? 1n : BigInt(int(by, 'by')))),
+  },
   append: { usage: 'append KEY VALUE', help: 'append bytes; the new length', min: 2, max: 2, run: (c, [k, v]) => c.append(k, v) },
   prepend: { usage: 'prepend KEY VALUE', help: 'prepend bytes; the new length', min: 2, max: 2, run: (c, [k, v]) => c.prepend(k, v) },
   getdel: { usage: 'getdel KEY', help: 'get and delete', min: 1, max: 1, run: (c, [k]) => c.getdel(k) },
@@ -464,7 +476,14 @@ export async function runClientCli(argv: string[], io: CliIO = { stdin: process.
   }
   let client: CairnClient;
   try {
-    client = await createClient({ host: opts.host, port: opts.port, password: opts.password, name: 'cairn-cli', timeoutMs: opts.timeoutMs, reconnect: opts.rest.length === 0 });
+    client = await createClient({
+      host: opts.host,
+      port: opts.port,
+      password: opts.password,
+      name: 'cairn-cli',
+      timeoutMs: opts.timeoutMs,
+      reconnect: opts.rest.length === 0,
+    });
   } catch (err) {
     io.stderr.write(`cairn cli: ${formatError(err).replace('(error) ', '')}\n`);
     return 1;

@@ -35,8 +35,7 @@ function defaultUrl(): string | undefined {
 /** Connect over WebSocket and run the handshake. */
 export async function createClient(options: BrowserClientOptions = {}): Promise<CairnClient> {
   const transport =
-    options.transport ??
-    webSocketTransport({ url: options.url ?? defaultUrl(), WebSocket: options.WebSocket, connectTimeoutMs: options.connectTimeoutMs });
+    options.transport ?? webSocketTransport({ url: options.url ?? defaultUrl(), WebSocket: options.WebSocket, connectTimeoutMs: options.connectTimeoutMs });
   const client = new CairnClient({ ...options, port: options.port ?? 7382, transport });
   await client.connect();
   return client;

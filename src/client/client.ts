@@ -824,10 +824,16 @@ export class CairnClient {
 
   /** One page of a scan over every key on every shard; start with '0', stop when the cursor is '0' again. */
   scan(cursor = '0', count = 100, options?: RequestOptions): Promise<ScanPage> {
-    return this.call(Opcode.SCAN, cursor, [count], (v) => {
-      const [next, keys] = v as [string, Uint8Array[]];
-      return { cursor: next, keys };
-    }, options);
+    return this.call(
+      Opcode.SCAN,
+      cursor,
+      [count],
+      (v) => {
+        const [next, keys] = v as [string, Uint8Array[]];
+        return { cursor: next, keys };
+      },
+      options,
+    );
   }
 
   /** Every key, page by page. A key present for the whole scan is yielded at least once. */
@@ -934,13 +940,19 @@ export class CairnClient {
     if (this.state === 'closed') throw new CairnError(ErrorCode.CLOSED, 'the client is closed');
     const bytes = toBytes((pattern ? options.pattern : options.channel)!);
     const id = (pattern ? 'p' : 'c') + binaryString(bytes);
-    const sub = new Subscription<ChannelMessage>(pattern ? { pattern: bytes } : { channel: bytes }, 0, callback, options.highWaterMark ?? 100_000, async (s) => {
-      const entry = this.channelSubs.get(id);
-      if (!entry?.subs.delete(s)) return;
-      if (entry.subs.size > 0) return;
-      this.channelSubs.delete(id);
-      if (this.state !== 'closed') await this.call(Opcode.UNSUBSCRIBE, '', [pattern ? { pattern: bytes } : { channel: bytes }], null);
-    });
+    const sub = new Subscription<ChannelMessage>(
+      pattern ? { pattern: bytes } : { channel: bytes },
+      0,
+      callback,
+      options.highWaterMark ?? 100_000,
+      async (s) => {
+        const entry = this.channelSubs.get(id);
+        if (!entry?.subs.delete(s)) return;
+        if (entry.subs.size > 0) return;
+        this.channelSubs.delete(id);
+        if (this.state !== 'closed') await this.call(Opcode.UNSUBSCRIBE, '', [pattern ? { pattern: bytes } : { channel: bytes }], null);
+      },
+    );
     let entry = this.channelSubs.get(id);
     const first = !entry;
     if (!entry) this.channelSubs.set(id, (entry = { pattern, bytes, subs: new Set() }));

@@ -75,7 +75,8 @@ class WebSocketTransport implements Transport {
       };
       ws.onmessage = (ev) => {
         const data = ev.data;
-        const chunk = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+        const chunk =
+          data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
         if (!chunk) return; // cairn sends binary messages only
         for (const listener of this.dataListeners) listener(chunk);
       };

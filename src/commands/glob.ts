@@ -7,15 +7,7 @@ export function globMatch(pattern: Uint8Array, str: Uint8Array): boolean {
   return match(pattern, 0, pattern.length, str, 0, str.length, skipLonger);
 }
 
-function match(
-  pat: Uint8Array,
-  p: number,
-  pEnd: number,
-  str: Uint8Array,
-  s: number,
-  sEnd: number,
-  skipLonger: { value: boolean },
-): boolean {
+function match(pat: Uint8Array, p: number, pEnd: number, str: Uint8Array, s: number, sEnd: number, skipLonger: { value: boolean }): boolean {
   while (p < pEnd && s < sEnd) {
     const c = pat[p];
     if (c === 42 /* * */) {

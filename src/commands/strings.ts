@@ -49,9 +49,7 @@ export function getex(ctx: CommandContext, key: Uint8Array, expiresAt: number | 
   const store = ctx.store;
   if (expiresAt === undefined) return store.get(key);
   if (expiresAt === 0) {
-    return store.update(key, (cur) =>
-      cur === null || cur.expiresAt === 0 ? { op: 'keep' } : { op: 'set', value: cur.value, flags: cur.flags, expiresAt: 0 },
-    );
+    return store.update(key, (cur) => (cur === null || cur.expiresAt === 0 ? { op: 'keep' } : { op: 'set', value: cur.value, flags: cur.flags, expiresAt: 0 }));
   }
   return expiresAt <= ctx.now ? store.getdel(key) : store.touch(key, expiresAt);
 }

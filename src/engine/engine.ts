@@ -341,15 +341,7 @@ export class Engine {
 
   // ---------------------------------------------------------------- writes
 
-  set(
-    key: Uint8Array,
-    value: Uint8Array,
-    expiresAt = 0,
-    flags = 0,
-    mode = SET_ALWAYS,
-    cas = 0,
-    keepTtl = false,
-  ): number {
+  set(key: Uint8Array, value: Uint8Array, expiresAt = 0, flags = 0, mode = SET_ALWAYS, cas = 0, keepTtl = false): number {
     const vlen = value.length;
     this.checkSizes(key.length, vlen);
     const ref = this.lookup(key);
@@ -649,10 +641,7 @@ export class Engine {
   }
 
   private oom(klen: number, vlen: number): CairnError {
-    return new CairnError(
-      ErrorCode.OUT_OF_MEMORY,
-      `an entry of ${klen + vlen} bytes does not fit in a ${this.budget}-byte memory budget`,
-    );
+    return new CairnError(ErrorCode.OUT_OF_MEMORY, `an entry of ${klen + vlen} bytes does not fit in a ${this.budget}-byte memory budget`);
   }
 
   private layoutFor(klen: number, vlen: number, flags: number, exp: number, cas: number): number {
@@ -733,17 +722,7 @@ export class Engine {
     return nref;
   }
 
-  private fill(
-    ref: number,
-    w0: number,
-    key: Uint8Array,
-    a: Uint8Array,
-    b: Uint8Array | null,
-    vlen: number,
-    flags: number,
-    exp: number,
-    cas: number,
-  ): void {
+  private fill(ref: number, w0: number, key: Uint8Array, a: Uint8Array, b: Uint8Array | null, vlen: number, flags: number, exp: number, cas: number): void {
     const m = this.m;
     const u8 = this.arena.u8;
     const klen = key.length;

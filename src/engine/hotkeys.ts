@@ -43,7 +43,10 @@ export class HotKeyTracker {
   /** accesses left before the next sample */
   countdown: number;
 
-  constructor(private readonly random: () => number, options: HotKeyOptions = {}) {
+  constructor(
+    private readonly random: () => number,
+    options: HotKeyOptions = {},
+  ) {
     this.rate = Math.max(0, Math.floor(options.rate ?? 16));
     const capacity = options.capacity ?? 32;
     this.width = options.width ?? 1024;

@@ -209,14 +209,7 @@ export class TtlPolicy extends LruPolicy {
 }
 
 /** Walk a list (masked links), checking prev links and membership; returns its length. */
-export function verifyList(
-  m: Uint32Array,
-  q: { head: number; tail: number },
-  mask: number,
-  max: number,
-  check: (ref: number) => void,
-  name: string,
-): number {
+export function verifyList(m: Uint32Array, q: { head: number; tail: number }, mask: number, max: number, check: (ref: number) => void, name: string): number {
   let len = 0;
   let prev = 0;
   for (let r = q.head; r !== 0; r = m[r + 2] & mask) {

@@ -220,18 +220,32 @@ export class S3FifoPolicy implements EvictionPolicy {
   verify(count: number, check: (ref: number) => void): void {
     const m = this.m;
     let words = 0;
-    const a = verifyList(m, this.s, LINK, count, (r) => {
-      if ((m[r + 2] & ~LINK) !== 0) throw new Error('s3fifo: small-queue item flagged main');
-      words += itemWords(m, r);
-      check(r);
-    }, 's3fifo small');
+    const a = verifyList(
+      m,
+      this.s,
+      LINK,
+      count,
+      (r) => {
+        if ((m[r + 2] & ~LINK) !== 0) throw new Error('s3fifo: small-queue item flagged main');
+        words += itemWords(m, r);
+        check(r);
+      },
+      's3fifo small',
+    );
     if (words !== this.s.words) throw new Error('s3fifo: small-queue bytes mismatch');
     words = 0;
-    const b = verifyList(m, this.main, LINK, count, (r) => {
-      if ((m[r + 2] & ~LINK) >>> 0 !== MAIN) throw new Error('s3fifo: main-queue item not flagged main');
-      words += itemWords(m, r);
-      check(r);
-    }, 's3fifo main');
+    const b = verifyList(
+      m,
+      this.main,
+      LINK,
+      count,
+      (r) => {
+        if ((m[r + 2] & ~LINK) >>> 0 !== MAIN) throw new Error('s3fifo: main-queue item not flagged main');
+        words += itemWords(m, r);
+        check(r);
+      },
+      's3fifo main',
+    );
     if (words !== this.main.words) throw new Error('s3fifo: main-queue bytes mismatch');
     if (a + b !== count || this.count !== count) throw new Error(`s3fifo: queues hold ${a}+${b}, count ${count}`);
   }

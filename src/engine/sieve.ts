@@ -90,11 +90,18 @@ export class SievePolicy implements EvictionPolicy {
 
   verify(count: number, check: (ref: number) => void): void {
     let handSeen = this.hand === 0;
-    const n = verifyList(this.m, this, LINK, count, (r) => {
-      if (r === this.hand) handSeen = true;
-      if ((this.m[r + 2] & ~LINK) !== 0) throw new Error('sieve: flag bits set in w2');
-      check(r);
-    }, this.name);
+    const n = verifyList(
+      this.m,
+      this,
+      LINK,
+      count,
+      (r) => {
+        if (r === this.hand) handSeen = true;
+        if ((this.m[r + 2] & ~LINK) !== 0) throw new Error('sieve: flag bits set in w2');
+        check(r);
+      },
+      this.name,
+    );
     if (n !== count) throw new Error(`sieve: list length ${n} != count ${count}`);
     if (!handSeen) throw new Error('sieve: hand is not on the list');
   }

@@ -41,17 +41,7 @@ export const CHANNEL_MESSAGE = 16;
 export type KeyEventName = 'set' | 'delete' | 'expire' | 'evict' | 'restore' | 'drop' | 'flush' | 'ttl';
 
 /** Name per code (index = code). */
-export const KEY_EVENT_NAMES: readonly (KeyEventName | undefined)[] = [
-  undefined,
-  'set',
-  'delete',
-  'expire',
-  'evict',
-  'restore',
-  'drop',
-  'flush',
-  'ttl',
-];
+export const KEY_EVENT_NAMES: readonly (KeyEventName | undefined)[] = [undefined, 'set', 'delete', 'expire', 'evict', 'restore', 'drop', 'flush', 'ttl'];
 
 export const ALL_KEY_EVENTS = 0x1fe; // bits 1..8
 

@@ -76,9 +76,7 @@ export class CommandStats {
       if (c.calls === 0 && c.rejected === 0) continue;
       const usec = Math.round(c.usec + (shardUsec.get(name) ?? 0));
       const perCall = c.calls === 0 ? 0 : usec / c.calls;
-      out.push(
-        `cmdstat_${name}:calls=${c.calls},usec=${usec},usec_per_call=${perCall.toFixed(2)},rejected_calls=${c.rejected},failed_calls=${c.failed}`,
-      );
+      out.push(`cmdstat_${name}:calls=${c.calls},usec=${usec},usec_per_call=${perCall.toFixed(2)},rejected_calls=${c.rejected},failed_calls=${c.failed}`);
     }
     return out;
   }

@@ -33,7 +33,7 @@ export class InlineBackend implements ShardBackend {
 
   static async start(o: BackendOptions): Promise<InlineBackend> {
     const factory = o.executors;
-    if (!factory) throw new CairnError(ErrorCode.BAD_ARGUMENT, 'inline mode needs the shards\' executors');
+    if (!factory) throw new CairnError(ErrorCode.BAD_ARGUMENT, "inline mode needs the shards' executors");
     const stores: TieredShardStore[] = [];
     try {
       for (let i = 0; i < o.shards; i++) {
@@ -53,10 +53,14 @@ export class InlineBackend implements ShardBackend {
   listenForEvents(on: boolean): void {
     for (const store of this.stores) {
       // events reach the handler asynchronously, like replies, so nobody sees re-entrant calls
-      store.onKeyEvent(on ? (code, key) => {
-        const copy = Buffer.from(key);
-        queueMicrotask(() => this.handler(MessageKind.EVENT, 0, code, copy));
-      } : null);
+      store.onKeyEvent(
+        on
+          ? (code, key) => {
+              const copy = Buffer.from(key);
+              queueMicrotask(() => this.handler(MessageKind.EVENT, 0, code, copy));
+            }
+          : null,
+      );
     }
   }
 
@@ -82,10 +86,7 @@ export class InlineBackend implements ShardBackend {
       return;
     }
     // Replies are delivered asynchronously in both modes, so callers never see re-entrant replies.
-    Promise.resolve(result).then(
-      (reply) => this.handler(kind, conn, seq, Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength)),
-      fail,
-    );
+    Promise.resolve(result).then((reply) => this.handler(kind, conn, seq, Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength)), fail);
   }
 
   onReply(handler: ReplyHandler): void {

@@ -150,9 +150,7 @@ export class FrontLink {
 
   /** Every shard's metrics report, in shard order; rejects when any shard does not answer in time. */
   async metrics(timeoutMs = 2000): Promise<ShardMetricsReport[]> {
-    const replies = await Promise.all(
-      Array.from({ length: this.shards }, (_, s) => this.request(s, MessageKind.METRICS, EMPTY, timeoutMs)),
-    );
+    const replies = await Promise.all(Array.from({ length: this.shards }, (_, s) => this.request(s, MessageKind.METRICS, EMPTY, timeoutMs)));
     return replies.map((r) => unpackr.unpack(r) as ShardMetricsReport);
   }
 

@@ -69,11 +69,7 @@ export interface PubSubHandle {
   close(): void;
 }
 
-export function createConnState(
-  id: number,
-  shards: number,
-  options: { password?: string | null; server?: ServerInfo } = {},
-): ConnState {
+export function createConnState(id: number, shards: number, options: { password?: string | null; server?: ServerInfo } = {}): ConnState {
   const password = options.password ?? null;
   return { id, name: null, authenticated: password === null, password, shards, protocol: 2, server: options.server };
 }

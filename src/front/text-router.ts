@@ -107,7 +107,7 @@ export class TextRouter {
       const out: Buffer[] = new Array(targets.length);
       let left = targets.length;
       targets.forEach((t, i) => {
-        const seq = (0x80000000 | this.nextInternal++ % 0x80000000) >>> 0;
+        const seq = (0x80000000 | (this.nextInternal++ % 0x80000000)) >>> 0;
         this.internal.set(seq, (reply) => {
           out[i] = reply;
           if (--left === 0) finish(out);
@@ -129,7 +129,10 @@ export class TextRouter {
         gather(plan.parts, (r) => done(plan.join(r)));
         return;
       case 'all':
-        gather(Array.from({ length: backend.shards }, (_, shard) => ({ shard, raw: plan.raw })), (r) => done(plan.join(r)));
+        gather(
+          Array.from({ length: backend.shards }, (_, shard) => ({ shard, raw: plan.raw })),
+          (r) => done(plan.join(r)),
+        );
         return;
       case 'chain':
         gather(plan.parts, (r) => this.runInternal(plan.next(r), done));

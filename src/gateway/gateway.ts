@@ -357,13 +357,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       while (sockets.has(id)) id = (id + 1) >>> 0 || 1;
       nextId = (id + 1) >>> 0 || 1;
       const state: SocketState = { id, router: null, closed: false, out: [], outBytes: 0, queued: false, paused: false, held: [], heldBytes: 0, charged: 0 };
-      res.upgrade(
-        state,
-        req.getHeader('sec-websocket-key'),
-        req.getHeader('sec-websocket-protocol'),
-        req.getHeader('sec-websocket-extensions'),
-        context,
-      );
+      res.upgrade(state, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {
       const state = ws.getUserData();

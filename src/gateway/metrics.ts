@@ -99,10 +99,14 @@ export function renderPrometheus(s: Snapshot): string {
     w.sample('cairn_bytes', { shard: r.shard, tier: 'cold' }, r.stats.cold.bytes);
   }
   perShard('cairn_memory_limit_bytes', 'gauge', 'Hot-tier byte budget.', (r) => r.stats.hot.maxBytes);
-  perShard('cairn_writeback_lag_seconds', 'gauge', 'Age of the oldest write not yet on disk (0: all on disk): what a crash would lose now.', (r) => (r.stats.writeback?.lagMs ?? 0) / 1000);
+  perShard(
+    'cairn_writeback_lag_seconds',
+    'gauge',
+    'Age of the oldest write not yet on disk (0: all on disk): what a crash would lose now.',
+    (r) => (r.stats.writeback?.lagMs ?? 0) / 1000,
+  );
   perShard('cairn_writeback_unwritten_keys', 'gauge', 'Keys with a write not yet on disk.', (r) => r.stats.writeback?.ops ?? 0);
   perShard('cairn_writeback_unwritten_bytes', 'gauge', 'Estimated bytes of the writes not yet on disk.', (r) => r.stats.writeback?.bytes ?? 0);
-
 
   const conns = new Map<string, [number, number]>();
   for (const f of s.fronts) {
@@ -141,7 +145,7 @@ export function renderPrometheus(s: Snapshot): string {
     for (const r of repl.replicaLag) w.sample('cairn_repl_replica_lag_events', { replica: r.replica }, r.lag);
     w.family('cairn_repl_lag_events', 'gauge', 'On a replica: events received from the primary and not yet applied.');
     w.sample('cairn_repl_lag_events', {}, repl.lagEvents);
-    w.family('cairn_repl_link_up', 'gauge', "On a replica: 1 while the link to the primary is in sync.");
+    w.family('cairn_repl_link_up', 'gauge', 'On a replica: 1 while the link to the primary is in sync.');
     w.sample('cairn_repl_link_up', {}, repl.linkUp);
     w.family('cairn_repl_syncs_total', 'counter', 'Resyncs a replica did, by kind (full copy or partial from the backlog).');
     w.sample('cairn_repl_syncs_total', { kind: 'full' }, repl.fullSyncs);

@@ -120,5 +120,10 @@ export class Endpoint {
 export function frontEndpoint(memory: LinkMemory, visit: RingMessageVisitor): Endpoint {
   const outboxes = memory.requests.map((sab, i) => new Outbox(new Ring(sab), new Doorbell(memory.shardBells[i])));
   const inbound = memory.replies.map((sab) => new Ring(sab));
-  return new Endpoint(outboxes, inbound, new Doorbell(memory.bell), inbound.map(() => visit));
+  return new Endpoint(
+    outboxes,
+    inbound,
+    new Doorbell(memory.bell),
+    inbound.map(() => visit),
+  );
 }

@@ -69,11 +69,7 @@ export function executeMemcache(store: ShardStore, raw: Buffer, options: Memcach
 }
 
 /** executes commands one after another (a shard's batch), replies in the same order. */
-export async function executeMemcacheBatch(
-  store: ShardStore,
-  raws: readonly Buffer[],
-  options: MemcacheExecOptions = {},
-): Promise<Buffer[]> {
+export async function executeMemcacheBatch(store: ShardStore, raws: readonly Buffer[], options: MemcacheExecOptions = {}): Promise<Buffer[]> {
   const out: Buffer[] = [];
   for (const raw of raws) out.push(await executeMemcache(store, raw, options));
   return out;

@@ -7,17 +7,7 @@ import { shardOf } from '../hash.js';
 import { decodeReports } from '../commands/stats.js';
 import { MEMCACHED_COMPAT_VERSION, memcacheStats } from './stats.js';
 import type { ConnState, LocalPlan, Plan, SplitPart } from '../front/plan.js';
-import {
-  R_BAD_FORMAT,
-  R_ERROR,
-  R_TOO_LARGE,
-  commandWord,
-  parseI32,
-  parseU32,
-  parseU64,
-  validKey,
-  type MemcacheFrame,
-} from './framer.js';
+import { R_BAD_FORMAT, R_ERROR, R_TOO_LARGE, commandWord, parseI32, parseU32, parseU64, validKey, type MemcacheFrame } from './framer.js';
 
 const EMPTY = Buffer.alloc(0);
 const END = Buffer.from('END\r\n');
@@ -157,7 +147,12 @@ function planGet(args: Buffer[], first: number, raw: Buffer, conn: ConnState): P
   return {
     kind: 'split',
     parts,
-    join: (replies) => joinGet(replies, keys, shards.map((s) => partOfShard.get(s)!)),
+    join: (replies) =>
+      joinGet(
+        replies,
+        keys,
+        shards.map((s) => partOfShard.get(s)!),
+      ),
   };
 }
 

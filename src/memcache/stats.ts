@@ -58,4 +58,3 @@ export function memcacheStats(reports: readonly ShardReport[], server: ServerInf
   ];
   return lines.map(([k, v]) => `STAT ${k} ${v}\r\n`).join('');
 }
-

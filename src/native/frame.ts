@@ -117,18 +117,10 @@ abstract class Splitter {
     if (avail < 4) return this.stash();
     const length = readU32(this.src, this.pos);
     if (length > this.maxFrame) {
-      throw (this.broken = new FrameError(
-        ErrorCode.FRAME_TOO_LARGE,
-        `${kind} frame of ${length} bytes exceeds the limit of ${this.maxFrame}`,
-        true,
-      ));
+      throw (this.broken = new FrameError(ErrorCode.FRAME_TOO_LARGE, `${kind} frame of ${length} bytes exceeds the limit of ${this.maxFrame}`, true));
     }
     if (length < minLength) {
-      throw (this.broken = new FrameError(
-        ErrorCode.BAD_FRAME,
-        `${kind} frame length ${length} is shorter than its ${minLength}-byte header`,
-        true,
-      ));
+      throw (this.broken = new FrameError(ErrorCode.BAD_FRAME, `${kind} frame length ${length} is shorter than its ${minLength}-byte header`, true));
     }
     if (avail < length + 4) return this.stash();
     return length + 4;
@@ -207,13 +199,7 @@ export class FrameReader extends Splitter {
     const requestId = readU32(src, start + 5);
     const keyLength = readU32(src, start + 9);
     if (keyLength > size - REQUEST_HEADER_SIZE) {
-      throw new FrameError(
-        ErrorCode.BAD_FRAME,
-        `route key length ${keyLength} runs past the end of a ${size}-byte frame`,
-        false,
-        requestId,
-        opcode,
-      );
+      throw new FrameError(ErrorCode.BAD_FRAME, `route key length ${keyLength} runs past the end of a ${size}-byte frame`, false, requestId, opcode);
     }
     checkRouteKey(keyLength, this.maxKey, requestId, opcode);
     const f = this.frame;

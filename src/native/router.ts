@@ -200,9 +200,7 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber, Replica
 
   pushMessage(pattern: Buffer | null, channel: Buffer, message: Buffer): void {
     if (this.closing) return;
-    this.unasked(
-      encodeReply(Status.PUSH, 0, pattern === null ? [PUSH_MESSAGE, channel, message] : [PUSH_PMESSAGE, pattern, channel, message]),
-    );
+    this.unasked(encodeReply(Status.PUSH, 0, pattern === null ? [PUSH_MESSAGE, channel, message] : [PUSH_PMESSAGE, pattern, channel, message]));
   }
 
   /**
@@ -253,7 +251,6 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber, Replica
     this.events?.drop(this);
     this.bus?.drop(this);
   }
-
 }
 
 function asBytes(value: unknown): Buffer | null {
@@ -275,7 +272,7 @@ const statsUnpackr = createUnpackr(false);
 function withReplication(reply: Uint8Array, replication: unknown): Uint8Array {
   if (reply[4] !== Status.OK) return reply;
   const body = statsUnpackr.unpack(reply, { start: REPLY_HEADER_SIZE, end: reply.length }) as Record<string, unknown>;
-  return encodeReply(Status.OK, (reply[5] << 24 | reply[6] << 16 | reply[7] << 8 | reply[8]) >>> 0, { ...body, replication });
+  return encodeReply(Status.OK, ((reply[5] << 24) | (reply[6] << 16) | (reply[7] << 8) | reply[8]) >>> 0, { ...body, replication });
 }
 
 /**

@@ -65,14 +65,24 @@ export const NOTIFY = {
 } as const;
 
 const FLAG_CHARS: [string, number][] = [
-  ['g', NOTIFY.GENERIC], ['$', NOTIFY.STRING], ['l', NOTIFY.LIST], ['s', NOTIFY.SET], ['h', NOTIFY.HASH],
-  ['z', NOTIFY.ZSET], ['x', NOTIFY.EXPIRED], ['e', NOTIFY.EVICTED], ['t', NOTIFY.STREAM], ['m', NOTIFY.KEY_MISS],
-  ['d', NOTIFY.MODULE], ['n', NOTIFY.NEW], ['K', NOTIFY.KEYSPACE], ['E', NOTIFY.KEYEVENT],
+  ['g', NOTIFY.GENERIC],
+  ['$', NOTIFY.STRING],
+  ['l', NOTIFY.LIST],
+  ['s', NOTIFY.SET],
+  ['h', NOTIFY.HASH],
+  ['z', NOTIFY.ZSET],
+  ['x', NOTIFY.EXPIRED],
+  ['e', NOTIFY.EVICTED],
+  ['t', NOTIFY.STREAM],
+  ['m', NOTIFY.KEY_MISS],
+  ['d', NOTIFY.MODULE],
+  ['n', NOTIFY.NEW],
+  ['K', NOTIFY.KEYSPACE],
+  ['E', NOTIFY.KEYEVENT],
 ];
 /** 'A' = g$lshzxetd, as in Redis */
 const ALL_CLASSES =
-  NOTIFY.GENERIC | NOTIFY.STRING | NOTIFY.LIST | NOTIFY.SET | NOTIFY.HASH | NOTIFY.ZSET | NOTIFY.EXPIRED | NOTIFY.EVICTED |
-  NOTIFY.STREAM | NOTIFY.MODULE;
+  NOTIFY.GENERIC | NOTIFY.STRING | NOTIFY.LIST | NOTIFY.SET | NOTIFY.HASH | NOTIFY.ZSET | NOTIFY.EXPIRED | NOTIFY.EVICTED | NOTIFY.STREAM | NOTIFY.MODULE;
 
 /** Parse a notify-keyspace-events string; null when it has a character Redis would refuse. */
 export function parseNotifyFlags(text: string): number | null {
@@ -140,7 +150,10 @@ export class ChannelBus {
    * `listen(on)` asks the shards for key events (keyspace notifications are made from them); it is
    * on only while notifications are enabled and this front has some channel subscription.
    */
-  constructor(private readonly listen: (on: boolean) => void = () => undefined, notify = 0) {
+  constructor(
+    private readonly listen: (on: boolean) => void = () => undefined,
+    notify = 0,
+  ) {
     this.notifyFlags = notify;
   }
 

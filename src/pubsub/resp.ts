@@ -106,9 +106,7 @@ export class RespPubSub implements PubSubHandle, ChannelSubscriber {
       }
       flags = parseNotifyFlags(pairs[i + 1].toString('latin1'));
       if (flags === null) {
-        return err(
-          "CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
-        );
+        return err("CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
       }
     }
     if (flags !== null) this.bus.setNotify(flags);

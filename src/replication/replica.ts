@@ -233,15 +233,20 @@ export class ReplicaLink {
       await primary.connect();
       this.state = 'sync';
       const known = this.runId !== null;
-      const reply = (await primary.command(Opcode.REPLSYNC, '', [
-        { runId: this.runId, offset: this.offset, port: this.o.listeningPort ?? 0 },
-      ])) as { mode: string; runId: string; offset: number };
+      const reply = (await primary.command(Opcode.REPLSYNC, '', [{ runId: this.runId, offset: this.offset, port: this.o.listeningPort ?? 0 }])) as {
+        mode: string;
+        runId: string;
+        offset: number;
+      };
       if (gen !== this.gen) return;
       if (reply.mode === 'partial') {
         this.partialSyncs++;
         this.o.log(`cairn: partial resync with ${this.o.host}:${this.o.port} from offset ${reply.offset}`);
       } else {
-        if (known) this.o.log(`cairn: ${this.o.host}:${this.o.port} cannot continue from offset ${this.offset} (run ${reply.runId === this.runId ? 'same' : 'changed'}); full copy`);
+        if (known)
+          this.o.log(
+            `cairn: ${this.o.host}:${this.o.port} cannot continue from offset ${this.offset} (run ${reply.runId === this.runId ? 'same' : 'changed'}); full copy`,
+          );
         // until the copy completes the data matches no offset
         this.runId = null;
         this.save(false);
@@ -263,7 +268,9 @@ export class ReplicaLink {
         this.state = 'connected';
         this.downSince = 0;
         this.save(false);
-        this.o.log(`cairn: replica in sync with ${this.o.host}:${this.o.port} at offset ${this.offset}${reply.mode === 'full' ? ` (${this.copied} keys copied)` : ''}`);
+        this.o.log(
+          `cairn: replica in sync with ${this.o.host}:${this.o.port} at offset ${this.offset}${reply.mode === 'full' ? ` (${this.copied} keys copied)` : ''}`,
+        );
       }
     } catch (err) {
       if (gen !== this.gen) return;

@@ -102,7 +102,6 @@ export const INFO_SECTIONS = [
 /** sections only `all` and `everything` bring, as Redis' commandstats */
 const NOT_DEFAULT = ['commandstats'] as const;
 
-
 /** a key as Redis prints binary-safe strings (sdscatrepr): quoted, with C escapes */
 export function reprKey(bytes: Uint8Array): string {
   let out = '"';
@@ -127,7 +126,11 @@ export function hotKeyBytes(h: HotKeyStat): Buffer {
 /** a bin's label as Redis 8 writes them: its smallest size, 1K, 2M, ... */
 export function binLabel(bin: number): string {
   const v = binFloor(bin);
-  for (const [suffix, unit] of [['G', 2 ** 30], ['M', 2 ** 20], ['K', 2 ** 10]] as const) {
+  for (const [suffix, unit] of [
+    ['G', 2 ** 30],
+    ['M', 2 ** 20],
+    ['K', 2 ** 10],
+  ] as const) {
     if (v >= unit) return `${v / unit}${suffix}`;
   }
   return String(v);
@@ -171,11 +174,7 @@ export function infoText(requested: readonly string[], reports: readonly ShardRe
     `cairn_version:${server.version ?? '0.0.0'}`,
     `node_version:${process.version}`,
   ]);
-  add('clients', 'Clients', [
-    `connected_clients:${server.connectedClients?.() ?? 1}`,
-    'blocked_clients:0',
-    'tracking_clients:0',
-  ]);
+  add('clients', 'Clients', [`connected_clients:${server.connectedClients?.() ?? 1}`, 'blocked_clients:0', 'tracking_clients:0']);
   const rss = process.memoryUsage.rss();
   add('memory', 'Memory', [
     `used_memory:${rss}`,
@@ -212,18 +211,19 @@ export function infoText(requested: readonly string[], reports: readonly ShardRe
     `keyspace_misses:${t.misses}`,
     `total_error_replies:${server.commandStats?.totalErrors ?? 0}`,
   ]);
-  add('replication', 'Replication', conn.replication?.infoLines() ?? [
-    'role:master',
-    'connected_slaves:0',
-    'master_failover_state:no-failover',
-    `master_replid:${RUN_ID}`,
-    'master_repl_offset:0',
-  ]);
+  add(
+    'replication',
+    'Replication',
+    conn.replication?.infoLines() ?? [
+      'role:master',
+      'connected_slaves:0',
+      'master_failover_state:no-failover',
+      `master_replid:${RUN_ID}`,
+      'master_repl_offset:0',
+    ],
+  );
   const cpu = process.cpuUsage();
-  add('cpu', 'CPU', [
-    `used_cpu_sys:${(cpu.system / 1e6).toFixed(6)}`,
-    `used_cpu_user:${(cpu.user / 1e6).toFixed(6)}`,
-  ]);
+  add('cpu', 'CPU', [`used_cpu_sys:${(cpu.system / 1e6).toFixed(6)}`, `used_cpu_user:${(cpu.user / 1e6).toFixed(6)}`]);
   add('modules', 'Modules', []);
   if (wanted.has('commandstats')) {
     const usec = new Map<string, number>();
@@ -243,4 +243,3 @@ export function infoText(requested: readonly string[], reports: readonly ShardRe
   // Redis separates sections with an empty line and ends with the last line's CRLF.
   return sections.join('\r\n');
 }
-

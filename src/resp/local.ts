@@ -10,9 +10,7 @@ import { globMatch } from '../commands/glob.js';
 import { REDIS_COMPAT_VERSION, maxmemoryPolicy } from './info.js';
 import type { ConnState, LocalPlan } from '../front/plan.js';
 
-const NO_PASSWORD = err(
-  'AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
-);
+const NO_PASSWORD = err('AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
 const BAD_NAME = err('Client names cannot contain spaces, newlines or special characters.');
 
 function reply(buf: Buffer, close?: boolean): LocalPlan {
@@ -71,27 +69,41 @@ export function planLocal(spec: CommandSpec, args: Buffer[], conn: ConnState): L
       return reply(OK);
     }
     case 'client|help':
-      return reply(help('CLIENT', [
-        'ID', '    Return the ID of the current connection.',
-        'GETNAME', '    Return the name of the current connection.',
-        'SETNAME <name>', '    Assign the name <name> to the current connection.',
-        'SETINFO <LIB-NAME|LIB-VER> <value>', '    Accepted and ignored.',
-      ]));
+      return reply(
+        help('CLIENT', [
+          'ID',
+          '    Return the ID of the current connection.',
+          'GETNAME',
+          '    Return the name of the current connection.',
+          'SETNAME <name>',
+          '    Assign the name <name> to the current connection.',
+          'SETINFO <LIB-NAME|LIB-VER> <value>',
+          '    Accepted and ignored.',
+        ]),
+      );
     case 'command':
       return reply(array([...COMMANDS.values()].map(commandInfo)));
     case 'command|count':
       return reply(integer(COMMANDS.size));
     case 'command|info': {
       if (args.length === 2) return reply(array([...COMMANDS.values()].map(commandInfo)));
-      return reply(array(args.slice(2).map((a) => {
-        const spec = lookup(a);
-        return spec === undefined ? NIL : commandInfo(spec);
-      })));
+      return reply(
+        array(
+          args.slice(2).map((a) => {
+            const spec = lookup(a);
+            return spec === undefined ? NIL : commandInfo(spec);
+          }),
+        ),
+      );
     }
     case 'command|docs': {
-      const specs = args.length === 2
-        ? [...COMMANDS.values()]
-        : args.slice(2).map(lookup).filter((s): s is CommandSpec => s !== undefined);
+      const specs =
+        args.length === 2
+          ? [...COMMANDS.values()]
+          : args
+              .slice(2)
+              .map(lookup)
+              .filter((s): s is CommandSpec => s !== undefined);
       const items: Buffer[] = [];
       for (const s of specs) items.push(bulkString(s.name), commandDocs(s));
       return reply(array(items));
@@ -101,22 +113,32 @@ export function planLocal(spec: CommandSpec, args: Buffer[], conn: ConnState): L
     case 'command|getkeys':
       return reply(getKeys(args.slice(2)));
     case 'command|help':
-      return reply(help('COMMAND', [
-        '(no subcommand)', '    Return details about all commands.',
-        'COUNT', '    Return the total number of commands.',
-        'DOCS [<command-name> ...]', '    Return documentary information about commands.',
-        'GETKEYS <full-command>', '    Return the keys from a full command.',
-        'INFO [<command-name> ...]', '    Return details about commands.',
-        'LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]', '    Return the names of commands.',
-      ]));
+      return reply(
+        help('COMMAND', [
+          '(no subcommand)',
+          '    Return details about all commands.',
+          'COUNT',
+          '    Return the total number of commands.',
+          'DOCS [<command-name> ...]',
+          '    Return documentary information about commands.',
+          'GETKEYS <full-command>',
+          '    Return the keys from a full command.',
+          'INFO [<command-name> ...]',
+          '    Return details about commands.',
+          'LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]',
+          '    Return the names of commands.',
+        ]),
+      );
     case 'config|get':
       return reply(configGet(args.slice(2), conn));
     case 'object|help':
-      return reply(help('OBJECT', [
-        'FREQ <key>',
-        '    Return the access frequency index of the <key>. The returned integer is',
-        '    proportional to the logarithm of the recent access frequency of the key.',
-      ]));
+      return reply(
+        help('OBJECT', [
+          'FREQ <key>',
+          '    Return the access frequency index of the <key>. The returned integer is',
+          '    proportional to the logarithm of the recent access frequency of the key.',
+        ]),
+      );
     case 'config|help':
       return reply(help('CONFIG', ['GET <pattern>', '    Return parameters matching the glob-like <pattern> and their values.']));
     default:
@@ -166,23 +188,25 @@ function hello(args: Buffer[], conn: ConnState): Buffer {
     );
   }
   return array([
-    bulkString('server'), bulkString('redis'),
-    bulkString('version'), bulkString(REDIS_COMPAT_VERSION),
-    bulkString('proto'), integer(2),
-    bulkString('id'), integer(conn.id),
-    bulkString('mode'), bulkString('standalone'),
-    bulkString('role'), bulkString('master'),
-    bulkString('modules'), EMPTY_ARRAY,
+    bulkString('server'),
+    bulkString('redis'),
+    bulkString('version'),
+    bulkString(REDIS_COMPAT_VERSION),
+    bulkString('proto'),
+    integer(2),
+    bulkString('id'),
+    integer(conn.id),
+    bulkString('mode'),
+    bulkString('standalone'),
+    bulkString('role'),
+    bulkString('master'),
+    bulkString('modules'),
+    EMPTY_ARRAY,
   ]);
 }
 
 function help(container: string, lines: string[]): Buffer {
-  const all = [
-    `${container} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`,
-    ...lines,
-    'HELP',
-    '    Print this help.',
-  ];
+  const all = [`${container} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`, ...lines, 'HELP', '    Print this help.'];
   return array(all.map(simple));
 }
 
@@ -210,11 +234,7 @@ function commandInfo(spec: CommandSpec): Buffer {
 }
 
 function commandDocs(spec: CommandSpec): Buffer {
-  const items = [
-    bulkString('summary'), bulkString(spec.summary),
-    bulkString('since'), bulkString(spec.since),
-    bulkString('group'), bulkString(spec.group),
-  ];
+  const items = [bulkString('summary'), bulkString(spec.summary), bulkString('since'), bulkString(spec.since), bulkString('group'), bulkString(spec.group)];
   if (spec.subcommands !== undefined) {
     const subs: Buffer[] = [];
     for (const sub of spec.subcommands.values()) subs.push(bulkString(sub.name), commandDocs(sub));

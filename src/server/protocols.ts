@@ -42,8 +42,7 @@ export function respProtocol(
     detach: (state) => state.pubsub?.close(),
     newState: (id) => createConnState(id, shards, { password: config.password, server }),
     // Before AUTH, Redis' pre-auth limits apply to what the framer accepts.
-    newFramer: (state) =>
-      new RespFramer({ maxBulkLength: Math.max(config.maxValueSize, 64 * 1024), authRequired: () => !state.authenticated }),
+    newFramer: (state) => new RespFramer({ maxBulkLength: Math.max(config.maxValueSize, 64 * 1024), authRequired: () => !state.authenticated }),
     plan: (frame, state) => {
       // CAIRN.DEBUG exists only when the server runs with CAIRN_TEST_HOOKS=1 (and after AUTH).
       if (debug && (state.password === null || state.authenticated)) {
@@ -55,9 +54,7 @@ export function respProtocol(
     // a dead shard's failure reads as its message; anything else that escaped a command is an internal error
     failure: (message, code) =>
       Buffer.from(
-        code === ErrorCode.SHARD_DOWN
-          ? `-ERR ${message.replace(/[\r\n]+/g, ' ')}\r\n`
-          : `-ERR internal error: ${message.replace(/[\r\n]+/g, ' ')}\r\n`,
+        code === ErrorCode.SHARD_DOWN ? `-ERR ${message.replace(/[\r\n]+/g, ' ')}\r\n` : `-ERR internal error: ${message.replace(/[\r\n]+/g, ' ')}\r\n`,
       ),
   };
 }

@@ -175,7 +175,9 @@ class Acceptor implements RunningServer, ConnectionContext {
     this.bus = new ChannelBus(demand.consumer(), parseNotifyFlags(config.notifyKeyspaceEvents ?? '') ?? 0);
     this.replSource = new ReplSource(config.replBacklog ?? 0, demand.consumer());
     if ((config.replBacklog ?? 0) > config.outputLimit / 2) {
-      log(`cairn: warning: --repl-backlog ${config.replBacklog} is more than half of --output-limit ${config.outputLimit}; a partial resync of a full backlog may exceed the output limit`);
+      log(
+        `cairn: warning: --repl-backlog ${config.replBacklog} is more than half of --output-limit ${config.outputLimit}; a partial resync of a full backlog may exceed the output limit`,
+      );
     }
     this.guard = new ClientGuard(config.clientTimeout, config.idleTimeout, (c) => this.paused.has(c), log);
     this.reserve = replyReserve(config);

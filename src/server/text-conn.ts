@@ -4,9 +4,7 @@ import { TextRouter, type FailureReply, type Route } from '../front/text-router.
 import type { Connection, ConnectionContext } from './connection.js';
 
 /** A framed command of a text protocol, or a framing error after which the connection closes. */
-export type TextFrame =
-  | { type: 'command'; raw: Buffer }
-  | { type: 'error'; reply: Buffer; close: true; reason?: string };
+export type TextFrame = { type: 'command'; raw: Buffer } | { type: 'error'; reply: Buffer; close: true; reason?: string };
 
 export interface TextFramer {
   push(chunk: Buffer): void;

@@ -60,6 +60,4 @@ export type WorkerRequest =
   /** test hooks (CAIRN_TEST_HOOKS=1 only): 'crash' throws inside the worker, 'disk-fault' on/off */
   | { id: number; type: 'debug'; action: string; arg?: string };
 
-export type WorkerReply =
-  | { type: 'ready' }
-  | { type: 'reply'; id: number; value?: unknown; error?: { code: string; message: string } };
+export type WorkerReply = { type: 'ready' } | { type: 'reply'; id: number; value?: unknown; error?: { code: string; message: string } };

@@ -8,9 +8,7 @@ import { OPCODE_CLASS, OPCODE_NAME, OpClassCode, Opcode } from '../native/opcode
 import type { ShardStats } from '../store/types.js';
 
 /** Upper bounds of the latency buckets, in seconds (Prometheus `le`); a last bucket holds the rest. */
-export const LATENCY_BUCKETS = [
-  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-] as const;
+export const LATENCY_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] as const;
 const BUCKETS_MS = LATENCY_BUCKETS.map((s) => s * 1000);
 const SLOTS = LATENCY_BUCKETS.length + 1;
 
@@ -78,7 +76,8 @@ export class ShardMetrics {
     const m = this.text[protocol];
     const n = m.get(name);
     if (n !== undefined) m.set(name, n + 1);
-    else if (m.size < 256) m.set(name, 1); // bounded: unknown command names must not grow it forever
+    else if (m.size < 256)
+      m.set(name, 1); // bounded: unknown command names must not grow it forever
     else m.set('other', (m.get('other') ?? 0) + 1);
   }
 

@@ -101,9 +101,23 @@ export class ShardDisk {
       const any = await db.keys({ limit: 1 }).all();
       if (any.length > 0) {
         await db.close();
-        throw new CairnError(ErrorCode.DATA_DIR, `${s.dir} holds a LevelDB database that is not a cairn shard (no meta record); point the shard at an empty directory`);
+        throw new CairnError(
+          ErrorCode.DATA_DIR,
+          `${s.dir} holds a LevelDB database that is not a cairn shard (no meta record); point the shard at an empty directory`,
+        );
       }
-      meta = { format: FORMAT_VERSION, shard: s.shard, casHigh: 0, items: 0, bytes: 0, accessSeq: 0, cleanShutdown: false, accessIndexed: true, flushing: false, flushMarked: true };
+      meta = {
+        format: FORMAT_VERSION,
+        shard: s.shard,
+        casHigh: 0,
+        items: 0,
+        bytes: 0,
+        accessSeq: 0,
+        cleanShutdown: false,
+        accessIndexed: true,
+        flushing: false,
+        flushMarked: true,
+      };
     } else if (meta.flushing || (!meta.cleanShutdown && !meta.flushMarked)) {
       try {
         meta = await ShardDisk.settleCounts(db, s, meta);
@@ -193,7 +207,10 @@ export class ShardDisk {
   usable(): void {
     if (this.lostDir !== null) throw this.lostDir;
     if (this.db.status !== 'open')
-      throw new CairnError(ErrorCode.DISK, `shard ${this.s.shard}: the disk tier is unavailable (LevelDB could not be reopened after a failed write; retried every second)`);
+      throw new CairnError(
+        ErrorCode.DISK,
+        `shard ${this.s.shard}: the disk tier is unavailable (LevelDB could not be reopened after a failed write; retried every second)`,
+      );
   }
 
   /** One data record read on the read path; LevelDB failures come back as CAIRN_ERR_DISK. */
@@ -266,8 +283,7 @@ export class ShardDisk {
     const dkeys = ops.map((op) => dataKey(op.key));
     let unknown = 0;
     for (const op of ops) if (op.prior === PRIOR_UNKNOWN) unknown++;
-    const olds: (Buffer | undefined)[] =
-      unknown === ops.length ? await this.db.getMany(dkeys) : unknown === 0 ? [] : await this.readUnknown(ops, dkeys);
+    const olds: (Buffer | undefined)[] = unknown === ops.length ? await this.db.getMany(dkeys) : unknown === 0 ? [] : await this.readUnknown(ops, dkeys);
     // A chained batch: each write goes straight to the native batch (about 1.6x the throughput of an
     // array batch, whose per-op object copies dominate the writer's CPU time).
     const writes = this.db.batch();

@@ -55,8 +55,7 @@ export function checkShardDir(dir: string): void {
   if (leftovers.length > 0) {
     throw new CairnError(
       ErrorCode.DATA_DIR,
-      `${dir} has LevelDB files (${leftovers.slice(0, 3).join(', ')}${leftovers.length > 3 ? ', ...' : ''}) but no CURRENT file; ` +
-        repairAdvice(dir),
+      `${dir} has LevelDB files (${leftovers.slice(0, 3).join(', ')}${leftovers.length > 3 ? ', ...' : ''}) but no CURRENT file; ` + repairAdvice(dir),
     );
   }
 }

@@ -16,4 +16,3 @@ export function valueSizes(reports: readonly { stats: ShardStats }[]): number[] 
   for (const r of reports) (r.stats.valueSizes ?? []).forEach((n, i) => (sum[i] = (sum[i] ?? 0) + n));
   return Array.from(sum, (n) => n ?? 0);
 }
-

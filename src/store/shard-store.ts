@@ -30,19 +30,7 @@ import { checkRecord, dataKey, recordCas, recordExpiresAt, recordFlags, recordVa
 import { Maintenance } from './maintenance.js';
 import { delOp, dirtyOp, expireDueOp, type Op, OP_DEL, OP_PUT, PRIOR_NONE, PRIOR_UNKNOWN, putOp } from './ops.js';
 import { badArgument, type Durability, type StoreIoStats, type StoreSettings, storeSettings, type TieredShardStoreOptions } from './options.js';
-import type {
-  Entry,
-  HotKeyStat,
-  IncrResult,
-  ScanPage,
-  SetOptions,
-  SetResult,
-  SetStatus,
-  ShardStats,
-  ShardStore,
-  UpdateAction,
-  WritebackLag,
-} from './types.js';
+import type { Entry, HotKeyStat, IncrResult, ScanPage, SetOptions, SetResult, SetStatus, ShardStats, ShardStore, UpdateAction, WritebackLag } from './types.js';
 import { Walks } from './walk.js';
 import { RETRY_MS, WritebackQueue } from './writeback.js';
 

@@ -46,17 +46,10 @@ export interface SetResult {
   old?: Entry | null;
 }
 
-export type IncrResult =
-  | { status: 'ok'; value: bigint }
-  | { status: 'not_found' }
-  | { status: 'not_integer' }
-  | { status: 'overflow' };
+export type IncrResult = { status: 'ok'; value: bigint } | { status: 'not_found' } | { status: 'not_integer' } | { status: 'overflow' };
 
 /** What an update callback decides: keep the key as it is, write a new entry, or delete it. */
-export type UpdateAction =
-  | { op: 'keep' }
-  | { op: 'delete' }
-  | { op: 'set'; value: Uint8Array; flags?: number; expiresAt?: number };
+export type UpdateAction = { op: 'keep' } | { op: 'delete' } | { op: 'set'; value: Uint8Array; flags?: number; expiresAt?: number };
 
 export interface ScanPage {
   /** '0' when the scan is complete. */

@@ -121,7 +121,8 @@ export async function runExportCli(argv: string[]): Promise<number> {
     say(`exported ${fmt.format(s.records)} keys to ${s.file} (${fmt.format(s.bytes)} bytes) in ${(s.ms / 1000).toFixed(1)} s, ${fmt.format(rate)} keys/s`);
     if (s.duplicates > 0) say(`  ${fmt.format(s.duplicates)} keys the scan returned twice were written once`);
     if (s.vanished > 0) say(`  ${fmt.format(s.vanished)} keys were deleted or expired while the export ran`);
-    if (s.dedupeOverflow) say('  a shard held more keys than the duplicate filter remembers: a few keys may be in the file twice (import keeps the later record)');
+    if (s.dedupeOverflow)
+      say('  a shard held more keys than the duplicate filter remembers: a few keys may be in the file twice (import keeps the later record)');
     return 0;
   } catch (err) {
     return fail('export', err);

@@ -137,7 +137,9 @@ export function decodeHeader(body: Uint8Array, crc: number): ExportHeader {
   }
   if (!h || typeof h !== 'object' || h.format !== FORMAT_NAME) throw new TransferError('not a cairn export file (the header does not name the format)');
   if (h.version !== FORMAT_VERSION) {
-    throw new TransferError(`the file is in cairn export format version ${String(h.version)}; this cairn reads version ${FORMAT_VERSION} (use the cairn release that wrote it, or a newer one)`);
+    throw new TransferError(
+      `the file is in cairn export format version ${String(h.version)}; this cairn reads version ${FORMAT_VERSION} (use the cairn release that wrote it, or a newer one)`,
+    );
   }
   return {
     format: FORMAT_NAME,
@@ -169,7 +171,6 @@ export interface DecodeTask {
   /** records with 0 < expiresAt <= now are dropped */
   now: number;
 }
-
 
 const MAX_KEY = 65535;
 

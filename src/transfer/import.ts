@@ -133,11 +133,10 @@ async function* readItems(source: AsyncIterable<Buffer>, describe: () => string)
       if (at === 0) throw new TransferError('not a cairn export file (it does not start with an export header)');
       throw new TransferError(`the file is corrupt at byte ${at}: no item starts there, ${describe()}`);
     }
-    if (prefix.length > MAX_BODY) throw new TransferError(`the file is corrupt at byte ${at}: a ${tagName(prefix.tag)} of ${prefix.length} bytes, ${describe()}`);
+    if (prefix.length > MAX_BODY)
+      throw new TransferError(`the file is corrupt at byte ${at}: a ${tagName(prefix.tag)} of ${prefix.length} bytes, ${describe()}`);
     if (!(await fill(prefix.length))) {
-      throw new TransferError(
-        `the file is truncated: a ${tagName(prefix.tag)} at byte ${at} needs ${prefix.length} bytes, ${have} remain, ${describe()}`,
-      );
+      throw new TransferError(`the file is truncated: a ${tagName(prefix.tag)} at byte ${at} needs ${prefix.length} bytes, ${have} remain, ${describe()}`);
     }
     const body = new ArrayBuffer(prefix.length);
     take(new Uint8Array(body));

@@ -39,7 +39,8 @@ export function parseSourceUrl(from: string): { kind: 'redis' | 'memcached'; url
   }
   if (url.protocol === 'redis:') return { kind: 'redis', url };
   if (url.protocol === 'memcached:' || url.protocol === 'memcache:') return { kind: 'memcached', url };
-  if (url.protocol === 'rediss:') throw new TransferError('--from rediss://: TLS is not supported; migrate through a local TLS tunnel (e.g. stunnel) with redis://');
+  if (url.protocol === 'rediss:')
+    throw new TransferError('--from rediss://: TLS is not supported; migrate through a local TLS tunnel (e.g. stunnel) with redis://');
   throw new TransferError(`--from ${from}: unknown scheme ${url.protocol} (redis:// or memcached://)`);
 }
 

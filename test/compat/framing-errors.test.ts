@@ -92,12 +92,7 @@ class Wire {
  * Sends `request` and reads until the server closes, `complete(reply)` holds, or (for a server that
  * waits for more, as Redis does after a NUL byte) a quiet spell passes.
  */
-async function exchange(
-  port: number,
-  request: Buffer,
-  complete: (reply: string) => boolean,
-  waitMs = 10_000,
-): Promise<Outcome & { wire: Wire }> {
+async function exchange(port: number, request: Buffer, complete: (reply: string) => boolean, waitMs = 10_000): Promise<Outcome & { wire: Wire }> {
   const wire = await Wire.open(port);
   wire.socket.write(request);
   await wire.until(() => wire.ended || complete(wire.text()), waitMs);

@@ -38,7 +38,10 @@ const CMDSTAT = /^cmdstat_([a-z.|-]+):calls=(\d+),usec=(\d+),usec_per_call=(\d+\
 const ERRORSTAT = /^errorstat_([A-Z_]+):count=(\d+)$/;
 
 function parseSection(text: string, title: string, line: RegExp): Map<string, string[]> {
-  const lines = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.length > 0);
+  const lines = text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.length > 0);
   expect(lines[0]).toBe(`# ${title}`);
   const out = new Map<string, string[]>();
   for (const l of lines.slice(1)) {
@@ -111,7 +114,10 @@ describe('INFO commandstats and errorstats', () => {
         const earlier = parseSection(before, 'Commandstats', CMDSTAT);
         for (const [name, f] of earlier) {
           const now = cmd.get(name)!;
-          cmd.set(name, now.map((v, i) => (i === 0 || i === 3 || i === 4 ? String(Number(v) - Number(f[i])) : v)));
+          cmd.set(
+            name,
+            now.map((v, i) => (i === 0 || i === 3 || i === 4 ? String(Number(v) - Number(f[i])) : v)),
+          );
         }
       }
       sections.set(t.name, { cmd, err, stats: await rc(t.port, 'info', 'stats') });
@@ -138,7 +144,11 @@ describe('INFO commandstats and errorstats', () => {
 
   it('INFO default has errorstats, not commandstats; INFO all has both, as Redis 7', async () => {
     for (const t of targets()) {
-      const titles = (text: string): string[] => text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.startsWith('# '));
+      const titles = (text: string): string[] =>
+        text
+          .split('\n')
+          .map((l) => l.replace(/\r$/, ''))
+          .filter((l) => l.startsWith('# '));
       const def = titles(await rc(t.port, 'info'));
       const all = titles(await rc(t.port, 'info', 'all'));
       expect(def, t.name).toContain('# Errorstats');

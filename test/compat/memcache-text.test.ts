@@ -164,8 +164,17 @@ describe('memcached text protocol: storage and retrieval', () => {
     await ex('set mt:p 0 0 3\r\n100\r\ndecr mt:p 1\r\nget mt:p\r\n', 'STORED\r\n99\r\nVALUE mt:p 0 3\r\n99 \r\nEND\r\n');
     await ex('incr mt:p 1\r\nget mt:p\r\n', '100\r\nVALUE mt:p 0 3\r\n100\r\nEND\r\n');
     await ex('set mt:p 0 0 20\r\n18446744073709551615\r\nincr mt:p 1\r\nget mt:p\r\n', `STORED\r\n0\r\nVALUE mt:p 0 20\r\n0${' '.repeat(19)}\r\nEND\r\n`);
-    for (const [stored, next] of [['00', '1 '], ['+1', '2 '], [' 1', '2 '], ['1 2', '2  '], ['-0', '1 ']]) {
-      await ex(`set mt:p 0 0 ${stored.length}\r\n${stored}\r\nincr mt:p 1\r\nget mt:p\r\n`, `STORED\r\n${next.trim()}\r\nVALUE mt:p 0 ${next.length}\r\n${next}\r\nEND\r\n`);
+    for (const [stored, next] of [
+      ['00', '1 '],
+      ['+1', '2 '],
+      [' 1', '2 '],
+      ['1 2', '2  '],
+      ['-0', '1 '],
+    ]) {
+      await ex(
+        `set mt:p 0 0 ${stored.length}\r\n${stored}\r\nincr mt:p 1\r\nget mt:p\r\n`,
+        `STORED\r\n${next.trim()}\r\nVALUE mt:p 0 ${next.length}\r\n${next}\r\nEND\r\n`,
+      );
     }
     for (const stored of ['-1', '1x', ' ', '+']) {
       await ex(`set mt:p 0 0 ${stored.length}\r\n${stored}\r\nincr mt:p 1\r\n`, 'STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n');
@@ -268,7 +277,20 @@ describe('memcached text protocol: admin commands', () => {
     const lines = stats.split('\r\n').slice(0, -2);
     for (const l of lines) expect(l, show(stats)).toMatch(/^STAT \S+ \S.*$/);
     const kv = new Map(lines.map((l) => [l.split(' ')[1], l.split(' ').slice(2).join(' ')]));
-    for (const key of ['pid', 'uptime', 'time', 'version', 'curr_connections', 'cmd_get', 'cmd_set', 'get_hits', 'get_misses', 'curr_items', 'bytes', 'limit_maxbytes']) {
+    for (const key of [
+      'pid',
+      'uptime',
+      'time',
+      'version',
+      'curr_connections',
+      'cmd_get',
+      'cmd_set',
+      'get_hits',
+      'get_misses',
+      'curr_items',
+      'bytes',
+      'limit_maxbytes',
+    ]) {
       expect(kv.has(key), `STAT ${key} missing from ${show(stats)}`).toBe(true);
     }
     expect(Number(kv.get('curr_items'))).toBeGreaterThanOrEqual(1);

@@ -163,9 +163,7 @@ describe('node-redis: AUTH with --password', () => {
     await expect(none.get('nra:k')).rejects.toThrow('NOAUTH Authentication required.');
     expect(await none.sendCommand(['AUTH', 'hunter2'])).toBe('OK');
     expect(await none.get('nra:k')).toBe('v');
-    await expect(connect(locked.respPort, { password: 'wrong' })).rejects.toThrow(
-      'WRONGPASS invalid username-password pair or user is disabled.',
-    );
+    await expect(connect(locked.respPort, { password: 'wrong' })).rejects.toThrow('WRONGPASS invalid username-password pair or user is disabled.');
   });
 
   it('HELLO 2 AUTH default <password> authenticates too', async () => {

@@ -36,7 +36,15 @@ describe('redis-benchmark', () => {
   });
 
   it('-t set,get -n 20000 -c 20 -P 16 -q', async () => {
-    const r = await redisBenchmark({ port: target.respPort, tests: ['set', 'get'], requests: 20_000, clients: 20, pipeline: 16, format: 'quiet', timeoutMs: 60_000 });
+    const r = await redisBenchmark({
+      port: target.respPort,
+      tests: ['set', 'get'],
+      requests: 20_000,
+      clients: 20,
+      pipeline: 16,
+      format: 'quiet',
+      timeoutMs: 60_000,
+    });
     clean(r);
   });
 

@@ -32,7 +32,15 @@ const raws: RawClient[] = [];
 
 function redis(port: number): Redis {
   // twemproxy closes the connection on commands it does not proxy, CLIENT SETINFO among them
-  const r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, enableReadyCheck: false, disableClientInfo: true });
+  const r = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+  });
   r.on('error', () => undefined);
   redisClients.push(r);
   return r;
@@ -70,11 +78,34 @@ beforeAll(async () => {
     const conf = join(dir, 'nutcracker.yml');
     writeFileSync(
       conf,
-      `${pool('cairn_resp', respProxyPort, instances.map((t) => t.respPort), true)}\n\n${pool('cairn_memcache', mcProxyPort, instances.map((t) => t.memcachePort), false)}\n`,
+      `${pool(
+        'cairn_resp',
+        respProxyPort,
+        instances.map((t) => t.respPort),
+        true,
+      )}\n\n${pool(
+        'cairn_memcache',
+        mcProxyPort,
+        instances.map((t) => t.memcachePort),
+        false,
+      )}\n`,
     );
     const check = await run(nutcracker, ['-t', '-c', conf], { timeoutMs: 10_000 });
     expect(check.code, `nutcracker -t: ${check.stdout}${check.stderr}`).toBe(0);
-    proxy = spawnDaemon('nutcracker', nutcracker, ['-c', conf, '-s', String(statsPort), '-a', '127.0.0.1', '-p', join(dir, 'nutcracker.pid'), '-o', join(dir, 'nutcracker.log'), '-v', '4']);
+    proxy = spawnDaemon('nutcracker', nutcracker, [
+      '-c',
+      conf,
+      '-s',
+      String(statsPort),
+      '-a',
+      '127.0.0.1',
+      '-p',
+      join(dir, 'nutcracker.pid'),
+      '-o',
+      join(dir, 'nutcracker.log'),
+      '-v',
+      '4',
+    ]);
     try {
       await waitForPort(respProxyPort, 10_000, proxy.alive);
       await waitForPort(mcProxyPort, 10_000, proxy.alive);
@@ -150,7 +181,10 @@ describe('twemproxy (nutcracker) in front of three cairn instances', () => {
       }
       if (mine.length) expect(await d.get(mine[0])).toBe(`value-${keys.indexOf(mine[0])}`);
     }
-    expect(shares.every((s) => s > 0), `keys per instance: ${shares.join(', ')}`).toBe(true);
+    expect(
+      shares.every((s) => s > 0),
+      `keys per instance: ${shares.join(', ')}`,
+    ).toBe(true);
     expect(seen.size).toBe(N);
   });
 
@@ -200,7 +234,10 @@ describe('twemproxy (nutcracker) in front of three cairn instances', () => {
         seen.add(k);
       }
     }
-    expect(shares.every((s) => s > 0), `keys per instance: ${shares.join(', ')}`).toBe(true);
+    expect(
+      shares.every((s) => s > 0),
+      `keys per instance: ${shares.join(', ')}`,
+    ).toBe(true);
     expect(seen.size).toBe(N);
   });
 

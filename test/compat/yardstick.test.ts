@@ -88,7 +88,16 @@ describe('RESP yardstick', () => {
   });
 
   it('runs redis-benchmark SET and GET, pipelined, without errors', async () => {
-    const r = await redisBenchmark({ port: nodeResp.port, tests: ['set', 'get'], requests: 20_000, clients: 20, dataSize: 100, keyspace: 1000, pipeline: 16, timeoutMs: 60_000 });
+    const r = await redisBenchmark({
+      port: nodeResp.port,
+      tests: ['set', 'get'],
+      requests: 20_000,
+      clients: 20,
+      dataSize: 100,
+      keyspace: 1000,
+      pipeline: 16,
+      timeoutMs: 60_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.rows.map((row) => row.test)).toEqual(['SET', 'GET']);

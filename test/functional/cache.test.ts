@@ -22,7 +22,10 @@ for (const threads of [true, false]) {
       const value = (i: number): string => `${i}:`.padEnd(1000, 'v');
       const n = 12_000;
       for (let i = 0; i < n; i += 500) {
-        await cache.setMany(Array.from({ length: 500 }, (_, j) => [`k${i + j}`, value(i + j)] as const), { ttl: 3_600_000 });
+        await cache.setMany(
+          Array.from({ length: 500 }, (_, j) => [`k${i + j}`, value(i + j)] as const),
+          { ttl: 3_600_000 },
+        );
       }
       // evicted keys reach the disk tier in the writer's batches, which run behind the writes
       let stats = await cache.stats();

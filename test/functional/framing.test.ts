@@ -89,7 +89,10 @@ describe('a huge command streamed by one client', () => {
         await new Promise((r) => setTimeout(r, 10));
       }
     };
-    for (const [from, to] of [[0, middle], [middle, last]]) {
+    for (const [from, to] of [
+      [0, middle],
+      [middle, last],
+    ]) {
       for (let at = from; at < to; at += chunk) {
         const piece = body.subarray(at, Math.min(at + chunk, to));
         await new Promise<void>((resolve, reject) => streamer.write(piece, (err) => (err ? reject(err) : resolve())));

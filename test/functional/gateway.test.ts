@@ -97,9 +97,7 @@ function value(e: Exposition, name: string, labels: Record<string, string> = {})
 }
 
 function sum(e: Exposition, name: string, labels: Record<string, string> = {}): number {
-  return e.samples
-    .filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))
-    .reduce((a, x) => a + x.value, 0);
+  return e.samples.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((a, x) => a + x.value, 0);
 }
 
 async function metrics(server: TestServer, headers: Record<string, string> = {}): Promise<Exposition> {

@@ -109,7 +109,11 @@ describe('messages larger than a ring', () => {
     const keys = keysOnShard0('mc:', 10);
     for (const key of keys) {
       const value = valueFor(key, 500 * 1024);
-      const reply = await memcacheExchange(server.memcachePort, Buffer.concat([Buffer.from(`set ${key} 0 0 ${value.length}\r\n`), value, Buffer.from('\r\n')]), '\r\n');
+      const reply = await memcacheExchange(
+        server.memcachePort,
+        Buffer.concat([Buffer.from(`set ${key} 0 0 ${value.length}\r\n`), value, Buffer.from('\r\n')]),
+        '\r\n',
+      );
       expect(reply.toString()).toBe('STORED\r\n');
     }
     for (let round = 0; round < 3; round++) {

@@ -51,7 +51,19 @@ describe('cairn serve', () => {
   it('--help lists every option with its environment variable', () => {
     const r = spawnSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    for (const flag of ['--port', '--bind', '--data', '--shards', '--max-memory', '--durability', '--password', '--config', '--resp-port', '--memcache-port', '--http-port']) {
+    for (const flag of [
+      '--port',
+      '--bind',
+      '--data',
+      '--shards',
+      '--max-memory',
+      '--durability',
+      '--password',
+      '--config',
+      '--resp-port',
+      '--memcache-port',
+      '--http-port',
+    ]) {
       expect(r.stdout).toContain(flag);
     }
     expect(r.stdout).toContain('CAIRN_MAX_MEMORY');
@@ -71,10 +83,14 @@ describe('cairn serve', () => {
 
   it('a second server on the same data directory fails at once with a clear message', async () => {
     const first = await start();
-    const r = spawnSync(process.execPath, [cli, 'serve', '--data', first.dataDir, '--shards', '2', '--port', '0', '--resp-port', 'off', '--memcache-port', 'off'], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [cli, 'serve', '--data', first.dataDir, '--shards', '2', '--port', '0', '--resp-port', 'off', '--memcache-port', 'off'],
+      {
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/in use by process \d+/);
   });
@@ -119,12 +135,7 @@ describe('cairn serve', () => {
     const s = await start({ args: ['--config', config, '--password', 'from-flag'], env: { CAIRN_DURABILITY: 'spill' } });
     expect(s.output()).toContain('durability spill');
     const reply = await rawExchange(s.respPort, 'GET x\r\nAUTH from-file\r\nAUTH from-flag\r\nPING\r\n', 4);
-    expect(reply).toEqual([
-      '-NOAUTH Authentication required.',
-      '-WRONGPASS invalid username-password pair or user is disabled.',
-      '+OK',
-      '+PONG',
-    ]);
+    expect(reply).toEqual(['-NOAUTH Authentication required.', '-WRONGPASS invalid username-password pair or user is disabled.', '+OK', '+PONG']);
   });
 
   it('holds back a client that does not read its replies at --output-limit, keeps serving others, and answers it in full once it reads', async () => {

@@ -147,7 +147,9 @@ describe('export and import', () => {
   describe('bad files give a clear error', () => {
     const packr = new Packr({ useRecords: false });
     const header = (version = 1): Uint8Array =>
-      version === 1 ? encodeHeader({ format: FORMAT_NAME, version: 1, source: 'test', createdAt: Date.now(), keysEstimate: 3 }) : encodeItem(0x48, 0, packr.pack({ format: FORMAT_NAME, version }));
+      version === 1
+        ? encodeHeader({ format: FORMAT_NAME, version: 1, source: 'test', createdAt: Date.now(), keysEstimate: 3 })
+        : encodeItem(0x48, 0, packr.pack({ format: FORMAT_NAME, version }));
     const importBytes = async (name: string, bytes: Uint8Array[]): Promise<CliResult> => {
       const file = join(dir, name);
       writeFileSync(file, Buffer.concat(bytes));

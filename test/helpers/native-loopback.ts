@@ -13,16 +13,7 @@ import { type FrameError, FrameReader } from '../../src/native/frame.js';
 import { handleNativeFrame } from '../../src/native/execute.js';
 import { mergeBroadcastReplies } from '../../src/native/merge.js';
 import { NativeSession, ROUTE_BROADCAST, ROUTE_CLOSE, ROUTE_REPLY } from '../../src/native/session.js';
-import type {
-  Entry,
-  IncrResult,
-  ScanPage,
-  SetOptions,
-  SetResult,
-  ShardStats,
-  ShardStore,
-  UpdateAction,
-} from '../../src/store/types.js';
+import type { Entry, IncrResult, ScanPage, SetOptions, SetResult, ShardStats, ShardStore, UpdateAction } from '../../src/store/types.js';
 
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;

@@ -48,7 +48,15 @@ describe('disk faults (test hook)', () => {
     await r.call('cairn.debug', 'disk-fault', '0', 'on');
     // the hook reaches the shard by its control channel: write until the fault is in force
     let err: string | null = null;
-    await until(async () => (err = await r.set(a2, 'during').then(() => null, (e: Error) => e.message)) !== null, 15_000, 'the fault to take effect');
+    await until(
+      async () =>
+        (err = await r.set(a2, 'during').then(
+          () => null,
+          (e: Error) => e.message,
+        )) !== null,
+      15_000,
+      'the fault to take effect',
+    );
     expect(err).toMatch(/CAIRN_ERR_DISK|disk/i);
     expect(err).toMatch(/No space left on device/);
     expect(await r.get(a)).toBe('before'); // in memory
@@ -98,7 +106,10 @@ describe('disk faults (test hook)', () => {
   it('writeback: once batches fail, writes are refused within the delay until one commits, and nothing is lost when the fault clears', async () => {
     const delay = 100;
     const margin = 500;
-    const srv = await start({ args: ['--durability', 'writeback', '--writeback-delay', `${delay}ms`, '--writeback-max-lag', `${delay}ms`], dataDir: keptDir() });
+    const srv = await start({
+      args: ['--durability', 'writeback', '--writeback-delay', `${delay}ms`, '--writeback-max-lag', `${delay}ms`],
+      dataDir: keptDir(),
+    });
     const control = redis(srv.respPort);
     let faultAt = Infinity;
     const loading = writeLoad(srv, 6, 100, 60_000, (w) => w.at > faultAt + 2500);
@@ -248,7 +259,10 @@ describe.skipIf(probe === null)('disk faults (a real full disk: tmpfs)', () => {
     const mnt = tmpfs(20)!;
     const dir = `${mnt}/data`;
     mkdirSync(dir);
-    const srv = await start({ dataDir: dir, args: ['--durability', 'writeback', '--writeback-delay', `${delay}ms`, '--writeback-max-lag', `${delay}ms`, '--max-memory', '512mb'] });
+    const srv = await start({
+      dataDir: dir,
+      args: ['--durability', 'writeback', '--writeback-delay', `${delay}ms`, '--writeback-max-lag', `${delay}ms`, '--max-memory', '512mb'],
+    });
     // Load until the disk has refused writes for 3 s (so that acknowledgements had every chance to
     // resume), bounded to 90 s in all.
     let firstRefusal = Infinity;
@@ -298,7 +312,10 @@ describe.skipIf(probe === null)('disk faults (a real full disk: tmpfs)', () => {
     const mnt = tmpfs(8)!;
     const dir = `${mnt}/data`;
     mkdirSync(dir);
-    const srv = await start({ dataDir: dir, args: ['--durability', 'writeback', '--writeback-delay', '50ms', '--writeback-max-lag', '50ms', '--shutdown-timeout', '3s', '--max-memory', '256mb'] });
+    const srv = await start({
+      dataDir: dir,
+      args: ['--durability', 'writeback', '--writeback-delay', '50ms', '--writeback-max-lag', '50ms', '--shutdown-timeout', '3s', '--max-memory', '256mb'],
+    });
     let refusals = 0;
     await writeLoad(srv, 4, 600, 90_000, (w) => w.error !== null && ++refusals >= 20);
     expect(refusals).toBeGreaterThanOrEqual(20);
@@ -312,7 +329,9 @@ describe.skipIf(probe === null)('disk faults (a real full disk: tmpfs)', () => {
     });
     clearTimeout(hang);
     const took = performance.now() - t0;
-    console.log(`SIGTERM on a full disk: exited with ${code} after ${Math.round(took)} ms (--shutdown-timeout 3s): ${/cairn: close failed.*/.exec(srv.output())?.[0]}`);
+    console.log(
+      `SIGTERM on a full disk: exited with ${code} after ${Math.round(took)} ms (--shutdown-timeout 3s): ${/cairn: close failed.*/.exec(srv.output())?.[0]}`,
+    );
     expect(code).toBe(1);
     expect(took).toBeLessThan(3000 + 5000);
     expect(srv.output()).toMatch(/shard \d: \d+ keys not written to disk \(lost\): .*No space left on device/);

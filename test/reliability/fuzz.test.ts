@@ -37,8 +37,12 @@ describe('fuzz', () => {
     const rssAfter = await rssOf(pid);
     expect(rssPeak).toBeLessThan(1024 * 1024 * 1024);
     for (const [p, r] of results) {
-      console.log(`fuzz ${p}: ${r.frames} frames, ${(r.bytes / 1e6).toFixed(1)} MB, ${r.connections} connections (${r.closedByServer} closed by the server) in ${r.ms} ms`);
+      console.log(
+        `fuzz ${p}: ${r.frames} frames, ${(r.bytes / 1e6).toFixed(1)} MB, ${r.connections} connections (${r.closedByServer} closed by the server) in ${r.ms} ms`,
+      );
     }
-    console.log(`fuzz RSS: ${(rssBefore / 2 ** 20).toFixed(0)} MB before, ${(rssPeak / 2 ** 20).toFixed(0)} MB peak, ${(rssAfter / 2 ** 20).toFixed(0)} MB after`);
+    console.log(
+      `fuzz RSS: ${(rssBefore / 2 ** 20).toFixed(0)} MB before, ${(rssPeak / 2 ** 20).toFixed(0)} MB peak, ${(rssAfter / 2 ** 20).toFixed(0)} MB after`,
+    );
   }, 180_000);
 });

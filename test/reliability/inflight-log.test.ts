@@ -27,7 +27,10 @@ describe('InflightLog', () => {
               answered++;
             }
           }
-          const left = log.takeAll().map((r) => `${r.conn}:${r.seq}`).sort();
+          const left = log
+            .takeAll()
+            .map((r) => `${r.conn}:${r.seq}`)
+            .sort();
           expect(left).toEqual(pending.map(([c, s]) => `${c}:${s}`).sort());
           expect(log.size).toBe(0);
         },

@@ -78,9 +78,7 @@ export function raw(port: number): Promise<RawConn> {
     );
     socket.on('data', (d: Buffer) => chunks.push(d));
     socket.on('error', () => undefined);
-    socket.once('connect', () =>
-      resolve({ socket, received: () => Buffer.concat(chunks), closed, isClosed: () => closedFlag }),
-    );
+    socket.once('connect', () => resolve({ socket, received: () => Buffer.concat(chunks), closed, isClosed: () => closedFlag }));
     socket.once('error', reject);
   });
 }

@@ -172,9 +172,27 @@ describe('value size limits', () => {
   });
 
   async function refused(args: string[]): Promise<string> {
-    const child = spawn(process.execPath, [join(packageRoot, 'dist', 'src', 'cli.js'), 'serve', '--data', tempDir(), '--port', '0', '--resp-port', '0', '--memcache-port', '0', '--http-port', 'off', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        join(packageRoot, 'dist', 'src', 'cli.js'),
+        'serve',
+        '--data',
+        tempDir(),
+        '--port',
+        '0',
+        '--resp-port',
+        '0',
+        '--memcache-port',
+        '0',
+        '--http-port',
+        'off',
+        ...args,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -189,7 +207,9 @@ describe('value size limits', () => {
 
   it('refuses at start a combination of limits that cannot work', async () => {
     expect(await refused(['--max-value-size', '1mb', '--max-item-size', '2mb'])).toMatch(/--max-item-size 2097152 is larger than --max-value-size 1048576/);
-    expect(await refused(['--output-limit', '512kb'])).toMatch(/--output-limit 524288 is smaller than --max-item-size 1048576: a client could not receive one value from memory/);
+    expect(await refused(['--output-limit', '512kb'])).toMatch(
+      /--output-limit 524288 is smaller than --max-item-size 1048576: a client could not receive one value from memory/,
+    );
     expect(await refused(['--output-limit-total', '32mb'])).toMatch(/--output-limit-total 33554432 is smaller than --output-limit 67108864/);
     expect(await refused(['--max-value-size', '1gb'])).toMatch(/--max-value-size 1073741824 is over the largest value cairn \(and Redis\) can hold, 512mb/);
   }, 60_000);

@@ -41,7 +41,12 @@ async function replInfo(server: TestServer): Promise<Map<string, string>> {
   try {
     await r.connect();
     const text = await r.info('replication');
-    return new Map(text.split('\r\n').filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]));
+    return new Map(
+      text
+        .split('\r\n')
+        .filter((l) => l.includes(':'))
+        .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]),
+    );
   } finally {
     r.disconnect();
   }

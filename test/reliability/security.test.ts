@@ -72,7 +72,9 @@ describe('TLS on the native port', () => {
     dirs.push(dir);
     const key = join(dir, 'key.pem');
     const cert = join(dir, 'cert.pem');
-    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { encoding: 'utf8' });
+    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], {
+      encoding: 'utf8',
+    });
     expect(gen.status).toBe(0);
     const srv = await start({ args: ['--tls-cert', cert, '--tls-key', key] });
     const c = await createClient({ port: srv.port, transport: tcpTransport({ tls: { rejectUnauthorized: false } }) });
@@ -102,16 +104,21 @@ describe('TLS on the gateway', () => {
     dirs.push(dir);
     const key = join(dir, 'key.pem');
     const cert = join(dir, 'cert.pem');
-    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { encoding: 'utf8' });
+    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], {
+      encoding: 'utf8',
+    });
     expect(gen.status).toBe(0);
     const httpPort = await freePort();
     const srv = { ...(await start({ args: ['--tls-cert', cert, '--tls-key', key, '--http-port', String(httpPort)] })), httpPort };
     const health = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpsGet({ host: '127.0.0.1', port: srv.httpPort, path: '/health', ca: [readFileSync(cert)], checkServerIdentity: () => undefined }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = httpsGet(
+        { host: '127.0.0.1', port: srv.httpPort, path: '/health', ca: [readFileSync(cert)], checkServerIdentity: () => undefined },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', reject);
     });
     expect(health.status).toBe(200);

@@ -118,11 +118,7 @@ describe('shard crash', () => {
       sock.destroy();
     };
 
-    const load = [
-      ...Array.from({ length: 4 }, (_, w) => respWriter(w)),
-      ...Array.from({ length: 2 }, (_, w) => nativeWriter(4 + w)),
-      mcReader(),
-    ];
+    const load = [...Array.from({ length: 4 }, (_, w) => respWriter(w)), ...Array.from({ length: 2 }, (_, w) => nativeWriter(4 + w)), mcReader()];
     // Shard 0 serves the load for a while before the first kill and after each restart: counted
     // requests, not a time, since on a busy machine a restart alone may take a second or more.
     const shard0Serves = async (): Promise<void> => {
@@ -188,12 +184,7 @@ describe('shard crash', () => {
       // Kill, kill again, ask: one pipeline, which the acceptor answers before the worker's exit can
       // reach it (as a busy machine delays the exit). The old worker still runs here; SHARD-UP must
       // not call the shard up on its account, and the second kill must not be merged into the first.
-      const replies = await r
-        .pipeline()
-        .call('cairn.debug', action, '0')
-        .call('cairn.debug', action, '0')
-        .call('cairn.debug', 'shard-up', '0')
-        .exec();
+      const replies = await r.pipeline().call('cairn.debug', action, '0').call('cairn.debug', action, '0').call('cairn.debug', 'shard-up', '0').exec();
       expect(replies!.map(([e, v]) => e ?? v)).toEqual(['OK', 'OK', 0]);
       await shardUp(r, 0);
       expect(await r.set(a, action)).toBe('OK');

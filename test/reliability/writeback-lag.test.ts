@@ -107,7 +107,9 @@ describe('writeback lag', () => {
     };
     const lost = await missing(old);
     const recent = (await missing([...acked.keys()].filter((key) => acked.get(key)! >= killedAt - MAX_LAG - MARGIN))).length;
-    console.log(`writeback lag: ${acked.size} acknowledged; ${old.length} more than ${MAX_LAG} + ${MARGIN} ms before the kill, ${lost.length} of them lost; ${recent} later ones lost`);
+    console.log(
+      `writeback lag: ${acked.size} acknowledged; ${old.length} more than ${MAX_LAG} + ${MARGIN} ms before the kill, ${lost.length} of them lost; ${recent} later ones lost`,
+    );
     expect(lost).toEqual([]);
 
     // idle: the lag returns to zero

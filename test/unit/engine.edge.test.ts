@@ -1,16 +1,7 @@
 /** Edge cases of the shard engine that random sequences reach rarely or never. */
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
-import {
-  Engine,
-  INCR_NOT_FOUND,
-  INCR_NOT_INTEGER,
-  INCR_OK,
-  INCR_OVERFLOW,
-  NOT_STORED,
-  SET_NX,
-  STORED,
-} from '../../src/engine/index.js';
+import { Engine, INCR_NOT_FOUND, INCR_NOT_INTEGER, INCR_OK, INCR_OVERFLOW, NOT_STORED, SET_NX, STORED } from '../../src/engine/index.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const MiB = 1 << 20;
@@ -148,7 +139,14 @@ describe('engine edge cases', () => {
       expect(e.incr(b('n'), 1n, true, false)).toBe(INCR_NOT_INTEGER);
       expect(e.get(b('n'))?.toString()).toBe(bad);
     }
-    for (const [good, n] of [['007', 8n], ['1 ', 2n], [' 1', 2n], ['+1', 2n], ['-0', 1n], ['5 junk', 6n]] as const) {
+    for (const [good, n] of [
+      ['007', 8n],
+      ['1 ', 2n],
+      [' 1', 2n],
+      ['+1', 2n],
+      ['-0', 1n],
+      ['5 junk', 6n],
+    ] as const) {
       e.set(b('n'), b(good));
       expect(e.incr(b('n'), 1n, true, false)).toBe(INCR_OK);
       expect(e.lastInt).toBe(n);

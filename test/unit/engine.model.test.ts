@@ -479,14 +479,19 @@ describe('engine vs a Map model', () => {
   for (const policy of ['lfu', 'fifo', 'random', 'ttl', 'sieve', 's3fifo'] as const) {
     it(`${policy}: tight and medium budgets`, () => {
       fc.assert(
-        fc.property(fc.constantFrom(6_000, 9_000, 14_000, 20_000), fc.boolean(), fc.array(opArb, { minLength: 0, maxLength: 1000, size: 'max' }), (budget, track, ops) => {
-          const h = new Harness(budget, track, policy);
-          ops.forEach((op, i) => {
-            h.run(op);
-            if (i % 40 === 39) h.fullCheck();
-          });
-          h.fullCheck();
-        }),
+        fc.property(
+          fc.constantFrom(6_000, 9_000, 14_000, 20_000),
+          fc.boolean(),
+          fc.array(opArb, { minLength: 0, maxLength: 1000, size: 'max' }),
+          (budget, track, ops) => {
+            const h = new Harness(budget, track, policy);
+            ops.forEach((op, i) => {
+              h.run(op);
+              if (i % 40 === 39) h.fullCheck();
+            });
+            h.fullCheck();
+          },
+        ),
         { numRuns: 30 },
       );
     });

@@ -367,7 +367,7 @@ describe('sampling policies: invariants', () => {
         x = (Math.imul(x, 1103515245) + 12345) >>> 0;
         const k = `key${x % 200}`;
         writing = k;
-        const vlen = 10 + (x >>> 24) % 60;
+        const vlen = 10 + ((x >>> 24) % 60);
         e.set(Buffer.from(k), Buffer.alloc(vlen), n % 3 === 0 ? 2_000_000 + (x % 5000) : 0);
         live.add(k);
         expect(e.bytesUsed).toBeLessThanOrEqual(6_000);
@@ -472,7 +472,7 @@ describe('lfu counters follow Redis', () => {
   });
   it('a counter climbs logarithmically: ~100 hits reach ~10, a million reach 255', () => {
     let x = 99;
-    const rand = (): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rand = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32;
     let c = LFU_INIT;
     for (let i = 0; i < 100; i++) c = lfuIncr(c, rand());
     expect(c).toBeGreaterThan(8);

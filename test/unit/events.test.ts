@@ -121,7 +121,17 @@ describe('SubscriptionHub', () => {
   it('rejects malformed arguments with BAD_ARGUMENT', () => {
     const hub = new SubscriptionHub(() => undefined, nativeEventFrames);
     const c = new FakeConn();
-    for (const args of [[], [{}], [{ key: 'a', prefix: 'b' }], [{ key: '' }], [{ key: 1 }], [{ key: 'a', events: ['nope'] }], [{ key: 'a', events: [] }], [{ key: 'a', x: 1 }], ['a']]) {
+    for (const args of [
+      [],
+      [{}],
+      [{ key: 'a', prefix: 'b' }],
+      [{ key: '' }],
+      [{ key: 1 }],
+      [{ key: 'a', events: ['nope'] }],
+      [{ key: 'a', events: [] }],
+      [{ key: 'a', x: 1 }],
+      ['a'],
+    ]) {
       const r = reply(hub.handle(c, Opcode.SUBSCRIBE, 9, args));
       expect(r.status, JSON.stringify(args)).toBe(Status.ERROR);
       expect((r.body as string[])[0]).toBe('CAIRN_ERR_BAD_ARGUMENT');

@@ -53,7 +53,7 @@ describe('FAILURE encoding', () => {
     }
   });
 
-  it('keeps a thrown CairnError\'s code, and codes anything else CAIRN_ERR_INTERNAL', () => {
+  it("keeps a thrown CairnError's code, and codes anything else CAIRN_ERR_INTERNAL", () => {
     const disk = failureOf(new CairnError(ErrorCode.DISK, 'shard 0: disk read failed'));
     expect([failureCode(disk), failureMessage(disk)]).toEqual([ErrorCode.DISK, 'shard 0: disk read failed']);
     const bug = failureOf(new TypeError('x is undefined'));
@@ -84,7 +84,9 @@ describe('a shard-down failure on every protocol', () => {
       link.send(0, MessageKind.NATIVE, 8, 2, Buffer.alloc(1));
       expect(got).toEqual([]); // never inside send()
       await Promise.resolve();
-      expect(got).toEqual([{ kind: MessageKind.FAILURE, conn: 8, seq: 2, code: ErrorCode.SHARD_DOWN, message: `${SHARD_DOWN_MESSAGE}: shard 0 exited with code 1` }]);
+      expect(got).toEqual([
+        { kind: MessageKind.FAILURE, conn: 8, seq: 2, code: ErrorCode.SHARD_DOWN, message: `${SHARD_DOWN_MESSAGE}: shard 0 exited with code 1` },
+      ]);
       // an internal request (conn 0) is rejected with the carried code
       await expect(link.request(0, MessageKind.METRICS, Buffer.alloc(0), 1000)).rejects.toMatchObject({ code: ErrorCode.SHARD_DOWN });
       expect(link.isUp(0)).toBe(false);

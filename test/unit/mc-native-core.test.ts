@@ -88,9 +88,22 @@ describe('the read-only replica refuses the command table writes', () => {
       ['add', 'append', 'cas', 'decr', 'delete', 'flush_all', 'gat', 'gats', 'incr', 'prepend', 'replace', 'set', 'touch'].sort(),
     );
     const writes = [...NATIVE_WRITES.keys()].filter((op) => NATIVE_WRITES[op] === 1);
-    expect(writes).toEqual(
-      [Opcode.SET, Opcode.DEL, Opcode.EXPIRE, Opcode.PERSIST, Opcode.TOUCH, Opcode.INCR, Opcode.DECR, Opcode.APPEND, Opcode.PREPEND, Opcode.GETDEL, Opcode.RESTORE, Opcode.MSET, Opcode.MDEL, Opcode.FLUSH],
-    );
+    expect(writes).toEqual([
+      Opcode.SET,
+      Opcode.DEL,
+      Opcode.EXPIRE,
+      Opcode.PERSIST,
+      Opcode.TOUCH,
+      Opcode.INCR,
+      Opcode.DECR,
+      Opcode.APPEND,
+      Opcode.PREPEND,
+      Opcode.GETDEL,
+      Opcode.RESTORE,
+      Opcode.MSET,
+      Opcode.MDEL,
+      Opcode.FLUSH,
+    ]);
     expect(MEMCACHE_KEYS.get('gat')).toEqual({ first: 2, multi: true });
     expect(MEMCACHE_KEYS.get('gets')).toEqual({ first: 1, multi: true });
     expect(MEMCACHE_KEYS.get('delete')).toEqual({ first: 1, multi: false });

@@ -38,9 +38,7 @@ try {
     const dir = mkdtempSync(join(tmpdir(), 'cairn-mc-'));
     dirs.push(dir);
     const stores = await Promise.all(
-      Array.from({ length: shards }, (_, i) =>
-        mod.TieredShardStore.open({ shard: i, dir: join(dir, `shard-${i}`), maxMemory: 8 << 20, clock: () => now }),
-      ),
+      Array.from({ length: shards }, (_, i) => mod.TieredShardStore.open({ shard: i, dir: join(dir, `shard-${i}`), maxMemory: 8 << 20, clock: () => now })),
     );
     return { stores, setNow: (ms) => (now = ms), close: async () => void (await Promise.all(stores.map((s) => s.close()))) };
   };
@@ -217,10 +215,20 @@ describe('memcached planner', () => {
     if (p.kind !== 'split') return;
     const replies = p.parts.map((part) => {
       const ks = part.raw.toString().trim().split(' ').slice(1);
-      return Buffer.from(ks.filter((k) => k !== 'k3').map((k) => `VALUE ${k} 0 1 9\r\n${k.slice(1, 2)}\r\n`).join('') + 'END\r\n');
+      return Buffer.from(
+        ks
+          .filter((k) => k !== 'k3')
+          .map((k) => `VALUE ${k} 0 1 9\r\n${k.slice(1, 2)}\r\n`)
+          .join('') + 'END\r\n',
+      );
     });
     const joined = p.join(replies).toString();
-    expect(joined).toBe(keys.filter((k) => k !== 'k3').map((k) => `VALUE ${k} 0 1 9\r\n${k.slice(1, 2)}\r\n`).join('') + 'END\r\n');
+    expect(joined).toBe(
+      keys
+        .filter((k) => k !== 'k3')
+        .map((k) => `VALUE ${k} 0 1 9\r\n${k.slice(1, 2)}\r\n`)
+        .join('') + 'END\r\n',
+    );
     expect(p.join([Buffer.from('SERVER_ERROR boom\r\n'), ...replies.slice(1)]).toString()).toBe('SERVER_ERROR boom\r\n');
   });
 

@@ -49,10 +49,24 @@ describe('MemcacheFramer', () => {
   });
 
   it('gives the same frames byte by byte and for any split', () => {
-    expect(show(frameAll(STREAM, Array.from({ length: STREAM.length - 1 }, (_, i) => i + 1)))).toEqual(EXPECTED);
+    expect(
+      show(
+        frameAll(
+          STREAM,
+          Array.from({ length: STREAM.length - 1 }, (_, i) => i + 1),
+        ),
+      ),
+    ).toEqual(EXPECTED);
     fc.assert(
       fc.property(fc.uniqueArray(fc.integer({ min: 1, max: STREAM.length - 1 }), { maxLength: 15 }), (cuts) => {
-        expect(show(frameAll(STREAM, [...cuts].sort((a, b) => a - b)))).toEqual(EXPECTED);
+        expect(
+          show(
+            frameAll(
+              STREAM,
+              [...cuts].sort((a, b) => a - b),
+            ),
+          ),
+        ).toEqual(EXPECTED);
       }),
     );
   });
@@ -148,7 +162,21 @@ describe('memcached helpers', () => {
     };
     const token = fc.oneof(
       fc.stringMatching(/^[+-]?0{0,20}[0-9]{0,12}$/),
-      fc.constantFrom('4294967295', '4294967296', '2147483647', '2147483648', '-2147483648', '-2147483649', '+', '-', '', '1a', '٣', '00000000000000000004294967295', '-0'),
+      fc.constantFrom(
+        '4294967295',
+        '4294967296',
+        '2147483647',
+        '2147483648',
+        '-2147483648',
+        '-2147483649',
+        '+',
+        '-',
+        '',
+        '1a',
+        '٣',
+        '00000000000000000004294967295',
+        '-0',
+      ),
     );
     fc.assert(
       fc.property(token, (s) => {

@@ -346,7 +346,12 @@ describe.each(backends)('executeNative / handleNativeFrame against %s', (_name, 
 
 describe('broadcast merges and scan cursors', () => {
   it('merges count, stats and flush', () => {
-    expect(mergeBroadcast(Opcode.COUNT, [{ hot: 1, cold: 2, total: 3 }, { hot: 4, cold: 5, total: 6 }])).toEqual({ hot: 5, cold: 7, total: 9 });
+    expect(
+      mergeBroadcast(Opcode.COUNT, [
+        { hot: 1, cold: 2, total: 3 },
+        { hot: 4, cold: 5, total: 6 },
+      ]),
+    ).toEqual({ hot: 5, cold: 7, total: 9 });
     expect(mergeBroadcast(Opcode.FLUSH, [true, true])).toBe(true);
     const s0 = new MapShardStoreDouble(0).stats();
     const s1 = new MapShardStoreDouble(1).stats();

@@ -24,7 +24,13 @@ describe('NativeSession', () => {
     const s = new NativeSession(info);
     expect(s.route(req(Opcode.HELLO, '', [{ version: 1, name: 'test' }], 7))).toBe(ROUTE_REPLY);
     expect(replyOf(s)).toEqual({ status: Status.OK, id: 7, body: helloReply(info) });
-    expect(replyOf(s).body).toMatchObject({ version: 1, server: 'cairn', serverVersion: '1.2.3', shards: 4, limits: { maxFrame: 8388608, maxKey: 65535, maxValue: 1048576 } });
+    expect(replyOf(s).body).toMatchObject({
+      version: 1,
+      server: 'cairn',
+      serverVersion: '1.2.3',
+      shards: 4,
+      limits: { maxFrame: 8388608, maxKey: 65535, maxValue: 1048576 },
+    });
     expect(s.name).toBe('test');
     for (const key of ['a', 'user:1', 'x']) expect(s.route(req(Opcode.GET, key))).toBe(shardOf(enc.encode(key), 4));
     expect(s.route(req(Opcode.MGET, 'first'))).toBe(shardOf(enc.encode('first'), 4));

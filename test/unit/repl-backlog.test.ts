@@ -19,7 +19,12 @@ function peer(): ReplicaPeer & { pushed: Uint8Array[] } {
   return { pushed, peer: '127.0.0.1:1', pushEvent: (f) => pushed.push(f), cut: () => undefined };
 }
 
-function sync(src: ReplSource, p: ReplicaPeer, runId?: string, offset?: number): { head: { mode: string; runId: string; offset: number }; events: unknown[][] } {
+function sync(
+  src: ReplSource,
+  p: ReplicaPeer,
+  runId?: string,
+  offset?: number,
+): { head: { mode: string; runId: string; offset: number }; events: unknown[][] } {
   const frames = src.handle(p, Opcode.REPLSYNC, 1, [runId === undefined ? {} : { runId, offset }]);
   return { head: decode(frames[0]) as { mode: string; runId: string; offset: number }, events: frames.slice(1).map((f) => decode(f) as unknown[]) };
 }

@@ -42,9 +42,7 @@ try {
     const dir = mkdtempSync(join(tmpdir(), 'cairn-resp-'));
     dirs.push(dir);
     const stores = await Promise.all(
-      Array.from({ length: shards }, (_, i) =>
-        mod.TieredShardStore.open({ shard: i, dir: join(dir, `shard-${i}`), maxMemory: 8 << 20, clock: () => now }),
-      ),
+      Array.from({ length: shards }, (_, i) => mod.TieredShardStore.open({ shard: i, dir: join(dir, `shard-${i}`), maxMemory: 8 << 20, clock: () => now })),
     );
     return { stores, setNow: (ms) => (now = ms), close: async () => void (await Promise.all(stores.map((s) => s.close()))) };
   };
@@ -150,9 +148,7 @@ for (const [label, factory, shards] of suites) {
 
     it('MSET, MGET, MSETNX, DEL, UNLINK, EXISTS, TYPE across shards', async () => {
       expect(await r('MSET', 'a', '1', 'b', '2', 'c', '3', 'd', '4')).toBe('+OK\r\n');
-      expect(await r('MGET', 'd', 'x', 'a', 'c', 'b', 'a')).toBe(
-        '*6\r\n$1\r\n4\r\n$-1\r\n$1\r\n1\r\n$1\r\n3\r\n$1\r\n2\r\n$1\r\n1\r\n',
-      );
+      expect(await r('MGET', 'd', 'x', 'a', 'c', 'b', 'a')).toBe('*6\r\n$1\r\n4\r\n$-1\r\n$1\r\n1\r\n$1\r\n3\r\n$1\r\n2\r\n$1\r\n1\r\n');
       expect(await r('EXISTS', 'a', 'a', 'b', 'zz')).toBe(':3\r\n');
       expect(await r('TYPE', 'a')).toBe('+string\r\n');
       expect(await r('TYPE', 'zz')).toBe('+none\r\n');
@@ -250,9 +246,7 @@ for (const [label, factory, shards] of suites) {
       expect(await r('SETRANGE', 'empty', '5', '')).toBe(':0\r\n');
       expect(await r('EXISTS', 'empty')).toBe(':0\r\n');
       expect(await r('SETRANGE', 's', '-1', 'x')).toBe('-ERR offset is out of range\r\n');
-      expect(await r('SETRANGE', 's', '536870911', 'xx')).toBe(
-        '-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n',
-      );
+      expect(await r('SETRANGE', 's', '536870911', 'xx')).toBe('-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n');
     });
 
     it('DBSIZE, KEYS, SCAN, RANDOMKEY, FLUSHALL over every shard', async () => {

@@ -54,7 +54,14 @@ describe('RespFramer', () => {
   it('gives the same commands for any split of the input', () => {
     fc.assert(
       fc.property(fc.uniqueArray(fc.integer({ min: 1, max: PIPELINE.length - 1 }), { maxLength: 20 }), (cuts) => {
-        expect(texts(frameAll(PIPELINE, [...cuts].sort((a, b) => a - b)))).toEqual(EXPECTED);
+        expect(
+          texts(
+            frameAll(
+              PIPELINE,
+              [...cuts].sort((a, b) => a - b),
+            ),
+          ),
+        ).toEqual(EXPECTED);
       }),
     );
   });
@@ -106,34 +113,22 @@ describe('RespFramer', () => {
   });
 
   it('enforces the bulk length and multibulk count limits it is given', () => {
-    expect(texts(frameAll(Buffer.from('*1\r\n$11\r\n'), [], { maxBulkLength: 10 }))).toEqual([
-      'ERR:-ERR Protocol error: invalid bulk length\r\n',
-    ]);
-    expect(texts(frameAll(Buffer.from('*5\r\n'), [], { maxMultibulkLength: 4 }))).toEqual([
-      'ERR:-ERR Protocol error: invalid multibulk length\r\n',
-    ]);
+    expect(texts(frameAll(Buffer.from('*1\r\n$11\r\n'), [], { maxBulkLength: 10 }))).toEqual(['ERR:-ERR Protocol error: invalid bulk length\r\n']);
+    expect(texts(frameAll(Buffer.from('*5\r\n'), [], { maxMultibulkLength: 4 }))).toEqual(['ERR:-ERR Protocol error: invalid multibulk length\r\n']);
     expect(texts(frameAll(Buffer.from('*1\r\n$10\r\n'), [], { maxBulkLength: 10 }))).toEqual([]);
   });
 
   it("applies Redis' limits before authentication when asked", () => {
     const opts = { authRequired: () => true };
-    expect(texts(frameAll(Buffer.from('*11\r\n'), [], opts))).toEqual([
-      'ERR:-ERR Protocol error: unauthenticated multibulk length\r\n',
-    ]);
-    expect(texts(frameAll(Buffer.from('*2\r\n$4\r\nAUTH\r\n$16385\r\n'), [], opts))).toEqual([
-      'ERR:-ERR Protocol error: unauthenticated bulk length\r\n',
-    ]);
+    expect(texts(frameAll(Buffer.from('*11\r\n'), [], opts))).toEqual(['ERR:-ERR Protocol error: unauthenticated multibulk length\r\n']);
+    expect(texts(frameAll(Buffer.from('*2\r\n$4\r\nAUTH\r\n$16385\r\n'), [], opts))).toEqual(['ERR:-ERR Protocol error: unauthenticated bulk length\r\n']);
   });
 
   it('caps unterminated lines at 64 KB', () => {
     const long = Buffer.alloc(70 * 1024, 0x61);
     expect(texts(frameAll(long, [1000, 30000]))).toEqual(['ERR:-ERR Protocol error: too big inline request\r\n']);
-    expect(texts(frameAll(Buffer.concat([Buffer.from('*1'), long])))).toEqual([
-      'ERR:-ERR Protocol error: too big mbulk count string\r\n',
-    ]);
-    expect(texts(frameAll(Buffer.concat([Buffer.from('*1\r\n$1'), long])))).toEqual([
-      'ERR:-ERR Protocol error: too big bulk count string\r\n',
-    ]);
+    expect(texts(frameAll(Buffer.concat([Buffer.from('*1'), long])))).toEqual(['ERR:-ERR Protocol error: too big mbulk count string\r\n']);
+    expect(texts(frameAll(Buffer.concat([Buffer.from('*1\r\n$1'), long])))).toEqual(['ERR:-ERR Protocol error: too big bulk count string\r\n']);
   });
 
   it('closes without a reply past the query buffer limit', () => {

@@ -178,9 +178,7 @@ describe('planResp: errors and local commands', () => {
     expect(localText(conn, 'CLIENT', 'SETNAME', 'worker-1')).toBe('+OK\r\n');
     expect(conn.name).toBe('worker-1');
     expect(localText(conn, 'client', 'getname')).toBe('$8\r\nworker-1\r\n');
-    expect(localText(conn, 'CLIENT', 'SETNAME', 'a b')).toBe(
-      '-ERR Client names cannot contain spaces, newlines or special characters.\r\n',
-    );
+    expect(localText(conn, 'CLIENT', 'SETNAME', 'a b')).toBe('-ERR Client names cannot contain spaces, newlines or special characters.\r\n');
     expect(localText(conn, 'CLIENT', 'SETNAME', '')).toBe('+OK\r\n');
     expect(conn.name).toBeNull();
     expect(localText(conn, 'CLIENT', 'SETINFO', 'LIB-NAME', 'ioredis')).toBe('+OK\r\n');

@@ -3,16 +3,7 @@
  * contract of src/store/types.ts (times in ms, 0 = no expiry, a past time deletes, CAS increasing).
  * It is not the real store (src/store/shard-store.ts); the tests run against both where they can.
  */
-import type {
-  Entry,
-  IncrResult,
-  ScanPage,
-  SetOptions,
-  SetResult,
-  ShardStats,
-  ShardStore,
-  UpdateAction,
-} from '../../src/store/types.js';
+import type { Entry, IncrResult, ScanPage, SetOptions, SetResult, ShardStats, ShardStore, UpdateAction } from '../../src/store/types.js';
 import { RespFramer, type RespFramerOptions } from '../../src/resp/framer.js';
 import { planResp } from '../../src/resp/planner.js';
 import { executeResp } from '../../src/resp/executor.js';
@@ -233,7 +224,6 @@ export class MapStoreDouble implements ShardStore {
 // ---------------------------------------------------------------------------------------------
 // A stand-in for the acceptor and shard hop: frame, plan, execute on the owning store, join.
 
-
 type Exec = (store: ShardStore, raw: Buffer) => Promise<Buffer>;
 
 export async function runPlan(plan: Plan, stores: readonly ShardStore[], exec: Exec): Promise<Buffer> {
@@ -291,28 +281,35 @@ function session(
   };
 }
 
-export function respSession(
-  conn: ConnState,
-  stores: readonly ShardStore[],
-  options: { framer?: RespFramerOptions; now?: () => number } = {},
-): Session {
+export function respSession(conn: ConnState, stores: readonly ShardStore[], options: { framer?: RespFramerOptions; now?: () => number } = {}): Session {
   const framer = new RespFramer(options.framer);
-  return session(framer, (f) => planResp(f, conn), stores, (s, raw) => executeResp(s, raw, { now: options.now }));
+  return session(
+    framer,
+    (f) => planResp(f, conn),
+    stores,
+    (s, raw) => executeResp(s, raw, { now: options.now }),
+  );
 }
 
-export function memcacheSession(
-  conn: ConnState,
-  stores: readonly ShardStore[],
-  options: { framer?: MemcacheFramerOptions; now?: () => number } = {},
-): Session {
+export function memcacheSession(conn: ConnState, stores: readonly ShardStore[], options: { framer?: MemcacheFramerOptions; now?: () => number } = {}): Session {
   const framer = new MemcacheFramer(options.framer);
-  return session(framer, (f) => planMemcache(f, conn), stores, (s, raw) => executeMemcache(s, raw, { now: options.now }));
+  return session(
+    framer,
+    (f) => planMemcache(f, conn),
+    stores,
+    (s, raw) => executeMemcache(s, raw, { now: options.now }),
+  );
 }
 
 /** encodes a command as RESP multibulk. */
 export function resp(...parts: (string | Buffer)[]): string {
-  return `*${parts.length}\r\n` + parts.map((p) => {
-    const b = typeof p === 'string' ? Buffer.from(p) : p;
-    return `$${b.length}\r\n${b.toString('latin1')}\r\n`;
-  }).join('');
+  return (
+    `*${parts.length}\r\n` +
+    parts
+      .map((p) => {
+        const b = typeof p === 'string' ? Buffer.from(p) : p;
+        return `$${b.length}\r\n${b.toString('latin1')}\r\n`;
+      })
+      .join('')
+  );
 }

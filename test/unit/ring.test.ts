@@ -81,7 +81,11 @@ describe('Ring', () => {
       ring.drain((kind, conn, seq, payload) => got.push({ kind, conn, seq, payload: Buffer.from(payload) }));
       await new Promise((r) => setImmediate(r));
     }
-    expect(got.map((m) => [m.kind, m.conn, m.seq])).toEqual([[1, 5, 0], [2, 6, 1], [1, 7, 2]]);
+    expect(got.map((m) => [m.kind, m.conn, m.seq])).toEqual([
+      [1, 5, 0],
+      [2, 6, 1],
+      [1, 7, 2],
+    ]);
     expect(got[0].payload.toString()).toBe('before');
     expect(got[1].payload.equals(big)).toBe(true);
     expect(got[2].payload.toString()).toBe('after');
@@ -204,7 +208,14 @@ describe('messages larger than the ring', () => {
       reverse: true,
       message: (i) => pattern(i, sizeOf(i)),
       check: (i, conn, seq, payload) => {
-        if (seq !== i || conn !== i % 100 || !Buffer.from(payload).reverse().equals(pattern(i, sizeOf(i)))) bad++;
+        if (
+          seq !== i ||
+          conn !== i % 100 ||
+          !Buffer.from(payload)
+            .reverse()
+            .equals(pattern(i, sizeOf(i)))
+        )
+          bad++;
       },
     });
     expect(bad).toBe(0);

@@ -155,7 +155,15 @@ describe('writeback batch builder', () => {
     op.bytes = 456;
     const snap = add(b, op, undefined) as PutOp;
     expect(snap).not.toBeNull();
-    expect([snap.kind, snap.value.toString(), snap.flags, snap.expiresAt, snap.cas, snap.since, snap.bytes]).toEqual([1, 'hot value', 3, NOW + 9, 77, 123, 456]);
+    expect([snap.kind, snap.value.toString(), snap.flags, snap.expiresAt, snap.cas, snap.since, snap.bytes]).toEqual([
+      1,
+      'hot value',
+      3,
+      NOW + 9,
+      77,
+      123,
+      456,
+    ]);
     expect(b.snapshots).toEqual([snap]);
     expect(sink.lines).toEqual(['put d:d', `put e:${NOW + 9}:d`]);
     expect([b.items, b.bytes]).toEqual([1, recordBytes(1, 9)]);
@@ -214,7 +222,20 @@ describe('writeback batch builder', () => {
   it('ends with the meta record, counted as a write', () => {
     const { sink, b } = builder();
     add(b, putOp(k('m'), k('v'), 0, 0, 1), undefined);
-    b.meta(encodeMeta({ format: FORMAT_VERSION, shard: 0, casHigh: 9, items: b.items, bytes: b.bytes, accessSeq: b.accessSeq, cleanShutdown: false, accessIndexed: false, flushing: false, flushMarked: true }));
+    b.meta(
+      encodeMeta({
+        format: FORMAT_VERSION,
+        shard: 0,
+        casHigh: 9,
+        items: b.items,
+        bytes: b.bytes,
+        accessSeq: b.accessSeq,
+        cleanShutdown: false,
+        accessIndexed: false,
+        flushing: false,
+        flushMarked: true,
+      }),
+    );
     expect(sink.lines).toEqual(['put d:m', 'put meta']);
     expect(b.writes).toBe(2);
     expect(decodeMeta(sink.values.get('meta')!)).toMatchObject({ items: 1, bytes: recordBytes(1, 1), accessSeq: 1 });

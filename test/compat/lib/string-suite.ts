@@ -17,7 +17,7 @@ const near = (want: number, slack: number) => (got: unknown) => {
 
 export function stringSuite(prefix: string, getSend: () => Send): void {
   const k = (name: string): string => `${prefix}:${name}`;
-  const steps = async (list: [ (string | Buffer)[], Expect ][]): Promise<void> => {
+  const steps = async (list: [(string | Buffer)[], Expect][]): Promise<void> => {
     const send = getSend();
     for (const [args, want] of list) {
       const got = await send(args).catch((err: Error) => ({ error: err.message }));
