@@ -23,18 +23,17 @@ TREES=()
 cleanup() { for t in "${TREES[@]}"; do git -C "$ROOT" worktree remove --force "$t" >/dev/null 2>&1 || true; done; }
 trap cleanup EXIT INT TERM
 
-checkout() { # <name> <ref>
-  local dir
-  dir=$(mktemp -d "/tmp/cairn-ab-$1-XXXXXX")
-  TREES+=("$dir")
-  git -C "$ROOT" worktree add --detach --force "$dir" "$2" >/dev/null
-  ln -s "$ROOT/node_modules" "$dir/node_modules"
-  echo "building $1 ($(git -C "$dir" log -1 --format='%h %s' | cut -c1-80))…" >&2
-  (cd "$dir" && npx tsc -p tsconfig.json >&2)
-  echo "$dir"
+checkout() { # <dir> <ref>
+  git -C "$ROOT" worktree add --detach --force "$1" "$2" >/dev/null
+  ln -s "$ROOT/node_modules" "$1/node_modules"
+  echo "building $(git -C "$1" log -1 --format='%h %s' | cut -c1-80)…" >&2
+  (cd "$1" && npx tsc -p tsconfig.json >&2)
 }
-BASE_DIR=$(checkout base "$BASE")
-NEW_DIR=$(checkout new "$NEW")
+BASE_DIR=$(mktemp -d /tmp/cairn-ab-base-XXXXXX)
+NEW_DIR=$(mktemp -d /tmp/cairn-ab-new-XXXXXX)
+TREES=("$BASE_DIR" "$NEW_DIR")
+checkout "$BASE_DIR" "$BASE"
+checkout "$NEW_DIR" "$NEW"
 { echo "base: $(git -C "$BASE_DIR" log -1 --format='%h %s')"; echo "new:  $(git -C "$NEW_DIR" log -1 --format='%h %s')"; } > "$OUT/refs.txt"
 
 for round in $(seq 1 "$ROUNDS"); do
