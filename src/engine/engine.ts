@@ -1,3 +1,10 @@
+/**
+ * The shard engine: the hash table, the arena and the eviction policy's list working on one item's
+ * words. It passes 600 lines because every operation that touches an item (find, set, append, incr,
+ * expire, evict, free) reads and rewrites the same header words, table slot and list links in one
+ * step; split across classes, the hot path would pay for calls between them and for keeping their
+ * views of an item in step. The table, arena, layout and policies are their own files.
+ */
 import { CairnError, ErrorCode } from '../errors.js';
 import { hash32, TABLE_SEED } from '../hash.js';
 import { Arena, ARENA_FIXED_BYTES, MAX_ARENA_BYTES, START } from './arena.js';
