@@ -22,7 +22,7 @@ export const DEL_IF_SAME_COMMAND = 'CAIRN.DELIFSAME';
 export const NO_SUCH_KEY = err('no such key');
 export const SAME_OBJECT = err('source and destination objects are the same');
 export const DB_OUT_OF_RANGE = err('DB index is out of range');
-const DB_NOT_AN_INT = err('value is out of range, value must between -2147483648 and 2147483647');
+const DB_NOT_INT = err('value is out of range, value must between -2147483648 and 2147483647');
 
 const INT_MIN = -(2n ** 31n);
 const INT_MAX = 2n ** 31n - 1n;
@@ -39,7 +39,7 @@ export function copyReplace(args: readonly Buffer[]): boolean | Buffer {
     else if (opt === 'db' && j + 1 < args.length) {
       const db = parseI64(args[++j]);
       if (db === null) return NOT_INTEGER;
-      if (db < INT_MIN || db > INT_MAX) return DB_NOT_AN_INT;
+      if (db < INT_MIN || db > INT_MAX) return DB_NOT_INT;
       if (db !== 0n) return DB_OUT_OF_RANGE;
     } else return SYNTAX;
   }
