@@ -1,9 +1,10 @@
 /**
- * Keyspace commands, shard side: deletion, existence, expiry, type, and the whole-shard ones (count,
- * keys, scan, random key, flush), which may wait for the disk and so return promises.
+ * Keyspace commands, shard side: deletion, existence, expiry, type, renaming and copying, and the
+ * whole-shard ones (count, keys, scan, random key, flush), which may wait for the disk and so return
+ * promises.
  */
 import { ErrorCode, isCairnError } from '../errors.js';
-import type { ScanPage } from '../store/types.js';
+import type { Entry, ScanPage } from '../store/types.js';
 import { globMatch, matchesAll } from './glob.js';
 import { Fault, fail, type CommandContext, type Failure } from './types.js';
 
@@ -18,6 +19,21 @@ export function del(ctx: CommandContext, keys: readonly Uint8Array[]): number {
 export function delIfCas(ctx: CommandContext, key: Uint8Array, cas: number): boolean {
   const seen = ctx.store.update(key, (cur) => (cur !== null && cur.cas === cas ? { op: 'delete' } : { op: 'keep' }));
   return seen !== null && seen.cas === cas;
+}
+
+/**
+ * Delete only while the key holds the entry that was read from it: the same CAS (a new value) and the
+ * same expiry (which changes without a new CAS). The last step of a RENAME across shards, so that a
+ * write to the source after it was read is kept. true when it was deleted.
+ */
+export function delIfUnchanged(ctx: CommandContext, key: Uint8Array, cas: number, expiresAt: number): boolean {
+  let deleted = false;
+  ctx.store.update(key, (cur) => {
+    if (cur === null || cur.cas !== cas || cur.expiresAt !== expiresAt) return { op: 'keep' };
+    deleted = true;
+    return { op: 'delete' };
+  });
+  return deleted;
 }
 
 /** how many of the keys exist (a key named twice counts twice, as Redis). */
@@ -64,6 +80,61 @@ export function persist(ctx: CommandContext, key: Uint8Array): boolean {
 /** the type of the value at key: cairn stores strings. */
 export function type(ctx: CommandContext, key: Uint8Array): 'string' | 'none' {
   return ctx.store.exists(key) ? 'string' : 'none';
+}
+
+/**
+ * OBJECT ENCODING: how the value is kept. Every string is `raw`, its bytes as written, in memory or
+ * on disk alike (a counter too: INCR keeps decimal text, so there is no `int` or `embstr` form). null
+ * for a missing key. Looking does not count as an access, nor bring a key on disk into memory.
+ */
+export function encoding(ctx: CommandContext, key: Uint8Array): 'raw' | null {
+  return ctx.store.exists(key) ? 'raw' : null;
+}
+
+/**
+ * What RENAME and COPY did: moved (or copied), the source was missing, the destination exists and
+ * may not be replaced, or source and destination are one key.
+ */
+export type MoveResult = 'done' | 'missing' | 'exists' | 'same';
+
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+}
+
+/**
+ * RENAME (`nx`: RENAMENX) with both keys on this shard, at once: the value, its expiry and flags move
+ * to the destination (a new CAS, as any write), replacing it unless `nx`. A key renamed to itself
+ * stays as it is: 'same' when it exists (RENAME answers OK, RENAMENX 0), 'missing' when it does not.
+ */
+export function rename(ctx: CommandContext, from: Uint8Array, to: Uint8Array, nx: boolean): MoveResult {
+  const entry = ctx.store.get(from);
+  if (entry === null) return 'missing';
+  if (sameKey(from, to)) return 'same';
+  if (!put(ctx, to, entry, nx)) return 'exists';
+  ctx.store.delete(from);
+  return 'done';
+}
+
+/**
+ * COPY with both keys on this shard: the value, its expiry and flags copied to the destination,
+ * replacing it only when `replace`. 'same' when source and destination are one key (checked first,
+ * as Redis does).
+ */
+export function copy(ctx: CommandContext, from: Uint8Array, to: Uint8Array, replace: boolean): MoveResult {
+  if (sameKey(from, to)) return 'same';
+  const entry = ctx.store.get(from);
+  if (entry === null) return 'missing';
+  return put(ctx, to, entry, !replace) ? 'done' : 'exists';
+}
+
+/**
+ * Write an entry read elsewhere (the source of a RENAME or COPY, on this shard or another) under key,
+ * its value, flags and absolute expiry kept; with `nx` only when the key is missing. true when it was
+ * written (an expiry already past by now writes nothing, as if the entry had been written and then
+ * expired, and still counts).
+ */
+export function put(ctx: CommandContext, key: Uint8Array, entry: Omit<Entry, 'cas'>, nx: boolean): boolean {
+  return ctx.store.set(key, entry.value, { flags: entry.flags, expiresAt: entry.expiresAt, mode: nx ? 'nx' : 'always' }).status === 'stored';
 }
 
 /** OBJECT FREQ: the policy's access counter; null for a missing key; NOT_LFU when the policy keeps none. */

@@ -7,11 +7,13 @@
 
 /**
  * key: one key at argv[1], sent to its shard. keys: keys at argv[1..], split per shard (MGET, DEL,
- * UNLINK, EXISTS). pairs: key/value pairs (MSET, MSETNX). all: broadcast to every shard. scan: one
- * shard chosen by the cursor. local: answered by the acceptor. pubsub: the connection's pub/sub
+ * UNLINK, EXISTS). pairs: key/value pairs (MSET, MSETNX). move: a source key at argv[1] and a
+ * destination at argv[2] (RENAME, RENAMENX, COPY): their shard when they share one, else read,
+ * written and deleted in steps by the acceptor. all: broadcast to every shard. scan: one shard
+ * chosen by the cursor. local: answered by the acceptor. pubsub: the connection's pub/sub
  * (src/pubsub/resp.ts), also CONFIG SET and RESET.
  */
-export type Route = 'key' | 'keys' | 'pairs' | 'all' | 'scan' | 'local' | 'pubsub' | 'replication';
+export type Route = 'key' | 'keys' | 'pairs' | 'move' | 'all' | 'scan' | 'local' | 'pubsub' | 'replication';
 
 export interface CommandSpec {
   /** lower case; subcommands as `container|sub`. */
@@ -48,6 +50,7 @@ const NO_KEYS: [number, number, number] = [0, 0, 0];
 const ONE_KEY: [number, number, number] = [1, 1, 1];
 const ALL_KEYS: [number, number, number] = [1, -1, 1];
 const PAIRS: [number, number, number] = [1, -1, 2];
+const TWO_KEYS: [number, number, number] = [1, 2, 1];
 
 const DEFS: Def[] = [
   [
@@ -77,6 +80,7 @@ const DEFS: Def[] = [
   ['client', -2, '', NO_KEYS, 'slow', 'connection', '2.4.0', 'local', 'A container for client connection commands.'],
   ['command', -1, 'loading stale', NO_KEYS, 'slow connection', 'server', '2.8.13', 'local', 'Returns detailed information about all commands.'],
   ['config', -2, '', NO_KEYS, 'slow', 'server', '2.0.0', 'local', 'A container for server configuration commands.'],
+  ['copy', -3, 'write denyoom', TWO_KEYS, 'keyspace write slow', 'generic', '6.2.0', 'move', 'Copies the value of a key to a new key.'],
   ['dbsize', 1, 'readonly fast', NO_KEYS, 'keyspace read fast', 'server', '1.0.0', 'all', 'Returns the number of keys in the database.'],
   [
     'decr',
@@ -232,6 +236,8 @@ const DEFS: Def[] = [
   ['pttl', 2, 'readonly fast', ONE_KEY, 'keyspace read fast', 'generic', '2.6.0', 'key', 'Returns the expiration time in milliseconds of a key.'],
   ['quit', -1, 'allow_busy noscript loading stale fast no_auth', NO_KEYS, 'fast connection', 'connection', '1.0.0', 'local', 'Closes the connection.'],
   ['randomkey', 1, 'readonly', NO_KEYS, 'keyspace read slow', 'generic', '1.0.0', 'all', 'Returns a random key name from the database.'],
+  ['rename', 3, 'write', TWO_KEYS, 'keyspace write slow', 'generic', '1.0.0', 'move', 'Renames a key and overwrites the destination.'],
+  ['renamenx', 3, 'write fast', TWO_KEYS, 'keyspace write fast', 'generic', '1.0.0', 'move', "Renames a key only when the target key name doesn't exist."],
   ['scan', -2, 'readonly', NO_KEYS, 'keyspace read slow', 'generic', '2.8.0', 'scan', 'Iterates over the key names in the database.'],
   ['select', 2, 'loading stale fast', NO_KEYS, 'fast connection', 'connection', '1.0.0', 'local', 'Changes the selected database.'],
   [
@@ -369,6 +375,7 @@ const SUBDEFS: Def[] = [
     'pubsub',
     'Sets configuration parameters in-flight (cairn: notify-keyspace-events).',
   ],
+  ['object|encoding', 3, 'readonly', [2, 2, 1], 'keyspace read slow', 'generic', '2.2.3', 'key', 'Returns the internal encoding of a Redis object.'],
   [
     'object|freq',
     3,

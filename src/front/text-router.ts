@@ -37,6 +37,15 @@ export class TextRouter {
   /** Requests of multi-step commands, answered outside the ordered queue; their own sequence space. */
   private readonly internal = new Map<number, (reply: Buffer) => void>();
   private nextInternal = 0;
+  private chains = 0;
+
+  /**
+   * A two-step command is between its steps: the connection routes nothing else until it is done, so
+   * that its own later commands see what it did (a later GET of a renamed key must not pass it).
+   */
+  get chaining(): boolean {
+    return this.chains > 0;
+  }
 
   constructor(
     private readonly conn: number,
@@ -44,7 +53,7 @@ export class TextRouter {
     /** the message kind of this protocol (MessageKind.RESP or MEMCACHE) */
     private readonly kind: number,
     private readonly failure: FailureReply,
-    /** replies may be ready to leave after an asynchronous step (a chain's second plan) */
+    /** a two-step command finished: its reply may leave, and the connection may route again */
     private readonly ready: () => void,
   ) {}
 
@@ -78,8 +87,11 @@ export class TextRouter {
         return plan.close === true;
       case 'chain': {
         const seq = replies.expect(null, plan);
+        this.chains++;
         this.runInternal(plan, (reply) => {
-          if (this.replies.fill(seq, reply)) this.ready();
+          this.chains--;
+          this.replies.fill(seq, reply);
+          this.ready();
         });
         return false;
       }

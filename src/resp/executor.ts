@@ -12,6 +12,7 @@ import { ShardUsec } from '../front/cmdstats.js';
 import { EMPTY_BULK, NIL, OK, ONE, PONG, ZERO, bulk, bulkArray, err, integer, simple } from './encode.js';
 import { NOT_FLOAT, NOT_INTEGER, OOM, OVERFLOW, SYNTAX, TOO_BIG, arityError, invalidExpire, sanitize, unknownCommand } from './errors.js';
 import { parseRespCommand } from './framer.js';
+import { DEL_IF_SAME_COMMAND, ENTRY_COMMAND, NO_SUCH_KEY, PUT_COMMAND, SAME_OBJECT, copyReplace } from './move.js';
 import { SHARD_STATS_COMMAND } from './planner.js';
 
 export interface RespExecOptions {
@@ -27,6 +28,7 @@ type Ctx = C.CommandContext;
 type Handler = (ctx: Ctx, args: Buffer[]) => Promise<Buffer> | Buffer;
 
 const STRING = simple('string');
+const RAW = bulk(Buffer.from('raw'));
 const NONE = simple('none');
 const SCAN_HEAD = Buffer.from('*2\r\n');
 const NOT_LFU = err(
@@ -283,9 +285,11 @@ function setrange(ctx: Ctx, args: Buffer[]): Buffer {
 // ---------------------------------------------------------------------------------------------
 // Keyspace.
 
-/** OBJECT FREQ key (the acceptor answers OBJECT HELP and unknown subcommands) */
+/** OBJECT FREQ key, OBJECT ENCODING key (the acceptor answers OBJECT HELP and unknown subcommands) */
 function object(ctx: Ctx, args: Buffer[]): Buffer {
-  if (lower(args[1]) !== 'freq' || args.length !== 3) return err('OBJECT: only FREQ <key> reaches a shard');
+  const sub = lower(args[1]);
+  if (args.length !== 3 || (sub !== 'freq' && sub !== 'encoding')) return err('OBJECT: only FREQ and ENCODING <key> reach a shard');
+  if (sub === 'encoding') return C.encoding(ctx, args[2]) === null ? NIL : RAW;
   const f = C.frequency(ctx, args[2]);
   if (f instanceof C.Failure) return failure(f, 'object');
   return f === null ? NIL : integer(f);
@@ -368,6 +372,55 @@ async function shardStats(ctx: Ctx): Promise<Buffer> {
 
 const del: Handler = (ctx, args) => integer(C.del(ctx, args.slice(1)));
 
+/** RENAME / RENAMENX with both keys on this shard (the acceptor steps through two shards itself) */
+function rename(nx: boolean): Handler {
+  return (ctx, args) => {
+    const r = C.rename(ctx, args[1], args[2], nx);
+    if (r === 'missing') return NO_SUCH_KEY;
+    if (nx) return r === 'done' ? ONE : ZERO;
+    return OK;
+  };
+}
+
+/** COPY with both keys on this shard */
+function copy(ctx: Ctx, args: Buffer[]): Buffer {
+  const replace = copyReplace(args);
+  if (typeof replace !== 'boolean') return replace;
+  const r = C.copy(ctx, args[1], args[2], replace);
+  if (r === 'same') return SAME_OBJECT;
+  return r === 'done' ? ONE : ZERO;
+}
+
+// The steps of RENAME and COPY across shards (src/resp/move.ts); the acceptor builds their arguments.
+
+function entry(ctx: Ctx, args: Buffer[]): Buffer {
+  const e = C.get(ctx, args[1]);
+  if (e === null) return NIL;
+  return bulkArray([e.value, Buffer.from(String(e.flags)), Buffer.from(String(e.expiresAt)), Buffer.from(String(e.cas))]);
+}
+
+/** a u32, u53 or the like the acceptor copied from an entry; null when it is not one */
+function wholeNumber(arg: Buffer | undefined, max: number): number | null {
+  if (arg === undefined) return null;
+  const n = C.parseSafeInt(arg);
+  return n === null || n < 0 || n > max ? null : n;
+}
+
+function putEntry(ctx: Ctx, args: Buffer[]): Buffer {
+  const flags = wholeNumber(args[3], 0xffffffff);
+  const expiresAt = wholeNumber(args[4], Number.MAX_SAFE_INTEGER);
+  const mode = args.length === 6 ? lower(args[5]) : '';
+  if (flags === null || expiresAt === null || (mode !== 'nx' && mode !== 'always')) return err(`${PUT_COMMAND}: bad arguments`);
+  return C.put(ctx, args[1], { value: args[2], flags, expiresAt }, mode === 'nx') ? ONE : ZERO;
+}
+
+function delIfSame(ctx: Ctx, args: Buffer[]): Buffer {
+  const cas = wholeNumber(args[2], Number.MAX_SAFE_INTEGER);
+  const expiresAt = wholeNumber(args[3], Number.MAX_SAFE_INTEGER);
+  if (cas === null || expiresAt === null) return err(`${DEL_IF_SAME_COMMAND}: bad arguments`);
+  return C.delIfUnchanged(ctx, args[1], cas, expiresAt) ? ONE : ZERO;
+}
+
 const HANDLERS = new Map<string, Handler>([
   ['get', (ctx, args) => bulkOfEntry(C.get(ctx, args[1]))],
   ['set', set],
@@ -401,6 +454,12 @@ const HANDLERS = new Map<string, Handler>([
   ['strlen', (ctx, args) => integer(C.strlen(ctx, args[1]))],
   ['getrange', getrange],
   ['setrange', setrange],
+  ['rename', rename(false)],
+  ['renamenx', rename(true)],
+  ['copy', copy],
+  [ENTRY_COMMAND.toLowerCase(), entry],
+  [PUT_COMMAND.toLowerCase(), putEntry],
+  [DEL_IF_SAME_COMMAND.toLowerCase(), delIfSame],
   ['type', (ctx, args) => (C.type(ctx, args[1]) === 'string' ? STRING : NONE)],
   ['dbsize', async (ctx) => integer(await C.dbsize(ctx))],
   ['keys', keys],

@@ -134,6 +134,9 @@ export function planLocal(spec: CommandSpec, args: Buffer[], conn: ConnState): L
     case 'object|help':
       return reply(
         help('OBJECT', [
+          'ENCODING <key>',
+          '    Return the kind of internal representation used in order to store the value',
+          '    associated with a <key>.',
           'FREQ <key>',
           '    Return the access frequency index of the <key>. The returned integer is',
           '    proportional to the logarithm of the recent access frequency of the key.',

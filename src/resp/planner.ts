@@ -10,6 +10,7 @@ import { NOAUTH, SYNTAX, arityError, unknownCommand, unknownSubcommand } from '.
 import { parseRespCommand, type RespFrame } from './framer.js';
 import { cairnSection, decodeReports, infoText, type ShardReport } from './info.js';
 import { planLocal } from './local.js';
+import { planMoveAcross } from './move.js';
 import type { CommandCounter } from '../front/cmdstats.js';
 import type { ConnState, LocalPlan, Plan, PlanStat, SplitPart } from '../front/plan.js';
 import { bulkElements, isErrorReply, readArrayHeader, readBulk, readInteger } from './replies.js';
@@ -94,6 +95,13 @@ function route(spec: CommandSpec, name: string, args: Buffer[], raw: Buffer, con
     case 'pairs':
       if ((args.length - 1) % 2 !== 0) return { ...local(arityError(spec.name)), rejected: true };
       return planKeys(name, args, raw, conn, 2);
+    case 'move': {
+      // RENAME, RENAMENX, COPY: at once on one shard, in steps across two (src/resp/move.ts)
+      const from = shardFor(args[1], conn);
+      const to = shardFor(args[2], conn);
+      if (from === to) return { kind: 'shard', key: args[1], shard: from, raw };
+      return planMoveAcross(name, args, from, to);
+    }
     case 'all':
       return planAll(name, args, raw, conn);
     case 'scan':

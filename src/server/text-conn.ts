@@ -51,7 +51,7 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
     private readonly ctx: ConnectionContext,
     private readonly protocol: TextProtocol<State, Frame>,
   ) {
-    this.router = new TextRouter(id, ctx.backend, protocol.kind, protocol.failure, () => this.flush());
+    this.router = new TextRouter(id, ctx.backend, protocol.kind, protocol.failure, () => this.afterChain());
     this.replies = this.router.replies;
     this.state = protocol.newState(id);
     this.framer = protocol.newFramer(this.state);
@@ -128,6 +128,14 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
     for (;;) {
       // replies answered here (PING, errors) are written before admission counts them
       replies.flush(this.write);
+      if (this.router.chaining) {
+        // later commands wait, framed or not, until the two-step command is done (afterChain)
+        if (!this.socket.isPaused()) {
+          this.socket.pause();
+          this.pausedForChain = true;
+        }
+        break;
+      }
       if (commands >= TURN_COMMANDS || bytes >= TURN_BYTES) {
         more = this.framer.buffered > 0;
         break;
@@ -157,6 +165,19 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
       }
       setImmediate(this.resumeTurn);
     }
+  }
+
+  /** the socket was paused while a two-step command ran */
+  private pausedForChain = false;
+
+  private afterChain(): void {
+    this.flush();
+    if (this.router.chaining || this.socket.destroyed) return;
+    if (this.pausedForChain) {
+      this.pausedForChain = false;
+      this.socket.resume();
+    }
+    if (!this.closeAfterFlush && !this.yielded) this.run();
   }
 
   onReply(kind: number, seq: number, payload: Buffer): void {
