@@ -80,7 +80,7 @@ export class RespPubSub implements PubSubHandle, ChannelSubscriber {
             '    Return the number of subscribers for the specified channels, excluding',
             '    pattern subscriptions(default: no channels).',
             'HELP',
-            '    Print this help.',
+            '    Prints this help.',
           ].map((s) => Buffer.from(`+${s}\r\n`)),
         );
       case 'reset':

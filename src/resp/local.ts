@@ -209,7 +209,7 @@ function hello(args: Buffer[], conn: ConnState): Buffer {
 }
 
 function help(container: string, lines: string[]): Buffer {
-  const all = [`${container} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`, ...lines, 'HELP', '    Print this help.'];
+  const all = [`${container} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`, ...lines, 'HELP', '    Prints this help.'];
   return array(all.map(simple));
 }
 
