@@ -39,8 +39,27 @@ export function hash32(bytes: Uint8Array, start = 0, end = bytes.length, seed = 
   return h >>> 0;
 }
 
-/** The shard that owns a key: stable across restarts for a given shard count. */
+/**
+ * The shard that owns a key: stable across restarts for a given shard count. As Redis Cluster's
+ * keyHashSlot, a key with a hash tag hashes only the tag: the bytes between the first `{` and the
+ * first `}` after it, when there are any (`{user1}:a` and `{user1}:b` meet on one shard); with no
+ * `{`, no `}` after it, or `{}` first, the whole key. Data directories record that they were written
+ * so (src/datadir.ts): earlier versions hashed every key whole (wholeKeyShardOf). Two loops over the
+ * key and no allocation, since every request is routed here.
+ */
 export function shardOf(key: Uint8Array, shards: number, start = 0, end = key.length): number {
+  for (let i = start; i < end; i++) {
+    if (key[i] !== 0x7b) continue;
+    for (let j = i + 1; j < end; j++) {
+      if (key[j] === 0x7d) return j === i + 1 ? wholeKeyShardOf(key, shards, start, end) : wholeKeyShardOf(key, shards, i + 1, j);
+    }
+    break;
+  }
+  return wholeKeyShardOf(key, shards, start, end);
+}
+
+/** The shard of a key hashed whole, braces and all: the rule of data directories written before hash tags. */
+export function wholeKeyShardOf(key: Uint8Array, shards: number, start = 0, end = key.length): number {
   // Lemire's multiply-shift maps the hash onto [0, shards) without a division.
   return Math.floor((hash32(key, start, end, SHARD_SEED) * shards) / 4294967296);
 }
