@@ -7,6 +7,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createClient } from '../../src/client/index.js';
 import { shardOf, wholeKeyShardOf } from '../../src/hash.js';
 import { rehashDataDir } from '../../src/store/rehash.js';
 import { TieredShardStore } from '../../src/store/shard-store.js';
@@ -92,6 +93,18 @@ describe('hash tags', () => {
     expect(counts).toHaveLength(SHARDS);
     expect(counts.sort((a, b) => a - b)).toEqual([0, 40]);
     expect(meta(server.dataDir).keyHash).toBe('tags');
+
+    // the SDK groups a batch as the server routes it (HELLO's keyHash): a shard refuses a key it does not own
+    const sdk = await createClient({ port: server.port });
+    try {
+      expect(sdk.serverInfo?.keyHash).toBe('tags');
+      const mixed = [...keys, ...Array.from({ length: 40 }, (_, i) => `{user${i}}:x`), 'plain', '{}odd'];
+      await sdk.mset(mixed.map((k) => [k, `sdk ${k}`] as [string, string]));
+      expect((await sdk.mget(mixed)).map((v) => v?.toString())).toEqual(mixed.map((k) => `sdk ${k}`));
+      expect(await sdk.mdel(mixed)).toBe(mixed.length);
+    } finally {
+      await sdk.close();
+    }
   }, 60_000);
 
   it('moves the tagged keys of a directory written before hash tags, and every key is read back over RESP', async () => {
