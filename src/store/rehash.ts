@@ -35,7 +35,7 @@ export interface RehashOptions {
 }
 
 export interface RehashReport {
-  /** keys examined (every key of every shard) and keys moved to another shard */
+  /** keys examined, summed over the shards (a moved key is examined again on its new shard), and keys moved */
   scanned: number;
   moved: number;
 }
@@ -55,7 +55,7 @@ export async function rehashDataDir(o: RehashOptions): Promise<RehashReport | nu
   log(`${o.dir} was written before hash tags: moving keys with {braces} to their shards (${o.shards} shards)`);
   const report = await moveTaggedKeys(o, log);
   recordKeyHash(o.dir);
-  log(`hash tags: ${report.moved} of ${report.scanned} keys moved; ${o.dir} now records keyHash "${KEY_HASH}"`);
+  log(`hash tags: ${report.moved} keys moved; ${o.dir} now records keyHash "${KEY_HASH}"`);
   return report;
 }
 
