@@ -43,7 +43,7 @@ export interface RehashReport {
 /**
  * Brings a data directory to this version's key hashing: nothing to do when it records it already;
  * a one-shard directory only records it; otherwise every tagged key whose shard changed is moved
- * (see the file's comment), then the scheme is recorded. Returns null when nothing was moved.
+ * (see the file's comment), then the scheme is recorded. Returns null when no move was needed.
  */
 export async function rehashDataDir(o: RehashOptions): Promise<RehashReport | null> {
   if (keyHashOf(o.dir) === KEY_HASH) return null;
