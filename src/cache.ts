@@ -3,6 +3,7 @@ import { CairnClient } from './client/client.js';
 import type { Transport } from './client/transport.js';
 import type { ClientOptions } from './client/client.js';
 import { claimDataDir, recordShards } from './datadir.js';
+import { rehashDataDir } from './store/rehash.js';
 import type { EvictionName } from './engine/index.js';
 import { CairnError, ErrorCode } from './errors.js';
 import { SubscriptionHub } from './events/hub.js';
@@ -47,6 +48,8 @@ export interface CacheOptions {
    * runs on the calling thread, which suits small caches and profilers that cannot see threads.
    */
   threads?: boolean;
+  /** where progress lines go when opening a directory written by an earlier version moves keys (default: nowhere) */
+  log?: (line: string) => void;
 }
 
 /**
@@ -77,30 +80,33 @@ export class Cache extends CairnClient {
     const maxValueSize = options.maxValueSize ?? 1024 * 1024;
     const maxItemSize = Math.min(options.maxItemSize ?? maxValueSize, maxValueSize);
     const release = claimDataDir(dir, shards);
+    const store = perShardSettings(
+      {
+        maxMemory,
+        durability: options.durability ?? 'writeback',
+        writebackDelayMs: options.writebackDelayMs,
+        writebackMaxLagMs: options.writebackMaxLagMs,
+        writebackMaxBytes: options.writebackMaxBytes,
+        maxValueSize,
+        maxItemSize,
+        idleMs: options.idleMs,
+        eviction: options.eviction,
+        coldMaxItems: options.coldMaxItems,
+        coldMaxBytes: options.coldMaxBytes,
+      },
+      shards,
+    );
     let backend: ShardBackend;
     try {
+      // a directory written before hash tags has its tagged keys moved to their shards first
+      await rehashDataDir({ dir, shards, store, log: options.log });
       backend = await startBackend({
         shards,
         dataDir: dir,
         mode: options.threads === false ? 'inline' : 'threads',
         executors: createExecutors,
         ringBytes: ringBytesFor(maxItemSize),
-        store: perShardSettings(
-          {
-            maxMemory,
-            durability: options.durability ?? 'writeback',
-            writebackDelayMs: options.writebackDelayMs,
-            writebackMaxLagMs: options.writebackMaxLagMs,
-            writebackMaxBytes: options.writebackMaxBytes,
-            maxValueSize,
-            maxItemSize,
-            idleMs: options.idleMs,
-            eviction: options.eviction,
-            coldMaxItems: options.coldMaxItems,
-            coldMaxBytes: options.coldMaxBytes,
-          },
-          shards,
-        ),
+        store,
       });
     } catch (err) {
       release();

@@ -14,7 +14,17 @@ interface Meta {
    * Each must still have its database at every start: see checkShards.
    */
   opened?: number[];
+  /**
+   * How keys were routed to shards when this directory was written: 'tags' (a key's hash tag alone,
+   * src/hash.ts's shardOf). Absent in directories written before hash tags, which hashed every key
+   * whole: a start moves their tagged keys to their new shards, then records 'tags' (src/store/rehash.ts).
+   */
+  keyHash?: KeyHash;
 }
+
+/** The only way this version routes keys; 'whole' is what a directory without `keyHash` was written with. */
+export type KeyHash = 'whole' | 'tags';
+export const KEY_HASH: KeyHash = 'tags';
 
 function alive(pid: number): boolean {
   try {
@@ -125,6 +135,18 @@ export function recordShards(dir: string, shards: number): void {
   writeMeta(root, { ...meta, opened: [...opened].sort((a, b) => a - b) });
 }
 
+/** How the keys of a claimed data directory were routed to its shards. */
+export function keyHashOf(dir: string): KeyHash {
+  return readMeta(resolve(dir)).keyHash ?? 'whole';
+}
+
+/** Records that every key of the directory sits where this version routes it (written last by the move). */
+export function recordKeyHash(dir: string): void {
+  const root = resolve(dir);
+  const meta = readMeta(root);
+  if (meta.keyHash !== KEY_HASH) writeMeta(root, { ...meta, keyHash: KEY_HASH });
+}
+
 /** Forgets shards whose loss `cairn repair` accepted: they start empty and are recorded again. */
 export function forgetShards(dir: string, lost: number[]): void {
   const root = resolve(dir);
@@ -143,7 +165,7 @@ function checkMeta(root: string, shards: number): Meta {
     }
   }
   if (meta === null) {
-    meta = { format: FORMAT, shards };
+    meta = { format: FORMAT, shards, keyHash: KEY_HASH };
     writeMeta(root, meta);
     return meta;
   }

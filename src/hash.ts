@@ -39,8 +39,34 @@ export function hash32(bytes: Uint8Array, start = 0, end = bytes.length, seed = 
   return h >>> 0;
 }
 
-/** The shard that owns a key: stable across restarts for a given shard count. */
+/**
+ * The shard that owns a key: stable across restarts for a given shard count. As Redis Cluster's
+ * keyHashSlot, a key with a hash tag hashes only the tag: the bytes between the first `{` and the
+ * first `}` after it, when there are any (`{user1}:a` and `{user1}:b` meet on one shard); with no
+ * `{`, no `}` after it, or `{}` first, the whole key. Data directories record that they were written
+ * so (src/datadir.ts): earlier versions hashed every key whole (wholeKeyShardOf). No allocation,
+ * since every request is routed here.
+ */
 export function shardOf(key: Uint8Array, shards: number, start = 0, end = key.length): number {
+  const open = find(key, 0x7b, start, end);
+  if (open >= 0) {
+    const close = find(key, 0x7d, open + 1, end);
+    if (close > open + 1) return wholeKeyShardOf(key, shards, open + 1, close);
+  }
+  return wholeKeyShardOf(key, shards, start, end);
+}
+
+/** The first `byte` in bytes[from, end), or -1. */
+function find(bytes: Uint8Array, byte: number, from: number, end: number): number {
+  // indexOf (memchr) is several times faster than a loop, but reads on to the buffer's end: a key
+  // inside a larger buffer (a native frame, its value after it) is scanned by hand instead
+  if (end === bytes.length) return bytes.indexOf(byte, from);
+  for (let i = from; i < end; i++) if (bytes[i] === byte) return i;
+  return -1;
+}
+
+/** The shard of a key hashed whole, braces and all: the rule of data directories written before hash tags. */
+export function wholeKeyShardOf(key: Uint8Array, shards: number, start = 0, end = key.length): number {
   // Lemire's multiply-shift maps the hash onto [0, shards) without a division.
   return Math.floor((hash32(key, start, end, SHARD_SEED) * shards) / 4294967296);
 }

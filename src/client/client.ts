@@ -10,7 +10,7 @@
  * the protocol (options checked, the reply typed), above the batching and reply matching they share.
  */
 import { CairnError, ErrorCode } from '../errors.js';
-import { shardOf } from '../hash.js';
+import { shardOf, wholeKeyShardOf } from '../hash.js';
 import { createUnpackr, utf8Encode } from '../msgpack.js';
 import { encodeArgs, encodeRequest, type FrameError, ReplyReader, REPLY_HEADER_SIZE, RequestWriter, Status } from '../native/frame.js';
 import { DEFAULT_LIMITS, Opcode, PROTOCOL_VERSION, type Limits } from '../native/opcodes.js';
@@ -127,6 +127,8 @@ export interface ServerInfo {
   server: string;
   serverVersion: string;
   shards: number;
+  /** 'tags' when the server routes a key by its hash tag; absent from servers before hash tags (whole keys) */
+  keyHash?: string;
   limits: Limits;
 }
 
@@ -608,6 +610,8 @@ export class CairnClient {
   ): Promise<void> {
     if (keys.length === 0) return;
     const shards = await this.shardCount();
+    // group as the server routes: a server before hash tags hashes every key whole
+    const route = this.info?.keyHash === 'tags' ? shardOf : wholeKeyShardOf;
     // A batch spans shards, and shards cannot roll back together: check every item first, so a bad
     // one rejects the whole batch before any shard writes anything.
     const limits = this.info?.limits ?? DEFAULT_LIMITS;
@@ -624,7 +628,7 @@ export class CairnClient {
     const byShard = new Map<number, { indices: number[]; bytes: number }[]>();
     const groups: { indices: number[]; bytes: number }[] = [];
     for (let i = 0; i < keys.length; i++) {
-      const shard = shards === 1 ? 0 : shardOf(keys[i], shards);
+      const shard = shards === 1 ? 0 : route(keys[i], shards);
       let list = byShard.get(shard);
       if (!list) byShard.set(shard, (list = []));
       let group = list[list.length - 1];

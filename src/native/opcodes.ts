@@ -81,7 +81,13 @@ const CLASS_CODE: Record<OpClass, number> = {
 
 /** The opcode table, in the order docs/protocol.md lists it. */
 export const OPCODES: readonly OpcodeInfo[] = [
-  { opcode: Opcode.HELLO, name: 'hello', class: 'local', args: '[{version, password?, name?}]', reply: '{version, server, serverVersion, shards, limits}' },
+  {
+    opcode: Opcode.HELLO,
+    name: 'hello',
+    class: 'local',
+    args: '[{version, password?, name?}]',
+    reply: '{version, server, serverVersion, shards, keyHash, limits}',
+  },
   { opcode: Opcode.PING, name: 'ping', class: 'local', args: '[message?]', reply: "'PONG' or the message" },
   { opcode: Opcode.AUTH, name: 'auth', class: 'local', args: '[password]', reply: 'true' },
   {

@@ -38,6 +38,11 @@ export interface HelloReply {
   server: 'cairn';
   serverVersion: string;
   shards: number;
+  /**
+   * How the server routes a key to its shard: 'tags' (a key's hash tag alone, src/hash.ts's
+   * shardOf). Servers before hash tags leave it out: they hash every key whole.
+   */
+  keyHash: 'tags';
   limits: Limits;
 }
 
@@ -48,6 +53,7 @@ export function helloReply(info: ServerInfo): HelloReply {
     server: 'cairn',
     serverVersion: info.serverVersion,
     shards: info.shards,
+    keyHash: 'tags',
     limits: { ...DEFAULT_LIMITS, ...info.limits },
   };
 }

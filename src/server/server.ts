@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import { claimDataDir, recordShards } from '../datadir.js';
+import { rehashDataDir } from '../store/rehash.js';
 import { replyReserve, type ServerConfig } from '../config.js';
 import { SubscriptionHub } from '../events/hub.js';
 import { nativeEventFrames } from '../native/event-frames.js';
@@ -56,9 +57,27 @@ export interface StartOptions {
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => console.log(line));
   const release = claimDataDir(config.data, config.shards);
+  const store = perShardSettings(
+    {
+      maxMemory: config.maxMemory,
+      durability: config.durability,
+      writebackDelayMs: config.writebackDelay,
+      writebackMaxLagMs: config.writebackMaxLag,
+      writebackMaxBytes: config.writebackMaxBytes,
+      maxValueSize: config.maxValueSize,
+      maxItemSize: config.maxItemSize,
+      idleMs: config.idle,
+      eviction: config.eviction,
+      coldMaxItems: config.coldMaxItems,
+      coldMaxBytes: config.coldMaxBytes,
+    },
+    config.shards,
+  );
   let backend: ShardBackend;
   const mode = options.mode ?? (config.inline ? 'inline' : 'threads');
   try {
+    // a directory written before hash tags has its tagged keys moved to their shards first
+    await rehashDataDir({ dir: config.data, shards: config.shards, store, log });
     backend = await startBackend({
       shards: config.shards,
       dataDir: config.data,
@@ -68,22 +87,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       // the gateway thread gets a ring set of its own
       extraFronts: config.httpPort !== null && mode === 'threads' ? 1 : 0,
       ringBytes: ringBytesFor(config.maxItemSize),
-      store: perShardSettings(
-        {
-          maxMemory: config.maxMemory,
-          durability: config.durability,
-          writebackDelayMs: config.writebackDelay,
-          writebackMaxLagMs: config.writebackMaxLag,
-          writebackMaxBytes: config.writebackMaxBytes,
-          maxValueSize: config.maxValueSize,
-          maxItemSize: config.maxItemSize,
-          idleMs: config.idle,
-          eviction: config.eviction,
-          coldMaxItems: config.coldMaxItems,
-          coldMaxBytes: config.coldMaxBytes,
-        },
-        config.shards,
-      ),
+      store,
     });
   } catch (err) {
     release();
