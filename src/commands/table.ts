@@ -278,6 +278,32 @@ const DEFS: Def[] = [
   ['ttl', 2, 'readonly fast', ONE_KEY, 'keyspace read fast', 'generic', '1.0.0', 'key', 'Returns the expiration time in seconds of a key.'],
   ['type', 2, 'readonly fast', ONE_KEY, 'keyspace read fast', 'generic', '1.0.0', 'key', 'Determines the type of value stored at a key.'],
   ['unlink', -2, 'write fast', ALL_KEYS, 'keyspace write fast', 'generic', '4.0.0', 'keys', 'Asynchronously deletes one or more keys.'],
+  // transactions: planned by src/resp/multi.ts before any route is taken
+  ['multi', 1, 'noscript loading stale fast allow_busy', NO_KEYS, 'fast transaction', 'transactions', '1.2.0', 'local', 'Starts a transaction.'],
+  ['exec', 1, 'noscript loading stale skip_slowlog', NO_KEYS, 'slow transaction', 'transactions', '1.2.0', 'local', 'Executes all commands in a transaction.'],
+  ['discard', 1, 'noscript loading stale fast allow_busy', NO_KEYS, 'fast transaction', 'transactions', '2.0.0', 'local', 'Discards a transaction.'],
+  [
+    'watch',
+    -2,
+    'noscript loading stale fast allow_busy',
+    ALL_KEYS,
+    'fast transaction',
+    'transactions',
+    '2.2.0',
+    'local',
+    'Monitors changes to keys to determine the execution of a transaction.',
+  ],
+  [
+    'unwatch',
+    1,
+    'noscript loading stale fast allow_busy',
+    NO_KEYS,
+    'fast transaction',
+    'transactions',
+    '2.2.0',
+    'local',
+    'Forgets about watched keys of a transaction.',
+  ],
   // pub/sub (src/pubsub/resp.ts)
   [
     'psubscribe',

@@ -3,6 +3,7 @@
  * The planner decides without touching data; the shard executes; the acceptor only routes and joins.
  */
 
+import type { CommandSpec } from '../commands/table.js';
 import type { CommandCounter, CommandStats } from './cmdstats.js';
 
 /** Figures the acceptor knows and the shards do not, for INFO and memcached stats. All optional. */
@@ -48,6 +49,33 @@ export interface ConnState {
   readOnly?: () => boolean;
   /** ROLE, REPLICAOF and INFO replication (src/replication/) */
   replication?: ReplicationHandle;
+  /** MULTI and WATCH (src/resp/multi.ts); absent until the connection's first MULTI or WATCH */
+  tx?: TxState;
+}
+
+/** a RESP connection's transaction */
+export interface TxState {
+  /** the commands queued since MULTI; null: not in MULTI */
+  queued: QueuedCommand[] | null;
+  /** a command was refused while queueing: EXEC aborts */
+  dirty: boolean;
+  /** watched keys by their bytes (latin1) */
+  watched: Map<string, WatchedKey>;
+}
+
+export interface QueuedCommand {
+  spec: CommandSpec;
+  /** args[0] in lower case */
+  name: string;
+  args: Buffer[];
+  raw: Buffer;
+}
+
+export interface WatchedKey {
+  key: Buffer;
+  shard: number;
+  /** the version its shard gave at WATCH (src/resp/multi-exec.ts); null: the key was absent */
+  version: Buffer | null;
 }
 
 export interface ReplicationHandle {

@@ -14,6 +14,7 @@ import { NOT_FLOAT, NOT_INTEGER, OOM, OVERFLOW, SYNTAX, TOO_BIG, arityError, inv
 import { parseRespCommand } from './framer.js';
 import { DEL_IF_SAME_COMMAND, ENTRY_COMMAND, NO_SUCH_KEY, PUT_COMMAND, SAME_OBJECT, copyReplace } from './move.js';
 import { SHARD_STATS_COMMAND } from './planner.js';
+import { EXEC_COMMAND, WATCH_COMMAND, runExec, runWatch } from './multi-exec.js';
 
 export interface RespExecOptions {
   /** the clock, ms since the epoch (tests pass a fixed one). */
@@ -25,6 +26,9 @@ export interface RespExecOptions {
 }
 
 type Ctx = C.CommandContext;
+
+const EXEC_LOWER = EXEC_COMMAND.toLowerCase();
+const WATCH_LOWER = WATCH_COMMAND.toLowerCase();
 type Handler = (ctx: Ctx, args: Buffer[]) => Promise<Buffer> | Buffer;
 
 const STRING = simple('string');
@@ -75,6 +79,10 @@ export async function executeRespBatch(store: ShardStore, raws: readonly Buffer[
 export function executeRespArgs(store: ShardStore, args: Buffer[], options: RespExecOptions = {}): Buffer | Promise<Buffer> {
   let name = C.commandName(args[0]);
   const handler = HANDLERS.get(name);
+  if (handler === undefined && name.startsWith('cairn.')) {
+    if (name === EXEC_LOWER) return runExec(store, args, (command) => executeRespArgs(store, command, options));
+    if (name === WATCH_LOWER) return runWatch(store, args);
+  }
   options.count?.(handler === undefined ? 'other' : name);
   if (handler === undefined) return unknownCommand(args);
   const state = stateOf(store, options.maxValueSize ?? MAX_VALUE_LIMIT);

@@ -11,6 +11,7 @@ import { parseRespCommand, type RespFrame } from './framer.js';
 import { cairnSection, decodeReports, infoText, type ShardReport } from './info.js';
 import { planLocal } from './local.js';
 import { planMoveAcross } from './move.js';
+import { flagRefused, planTransaction } from './multi.js';
 import type { CommandCounter } from '../front/cmdstats.js';
 import type { ConnState, LocalPlan, Plan, PlanStat, SplitPart } from '../front/plan.js';
 import { bulkElements, isErrorReply, readArrayHeader, readBulk, readInteger } from './replies.js';
@@ -31,7 +32,8 @@ function shardFor(key: Buffer, conn: ConnState): number {
 }
 
 /** a refusal before the command runs: counted in rejected_calls (or, without a command, errorstats only) */
-function reject(reply: Buffer, stat: CommandCounter | undefined): LocalPlan & PlanStat {
+function reject(reply: Buffer, stat: CommandCounter | undefined, conn: ConnState): LocalPlan & PlanStat {
+  flagRefused(conn);
   return stat === undefined ? local(reply) : { kind: 'local', reply, stat, rejected: true };
 }
 
@@ -44,22 +46,29 @@ export function planResp(frame: RespFrame, conn: ConnState): Plan {
   if (spec === undefined) {
     // Cross-protocol scripting guard, as Redis: an HTTP request is closed without a reply.
     if (name === 'post' || name === 'host:') return { kind: 'local', reply: EMPTY, close: true };
-    return reject(unknownCommand(args), stats?.unknown);
+    return reject(unknownCommand(args), stats?.unknown, conn);
   }
   if (spec.subcommands !== undefined && args.length >= 2) {
     const sub = spec.subcommands.get(commandName(args[1]));
-    if (sub === undefined) return reject(unknownSubcommand(name, args[1]), stats?.unknown);
+    if (sub === undefined) return reject(unknownSubcommand(name, args[1]), stats?.unknown, conn);
     spec = sub;
   }
   const stat = stats?.counter(spec.name);
-  if (!arityOk(spec, args.length)) return reject(arityError(spec.name), stat);
-  if (conn.password !== null && !conn.authenticated && spec.noAuth !== true) return reject(NOAUTH, stat);
+  if (!arityOk(spec, args.length)) return reject(arityError(spec.name), stat, conn);
+  if (conn.password !== null && !conn.authenticated && spec.noAuth !== true) return reject(NOAUTH, stat, conn);
   if (conn.pubsub?.subscribed && spec.name !== 'ping' && !SUBSCRIBED_MODE.has(spec.name)) {
     // RESP2 subscribed mode, as Redis 7
-    return reject(err(`Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`), stat);
+    return reject(err(`Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`), stat, conn);
   }
   if (conn.readOnly?.() && spec.flags.includes('write')) {
-    return reject(errCode("READONLY You can't write against a read only replica."), stat);
+    return reject(errCode("READONLY You can't write against a read only replica."), stat, conn);
+  }
+  if (conn.tx !== undefined || spec.group === 'transactions') {
+    const plan = planTransaction(spec, name, args, frame.raw, conn, route);
+    if (plan !== null) {
+      if (spec.group === 'transactions') plan.stat = stat;
+      return plan;
+    }
   }
   if (stat === undefined) return route(spec, name, args, frame.raw, conn);
   if (spec.route === 'local' || spec.route === 'pubsub' || spec.route === 'replication') {

@@ -1,0 +1,172 @@
+/**
+ * Transactions, acceptor side: MULTI queues a connection's commands, EXEC runs them, DISCARD drops
+ * them, WATCH records the version of keys (one round trip to their shards) that EXEC checks. Worded
+ * as Redis 7.0. The shard side is src/resp/multi-exec.ts; docs/architecture.md ("Transactions")
+ * says how a transaction stays atomic and isolated.
+ */
+import { shardOf } from '../hash.js';
+import type { CommandSpec } from '../commands/table.js';
+import type { ConnState, LocalPlan, Plan, SplitPart, TxState } from '../front/plan.js';
+import { EMPTY_ARRAY, NIL_ARRAY, OK, command, err, errCode, simple } from './encode.js';
+import { EXEC_COMMAND, WATCH_COMMAND } from './multi-exec.js';
+import { bulkElements, isErrorReply, readBulk } from './replies.js';
+
+const QUEUED = simple('QUEUED');
+const EXECABORT = errCode('EXECABORT Transaction discarded because of previous errors.');
+const CROSS_SHARD = errCode('CROSSSHARD the keys of a transaction (queued and watched) must be on one shard: give them one {hash tag}');
+const EMPTY_VERSION = Buffer.alloc(0);
+
+/** the planner's routing of one command, given to EXEC for each queued one */
+export type RouteCommand = (spec: CommandSpec, name: string, args: Buffer[], raw: Buffer, conn: ConnState) => Plan;
+
+function local(reply: Buffer): LocalPlan {
+  return { kind: 'local', reply };
+}
+
+function shardFor(key: Buffer, conn: ConnState): number {
+  return conn.shards === 1 ? 0 : shardOf(key, conn.shards);
+}
+
+/** a command refused before it ran: inside MULTI, EXEC will abort (as Redis' flagTransaction) */
+export function flagRefused(conn: ConnState): void {
+  if (conn.tx !== undefined && conn.tx.queued !== null) conn.tx.dirty = true;
+}
+
+/**
+ * The plan of a transaction command, or of any command while the connection is in MULTI (queued);
+ * null when the command takes its ordinary route (QUIT, RESET, and anything outside MULTI).
+ */
+export function planTransaction(spec: CommandSpec, name: string, args: Buffer[], raw: Buffer, conn: ConnState, route: RouteCommand): Plan | null {
+  let tx = conn.tx;
+  if (tx === undefined) {
+    if (spec.group !== 'transactions') return null;
+    tx = conn.tx = { queued: null, dirty: false, watched: new Map() };
+  }
+  const inMulti = tx.queued !== null;
+  switch (spec.name) {
+    case 'multi':
+      if (inMulti) return local(err('MULTI calls can not be nested'));
+      tx.queued = [];
+      tx.dirty = false;
+      return local(OK);
+    case 'exec':
+      if (!inMulti) return local(err('EXEC without MULTI'));
+      return planExec(tx, conn, route);
+    case 'discard':
+      if (!inMulti) return local(err('DISCARD without MULTI'));
+      tx.queued = null;
+      tx.watched.clear();
+      return local(OK);
+    case 'watch':
+      if (inMulti) return local(err('WATCH inside MULTI is not allowed'));
+      return planWatch(tx, args, conn);
+    case 'unwatch':
+      if (inMulti) break;
+      tx.watched.clear();
+      return local(OK);
+    case 'reset':
+      conn.tx = undefined;
+      return null;
+    case 'quit':
+      return null;
+  }
+  if (!inMulti) return null;
+  if (spec.flags.includes('no_multi')) {
+    tx.dirty = true;
+    return { kind: 'local', reply: err('Command not allowed inside a transaction'), rejected: true };
+  }
+  tx.queued!.push({ spec, name, args, raw });
+  return local(QUEUED);
+}
+
+/** WATCH: each shard holding some of the keys tells their versions; nothing else routes meanwhile */
+function planWatch(tx: TxState, args: Buffer[], conn: ConnState): Plan {
+  const byShard = new Map<number, Buffer[]>();
+  for (let i = 1; i < args.length; i++) {
+    const shard = shardFor(args[i], conn);
+    const keys = byShard.get(shard);
+    if (keys === undefined) byShard.set(shard, [args[i]]);
+    else keys.push(args[i]);
+  }
+  const parts: SplitPart[] = [];
+  const groups: Buffer[][] = [];
+  for (const [shard, keys] of byShard) {
+    parts.push({ key: keys[0], shard, raw: command([WATCH_COMMAND, ...keys]) });
+    groups.push(keys);
+  }
+  return {
+    kind: 'chain',
+    parts,
+    next: (replies) => {
+      for (let p = 0; p < replies.length; p++) {
+        const parsed = bulkElements(replies[p]);
+        if (parsed === null || parsed.items.length !== groups[p].length) {
+          return local(isErrorReply(replies[p]) ? replies[p] : err('shard reply could not be joined'));
+        }
+        groups[p].forEach((key, i) => {
+          const id = key.toString('latin1');
+          // a key watched again keeps its first version, as Redis keeps the first watch
+          if (!tx.watched.has(id)) tx.watched.set(id, { key, shard: parts[p].shard, version: readBulk(parsed.items[i]) });
+        });
+      }
+      return local(OK);
+    },
+  };
+}
+
+/**
+ * EXEC: every queued command is planned now; those answered here (PING, ECHO, ...) take their
+ * replies in place, and the others go with the watch checks to their shard as one message.
+ */
+function planExec(tx: TxState, conn: ConnState, route: RouteCommand): Plan {
+  const queued = tx.queued!;
+  const watched = [...tx.watched.values()];
+  const dirty = tx.dirty;
+  tx.queued = null;
+  tx.dirty = false;
+  tx.watched.clear();
+  if (dirty) return local(EXECABORT);
+  let shard = -1;
+  let cross = false;
+  const note = (s: number): void => {
+    if (shard === -1) shard = s;
+    else if (s !== shard) cross = true;
+  };
+  for (const w of watched) note(w.shard);
+  const plans = queued.map((q) => route(q.spec, q.name, q.args, q.raw, conn));
+  for (const plan of plans) {
+    if (plan.kind === 'shard') note(plan.shard);
+    else if (plan.kind !== 'local') cross = true;
+  }
+  if (cross) return local(CROSS_SHARD);
+  if (shard === -1) return local(joinExec(plans, []));
+  const parts: Buffer[] = [Buffer.from(EXEC_COMMAND), Buffer.from(String(watched.length))];
+  for (const w of watched) parts.push(w.key, w.version ?? EMPTY_VERSION);
+  for (const plan of plans) if (plan.kind === 'shard') parts.push(plan.raw);
+  return {
+    kind: 'one',
+    shard,
+    raw: command(parts),
+    join: (reply) => {
+      if (reply.equals(NIL_ARRAY)) return NIL_ARRAY;
+      const parsed = bulkElements(reply);
+      if (parsed === null) return isErrorReply(reply) ? reply : err('shard reply could not be joined');
+      return joinExec(plans, parsed.items);
+    },
+  };
+}
+
+/** EXEC's array: the local replies in place, the shard's (each wrapped in a bulk) in between */
+function joinExec(plans: Plan[], shardReplies: Buffer[]): Buffer {
+  if (plans.length === 0) return EMPTY_ARRAY;
+  const out: Buffer[] = [Buffer.from(`*${plans.length}\r\n`)];
+  let next = 0;
+  for (const plan of plans) {
+    if (plan.kind === 'local') out.push(plan.reply);
+    else {
+      const wrapped = shardReplies[next++];
+      out.push(wrapped === undefined ? err('shard reply could not be joined') : (readBulk(wrapped) ?? err('shard reply could not be joined')));
+    }
+  }
+  return Buffer.concat(out);
+}
