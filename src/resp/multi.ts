@@ -133,7 +133,8 @@ function planExec(tx: TxState, conn: ConnState, route: RouteCommand): Plan {
     else if (s !== shard) cross = true;
   };
   for (const w of watched) note(w.shard);
-  const plans = queued.map((q) => route(q.spec, q.name, q.args, q.raw, conn));
+  // a queued UNWATCH (the only transaction command MULTI queues) has nothing left to forget
+  const plans = queued.map((q) => (q.spec.group === 'transactions' ? local(OK) : route(q.spec, q.name, q.args, q.raw, conn)));
   for (const plan of plans) {
     if (plan.kind === 'shard') note(plan.shard);
     else if (plan.kind !== 'local') cross = true;
