@@ -278,3 +278,31 @@ describe('keys on several shards (cairn: a documented difference)', () => {
     await same([['MULTI'], ['SET', '{span}a', '1'], ['SET', '{span}b', '1'], ['MGET', '{span}a', '{span}b'], ['EXEC']]);
   });
 });
+
+describe('a watched key evicted to disk (cairn)', () => {
+  it('is unchanged: EXEC runs, and the key keeps its value and TTL', async () => {
+    const small = await startServer({ args: ['--max-memory', '2mb'] });
+    const c = new Redis({ host: '127.0.0.1', port: small.respPort, maxRetriesPerRequest: 1 });
+    try {
+      expect(await c.set('{ev}watched', 'v1', 'EX', 1000)).toBe('OK');
+      expect(await c.watch('{ev}watched')).toBe('OK');
+      // 6.4 MB of values on the watched key's shard, far past its share of the 2 MB hot tier
+      const filler = 'x'.repeat(8 * 1024);
+      for (let start = 0; start < 800; start += 100) {
+        const p = c.pipeline();
+        for (let i = start; i < start + 100; i++) p.set(`{ev}fill:${i}`, filler);
+        await p.exec();
+      }
+      const info = (await c.call('CAIRN.INFO')) as string;
+      expect(Number(/^evictions:(\d+)/m.exec(info)?.[1])).toBeGreaterThan(0);
+      expect(await c.multi().get('{ev}watched').set('{ev}after', '1').exec()).toEqual([
+        [null, 'v1'],
+        [null, 'OK'],
+      ]);
+      expect(await c.ttl('{ev}watched')).toBeGreaterThan(990);
+    } finally {
+      c.disconnect();
+      await small.stop();
+    }
+  }, 60_000);
+});
