@@ -176,13 +176,13 @@ describe('WATCH conflicts made by a second client', () => {
     for (const t of targets()) {
       const a = await RawClient.connect(t.port);
       const b = await RawClient.connect(t.port);
-      await a.exchange(encode(['SET', '{c}k', '1']), '+OK\r\n');
-      await a.exchange(encode(['WATCH', '{c}k']), '+OK\r\n');
-      await b.exchange(encode(['INCR', '{c}k']), ':2\r\n');
-      await a.exchange(encode(['MULTI']), '+OK\r\n');
-      await a.exchange(encode(['SET', '{c}k', '100']), '+QUEUED\r\n');
-      await a.exchange(encode(['EXEC']), '*-1\r\n');
-      await b.exchange(encode(['GET', '{c}k']), '$1\r\n2\r\n');
+      expect(await a.exchange(encode(['SET', '{c}k', '1']), '+OK\r\n')).toBe('+OK\r\n');
+      expect(await a.exchange(encode(['WATCH', '{c}k']), '+OK\r\n')).toBe('+OK\r\n');
+      expect(await b.exchange(encode(['INCR', '{c}k']), ':2\r\n')).toBe(':2\r\n');
+      expect(await a.exchange(encode(['MULTI']), '+OK\r\n')).toBe('+OK\r\n');
+      expect(await a.exchange(encode(['SET', '{c}k', '100']), '+QUEUED\r\n')).toBe('+QUEUED\r\n');
+      expect(await a.exchange(encode(['EXEC']), '*-1\r\n')).toBe('*-1\r\n');
+      expect(await b.exchange(encode(['GET', '{c}k']), '$1\r\n2\r\n')).toBe('$1\r\n2\r\n');
       a.socket.destroy();
       b.socket.destroy();
     }
