@@ -20,7 +20,7 @@ trap 'echo "interrupted" >&2; exit 130' INT TERM
 
 node --cpu-prof --cpu-prof-dir="$dir" ${NODE_PROF_FLAGS:-} dist/src/cli.js serve --shards "$SHARDS" \
   --port off --memcache-port off --http-port off --resp-port "$PORT" \
-  --data "$data" --max-memory "${MAX_MEMORY:-1gb}" >"$dir/server.log" 2>&1 &
+  --data "$data" --max-memory "${MAX_MEMORY:-1gb}" ${SERVER_ARGS:-} >"$dir/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 300); do
   grep -q ready "$dir/server.log" && break

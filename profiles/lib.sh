@@ -4,6 +4,7 @@
 #   LOAD        the load command; $PORT is the server's RESP port
 #               (default: redis-benchmark SET then GET, 50 clients, pipeline 16, 100-byte values, 100k keys)
 #   TIMEOUT     seconds before a run is stopped, whatever it is doing (default 300)
+#   SERVER_ARGS more `cairn serve` flags for cpu-prof.sh, e.g. "--durability spill"
 #   SKIP_BUILD=1         profile what dist/ already holds
 #   ALLOW_TSC_ERRORS=1   go on when tsc reports errors (it still writes dist/)
 set -euo pipefail

@@ -23,6 +23,7 @@ import {
   recordFlags,
   recordSeq,
   recordValue,
+  writeRecordHeader,
 } from './format.js';
 import { type DirtyOp, type Op, OP_DEL, OP_DIRTY, OP_DROP, OP_EXPIRE_DUE, OP_PUT, PRIOR_NONE, PRIOR_UNKNOWN, type PutOp } from './ops.js';
 
@@ -127,7 +128,7 @@ export class BatchBuilder {
       case OP_DIRTY:
         return this.snapshot(op, dkey, onDisk);
       case OP_PUT:
-        this.put(op.key, dkey, op.value, op.flags, op.expiresAt, op.cas);
+        this.put(op.key, dkey, op.value, op.flags, op.expiresAt, op.cas, op.record);
         return null;
       case OP_DEL:
         if (onDisk) this.removeOld(op.key, dkey);
@@ -174,15 +175,15 @@ export class BatchBuilder {
     snap.priorExpiry = op.priorExpiry;
     snap.since = op.since;
     snap.bytes = op.bytes;
-    this.put(snap.key, dkey, snap.value, snap.flags, snap.expiresAt, snap.cas);
+    this.put(snap.key, dkey, snap.value, snap.flags, snap.expiresAt, snap.cas, snap.record);
     this.snapshots.push(snap);
     return snap;
   }
 
-  private put(key: Buffer, dkey: Buffer, value: Buffer, flags: number, expiresAt: number, cas: number): void {
+  private put(key: Buffer, dkey: Buffer, value: Buffer, flags: number, expiresAt: number, cas: number, record: Buffer | null = null): void {
     const seq = ++this.accessSeq;
     const indexAccess = this.rules.indexAccess;
-    this.put0(dkey, encodeRecord(value, flags, expiresAt, cas, seq));
+    this.put0(dkey, record !== null ? writeRecordHeader(record, flags, expiresAt, cas, seq) : encodeRecord(value, flags, expiresAt, cas, seq));
     if (indexAccess) this.put0(accessKey(seq, key), ZERO);
     if (expiresAt !== 0) this.put0(expiryKey(expiresAt, key), ZERO);
     if (this.oldLen >= 0) {

@@ -90,6 +90,12 @@ export function parseOrderedKey(k: Buffer): { n: number; key: Buffer } {
 
 export function encodeRecord(value: Uint8Array, flags: number, expiresAt: number, cas: number, seq: number): Buffer {
   const out = Buffer.allocUnsafe(HEADER_SIZE + value.length);
+  out.set(value, HEADER_SIZE);
+  return writeRecordHeader(out, flags, expiresAt, cas, seq);
+}
+
+/** Fills in the header of a record whose value is already at HEADER_SIZE; returns the record. */
+export function writeRecordHeader(out: Buffer, flags: number, expiresAt: number, cas: number, seq: number): Buffer {
   out[0] = RECORD_VERSION;
   out[1] = 0;
   out.writeUInt16LE(0, 2);
@@ -97,7 +103,6 @@ export function encodeRecord(value: Uint8Array, flags: number, expiresAt: number
   out.writeDoubleLE(expiresAt, 8);
   out.writeDoubleLE(cas, 16);
   out.writeDoubleLE(seq, 24);
-  out.set(value, HEADER_SIZE);
   return out;
 }
 

@@ -26,9 +26,9 @@ import { KeyEvent, type KeyEventListener } from '../events/codes.js';
 import { Engine, INCR_NOT_FOUND, INCR_NOT_INTEGER, INCR_OK, INCR_OVERFLOW, SET_ALWAYS, STORED } from '../engine/index.js';
 import type { BatchBuilder } from './batch.js';
 import { type CommitSource, causes, ShardDisk } from './disk.js';
-import { checkRecord, dataKey, recordCas, recordExpiresAt, recordFlags, recordValue } from './format.js';
+import { checkRecord, dataKey, HEADER_SIZE, recordCas, recordExpiresAt, recordFlags, recordValue } from './format.js';
 import { Maintenance } from './maintenance.js';
-import { delOp, dirtyOp, expireDueOp, type Op, OP_DEL, OP_PUT, PRIOR_NONE, PRIOR_UNKNOWN, putOp } from './ops.js';
+import { delOp, dirtyOp, expireDueOp, type Op, OP_DEL, OP_PUT, PRIOR_NONE, PRIOR_UNKNOWN, type PutOp, putOp } from './ops.js';
 import { badArgument, type Durability, type StoreIoStats, type StoreSettings, storeSettings, type TieredShardStoreOptions } from './options.js';
 import type { Entry, HotKeyStat, IncrResult, ScanPage, SetOptions, SetResult, SetStatus, ShardStats, ShardStore, UpdateAction, WritebackLag } from './types.js';
 import { Walks } from './walk.js';
@@ -146,7 +146,7 @@ export class TieredShardStore implements ShardStore {
     this.hot = {
       snapshot: (key) => {
         const ref = e.peek(key);
-        return ref < 0 ? null : putOp(key, e.valueOf(ref), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref));
+        return ref < 0 ? null : this.hotPut(key, ref);
       },
       holds: (key) => e.peek(key) >= 0,
       casCounter: () => e.casCounter,
@@ -196,7 +196,18 @@ export class TieredShardStore implements ShardStore {
     if (!e.isDirty(ref)) return; // already on disk (or on its way in a pending op)
     this.counters.spills++;
     const key = e.keyOf(ref);
-    this.writeback.queue(key.toString('latin1'), putOp(key, e.valueOf(ref), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref)));
+    this.writeback.queue(key.toString('latin1'), this.hotPut(key, ref));
+  }
+
+  /**
+   * A put of the entry at `ref`: its value is copied once, straight into the data record the batch
+   * writes (the batch fills in the header), not into a value buffer that the batch copies again.
+   */
+  private hotPut(key: Buffer, ref: number): PutOp {
+    const e = this.engine;
+    const record = Buffer.allocUnsafe(HEADER_SIZE + e.valueLength(ref));
+    e.copyValue(ref, record, HEADER_SIZE);
+    return putOp(key, record.subarray(HEADER_SIZE), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref), record);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -210,16 +221,18 @@ export class TieredShardStore implements ShardStore {
    */
   private queueDirty(key: Buffer, valueBytes: number): void {
     if (this.durability === 'spill') return;
-    const kstr = key.toString('latin1');
+    this.writeback.queueDirty(key, key.toString('latin1'), valueBytes, this.newDirty);
+    this.engine.replacedCleanRef = -1;
+  }
+
+  /** queueDirty's op for a key whose dirty op is not queued; `queued`: its queued op of another kind. */
+  private readonly newDirty = (key: Buffer, kstr: string, queued: Op | undefined): Op => {
     const e = this.engine;
     const wb = this.writeback;
-    if (wb.rewrite(kstr, key.length, valueBytes)) {
-      e.replacedCleanRef = -1;
-      return;
-    }
     let prior = PRIOR_UNKNOWN;
     let priorExpiry = 0;
-    if (!this.disk.clearOwed && !wb.writing(kstr)) {
+    // a queued op of another kind knows the disk record better (the queue gives its prior to this op)
+    if (queued === undefined && !this.disk.clearOwed && !wb.writing(kstr)) {
       if (this.disk.items === 0 && wb.idle) prior = PRIOR_NONE;
       // replacedCleanRef is cleared after every write queued here, so when set it is this key's:
       // the write that just changed it found it clean
@@ -228,9 +241,8 @@ export class TieredShardStore implements ShardStore {
         priorExpiry = e.replacedExpiry;
       }
     }
-    e.replacedCleanRef = -1;
-    wb.queue(kstr, dirtyOp(Buffer.from(key), prior, priorExpiry), valueBytes);
-  }
+    return dirtyOp(Buffer.from(key), prior, priorExpiry);
+  };
 
   /** Removes the key from disk if it may be there (deletes and overwrites must reach disk). */
   private queueDelete(key: Buffer): void {
@@ -805,7 +817,7 @@ export class TieredShardStore implements ShardStore {
         const key = e.keyOf(ref);
         // Snapshot now; it is written even if it is evicted later. The queue keeps a queued op's
         // place, queue time and disk record, and counts the bytes.
-        this.writeback.queue(key.toString('latin1'), putOp(key, e.valueOf(ref), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref)));
+        this.writeback.queue(key.toString('latin1'), this.hotPut(key, ref));
       });
     } while (c !== 0);
     await this.maintenance.sweeping;

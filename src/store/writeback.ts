@@ -47,8 +47,14 @@ function deferred(): Deferred {
 
 /** bytes charged per queued key beyond its key and value: the op, its Map entry and key string */
 const OP_OVERHEAD = 160;
-/** the most ops in one batch (outside sync mode) */
-export const MAX_BATCH_OPS = 4096;
+/** queued ops that start a batch at once instead of after the delay (outside sync mode) */
+export const FULL_BATCH_OPS = 4096;
+/**
+ * the most ops in one batch (outside sync mode). Larger than FULL_BATCH_OPS so that a batch started
+ * because the queue filled takes the whole queue (the Map itself, no copying) unless the writer is
+ * far behind; the build yields to requests every 512 ops either way.
+ */
+export const MAX_BATCH_OPS = 4 * FULL_BATCH_OPS;
 /** how long after a failed disk batch the next one is tried */
 export const RETRY_MS = 1000;
 
@@ -112,8 +118,29 @@ export class WritebackQueue {
    * `valueBytes`: the size of the value it will write, for the byte bound (default: a put's value's).
    */
   queue(kstr: string, op: Op, valueBytes = op.kind === OP_PUT ? op.value.length : 0): void {
+    this.replace(kstr, op, valueBytes, this.pending.get(kstr));
+  }
+
+  /**
+   * A write of a key just changed in memory, in one lookup of the queue: when the key's dirty op is
+   * still queued it stays as it is (it snapshots the newest value when its batch is built: its disk
+   * record, queue time and place are kept) and only its size changes, and true is returned. Otherwise
+   * `dirty(queued)` makes the op to queue, from the key's queued op of another kind if any; false.
+   */
+  queueDirty(key: Buffer, kstr: string, valueBytes: number, dirty: (key: Buffer, kstr: string, queued: Op | undefined) => Op): boolean {
+    const queued = this.pending.get(kstr);
+    if (queued !== undefined && queued.kind === OP_DIRTY) {
+      const bytes = key.length + valueBytes + OP_OVERHEAD;
+      this.pendingBytes += bytes - queued.bytes;
+      queued.bytes = bytes;
+      return true;
+    }
+    this.replace(kstr, dirty(key, kstr, queued), valueBytes, queued);
+    return false;
+  }
+
+  private replace(kstr: string, op: Op, valueBytes: number, replaced: Op | undefined): void {
     op.bytes = op.key.length + valueBytes + OP_OVERHEAD;
-    const replaced = this.pending.get(kstr);
     if (replaced !== undefined) {
       // The replaced op never commits: the disk record the new one replaces is the one it would have,
       // and the oldest change not on disk is still the replaced one's (the Map keeps its place too).
@@ -128,20 +155,6 @@ export class WritebackQueue {
     this.pendingBytes += op.bytes;
     this.pending.set(kstr, op);
     this.scheduleFlush();
-  }
-
-  /**
-   * A rewrite of a key whose dirty op is still queued: the op snapshots the newest value when its
-   * batch is built, so it stays as it is (its disk record, queue time and place) and only its size
-   * changes. false when the key's queued op is not a dirty one.
-   */
-  rewrite(kstr: string, keyBytes: number, valueBytes: number): boolean {
-    const queued = this.pending.get(kstr);
-    if (queued === undefined || queued.kind !== OP_DIRTY) return false;
-    const bytes = keyBytes + valueBytes + OP_OVERHEAD;
-    this.pendingBytes += bytes - queued.bytes;
-    queued.bytes = bytes;
-    return true;
   }
 
   /** Forgets every queued op (a flush empties both tiers); the batch being written is not touched. */
@@ -168,7 +181,7 @@ export class WritebackQueue {
       this.flushTimer = null;
       void this.exclusive(() => this.flushOnce()).catch(() => {});
     };
-    if (this.opts.sync || (this.pending.size >= MAX_BATCH_OPS && this.writeError === null)) setImmediate(run);
+    if (this.opts.sync || (this.pending.size >= FULL_BATCH_OPS && this.writeError === null)) setImmediate(run);
     else {
       // after a failed batch the next one waits for the retry time
       const wait = this.writeError === null ? this.opts.delayMs : Math.max(this.opts.delayMs, this.retryAt - performance.now());
