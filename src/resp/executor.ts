@@ -234,7 +234,8 @@ function getex(ctx: Ctx, args: Buffer[]): Buffer {
   let at: number | undefined = persist ? 0 : undefined;
   if (unit !== null && expireArg !== null) {
     const t = optionTime(expireArg, unit, 'getex', ctx.now);
-    if (typeof t !== 'number') return t;
+    // Redis reads the time only once it has found the key: a missing key answers nil even then
+    if (typeof t !== 'number') return C.get(ctx, args[1]) === null ? NIL : t;
     at = t;
   }
   return bulkOfEntry(C.getex(ctx, args[1], at));
