@@ -61,7 +61,7 @@ export const keyList = (min: number, max = 5): fc.Arbitrary<string[]> => fc.arra
  * Large values (with the tiny hot budget, a few of them overflow a shard's memory, so keys spill to
  * disk and come back mid-sequence). Each differs from the others in its first and last bytes.
  */
-const BIG_SIZE = 520_000;
+const BIG_SIZE = 700_000;
 export const BIG_VALUES = [
   'A'.repeat(BIG_SIZE),
   `\x00\xff${'b'.repeat(BIG_SIZE - 4)}\r\n`,
@@ -109,7 +109,7 @@ const smallValue = fc.oneof(
   { weight: 2, arbitrary: fc.uint8Array({ maxLength: 12 }).map((b) => Buffer.from(b).toString('latin1')) },
 );
 
-export const value = fc.oneof({ weight: 6, arbitrary: smallValue }, { weight: 1, arbitrary: fc.constantFrom(...BIG_VALUES) });
+export const value = fc.oneof({ weight: 5, arbitrary: smallValue }, { weight: 2, arbitrary: fc.constantFrom(...BIG_VALUES) });
 
 /** not integers, or integers no expiry takes: Redis' "invalid expire time" / "not an integer" */
 const BAD_TIMES = ['0', '-1', 'abc', '1.5', '', '9223372036854775808', '-9223372036854775808'];
@@ -181,7 +181,7 @@ const RANGE_INTS = [
  * SETRANGE offsets: 536870912 with a value is past Redis' 512 MB proto-max-bulk-len (the error);
  * nothing just under it (Redis would allocate 512 MB).
  */
-const SETRANGE_OFFSETS = ['0', '1', '3', '10', '-1', '519999', '600000', '536870912', '9223372036854775807', 'abc'];
+const SETRANGE_OFFSETS = ['0', '1', '3', '10', '-1', '699999', '800000', '536870912', '9223372036854775807', 'abc'];
 
 /** tokens for `fuzzRow`: any command name with any of these in any order */
 const TOKENS = [
