@@ -32,6 +32,16 @@ const FOUND: [what: string, commands: string[][]][] = [
       ['EXPIRETIME', 'a'],
     ],
   ],
+  [
+    'EXPIRE names an unknown option by its bytes up to a NUL, and Object.prototype names are unknown options',
+    [
+      ['SET', 'a', 'v'],
+      ['EXPIRE', 'a', '100', 'k\x00\xff'],
+      ['EXPIRE', 'a', '100', '\xffx'],
+      ['EXPIRE', 'a', '100', 'constructor'],
+      ['TTL', 'a'],
+    ],
+  ],
 ];
 
 beforeAll(async () => {

@@ -69,7 +69,10 @@ export const BIG_VALUES = [
   Buffer.from(Array.from({ length: BIG_SIZE }, (_, i) => (i * 7) & 0xff)).toString('latin1'),
 ];
 
-/** integers as strings: 64-bit edges, one past them, and text that is not quite an integer */
+/**
+ * integers as strings: 64-bit edges, one past them, and text that is not quite an integer. No
+ * hexadecimal ("0x10"): INCRBYFLOAT reads it in Redis, not in cairn (Known differences: "INCRBYFLOAT").
+ */
 export const INTEGERS = [
   '0',
   '1',
@@ -89,7 +92,6 @@ export const INTEGERS = [
   ' 1',
   '1 ',
   '1.0',
-  '0x10',
   '1e3',
   '',
   'abc',
@@ -205,6 +207,9 @@ const TOKENS = [
   'CH',
   'FOO',
   'v',
+  // names of Object.prototype's members: no lookup may find them as an option
+  'constructor',
+  '__proto__',
 ];
 const tokens = (max: number): fc.Arbitrary<string[]> => fc.array(fc.constantFrom(...TOKENS), { maxLength: max });
 
@@ -341,7 +346,7 @@ export const KEYSPACE_COMMANDS: CommandGen[] = [
  * options out of place, bad numbers. A type adds its names by passing its rows.
  */
 export function fuzzRow(gens: CommandGen[], weight = 4): CommandGen {
-  const names = gens.map((g) => g.name).concat(['NOSUCHCMD']);
+  const names = gens.map((g) => g.name).concat(['NOSUCHCMD', 'constructor', '__proto__', 'toString']);
   return row(
     '*',
     weight,
