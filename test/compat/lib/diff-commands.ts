@@ -5,7 +5,7 @@
  * Extension point. A command family is a `CommandGen[]`: one row per command, its name (sent in a
  * random letter case), a weight and an arbitrary for its arguments. STRING_COMMANDS and
  * KEYSPACE_COMMANDS are today's; a data type (hash, list, set, sorted set) adds its own table next to
- * them (HASH_COMMANDS, ...) built from the same pools (`key`, `keyList`, `value`, `int`, ...), and
+ * them (HASH_COMMANDS, ...) built from the same pools (`key`, `keyList`, `value`, `INTEGERS`, ...), and
  * its test file runs `checkDifferential(pair, { commands: [...KEYSPACE_COMMANDS, ...HASH_COMMANDS] })`
  * (test/compat/lib/differential.ts), so the keyspace commands (TYPE, DEL, EXPIRE, ...) meet the new
  * type on the same keys. Bad-argument variants are rows too (`fuzzRow` mixes any command name with

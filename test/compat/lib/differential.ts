@@ -9,7 +9,8 @@
  * one RESP2 reply (resp-reply.ts). The only reply allowed to differ is a TTL reading after a
  * relative expiry (see `sameReply`). On a difference the property fails with the commands so far and
  * both replies; fast-check shrinks the sequence and prints its seed and path (replay with
- * CAIRN_DIFF_SEED and CAIRN_DIFF_PATH). CAIRN_DIFF_RUNS overrides the number of runs.
+ * CAIRN_DIFF_SEED and CAIRN_DIFF_PATH). CAIRN_DIFF_RUNS overrides the number of runs, and
+ * CAIRN_DIFF_ARGS adds cairn flags (e.g. `--durability sync --eviction lfu`) to explore other modes.
  *
  * The generators are in diff-commands.ts (their header says how a data type adds its commands).
  */
@@ -105,7 +106,8 @@ export async function startPair(cairnArgs: string[] = []): Promise<DiffPair> {
   const redis = await startRedisServer();
   let cairn: TestServer;
   try {
-    cairn = await startServer({ args: ['--max-memory', '2mb', '--durability', 'spill', ...cairnArgs] });
+    const extra = process.env.CAIRN_DIFF_ARGS?.split(' ').filter((a) => a !== '') ?? [];
+    cairn = await startServer({ args: ['--max-memory', '2mb', '--durability', 'spill', ...cairnArgs, ...extra] });
   } catch (err) {
     await redis.stop();
     throw err;
@@ -215,7 +217,7 @@ export async function runSequence(pair: DiffPair, commands: Command[]): Promise<
         const at = firstDifference(r, c);
         throw new Error(
           [
-            `replies differ at command ${done.length + 1} of ${commands.length} (first differing byte ${at}):`,
+            `replies differ at command ${done.length + 1} (first differing byte ${at}):`,
             ...done.map((d, i) => `  ${i + 1}. ${d}`),
             `  ${done.length + 1}. ${cmd.argv.map(showArg).join(' ')}`,
             `     redis: ${show(r, at)}`,
