@@ -48,29 +48,46 @@ export class TextRouter {
     private readonly ready: () => void,
   ) {}
 
+  /**
+   * While a chain runs (its second step not yet sent), the sends of the commands routed after it,
+   * in order: a client's commands run in the order it sent them, as in Redis, so none may reach a
+   * shard before the chain's last step. Null when no chain runs (then commands go out at once).
+   */
+  private held: (() => void)[] | null = null;
+
   /** Send a planned command on its way; true when the connection closes after its reply. */
   route(plan: Route): boolean {
     const backend = this.backend;
     const replies = this.replies;
     const kind = this.kind;
     switch (plan.kind) {
-      case 'shard':
-        backend.send(plan.shard, kind, this.conn, replies.expect(null, plan), plan.raw);
+      case 'shard': {
+        const seq = replies.expect(null, plan);
+        if (this.held === null) backend.send(plan.shard, kind, this.conn, seq, plan.raw);
+        else this.held.push(() => backend.send(plan.shard, kind, this.conn, seq, plan.raw));
         return false;
+      }
       case 'split': {
         const group = { count: plan.parts.length, join: plan.join };
-        plan.parts.forEach((part, i) => backend.send(part.shard, kind, this.conn, replies.expect(group, i === 0 ? plan : null), part.raw));
+        const first = replies.expect(group, plan);
+        for (let i = 1; i < plan.parts.length; i++) replies.expect(group, null);
+        if (this.held === null) this.sendParts(plan.parts, first);
+        else this.held.push(() => this.sendParts(plan.parts, first));
         return false;
       }
       case 'all': {
         const group = { count: backend.shards, join: plan.join };
-        for (let s = 0; s < backend.shards; s++) backend.send(s, kind, this.conn, replies.expect(group, s === 0 ? plan : null), plan.raw);
+        const first = replies.expect(group, plan);
+        for (let s = 1; s < backend.shards; s++) replies.expect(group, null);
+        if (this.held === null) this.sendAll(plan.raw, first);
+        else this.held.push(() => this.sendAll(plan.raw, first));
         return false;
       }
       case 'one': {
         const join = plan.join;
         const seq = replies.expect(join ? { count: 1, join: (r: Buffer[]) => join(r[0]) } : null, plan);
-        backend.send(plan.shard, kind, this.conn, seq, plan.raw);
+        if (this.held === null) backend.send(plan.shard, kind, this.conn, seq, plan.raw);
+        else this.held.push(() => backend.send(plan.shard, kind, this.conn, seq, plan.raw));
         return false;
       }
       case 'local':
@@ -78,10 +95,42 @@ export class TextRouter {
         return plan.close === true;
       case 'chain': {
         const seq = replies.expect(null, plan);
-        this.runInternal(plan, (reply) => {
-          if (this.replies.fill(seq, reply)) this.ready();
-        });
+        if (this.held === null) this.startChain(plan, seq);
+        else this.held.push(() => this.startChain(plan, seq));
         return false;
+      }
+    }
+  }
+
+  private sendParts(parts: RoutePart[], first: number): void {
+    for (let i = 0; i < parts.length; i++) this.backend.send(parts[i].shard, this.kind, this.conn, (first + i) >>> 0, parts[i].raw);
+  }
+
+  private sendAll(raw: Buffer, first: number): void {
+    for (let s = 0; s < this.backend.shards; s++) this.backend.send(s, this.kind, this.conn, (first + s) >>> 0, raw);
+  }
+
+  /** Runs a chain; the commands routed meanwhile are held until its reply is in. */
+  private startChain(plan: Route, seq: number): void {
+    this.held = [];
+    this.runInternal(plan, (reply) => {
+      const ready = this.replies.fill(seq, reply);
+      this.release();
+      if (ready) this.ready();
+    });
+  }
+
+  /** Sends the held commands in order, stopping again at a chain among them. */
+  private release(): void {
+    const held = this.held;
+    this.held = null;
+    if (held === null) return;
+    for (let i = 0; i < held.length; i++) {
+      held[i]();
+      if (this.held !== null) {
+        // a held chain started: the rest waits for it in turn
+        (this.held as (() => void)[]).push(...held.slice(i + 1));
+        return;
       }
     }
   }
