@@ -12,7 +12,8 @@ let pair: DiffPair;
 
 /**
  * Sequences the random runs found where cairn answered differently from Redis 7, each shrunk to its
- * smallest form, replayed on every run.
+ * smallest form, replayed on every run. A command starting with '|' is pipelined behind the one
+ * before it.
  */
 const FOUND: [what: string, commands: string[][]][] = [
   [
@@ -41,6 +42,22 @@ const FOUND: [what: string, commands: string[][]][] = [
       ['EXPIRE', 'a', '100', 'constructor'],
       ['TTL', 'a'],
     ],
+  ],
+  [
+    'a command pipelined behind an MSETNX across shards runs after it',
+    [
+      ['MSETNX', 'b', '0', 'a', ''],
+      ['|', 'TYPE', 'a'],
+      ['|', 'MSETNX', 'd', '1', 'c', '2'],
+      ['|', 'DEL', 'c'],
+      ['|', 'MSETNX', 'b', '1', 'f', '2'],
+      ['|', 'GET', 'f'],
+      ['DBSIZE'],
+    ],
+  ],
+  [
+    'a write pipelined behind DBSIZE (which awaits the disk) runs after it',
+    [['SET', 'a', '1'], ['DBSIZE'], ['|', 'INCR', 'c'], ['|', 'DBSIZE'], ['|', 'DEL', 'a'], ['|', 'DBSIZE'], ['|', 'GET', 'c']],
   ],
 ];
 
@@ -77,7 +94,7 @@ describe('cairn against redis-server: strings and keys', () => {
   it.each(FOUND)('%s', async (_what, commands) => {
     await runSequence(
       pair,
-      commands.map((argv) => new Command(argv)),
+      commands.map((argv) => (argv[0] === '|' ? new Command(argv.slice(1), true) : new Command(argv))),
     );
   });
 

@@ -30,11 +30,18 @@ export interface CommandGen {
   args: fc.Arbitrary<string[]>;
 }
 
-/** A generated command: argv as byte strings (one char per byte); prints shortened in reports. */
+/**
+ * A generated command: argv as byte strings (one char per byte); prints shortened in reports.
+ * `pipelined`: sent right after the command before it, without waiting for its reply (a report
+ * marks it `|`).
+ */
 export class Command {
-  constructor(readonly argv: string[]) {}
+  constructor(
+    readonly argv: string[],
+    readonly pipelined = false,
+  ) {}
   toString(): string {
-    return this.argv.map(showArg).join(' ');
+    return (this.pipelined ? '| ' : '') + this.argv.map(showArg).join(' ');
   }
   [fc.toStringMethod](): string {
     return this.toString();
@@ -354,15 +361,16 @@ export function fuzzRow(gens: CommandGen[], weight = 4): CommandGen {
   );
 }
 
-/** one command drawn from `gens` by weight, its name in a random case */
+/**
+ * One command drawn from `gens` by weight, its name in a random case; one in four is pipelined
+ * behind the one before it, so replies of several shards are put back in order.
+ */
 export function commandOf(gens: CommandGen[]): fc.Arbitrary<Command> {
-  return fc.oneof(
+  const argv = fc.oneof(
     ...gens.map((g) => ({
       weight: g.weight,
-      arbitrary:
-        g.name === '*'
-          ? g.args.chain(([n, ...rest]) => word(n).map((w) => new Command([w, ...rest])))
-          : fc.tuple(word(g.name), g.args).map(([w, a]) => new Command([w, ...a])),
+      arbitrary: g.name === '*' ? g.args.chain(([n, ...rest]) => word(n).map((w) => [w, ...rest])) : fc.tuple(word(g.name), g.args).map(([w, a]) => [w, ...a]),
     })),
   );
+  return fc.tuple(argv, fc.nat(3)).map(([a, p]) => new Command(a, p === 0));
 }

@@ -190,43 +190,57 @@ async function flushBoth(pair: DiffPair): Promise<void> {
   if (r.toString() !== '+OK\r\n' || c.toString() !== '+OK\r\n') throw new Error(`FLUSHALL: redis ${show(r)}, cairn ${show(c)}`);
 }
 
-/** Runs one sequence on both servers; throws with the sequence and both replies at the first difference. */
+/**
+ * Runs one sequence on both servers; throws with the sequence and both replies at the first
+ * difference. A pipelined command goes out with the ones before it, before their replies are read.
+ */
 export async function runSequence(pair: DiffPair, commands: Command[]): Promise<void> {
   await flushBoth(pair);
+  // Redis keeps a key written with a time already past (SET ... EXAT 1) until an access or its
+  // expiry cycle reclaims it, and DBSIZE counts it meanwhile; cairn never stores it (docs/commands.md,
+  // Known differences: "DBSIZE and keys written already expired"). An EXISTS of every key first
+  // reclaims them in Redis, so the count no longer depends on its expiry cycle's timing.
+  const sent = commands.flatMap((c) => (c.argv[0].toUpperCase() === 'DBSIZE' ? [new Command(['EXISTS', ...KEYS], c.pipelined), c] : [c]));
   let longestMs = 0;
-  const done: string[] = [];
-  for (const given of commands) {
-    // Redis keeps a key written with a time already past (SET ... EXAT 1) until an access or its
-    // expiry cycle reclaims it, and DBSIZE counts it meanwhile; cairn never stores it (docs/commands.md,
-    // Known differences: "DBSIZE and keys written already expired"). An EXISTS of every key first
-    // reclaims them in Redis, so the count no longer depends on its expiry cycle's timing.
-    const settle = given.argv[0].toUpperCase() === 'DBSIZE' ? [new Command(['EXISTS', ...KEYS]), given] : [given];
-    for (const cmd of settle) {
-      const started = performance.now();
-      pair.redisConn.send(cmd.argv);
-      pair.cairnConn.send(cmd.argv);
+  const pendingFixes: string[] = [];
+  for (let from = 0; from < sent.length; ) {
+    let to = from + 1;
+    // an INCRBYFLOAT ends its pipeline: after the documented difference below, cairn's key must take
+    // Redis' value before the next command reads it
+    while (to < sent.length && sent[to].pipelined && sent[to - 1].argv[0].toUpperCase() !== 'INCRBYFLOAT') to++;
+    const started = performance.now();
+    for (let i = from; i < to; i++) {
+      pair.redisConn.send(sent[i].argv);
+      pair.cairnConn.send(sent[i].argv);
+    }
+    for (let i = from; i < to; i++) {
+      const cmd = sent[i];
       const [r, c] = await Promise.all([pair.redisConn.reply(), pair.cairnConn.reply()]);
       longestMs = Math.max(longestMs, performance.now() - started);
       const name = cmd.argv[0].toUpperCase();
       const redisValue = incrByFloatPrecision(name, r, c);
       if (redisValue !== null) {
-        // a documented difference: give cairn's key Redis' value, so the sequence goes on comparing
-        const fixed = await pair.cairnConn.call(['SET', cmd.argv[1], redisValue, 'KEEPTTL']);
-        if (fixed.toString() !== '+OK\r\n') throw new Error(`SET KEEPTTL after INCRBYFLOAT: ${show(fixed)}`);
+        // a documented difference: cairn's key takes Redis' value, so the sequence goes on comparing
+        pendingFixes.push(cmd.argv[1], redisValue);
       } else if (!sameReply(name, r, c, Math.ceil(2 * longestMs) + 2)) {
+        for (let j = i + 1; j < to; j++) await Promise.all([pair.redisConn.reply(), pair.cairnConn.reply()]);
         const at = firstDifference(r, c);
         throw new Error(
           [
-            `replies differ at command ${done.length + 1} (first differing byte ${at}):`,
-            ...done.map((d, i) => `  ${i + 1}. ${d}`),
-            `  ${done.length + 1}. ${cmd.argv.map(showArg).join(' ')}`,
+            `replies differ at command ${i + 1} (first differing byte ${at}):`,
+            ...sent.slice(0, i + 1).map((d, n) => `  ${n + 1}. ${d}`),
             `     redis: ${show(r, at)}`,
             `     cairn: ${show(c, at)}`,
           ].join('\n'),
         );
       }
-      done.push(cmd.argv.map(showArg).join(' '));
     }
+    for (let j = 0; j < pendingFixes.length; j += 2) {
+      const fixed = await pair.cairnConn.call(['SET', pendingFixes[j], pendingFixes[j + 1], 'KEEPTTL']);
+      if (fixed.toString() !== '+OK\r\n') throw new Error(`SET KEEPTTL after INCRBYFLOAT: ${show(fixed)}`);
+    }
+    pendingFixes.length = 0;
+    from = to;
   }
 }
 
