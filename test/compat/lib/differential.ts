@@ -18,7 +18,7 @@ import { connect, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { startRedisServer, type ServiceHandle } from '../../../bench/lib/procs.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
-import { Command, type CommandGen, commandOf, KEYS, showArg } from './diff-commands.js';
+import { Command, type CommandGen, commandOf, KEYS } from './diff-commands.js';
 import { encodeCommand, replyLength } from './resp-reply.js';
 
 /** One connection: a command out, the bytes of one reply back. */
