@@ -4,10 +4,11 @@
  * budget it accepts and `--durability spill`, so that keys leave memory for LevelDB and come back in
  * the middle of a sequence; the caller checks with `tierCounters` that spills and restores happened.
  *
- * Each sequence starts with FLUSHALL on both. Commands go one at a time, as raw RESP over plain
- * sockets (both servers get a command before either reply is awaited); a reply is the exact bytes of
- * one RESP2 reply (resp-reply.ts). The only reply allowed to differ is a TTL reading after a
- * relative expiry (see `sameReply`). On a difference the property fails with the commands so far and
+ * Each sequence starts with FLUSHALL on both. Commands go as raw RESP over plain sockets, one at a
+ * time or a few pipelined (both servers get them before any reply is awaited); a reply is the exact
+ * bytes of one RESP2 reply (resp-reply.ts). The only replies allowed to differ are a TTL reading
+ * after a relative expiry (see `sameReply`) and INCRBYFLOAT past the digits docs/commands.md says
+ * agree (`incrByFloatPrecision`). On a difference the property fails with the commands so far and
  * both replies; fast-check shrinks the sequence and prints its seed and path (replay with
  * CAIRN_DIFF_SEED and CAIRN_DIFF_PATH). CAIRN_DIFF_RUNS overrides the number of runs, and
  * CAIRN_DIFF_ARGS adds cairn flags (e.g. `--durability sync --eviction lfu`) to explore other modes.
