@@ -2,8 +2,9 @@
  * One shard: the only thread that touches its store (hot engine + its LevelDB partition). It drains
  * the request ring of every front thread, runs each command, and writes the reply to that front's
  * reply ring. Commands are started in arrival order and each one's effect on the store happens when it
- * starts (see ShardStore), so a connection's pipeline sees its own writes; replies may finish out of
- * order and carry the connection and sequence they answer.
+ * starts (see ShardStore), so a connection's pipeline sees its own writes; a command that awaits the
+ * disk holds its connection's later ones until it ends (src/shards/order.ts); replies may finish out
+ * of order and carry the connection and sequence they answer.
  *
  * Key events go to every front whose word in the shared events array is set; while no front listens
  * the store has no listener at all (one word read per message decides).
@@ -19,6 +20,7 @@ import { CairnError, ErrorCode } from '../src/errors.js';
 import { createPackr } from '../src/msgpack.js';
 import { createExecutors } from './executors.js';
 import { ShardMetrics } from '../src/shards/metrics.js';
+import { ConnectionOrder } from '../src/shards/order.js';
 import { TieredShardStore } from '../src/store/shard-store.js';
 import type { ShardWorkerData, WorkerRequest, WorkerReply } from '../src/shards/messages.js';
 
@@ -53,12 +55,10 @@ const listenerCheck = setInterval(checkListeners, 25);
 listenerCheck.unref();
 
 const inbound = data.links.map((l) => new Ring(l.request));
-const visitors = outboxes.map((out) => (kind: number, conn: number, seq: number, payload: Buffer) => {
-  if ((eventWords[0] !== 0) !== listening) checkListeners();
-  if (kind === MessageKind.METRICS) {
-    out.send(kind, conn, seq, packr.pack(metrics.report(data.shard, store.isOpen, store.stats())) as Uint8Array);
-    return;
-  }
+const order = new ConnectionOrder();
+
+/** Runs one message and sends its reply; a command that does not finish at once holds its connection's later ones. */
+function run(f: number, out: Outbox, kind: number, conn: number, seq: number, payload: Buffer): void {
   const cls = metrics.count(kind, payload);
   const started = performance.now();
   let result: Uint8Array | Promise<Uint8Array>;
@@ -71,14 +71,35 @@ const visitors = outboxes.map((out) => (kind: number, conn: number, seq: number,
   if (result instanceof Uint8Array) {
     metrics.record(cls, performance.now() - started);
     out.send(kind, conn, seq, result);
-  } else
-    result.then(
-      (reply) => {
-        metrics.record(cls, performance.now() - started);
-        out.send(kind, conn, seq, reply);
-      },
-      (err) => out.send(MessageKind.FAILURE, conn, seq, failureOf(err)),
-    );
+    return;
+  }
+  const id = ConnectionOrder.id(f, conn);
+  order.begin(id);
+  result.then(
+    (reply) => {
+      metrics.record(cls, performance.now() - started);
+      out.send(kind, conn, seq, reply);
+      release(f, out, id);
+    },
+    (err) => {
+      out.send(MessageKind.FAILURE, conn, seq, failureOf(err));
+      release(f, out, id);
+    },
+  );
+}
+
+function release(f: number, out: Outbox, id: number): void {
+  for (const m of order.end(id)) if (!order.hold(id, m.kind, m.conn, m.seq, m.payload)) run(f, out, m.kind, m.conn, m.seq, m.payload);
+}
+
+const visitors = outboxes.map((out, f) => (kind: number, conn: number, seq: number, payload: Buffer) => {
+  if ((eventWords[0] !== 0) !== listening) checkListeners();
+  if (kind === MessageKind.METRICS) {
+    out.send(kind, conn, seq, packr.pack(metrics.report(data.shard, store.isOpen, store.stats())) as Uint8Array);
+    return;
+  }
+  if (order.hold(ConnectionOrder.id(f, conn), kind, conn, seq, payload)) return;
+  run(f, out, kind, conn, seq, payload);
 });
 const endpoint = new Endpoint(outboxes, inbound, new Doorbell(data.bell), visitors, { blockingWait: true });
 

@@ -697,11 +697,12 @@ export class Engine {
         this.fill(nref, layout, key, a, b, vlen, flags, exp, cas);
         this.arena.free(ref, old);
       } else {
-        // everything else is gone and it still does not fit beside the old entry: drop it first
+        // everything else is gone and it still does not fit beside the old entry: drop it first,
+        // copying what is read from its block (a Buffer's slice() is a view, not a copy)
         const sab = this.arena.sab;
-        if (key.buffer === sab) key = key.slice();
-        if (a.buffer === sab) a = a.slice();
-        if (b !== null && b.buffer === sab) b = b.slice();
+        if (key.buffer === sab) key = new Uint8Array(key);
+        if (a.buffer === sab) a = new Uint8Array(a);
+        if (b !== null && b.buffer === sab) b = new Uint8Array(b);
         this.arena.free(ref, old);
         nref = this.allocate(words);
         if (nref === 0) {

@@ -10,6 +10,7 @@ import { MessageKind } from '../hop/kinds.js';
 import { failureOf } from '../hop/failure.js';
 import { createPackr } from '../msgpack.js';
 import { ShardMetrics } from '../shards/metrics.js';
+import { ConnectionOrder } from '../shards/order.js';
 import type { ShardStats } from '../store/types.js';
 import { TieredShardStore } from '../store/shard-store.js';
 import { CairnError, ErrorCode } from '../errors.js';
@@ -21,6 +22,8 @@ export class InlineBackend implements ShardBackend {
   private readonly packr = createPackr();
 
   private readonly executors: Executor[];
+  /** per shard: a connection's commands in order while one of them awaits the disk */
+  private readonly orders: ConnectionOrder[];
 
   private constructor(
     private readonly stores: TieredShardStore[],
@@ -28,6 +31,7 @@ export class InlineBackend implements ShardBackend {
     maxValueSize: number | undefined,
   ) {
     this.metrics = stores.map(() => new ShardMetrics());
+    this.orders = stores.map(() => new ConnectionOrder());
     this.executors = stores.map((s, i) => factory(s, i, stores.length, { maxValueSize, metrics: this.metrics[i] }));
   }
 
@@ -77,6 +81,12 @@ export class InlineBackend implements ShardBackend {
       queueMicrotask(() => this.handler(kind, conn, seq, reply));
       return;
     }
+    if (this.orders[shard].hold(conn, kind, conn, seq, bytes)) return;
+    this.run(shard, kind, conn, seq, bytes);
+  }
+
+  /** As a shard thread runs a message (workers/shard.ts), one connection's commands in order. */
+  private run(shard: number, kind: number, conn: number, seq: number, bytes: Buffer): void {
     const fail = (err: unknown): void => this.handler(MessageKind.FAILURE, conn, seq, failureOf(err));
     let result: Uint8Array | Promise<Uint8Array>;
     try {
@@ -86,7 +96,25 @@ export class InlineBackend implements ShardBackend {
       return;
     }
     // Replies are delivered asynchronously in both modes, so callers never see re-entrant replies.
-    Promise.resolve(result).then((reply) => this.handler(kind, conn, seq, Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength)), fail);
+    if (result instanceof Uint8Array) {
+      Promise.resolve(result).then((reply) => this.handler(kind, conn, seq, Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength)), fail);
+      return;
+    }
+    const order = this.orders[shard];
+    order.begin(conn);
+    const release = (): void => {
+      for (const m of order.end(conn)) if (!order.hold(conn, m.kind, m.conn, m.seq, m.payload)) this.run(shard, m.kind, m.conn, m.seq, m.payload);
+    };
+    result.then(
+      (reply) => {
+        this.handler(kind, conn, seq, Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength));
+        release();
+      },
+      (err) => {
+        fail(err);
+        release();
+      },
+    );
   }
 
   onReply(handler: ReplyHandler): void {

@@ -43,3 +43,9 @@ export function unknownSubcommand(container: string, sub: Buffer): Buffer {
   const text = `unknown subcommand '${cString(sub, 128)}'. Try ${container.toUpperCase()} HELP.`;
   return Buffer.concat([Buffer.from('-ERR '), Buffer.from(sanitize(text), 'latin1'), Buffer.from('\r\n')]);
 }
+
+/** EXPIRE-family flags: `Unsupported option %s`, the argument's bytes up to a NUL, as Redis prints it. */
+export function unsupportedOption(arg: Buffer): Buffer {
+  const text = `Unsupported option ${cString(arg, arg.length)}`;
+  return Buffer.concat([Buffer.from('-ERR '), Buffer.from(sanitize(text), 'latin1'), Buffer.from('\r\n')]);
+}

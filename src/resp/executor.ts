@@ -10,7 +10,7 @@ import { ErrorCode, isCairnError } from '../errors.js';
 import type { ShardStore } from '../store/types.js';
 import { ShardUsec } from '../front/cmdstats.js';
 import { EMPTY_BULK, NIL, OK, ONE, PONG, ZERO, bulk, bulkArray, err, integer, simple } from './encode.js';
-import { NOT_FLOAT, NOT_INTEGER, OOM, OVERFLOW, SYNTAX, TOO_BIG, arityError, invalidExpire, sanitize, unknownCommand } from './errors.js';
+import { NOT_FLOAT, NOT_INTEGER, OOM, OVERFLOW, SYNTAX, TOO_BIG, arityError, invalidExpire, sanitize, unknownCommand, unsupportedOption } from './errors.js';
 import { parseRespCommand } from './framer.js';
 import { DEL_IF_SAME_COMMAND, ENTRY_COMMAND, NO_SUCH_KEY, PUT_COMMAND, SAME_OBJECT, copyReplace } from './move.js';
 import { SHARD_STATS_COMMAND } from './planner.js';
@@ -244,7 +244,8 @@ function getex(ctx: Ctx, args: Buffer[]): Buffer {
   let at: number | undefined = persist ? 0 : undefined;
   if (unit !== null && expireArg !== null) {
     const t = optionTime(expireArg, unit, 'getex', ctx.now);
-    if (typeof t !== 'number') return t;
+    // Redis reads the time only once it has found the key: a missing key answers nil even then
+    if (typeof t !== 'number') return C.get(ctx, args[1]) === null ? NIL : t;
     at = t;
   }
   return bulkOfEntry(C.getex(ctx, args[1], at));
@@ -303,14 +304,20 @@ function object(ctx: Ctx, args: Buffer[]): Buffer {
   return f === null ? NIL : integer(f);
 }
 
-const EXPIRE_OPTIONS: Record<string, number> = { nx: C.ExpireIf.NX, xx: C.ExpireIf.XX, gt: C.ExpireIf.GT, lt: C.ExpireIf.LT };
+// a Map, not an object: `constructor` or `__proto__` must not be found as an option
+const EXPIRE_OPTIONS = new Map<string, number>([
+  ['nx', C.ExpireIf.NX],
+  ['xx', C.ExpireIf.XX],
+  ['gt', C.ExpireIf.GT],
+  ['lt', C.ExpireIf.LT],
+]);
 
 function expireCommand(unit: C.ExpireUnit, cmd: string): Handler {
   return (ctx, args) => {
     let cond = 0;
     for (let j = 3; j < args.length; j++) {
-      const flag = EXPIRE_OPTIONS[lower(args[j])];
-      if (flag === undefined) return err(sanitize(`Unsupported option ${args[j].toString('latin1')}`));
+      const flag = EXPIRE_OPTIONS.get(lower(args[j]));
+      if (flag === undefined) return unsupportedOption(args[j]);
       cond |= flag;
     }
     if (cond & C.ExpireIf.NX && cond & (C.ExpireIf.XX | C.ExpireIf.GT | C.ExpireIf.LT)) {

@@ -287,4 +287,17 @@ describe('engine edge cases', () => {
     expect(e.keyOf(e.randomRef()).toString()).toBe('z');
     e.verify();
   });
+
+  it('gives an entry that fills most of memory an expiry without losing its key or value', () => {
+    // The entry grows by the expiry field and cannot sit beside its old copy: the engine moves it
+    // from a copy of its key and value, not from views into the block it frees and overwrites.
+    const e = new Engine({ maxMemory: MiB });
+    const value = Buffer.alloc(700_000, 0x41);
+    expect(e.set(b('a'), b('x'))).toBe(STORED); // leaves a hole before the big entry, where the move lands
+    expect(e.set(b('a'), value)).toBe(STORED);
+    expect(e.expire(b('a'), 4_102_444_800_000)).toBe(true);
+    expect(e.get(b('a'))?.equals(value)).toBe(true);
+    expect(e.expireTime(b('a'))).toBe(4_102_444_800_000);
+    e.verify();
+  });
 });

@@ -140,6 +140,9 @@ for (const [label, factory, shards] of suites) {
       expect(await r('TTL', 'g')).toBe(':-1\r\n');
       expect(await r('GETEX', 'g', 'PXAT', String(T0 - 1))).toBe('$1\r\nv\r\n');
       expect(await r('GET', 'g')).toBe('$-1\r\n');
+      // Redis looks the key up before it reads the time: a bad time is an error on an existing key only
+      expect(await r('GETEX', 'g', 'EX', '0')).toBe('$-1\r\n');
+      await r('SET', 'g', 'v');
       expect(await r('GETEX', 'g', 'EX', '0')).toBe("-ERR invalid expire time in 'getex' command\r\n");
       expect(await r('GETEX', 'g', 'EX', '1', 'PERSIST')).toBe('-ERR syntax error\r\n');
       expect(await r('GETEX', 'g', 'NX')).toBe('-ERR syntax error\r\n');
