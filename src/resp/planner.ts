@@ -11,6 +11,7 @@ import { parseRespCommand, type RespFrame } from './framer.js';
 import { cairnSection, decodeReports, infoText, type ShardReport } from './info.js';
 import { planLocal } from './local.js';
 import { planMoveAcross } from './move.js';
+import { planScript } from './scripting.js';
 import type { CommandCounter } from '../front/cmdstats.js';
 import type { ConnState, LocalPlan, Plan, PlanStat, SplitPart } from '../front/plan.js';
 import { bulkElements, isErrorReply, readArrayHeader, readBulk, readInteger } from './replies.js';
@@ -108,6 +109,8 @@ function route(spec: CommandSpec, name: string, args: Buffer[], raw: Buffer, con
       return planScan(args, conn);
     case 'local':
       return planLocal(spec, args, conn);
+    case 'script':
+      return planScript(spec, args, raw, conn);
   }
 }
 
