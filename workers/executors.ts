@@ -19,7 +19,7 @@ export interface ExecutorOptions {
 
 export function createExecutors(store: ShardStore, shard: number, shards: number, options: ExecutorOptions = {}): Executor {
   const metrics = options.metrics;
-  const respOptions = { maxValueSize: options.maxValueSize, count: metrics && ((name: string) => metrics.countResp(name)) };
+  const respOptions = { maxValueSize: options.maxValueSize, shard, shards, count: metrics && ((name: string) => metrics.countResp(name)) };
   const nativeOptions = { maxValue: options.maxValueSize };
   return (kind, payload) => {
     switch (kind) {

@@ -11,9 +11,10 @@
  * destination at argv[2] (RENAME, RENAMENX, COPY): their shard when they share one, else read,
  * written and deleted in steps by the acceptor. all: broadcast to every shard. scan: one shard
  * chosen by the cursor. local: answered by the acceptor. pubsub: the connection's pub/sub
- * (src/pubsub/resp.ts), also CONFIG SET and RESET.
+ * (src/pubsub/resp.ts), also CONFIG SET and RESET. script: EVAL and friends on the shard owning
+ * their KEYS, SCRIPT on every shard (src/resp/scripting.ts).
  */
-export type Route = 'key' | 'keys' | 'pairs' | 'move' | 'all' | 'scan' | 'local' | 'pubsub' | 'replication';
+export type Route = 'key' | 'keys' | 'pairs' | 'move' | 'all' | 'scan' | 'local' | 'pubsub' | 'replication' | 'script';
 
 export interface CommandSpec {
   /** lower case; subcommands as `container|sub`. */
@@ -105,6 +106,50 @@ const DEFS: Def[] = [
     'Decrements a number from the integer value of a key. Uses 0 as initial value if the key does not exist.',
   ],
   ['del', -2, 'write', ALL_KEYS, 'keyspace write slow', 'generic', '1.0.0', 'keys', 'Deletes one or more keys.'],
+  [
+    'eval',
+    -3,
+    'noscript stale skip_monitor no_mandatory_keys movablekeys',
+    NO_KEYS,
+    'slow scripting',
+    'scripting',
+    '2.6.0',
+    'script',
+    'Executes a server-side Lua script.',
+  ],
+  [
+    'eval_ro',
+    -3,
+    'readonly noscript stale skip_monitor no_mandatory_keys movablekeys',
+    NO_KEYS,
+    'slow scripting',
+    'scripting',
+    '7.0.0',
+    'script',
+    'Executes a read-only server-side Lua script.',
+  ],
+  [
+    'evalsha',
+    -3,
+    'noscript stale skip_monitor no_mandatory_keys movablekeys',
+    NO_KEYS,
+    'slow scripting',
+    'scripting',
+    '2.6.0',
+    'script',
+    'Executes a server-side Lua script by SHA1 digest.',
+  ],
+  [
+    'evalsha_ro',
+    -3,
+    'readonly noscript stale skip_monitor no_mandatory_keys movablekeys',
+    NO_KEYS,
+    'slow scripting',
+    'scripting',
+    '7.0.0',
+    'script',
+    'Executes a read-only server-side Lua script by SHA1 digest.',
+  ],
   ['echo', 2, 'fast', NO_KEYS, 'fast connection', 'connection', '1.0.0', 'local', 'Returns the given string.'],
   ['exists', -2, 'readonly fast', ALL_KEYS, 'keyspace read fast', 'generic', '1.0.0', 'keys', 'Determines whether one or more keys exist.'],
   ['expire', -3, 'write fast', ONE_KEY, 'keyspace write fast', 'generic', '1.0.0', 'key', 'Sets the expiration time of a key in seconds.'],
@@ -238,6 +283,7 @@ const DEFS: Def[] = [
   ['randomkey', 1, 'readonly', NO_KEYS, 'keyspace read slow', 'generic', '1.0.0', 'all', 'Returns a random key name from the database.'],
   ['rename', 3, 'write', TWO_KEYS, 'keyspace write slow', 'generic', '1.0.0', 'move', 'Renames a key and overwrites the destination.'],
   ['renamenx', 3, 'write fast', TWO_KEYS, 'keyspace write fast', 'generic', '1.0.0', 'move', "Renames a key only when the target key name doesn't exist."],
+  ['script', -2, '', NO_KEYS, 'slow', 'scripting', '2.6.0', 'script', 'A container for Lua scripts management commands.'],
   ['scan', -2, 'readonly', NO_KEYS, 'keyspace read slow', 'generic', '2.8.0', 'scan', 'Iterates over the key names in the database.'],
   ['select', 2, 'loading stale fast', NO_KEYS, 'fast connection', 'connection', '1.0.0', 'local', 'Changes the selected database.'],
   [
@@ -414,6 +460,20 @@ const SUBDEFS: Def[] = [
     'Returns the logarithmic access frequency counter of a Redis object.',
   ],
   ['object|help', 2, 'loading stale', NO_KEYS, 'keyspace slow', 'generic', '6.2.0', 'local', 'Returns helpful text about the different subcommands.'],
+  [
+    'script|exists',
+    -3,
+    'noscript',
+    NO_KEYS,
+    'slow scripting',
+    'scripting',
+    '2.6.0',
+    'script',
+    'Determines whether server-side Lua scripts exist in the script cache.',
+  ],
+  ['script|flush', -2, 'noscript', NO_KEYS, 'slow scripting', 'scripting', '2.6.0', 'script', 'Removes all server-side Lua scripts from the script cache.'],
+  ['script|kill', 2, 'noscript allow_busy', NO_KEYS, 'slow scripting', 'scripting', '2.6.0', 'script', 'Terminates a server-side Lua script during execution.'],
+  ['script|load', 3, 'noscript stale', NO_KEYS, 'slow scripting', 'scripting', '2.6.0', 'script', 'Loads a server-side Lua script to the script cache.'],
   ['pubsub|channels', -2, 'pubsub loading stale', NO_KEYS, 'pubsub slow', 'pubsub', '2.8.0', 'pubsub', 'Returns the active channels.'],
   ['pubsub|help', 2, 'loading stale', NO_KEYS, 'slow', 'pubsub', '6.2.0', 'pubsub', 'Returns helpful text about the different subcommands.'],
   ['pubsub|numpat', 2, 'pubsub loading stale', NO_KEYS, 'pubsub slow', 'pubsub', '2.8.0', 'pubsub', 'Returns a count of unique pattern subscriptions.'],

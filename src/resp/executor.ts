@@ -15,6 +15,8 @@ import { parseRespCommand } from './framer.js';
 import { DEL_IF_SAME_COMMAND, ENTRY_COMMAND, NO_SUCH_KEY, PUT_COMMAND, SAME_OBJECT, copyReplace } from './move.js';
 import { SHARD_STATS_COMMAND } from './planner.js';
 import { EXEC_COMMAND, WATCH_COMMAND, runExec, runWatch } from './multi-exec.js';
+import { LuaScripts } from './lua.js';
+import { SCRIPT_TIME_LIMIT_MS, type ScriptHost, checkScriptCall, runScriptCommand } from './scripting.js';
 
 export interface RespExecOptions {
   /** the clock, ms since the epoch (tests pass a fixed one). */
@@ -23,6 +25,11 @@ export interface RespExecOptions {
   maxValueSize?: number;
   /** told each command's table name as it runs ('other' for one no handler knows): the shard's metrics */
   count?: (name: string) => void;
+  /** this shard's index and the shard count: a script's redis.call may touch only this shard's keys */
+  shard?: number;
+  shards?: number;
+  /** a script running longer is stopped (Redis' lua-time-limit; docs/commands.md) */
+  scriptTimeLimitMs?: number;
 }
 
 type Ctx = C.CommandContext;
@@ -43,13 +50,15 @@ const NOT_LFU = err(
 interface ShardState {
   ctx: Ctx;
   usec: ShardUsec;
+  /** the shard's Lua interpreter and script cache, made at the first script */
+  scripts?: LuaScripts;
 }
 const states = new WeakMap<ShardStore, ShardState>();
 
 function stateOf(store: ShardStore, maxValueSize: number): ShardState {
   let s = states.get(store);
   if (s === undefined || s.ctx.maxValueSize !== maxValueSize) {
-    s = { ctx: C.createContext(store, maxValueSize), usec: s?.usec ?? new ShardUsec() };
+    s = { ctx: C.createContext(store, maxValueSize), usec: s?.usec ?? new ShardUsec(), scripts: s?.scripts };
     states.set(store, s);
   }
   return s;
@@ -93,7 +102,7 @@ export function executeRespArgs(store: ShardStore, args: Buffer[], options: Resp
   const before = store.changes;
   let reply: Buffer | Promise<Buffer>;
   try {
-    reply = handler(ctx, args);
+    reply = handler === script ? runScript(state, name, args, options) : handler(ctx, args);
   } catch (e) {
     reply = storeError(e);
   }
@@ -436,7 +445,40 @@ function delIfSame(ctx: Ctx, args: Buffer[]): Buffer {
   return C.delIfUnchanged(ctx, args[1], cas, expiresAt) ? ONE : ZERO;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Scripts: EVAL and friends run here, their redis.call through the handlers below without leaving
+// the message (src/resp/scripting.ts); the script's changes are acknowledged together.
+
+const script: Handler = () => err('script handler called directly');
+
+function runScript(state: ShardState, name: string, args: Buffer[], options: RespExecOptions): Buffer {
+  state.scripts ??= new LuaScripts();
+  const host: ScriptHost = {
+    scripts: state.scripts,
+    timeLimitMs: options.scriptTimeLimitMs ?? SCRIPT_TIME_LIMIT_MS,
+    dispatch: (call, readOnly) => {
+      const spec = checkScriptCall(call, readOnly, options.shard ?? 0, options.shards ?? 1);
+      if (spec instanceof Buffer) return spec;
+      const handler = HANDLERS.get(C.commandName(call[0]));
+      if (handler === undefined || handler === script) return err('This Redis command is not allowed from script');
+      let reply: Buffer | Promise<Buffer>;
+      try {
+        reply = handler(state.ctx, call);
+      } catch (e) {
+        reply = storeError(e);
+      }
+      return reply instanceof Promise ? err('This Redis command is not allowed from script') : reply;
+    },
+  };
+  return runScriptCommand(host, name, args);
+}
+
 const HANDLERS = new Map<string, Handler>([
+  ['eval', script],
+  ['evalsha', script],
+  ['eval_ro', script],
+  ['evalsha_ro', script],
+  ['script', script],
   ['get', (ctx, args) => bulkOfEntry(C.get(ctx, args[1]))],
   ['set', set],
   ['setnx', setnx],

@@ -12,6 +12,7 @@ import { cairnSection, decodeReports, infoText, type ShardReport } from './info.
 import { planLocal } from './local.js';
 import { planMoveAcross } from './move.js';
 import { flagRefused, planTransaction } from './multi.js';
+import { planScript } from './scripting.js';
 import type { CommandCounter } from '../front/cmdstats.js';
 import type { ConnState, LocalPlan, Plan, PlanStat, SplitPart } from '../front/plan.js';
 import { bulkElements, isErrorReply, readArrayHeader, readBulk, readInteger } from './replies.js';
@@ -117,6 +118,8 @@ function route(spec: CommandSpec, name: string, args: Buffer[], raw: Buffer, con
       return planScan(args, conn);
     case 'local':
       return planLocal(spec, args, conn);
+    case 'script':
+      return planScript(spec, args, raw, conn);
   }
 }
 
