@@ -23,18 +23,7 @@
  */
 import { CairnError, ErrorCode } from '../errors.js';
 import { KeyEvent, type KeyEventListener } from '../events/codes.js';
-import {
-  addDelta,
-  Engine,
-  INCR_NOT_FOUND,
-  INCR_NOT_INTEGER,
-  INCR_OK,
-  INCR_OVERFLOW,
-  parseSigned,
-  parseUnsigned,
-  SET_ALWAYS,
-  STORED,
-} from '../engine/index.js';
+import { addDelta, Engine, INCR_NOT_FOUND, INCR_NOT_INTEGER, INCR_OK, INCR_OVERFLOW, parseSigned, parseUnsigned, SET_ALWAYS, STORED } from '../engine/index.js';
 import type { BatchBuilder } from './batch.js';
 import { type CommitSource, causes, ShardDisk } from './disk.js';
 import { checkRecord, dataKey, HEADER_SIZE, recordCas, recordExpiresAt, recordFlags, recordValue } from './format.js';
