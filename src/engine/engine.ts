@@ -8,7 +8,7 @@
 import { CairnError, ErrorCode } from '../errors.js';
 import { hash32, TABLE_SEED } from '../hash.js';
 import { Arena, ARENA_FIXED_BYTES, MAX_ARENA_BYTES, START } from './arena.js';
-import { formatInt, I64_MAX, I64_MIN, parseSigned, parseUnsigned } from './incr.js';
+import { addDelta, formatInt, parseSigned, parseUnsigned } from './incr.js';
 import {
   ATIME_OFF,
   DIRTY,
@@ -406,7 +406,10 @@ export class Engine {
     return v;
   }
 
-  /** Set an absolute expiry (0: none); a time at or before now deletes. false if missing. */
+  /**
+   * Set an absolute expiry (0: none); a time at or before now deletes. false if missing. An entry
+   * without an expiry field grows by two words: OUT_OF_MEMORY when that does not fit, entry unchanged.
+   */
   expire(key: Uint8Array, expiresAt: number): boolean {
     const ref = this.lookup(key);
     if (ref === 0) return false;
@@ -446,14 +449,8 @@ export class Engine {
       v = unsigned ? parseUnsigned(this.arena.u8, p, end) : parseSigned(this.arena.u8, p, end);
       if (v === null) return INCR_NOT_INTEGER;
     }
-    let r: bigint;
-    if (unsigned) {
-      r = v + delta;
-      r = delta >= 0n ? BigInt.asUintN(64, r) : r < 0n ? 0n : r;
-    } else {
-      r = v + delta;
-      if (r > I64_MAX || r < I64_MIN) return INCR_OVERFLOW;
-    }
+    const r = addDelta(v, delta, unsigned);
+    if (r === null) return INCR_OVERFLOW;
     const len = formatInt(r, this.intScratch);
     const flags = ref === 0 ? 0 : flagsOf(this.m, ref);
     const exp = ref === 0 ? 0 : expOf(this.m, ref);
@@ -619,10 +616,15 @@ export class Engine {
     return true;
   }
 
+  /** What the budget holds besides entries, counting the policy's next growth (see allocate). */
+  private fixedBytes(): number {
+    return this.table.bytes + FIXED_BYTES + this.policy.bytes + this.policy.growBytes();
+  }
+
   /** A block of `words`, evicting from the policy's victim end as needed; 0 if impossible. */
   private allocate(words: number): number {
     for (;;) {
-      const fixed = this.table.bytes + FIXED_BYTES + this.policy.bytes + this.policy.growBytes();
+      const fixed = this.fixedBytes();
       if (fixed + (this.arena.liveWords + words) * 4 <= this.budget) {
         const r = this.arena.alloc(words, START + Math.floor((this.budget - fixed) / 4));
         if (r !== 0) return r;
@@ -662,7 +664,8 @@ export class Engine {
 
   /**
    * Store key -> a ++ b. ref/s/i: the existing entry and its slot (ref 0: a new key, inserted with
-   * the hash of the last lookup). Returns the entry's ref.
+   * the hash of the last lookup). Returns the entry's ref. Throws OUT_OF_MEMORY when the new version
+   * cannot be placed even with everything else evicted; an existing entry is then left as it was.
    */
   private write(
     ref: number,
@@ -683,9 +686,10 @@ export class Engine {
     if (ref !== 0) {
       const wasClean = this.noteReplaced(ref);
       const old = itemWords(this.m, ref);
-      this.sizes.remove(valLen(this.m, ref));
-      this.sizes.add(vlen);
+      const oldLen = valLen(this.m, ref);
       if (old === words) {
+        this.sizes.remove(oldLen);
+        this.sizes.add(vlen);
         this.fill(ref, layout | (this.m[ref] & KEEP_BITS), key, a, b, vlen, flags, exp, cas);
         this.policy.rewrite(ref);
         if (wasClean) this.replacedCleanRef = ref;
@@ -697,22 +701,25 @@ export class Engine {
         this.fill(nref, layout, key, a, b, vlen, flags, exp, cas);
         this.arena.free(ref, old);
       } else {
-        // everything else is gone and it still does not fit beside the old entry: drop it first,
-        // copying what is read from its block (a Buffer's slice() is a view, not a copy)
+        // Everything else is gone. Once the old block is freed the arena is one free region, so
+        // the new version fits there exactly when it fits the budget alone; when it does not, the
+        // entry stays as it was and the caller puts the new version elsewhere (the store: on disk).
+        if (this.arena.liveWords !== old || this.fixedBytes() + words * 4 > this.budget) {
+          this.policy.reinsert(ref, state);
+          throw this.oom(klen, vlen);
+        }
+        // copy what is read from the old block before freeing it (a Buffer's slice() is a view)
         const sab = this.arena.sab;
         if (key.buffer === sab) key = new Uint8Array(key);
         if (a.buffer === sab) a = new Uint8Array(a);
         if (b !== null && b.buffer === sab) b = new Uint8Array(b);
         this.arena.free(ref, old);
         nref = this.allocate(words);
-        if (nref === 0) {
-          this.table.removeAt(s, i);
-          this.sizes.remove(vlen);
-          this.n--;
-          throw this.oom(klen, vlen);
-        }
+        if (nref === 0) throw new Error(`cairn engine: ${words} words did not fit in an empty arena within the budget`);
         this.fill(nref, layout, key, a, b, vlen, flags, exp, cas);
       }
+      this.sizes.remove(oldLen);
+      this.sizes.add(vlen);
       this.table.setRef(s, i, nref);
       this.policy.reinsert(nref, state);
       if (wasClean) this.replacedCleanRef = nref;

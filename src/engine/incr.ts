@@ -66,6 +66,16 @@ export function parseSigned(u8: Uint8Array, start: number, end: number): bigint 
   return v > I64_MAX || v < I64_MIN ? null : v;
 }
 
+/**
+ * v + delta under the rule set: unsigned wraps mod 2^64 going up and stops at 0 going down; signed
+ * is null (overflow, nothing written) outside i64.
+ */
+export function addDelta(v: bigint, delta: bigint, unsigned: boolean): bigint | null {
+  const r = v + delta;
+  if (unsigned) return delta >= 0n ? BigInt.asUintN(64, r) : r < 0n ? 0n : r;
+  return r > I64_MAX || r < I64_MIN ? null : r;
+}
+
 /** ASCII bytes of n into scratch; returns the length. */
 export function formatInt(n: bigint, scratch: Uint8Array): number {
   const s = n.toString();

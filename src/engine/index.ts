@@ -18,6 +18,7 @@ export {
   MAX_VALUE_LIMIT,
 } from './engine.js';
 export type { EngineOptions, RemoveReason } from './engine.js';
+export { addDelta, parseSigned, parseUnsigned } from './incr.js';
 export type { EvictionPolicy, EvictionName } from './lru.js';
 export { EVICTION_POLICIES, isEvictionName } from './policies.js';
 export type { HashFn } from './table.js';

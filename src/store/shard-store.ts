@@ -23,7 +23,7 @@
  */
 import { CairnError, ErrorCode } from '../errors.js';
 import { KeyEvent, type KeyEventListener } from '../events/codes.js';
-import { Engine, INCR_NOT_FOUND, INCR_NOT_INTEGER, INCR_OK, INCR_OVERFLOW, SET_ALWAYS, STORED } from '../engine/index.js';
+import { addDelta, Engine, INCR_NOT_FOUND, INCR_NOT_INTEGER, INCR_OK, INCR_OVERFLOW, parseSigned, parseUnsigned, SET_ALWAYS, STORED } from '../engine/index.js';
 import type { BatchBuilder } from './batch.js';
 import { type CommitSource, causes, ShardDisk } from './disk.js';
 import { checkRecord, dataKey, HEADER_SIZE, recordCas, recordExpiresAt, recordFlags, recordValue } from './format.js';
@@ -51,6 +51,11 @@ function hotKeyStat(h: { key: Buffer; count: number }): HotKeyStat {
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The engine could not place an entry (or its new version) in memory; the entry is left as it was. */
+function isOutOfMemory(err: unknown): boolean {
+  return err instanceof CairnError && err.code === ErrorCode.OUT_OF_MEMORY;
 }
 
 function checkTime(t: number, what: string): void {
@@ -392,7 +397,19 @@ export class TieredShardStore implements ShardStore {
     try {
       return this.engine.set(k, value, expiresAt, flags, SET_ALWAYS, 0, false) === STORED;
     } catch (err) {
-      if (err instanceof CairnError && err.code === ErrorCode.OUT_OF_MEMORY) return false;
+      if (isOutOfMemory(err)) return false;
+      throw err;
+    }
+  }
+
+  /** A new expiry (0: none) for a key in memory; false when the entry with it does not fit there. */
+  private hotExpiry(k: Buffer, expiresAt: number): boolean {
+    try {
+      if (expiresAt === 0) this.engine.persist(k);
+      else this.engine.expire(k, expiresAt);
+      return true;
+    } catch (err) {
+      if (isOutOfMemory(err)) return false;
       throw err;
     }
   }
@@ -415,19 +432,25 @@ export class TieredShardStore implements ShardStore {
     if (this.keyEvent !== null) this.keyEvent(KeyEvent.DELETE, k);
   }
 
-  /** A new expiry for a located key (0: none): in memory, or as a rewrite of its record below it. */
+  /**
+   * A new expiry for a located key (0: none): in memory, or as a rewrite of its record below it.
+   * An entry in memory whose version with an expiry no longer fits there moves to disk with it (as
+   * a value too large for memory lives there), its hot copy removed.
+   */
   private setExpiry(k: Buffer, at: InMemory | BelowMemory, expiresAt: number): void {
+    let d: Entry;
     if (at.kind === 'memory') {
       const len = this.engine.valueLength(at.ref);
-      if (expiresAt === 0) this.engine.persist(k);
-      else this.engine.expire(k, expiresAt);
-      this.afterWrite(k, len, KeyEvent.TTL);
-    } else {
-      const d = at.entry;
-      this.queuePut(k, d.value, d.flags, expiresAt, d.cas);
-      this.counters.writes++;
-      if (this.keyEvent !== null) this.keyEvent(KeyEvent.TTL, k);
-    }
+      if (this.hotExpiry(k, expiresAt)) {
+        this.afterWrite(k, len, KeyEvent.TTL);
+        return;
+      }
+      d = this.entryOf(at.ref); // the engine left the entry as it was
+      this.engine.delete(k);
+    } else d = at.entry;
+    this.queuePut(k, d.value, d.flags, expiresAt, d.cas);
+    this.counters.writes++;
+    if (this.keyEvent !== null) this.keyEvent(KeyEvent.TTL, k);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -574,26 +597,28 @@ export class TieredShardStore implements ShardStore {
       this.removeKey(k, at.kind === 'memory');
       return entry;
     }
-    if (at.kind === 'memory') {
-      const len = this.engine.valueLength(at.ref);
-      if (expiresAt === 0) this.engine.persist(k);
-      else this.engine.expire(k, expiresAt);
-      const entry = this.entryOf(this.engine.peek(k));
-      this.afterWrite(k, len, KeyEvent.TTL);
-      return entry;
-    }
-    const d = at.entry;
+    const entry = this.entryAt(at)!; // a copy: setExpiry may move the entry to disk
     this.setExpiry(k, at, expiresAt);
-    return { ...d, expiresAt };
+    entry.expiresAt = expiresAt;
+    return entry;
   }
 
   incr(key: Uint8Array, delta: bigint, unsigned: boolean, create: boolean): IncrResult {
     const k = this.checkKey(key);
     if (typeof delta !== 'bigint') throw badArgument('delta must be a bigint');
     const at = this.locate(k, true);
-    if (at.kind === 'below') return { status: 'not_integer' }; // longer than any integer
+    if (at.kind === 'below') return this.incrBelow(k, at.entry, delta, unsigned);
     const oldLen = at.kind === 'memory' ? this.engine.valueLength(at.ref) : 0;
-    const st = this.engine.incr(k, delta, unsigned, create);
+    let st: number;
+    try {
+      st = this.engine.incr(k, delta, unsigned, create);
+    } catch (err) {
+      if (!isOutOfMemory(err)) throw err;
+      // the result does not fit in memory (the engine left the entry as it was): count on disk
+      if (at.kind === 'memory') return this.incrBelow(k, this.entryOf(at.ref), delta, unsigned);
+      if (!create) return { status: 'not_found' };
+      return this.incrBelow(k, null, delta, unsigned);
+    }
     switch (st) {
       case INCR_OK: {
         const value = this.engine.lastInt;
@@ -613,6 +638,28 @@ export class TieredShardStore implements ShardStore {
     }
   }
 
+  /**
+   * incr of an entry that lives below memory (or whose result does not fit there; null: a new key):
+   * the engine's rules on a copy, the result stored on disk only.
+   */
+  private incrBelow(k: Buffer, cur: Entry | null, delta: bigint, unsigned: boolean): IncrResult {
+    const old = cur?.value;
+    let v = 0n;
+    if (old !== undefined) {
+      const parsed = unsigned ? parseUnsigned(old, 0, old.length) : parseSigned(old, 0, old.length);
+      if (parsed === null) return { status: 'not_integer' };
+      v = parsed;
+    }
+    const r = addDelta(v, delta, unsigned);
+    if (r === null) return { status: 'overflow' };
+    const digits = r.toString();
+    // memcached's incr keeps a shorter result at the item's old length, padded with spaces
+    const value = Buffer.alloc(unsigned && old !== undefined && old.length > digits.length ? old.length : digits.length, 32);
+    value.write(digits, 0, 'latin1');
+    this.storeOnDisk(k, value, cur?.flags ?? 0, cur?.expiresAt ?? 0);
+    return { status: 'ok', value: r };
+  }
+
   append(key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): number {
     const k = this.checkKey(key);
     const at = this.locate(k, true);
@@ -625,7 +672,7 @@ export class TieredShardStore implements ShardStore {
       try {
         n = this.engine.append(k, bytes, prepend, create);
       } catch (err) {
-        if (!(err instanceof CairnError && err.code === ErrorCode.OUT_OF_MEMORY)) throw err;
+        if (!isOutOfMemory(err)) throw err; // the engine left the entry as it was: read it below
       }
       if (n >= 0) {
         this.afterWrite(k, n);

@@ -1,7 +1,7 @@
 /** Edge cases of the shard engine that random sequences reach rarely or never. */
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
-import { Engine, INCR_NOT_FOUND, INCR_NOT_INTEGER, INCR_OK, INCR_OVERFLOW, NOT_STORED, SET_NX, STORED } from '../../src/engine/index.js';
+import { Engine, EVICTION_POLICIES, INCR_NOT_FOUND, INCR_NOT_INTEGER, INCR_OK, INCR_OVERFLOW, NOT_STORED, SET_NX, STORED } from '../../src/engine/index.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const MiB = 1 << 20;
@@ -298,6 +298,52 @@ describe('engine edge cases', () => {
     expect(e.expire(b('a'), 4_102_444_800_000)).toBe(true);
     expect(e.get(b('a'))?.equals(value)).toBe(true);
     expect(e.expireTime(b('a'))).toBe(4_102_444_800_000);
+    e.verify();
+  });
+
+  it.each(EVICTION_POLICIES)('leaves an entry as it was when its bigger new version cannot fit even alone (%s)', (eviction) => {
+    const e = new Engine({ maxMemory: 64 * 1024, eviction });
+    // grow the table (an empty one is so small that the engine refuses such an entry before trying)
+    for (let i = 0; i < 500; i++) e.set(b(`f${i}`), b('x'));
+    for (let i = 0; i < 500; i++) e.delete(b(`f${i}`));
+    // one entry filling the budget to the byte: build(n) makes it n bytes longer than its shortest form
+    const fill = (build: (n: number) => [Buffer, Buffer]): [Buffer, Buffer] => {
+      const [k0, v0] = build(0);
+      const [k1, v1] = build((4 - ((k0.length + v0.length) % 4)) % 4);
+      expect(e.set(k1, v1)).toBe(STORED);
+      const [key, value] = build(k1.length + v1.length - k0.length - v0.length + e.maxMemory - e.bytesUsed);
+      e.delete(k1);
+      expect(e.set(key, value)).toBe(STORED);
+      expect(e.bytesUsed).toBe(e.maxMemory);
+      return [key, value];
+    };
+    const oom = expect.objectContaining({ code: ErrorCode.OUT_OF_MEMORY });
+    const intact = (key: Buffer, value: Buffer, cas: number): void => {
+      expect(e.count).toBe(1);
+      const ref = e.find(key);
+      expect(ref).toBeGreaterThan(0);
+      expect(e.valueOf(ref).equals(value)).toBe(true);
+      expect(e.expiresAtOf(ref)).toBe(0);
+      expect(e.casOf(ref)).toBe(cas);
+      e.verify();
+    };
+    let [key, value] = fill((n) => [b('a'), Buffer.alloc(8 + n, 0x76)]);
+    let cas = e.casOf(e.find(key));
+    expect(() => e.expire(key, 4_102_444_800_000)).toThrowError(oom); // two more header words
+    intact(key, value, cas);
+    expect(() => e.append(key, b('tail'), false, false)).toThrowError(oom);
+    intact(key, value, cas);
+    expect(() => e.append(key, b('head'), true, false)).toThrowError(oom);
+    intact(key, value, cas);
+    expect(() => e.set(key, Buffer.concat([value, b('more')]))).toThrowError(oom);
+    intact(key, value, cas);
+    e.delete(key);
+    [key, value] = fill((n) => [Buffer.alloc(30_000 + n, 0x6b), b('9999')]);
+    cas = e.casOf(e.find(key));
+    expect(() => e.incr(key, 1n, false, false)).toThrowError(oom); // 10000: one more word
+    intact(key, value, cas);
+    expect(e.incr(key, -9000n, false, false)).toBe(INCR_OK); // a number no longer still fits
+    expect(e.get(key)?.toString()).toBe('999');
     e.verify();
   });
 });
