@@ -180,9 +180,6 @@ port.on('message', (msg: WorkerRequest) => {
       setImmediate(() => {
         throw new Error(`test hook: shard ${data.shard} crashed on request`);
       });
-    } else if (msg.action === 'hold-timeout') {
-      hold.setTimeout(Number(msg.arg));
-      reply(true);
     } else if (msg.action === 'disk-fault') {
       store.injectDiskFault(msg.arg === 'off' ? null : 'IO error: No space left on device (injected by test hook)');
       reply(true);

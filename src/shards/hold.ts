@@ -35,7 +35,7 @@ export class ShardHold {
   constructor(
     /** the hold ended by the timeout: run what it deferred (the same as a release) */
     private readonly onExpire: (waiting: DeferredMessage[]) => void,
-    private timeoutMs = HOLD_TIMEOUT_MS,
+    private readonly timeoutMs = HOLD_TIMEOUT_MS,
   ) {}
 
   get held(): boolean {
@@ -71,10 +71,6 @@ export class ShardHold {
     const waiting = this.deferred;
     this.deferred = [];
     return waiting;
-  }
-
-  setTimeout(ms: number): void {
-    this.timeoutMs = ms;
   }
 }
 

@@ -297,7 +297,8 @@ describe('keys on several shards (cairn holds the shards)', () => {
     const [ref, got] = await Promise.all(
       targets().map((t) => run(t.port, [['MULTI'], ['SET', 'span:a', '1'], ['SET', 'span:h', '2'], ['KEYS', 'span:*'], ['FLUSHALL'], ['DBSIZE'], ['EXEC']])),
     );
-    const sorted = (reply: string): string => reply.replace(/\*2\r\n(\$6\r\nspan:.\r\n)(\$6\r\nspan:.\r\n)/, (_, x: string, y: string) => `*2\r\n${[x, y].sort().join('')}`);
+    const sorted = (reply: string): string =>
+      reply.replace(/\*2\r\n(\$6\r\nspan:.\r\n)(\$6\r\nspan:.\r\n)/, (_, x: string, y: string) => `*2\r\n${[x, y].sort().join('')}`);
     expect(sorted(got[6])).toBe(sorted(ref[6]));
     expect(got[6]).toContain('+OK\r\n:0\r\n');
   });
