@@ -61,6 +61,8 @@ export class ShardHold {
       this.expired++;
       this.onExpire(this.release());
     }, this.timeoutMs);
+    // the bound must not keep an embedded cache's process alive by itself
+    this.timer.unref?.();
   }
 
   /** Ends the hold: the messages it deferred, in arrival order, for the caller to run (they may be deferred again by a new hold). */
