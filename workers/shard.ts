@@ -21,6 +21,7 @@ import { createPackr } from '../src/msgpack.js';
 import { createExecutors } from './executors.js';
 import { ShardMetrics } from '../src/shards/metrics.js';
 import { ConnectionOrder } from '../src/shards/order.js';
+import { type DeferredMessage, ShardHold, notHeldFailure } from '../src/shards/hold.js';
 import { TieredShardStore } from '../src/store/shard-store.js';
 import type { ShardWorkerData, WorkerRequest, WorkerReply } from '../src/shards/messages.js';
 
@@ -57,49 +58,82 @@ listenerCheck.unref();
 const inbound = data.links.map((l) => new Ring(l.request));
 const order = new ConnectionOrder();
 
+const hold = new ShardHold(runDeferred);
+
 /** Runs one message and sends its reply; a command that does not finish at once holds its connection's later ones. */
 function run(f: number, out: Outbox, kind: number, conn: number, seq: number, payload: Buffer): void {
-  const cls = metrics.count(kind, payload);
+  const id = ConnectionOrder.id(f, conn);
+  let runKind = kind;
+  if (kind === MessageKind.HOLD || kind === MessageKind.RELEASE) {
+    // a hold's payload is a RESP command: transactions are RESP's
+    runKind = MessageKind.RESP;
+    if (kind === MessageKind.HOLD) hold.take(id);
+    else if (!hold.heldBy(id)) {
+      out.send(MessageKind.FAILURE, conn, seq, notHeldFailure(data.shard));
+      return;
+    }
+  }
+  const releases = kind === MessageKind.RELEASE;
+  const cls = metrics.count(runKind, payload);
   const started = performance.now();
   let result: Uint8Array | Promise<Uint8Array>;
   try {
-    result = execute(kind, payload);
+    result = execute(runKind, payload);
   } catch (err) {
     out.send(MessageKind.FAILURE, conn, seq, failureOf(err));
+    if (releases) runDeferred(hold.release());
     return;
   }
   if (result instanceof Uint8Array) {
     metrics.record(cls, performance.now() - started);
     out.send(kind, conn, seq, result);
+    if (releases) runDeferred(hold.release());
     return;
   }
-  const id = ConnectionOrder.id(f, conn);
   order.begin(id);
+  // a RELEASE's commands (a whole-shard walk) finish inside the hold: it ends with the reply
   result.then(
     (reply) => {
       metrics.record(cls, performance.now() - started);
       out.send(kind, conn, seq, reply);
+      if (releases) runDeferred(hold.release());
       release(f, out, id);
     },
     (err) => {
       out.send(MessageKind.FAILURE, conn, seq, failureOf(err));
+      if (releases) runDeferred(hold.release());
       release(f, out, id);
     },
   );
 }
 
-function release(f: number, out: Outbox, id: number): void {
-  for (const m of order.end(id)) if (!order.hold(id, m.kind, m.conn, m.seq, m.payload)) run(f, out, m.kind, m.conn, m.seq, m.payload);
+/** A message off a ring (or one that waited): deferred while another connection holds the shard, queued behind its connection's command in progress, or run. */
+function dispatch(f: number, kind: number, conn: number, seq: number, payload: Buffer): void {
+  const id = ConnectionOrder.id(f, conn);
+  if (hold.defer(id, f, kind, conn, seq, payload)) return;
+  if (order.hold(id, kind, conn, seq, payload)) return;
+  run(f, outboxes[f], kind, conn, seq, payload);
 }
 
-const visitors = outboxes.map((out, f) => (kind: number, conn: number, seq: number, payload: Buffer) => {
+/** The messages a hold deferred, in arrival order; a HOLD among them defers the rest again. */
+function runDeferred(waiting: DeferredMessage[]): void {
+  for (const m of waiting) dispatch(m.front, m.kind, m.conn, m.seq, m.payload);
+}
+
+function release(f: number, out: Outbox, id: number): void {
+  for (const m of order.end(id)) {
+    if (hold.defer(id, f, m.kind, m.conn, m.seq, m.payload)) continue;
+    if (!order.hold(id, m.kind, m.conn, m.seq, m.payload)) run(f, out, m.kind, m.conn, m.seq, m.payload);
+  }
+}
+
+const visitors = outboxes.map((_out, f) => (kind: number, conn: number, seq: number, payload: Buffer) => {
   if ((eventWords[0] !== 0) !== listening) checkListeners();
   if (kind === MessageKind.METRICS) {
-    out.send(kind, conn, seq, packr.pack(metrics.report(data.shard, store.isOpen, store.stats())) as Uint8Array);
+    outboxes[f].send(kind, conn, seq, packr.pack(metrics.report(data.shard, store.isOpen, store.stats())) as Uint8Array);
     return;
   }
-  if (order.hold(ConnectionOrder.id(f, conn), kind, conn, seq, payload)) return;
-  run(f, out, kind, conn, seq, payload);
+  dispatch(f, kind, conn, seq, payload);
 });
 const endpoint = new Endpoint(outboxes, inbound, new Doorbell(data.bell), visitors, { blockingWait: true });
 

@@ -11,6 +11,7 @@ import { failureOf } from '../hop/failure.js';
 import { createPackr } from '../msgpack.js';
 import { ShardMetrics } from '../shards/metrics.js';
 import { ConnectionOrder } from '../shards/order.js';
+import { type DeferredMessage, ShardHold, notHeldFailure } from '../shards/hold.js';
 import type { ShardStats } from '../store/types.js';
 import { TieredShardStore } from '../store/shard-store.js';
 import { CairnError, ErrorCode } from '../errors.js';
@@ -24,6 +25,8 @@ export class InlineBackend implements ShardBackend {
   private readonly executors: Executor[];
   /** per shard: a connection's commands in order while one of them awaits the disk */
   private readonly orders: ConnectionOrder[];
+  /** per shard: held by a transaction across shards (src/shards/hold.ts) */
+  private readonly holds: ShardHold[];
 
   private constructor(
     private readonly stores: TieredShardStore[],
@@ -32,6 +35,7 @@ export class InlineBackend implements ShardBackend {
   ) {
     this.metrics = stores.map(() => new ShardMetrics());
     this.orders = stores.map(() => new ConnectionOrder());
+    this.holds = stores.map((_, shard) => new ShardHold((waiting) => this.runDeferred(shard, waiting)));
     this.executors = stores.map((s, i) => factory(s, i, stores.length, { maxValueSize, metrics: this.metrics[i] }));
   }
 
@@ -81,29 +85,58 @@ export class InlineBackend implements ShardBackend {
       queueMicrotask(() => this.handler(kind, conn, seq, reply));
       return;
     }
+    this.dispatch(shard, kind, conn, seq, bytes);
+  }
+
+  private dispatch(shard: number, kind: number, conn: number, seq: number, bytes: Buffer): void {
+    if (this.holds[shard].defer(conn, 0, kind, conn, seq, bytes)) return;
     if (this.orders[shard].hold(conn, kind, conn, seq, bytes)) return;
     this.run(shard, kind, conn, seq, bytes);
+  }
+
+  private runDeferred(shard: number, waiting: DeferredMessage[]): void {
+    for (const m of waiting) this.dispatch(shard, m.kind, m.conn, m.seq, m.payload);
   }
 
   /** As a shard thread runs a message (workers/shard.ts), one connection's commands in order. */
   private run(shard: number, kind: number, conn: number, seq: number, bytes: Buffer): void {
     const fail = (err: unknown): void => this.handler(MessageKind.FAILURE, conn, seq, failureOf(err));
+    const hold = this.holds[shard];
+    let runKind = kind;
+    if (kind === MessageKind.HOLD || kind === MessageKind.RELEASE) {
+      runKind = MessageKind.RESP;
+      if (kind === MessageKind.HOLD) hold.take(conn);
+      else if (!hold.heldBy(conn)) {
+        const failure = notHeldFailure(shard);
+        queueMicrotask(() => this.handler(MessageKind.FAILURE, conn, seq, failure));
+        return;
+      }
+    }
+    const letGo = (): void => {
+      if (kind === MessageKind.RELEASE) this.runDeferred(shard, hold.release());
+    };
     let result: Uint8Array | Promise<Uint8Array>;
     try {
-      result = this.executors[shard](kind, bytes);
+      result = this.executors[shard](runKind, bytes);
     } catch (err) {
       queueMicrotask(() => fail(err));
+      letGo();
       return;
     }
     // Replies are delivered asynchronously in both modes, so callers never see re-entrant replies.
     if (result instanceof Uint8Array) {
       Promise.resolve(result).then((reply) => this.handler(kind, conn, seq, Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength)), fail);
+      letGo();
       return;
     }
     const order = this.orders[shard];
     order.begin(conn);
     const release = (): void => {
-      for (const m of order.end(conn)) if (!order.hold(conn, m.kind, m.conn, m.seq, m.payload)) this.run(shard, m.kind, m.conn, m.seq, m.payload);
+      letGo();
+      for (const m of order.end(conn)) {
+        if (hold.defer(conn, 0, m.kind, m.conn, m.seq, m.payload)) continue;
+        if (!order.hold(conn, m.kind, m.conn, m.seq, m.payload)) this.run(shard, m.kind, m.conn, m.seq, m.payload);
+      }
     };
     result.then(
       (reply) => {

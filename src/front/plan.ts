@@ -157,6 +157,26 @@ export interface ChainPlan {
 }
 
 /**
+ * A transaction across shards (src/resp/multi.ts): hold the shards one after another in ascending
+ * order (`shards`), sending each its `holds[i]` (HOLD) and waiting for the reply before the next;
+ * when every hold is granted, send each shard its `parts[i]` (RELEASE: run, then let go) and write
+ * join(their replies in `shards` order). A refused hold (refusal gives the transaction's reply), a
+ * hold that took too long (`expired`), or the connection closing releases every shard asked so far
+ * with `release` (a RELEASE that runs nothing). The connection routes nothing else meanwhile.
+ */
+export interface HeldPlan {
+  kind: 'held';
+  shards: number[];
+  holds: Buffer[];
+  parts: Buffer[];
+  release: Buffer;
+  /** null: the hold is granted; otherwise the transaction's reply */
+  refusal(reply: Buffer): Buffer | null;
+  expired: Buffer;
+  join(replies: Buffer[]): Buffer;
+}
+
+/**
  * What every plan may carry for INFO commandstats: the command's counter, given the reply when it
  * leaves, and whether the command was refused before it ran (rejected_calls, not calls).
  */
@@ -165,4 +185,4 @@ export interface PlanStat {
   rejected?: boolean;
 }
 
-export type Plan = (ShardPlan | SplitPlan | AllPlan | OnePlan | LocalPlan | ChainPlan) & PlanStat;
+export type Plan = (ShardPlan | SplitPlan | AllPlan | OnePlan | LocalPlan | ChainPlan | HeldPlan) & PlanStat;

@@ -9,6 +9,7 @@ import { failureCode, failureMessage } from '../hop/failure.js';
 import type { ErrorCode } from '../errors.js';
 import { OrderedReplies, type RouteStat } from './ordered.js';
 import type { ShardSender } from './shard-backend.js';
+import { HOLD_TIMEOUT_MS } from '../shards/hold.js';
 
 export interface RoutePart {
   shard: number;
@@ -26,8 +27,35 @@ export type Route = (
   | { kind: 'one'; shard: number; raw: Buffer; join?(reply: Buffer): Buffer }
   | { kind: 'local'; reply: Buffer; close?: boolean }
   | { kind: 'chain'; parts: RoutePart[]; next(replies: Buffer[]): Route }
+  | HeldRoute
 ) &
   RouteStat;
+
+/** A transaction across shards: the shapes of src/front/plan.ts's HeldPlan. */
+export interface HeldRoute {
+  kind: 'held';
+  shards: number[];
+  holds: Buffer[];
+  parts: Buffer[];
+  release: Buffer;
+  refusal(reply: Buffer): Buffer | null;
+  expired: Buffer;
+  join(replies: Buffer[]): Buffer;
+}
+
+/** A transaction's holds in progress: the shards asked so far, and whether their parts are on their way (they let go by themselves). */
+interface Holding {
+  asked: number[];
+  release: Buffer;
+  parts: boolean;
+  abandoned: boolean;
+}
+
+/**
+ * Longest a front gathers a transaction's holds before it gives up, releasing them, rather than
+ * send parts that a shard whose hold timed out meanwhile would refuse (half the shard's bound).
+ */
+const HOLD_BUDGET_MS = HOLD_TIMEOUT_MS / 2;
 
 /** The reply for a command whose shard failed before it could answer (a protocol's error wording). */
 export type FailureReply = (message: string, code: ErrorCode) => Buffer;
@@ -38,6 +66,7 @@ export class TextRouter {
   private readonly internal = new Map<number, (reply: Buffer) => void>();
   private nextInternal = 0;
   private chains = 0;
+  private holding: Holding | null = null;
 
   /**
    * A two-step command is between its steps: the connection routes nothing else until it is done, so
@@ -85,7 +114,8 @@ export class TextRouter {
       case 'local':
         replies.ready(plan.reply, plan);
         return plan.close === true;
-      case 'chain': {
+      case 'chain':
+      case 'held': {
         const seq = replies.expect(null, plan);
         this.chains++;
         this.runInternal(plan, (reply) => {
@@ -112,20 +142,83 @@ export class TextRouter {
     return this.replies.fill(seq, reply);
   }
 
+  /**
+   * The connection closed: a transaction gathering holds lets go of every shard it asked (a shard
+   * that has not granted the hold yet gets the RELEASE after the HOLD, on the same ring, in order).
+   */
+  close(): void {
+    const h = this.holding;
+    if (h === null || h.parts) return;
+    h.abandoned = true;
+    this.holding = null;
+    for (const shard of h.asked) this.ask(shard, MessageKind.RELEASE, h.release, () => undefined);
+  }
+
+  /** One internal request; its reply goes to `then`, not to the ordered queue. */
+  private ask(shard: number, kind: number, raw: Buffer, then: (reply: Buffer) => void): void {
+    const seq = (0x80000000 | (this.nextInternal++ % 0x80000000)) >>> 0;
+    this.internal.set(seq, then);
+    this.backend.send(shard, kind, this.conn, seq, raw);
+  }
+
+  /**
+   * A transaction across shards: each shard held in ascending order, one at a time (a holder waits
+   * only for a shard above all it holds, so holders cannot wait on each other in a circle), then
+   * every part sent with its release. docs/architecture.md, "Transactions".
+   */
+  private runHeld(plan: HeldRoute, done: (reply: Buffer) => void): void {
+    const h: Holding = { asked: [], release: plan.release, parts: false, abandoned: false };
+    this.holding = h;
+    const started = Date.now();
+    const finish = (reply: Buffer): void => {
+      if (this.holding === h) this.holding = null;
+      done(reply);
+    };
+    const letGo = (): void => {
+      for (const shard of h.asked) this.ask(shard, MessageKind.RELEASE, plan.release, () => undefined);
+    };
+    const next = (i: number): void => {
+      if (h.abandoned) return;
+      if (i < plan.shards.length) {
+        h.asked.push(plan.shards[i]);
+        this.ask(plan.shards[i], MessageKind.HOLD, plan.holds[i], (reply) => {
+          if (h.abandoned) return;
+          const refused = plan.refusal(reply);
+          if (refused === null) return next(i + 1);
+          letGo();
+          finish(refused);
+        });
+        return;
+      }
+      if (Date.now() - started > HOLD_BUDGET_MS) {
+        letGo();
+        finish(plan.expired);
+        return;
+      }
+      h.parts = true;
+      const out: Buffer[] = new Array(plan.shards.length);
+      let left = plan.shards.length;
+      plan.shards.forEach((shard, p) =>
+        this.ask(shard, MessageKind.RELEASE, plan.parts[p], (reply) => {
+          out[p] = reply;
+          if (--left === 0) finish(plan.join(out));
+        }),
+      );
+    };
+    next(0);
+  }
+
   /** Run a plan off the ordered queue and hand its final reply to done (for chained plans). */
   private runInternal(plan: Route, done: (reply: Buffer) => void): void {
-    const backend = this.backend;
     const gather = (targets: RoutePart[], finish: (replies: Buffer[]) => void): void => {
       const out: Buffer[] = new Array(targets.length);
       let left = targets.length;
-      targets.forEach((t, i) => {
-        const seq = (0x80000000 | (this.nextInternal++ % 0x80000000)) >>> 0;
-        this.internal.set(seq, (reply) => {
+      targets.forEach((t, i) =>
+        this.ask(t.shard, this.kind, t.raw, (reply) => {
           out[i] = reply;
           if (--left === 0) finish(out);
-        });
-        backend.send(t.shard, this.kind, this.conn, seq, t.raw);
-      });
+        }),
+      );
     };
     switch (plan.kind) {
       case 'local':
@@ -142,12 +235,15 @@ export class TextRouter {
         return;
       case 'all':
         gather(
-          Array.from({ length: backend.shards }, (_, shard) => ({ shard, raw: plan.raw })),
+          Array.from({ length: this.backend.shards }, (_, shard) => ({ shard, raw: plan.raw })),
           (r) => done(plan.join(r)),
         );
         return;
       case 'chain':
         gather(plan.parts, (r) => this.runInternal(plan.next(r), done));
+        return;
+      case 'held':
+        this.runHeld(plan, done);
         return;
     }
   }

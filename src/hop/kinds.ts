@@ -19,4 +19,15 @@ export const MessageKind = {
   PUBLISH: 7,
   /** a reply that failed inside the shard before any protocol could answer */
   FAILURE: 9,
+  /**
+   * front → shard: hold the shard for this message's (front, connection): until the RELEASE, the shard
+   * runs only that connection's messages and defers every other one (src/shards/hold.ts). The payload
+   * is a RESP command run once held (a transaction's watch checks); the reply is its RESP reply.
+   */
+  HOLD: 10,
+  /**
+   * front → shard: run the payload (a RESP command) as the holder, then release the hold once its
+   * reply is complete. Refused with a FAILURE, running nothing, when the shard is not held by the sender.
+   */
+  RELEASE: 11,
 } as const;

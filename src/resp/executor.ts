@@ -14,7 +14,7 @@ import { NOT_FLOAT, NOT_INTEGER, OOM, OVERFLOW, SYNTAX, TOO_BIG, arityError, inv
 import { parseRespCommand } from './framer.js';
 import { DEL_IF_SAME_COMMAND, ENTRY_COMMAND, NO_SUCH_KEY, PUT_COMMAND, SAME_OBJECT, copyReplace } from './move.js';
 import { SHARD_STATS_COMMAND } from './planner.js';
-import { EXEC_COMMAND, WATCH_COMMAND, runExec, runWatch } from './multi-exec.js';
+import { EXEC_COMMAND, EXEC_HELD_COMMAND, WATCH_COMMAND, runExec, runWatch } from './multi-exec.js';
 import { LuaScripts } from './lua.js';
 import { SCRIPT_TIME_LIMIT_MS, type ScriptHost, checkScriptCall, runScriptCommand } from './scripting.js';
 
@@ -36,6 +36,7 @@ type Ctx = C.CommandContext;
 
 const EXEC_LOWER = EXEC_COMMAND.toLowerCase();
 const WATCH_LOWER = WATCH_COMMAND.toLowerCase();
+const EXEC_HELD_LOWER = EXEC_HELD_COMMAND.toLowerCase();
 type Handler = (ctx: Ctx, args: Buffer[]) => Promise<Buffer> | Buffer;
 
 const STRING = simple('string');
@@ -91,6 +92,7 @@ export function executeRespArgs(store: ShardStore, args: Buffer[], options: Resp
   if (handler === undefined && name.startsWith('cairn.')) {
     if (name === EXEC_LOWER) return runExec(store, args, (command) => executeRespArgs(store, command, options));
     if (name === WATCH_LOWER) return runWatch(store, args);
+    if (name === EXEC_HELD_LOWER) return runExec(store, args, (command) => executeRespArgs(store, command, options), true);
   }
   options.count?.(handler === undefined ? 'other' : name);
   if (handler === undefined) return unknownCommand(args);

@@ -18,6 +18,13 @@ export const WATCH_COMMAND = 'CAIRN.WATCH';
  * array when a version moved, else an array with each command's reply bytes as one bulk string.
  */
 export const EXEC_COMMAND = 'CAIRN.EXEC';
+/**
+ * `CAIRN.EXECHELD n ...`: as CAIRN.EXEC, on a shard held for a transaction across shards
+ * (src/shards/hold.ts): a command whose reply waits (a whole-shard walk such as DBSIZE or KEYS, whose
+ * work is asynchronous) ends before the next starts, so a later command of the transaction is not
+ * seen by it; nothing of any other connection runs meanwhile, the hold defers it.
+ */
+export const EXEC_HELD_COMMAND = 'CAIRN.EXECHELD';
 
 function versionOf(store: ShardStore, key: Buffer): Buffer | null {
   const entry = store.get(key);
@@ -35,7 +42,7 @@ export function runWatch(store: ShardStore, args: Buffer[]): Buffer {
  * (a command's effect on the store happens when it starts), so no other message sees part of it.
  * A reply that waits (durability) is awaited only after every command has started.
  */
-export function runExec(store: ShardStore, args: Buffer[], run: (args: Buffer[]) => Buffer | Promise<Buffer>): Buffer | Promise<Buffer> {
+export function runExec(store: ShardStore, args: Buffer[], run: (args: Buffer[]) => Buffer | Promise<Buffer>, held = false): Buffer | Promise<Buffer> {
   const watches = Number(args[1]?.toString('latin1'));
   if (!Number.isInteger(watches) || watches < 0 || 2 + watches * 2 > args.length) return err('Protocol error: bad transaction');
   for (let i = 0; i < watches; i++) {
@@ -45,6 +52,7 @@ export function runExec(store: ShardStore, args: Buffer[], run: (args: Buffer[])
     if (now === null ? wanted.length !== 0 : !now.equals(wanted)) return NIL_ARRAY;
   }
   const first = 2 + watches * 2;
+  if (held) return runInTurn(args, first, run);
   const replies = new Array<Buffer | Promise<Buffer>>(args.length - first);
   let waits = false;
   for (let i = first; i < args.length; i++) {
@@ -55,4 +63,25 @@ export function runExec(store: ShardStore, args: Buffer[], run: (args: Buffer[])
   }
   if (!waits) return bulkArray(replies as Buffer[]);
   return Promise.all(replies).then(bulkArray);
+}
+
+/** Each command started after the one before it ended (CAIRN.EXECHELD). */
+function runInTurn(args: Buffer[], first: number, run: (args: Buffer[]) => Buffer | Promise<Buffer>): Buffer | Promise<Buffer> {
+  const replies = new Array<Buffer>(args.length - first);
+  const from = (i: number): Buffer | Promise<Buffer> => {
+    for (; i < args.length; i++) {
+      const command = parseRespCommand(args[i]);
+      const reply = command === null ? err('Protocol error: bad forwarded command') : run(command);
+      if (reply instanceof Promise) {
+        const at = i;
+        return reply.then((r) => {
+          replies[at - first] = r;
+          return from(at + 1);
+        });
+      }
+      replies[i - first] = reply;
+    }
+    return bulkArray(replies);
+  };
+  return from(first);
 }

@@ -6,14 +6,16 @@
  */
 import { shardOf } from '../hash.js';
 import type { CommandSpec } from '../commands/table.js';
-import type { ConnState, LocalPlan, Plan, SplitPart, TxState } from '../front/plan.js';
+import type { ConnState, LocalPlan, Plan, QueuedCommand, SplitPart, TxState, WatchedKey } from '../front/plan.js';
 import { EMPTY_ARRAY, NIL_ARRAY, OK, command, err, errCode, simple } from './encode.js';
-import { EXEC_COMMAND, WATCH_COMMAND } from './multi-exec.js';
+import { EXEC_COMMAND, EXEC_HELD_COMMAND, WATCH_COMMAND } from './multi-exec.js';
 import { bulkElements, isErrorReply, readBulk } from './replies.js';
 
 const QUEUED = simple('QUEUED');
 const EXECABORT = errCode('EXECABORT Transaction discarded because of previous errors.');
-const CROSS_SHARD = errCode('CROSSSHARD the keys of a transaction (queued and watched) must be on one shard: give them one {hash tag}');
+const HOLD_EXPIRED = err('transaction timed out holding its shards; nothing ran');
+/** a RELEASE that runs nothing: letting go of a shard whose transaction will not run */
+const RELEASE_ONLY = command([EXEC_COMMAND, '0']);
 const EMPTY_VERSION = Buffer.alloc(0);
 
 /** the planner's routing of one command, given to EXEC for each queued one */
@@ -116,7 +118,8 @@ function planWatch(tx: TxState, args: Buffer[], conn: ConnState): Plan {
 
 /**
  * EXEC: every queued command is planned now; those answered here (PING, ECHO, ...) take their
- * replies in place, and the others go with the watch checks to their shard as one message.
+ * replies in place. When the others and the watched keys are on one shard, they go with the watch
+ * checks to that shard as one message; otherwise the shards involved are held (planHeld).
  */
 function planExec(tx: TxState, conn: ConnState, route: RouteCommand): Plan {
   const queued = tx.queued!;
@@ -139,7 +142,7 @@ function planExec(tx: TxState, conn: ConnState, route: RouteCommand): Plan {
     if (plan.kind === 'shard') note(plan.shard);
     else if (plan.kind !== 'local') cross = true;
   }
-  if (cross) return local(CROSS_SHARD);
+  if (cross) return planHeld(plans, watched, queued, conn);
   if (shard === -1) return local(joinExec(plans, []));
   const parts: Buffer[] = [Buffer.from(EXEC_COMMAND), Buffer.from(String(watched.length))];
   for (const w of watched) parts.push(w.key, w.version ?? EMPTY_VERSION);
@@ -153,6 +156,107 @@ function planExec(tx: TxState, conn: ConnState, route: RouteCommand): Plan {
       const parsed = bulkElements(reply);
       if (parsed === null) return isErrorReply(reply) ? reply : err('shard reply could not be joined');
       return joinExec(plans, parsed.items);
+    },
+  };
+}
+
+/** one shard's share of a command: which shard and where its reply is in that shard's part */
+interface Piece {
+  shard: number;
+  index: number;
+}
+
+/**
+ * A transaction across shards: every shard with a command or a watched key is held, in ascending
+ * order, its hold carrying its watch checks (CAIRN.EXEC with no command); then each shard gets its
+ * commands in queued order (CAIRN.EXECHELD, each ended before the next) and lets go once they end, so a whole-shard
+ * command's walk (DBSIZE, KEYS, SCAN, FLUSHALL) ends inside the hold. A command split over shards
+ * (MGET, MSET, DEL ...) sends each shard its sub-command, joined as outside MULTI.
+ */
+function planHeld(plans: Plan[], watched: WatchedKey[], queued: QueuedCommand[], conn: ConnState): Plan {
+  const commands = new Map<number, Buffer[]>();
+  const checks = new Map<number, WatchedKey[]>();
+  const add = (shard: number, raw: Buffer): Piece => {
+    let list = commands.get(shard);
+    if (list === undefined) commands.set(shard, (list = []));
+    list.push(raw);
+    return { shard, index: list.length - 1 };
+  };
+  for (const w of watched) {
+    const list = checks.get(w.shard);
+    if (list === undefined) checks.set(w.shard, [w]);
+    else list.push(w);
+  }
+  const pieces: Piece[][] = [];
+  for (let i = 0; i < plans.length; i++) {
+    const plan = plans[i];
+    switch (plan.kind) {
+      case 'local':
+        pieces.push([]);
+        break;
+      case 'shard':
+      case 'one':
+        pieces.push([add(plan.shard, plan.raw)]);
+        break;
+      case 'split':
+        pieces.push(plan.parts.map((p) => add(p.shard, p.raw)));
+        break;
+      case 'all':
+        pieces.push(Array.from({ length: conn.shards }, (_, s) => add(s, plan.raw)));
+        break;
+      default:
+        // two steps (MSETNX, RENAME or COPY across shards) cannot run inside one part per shard
+        return local(errCode(`CROSSSHARD '${queued[i].name}' with keys on several shards cannot run inside a transaction: give its keys one {hash tag}`));
+    }
+  }
+  const shards = [...new Set([...commands.keys(), ...checks.keys()])].sort((a, b) => a - b);
+  const holds = shards.map((s) => {
+    const parts: Buffer[] = [Buffer.from(EXEC_COMMAND), Buffer.from(String(checks.get(s)?.length ?? 0))];
+    for (const w of checks.get(s) ?? []) parts.push(w.key, w.version ?? EMPTY_VERSION);
+    return command(parts);
+  });
+  const parts = shards.map((s) => command([EXEC_HELD_COMMAND, '0', ...(commands.get(s) ?? [])]));
+  return {
+    kind: 'held',
+    shards,
+    holds,
+    parts,
+    release: RELEASE_ONLY,
+    refusal: (reply) => (reply.equals(EMPTY_ARRAY) ? null : reply.equals(NIL_ARRAY) || isErrorReply(reply) ? reply : err('shard reply could not be joined')),
+    expired: HOLD_EXPIRED,
+    join: (replies) => {
+      const byShard = new Map<number, Buffer[] | Buffer>();
+      shards.forEach((s, p) => {
+        const parsed = bulkElements(replies[p]);
+        // a shard that failed (it died, or its hold had ended): each of its commands answers the error
+        byShard.set(s, parsed === null ? (isErrorReply(replies[p]) ? replies[p] : err('shard reply could not be joined')) : parsed.items);
+      });
+      const replyOf = (piece: Piece): Buffer => {
+        const got = byShard.get(piece.shard)!;
+        if (!Array.isArray(got)) return got;
+        const wrapped = got[piece.index];
+        return (wrapped === undefined ? null : readBulk(wrapped)) ?? err('shard reply could not be joined');
+      };
+      const out: Buffer[] = [Buffer.from(`*${plans.length}\r\n`)];
+      plans.forEach((plan, i) => {
+        const mine = pieces[i];
+        switch (plan.kind) {
+          case 'local':
+            out.push(plan.reply);
+            break;
+          case 'shard':
+            out.push(replyOf(mine[0]));
+            break;
+          case 'one':
+            out.push(plan.join ? plan.join(replyOf(mine[0])) : replyOf(mine[0]));
+            break;
+          case 'split':
+          case 'all':
+            out.push(plan.join(mine.map(replyOf)));
+            break;
+        }
+      });
+      return Buffer.concat(out);
     },
   };
 }

@@ -72,6 +72,7 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
   }
 
   onClose(): void {
+    this.router.close();
     this.protocol.detach?.(this.state);
   }
 

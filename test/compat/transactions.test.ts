@@ -2,7 +2,8 @@
  * MULTI / EXEC / DISCARD / WATCH / UNWATCH: the same transactions against redis-server and cairn (two
  * shards) in one run, compared byte for byte on a raw connection and result for result through
  * ioredis and node-redis (WATCH conflicts made by a second client, pipelined transactions,
- * EXECABORT). Keys of one transaction share a {hash tag}: cairn runs a transaction on one shard.
+ * EXECABORT). Keys of one transaction share a {hash tag} (cairn runs it as one message to one shard),
+ * except under "keys on several shards", where cairn holds the shards involved.
  */
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type ServiceHandle } from '../../bench/lib/procs.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { RawClient } from './lib/raw.js';
+import { shardOf } from '../../src/hash.js';
 
 let reference: ServiceHandle;
 let cairn: TestServer;
@@ -267,15 +269,103 @@ describe('WATCH conflicts made by a second client', () => {
   });
 });
 
-describe('keys on several shards (cairn: a documented difference)', () => {
-  it('cairn refuses a transaction whose keys span shards, naming the hash-tag rule; redis-server runs it', async () => {
-    const steps = [['MULTI'], ['SET', 'span:a', '1'], ['SET', 'span:b', '1'], ['SET', 'span:c', '1'], ['SET', 'span:d', '1'], ['EXEC'], ['EXISTS', 'span:a']];
-    const [ref, got] = await Promise.all(targets().map((t) => run(t.port, steps)));
-    expect(ref[5]).toBe('*4\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n');
-    expect(got[5]).toMatch(/^-CROSSSHARD .*\{hash tag\}/);
-    expect(got[6]).toBe(':0\r\n');
-    // the same keys under one tag run on cairn as on redis-server
-    await same([['MULTI'], ['SET', '{span}a', '1'], ['SET', '{span}b', '1'], ['MGET', '{span}a', '{span}b'], ['EXEC']]);
+describe('keys on several shards (cairn holds the shards)', () => {
+  // span:a and span:c are on shard 0 of 2, span:h and span:d on shard 1 (src/hash.ts)
+  it('runs a transaction whose keys span shards, byte for byte as redis-server: split and whole-shard commands too', async () => {
+    expect(['span:a', 'span:d', 'span:h', 'span:c'].map((k) => shardOf(Buffer.from(k), 2))).toEqual([0, 0, 1, 1]);
+    const r = await same([
+      ['FLUSHALL'],
+      ['MULTI'],
+      ['SET', 'span:a', '1'],
+      ['SET', 'span:h', '1'],
+      ['INCR', 'span:a'],
+      ['PING'],
+      ['INCR', 'span:h'],
+      ['MSET', 'span:c', 'x', 'span:d', 'y'],
+      ['MGET', 'span:a', 'span:h', 'span:c', 'span:d', 'span:none'],
+      ['INCR', 'span:c'],
+      ['DBSIZE'],
+      ['EXISTS', 'span:a', 'span:h', 'span:none'],
+      ['DEL', 'span:c', 'span:d'],
+      ['DBSIZE'],
+      ['ECHO', 'end'],
+      ['EXEC'],
+      ['MGET', 'span:a', 'span:h', 'span:c'],
+    ]);
+    expect(r[15]).toMatch(/^\*13\r\n\+OK\r\n\+OK\r\n:2\r\n\+PONG\r\n:2\r\n\+OK\r\n\*5\r\n/);
+    // FLUSHALL and KEYS inside a transaction across shards (KEYS sorted: its order is the server's)
+    const [ref, got] = await Promise.all(
+      targets().map((t) => run(t.port, [['MULTI'], ['SET', 'span:a', '1'], ['SET', 'span:h', '2'], ['KEYS', 'span:*'], ['FLUSHALL'], ['DBSIZE'], ['EXEC']])),
+    );
+    const sorted = (reply: string): string =>
+      reply.replace(/\*2\r\n(\$6\r\nspan:.\r\n)(\$6\r\nspan:.\r\n)/, (_, x: string, y: string) => `*2\r\n${[x, y].sort().join('')}`);
+    expect(sorted(got[6])).toBe(sorted(ref[6]));
+    expect(got[6]).toContain('+OK\r\n:0\r\n');
+  });
+
+  it('WATCH of keys on both shards: a change on either aborts EXEC; unchanged, EXEC runs', async () => {
+    for (const changed of ['span:a', 'span:h']) {
+      for (const t of targets()) {
+        const a = await RawClient.connect(t.port);
+        const b = await RawClient.connect(t.port);
+        const ask = async (c: RawClient, args: string[]): Promise<string> => {
+          c.send(encode(args));
+          return (await c.readWhen((buf) => (buf.length > 0 ? Math.max(0, replyEnd(buf, 0)) : 0), 10_000)).toString('latin1');
+        };
+        try {
+          await ask(a, ['MSET', 'span:a', '1', 'span:h', '1']);
+          await ask(a, ['WATCH', 'span:a', 'span:h']);
+          await ask(b, ['SET', changed, '2']);
+          await ask(a, ['MULTI']);
+          await ask(a, ['SET', 'span:a', 'tx']);
+          await ask(a, ['SET', 'span:h', 'tx']);
+          expect(await ask(a, ['EXEC']), `${t.name}: ${changed} changed`).toBe('*-1\r\n');
+          expect(await ask(a, ['MGET', 'span:a', 'span:h'])).not.toContain('tx');
+          await ask(a, ['WATCH', 'span:a', 'span:h']);
+          await ask(a, ['MULTI']);
+          await ask(a, ['SET', 'span:a', 'tx']);
+          await ask(a, ['SET', 'span:h', 'tx']);
+          expect(await ask(a, ['EXEC']), t.name).toBe('*2\r\n+OK\r\n+OK\r\n');
+        } finally {
+          a.socket.destroy();
+          b.socket.destroy();
+        }
+      }
+    }
+  });
+
+  it('ioredis and node-redis multi/exec with keys on two shards, as on redis-server', async () => {
+    const results: unknown[] = [];
+    for (const t of targets()) {
+      const io = new Redis({ host: '127.0.0.1', port: t.port, maxRetriesPerRequest: 1 });
+      const nr = createClient({ socket: { host: '127.0.0.1', port: t.port, reconnectStrategy: false } });
+      await nr.connect();
+      closers.push(
+        () => io.disconnect(),
+        () => nr.disconnect().catch(() => undefined),
+      );
+      const got: unknown[] = [];
+      await io.del('span:a', 'span:h');
+      got.push(await io.multi().set('span:a', '5').set('span:h', '7').incrby('span:a', 2).mget('span:a', 'span:h').exec());
+      got.push(await Promise.all(Array.from({ length: 10 }, () => io.multi().incr('span:a').decr('span:h').exec())));
+      await io.watch('span:a', 'span:h');
+      await nr.set('span:h', '0');
+      got.push(await io.multi().set('span:a', 'lost').exec());
+      got.push(await nr.multi().get('span:a').get('span:h').incr('span:h').exec());
+      await nr.watch(['span:a', 'span:h']);
+      await io.set('span:a', '1');
+      got.push(
+        await nr
+          .multi()
+          .set('span:h', 'lost')
+          .exec()
+          .catch((e: Error) => e.constructor.name),
+      );
+      got.push(await io.mget('span:a', 'span:h'));
+      results.push(got);
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect((results[0] as unknown[])[2]).toBeNull();
   });
 });
 
