@@ -89,6 +89,14 @@ async function main(): Promise<void> {
       out[`ratioP${depth}`] = Number((c / r).toFixed(3));
       log(`P${depth}: cairn ${fmt(c)}/s, redis-server ${fmt(r)}/s, ratio ${(c / r).toFixed(2)}`);
     }
+    // the yardstick: a plain SET of the same run, since the script's own SET bounds it
+    const set = async (port: number): Promise<number> => {
+      const r = await redisBenchmark({ port, tests: ['set'], requests: quick ? 100_000 : 500_000, clients: CLIENTS, pipeline: 16, keyspace: KEYSPACE });
+      return r.rows[0]?.rps ?? 0;
+    };
+    const [cs, rs] = [await set(cairn.respPort), await set(redis.port)];
+    out.setRatioP16 = Number((cs / rs).toFixed(3));
+    log(`SET P16 (reference): cairn ${fmt(cs)}/s, redis-server ${fmt(rs)}/s, ratio ${(cs / rs).toFixed(2)}`);
   } finally {
     await Promise.all([cairn.stop(), redis.stop()]);
     await stopAllDaemons();

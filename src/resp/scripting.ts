@@ -9,7 +9,7 @@ import { COMMANDS, arityOk, commandName, keyIndexes, type CommandSpec } from '..
 import type { ConnState, Plan } from '../front/plan.js';
 import { array, command, err, errCode, integer } from './encode.js';
 import { SYNTAX } from './errors.js';
-import { type LuaScripts, sha1hex } from './lua.js';
+import { type LuaScripts, type ScriptCaller, sha1hex } from './lua.js';
 import { isErrorReply, readArrayHeader } from './replies.js';
 
 export const NOSCRIPT = errCode('NOSCRIPT No matching script. Please use EVAL.');
@@ -131,12 +131,9 @@ function joinExists(replies: Buffer[]): Buffer {
 // ------------------------------------------------------------------------------------------------
 // Shard.
 
-/** what the shard's command path gives a script: run one command synchronously */
-export interface ScriptHost {
+/** what the shard's command path gives a script: run one command synchronously (made once per shard) */
+export interface ScriptHost extends ScriptCaller {
   scripts: LuaScripts;
-  /** redis.call's command path, `readOnly` for EVAL_RO */
-  dispatch(args: Buffer[], readOnly: boolean): Buffer;
-  timeLimitMs: number;
 }
 
 export function runScriptCommand(host: ScriptHost, name: string, args: Buffer[]): Buffer {
@@ -150,9 +147,7 @@ export function runScriptCommand(host: ScriptHost, name: string, args: Buffer[])
     if ('error' in loaded) return loaded.error;
     sha = loaded.sha;
   } else sha = args[1].toString('latin1');
-  const reply = host.scripts.run(sha, args.slice(3, 3 + n), args.slice(3 + n), (a) => host.dispatch(a, readOnly), {
-    timeLimitMs: host.timeLimitMs,
-  });
+  const reply = host.scripts.run(sha, args.slice(3, 3 + n), args.slice(3 + n), readOnly, host);
   return reply ?? NOSCRIPT;
 }
 
