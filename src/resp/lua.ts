@@ -72,6 +72,26 @@ math.mod = math.fmod
 `;
 
 /**
+ * Redis 7's global protection: scripts see the globals through an empty proxy, so any assignment to
+ * a global (new or existing) fails with Redis' text, and reading one that does not exist fails too.
+ * rawset on the proxy fails as Redis' read-only table does. Returns the proxy, which becomes the
+ * globals of every script and of load().
+ */
+const PROTECT_GLOBALS = `
+local G = _G
+local P = {}
+local rawset0 = rawset
+rawset = function(t, k, v)
+  if t == P then error('Attempt to modify a readonly table', 0) end
+  return rawset0(t, k, v)
+end
+rawset0(G, '_G', P)
+setmetatable(G, { __index = function(_, k) error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end })
+setmetatable(P, { __index = G, __newindex = function() error('Attempt to modify a readonly table', 2) end, __metatable = false })
+return P
+`;
+
+/**
  * Strings the hot path uses as table keys, pushed once and kept in the registry: fengari hashes a
  * string key by building a JS string from its bytes the first time a TString is used as one, so a
  * key made fresh per call (lua_setfield, lua_setglobal) costs that hash on every script.
@@ -121,6 +141,10 @@ export class LuaScripts {
     this.openRedis();
     this.openCjson();
     if (lauxlib.luaL_dostring(L, to_luastring(BIT_LIB)) !== 0) throw new Error(lua.lua_tojsstring(L, -1));
+    // last: from here on the real globals (this.k.globals) are reached only through the proxy
+    if (lauxlib.luaL_dostring(L, to_luastring(PROTECT_GLOBALS)) !== 0) throw new Error(lua.lua_tojsstring(L, -1));
+    lua.lua_rawseti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+    lua.lua_settop(L, 0);
   }
 
   /** the script's SHA1, compiled and cached, or the compile error reply */
