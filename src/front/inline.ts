@@ -29,10 +29,11 @@ export class InlineBackend implements ShardBackend {
     private readonly stores: TieredShardStore[],
     factory: ExecutorFactory,
     maxValueSize: number | undefined,
+    scriptTimeLimitMs: number | undefined,
   ) {
     this.metrics = stores.map(() => new ShardMetrics());
     this.orders = stores.map(() => new ConnectionOrder());
-    this.executors = stores.map((s, i) => factory(s, i, stores.length, { maxValueSize, metrics: this.metrics[i] }));
+    this.executors = stores.map((s, i) => factory(s, i, stores.length, { maxValueSize, scriptTimeLimitMs, metrics: this.metrics[i] }));
   }
 
   static async start(o: BackendOptions): Promise<InlineBackend> {
@@ -47,7 +48,7 @@ export class InlineBackend implements ShardBackend {
       await Promise.all(stores.map((s) => s.close()));
       throw err;
     }
-    return new InlineBackend(stores, factory, o.store.maxValueSize);
+    return new InlineBackend(stores, factory, o.store.maxValueSize, o.store.scriptTimeLimitMs);
   }
 
   get shards(): number {

@@ -184,7 +184,7 @@ export class LuaScripts {
     lua.lua_settop(L, 0);
     this.caller = caller;
     this.readOnly = readOnly;
-    this.deadline = performance.now() + caller.timeLimitMs;
+    this.deadline = caller.timeLimitMs > 0 ? performance.now() + caller.timeLimitMs : Number.POSITIVE_INFINITY;
     this.errLine = 0;
     lua.lua_sethook(L, this.hook, lua.LUA_MASKCOUNT, 10000);
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, k.handler);
