@@ -24,6 +24,8 @@ export interface ServerConfig {
   password: string | null;
   maxValueSize: number;
   maxItemSize: number;
+  /** ms a Lua script may run before it is stopped (Redis' busy-reply-threshold, formerly lua-time-limit; 0: never) */
+  busyReplyThreshold: number;
   idle: number;
   coldMaxItems: number;
   coldMaxBytes: number;
@@ -114,6 +116,13 @@ export const SETTINGS: Setting[] = [
     kind: 'size',
     help: "values larger than this live on disk only; memcached's item size limit (memcached -I)",
     default: () => 1024 * 1024,
+  },
+  {
+    key: 'busyReplyThreshold',
+    flag: 'busy-reply-threshold',
+    kind: 'duration',
+    help: "a Lua script running longer is stopped with an error (Redis' busy-reply-threshold, formerly lua-time-limit; 0: never)",
+    default: () => 5000,
   },
   { key: 'idle', flag: 'idle', kind: 'duration', help: 'an entry unused this long leaves memory but stays on disk (0: never)', default: () => 0 },
   { key: 'coldMaxItems', flag: 'cold-max-items', kind: 'int', help: 'cold tier item limit per server (0: none)', default: () => 0 },

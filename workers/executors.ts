@@ -13,13 +13,21 @@ export type Executor = (kind: number, payload: Buffer) => Uint8Array | Promise<U
 
 export interface ExecutorOptions {
   maxValueSize?: number;
+  /** a Lua script running longer is stopped (ms, 0: never) */
+  scriptTimeLimitMs?: number;
   /** the shard's command metrics: the RESP executor names each command it runs there */
   metrics?: ShardMetrics;
 }
 
 export function createExecutors(store: ShardStore, shard: number, shards: number, options: ExecutorOptions = {}): Executor {
   const metrics = options.metrics;
-  const respOptions = { maxValueSize: options.maxValueSize, shard, shards, count: metrics && ((name: string) => metrics.countResp(name)) };
+  const respOptions = {
+    maxValueSize: options.maxValueSize,
+    scriptTimeLimitMs: options.scriptTimeLimitMs,
+    shard,
+    shards,
+    count: metrics && ((name: string) => metrics.countResp(name)),
+  };
   const nativeOptions = { maxValue: options.maxValueSize };
   return (kind, payload) => {
     switch (kind) {

@@ -34,7 +34,11 @@ const store = await TieredShardStore.open({
   ...data.store,
 });
 const metrics = new ShardMetrics();
-const execute = createExecutors(store, data.shard, data.shards, { maxValueSize: data.store.maxValueSize, metrics });
+const execute = createExecutors(store, data.shard, data.shards, {
+  maxValueSize: data.store.maxValueSize,
+  scriptTimeLimitMs: data.store.scriptTimeLimitMs,
+  metrics,
+});
 const packr = createPackr();
 
 const outboxes = data.links.map((l) => new Outbox(new Ring(l.reply), new Doorbell(l.frontBell)));

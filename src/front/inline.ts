@@ -32,11 +32,12 @@ export class InlineBackend implements ShardBackend {
     private readonly stores: TieredShardStore[],
     factory: ExecutorFactory,
     maxValueSize: number | undefined,
+    scriptTimeLimitMs: number | undefined,
   ) {
     this.metrics = stores.map(() => new ShardMetrics());
     this.orders = stores.map(() => new ConnectionOrder());
     this.holds = stores.map((_, shard) => new ShardHold((waiting) => this.runDeferred(shard, waiting)));
-    this.executors = stores.map((s, i) => factory(s, i, stores.length, { maxValueSize, metrics: this.metrics[i] }));
+    this.executors = stores.map((s, i) => factory(s, i, stores.length, { maxValueSize, scriptTimeLimitMs, metrics: this.metrics[i] }));
   }
 
   static async start(o: BackendOptions): Promise<InlineBackend> {
@@ -51,7 +52,7 @@ export class InlineBackend implements ShardBackend {
       await Promise.all(stores.map((s) => s.close()));
       throw err;
     }
-    return new InlineBackend(stores, factory, o.store.maxValueSize);
+    return new InlineBackend(stores, factory, o.store.maxValueSize, o.store.scriptTimeLimitMs);
   }
 
   get shards(): number {

@@ -16,6 +16,8 @@ export interface ServerInfo {
   port?: number;
   /** the shards' eviction policy (--eviction), for CONFIG GET maxmemory-policy */
   eviction?: string;
+  /** --busy-reply-threshold (ms), for CONFIG GET busy-reply-threshold and lua-time-limit */
+  scriptTimeLimitMs?: number;
   /** the largest value kept in memory (--max-item-size): memcached's item_size_max */
   itemSizeMax?: number;
   connectedClients?: () => number;

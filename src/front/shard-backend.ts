@@ -8,7 +8,12 @@ export type ReplyHandler = (kind: number, conn: number, seq: number, payload: Bu
 
 /** A shard's executor: a ring message in, the reply bytes out (workers/executors.ts). */
 export type Executor = (kind: number, payload: Buffer) => Uint8Array | Promise<Uint8Array>;
-export type ExecutorFactory = (store: ShardStore, shard: number, shards: number, options: { maxValueSize?: number; metrics?: ShardMetrics }) => Executor;
+export type ExecutorFactory = (
+  store: ShardStore,
+  shard: number,
+  shards: number,
+  options: { maxValueSize?: number; scriptTimeLimitMs?: number; metrics?: ShardMetrics },
+) => Executor;
 
 /** What routing needs of a backend: how many shards, and a way to send one message to one of them. */
 export interface ShardSender {

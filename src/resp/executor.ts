@@ -51,8 +51,8 @@ const NOT_LFU = err(
 interface ShardState {
   ctx: Ctx;
   usec: ShardUsec;
-  /** the shard's Lua interpreter and script cache, made at the first script */
-  scripts?: LuaScripts;
+  /** the shard's Lua interpreter, script cache and redis.call path, made at the first script */
+  scripts?: ShardScriptHost;
 }
 const states = new WeakMap<ShardStore, ShardState>();
 
@@ -454,25 +454,34 @@ function delIfSame(ctx: Ctx, args: Buffer[]): Buffer {
 const script: Handler = () => err('script handler called directly');
 
 function runScript(state: ShardState, name: string, args: Buffer[], options: RespExecOptions): Buffer {
-  state.scripts ??= new LuaScripts();
-  const host: ScriptHost = {
-    scripts: state.scripts,
-    timeLimitMs: options.scriptTimeLimitMs ?? SCRIPT_TIME_LIMIT_MS,
-    dispatch: (call, readOnly) => {
-      const spec = checkScriptCall(call, readOnly, options.shard ?? 0, options.shards ?? 1);
-      if (spec instanceof Buffer) return spec;
-      const handler = HANDLERS.get(C.commandName(call[0]));
-      if (handler === undefined || handler === script) return err('This Redis command is not allowed from script');
-      let reply: Buffer | Promise<Buffer>;
-      try {
-        reply = handler(state.ctx, call);
-      } catch (e) {
-        reply = storeError(e);
-      }
-      return reply instanceof Promise ? err('This Redis command is not allowed from script') : reply;
-    },
-  };
+  const host = state.scripts ?? new ShardScriptHost();
+  state.scripts = host;
+  host.ctx = state.ctx;
+  host.options = options;
+  host.timeLimitMs = options.scriptTimeLimitMs ?? SCRIPT_TIME_LIMIT_MS;
   return runScriptCommand(host, name, args);
+}
+
+/** the shard's script host, made once: redis.call runs through it without a closure per script */
+class ShardScriptHost implements ScriptHost {
+  readonly scripts = new LuaScripts();
+  timeLimitMs = SCRIPT_TIME_LIMIT_MS;
+  ctx: Ctx | null = null;
+  options: RespExecOptions = {};
+
+  dispatch(call: Buffer[], readOnly: boolean): Buffer {
+    const spec = checkScriptCall(call, readOnly, this.options.shard ?? 0, this.options.shards ?? 1);
+    if (spec instanceof Buffer) return spec;
+    const handler = HANDLERS.get(C.commandName(call[0]));
+    if (handler === undefined || handler === script || this.ctx === null) return err('This Redis command is not allowed from script');
+    let reply: Buffer | Promise<Buffer>;
+    try {
+      reply = handler(this.ctx, call);
+    } catch (e) {
+      reply = storeError(e);
+    }
+    return reply instanceof Promise ? err('This Redis command is not allowed from script') : reply;
+  }
 }
 
 const HANDLERS = new Map<string, Handler>([

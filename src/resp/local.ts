@@ -6,6 +6,7 @@ import { passwordMatches } from '../front/auth.js';
 import { COMMANDS, keyIndexes, arityOk, commandName, type CommandSpec } from '../commands/table.js';
 import { EMPTY_ARRAY, NIL, OK, PONG, array, bulk, bulkArray, bulkString, err, errCode, integer, simple } from './encode.js';
 import { NOAUTH, NOT_INTEGER, SYNTAX, WRONGPASS, arityError, sanitize } from './errors.js';
+import { SCRIPT_TIME_LIMIT_MS } from './scripting.js';
 import { globMatch } from '../commands/glob.js';
 import { REDIS_COMPAT_VERSION, maxmemoryPolicy } from './info.js';
 import type { ConnState, LocalPlan } from '../front/plan.js';
@@ -292,6 +293,8 @@ function getKeys(cmd: Buffer[]): Buffer {
 function configGet(patterns: Buffer[], conn: ConnState): Buffer {
   const params: [string, string][] = [
     ['appendonly', 'no'],
+    ['busy-reply-threshold', String(conn.server?.scriptTimeLimitMs ?? SCRIPT_TIME_LIMIT_MS)],
+    ['lua-time-limit', String(conn.server?.scriptTimeLimitMs ?? SCRIPT_TIME_LIMIT_MS)],
     ['databases', '1'],
     ['maxmemory-policy', maxmemoryPolicy(conn.server?.eviction)],
     ['notify-keyspace-events', conn.pubsub?.notifyConfig() ?? ''],

@@ -13,8 +13,13 @@ import { lauxlib, lua, lualib, to_luastring } from 'fengari';
 
 delete process.env.FENGARICONF;
 
-/** runs one command for redis.call: its RESP reply, or an error reply */
-export type Dispatch = (args: Buffer[]) => Buffer;
+/** what runs a script's redis.call: one command's RESP reply (or an error reply), and the time limit */
+export interface ScriptCaller {
+  /** `readOnly` for EVAL_RO and EVALSHA_RO */
+  dispatch(args: Buffer[], readOnly: boolean): Buffer;
+  /** stop the script after this many ms (Redis' lua-time-limit; see docs/commands.md) */
+  timeLimitMs: number;
+}
 
 type L = unknown;
 
@@ -66,15 +71,48 @@ loadstring = load
 math.mod = math.fmod
 `;
 
-export interface RunOptions {
-  /** stop the script after this many ms (Redis' lua-time-limit; see docs/commands.md) */
-  timeLimitMs: number;
+/**
+ * Redis 7's global protection: scripts see the globals through an empty proxy, so any assignment to
+ * a global (new or existing) fails with Redis' text, and reading one that does not exist fails too.
+ * rawset on the proxy fails as Redis' read-only table does. Returns the proxy, which becomes the
+ * globals of every script and of load().
+ */
+const PROTECT_GLOBALS = `
+local G = _G
+local P = {}
+local rawset0 = rawset
+rawset = function(t, k, v)
+  if t == P then error('Attempt to modify a readonly table', 0) end
+  return rawset0(t, k, v)
+end
+rawset0(G, '_G', P)
+setmetatable(G, { __index = function(_, k) error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end })
+setmetatable(P, { __index = G, __newindex = function() error('Attempt to modify a readonly table', 2) end, __metatable = false })
+return P
+`;
+
+/**
+ * Strings the hot path uses as table keys, pushed once and kept in the registry: fengari hashes a
+ * string key by building a JS string from its bytes the first time a TString is used as one, so a
+ * key made fresh per call (lua_setfield, lua_setglobal) costs that hash on every script.
+ */
+interface Interned {
+  ok: number;
+  err: number;
+  keys: number;
+  argv: number;
+  /** the error handler of every run (one closure, not one per run) */
+  handler: number;
+  /** the globals table scripts read through (KEYS and ARGV are set in it) */
+  globals: number;
 }
 
 export class LuaScripts {
   private readonly L: L;
   private readonly refs = new Map<string, number>();
-  private dispatch: Dispatch = () => Buffer.from('-ERR no command path\r\n');
+  private caller: ScriptCaller = noCaller;
+  private readOnly = false;
+  private readonly k: Interned;
   private deadline = 0;
   private errLine = 0;
   private readonly ar = new lua.lua_Debug();
@@ -90,9 +128,23 @@ export class LuaScripts {
       lua.lua_pushnil(L);
       lua.lua_setglobal(L, to_luastring(name));
     }
+    const intern = (s: string): number => {
+      pushBytes(L, Buffer.from(s, 'latin1'));
+      return lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    };
+    lua.lua_pushjsfunction(L, this.handler);
+    const handler = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+    const globals = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    this.k = { ok: intern('ok'), err: intern('err'), keys: intern('KEYS'), argv: intern('ARGV'), handler, globals };
+    interned.set(L as object, this.k);
     this.openRedis();
     this.openCjson();
     if (lauxlib.luaL_dostring(L, to_luastring(BIT_LIB)) !== 0) throw new Error(lua.lua_tojsstring(L, -1));
+    // last: from here on the real globals (this.k.globals) are reached only through the proxy
+    if (lauxlib.luaL_dostring(L, to_luastring(PROTECT_GLOBALS)) !== 0) throw new Error(lua.lua_tojsstring(L, -1));
+    lua.lua_rawseti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+    lua.lua_settop(L, 0);
   }
 
   /** the script's SHA1, compiled and cached, or the compile error reply */
@@ -120,17 +172,22 @@ export class LuaScripts {
   }
 
   /** runs a cached script; null when the SHA is not cached */
-  run(sha: string, keys: Buffer[], argv: Buffer[], dispatch: Dispatch, options: RunOptions): Buffer | null {
-    const ref = this.refs.get(sha.toLowerCase());
+  run(sha: string, keys: Buffer[], argv: Buffer[], readOnly: boolean, caller: ScriptCaller): Buffer | null {
+    let ref = this.refs.get(sha);
+    if (ref === undefined) ref = this.refs.get(sha.toLowerCase());
     if (ref === undefined) return null;
     const L = this.L;
-    this.setArray('KEYS', keys);
-    this.setArray('ARGV', argv);
-    this.dispatch = dispatch;
-    this.deadline = performance.now() + options.timeLimitMs;
+    const k = this.k;
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, k.globals);
+    this.setArray(k.keys, keys);
+    this.setArray(k.argv, argv);
+    lua.lua_settop(L, 0);
+    this.caller = caller;
+    this.readOnly = readOnly;
+    this.deadline = caller.timeLimitMs > 0 ? performance.now() + caller.timeLimitMs : Number.POSITIVE_INFINITY;
     this.errLine = 0;
     lua.lua_sethook(L, this.hook, lua.LUA_MASKCOUNT, 10000);
-    lua.lua_pushjsfunction(L, this.handler);
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, k.handler);
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
     const status = lua.lua_pcall(L, 0, 1, -2);
     lua.lua_sethook(L, null, 0, 0);
@@ -138,7 +195,7 @@ export class LuaScripts {
     if (status === 0) reply = toResp(L, -1);
     else reply = errorReply(`${errorText(L, -1)} script: ${sha.toLowerCase()}, on @user_script:${this.errLine}.`);
     lua.lua_settop(L, 0);
-    this.dispatch = noDispatch;
+    this.caller = noCaller;
     return reply;
   }
 
@@ -159,14 +216,16 @@ export class LuaScripts {
     raiseErr(L, 'ERR Script timed out: it ran longer than lua-time-limit and was stopped');
   };
 
-  private setArray(name: string, items: Buffer[]): void {
+  /** globals[name] = items as a Lua array; the globals table is on the top of the stack */
+  private setArray(name: number, items: Buffer[]): void {
     const L = this.L;
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, name);
     lua.lua_createtable(L, items.length, 0);
     for (let i = 0; i < items.length; i++) {
       pushBytes(L, items[i]);
       lua.lua_rawseti(L, -2, i + 1);
     }
-    lua.lua_setglobal(L, to_luastring(name));
+    lua.lua_rawset(L, -3);
   }
 
   private openRedis(): void {
@@ -223,10 +282,11 @@ export class LuaScripts {
       }
       args[i - 1] = luaBytes(L, i);
     }
-    const reply = this.dispatch(args);
+    const reply = this.caller.dispatch(args, this.readOnly);
     lua.lua_settop(L, 0);
     if (reply[0] === 0x2d) return fail(L, raise, reply.toString('latin1', 1, reply.length - 2));
-    pushReply(L, reply, { at: 0 });
+    replyPos.at = 0;
+    pushReply(L, reply, replyPos);
     return 1;
   }
 
@@ -264,7 +324,13 @@ export class LuaScripts {
 }
 
 const CJSON_NULL = {};
-const noDispatch: Dispatch = () => Buffer.from('-ERR no script is running\r\n');
+const noCaller: ScriptCaller = { dispatch: () => Buffer.from('-ERR no script is running\r\n'), timeLimitMs: 0 };
+/** each interpreter's interned keys, for the conversions below (one interpreter per shard) */
+const interned = new WeakMap<object, Interned>();
+
+function keysOf(L: L): Interned {
+  return interned.get(L as object) as Interned;
+}
 
 export function sha1hex(body: Uint8Array): string {
   return createHash('sha1').update(body).digest('hex');
@@ -284,17 +350,17 @@ function luaBytes(L: L, i: number): Buffer {
   return Buffer.from(s.buffer, s.byteOffset, s.length);
 }
 
-function statusTable(L: L, field: 'ok' | 'err', text: string): number {
+function statusTable(L: L, field: 'ok' | 'err', text: string | Buffer): number {
   lua.lua_createtable(L, 0, 1);
-  pushBytes(L, Buffer.from(text, 'latin1'));
-  lua.lua_setfield(L, -2, to_luastring(field));
+  const k = keysOf(L);
+  lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, field === 'ok' ? k.ok : k.err);
+  pushBytes(L, typeof text === 'string' ? Buffer.from(text, 'latin1') : text);
+  lua.lua_rawset(L, -3);
   return 1;
 }
 
 function raiseErr(L: L, text: string): never {
-  lua.lua_createtable(L, 0, 1);
-  pushBytes(L, Buffer.from(text, 'latin1'));
-  lua.lua_setfield(L, -2, to_luastring('err'));
+  statusTable(L, 'err', text);
   lua.lua_error(L); // throws
   throw new Error('unreachable');
 }
@@ -303,10 +369,7 @@ function raiseErr(L: L, text: string): never {
 function fail(L: L, raise: boolean, text: string): number {
   if (raise) raiseErr(L, text);
   lua.lua_settop(L, 0);
-  lua.lua_createtable(L, 0, 1);
-  pushBytes(L, Buffer.from(text, 'latin1'));
-  lua.lua_setfield(L, -2, to_luastring('err'));
-  return 1;
+  return statusTable(L, 'err', text);
 }
 
 /** the text of an error a script raised: an {err=} table's, or `ERR <message>` */
@@ -330,19 +393,31 @@ function lineEnd(reply: Buffer, from: number): number {
   return end < 0 ? reply.length : end;
 }
 
+const replyPos = { at: 0 };
+
+/** the integer of a reply's header line (digits after the type byte, up to CR) */
+function headerNumber(reply: Buffer, from: number, end: number): number {
+  let i = from;
+  const negative = reply[i] === 0x2d;
+  if (negative) i++;
+  let n = 0;
+  for (; i < end; i++) n = n * 10 + (reply[i] - 0x30);
+  return negative ? -n : n;
+}
+
 /** pushes the RESP reply at pos.at as a Lua value and moves pos.at past it */
 function pushReply(L: L, reply: Buffer, pos: { at: number }): void {
   const type = reply[pos.at];
-  const end = lineEnd(reply, pos.at + 1);
-  const line = reply.toString('latin1', pos.at + 1, end);
+  const start = pos.at + 1;
+  const end = lineEnd(reply, start);
   pos.at = end + 2;
   switch (type) {
     case 0x3a: // ':' integer, a double as in Lua 5.1 (fengari's integers are 32-bit)
-      lua.lua_pushnumber(L, Number(line));
+      lua.lua_pushnumber(L, end - start < 16 ? headerNumber(reply, start, end) : Number(reply.toString('latin1', start, end)));
       return;
     case 0x24: {
       // '$' bulk
-      const n = Number(line);
+      const n = headerNumber(reply, start, end);
       if (n < 0) {
         lua.lua_pushboolean(L, false);
         return;
@@ -353,7 +428,7 @@ function pushReply(L: L, reply: Buffer, pos: { at: number }): void {
     }
     case 0x2a: {
       // '*' array
-      const n = Number(line);
+      const n = headerNumber(reply, start, end);
       if (n < 0) {
         lua.lua_pushboolean(L, false);
         return;
@@ -366,10 +441,10 @@ function pushReply(L: L, reply: Buffer, pos: { at: number }): void {
       return;
     }
     case 0x2b: // '+' status
-      statusTable(L, 'ok', line);
+      statusTable(L, 'ok', reply.subarray(start, end));
       return;
     case 0x2d: // '-' error inside an array
-      statusTable(L, 'err', line);
+      statusTable(L, 'err', reply.subarray(start, end));
       return;
     default:
       lua.lua_pushboolean(L, false);
@@ -395,6 +470,10 @@ function appendResp(L: L, idx: number, out: Buffer[]): void {
     case lua.LUA_TNUMBER: {
       // C's (long long) cast as Redis does it on x86-64: out of range (NaN, inf too) is INT64_MIN
       const v = lua.lua_isinteger(L, idx) ? lua.lua_tointeger(L, idx) : Math.trunc(lua.lua_tonumber(L, idx));
+      if (v >= -0x7fffffff && v <= 0x7fffffff) {
+        out.push(Buffer.from(`:${v}\r\n`, 'latin1'));
+        return;
+      }
       out.push(Buffer.from(`:${Math.abs(v) < 2 ** 63 ? BigInt(v).toString() : '-9223372036854775808'}\r\n`));
       return;
     }
@@ -402,14 +481,17 @@ function appendResp(L: L, idx: number, out: Buffer[]): void {
       out.push(lua.lua_toboolean(L, idx) ? Buffer.from(':1\r\n') : NIL);
       return;
     case lua.LUA_TTABLE: {
-      lua.lua_getfield(L, idx, to_luastring('err'));
+      const k = keysOf(L);
+      lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, k.err);
+      lua.lua_gettable(L, idx);
       if (lua.lua_type(L, -1) === lua.LUA_TSTRING) {
         out.push(errorReply(luaBytes(L, -1).toString('latin1')));
         lua.lua_pop(L, 1);
         return;
       }
       lua.lua_pop(L, 1);
-      lua.lua_getfield(L, idx, to_luastring('ok'));
+      lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, k.ok);
+      lua.lua_gettable(L, idx);
       if (lua.lua_type(L, -1) === lua.LUA_TSTRING) {
         out.push(
           Buffer.from(

@@ -9,7 +9,7 @@ import { COMMANDS, arityOk, commandName, keyIndexes, type CommandSpec } from '..
 import type { ConnState, Plan } from '../front/plan.js';
 import { array, command, err, errCode, integer } from './encode.js';
 import { SYNTAX } from './errors.js';
-import { type LuaScripts, sha1hex } from './lua.js';
+import { type LuaScripts, type ScriptCaller, sha1hex } from './lua.js';
 import { isErrorReply, readArrayHeader } from './replies.js';
 
 export const NOSCRIPT = errCode('NOSCRIPT No matching script. Please use EVAL.');
@@ -81,8 +81,10 @@ export function planScript(spec: CommandSpec, args: Buffer[], raw: Buffer, conn:
   const key = n > 0 ? args[3] : args[1];
   const registry = registryOf(conn);
   if (spec.name === 'eval' || spec.name === 'eval_ro') {
-    registry.add(args[1], shard, conn.shards);
-    return { kind: 'shard', key, shard, raw };
+    if (registry.scripts.get(sha1hex(args[1]))?.shards.has(shard) === true) return { kind: 'shard', key, shard, raw };
+    // remembered once compiled: an EVALSHA of a script that did not compile is NOSCRIPT, as in Redis
+    const body = Buffer.from(args[1]);
+    return { kind: 'one', shard, raw, join: (reply) => remember(registry, reply, body, shard, conn.shards) };
   }
   const entry = registry.scripts.get(args[1].toString('latin1').toLowerCase());
   if (entry !== undefined && !entry.shards.has(shard)) {
@@ -96,9 +98,11 @@ export function planScript(spec: CommandSpec, args: Buffer[], raw: Buffer, conn:
 function planScriptCommand(name: string, args: Buffer[], conn: ConnState): Plan {
   const raw = command(args);
   switch (name) {
-    case 'script|load':
-      registryOf(conn).add(args[2], 'all', conn.shards);
-      return { kind: 'all', raw, join: (replies) => replies.find(isErrorReply) ?? replies[0] };
+    case 'script|load': {
+      const registry = registryOf(conn);
+      const body = Buffer.from(args[2]);
+      return { kind: 'all', raw, join: (replies) => remember(registry, replies.find(isErrorReply) ?? replies[0], body, 'all', conn.shards) };
+    }
     case 'script|exists':
       return { kind: 'all', raw, join: joinExists };
     case 'script|flush': {
@@ -111,6 +115,14 @@ function planScriptCommand(name: string, args: Buffer[], conn: ConnState): Plan 
       return { kind: 'local', reply: errCode('NOTBUSY No scripts in execution right now.') };
   }
 }
+
+/** a script's body for later EVALSHAs, unless its shard refused to compile it; the reply as is */
+function remember(registry: ScriptRegistry, reply: Buffer, body: Buffer, shard: number | 'all', shards: number): Buffer {
+  if (!reply.subarray(0, COMPILE_ERROR.length).equals(COMPILE_ERROR)) registry.add(body, shard, shards);
+  return reply;
+}
+
+const COMPILE_ERROR = Buffer.from('-ERR Error compiling script');
 
 /** SCRIPT EXISTS across shards: 1 where any shard holds the script */
 function joinExists(replies: Buffer[]): Buffer {
@@ -131,12 +143,9 @@ function joinExists(replies: Buffer[]): Buffer {
 // ------------------------------------------------------------------------------------------------
 // Shard.
 
-/** what the shard's command path gives a script: run one command synchronously */
-export interface ScriptHost {
+/** what the shard's command path gives a script: run one command synchronously (made once per shard) */
+export interface ScriptHost extends ScriptCaller {
   scripts: LuaScripts;
-  /** redis.call's command path, `readOnly` for EVAL_RO */
-  dispatch(args: Buffer[], readOnly: boolean): Buffer;
-  timeLimitMs: number;
 }
 
 export function runScriptCommand(host: ScriptHost, name: string, args: Buffer[]): Buffer {
@@ -150,9 +159,7 @@ export function runScriptCommand(host: ScriptHost, name: string, args: Buffer[])
     if ('error' in loaded) return loaded.error;
     sha = loaded.sha;
   } else sha = args[1].toString('latin1');
-  const reply = host.scripts.run(sha, args.slice(3, 3 + n), args.slice(3 + n), (a) => host.dispatch(a, readOnly), {
-    timeLimitMs: host.timeLimitMs,
-  });
+  const reply = host.scripts.run(sha, args.slice(3, 3 + n), args.slice(3 + n), readOnly, host);
   return reply ?? NOSCRIPT;
 }
 

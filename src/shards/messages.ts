@@ -10,6 +10,8 @@ export interface StoreSettings {
   writebackMaxBytes?: number;
   maxValueSize?: number;
   maxItemSize?: number;
+  /** a Lua script running longer is stopped (ms, 0: never; --busy-reply-threshold) */
+  scriptTimeLimitMs?: number;
   idleMs?: number;
   coldMaxItems?: number;
   coldMaxBytes?: number;

@@ -60,6 +60,22 @@ const CASES: string[][] = [
   ['SCRIPT', 'FLUSH'],
   ['EVALSHA', '1fa00e76656cc152ad327c13fe365858fd7be306', '0'],
   ['SCRIPT', 'KILL'],
+  // Redis 7's protected globals
+  ['EVAL', 'x = 1; return 1', '0'],
+  ['EVAL', 'local function f() y = 2 end; f(); return 1', '0'],
+  ['EVAL', 'function g() end; return 1', '0'],
+  ['EVAL', 'redis = 1', '0'],
+  ['EVAL', 'return x', '0'],
+  ['EVAL', 'return _G.nosuch', '0'],
+  ['EVAL', 'rawset(_G, "z", 1); return z', '0'],
+  ['EVAL', 'local t = {}; t.a = 1; rawset(t, "b", 2); return {t.a, t.b, type(KEYS), #ARGV}', '0'],
+  ['EVAL', 'return x', '1', '{s}k'],
+  // a script that failed to compile is not cached: NOSCRIPT on every shard
+  ['EVAL', 'return +', '1', 'key:1'],
+  ...['key:1', 'key:2', 'key:3', 'key:4', 'key:5', 'key:6', 'key:7', 'key:8'].map((k) => ['EVALSHA', '1fd5091818ea327c4e55ed84125fdc6179ae44cf', '1', k]),
+  ['SCRIPT', 'LOAD', 'return +'],
+  ['EVALSHA', '1fd5091818ea327c4e55ed84125fdc6179ae44cf', '0'],
+  ['SCRIPT', 'EXISTS', '1fd5091818ea327c4e55ed84125fdc6179ae44cf'],
 ];
 
 /** the length of one whole RESP reply at the start of buf, 0 while incomplete */
