@@ -25,11 +25,12 @@ export class Walks {
   /**
    * Cursor: '0' starts; 'h<n>' walks the hot tier's table; 'c' starts the walk of the data records
    * and 'k<hex>' goes on after the given key, which may be the empty key (its record, 'd' alone, is
-   * the first of the range, so "after it" differs from "from the start"). 'c<hex>', the form before
-   * the empty key was a key, still reads as 'k<hex>'. Before the first cold page the write queue is drained, so a key evicted while the
-   * hot walk ran is on disk when the cold walk passes it. Each key is returned by one walk: the hot
-   * walk skips the entries the cold walk will find on disk (see `onDiskByColdWalk`), so a key comes
-   * twice only when it leaves memory for the disk between the two walks.
+   * the first of the range, so "after it" is not the start). 'c<hex>', the form before the empty key
+   * was a key, still reads as 'k<hex>'. Before the first cold page the write queue is drained, so a
+   * key evicted while the hot walk ran is on disk when the cold walk passes it. Each key is returned
+   * by one walk: the hot walk skips the entries the cold walk will find on disk (see
+   * `onDiskByColdWalk`), so a key comes twice only when it leaves memory for the disk between the
+   * two walks.
    */
   async scan(cursor: string, count: number): Promise<ScanPage> {
     if (typeof cursor !== 'string') throw badArgument('scan cursor must be a string');
