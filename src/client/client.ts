@@ -616,7 +616,6 @@ export class CairnClient {
     // one rejects the whole batch before any shard writes anything.
     const limits = this.info?.limits ?? DEFAULT_LIMITS;
     for (let i = 0; i < keys.length; i++) {
-      if (keys[i].length === 0) throw new CairnError(ErrorCode.BAD_ARGUMENT, `item ${i}: keys must not be empty`);
       if (keys[i].length > limits.maxKey) {
         throw new CairnError(ErrorCode.KEY_TOO_LARGE, `item ${i}: key of ${keys[i].length} bytes exceeds the limit of ${limits.maxKey}`);
       }
@@ -911,7 +910,6 @@ export class CairnClient {
     const hasPrefix = options.prefix !== undefined;
     if (hasKey === hasPrefix) throw new CairnError(ErrorCode.BAD_ARGUMENT, 'subscribe takes exactly one of key or prefix');
     const bytes = toBytes((hasKey ? options.key : options.prefix)!);
-    if (hasKey && bytes.length === 0) throw new CairnError(ErrorCode.BAD_ARGUMENT, 'a key must not be empty');
     const mask = options.events ? keyEventMask(options.events) : ALL_KEY_EVENTS;
     if (mask === null || mask === 0) throw new CairnError(ErrorCode.BAD_ARGUMENT, `events must be some of ${KEY_EVENT_NAMES.filter(Boolean).join(', ')}`);
     if (this.state === 'closed') throw new CairnError(ErrorCode.CLOSED, 'the client is closed');

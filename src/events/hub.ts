@@ -149,7 +149,7 @@ function asBytes(value: unknown): Uint8Array | null {
 }
 
 function parseFilter(arg: unknown, command: string): Filter {
-  const usage = `${command} takes [{key} | {prefix}, ...]: exactly one of key (bytes) or prefix (bytes, may be empty)`;
+  const usage = `${command} takes [{key} | {prefix}, ...]: exactly one of key or prefix (bytes, either may be empty)`;
   if (!arg || typeof arg !== 'object' || Array.isArray(arg) || arg instanceof Uint8Array) throw new CairnError(ErrorCode.BAD_ARGUMENT, usage);
   const o = arg as Record<string, unknown>;
   for (const field of Object.keys(o)) {
@@ -159,7 +159,7 @@ function parseFilter(arg: unknown, command: string): Filter {
   const hasPrefix = o.prefix !== undefined && o.prefix !== null;
   if (hasKey === hasPrefix) throw new CairnError(ErrorCode.BAD_ARGUMENT, usage);
   const bytes = asBytes(hasKey ? o.key : o.prefix);
-  if (!bytes || (hasKey && bytes.length === 0)) throw new CairnError(ErrorCode.BAD_ARGUMENT, usage);
+  if (!bytes) throw new CairnError(ErrorCode.BAD_ARGUMENT, usage);
   if (bytes.length > 65535) throw new CairnError(ErrorCode.KEY_TOO_LARGE, `a ${hasKey ? 'key' : 'prefix'} of ${bytes.length} bytes exceeds the limit of 65535`);
   return { prefix: hasPrefix, text: binaryString(bytes) };
 }

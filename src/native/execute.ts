@@ -74,7 +74,6 @@ function describe(value: unknown): string {
 /** a key inside the arguments (MGET, MSET, MDEL): no reader has seen it, so its size is checked here */
 function keyArg(ctx: Ctx, value: unknown, what: string): Uint8Array {
   const key = bytesArg(value, what);
-  if (key.length === 0) throw bad(`${what} must not be empty`);
   if (key.length > ctx.maxKey) {
     throw new CairnError(ErrorCode.KEY_TOO_LARGE, `key of ${key.length} bytes exceeds the limit of ${ctx.maxKey}`);
   }
@@ -358,10 +357,7 @@ function dispatch(ctx: Ctx, opcode: number, frame: Uint8Array, keyStart: number,
   // a copy: the frame lives in a reused buffer and a store may keep the key it is given. Its size was
   // checked where the frame was read; a routed opcode's route key is its key, which must be this shard's.
   const key = frame.slice(keyStart, keyEnd);
-  if (cls === OpClassCode.ROUTED) {
-    if (key.length === 0) throw bad('key must not be empty');
-    ownKey(ctx, key);
-  }
+  if (cls === OpClassCode.ROUTED) ownKey(ctx, key);
   const args = decodeArgs(frame, keyEnd);
   if (CLOCKLESS[opcode] === 0) ctx.cmd.now = ctx.now();
   return run(ctx, opcode, key, args);

@@ -166,7 +166,7 @@ export function opcodeInfo(opcode: number): OpcodeInfo | undefined {
 export const DEFAULT_LIMITS = {
   /** largest value of a frame's length field (the bytes after the 4-byte prefix). */
   maxFrame: 8 * 1024 * 1024,
-  /** the store keeps key lengths in 16 bits; empty keys are refused too. */
+  /** the store keeps key lengths in 16 bits; the empty key is a key. */
   maxKey: 65535,
   maxValue: 1024 * 1024,
 } as const;

@@ -295,7 +295,6 @@ export class TieredShardStore implements ShardStore {
 
   private checkKey(key: Uint8Array): Buffer {
     this.checkOpen();
-    if (key.length === 0) throw badArgument('key must not be empty');
     if (key.length > this.s.maxKeySize) throw new CairnError(ErrorCode.KEY_TOO_LARGE, `key of ${key.length} bytes exceeds the limit of ${this.s.maxKeySize}`);
     return asBuffer(key);
   }

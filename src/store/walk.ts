@@ -23,11 +23,14 @@ export class Walks {
   ) {}
 
   /**
-   * Cursor: '0' starts; 'h<n>' walks the hot tier's table; 'c<hex>' walks the data records after the
-   * given key. Before the first cold page the write queue is drained, so a key evicted while the
-   * hot walk ran is on disk when the cold walk passes it. Each key is returned by one walk: the hot
-   * walk skips the entries the cold walk will find on disk (see `onDiskByColdWalk`), so a key comes
-   * twice only when it leaves memory for the disk between the two walks.
+   * Cursor: '0' starts; 'h<n>' walks the hot tier's table; 'c' starts the walk of the data records
+   * and 'k<hex>' goes on after the given key, which may be the empty key (its record, 'd' alone, is
+   * the first of the range, so "after it" is not the start). 'c<hex>', the form before the empty key
+   * was a key, still reads as 'k<hex>'. Before the first cold page the write queue is drained, so a
+   * key evicted while the hot walk ran is on disk when the cold walk passes it. Each key is returned
+   * by one walk: the hot walk skips the entries the cold walk will find on disk (see
+   * `onDiskByColdWalk`), so a key comes twice only when it leaves memory for the disk between the
+   * two walks.
    */
   async scan(cursor: string, count: number): Promise<ScanPage> {
     if (typeof cursor !== 'string') throw badArgument('scan cursor must be a string');
@@ -49,9 +52,9 @@ export class Walks {
       await this.writeback.drain();
       return { cursor: 'c', keys };
     }
-    if (!cursor.startsWith('c') || !/^c([0-9a-f]{2})*$/.test(cursor)) throw badArgument(`bad scan cursor ${cursor}`);
+    if (!/^[ck]([0-9a-f]{2})*$/.test(cursor)) throw badArgument(`bad scan cursor ${cursor}`);
     this.disk.usable();
-    const after = cursor.length > 1 ? dataKey(Buffer.from(cursor.slice(1), 'hex')) : null;
+    const after = cursor === 'c' ? null : dataKey(Buffer.from(cursor.slice(1), 'hex'));
     const now = this.now();
     const it = this.disk.db.iterator(after ? { gt: after, lt: DATA_END, limit: count } : { gte: DATA_START, lt: DATA_END, limit: count });
     const rows = await it.all();
@@ -63,7 +66,7 @@ export class Walks {
       keys.push(Buffer.from(key));
     }
     if (rows.length < count) return { cursor: '0', keys };
-    return { cursor: `c${rows[rows.length - 1][0].subarray(1).toString('hex')}`, keys };
+    return { cursor: `k${rows[rows.length - 1][0].subarray(1).toString('hex')}`, keys };
   }
 
   /**

@@ -206,7 +206,7 @@ export function decodeBlock(task: DecodeTask): ArrayBuffer {
       const key = asBytes(r.key);
       const val = asBytes(r.value);
       if (key === null) throw recordError(n, 'key is missing or not bytes');
-      if (key.length === 0 || key.length > MAX_KEY) throw recordError(n, `key of ${key.length} bytes (keys are 1–${MAX_KEY} bytes)`);
+      if (key.length > MAX_KEY) throw recordError(n, `key of ${key.length} bytes (keys are 0–${MAX_KEY} bytes)`);
       if (val === null) throw recordError(n, 'value is missing or not bytes');
       const flags = r.flags ?? 0;
       if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) throw recordError(n, `flags ${String(flags)} is not a u32`);

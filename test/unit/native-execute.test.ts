@@ -97,10 +97,14 @@ describe.each(backends)('executeNative / handleNativeFrame against %s', (_name, 
   it('accepts str values as their UTF-8 bytes, empty keys and binary keys', async () => {
     await ok(Opcode.SET, 's', ['héllo']);
     expect(Buffer.from((await ok(Opcode.GET, 's')) as Uint8Array).toString()).toBe('héllo');
-    // the store keeps no empty keys: refused the same way for every command
-    await fails(Opcode.SET, '', [b('v')], ErrorCode.BAD_ARGUMENT);
-    await fails(Opcode.GET, '', [], ErrorCode.BAD_ARGUMENT);
-    await fails(Opcode.MGET, 'a', [[b('a'), b('')]], ErrorCode.BAD_ARGUMENT);
+    // the empty key is a key, as in Redis: as a route key and inside MSET / MGET / MDEL
+    await ok(Opcode.SET, '', [b('v')]);
+    expect(Buffer.from((await ok(Opcode.GET, '')) as Uint8Array).toString()).toBe('v');
+    expect(await ok(Opcode.EXISTS, '')).toBe(true);
+    expect(await ok(Opcode.MSET, '', [[b(''), b('w'), b('a'), b('1')]])).toBe(2);
+    expect(((await ok(Opcode.MGET, '', [[b(''), b('a')]])) as Uint8Array[]).map((v) => v && Buffer.from(v).toString())).toEqual(['w', '1']);
+    expect(await ok(Opcode.MDEL, '', [[b('')]])).toBe(1);
+    expect(await ok(Opcode.EXISTS, '')).toBe(false);
     const key = new Uint8Array([0, 255, 0, 1]);
     await ok(Opcode.SET, key, [new Uint8Array([9, 0, 9])]);
     expect([...((await ok(Opcode.GET, key)) as Uint8Array)]).toEqual([9, 0, 9]);

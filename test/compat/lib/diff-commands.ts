@@ -57,9 +57,9 @@ export function showArg(a: string): string {
 
 /**
  * Keys: few, so commands meet on them, on both shards of a 2-shard cairn (the test checks that), one
- * of them binary. No empty key: cairn refuses it (Known differences: "Empty keys").
+ * of them binary and one empty (a key like any other, as in Redis).
  */
-export const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'k\x00\xff'];
+export const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'k\x00\xff', ''];
 
 export const key = fc.constantFrom(...KEYS);
 export const keyList = (min: number, max = 5): fc.Arbitrary<string[]> => fc.array(key, { minLength: min, maxLength: max });
@@ -192,10 +192,14 @@ const RANGE_INTS = [
  */
 const SETRANGE_OFFSETS = ['0', '1', '3', '10', '-1', '699999', '800000', '536870912', '9223372036854775807', 'abc'];
 
-/** tokens for `fuzzRow`: any command name with any of these in any order */
+/**
+ * tokens for `fuzzRow`: any command name with any of these in any order. No '1': as a relative time
+ * in ms (PSETEX k 1 v) it races the pipelined command after it, which Redis answers within the
+ * millisecond and cairn, one hop further, may not.
+ */
 const TOKENS = [
   ...KEYS,
-  ...INTEGERS.slice(0, 12),
+  ...INTEGERS.slice(0, 12).filter((t) => t !== '1'),
   ...FLOATS.slice(0, 4),
   ...REL_SECONDS,
   ...ABS_SECONDS,

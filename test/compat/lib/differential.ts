@@ -200,8 +200,12 @@ export async function runSequence(pair: DiffPair, commands: Command[]): Promise<
   // Redis keeps a key written with a time already past (SET ... EXAT 1) until an access or its
   // expiry cycle reclaims it, and DBSIZE counts it meanwhile; cairn never stores it (docs/commands.md,
   // Known differences: "DBSIZE and keys written already expired"). An EXISTS of every key first
-  // reclaims them in Redis, so the count no longer depends on its expiry cycle's timing.
-  const sent = commands.flatMap((c) => (c.argv[0].toUpperCase() === 'DBSIZE' ? [new Command(['EXISTS', ...KEYS], c.pipelined), c] : [c]));
+  // reclaims them in Redis, so the count no longer depends on its expiry cycle's timing. Every short
+  // argument counts as a key too: a fuzzed row may write a key outside the alphabet (SET 1 a PXAT 3).
+  const named = new Set(KEYS);
+  for (const c of commands) for (const a of c.argv.slice(1)) if (a.length <= 64) named.add(a);
+  const exists = ['EXISTS', ...named];
+  const sent = commands.flatMap((c) => (c.argv[0].toUpperCase() === 'DBSIZE' ? [new Command(exists, c.pipelined), c] : [c]));
   let longestMs = 0;
   const pendingFixes: string[] = [];
   for (let from = 0; from < sent.length; ) {
