@@ -26,6 +26,7 @@ export type Route = (
   | { kind: 'all'; raw: Buffer; join(replies: Buffer[]): Buffer }
   | { kind: 'one'; shard: number; raw: Buffer; join?(reply: Buffer): Buffer }
   | { kind: 'local'; reply: Buffer; close?: boolean }
+  | { kind: 'later'; reply: Promise<Buffer> }
   | { kind: 'chain'; parts: RoutePart[]; next(replies: Buffer[]): Route }
   | HeldRoute
 ) &
@@ -114,6 +115,7 @@ export class TextRouter {
       case 'local':
         replies.ready(plan.reply, plan);
         return plan.close === true;
+      case 'later':
       case 'chain':
       case 'held': {
         const seq = replies.expect(null, plan);
@@ -223,6 +225,9 @@ export class TextRouter {
     switch (plan.kind) {
       case 'local':
         done(plan.reply);
+        return;
+      case 'later':
+        void plan.reply.then(done);
         return;
       case 'shard':
         gather([plan], (r) => done(r[0]));

@@ -145,6 +145,15 @@ export class Replication implements ReplicationHandle {
     return OK;
   }
 
+  waitAcks(replicas: number, timeoutMs: number): number | Promise<number> | Buffer {
+    if (this.link) {
+      return err(
+        'WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.',
+      );
+    }
+    return this.o.source?.waitAcks(replicas, timeoutMs) ?? 0;
+  }
+
   /** Redis' primary-side fields: attached replicas, offset, backlog */
   private sourceLines(): string[] {
     const src = this.o.source?.stats();
