@@ -123,7 +123,7 @@ export interface ReplicationHandle {
    * WAIT: the replicas that acknowledged the primary's offset of now, at once when at least
    * `replicas` have, else when they have or `timeoutMs` passed (0: no limit); an error reply on a replica
    */
-  waitAcks(replicas: number, timeoutMs: number): number | Promise<number> | Buffer;
+  waitAcks(replicas: number, timeoutMs: number): number | { promise: Promise<number>; cancel(): void } | Buffer;
 }
 
 /** What the planner needs of a connection's pub/sub (src/pubsub/resp.ts). */
@@ -194,6 +194,8 @@ export interface LocalPlan {
 export interface LaterPlan {
   kind: 'later';
   reply: Promise<Buffer>;
+  /** the connection closed before the reply came: let go of what the reply waits for */
+  cancel(): void;
 }
 
 /**

@@ -52,6 +52,12 @@ export interface AttachedReplica {
   lastAck: number;
 }
 
+/** a WAIT in progress: its answer, and how to let go of it when its connection closes */
+export interface Waiting {
+  promise: Promise<number>;
+  cancel(): void;
+}
+
 export interface ReplSourceStats {
   runId: string;
   offset: number;
@@ -238,18 +244,18 @@ export class ReplSource {
    * `want` have, or what it is after `timeoutMs` (0: no limit). Replicas acknowledge once a second
    * (src/replication/replica.ts), so a WAIT for a write lasts up to about a second.
    */
-  waitAcks(want: number, timeoutMs: number): number | Promise<number> {
+  waitAcks(want: number, timeoutMs: number): number | Waiting {
     const target = this.offset;
     const now = this.acked(target);
     if (now >= want) return now;
-    return new Promise((resolve) => {
+    let finish: (n: number) => void = () => undefined;
+    const promise = new Promise<number>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | null = null;
       const check = (): void => {
         const n = this.acked(target);
-        if (n < want) return;
-        finish(n);
+        if (n >= want) finish(n);
       };
-      const finish = (n: number): void => {
+      finish = (n: number): void => {
         this.waiters.delete(check);
         if (timer !== null) clearTimeout(timer);
         resolve(n);
@@ -257,6 +263,8 @@ export class ReplSource {
       this.waiters.add(check);
       if (timeoutMs > 0) timer = setTimeout(() => finish(this.acked(target)), timeoutMs);
     });
+    // the waiting connection closed: its waiter goes (a WAIT with no timeout would stay for good)
+    return { promise, cancel: () => finish(this.acked(target)) };
   }
 
   private wakeWaiters(): void {

@@ -8,7 +8,7 @@ import type { ReplicationHandle } from '../front/plan.js';
 import type { Transport } from '../client/transport.js';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { ReplicaLink, type ReplicaInfo, type SavedReplState } from './replica.js';
-import type { ReplSource } from './backlog.js';
+import type { ReplSource, Waiting } from './backlog.js';
 
 export interface ReplicationOptions {
   /** the primary's password (--primary-password, else --password) */
@@ -145,7 +145,7 @@ export class Replication implements ReplicationHandle {
     return OK;
   }
 
-  waitAcks(replicas: number, timeoutMs: number): number | Promise<number> | Buffer {
+  waitAcks(replicas: number, timeoutMs: number): number | Waiting | Buffer {
     if (this.link) {
       return err(
         'WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.',

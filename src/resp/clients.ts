@@ -187,5 +187,5 @@ export function wait(args: Buffer[], conn: ConnState): LocalPlan | LaterPlan {
   const answer = repl.waitAcks(conn.inExec ? 0 : wanted, timeout > 2147483647n ? 0 : Number(timeout));
   if (Buffer.isBuffer(answer)) return { kind: 'local', reply: answer };
   if (typeof answer === 'number') return { kind: 'local', reply: integer(answer) };
-  return { kind: 'later', reply: answer.then(integer) };
+  return { kind: 'later', reply: answer.promise.then(integer), cancel: answer.cancel };
 }
