@@ -28,6 +28,33 @@ export interface ServerInfo {
   netOutput?: () => number;
   /** INFO commandstats and errorstats (RESP); absent: not counted */
   commandStats?: CommandStats;
+  /** the acceptor's RESP connections, for CLIENT LIST / INFO / KILL (src/server/clients.ts) */
+  clients?: ClientDirectory;
+}
+
+/** What CLIENT LIST prints of a connection, beyond its ConnState. */
+export interface ClientView {
+  readonly state: ConnState;
+  /** ip:port of the peer, and of this end */
+  readonly addr: string;
+  readonly laddr: string;
+  /** the socket's file descriptor, -1 when Node does not say */
+  readonly fd: number;
+  /** ms since the epoch: connected, last read */
+  readonly createdAt: number;
+  readonly lastActive: number;
+  /** bytes of an incomplete command held; reply bytes queued for the socket */
+  readonly queryBuffer: number;
+  readonly outputBytes: number;
+}
+
+/** The RESP connections of a front (CLIENT LIST / INFO / KILL). */
+export interface ClientDirectory {
+  /** every connection, in id order */
+  list(): ClientView[];
+  get(id: number): ClientView | undefined;
+  /** stop reading the connection and close it once the replies it is owed are written */
+  kill(id: number): void;
 }
 
 /** Per-connection state the planner reads and, for local commands (AUTH, CLIENT SETNAME, ...), updates. */
@@ -53,6 +80,15 @@ export interface ConnState {
   replication?: ReplicationHandle;
   /** MULTI and WATCH (src/resp/multi.ts); absent until the connection's first MULTI or WATCH */
   tx?: TxState;
+  /** EXEC is planning the queued commands (WAIT answers at once, as in Redis) */
+  inExec?: boolean;
+  /** the last command planned, as CLIENT LIST's cmd= (`client|list`); null before the first or after an unknown one */
+  lastCommand?: string | null;
+  /** CLIENT SETINFO LIB-NAME / LIB-VER */
+  libName?: string;
+  libVer?: string;
+  /** CLIENT NO-EVICT on (shown as the `e` flag; cairn does not evict clients) */
+  noEvict?: boolean;
 }
 
 /** a RESP connection's transaction */
@@ -85,12 +121,20 @@ export interface ReplicationHandle {
   run(name: string, args: Buffer[]): Buffer;
   /** the lines of INFO's replication section */
   infoLines(): string[];
+  /**
+   * WAIT: the replicas that acknowledged the primary's offset of now, at once when at least
+   * `replicas` have, else when they have or `timeoutMs` passed (0: no limit); an error reply on a replica
+   */
+  waitAcks(replicas: number, timeoutMs: number): number | { promise: Promise<number>; cancel(): void } | Buffer;
 }
 
 /** What the planner needs of a connection's pub/sub (src/pubsub/resp.ts). */
 export interface PubSubHandle {
   /** holds at least one channel or pattern: RESP2 subscribed mode */
   readonly subscribed: boolean;
+  /** channels and patterns held (CLIENT LIST sub= psub=) */
+  readonly channels: number;
+  readonly patterns: number;
   /** run a pub/sub command (route 'pubsub'); its reply */
   run(name: string, args: Buffer[], conn: ConnState): Buffer;
   /** CONFIG GET notify-keyspace-events */
@@ -148,6 +192,14 @@ export interface LocalPlan {
   close?: boolean;
 }
 
+/** a reply that comes later (WAIT); the connection routes nothing else meanwhile, as Redis blocks the client */
+export interface LaterPlan {
+  kind: 'later';
+  reply: Promise<Buffer>;
+  /** the connection closed before the reply came: let go of what the reply waits for */
+  cancel(): void;
+}
+
 /**
  * Two steps (MSETNX across shards): send each part to its shard, then plan again from their replies.
  * Not atomic across shards: a concurrent writer can act between the steps.
@@ -187,4 +239,4 @@ export interface PlanStat {
   rejected?: boolean;
 }
 
-export type Plan = (ShardPlan | SplitPlan | AllPlan | OnePlan | LocalPlan | ChainPlan | HeldPlan) & PlanStat;
+export type Plan = (ShardPlan | SplitPlan | AllPlan | OnePlan | LocalPlan | LaterPlan | ChainPlan | HeldPlan) & PlanStat;

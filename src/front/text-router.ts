@@ -26,6 +26,7 @@ export type Route = (
   | { kind: 'all'; raw: Buffer; join(replies: Buffer[]): Buffer }
   | { kind: 'one'; shard: number; raw: Buffer; join?(reply: Buffer): Buffer }
   | { kind: 'local'; reply: Buffer; close?: boolean }
+  | { kind: 'later'; reply: Promise<Buffer>; cancel(): void }
   | { kind: 'chain'; parts: RoutePart[]; next(replies: Buffer[]): Route }
   | HeldRoute
 ) &
@@ -67,6 +68,8 @@ export class TextRouter {
   private nextInternal = 0;
   private chains = 0;
   private holding: Holding | null = null;
+  /** a WAIT in progress: let go of it when the connection closes */
+  private waiting: (() => void) | null = null;
 
   /**
    * A two-step command is between its steps: the connection routes nothing else until it is done, so
@@ -114,6 +117,18 @@ export class TextRouter {
       case 'local':
         replies.ready(plan.reply, plan);
         return plan.close === true;
+      case 'later': {
+        const seq = replies.expect(null, plan);
+        this.chains++;
+        this.waiting = plan.cancel;
+        void plan.reply.then((reply) => {
+          this.waiting = null;
+          this.chains--;
+          this.replies.fill(seq, reply);
+          this.ready();
+        });
+        return false;
+      }
       case 'chain':
       case 'held': {
         const seq = replies.expect(null, plan);
@@ -147,6 +162,7 @@ export class TextRouter {
    * that has not granted the hold yet gets the RELEASE after the HOLD, on the same ring, in order).
    */
   close(): void {
+    this.waiting?.();
     const h = this.holding;
     if (h === null || h.parts) return;
     h.abandoned = true;
@@ -223,6 +239,13 @@ export class TextRouter {
     switch (plan.kind) {
       case 'local':
         done(plan.reply);
+        return;
+      case 'later':
+        this.waiting = plan.cancel;
+        void plan.reply.then((reply) => {
+          this.waiting = null;
+          done(reply);
+        });
         return;
       case 'shard':
         gather([plan], (r) => done(r[0]));

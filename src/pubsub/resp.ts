@@ -26,6 +26,14 @@ export class RespPubSub implements PubSubHandle, ChannelSubscriber {
     return this.bus.count(this) > 0;
   }
 
+  get channels(): number {
+    return this.bus.channelsOf(this).length;
+  }
+
+  get patterns(): number {
+    return this.bus.patternsOf(this).length;
+  }
+
   pushMessage(pattern: Buffer | null, channel: Buffer, message: Buffer): void {
     this.push(pattern === null ? array([MESSAGE, bulk(channel), bulk(message)]) : array([PMESSAGE, bulk(pattern), bulk(channel), bulk(message)]));
   }

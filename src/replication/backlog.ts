@@ -52,6 +52,12 @@ export interface AttachedReplica {
   lastAck: number;
 }
 
+/** a WAIT in progress: its answer, and how to let go of it when its connection closes */
+export interface Waiting {
+  promise: Promise<number>;
+  cancel(): void;
+}
+
 export interface ReplSourceStats {
   runId: string;
   offset: number;
@@ -82,6 +88,8 @@ export class ReplSource {
   private partialErr = 0;
   /** a replica has synced with this run id: from now on events are kept */
   private keeping = false;
+  /** WAITs in progress: re-counted on every acknowledgement and detach */
+  private readonly waiters = new Set<() => void>();
 
   /** `listen(on)` turns the shards' event flow on or off for replication's sake. */
   constructor(
@@ -182,6 +190,7 @@ export class ReplSource {
       if (!r) return [errorReply(requestId, ErrorCode.BAD_ARGUMENT, 'REPLACK without REPLSYNC')];
       if (offset >= 0) r.ackOffset = offset;
       r.lastAck = Date.now();
+      this.wakeWaiters();
       return [encodeReply(Status.OK, requestId, this.offset)];
     }
     const wasEmpty = this.replicas.size === 0;
@@ -220,6 +229,46 @@ export class ReplSource {
   drop(peer: ReplicaPeer): void {
     if (!this.replicas.delete(peer)) return;
     if (!this.wanted()) this.listen(false);
+    this.wakeWaiters();
+  }
+
+  /** attached replicas whose acknowledged offset reached `offset` */
+  acked(offset: number): number {
+    let n = 0;
+    for (const r of this.replicas.values()) if (r.ackOffset >= offset) n++;
+    return n;
+  }
+
+  /**
+   * WAIT: how many replicas acknowledged the offset of now (every event recorded so far), as soon as
+   * `want` have, or what it is after `timeoutMs` (0: no limit). Replicas acknowledge once a second
+   * (src/replication/replica.ts), so a WAIT for a write lasts up to about a second.
+   */
+  waitAcks(want: number, timeoutMs: number): number | Waiting {
+    const target = this.offset;
+    const now = this.acked(target);
+    if (now >= want) return now;
+    let finish: (n: number) => void = () => undefined;
+    const promise = new Promise<number>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      const check = (): void => {
+        const n = this.acked(target);
+        if (n >= want) finish(n);
+      };
+      finish = (n: number): void => {
+        this.waiters.delete(check);
+        if (timer !== null) clearTimeout(timer);
+        resolve(n);
+      };
+      this.waiters.add(check);
+      if (timeoutMs > 0) timer = setTimeout(() => finish(this.acked(target)), timeoutMs);
+    });
+    // the waiting connection closed: its waiter goes (a WAIT with no timeout would stay for good)
+    return { promise, cancel: () => finish(this.acked(target)) };
+  }
+
+  private wakeWaiters(): void {
+    for (const w of [...this.waiters]) w();
   }
 
   /** End every replica's connection (test hook); how many. */

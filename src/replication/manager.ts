@@ -8,7 +8,7 @@ import type { ReplicationHandle } from '../front/plan.js';
 import type { Transport } from '../client/transport.js';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { ReplicaLink, type ReplicaInfo, type SavedReplState } from './replica.js';
-import type { ReplSource } from './backlog.js';
+import type { ReplSource, Waiting } from './backlog.js';
 
 export interface ReplicationOptions {
   /** the primary's password (--primary-password, else --password) */
@@ -143,6 +143,15 @@ export class Replication implements ReplicationHandle {
     }
     void this.follow({ host, port });
     return OK;
+  }
+
+  waitAcks(replicas: number, timeoutMs: number): number | Waiting | Buffer {
+    if (this.link) {
+      return err(
+        'WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.',
+      );
+    }
+    return this.o.source?.waitAcks(replicas, timeoutMs) ?? 0;
   }
 
   /** Redis' primary-side fields: attached replicas, offset, backlog */

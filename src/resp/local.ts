@@ -1,6 +1,6 @@
 /**
  * Commands the acceptor answers itself, without a shard: connection state (AUTH, HELLO, CLIENT,
- * SELECT, QUIT), PING/ECHO, and introspection (COMMAND, CONFIG GET).
+ * SELECT, QUIT), PING/ECHO, TIME, WAIT, and introspection (COMMAND, CONFIG GET).
  */
 import { passwordMatches } from '../front/auth.js';
 import { COMMANDS, keyIndexes, arityOk, commandName, type CommandSpec } from '../commands/table.js';
@@ -9,7 +9,8 @@ import { NOAUTH, NOT_INTEGER, SYNTAX, WRONGPASS, arityError, sanitize } from './
 import { SCRIPT_TIME_LIMIT_MS } from './scripting.js';
 import { globMatch } from '../commands/glob.js';
 import { REDIS_COMPAT_VERSION, maxmemoryPolicy } from './info.js';
-import type { ConnState, LocalPlan } from '../front/plan.js';
+import type { ConnState, LaterPlan, LocalPlan } from '../front/plan.js';
+import { clientInfo, clientKill, clientList, clientNoEvict, time, wait } from './clients.js';
 
 const NO_PASSWORD = err('AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
 const BAD_NAME = err('Client names cannot contain spaces, newlines or special characters.');
@@ -31,7 +32,7 @@ function validName(name: Buffer): boolean {
 }
 
 /** `spec` is the resolved (sub)command; args as received. */
-export function planLocal(spec: CommandSpec, args: Buffer[], conn: ConnState): LocalPlan {
+export function planLocal(spec: CommandSpec, args: Buffer[], conn: ConnState): LocalPlan | LaterPlan {
   switch (spec.name) {
     case 'ping':
       if (args.length > 2) return reply(arityError('ping'));
@@ -67,19 +68,57 @@ export function planLocal(spec: CommandSpec, args: Buffer[], conn: ConnState): L
       if (!validName(args[3]) && args[3].length > 0) {
         return reply(err(`${attr} cannot contain spaces, newlines or special characters.`));
       }
+      if (attr === 'lib-name') conn.libName = args[3].toString('latin1');
+      else conn.libVer = args[3].toString('latin1');
       return reply(OK);
     }
+    case 'client|list':
+      return reply(clientList(args, conn));
+    case 'client|info':
+      return reply(clientInfo(conn));
+    case 'client|kill':
+      return clientKill(args, conn);
+    case 'client|no-evict':
+      return reply(clientNoEvict(args, conn));
+    case 'time':
+      return reply(time());
+    case 'wait':
+      return wait(args, conn);
     case 'client|help':
       return reply(
         help('CLIENT', [
-          'ID',
-          '    Return the ID of the current connection.',
           'GETNAME',
           '    Return the name of the current connection.',
+          'ID',
+          '    Return the ID of the current connection.',
+          'INFO',
+          '    Return information about the current client connection.',
+          'KILL <ip:port>',
+          '    Kill connection made from <ip:port>.',
+          'KILL <option> <value> [<option> <value> [...]]',
+          '    Kill connections. Options are:',
+          '    * ADDR (<ip:port>|<unixsocket>:0)',
+          '      Kill connections made from the specified address',
+          '    * LADDR (<ip:port>|<unixsocket>:0)',
+          '      Kill connections made to specified local address',
+          '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+          '      Kill connections by type.',
+          '    * USER <username>',
+          '      Kill connections authenticated by <username>.',
+          '    * SKIPME (YES|NO)',
+          '      Skip killing current connection (default: yes).',
+          'LIST [options ...]',
+          '    Return information about client connections. Options:',
+          '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+          '      Return clients of specified type.',
           'SETNAME <name>',
           '    Assign the name <name> to the current connection.',
-          'SETINFO <LIB-NAME|LIB-VER> <value>',
-          '    Accepted and ignored.',
+          'SETINFO <option> <value>',
+          '    Set client meta attr. Options are:',
+          '    * LIB-NAME: the client lib name.',
+          '    * LIB-VER: the client lib version.',
+          'NO-EVICT (ON|OFF)',
+          '    Protect current client connection from eviction.',
         ]),
       );
     case 'command':

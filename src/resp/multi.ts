@@ -137,7 +137,9 @@ function planExec(tx: TxState, conn: ConnState, route: RouteCommand): Plan {
   };
   for (const w of watched) note(w.shard);
   // a queued UNWATCH (the only transaction command MULTI queues) has nothing left to forget
+  conn.inExec = true;
   const plans = queued.map((q) => (q.spec.group === 'transactions' ? local(OK) : route(q.spec, q.name, q.args, q.raw, conn)));
+  conn.inExec = false;
   for (const plan of plans) {
     if (plan.kind === 'shard') note(plan.shard);
     else if (plan.kind !== 'local') cross = true;

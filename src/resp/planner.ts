@@ -47,13 +47,18 @@ export function planResp(frame: RespFrame, conn: ConnState): Plan {
   if (spec === undefined) {
     // Cross-protocol scripting guard, as Redis: an HTTP request is closed without a reply.
     if (name === 'post' || name === 'host:') return { kind: 'local', reply: EMPTY, close: true };
+    conn.lastCommand = null;
     return reject(unknownCommand(args), stats?.unknown, conn);
   }
   if (spec.subcommands !== undefined && args.length >= 2) {
     const sub = spec.subcommands.get(commandName(args[1]));
-    if (sub === undefined) return reject(unknownSubcommand(name, args[1]), stats?.unknown, conn);
+    if (sub === undefined) {
+      conn.lastCommand = null;
+      return reject(unknownSubcommand(name, args[1]), stats?.unknown, conn);
+    }
     spec = sub;
   }
+  conn.lastCommand = spec.name;
   const stat = stats?.counter(spec.name);
   if (!arityOk(spec, args.length)) return reject(arityError(spec.name), stat, conn);
   if (conn.password !== null && !conn.authenticated && spec.noAuth !== true) return reject(NOAUTH, stat, conn);

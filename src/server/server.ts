@@ -30,6 +30,7 @@ import { memcacheProtocol, respProtocol, type ProtocolStats } from './protocols.
 import { CommandStats } from '../front/cmdstats.js';
 import { TextConnection } from './text-conn.js';
 import { ClientGuard } from './guard.js';
+import { ClientRegistry } from './clients.js';
 import { debugHook, TEST_HOOKS_ENABLED } from './hooks.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -166,6 +167,8 @@ class Acceptor implements RunningServer, ConnectionContext {
   private bytesOut = 0;
   /** --client-timeout / --idle-timeout */
   private readonly guard: ClientGuard;
+  /** the RESP connections, for CLIENT LIST / INFO / KILL */
+  private readonly clients = new ClientRegistry();
 
   constructor(
     readonly config: ServerConfig,
@@ -261,9 +264,13 @@ class Acceptor implements RunningServer, ConnectionContext {
     }
     if (c.respPort !== null) {
       const hook = TEST_HOOKS_ENABLED() ? debugHook(this.backend, this.log, () => this.replSource.cutAll()) : undefined;
-      const info = { ...this.stats(c.respPort), commandStats: new CommandStats() };
+      const info = { ...this.stats(c.respPort), commandStats: new CommandStats(), clients: this.clients };
       const proto = respProtocol(c, this.backend.shards, info, hook, this.bus, this.readOnly, this.replication);
-      this.ports.resp = await this.open(c.respPort, 'resp', (id, socket) => new TextConnection(id, socket, this, proto));
+      this.ports.resp = await this.open(c.respPort, 'resp', (id, socket) => {
+        const conn = new TextConnection(id, socket, this, proto);
+        this.clients.add(conn);
+        return conn;
+      });
     }
     if (c.memcachePort !== null) {
       const proto = memcacheProtocol(c, this.backend.shards, this.stats(c.memcachePort), this.readOnly);
@@ -420,6 +427,7 @@ class Acceptor implements RunningServer, ConnectionContext {
       conn.onClose?.();
       this.guard.untrack(conn);
       this.conns.delete(id);
+      if (protocol === 'resp') this.clients.delete(id);
       this.paused.delete(conn);
       this.corked.delete(conn);
       this.flushWatched.delete(conn);

@@ -38,12 +38,16 @@ const TURN_BYTES = 1024 * 1024;
  */
 export class TextConnection<State, Frame extends TextFrame> implements Connection {
   private readonly framer: TextFramer & { next(): Frame | null };
-  private readonly state: State;
+  /** the protocol's connection state (RESP: src/front/plan.ts's ConnState) */
+  readonly state: State;
   private readonly router: TextRouter;
   private readonly replies: OrderedReplies;
   private closeAfterFlush = false;
   private readonly write = (bytes: Buffer): void => this.ctx.write(this, bytes);
   held = 0;
+  readonly createdAt = Date.now();
+  /** when bytes last came in (CLIENT LIST idle=) */
+  lastActive = this.createdAt;
 
   constructor(
     readonly id: number,
@@ -87,6 +91,7 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
 
   onData(chunk: Buffer): void {
     if (this.closeAfterFlush) return;
+    this.lastActive = Date.now();
     this.framer.push(chunk);
     if (!this.yielded) this.run();
     else if (!this.socket.isPaused()) {
@@ -179,6 +184,14 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
       this.socket.resume();
     }
     if (!this.closeAfterFlush && !this.yielded) this.run();
+  }
+
+  /** CLIENT KILL: read nothing more, and close once the replies owed are written. */
+  kill(): void {
+    if (this.closeAfterFlush) return;
+    this.closeAfterFlush = true;
+    if (!this.socket.isPaused()) this.socket.pause();
+    this.flush();
   }
 
   onReply(kind: number, seq: number, payload: Buffer): void {

@@ -100,4 +100,32 @@ describe('replication backlog', () => {
     const grown = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
     expect(grown).toBeLessThan(2 * limit);
   });
+
+  it('WAIT: counts replicas that acknowledged the offset of its start, wakes on acks, and lets go when cancelled', async () => {
+    const src = new ReplSource(1 << 20, () => undefined);
+    const a = peer();
+    const b = peer();
+    sync(src, a);
+    sync(src, b);
+    expect(src.waitAcks(2, 0)).toBe(2); // nothing written since they synced
+    src.record(KeyEvent.SET, Buffer.from('k'));
+    const w = src.waitAcks(1, 0);
+    if (typeof w === 'number') throw new Error('answered before any acknowledgement');
+    let got: number | null = null;
+    void w.promise.then((n) => (got = n));
+    src.handle(a, Opcode.REPLACK, 2, [{ offset: 0 }]); // behind: still waiting
+    await Promise.resolve();
+    expect(got).toBeNull();
+    src.handle(a, Opcode.REPLACK, 3, [{ offset: src.stats().offset }]);
+    expect(await w.promise).toBe(1);
+    // a WAIT without a timeout whose connection closes: cancel answers what is acknowledged and lets go
+    const forever = src.waitAcks(2, 0);
+    if (typeof forever === 'number') throw new Error('answered at once');
+    forever.cancel();
+    expect(await forever.promise).toBe(1);
+    expect((src as unknown as { waiters: Set<unknown> }).waiters.size).toBe(0);
+    // a timeout answers the count then
+    const timed = src.waitAcks(2, 30);
+    expect(typeof timed === 'number' ? timed : await timed.promise).toBe(1);
+  });
 });
