@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { pack } from 'msgpackr';
 import { shardOf } from '../src/hash.js';
 import { packageRoot } from '../src/paths.js';
+import { ringBytesFor } from '../src/shards/messages.js';
 import { nativeFrame, HELLO } from './fuzz-gen.js';
 import { sleep, startCairn, type CairnHandle } from './lib/procs.js';
 
@@ -55,7 +56,7 @@ function rss(pid: number): number {
 }
 
 /** Rings: one request and one reply ring per front thread per shard (src/shards/pool.ts sizes). */
-const RING_BYTES = 4 * MB;
+const RING_BYTES = ringBytesFor(MB);
 
 function boundOf(l: Limits, shards: number): number {
   // hot tier + one connection's output allowance (each case drives one abusive connection at a time)

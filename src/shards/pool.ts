@@ -5,7 +5,7 @@ import type { LinkMemory } from '../hop/link.js';
 import { workerFile } from '../paths.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import type { ShardStats } from '../store/types.js';
-import type { ShardWorkerData, StoreSettings, WorkerReply, WorkerRequest } from './messages.js';
+import { ringBytesFor, type ShardWorkerData, type StoreSettings, type WorkerReply, type WorkerRequest } from './messages.js';
 
 /** how long a shard thread may take to end after its store has closed */
 const WORKER_EXIT_MS = 5000;
@@ -67,7 +67,7 @@ export class ShardPool extends EventEmitter {
     super();
     this.shards = options.shards;
     const fronts = options.fronts ?? 1;
-    const ringBytes = options.ringBytes ?? 4 * 1024 * 1024;
+    const ringBytes = options.ringBytes ?? ringBytesFor(0);
     const shardBells = Array.from({ length: this.shards }, () => new Doorbell().sab);
     const events = new SharedArrayBuffer(4 * (1 + fronts));
     this.links = Array.from({ length: fronts }, (_, front) => ({

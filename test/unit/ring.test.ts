@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { createRingBuffer, Doorbell, PART_CONT, PART_MORE, Ring } from '../../src/hop/ring.js';
 import { Outbox } from '../../src/hop/outbox.js';
 import { packageRoot } from '../../src/paths.js';
+import { loadConfig } from '../../src/config.js';
+import { ringBytesFor } from '../../src/shards/messages.js';
 
 function drainAll(ring: Ring): { kind: number; conn: number; seq: number; text: string }[] {
   const got: { kind: number; conn: number; seq: number; text: string }[] = [];
@@ -291,3 +293,19 @@ async function echoThroughWorker(o: {
   await worker.terminate();
   return next;
 }
+
+describe('ring size', () => {
+  it('holds one largest in-memory value, 1 MiB with the defaults: every page of a ring stays resident once traffic has gone round it', () => {
+    const defaults = loadConfig([], {});
+    expect(ringBytesFor(defaults.maxItemSize)).toBe(1024 * 1024);
+    expect(ringBytesFor(0)).toBe(1024 * 1024);
+    for (const item of [1024 * 1024 + 1, 3 * 1024 * 1024, 64 * 1024 * 1024]) {
+      const bytes = ringBytesFor(item);
+      expect(bytes).toBeGreaterThanOrEqual(item);
+      expect(bytes & (bytes - 1)).toBe(0);
+      expect(bytes).toBeLessThan(2 * item);
+      // the ring takes it: a power of two of at least 1 KiB
+      expect(createRingBuffer(bytes).byteLength).toBeGreaterThan(bytes);
+    }
+  });
+});
