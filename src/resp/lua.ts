@@ -1,7 +1,8 @@
 /**
  * One shard's Lua interpreter for EVAL (fengari: Lua 5.3 in JavaScript, chosen in README's
  * dependency list), set up to look like Redis 7.0's Lua 5.1: the `redis` table, `unpack`,
- * `loadstring`, and the `cjson` and `bit` libraries. Scripts are compiled once and kept by SHA1.
+ * `loadstring`, and the `cjson`, `bit`, `cmsgpack` and `struct` libraries (the last two in
+ * lua-libs/). Scripts are compiled once and kept by SHA1.
  * `redis.call` hands a command's arguments to a synchronous dispatcher (the shard's own command path,
  * src/resp/scripting.ts) and converts its RESP reply to Lua; a script's return value is converted back
  * to RESP by Redis' rules. The interpreter is the shard's, so a script runs to its end inside one ring
@@ -10,6 +11,8 @@
 import { createHash } from 'node:crypto';
 import './fengari-conf.js';
 import { lauxlib, lua, lualib, to_luastring } from 'fengari';
+import { openCmsgpack } from './lua-libs/cmsgpack.js';
+import { openStruct } from './lua-libs/struct.js';
 
 delete process.env.FENGARICONF;
 
@@ -140,6 +143,8 @@ export class LuaScripts {
     interned.set(L as object, this.k);
     this.openRedis();
     this.openCjson();
+    openCmsgpack(L);
+    openStruct(L);
     if (lauxlib.luaL_dostring(L, to_luastring(BIT_LIB)) !== 0) throw new Error(lua.lua_tojsstring(L, -1));
     // last: from here on the real globals (this.k.globals) are reached only through the proxy
     if (lauxlib.luaL_dostring(L, to_luastring(PROTECT_GLOBALS)) !== 0) throw new Error(lua.lua_tojsstring(L, -1));
