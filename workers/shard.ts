@@ -101,7 +101,8 @@ const visitors = outboxes.map((out, f) => (kind: number, conn: number, seq: numb
   if (order.hold(ConnectionOrder.id(f, conn), kind, conn, seq, payload)) return;
   run(f, out, kind, conn, seq, payload);
 });
-const endpoint = new Endpoint(outboxes, inbound, new Doorbell(data.bell), visitors, { blockingWait: true });
+// a front's requests are read once it has failed over what it sent this shard's previous worker
+const endpoint = new Endpoint(outboxes, inbound, new Doorbell(data.bell), visitors, { blockingWait: true, epoch: data.epoch });
 
 async function close(giveUpAt?: number): Promise<void> {
   clearInterval(listenerCheck);
