@@ -25,6 +25,18 @@ const hub = new SubscriptionHub(demand.consumer(), nativeEventFrames);
 const bus = new ChannelBus(demand.consumer());
 bus.attachPeer((msg) => post({ type: 'bus', msg }));
 
+/**
+ * Test hook (CAIRN_TEST_HOOKS=1 only): CAIRN_TEST_GATEWAY_NOTICE_DELAY_MS holds each shard-down /
+ * shard-up notice this long before the gateway acts on it (in order), as a busy gateway thread would;
+ * the restart tests use it to keep sending to a shard the pool has already restarted.
+ */
+const noticeDelayMs = process.env.CAIRN_TEST_HOOKS === '1' ? Number(process.env.CAIRN_TEST_GATEWAY_NOTICE_DELAY_MS ?? 0) || 0 : 0;
+let notices = Promise.resolve();
+const onNotice = (act: () => void): void => {
+  if (noticeDelayMs <= 0) act();
+  else notices = notices.then(() => new Promise<void>((resolve) => setTimeout(resolve, noticeDelayMs))).then(act);
+};
+
 const asked = new Map<number, (value: FrontStats | null) => void>();
 let nextAsk = 1;
 const acceptorStats = (): Promise<FrontStats | null> =>
@@ -70,8 +82,8 @@ async function main(): Promise<void> {
   }
   port.on('message', (msg: ToGateway) => {
     if (msg.type === 'bus') bus.fromPeer(msg.msg);
-    else if (msg.type === 'shard-down') backend.shardDown(msg.shard, msg.why);
-    else if (msg.type === 'shard-up') backend.shardUp(msg.shard);
+    else if (msg.type === 'shard-down') onNotice(() => backend.shardDown(msg.shard, msg.why, msg.epoch));
+    else if (msg.type === 'shard-up') onNotice(() => backend.shardUp(msg.shard));
     else if (msg.type === 'acceptor-stats') {
       asked.get(msg.id)?.(msg.value);
       asked.delete(msg.id);

@@ -139,7 +139,8 @@ const visitors = outboxes.map((_out, f) => (kind: number, conn: number, seq: num
   }
   dispatch(f, kind, conn, seq, payload);
 });
-const endpoint = new Endpoint(outboxes, inbound, new Doorbell(data.bell), visitors, { blockingWait: true });
+// a front's requests are read once it has failed over what it sent this shard's previous worker
+const endpoint = new Endpoint(outboxes, inbound, new Doorbell(data.bell), visitors, { blockingWait: true, epoch: data.epoch });
 
 async function close(giveUpAt?: number): Promise<void> {
   clearInterval(listenerCheck);

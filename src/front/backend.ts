@@ -28,8 +28,8 @@ class ThreadBackend implements ShardBackend {
     log: (line: string) => void = (line) => console.error(line),
   ) {
     this.link = new FrontLink(pool.links[0]);
-    pool.on('shard-down', (shard: number, why: string) => {
-      this.link.shardDown(shard, why);
+    pool.on('shard-down', (shard: number, why: string, epoch: number) => {
+      this.link.shardDown(shard, why, epoch);
       if (!this.closing) log(`cairn: shard ${shard} ${why}; its in-flight requests failed with CAIRN_ERR_SHARD_DOWN`);
     });
     pool.on('shard-up', (shard: number, attempt: number) => {
@@ -65,9 +65,9 @@ class ThreadBackend implements ShardBackend {
     this.link.onReply(handler);
   }
 
-  onShardState(listener: (shard: number, up: boolean, why: string) => void): void {
-    this.pool.on('shard-down', (shard: number, why: string) => listener(shard, false, why));
-    this.pool.on('shard-up', (shard: number) => listener(shard, true, ''));
+  onShardState(listener: (shard: number, up: boolean, why: string, epoch: number) => void): void {
+    this.pool.on('shard-down', (shard: number, why: string, epoch: number) => listener(shard, false, why, epoch));
+    this.pool.on('shard-up', (shard: number) => listener(shard, true, '', 0));
   }
 
   listenForEvents(on: boolean): void {

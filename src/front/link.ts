@@ -9,8 +9,12 @@
  * are complete: a ring message becomes visible only after it is fully written; the parts of a reply
  * it had not finished are dropped), drops the messages that were waiting for room in the request
  * ring, and then answers every request still in the log with a FAILURE message coded
- * CAIRN_ERR_SHARD_DOWN (src/hop/failure.ts), which each protocol turns into its own error. Until
- * `shardUp`, requests to that shard fail at once: a client never waits on a shard that is not there.
+ * CAIRN_ERR_SHARD_DOWN (src/hop/failure.ts), which each protocol turns into its own error. Last, it
+ * drops what the dead worker left unread in the request ring and acknowledges the restarted worker's
+ * generation (Ring.acknowledge): that worker reads nothing of this front before, so a request this
+ * front failed is never run afterwards and no late reply answers a request twice, however late this
+ * front learns of the exit (the gateway thread learns of it by message). Until `shardUp`, requests
+ * to that shard fail at once: a client never waits on a shard that is not there.
  */
 import { Doorbell, Ring, type RingMessageVisitor } from '../hop/ring.js';
 import { Endpoint, EventGate, type LinkMemory } from '../hop/link.js';
@@ -48,6 +52,8 @@ export class FrontLink {
   private readonly logs: InflightLog[];
   /** the failure text of each shard that is down, null while it serves */
   private readonly down: (string | null)[];
+  /** per shard: the worker generation this front has acknowledged (see shardDown) */
+  private readonly acked: number[];
   private readonly gate: EventGate;
   private handler: ReplyHandler = () => undefined;
   private readonly pending = new Map<number, Pending>();
@@ -59,6 +65,13 @@ export class FrontLink {
     this.replyRings = memory.replies.map((sab) => new Ring(sab));
     this.logs = Array.from({ length: shards }, () => new InflightLog());
     this.down = new Array<string | null>(shards).fill(null);
+    // A front that starts after a restart has sent nothing to an earlier worker: it catches up at once
+    // (and leaves a ring alone whose worker already reads it).
+    this.acked = this.outboxes.map((o) => {
+      const epoch = o.ring.epoch;
+      if (!o.ring.readableBy(epoch)) o.ring.acknowledge(epoch);
+      return epoch;
+    });
     this.gate = new EventGate(memory);
     this.visitors = this.logs.map((log) => (kind: number, conn: number, seq: number, payload: Buffer) => {
       if (kind !== MessageKind.EVENT) {
@@ -102,17 +115,22 @@ export class FrontLink {
   }
 
   /**
-   * The shard's worker has exited (its request ring was reset by the pool). Deliver what it answered,
-   * fail what it did not, and fail new requests until shardUp.
+   * The shard's worker has exited and its next generation is `epoch` (ShardPool's 'shard-down').
+   * Deliver what the dead worker answered, fail what it did not, let the next worker read this
+   * front's requests, and fail new requests until shardUp.
    */
-  shardDown(shard: number, why: string): void {
+  shardDown(shard: number, why: string, epoch: number): void {
     this.down[shard] = `${SHARD_DOWN_MESSAGE}: shard ${shard} ${why}`;
+    // this front started after that exit: what it has in flight belongs to the worker of `epoch`
+    if (epoch <= this.acked[shard]) return;
     this.replyRings[shard].drain(this.visitors[shard]);
     // a reply the dead worker had begun to send in parts never completes; its request fails below
     this.replyRings[shard].discardPartial();
     this.outboxes[shard].discard();
     const failure = encodeFailure(ErrorCode.SHARD_DOWN, `${SHARD_DOWN_MESSAGE}: shard ${shard} ${why}; the request may or may not have been applied`);
     for (const r of this.logs[shard].takeAll()) this.deliver(MessageKind.FAILURE, r.conn, r.seq, failure);
+    this.acked[shard] = epoch;
+    this.outboxes[shard].ring.acknowledge(epoch);
   }
 
   /** A reply that is not in any shard's log (a failure made here): to its internal request or the handler. */

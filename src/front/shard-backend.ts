@@ -24,8 +24,11 @@ export interface ShardSender {
 
 export interface ShardBackend extends ShardSender {
   onReply(handler: ReplyHandler): void;
-  /** shard workers going down and coming back (threads mode only), for other front threads to follow */
-  onShardState?(listener: (shard: number, up: boolean, why: string) => void): void;
+  /**
+   * shard workers going down and coming back (threads mode only), for other front threads to follow;
+   * `epoch`, when down: the next worker's generation, which the front acknowledges (FrontLink.shardDown)
+   */
+  onShardState?(listener: (shard: number, up: boolean, why: string, epoch: number) => void): void;
   /**
    * Ask the shards for key events (MessageKind.EVENT messages to the reply handler, conn 0, seq =
    * event code, payload = key) while `on`; off, they cost the shards nothing.

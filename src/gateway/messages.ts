@@ -27,8 +27,11 @@ export type ToGateway =
   | { type: 'acceptor-stats'; id: number; value: FrontStats | null }
   /** channel pub/sub between the two fronts (src/pubsub/bus.ts) */
   | { type: 'bus'; msg: BusWire }
-  /** a shard's worker exited / serves again (the pool restarts it): the gateway's failover follows */
-  | { type: 'shard-down'; shard: number; why: string }
+  /**
+   * a shard's worker exited / serves again (the pool restarts it): the gateway's failover follows;
+   * the restarted worker (generation `epoch`) reads the gateway's requests once it has failed over
+   */
+  | { type: 'shard-down'; shard: number; why: string; epoch: number }
   | { type: 'shard-up'; shard: number };
 
 /** gateway → main thread */

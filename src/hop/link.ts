@@ -68,10 +68,22 @@ export class Endpoint {
      * Worker threads only: while work came recently, sleep in short blocking waits (cheap to wake)
      * between turns of the event loop, instead of waitAsync (dear to wake).
      */
-    private readonly options: { blockingWait?: boolean } = {},
-  ) {}
+    private readonly options: { blockingWait?: boolean; epoch?: number } = {},
+  ) {
+    this.open = options.epoch === undefined ? null : inbound.map(() => false);
+  }
 
   private lastWork = 0;
+  /**
+   * A shard worker (options.epoch: its generation) reads a front's request ring only once that front
+   * has acknowledged the generation (Ring.acknowledge); once open, a ring stays open. Null: read all.
+   */
+  private readonly open: boolean[] | null;
+
+  private readable(i: number): boolean {
+    const open = this.open!;
+    return open[i] || (open[i] = this.inbound[i].readableBy(this.options.epoch!));
+  }
 
   start(): void {
     if (this.running) return;
@@ -91,14 +103,20 @@ export class Endpoint {
 
   private hasWork = (): boolean => {
     if (!this.running) return true;
-    for (const r of this.inbound) if (r.pending() > 0) return true;
+    for (let i = 0; i < this.inbound.length; i++) {
+      if (this.open !== null && !this.readable(i)) continue;
+      if (this.inbound[i].pending() > 0) return true;
+    }
     return false;
   };
 
   /** Drain every inbound ring now; the number of messages taken. */
   poll(): number {
     let n = 0;
-    for (let i = 0; i < this.inbound.length; i++) n += this.inbound[i].drain(this.visitors[i]);
+    for (let i = 0; i < this.inbound.length; i++) {
+      if (this.open !== null && !this.readable(i)) continue;
+      n += this.inbound[i].drain(this.visitors[i]);
+    }
     return n;
   }
 

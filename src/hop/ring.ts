@@ -20,6 +20,10 @@ const HEAD = 0; // bytes written, monotonic mod 2^32 (producer owns)
 const TAIL = 1; // bytes consumed, monotonic mod 2^32 (consumer owns)
 const PRODUCER_WAITING = 2; // producer has messages that did not fit
 const SPACE_SEQ = 3; // bumped by the consumer to tell a waiting producer about space
+// Request rings only (see Ring.acknowledge): a restarted shard worker reads a front's ring only once
+// that front has failed over what it sent the worker before.
+const EPOCH = 4; // the generation of the consumer that serves this ring now (the pool sets it)
+const ACKED = 5; // the generation the producer has caught up with (the producer sets it)
 const CONTROL_INTS = 8;
 
 const SLEEPING = 0; // consumer is (about to be) waiting for data
@@ -176,14 +180,41 @@ export class Ring {
   // ---- consumer side ----
 
   /**
-   * Drop every unread message. Only for a ring whose consumer is dead (a shard worker that exited),
-   * before a new consumer starts: the tail moves to a published head, which is a message boundary,
-   * so a producer may go on writing meanwhile.
+   * Drop every unread message. Only while no consumer reads the ring (its worker exited, and the next
+   * one waits for acknowledge()): the tail moves to a published head, which is a message boundary, so
+   * a producer may go on writing meanwhile.
    */
   discardUnread(): void {
     Atomics.store(this.ctrl, TAIL, Atomics.load(this.ctrl, HEAD));
     Atomics.add(this.ctrl, SPACE_SEQ, 1);
     Atomics.notify(this.ctrl, SPACE_SEQ);
+  }
+
+  // ---- generations of the consumer (request rings) ----
+
+  /** The generation of the consumer serving this ring now: 0, then one more after each restart. */
+  get epoch(): number {
+    return Atomics.load(this.ctrl, EPOCH);
+  }
+
+  /** Set by whoever starts consumers (the shard pool), before the new consumer starts. */
+  setEpoch(epoch: number): void {
+    Atomics.store(this.ctrl, EPOCH, epoch);
+  }
+
+  /**
+   * Producer side: everything sent to earlier consumers has been answered or failed over, so drop what
+   * they left unread (written before the producer learned they were gone) and let generation `epoch`
+   * read from now on.
+   */
+  acknowledge(epoch: number): void {
+    this.discardUnread();
+    Atomics.store(this.ctrl, ACKED, epoch);
+  }
+
+  /** Consumer side: may the consumer of this generation read yet? */
+  readableBy(epoch: number): boolean {
+    return Atomics.load(this.ctrl, ACKED) === epoch;
   }
 
   /** Bytes waiting to be read. */

@@ -314,9 +314,9 @@ class Acceptor implements RunningServer, ConnectionContext {
     };
     const worker = new Worker(workerFile('gateway'), { workerData: data, name: 'cairn-gateway' });
     this.gateway = worker;
-    this.backend.onShardState?.((shard, up, why) => {
+    this.backend.onShardState?.((shard, up, why, epoch) => {
       if (this.gateway === worker) {
-        worker.postMessage((up ? { type: 'shard-up', shard } : { type: 'shard-down', shard, why }) satisfies ToGateway);
+        worker.postMessage((up ? { type: 'shard-up', shard } : { type: 'shard-down', shard, why, epoch }) satisfies ToGateway);
       }
     });
     return new Promise((resolve, reject) => {

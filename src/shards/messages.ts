@@ -54,6 +54,8 @@ export interface ShardWorkerData {
   links: { request: SharedArrayBuffer; reply: SharedArrayBuffer; frontBell: SharedArrayBuffer }[];
   /** this shard's doorbell */
   bell: SharedArrayBuffer;
+  /** this worker's generation: it reads front f's request ring once front f has acknowledged it (Ring.acknowledge) */
+  epoch: number;
   /** Int32 words: [0] fronts with event subscribers, [1 + f] front f has some (LinkMemory.events) */
   events: SharedArrayBuffer;
 }

@@ -43,15 +43,25 @@ interface ShardSlot {
 export const SHARD_YOUNG_GENERATION_MB = 6;
 
 /**
+ * Test hook (CAIRN_TEST_HOOKS=1 only): CAIRN_TEST_SHARD_RESTART_DELAY_MS holds every restart this
+ * long, as a busy machine does when loading a worker and opening LevelDB takes seconds.
+ */
+const testRestartDelayMs = (): number => (process.env.CAIRN_TEST_HOOKS === '1' ? Number(process.env.CAIRN_TEST_SHARD_RESTART_DELAY_MS ?? 0) || 0 : 0);
+
+/**
  * Starts one worker thread per shard and the rings between them and every front thread. Control
  * traffic (stats, close) goes by postMessage: it is rare. Requests go through the rings.
  *
  * A shard worker that exits while the pool is open (an uncaught error, worker.terminate(), an
- * out-of-memory abort of the thread) is restarted on the same LevelDB directory and the same rings:
- * every front's request ring is reset (what the dead worker left unread is dropped, never run late),
- * 'shard-down' (shard, why) tells the fronts to fail what the shard still owed, and 'shard-up'
- * (shard, attempt) says it serves again. Restarts back off when a shard keeps crashing (up to 30 s
- * between attempts); 'shard-restart-failed' (shard, err, attempt) reports each failed attempt.
+ * out-of-memory abort of the thread) is restarted on the same LevelDB directory and the same rings,
+ * as the shard's next generation (epoch): 'shard-down' (shard, why, epoch) tells the fronts to fail
+ * what the shard still owed, and 'shard-up' (shard, attempt) says it serves again. The new worker
+ * reads a front's request ring only after that front has acknowledged the epoch (FrontLink.shardDown:
+ * it has failed over everything it had sent and dropped what is left unread), so no request is both
+ * failed over and run, and no reply comes for a request already failed. A front that learns of the
+ * exit late (the gateway thread, by message) keeps its requests from the new worker until then; the
+ * acceptor acknowledges at once. Restarts back off when a shard keeps crashing (up to 30 s between
+ * attempts); 'shard-restart-failed' (shard, err, attempt) reports each failed attempt.
  */
 export class ShardPool extends EventEmitter {
   readonly shards: number;
@@ -61,11 +71,14 @@ export class ShardPool extends EventEmitter {
   /** per shard: times of recent exits, for the restart backoff */
   private readonly exits: number[][] = [];
   private readonly restarting: (Promise<void> | null)[] = [];
+  /** per shard: its generation, one more after each exit of a serving worker */
+  private readonly epochs: number[];
   private wakeRestarts: (() => void)[] = [];
 
   private constructor(readonly options: PoolOptions) {
     super();
     this.shards = options.shards;
+    this.epochs = new Array<number>(this.shards).fill(0);
     const fronts = options.fronts ?? 1;
     const ringBytes = options.ringBytes ?? ringBytesFor(0);
     const shardBells = Array.from({ length: this.shards }, () => new Doorbell().sab);
@@ -99,6 +112,7 @@ export class ShardPool extends EventEmitter {
       store: this.options.store,
       links: this.links.map((l) => ({ request: l.requests[shard], reply: l.replies[shard], frontBell: l.bell })),
       bell: this.links[0].shardBells[shard],
+      epoch: this.epochs[shard],
       events: this.links[0].events,
     };
     const worker = new Worker(workerFile('shard'), {
@@ -144,10 +158,15 @@ export class ShardPool extends EventEmitter {
     });
   }
 
-  /** A serving shard's worker exited: reset its request rings, tell the fronts, restart it. */
+  /**
+   * A serving shard's worker exited: the next one is a new generation, which reads no front's
+   * requests before that front has acknowledged it; tell the fronts, restart it.
+   */
   private onShardExit(shard: number, code: number): void {
-    for (const link of this.links) new Ring(link.requests[shard]).discardUnread();
-    this.emit('shard-down', shard, this.closing ? 'is closing' : `exited (code ${code}) and is restarting`);
+    const epoch = ++this.epochs[shard];
+    // a front that starts from here on acknowledges this generation at once (nothing of it is in flight)
+    for (const link of this.links) new Ring(link.requests[shard]).setEpoch(epoch);
+    this.emit('shard-down', shard, this.closing ? 'is closing' : `exited (code ${code}) and is restarting`, epoch);
     if (this.closing || this.restarting[shard]) return;
     this.restarting[shard] = this.restartLoop(shard).finally(() => {
       this.restarting[shard] = null;
@@ -161,7 +180,7 @@ export class ShardPool extends EventEmitter {
       recent.push(now);
       this.exits[shard] = recent;
       // the first restart is immediate; a shard that keeps dying waits 0.1 s, 0.2 s, ... up to 30 s
-      const delay = recent.length <= 1 ? 0 : Math.min(30_000, 100 * 2 ** Math.min(recent.length - 2, 9));
+      const delay = Math.max(testRestartDelayMs(), recent.length <= 1 ? 0 : Math.min(30_000, 100 * 2 ** Math.min(recent.length - 2, 9)));
       if (delay > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);

@@ -15,8 +15,8 @@ import { NativeRouter } from '../../src/native/router.js';
 import { TextRouter } from '../../src/front/text-router.js';
 import { encodeFailure, failureCode, failureMessage, failureOf } from '../../src/hop/failure.js';
 import { MessageKind } from '../../src/hop/kinds.js';
-import type { LinkMemory } from '../../src/hop/link.js';
-import { createRingBuffer, Doorbell } from '../../src/hop/ring.js';
+import { Endpoint, type LinkMemory } from '../../src/hop/link.js';
+import { createRingBuffer, Doorbell, Ring } from '../../src/hop/ring.js';
 import { createUnpackr } from '../../src/msgpack.js';
 import type { ServerInfo } from '../../src/front/plan.js';
 import { memcacheProtocol, respProtocol } from '../../src/server/protocols.js';
@@ -70,7 +70,7 @@ describe('a shard-down failure on every protocol', () => {
     link.onReply((kind, conn, seq, payload) => got.push({ kind, conn, seq, code: failureCode(payload), message: failureMessage(payload) }));
     try {
       link.send(0, MessageKind.RESP, 7, 1, Buffer.from('*1\r\n$4\r\nPING\r\n'));
-      link.shardDown(0, 'exited with code 1');
+      link.shardDown(0, 'exited with code 1', 1);
       expect(got).toEqual([
         {
           kind: MessageKind.FAILURE,
@@ -94,6 +94,51 @@ describe('a shard-down failure on every protocol', () => {
       expect(link.isUp(0)).toBe(true);
     } finally {
       await link.close();
+    }
+  });
+
+  it("a restarted worker reads a front's requests only after the front has failed over what it sent before", async () => {
+    const memory = linkMemory(2);
+    const ring = new Ring(memory.requests[0]);
+    const link = new FrontLink(memory);
+    const failed: number[] = [];
+    link.onReply((kind, _conn, seq) => kind === MessageKind.FAILURE && failed.push(seq));
+    // the worker of epoch 1 (started by the pool after an exit) does not read this ring yet
+    const read: number[] = [];
+    const worker = new Endpoint([], [ring], new Doorbell(), [(_k, _c, seq) => read.push(seq)], { epoch: 1 });
+    try {
+      link.send(0, MessageKind.RESP, 7, 1, Buffer.from('*1\r\n$4\r\nPING\r\n'));
+      ring.setEpoch(1); // the old worker exited; this front has not learned it yet and sends on
+      link.send(0, MessageKind.RESP, 7, 2, Buffer.from('*1\r\n$4\r\nPING\r\n'));
+      expect(worker.poll()).toBe(0);
+      expect(ring.pending()).toBeGreaterThan(0);
+      link.shardDown(0, 'exited with code 1', 1);
+      expect(failed).toEqual([1, 2]);
+      // the requests it failed are gone from the ring; the new worker may read from now on
+      expect(ring.pending()).toBe(0);
+      expect([ring.readableBy(1), ring.readableBy(0)]).toEqual([true, false]);
+      link.shardUp(0);
+      link.send(0, MessageKind.RESP, 7, 3, Buffer.from('*1\r\n$4\r\nPING\r\n'));
+      expect(worker.poll()).toBe(1);
+      expect(read).toEqual([3]);
+      // a notice for an epoch already acknowledged fails nothing of the worker that serves now
+      link.shardDown(0, 'exited with code 1', 1);
+      await Promise.resolve();
+      expect(failed).toEqual([1, 2]);
+      expect(link.isUp(0)).toBe(false);
+    } finally {
+      await link.close();
+    }
+    // a front that starts after a restart has sent nothing before it: it acknowledges at once
+    const later = new FrontLink(memory);
+    try {
+      expect(new Ring(memory.requests[0]).readableBy(1)).toBe(true);
+      ring.setEpoch(2);
+      const third = new FrontLink(memory);
+      expect(ring.readableBy(2)).toBe(true);
+      await third.close();
+    } finally {
+      await later.close();
     }
   });
 
