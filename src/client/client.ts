@@ -616,6 +616,12 @@ export class CairnClient {
     // one rejects the whole batch before any shard writes anything.
     const limits = this.info?.limits ?? DEFAULT_LIMITS;
     for (let i = 0; i < keys.length; i++) {
+      if (!(keys[i] instanceof Uint8Array)) {
+        throw new CairnError(ErrorCode.BAD_ARGUMENT, `item ${i}: a key must be a string or Uint8Array, got ${typeof keys[i]}`);
+      }
+      if (values && !(values[i] instanceof Uint8Array)) {
+        throw new CairnError(ErrorCode.BAD_ARGUMENT, `item ${i}: a value must be a string or Uint8Array, got ${typeof values[i]}`);
+      }
       if (keys[i].length > limits.maxKey) {
         throw new CairnError(ErrorCode.KEY_TOO_LARGE, `item ${i}: key of ${keys[i].length} bytes exceeds the limit of ${limits.maxKey}`);
       }

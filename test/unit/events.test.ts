@@ -125,7 +125,6 @@ describe('SubscriptionHub', () => {
       [],
       [{}],
       [{ key: 'a', prefix: 'b' }],
-      [{ key: '' }],
       [{ key: 1 }],
       [{ key: 'a', events: ['nope'] }],
       [{ key: 'a', events: [] }],
@@ -137,6 +136,8 @@ describe('SubscriptionHub', () => {
       expect((r.body as string[])[0]).toBe('CAIRN_ERR_BAD_ARGUMENT');
     }
     expect(reply(hub.handle(c, Opcode.SUBSCRIBE, 9, [{ prefix: '' }])).body).toBe(1);
+    // the empty key is a key, as in Redis
+    expect(reply(hub.handle(c, Opcode.SUBSCRIBE, 9, [{ key: '' }])).body).toBe(2);
   });
 
   it('names every event code', () => {
