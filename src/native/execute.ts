@@ -28,8 +28,7 @@ export interface NativeReply {
   body: Uint8Array;
 }
 
-// Until the lead adds dedicated codes (see the report): a key sent to a shard that does not own it,
-// and an unexpected failure inside the store.
+// The codes of a key sent to a shard that does not own it, and of an unexpected failure inside the store.
 const WRONG_SHARD = ErrorCode.WRONG_SHARD;
 const INTERNAL = ErrorCode.INTERNAL;
 
