@@ -7,42 +7,14 @@
 import { MessageKind } from '../hop/kinds.js';
 import { failureCode, failureMessage } from '../hop/failure.js';
 import type { ErrorCode } from '../errors.js';
-import { OrderedReplies, type RouteStat } from './ordered.js';
+import { OrderedReplies } from './ordered.js';
 import type { ShardSender } from './shard-backend.js';
 import { HOLD_TIMEOUT_MS } from '../shards/hold.js';
+import type { HeldPlan, Plan, SplitPart } from './plan.js';
 
-export interface RoutePart {
-  shard: number;
-  raw: Buffer;
-}
-
-/**
- * Where a planned command goes (the shapes of src/resp/plan.ts's Plan): one shard, one part per
- * shard joined, every shard joined, one given shard, no shard (answered at once), or two steps.
- */
-export type Route = (
-  | { kind: 'shard'; shard: number; raw: Buffer }
-  | { kind: 'split'; parts: RoutePart[]; join(replies: Buffer[]): Buffer }
-  | { kind: 'all'; raw: Buffer; join(replies: Buffer[]): Buffer }
-  | { kind: 'one'; shard: number; raw: Buffer; join?(reply: Buffer): Buffer }
-  | { kind: 'local'; reply: Buffer; close?: boolean }
-  | { kind: 'later'; reply: Promise<Buffer>; cancel(): void }
-  | { kind: 'chain'; parts: RoutePart[]; next(replies: Buffer[]): Route }
-  | HeldRoute
-) &
-  RouteStat;
-
-/** A transaction across shards: the shapes of src/front/plan.ts's HeldPlan. */
-export interface HeldRoute {
-  kind: 'held';
-  shards: number[];
-  holds: Buffer[];
-  parts: Buffer[];
-  release: Buffer;
-  refusal(reply: Buffer): Buffer | null;
-  expired: Buffer;
-  join(replies: Buffer[]): Buffer;
-}
+/** Where a planned command goes: the plan shapes of src/front/plan.ts. */
+export type Route = Plan;
+type RoutePart = Pick<SplitPart, 'shard' | 'raw'>;
 
 /** A transaction's holds in progress: the shards asked so far, and whether their parts are on their way (they let go by themselves). */
 interface Holding {
@@ -182,7 +154,7 @@ export class TextRouter {
    * only for a shard above all it holds, so holders cannot wait on each other in a circle), then
    * every part sent with its release. docs/architecture.md, "Transactions".
    */
-  private runHeld(plan: HeldRoute, done: (reply: Buffer) => void): void {
+  private runHeld(plan: HeldPlan, done: (reply: Buffer) => void): void {
     const h: Holding = { asked: [], release: plan.release, parts: false, abandoned: false };
     this.holding = h;
     const started = Date.now();

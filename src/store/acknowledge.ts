@@ -1,15 +1,20 @@
+/**
+ * The one acknowledgement rule for a shard's replies: a reply to a command that changed the store
+ * (its `changes` counter moved) goes out once the change is as durable as the store promises
+ * (`settled()`: the commit in `sync` mode, the writeback lag bound otherwise); at once when nothing
+ * needs waiting. A disk that refuses the writes turns the reply into `fail(err)`.
+ */
 import type { ShardStore } from './types.js';
 
-/**
- * Runs one command against the store and gives its result once the changes it made are as durable
- * as the store promises: at once when it changed nothing or nothing needs waiting, else when
- * `settled()` resolves (rejecting with CAIRN_ERR_DISK when the disk refuses them). This is the rule
- * every reply of a shard follows.
- */
-export function acknowledge<T>(store: ShardStore, run: () => T): T | Promise<T> {
-  const before = store.changes;
-  const result = run();
-  if (store.changes === before) return result;
+export function acknowledged<R>(store: ShardStore, before: number, reply: R, fail: (err: unknown) => R): R | Promise<R> {
+  if (store.changes === before) return reply;
   const wait = store.settled();
-  return wait === null ? result : wait.then(() => result);
+  return wait === null ? reply : wait.then(() => reply, fail);
+}
+
+/** Runs one command and gives its result by the rule above; a refused write rejects. */
+export function acknowledge<T>(store: ShardStore, run: () => T): T | Promise<T> {
+  return acknowledged(store, store.changes, run(), (err) => {
+    throw err;
+  });
 }

@@ -3,31 +3,11 @@
  * cairn and against redis-server in the same file: the same concurrent load must be counted and
  * refused exactly alike. The limiter's MULTI paths (blockDuration, get) wait for MULTI/EXEC.
  */
-import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisServer, type ServiceHandle } from '../../bench/lib/procs.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { besideRedis } from './lib/beside-redis.js';
 
-let cairn: TestServer;
-let reference: ServiceHandle;
-const clients: Redis[] = [];
-
-function client(port: number): Redis {
-  const c = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: 15_000 });
-  c.on('error', () => {});
-  clients.push(c);
-  return c;
-}
-
-beforeAll(async () => {
-  [cairn, reference] = await Promise.all([startServer({ args: ['--shards', '4'] }), startRedisServer(undefined, ['--databases', '1'])]);
-}, 60_000);
-
-afterAll(async () => {
-  for (const c of clients) c.disconnect();
-  await Promise.all([cairn?.stop(), reference?.stop()]);
-});
+const { ports, client } = besideRedis(['--shards', '4']);
 
 /** 60 concurrent consumes of 1 point by 3 keys on a 10-point limiter: what was let through and refused */
 async function load(port: number): Promise<{ allowed: Record<string, number>; refused: Record<string, number>; remaining: number[]; consumed: number[] }> {
@@ -57,7 +37,7 @@ async function load(port: number): Promise<{ allowed: Record<string, number>; re
 
 describe('rate-limiter-flexible RateLimiterRedis, cairn beside redis-server', () => {
   it('counts and refuses concurrent consumes exactly as redis-server', async () => {
-    const [got, want] = await Promise.all([load(cairn.respPort), load(reference.port)]);
+    const [got, want] = await Promise.all([load(ports().cairn), load(ports().redis)]);
     expect(want.allowed).toEqual({ user0: 10, user1: 10, user2: 10 });
     expect(got).toEqual(want);
   }, 60_000);
@@ -72,7 +52,7 @@ describe('rate-limiter-flexible RateLimiterRedis, cairn beside redis-server', ()
       const again = await limiter.consume('k', 1);
       return { consumed: r.consumedPoints, remaining: r.remainingPoints, deleted, again: again.consumedPoints };
     };
-    const [got, want] = await Promise.all([run(cairn.respPort), run(reference.port)]);
+    const [got, want] = await Promise.all([run(ports().cairn), run(ports().redis)]);
     expect(want.consumed).toBe(3);
     expect(got).toEqual(want);
   }, 60_000);

@@ -4,30 +4,10 @@
  * extend keeps the lock, and both servers must decide alike.
  */
 import { Redlock } from '@sesamecare-oss/redlock';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisServer, type ServiceHandle } from '../../bench/lib/procs.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { besideRedis } from './lib/beside-redis.js';
 
-let cairn: TestServer;
-let reference: ServiceHandle;
-const clients: Redis[] = [];
-
-function client(port: number): Redis {
-  const c = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, commandTimeout: 15_000 });
-  c.on('error', () => {});
-  clients.push(c);
-  return c;
-}
-
-beforeAll(async () => {
-  [cairn, reference] = await Promise.all([startServer({ args: ['--shards', '4'] }), startRedisServer(undefined, ['--databases', '1'])]);
-}, 60_000);
-
-afterAll(async () => {
-  for (const c of clients) c.disconnect();
-  await Promise.all([cairn?.stop(), reference?.stop()]);
-});
+const { ports, client } = besideRedis(['--shards', '4']);
 
 async function race(port: number) {
   const probe = client(port);
@@ -58,7 +38,7 @@ async function race(port: number) {
 
 describe('redlock: acquire, extend, release with contention, cairn beside redis-server', () => {
   it('decides the race, extends and releases as redis-server does', async () => {
-    const [got, want] = await Promise.all([race(cairn.respPort), race(reference.port)]);
+    const [got, want] = await Promise.all([race(ports().cairn), race(ports().redis)]);
     expect(want).toEqual({ winners: 1, loserRefused: true, extendedLonger: true, afterRelease: true, heldBoth: [1, 1], gone: 0 });
     expect(got).toEqual(want);
   }, 60_000);
