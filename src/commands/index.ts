@@ -7,6 +7,7 @@ export * from './types.js';
 export * from './expiry.js';
 export * from './strings.js';
 export * from './keyspace.js';
+export * from './collections.js';
 export { acknowledged } from './ack.js';
 export { stats, shardReport, type ShardReport } from './stats.js';
 export {

@@ -14,7 +14,7 @@
  * (src/pubsub/resp.ts), also CONFIG SET and RESET. script: EVAL and friends on the shard owning
  * their KEYS, SCRIPT on every shard (src/resp/scripting.ts).
  */
-export type Route = 'key' | 'keys' | 'pairs' | 'move' | 'all' | 'scan' | 'local' | 'pubsub' | 'replication' | 'script';
+export type { Route };
 
 export interface CommandSpec {
   /** lower case; subcommands as `container|sub`. */
@@ -35,23 +35,11 @@ export interface CommandSpec {
   subcommands?: Map<string, CommandSpec>;
 }
 
-type Def = [
-  name: string,
-  arity: number,
-  flags: string,
-  keys: [number, number, number],
-  acl: string,
-  group: string,
-  since: string,
-  route: Route,
-  summary: string,
-];
-
-const NO_KEYS: [number, number, number] = [0, 0, 0];
-const ONE_KEY: [number, number, number] = [1, 1, 1];
-const ALL_KEYS: [number, number, number] = [1, -1, 1];
-const PAIRS: [number, number, number] = [1, -1, 2];
-const TWO_KEYS: [number, number, number] = [1, 2, 1];
+import { ALL_KEYS, type Def, NO_KEYS, ONE_KEY, PAIRS, type Route, TWO_KEYS } from './def.js';
+import { HASH_DEFS } from './rows-hash.js';
+import { LIST_DEFS } from './rows-list.js';
+import { SET_DEFS } from './rows-set.js';
+import { ZSET_DEFS } from './rows-zset.js';
 
 const DEFS: Def[] = [
   [
@@ -537,7 +525,7 @@ function toSpec(def: Def): CommandSpec {
 
 export const COMMANDS: ReadonlyMap<string, CommandSpec> = (() => {
   const map = new Map<string, CommandSpec>();
-  for (const def of DEFS) map.set(def[0], toSpec(def));
+  for (const def of [...DEFS, ...HASH_DEFS, ...LIST_DEFS, ...SET_DEFS, ...ZSET_DEFS]) map.set(def[0], toSpec(def));
   for (const def of SUBDEFS) {
     const spec = toSpec(def);
     const [container, sub] = spec.name.split('|');

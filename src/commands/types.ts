@@ -45,6 +45,8 @@ export const Fault = {
   INVALID_CURSOR: 'INVALID_CURSOR',
   /** OBJECT FREQ under a policy that keeps no access counter */
   NOT_LFU: 'NOT_LFU',
+  /** the key holds a value of another type (Redis WRONGTYPE) */
+  WRONG_TYPE: 'WRONG_TYPE',
   /** an argument the store refuses (message says which) */
   BAD_ARGUMENT: 'BAD_ARGUMENT',
   /** the disk refused a read or write */
@@ -79,6 +81,7 @@ const FAULT_CODE: Record<Fault, ErrorCode> = {
   OUT_OF_MEMORY: ErrorCode.OUT_OF_MEMORY,
   INVALID_CURSOR: ErrorCode.BAD_ARGUMENT,
   NOT_LFU: ErrorCode.BAD_ARGUMENT,
+  WRONG_TYPE: ErrorCode.WRONG_TYPE,
   BAD_ARGUMENT: ErrorCode.BAD_ARGUMENT,
   DISK: ErrorCode.DISK,
   INTERNAL: ErrorCode.INTERNAL,

@@ -6,16 +6,20 @@
  */
 import * as C from '../commands/index.js';
 import { MAX_VALUE_LIMIT } from '../engine/index.js';
-import { ErrorCode, isCairnError } from '../errors.js';
 import type { ShardStore } from '../store/types.js';
 import { ShardUsec } from '../front/cmdstats.js';
 import { EMPTY_BULK, NIL, OK, ONE, PONG, ZERO, bulk, bulkArray, err, integer, simple } from './encode.js';
-import { NOT_FLOAT, NOT_INTEGER, OOM, OVERFLOW, SYNTAX, TOO_BIG, arityError, invalidExpire, sanitize, unknownCommand, unsupportedOption } from './errors.js';
+import { NOT_INTEGER, SYNTAX, arityError, unknownCommand, unsupportedOption } from './errors.js';
 import { parseRespCommand } from './framer.js';
 import { DEL_IF_SAME_COMMAND, ENTRY_COMMAND, NO_SUCH_KEY, PUT_COMMAND, SAME_OBJECT, copyReplace } from './move.js';
 import { SHARD_STATS_COMMAND } from './planner.js';
 import { EXEC_COMMAND, EXEC_HELD_COMMAND, WATCH_COMMAND, runExec, runWatch } from './multi-exec.js';
 import { LuaScripts } from './lua.js';
+import { type Ctx, type Handler, failure, lower, storeError } from './handler.js';
+import { HASH_HANDLERS } from './hashes.js';
+import { LIST_HANDLERS } from './lists.js';
+import { SET_HANDLERS } from './sets.js';
+import { ZSET_HANDLERS } from './zsets.js';
 import { SCRIPT_TIME_LIMIT_MS, type ScriptHost, checkScriptCall, runScriptCommand } from './scripting.js';
 
 export interface RespExecOptions {
@@ -32,20 +36,14 @@ export interface RespExecOptions {
   scriptTimeLimitMs?: number;
 }
 
-type Ctx = C.CommandContext;
-
 const EXEC_LOWER = EXEC_COMMAND.toLowerCase();
 const WATCH_LOWER = WATCH_COMMAND.toLowerCase();
 const EXEC_HELD_LOWER = EXEC_HELD_COMMAND.toLowerCase();
-type Handler = (ctx: Ctx, args: Buffer[]) => Promise<Buffer> | Buffer;
 
 const STRING = simple('string');
 const RAW = bulk(Buffer.from('raw'));
 const NONE = simple('none');
 const SCAN_HEAD = Buffer.from('*2\r\n');
-const NOT_LFU = err(
-  'An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.',
-);
 
 /** per store: the command context and the command times (INFO commandstats' usec), made once */
 interface ShardState {
@@ -116,50 +114,6 @@ export function executeRespArgs(store: ShardStore, args: Buffer[], options: Resp
   }
   state.usec.add(name, t0);
   return C.acknowledged(store, before, reply, storeError);
-}
-
-/** a command's coded failure in Redis' words; `cmd` names the command where Redis does */
-function failure(f: C.Failure, cmd: string): Buffer {
-  switch (f.fault) {
-    case C.Fault.NOT_INTEGER:
-      return NOT_INTEGER;
-    case C.Fault.NOT_FLOAT:
-      return NOT_FLOAT;
-    case C.Fault.OVERFLOW:
-      return OVERFLOW;
-    case C.Fault.DECREMENT_OVERFLOW:
-      return err('decrement would overflow');
-    case C.Fault.NAN_OR_INFINITY:
-      return err('increment would produce NaN or Infinity');
-    case C.Fault.OUT_OF_RANGE:
-      return err('offset is out of range');
-    case C.Fault.INVALID_EXPIRE:
-      return invalidExpire(cmd);
-    case C.Fault.VALUE_TOO_LARGE:
-      return TOO_BIG;
-    case C.Fault.OUT_OF_MEMORY:
-      return OOM;
-    case C.Fault.INVALID_CURSOR:
-      return err('invalid cursor');
-    case C.Fault.NOT_LFU:
-      return NOT_LFU;
-    default:
-      return err(sanitize(f.message === '' ? `${cmd} failed` : f.message));
-  }
-}
-
-/** a store error thrown inside a command (a value too large, no memory, the disk) */
-function storeError(e: unknown): Buffer {
-  if (isCairnError(e)) {
-    if (e.code === ErrorCode.VALUE_TOO_LARGE) return TOO_BIG;
-    if (e.code === ErrorCode.OUT_OF_MEMORY) return OOM;
-    return err(sanitize(e.message));
-  }
-  return err(sanitize(`internal error: ${e instanceof Error ? e.message : String(e)}`));
-}
-
-function lower(arg: Buffer): string {
-  return arg.length > 16 ? '' : arg.toString('latin1').toLowerCase();
 }
 
 function isExpireUnit(opt: string): opt is C.ExpireUnit {
@@ -485,6 +439,10 @@ class ShardScriptHost implements ScriptHost {
 }
 
 const HANDLERS = new Map<string, Handler>([
+  ...HASH_HANDLERS,
+  ...LIST_HANDLERS,
+  ...SET_HANDLERS,
+  ...ZSET_HANDLERS,
   ['eval', script],
   ['evalsha', script],
   ['eval_ro', script],

@@ -30,7 +30,21 @@ import { checkRecord, dataKey, HEADER_SIZE, recordCas, recordExpiresAt, recordFl
 import { Maintenance } from './maintenance.js';
 import { delOp, dirtyOp, expireDueOp, type Op, OP_DEL, OP_PUT, PRIOR_NONE, PRIOR_UNKNOWN, type PutOp, putOp } from './ops.js';
 import { badArgument, type Durability, type StoreIoStats, type StoreSettings, storeSettings, type TieredShardStoreOptions } from './options.js';
-import type { Entry, HotKeyStat, IncrResult, ScanPage, SetOptions, SetResult, SetStatus, ShardStats, ShardStore, UpdateAction, WritebackLag } from './types.js';
+import type { Collection } from '../engine/collections/types.js';
+import type {
+  Entry,
+  HotKeyStat,
+  IncrResult,
+  ScanPage,
+  SetOptions,
+  SetResult,
+  SetStatus,
+  ShardStats,
+  ShardStore,
+  UpdateAction,
+  WritebackLag,
+  WrongType,
+} from './types.js';
 import { Walks } from './walk.js';
 import { RETRY_MS, WritebackQueue } from './writeback.js';
 
@@ -177,6 +191,19 @@ export class TieredShardStore implements ShardStore {
     // From here until a graceful close the directory is marked in use (cleanShutdown: false).
     await disk.writeMeta(false, s.durability === 'sync');
     return store;
+  }
+
+  typeOf(_key: Uint8Array): number | null {
+    throw new Error('collections: not built yet');
+  }
+  readCollection<T extends Collection>(_key: Uint8Array, _type: number): T | null | WrongType {
+    throw new Error('collections: not built yet');
+  }
+  writeCollection<T extends Collection>(_key: Uint8Array, _type: number, _create?: () => T): T | null | WrongType {
+    throw new Error('collections: not built yet');
+  }
+  collectionChanged(_key: Uint8Array): void {
+    throw new Error('collections: not built yet');
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -8,9 +8,13 @@
  * after `settled()` resolves, which is where `sync` mode and the writeback lag bound make it wait.
  * Times are absolute milliseconds since the Unix epoch; 0 means "no expiry".
  */
+import type { Collection } from '../engine/collections/types.js';
 
 export interface Entry {
+  /** a string's bytes; a collection's `encode()` bytes (see `type`) */
   value: Buffer;
+  /** the value's type (ValueType, src/engine/collections): absent or 0 for a string */
+  type?: number;
   /** memcached-style client flags, u32. */
   flags: number;
   /** absolute expiry in ms since the epoch, 0 for none. */
@@ -22,6 +26,8 @@ export interface Entry {
 export type SetMode = 'always' | 'nx' | 'xx';
 
 export interface SetOptions {
+  /** the value is a collection's encoded bytes of this type (ValueType); absent or 0: a string */
+  type?: number;
   /** absolute expiry in ms; 0 or absent: no expiry (unless keepTtl). A time in the past deletes the key. */
   expiresAt?: number;
   /** keep the existing expiry of the key (Redis KEEPTTL). */
@@ -46,10 +52,24 @@ export interface SetResult {
   old?: Entry | null;
 }
 
-export type IncrResult = { status: 'ok'; value: bigint } | { status: 'not_found' } | { status: 'not_integer' } | { status: 'overflow' };
+export type IncrResult =
+  | { status: 'ok'; value: bigint }
+  | { status: 'not_found' }
+  | { status: 'not_integer' }
+  | { status: 'overflow' }
+  | { status: 'wrong_type' };
 
 /** What an update callback decides: keep the key as it is, write a new entry, or delete it. */
-export type UpdateAction = { op: 'keep' } | { op: 'delete' } | { op: 'set'; value: Uint8Array; flags?: number; expiresAt?: number };
+export type UpdateAction =
+  | { op: 'keep' }
+  | { op: 'delete' }
+  | { op: 'set'; value: Uint8Array; flags?: number; expiresAt?: number }
+  /** a new expiry (0: none; at or before now deletes) for the value as it is, of any type */
+  | { op: 'expire'; expiresAt: number };
+
+/** readCollection/writeCollection: the key holds a value of another type (Redis WRONGTYPE). */
+export const WRONG_TYPE: unique symbol = Symbol('WRONGTYPE');
+export type WrongType = typeof WRONG_TYPE;
 
 export interface ScanPage {
   /** '0' when the scan is complete. */
@@ -121,8 +141,25 @@ export interface ShardStore {
    * CAIRN_ERR_DISK when the disk refuses the writes.
    */
   settled(): Promise<void> | null;
+  /** the live entry: a collection's as its encoded bytes with its `type` (moves, replication, export) */
   get(key: Uint8Array): Entry | null;
+  /** writes a string; with `type`, a collection from its encoded bytes (a move, a replica, an import) */
   set(key: Uint8Array, value: Uint8Array, options?: SetOptions): SetResult;
+  /** the type of the live value at key (ValueType), null when the key is on neither tier */
+  typeOf(key: Uint8Array): number | null;
+  /**
+   * The collection of `type` at key, to read (a cold one comes back into memory): null when the key
+   * is absent, WRONG_TYPE when it holds another type. Do not change it: see writeCollection.
+   */
+  readCollection<T extends Collection>(key: Uint8Array, type: number): T | null | WrongType;
+  /**
+   * The collection of `type` at key, to change in place: as readCollection, but an absent key gets
+   * `create()` when given. After changing it call `collectionChanged(key)`, once per command, even
+   * when it was created and left empty: that recounts its memory, gives it a new CAS, queues it for
+   * the disk, and deletes the key when the collection is empty (as Redis does).
+   */
+  writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T): T | null | WrongType;
+  collectionChanged(key: Uint8Array): void;
   delete(key: Uint8Array): boolean;
   getdel(key: Uint8Array): Entry | null;
   exists(key: Uint8Array): boolean;
@@ -139,7 +176,7 @@ export interface ShardStore {
    * not_found); signed serves Redis (i64: overflow is an error, a missing key starts at 0 when create).
    */
   incr(key: Uint8Array, delta: bigint, unsigned: boolean, create: boolean): IncrResult;
-  /** append (or prepend) bytes; returns the new length, or -1 when the key is missing and !create. */
+  /** append (or prepend) bytes; returns the new length, -1 when the key is missing and !create, -2 when it holds a collection. */
   append(key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): number;
   /** atomic read-modify-write: fn sees the current live entry (or null) and decides. Returns what fn saw. */
   update(key: Uint8Array, fn: (current: Entry | null) => UpdateAction): Entry | null;

@@ -3,7 +3,19 @@
  * contract of src/store/types.ts (times in ms, 0 = no expiry, a past time deletes, CAS increasing).
  * It is not the real store (src/store/shard-store.ts); the tests run against both where they can.
  */
-import type { Entry, IncrResult, ScanPage, SetOptions, SetResult, ShardStats, ShardStore, UpdateAction } from '../../src/store/types.js';
+import { type Collection, decodeCollection } from '../../src/engine/collections/index.js';
+import {
+  type Entry,
+  type IncrResult,
+  type ScanPage,
+  type SetOptions,
+  type SetResult,
+  type ShardStats,
+  type ShardStore,
+  type UpdateAction,
+  WRONG_TYPE,
+  type WrongType,
+} from '../../src/store/types.js';
 import { RespFramer, type RespFramerOptions } from '../../src/resp/framer.js';
 import { planResp } from '../../src/resp/planner.js';
 import { executeResp } from '../../src/resp/executor.js';
@@ -53,6 +65,7 @@ export class MapStoreDouble implements ShardStore {
   private put(key: Uint8Array, value: Uint8Array, flags: number, expiresAt: number): number {
     const cas = ++this.casCounter;
     this.writes++;
+    this.objs.delete(this.k(key));
     if (expiresAt !== 0 && expiresAt <= this.now) {
       this.map.delete(this.k(key));
       return cas;
@@ -65,7 +78,8 @@ export class MapStoreDouble implements ShardStore {
     const e = this.live(key);
     if (e) this.hits++;
     else this.misses++;
-    return e;
+    const obj = e?.type ? this.objs.get(this.k(key)) : undefined;
+    return obj === undefined ? e : { ...e, value: obj.encode() };
   }
 
   set(key: Uint8Array, value: Uint8Array, o: SetOptions = {}): SetResult {
@@ -85,12 +99,14 @@ export class MapStoreDouble implements ShardStore {
   delete(key: Uint8Array): boolean {
     const had = this.live(key) !== null;
     this.map.delete(this.k(key));
+    this.objs.delete(this.k(key));
     return had;
   }
 
   getdel(key: Uint8Array): Entry | null {
-    const e = this.live(key);
+    const e = this.get(key);
     this.map.delete(this.k(key));
+    this.objs.delete(this.k(key));
     return e;
   }
 
@@ -163,11 +179,58 @@ export class MapStoreDouble implements ShardStore {
   update(key: Uint8Array, fn: (current: Entry | null) => UpdateAction): Entry | null {
     const cur = this.live(key);
     const action = fn(cur);
-    if (action.op === 'delete') this.map.delete(this.k(key));
-    else if (action.op === 'set') {
+    if (action.op === 'delete') this.delete(key);
+    else if (action.op === 'expire' && cur !== null) {
+      if (action.expiresAt !== 0 && action.expiresAt <= this.now) this.delete(key);
+      else cur.expiresAt = action.expiresAt;
+      this.writes++;
+    } else if (action.op === 'set') {
       this.put(key, action.value, action.flags ?? cur?.flags ?? 0, action.expiresAt ?? cur?.expiresAt ?? 0);
     }
     return cur;
+  }
+
+  /** collections by key (their entries in `map` carry the type; the value is encoded on get) */
+  readonly objs = new Map<string, Collection>();
+
+  typeOf(key: Uint8Array): number | null {
+    const e = this.live(key);
+    return e === null ? null : (e.type ?? 0);
+  }
+
+  readCollection<T extends Collection>(key: Uint8Array, type: number): T | null | WrongType {
+    const e = this.live(key);
+    if (e === null) return null;
+    if ((e.type ?? 0) !== type) return WRONG_TYPE;
+    let obj = this.objs.get(this.k(key));
+    if (obj === undefined) {
+      obj = decodeCollection(type, e.value);
+      this.objs.set(this.k(key), obj);
+    }
+    return obj as T;
+  }
+
+  writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T): T | null | WrongType {
+    const found = this.readCollection<T>(key, type);
+    if (found !== null || create === undefined) return found;
+    const obj = create();
+    this.objs.set(this.k(key), obj);
+    this.map.set(this.k(key), { value: Buffer.alloc(0), type, flags: 0, expiresAt: 0, cas: ++this.casCounter });
+    return obj;
+  }
+
+  collectionChanged(key: Uint8Array): void {
+    const k = this.k(key);
+    const obj = this.objs.get(k);
+    const e = this.map.get(k);
+    this.writes++;
+    if (obj === undefined || e === undefined) return;
+    if (obj.size === 0) {
+      this.map.delete(k);
+      this.objs.delete(k);
+      return;
+    }
+    e.cas = ++this.casCounter;
   }
 
   restore(key: Uint8Array): boolean {

@@ -1,0 +1,25 @@
+/**
+ * How the data-type commands reach their collection: the store's readCollection / writeCollection
+ * with a wrong type as the WRONG_TYPE failure. A command that changed a collection it got from
+ * `writable` calls `changed(ctx, key)` once before it returns.
+ */
+import type { Collection } from '../engine/collections/types.js';
+import { WRONG_TYPE } from '../store/types.js';
+import { Fault, fail, type CommandContext, type Failure } from './types.js';
+
+/** the collection to read; null when the key is absent; WRONG_TYPE when it holds another type */
+export function readable<T extends Collection>(ctx: CommandContext, key: Uint8Array, type: number): T | null | Failure {
+  const c = ctx.store.readCollection<T>(key, type);
+  return c === WRONG_TYPE ? fail(Fault.WRONG_TYPE) : c;
+}
+
+/** the collection to change; with `create`, an absent key gets a new empty one (call `changed` after) */
+export function writable<T extends Collection>(ctx: CommandContext, key: Uint8Array, type: number, create?: () => T): T | null | Failure {
+  const c = ctx.store.writeCollection<T>(key, type, create);
+  return c === WRONG_TYPE ? fail(Fault.WRONG_TYPE) : c;
+}
+
+/** after a change to a collection from `writable`: memory recounted, queued for disk, deleted when empty */
+export function changed(ctx: CommandContext, key: Uint8Array): void {
+  ctx.store.collectionChanged(key);
+}

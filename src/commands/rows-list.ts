@@ -1,0 +1,4 @@
+/** The list commands' rows of the command table (src/commands/table.ts). */
+import type { Def } from './def.js';
+
+export const LIST_DEFS: Def[] = [];
