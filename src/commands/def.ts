@@ -1,6 +1,9 @@
 /** A command table row as written (src/commands/table.ts and the rows-*.ts of each data type). */
-/** how the acceptor routes a command: see src/commands/table.ts */
-export type Route = 'key' | 'keys' | 'pairs' | 'move' | 'all' | 'scan' | 'local' | 'pubsub' | 'replication' | 'script';
+/**
+ * How the acceptor routes a command: see src/commands/table.ts. same: every key (the row's key spec,
+ * or commandKeys() for a command with a numkeys argument) must be on one shard, where it runs.
+ */
+export type Route = 'key' | 'keys' | 'pairs' | 'move' | 'all' | 'scan' | 'local' | 'pubsub' | 'replication' | 'script' | 'same';
 
 export type Def = [
   name: string,
@@ -19,3 +22,41 @@ export const ONE_KEY: [number, number, number] = [1, 1, 1];
 export const ALL_KEYS: [number, number, number] = [1, -1, 1];
 export const PAIRS: [number, number, number] = [1, -1, 2];
 export const TWO_KEYS: [number, number, number] = [1, 2, 1];
+
+/**
+ * Commands whose keys follow a count argument (`numkeys key ...`): where the count stands, and
+ * whether a destination key comes first. Their rows declare no key spec (Redis marks them
+ * movablekeys); commandKeys() finds the keys.
+ */
+const NUMKEYS: ReadonlyMap<string, { at: number; dest: boolean }> = new Map([
+  ['zunionstore', { at: 2, dest: true }],
+  ['zinterstore', { at: 2, dest: true }],
+  ['zdiffstore', { at: 2, dest: true }],
+  ['zunion', { at: 1, dest: false }],
+  ['zinter', { at: 1, dest: false }],
+  ['zdiff', { at: 1, dest: false }],
+  ['zintercard', { at: 1, dest: false }],
+  ['sintercard', { at: 1, dest: false }],
+  ['lmpop', { at: 1, dest: false }],
+  ['zmpop', { at: 1, dest: false }],
+  ['blmpop', { at: 2, dest: false }],
+  ['bzmpop', { at: 2, dest: false }],
+]);
+
+/**
+ * The key indexes of a numkeys command (keys after a count argument): undefined for any other
+ * command; [] when the count is not a positive integer within the arguments (the shard answers
+ * Redis' error for it).
+ */
+export function numkeyIndexes(name: string, args: readonly Uint8Array[]): number[] | undefined {
+  const nk = NUMKEYS.get(name);
+  if (nk === undefined) return undefined;
+  if (nk.at >= args.length) return [];
+  const text = Buffer.from(args[nk.at]).toString('latin1');
+  if (!/^[1-9][0-9]{0,8}$/.test(text)) return [];
+  const n = Number(text);
+  if (nk.at + n >= args.length) return [];
+  const out: number[] = nk.dest ? [1] : [];
+  for (let i = 1; i <= n; i++) out.push(nk.at + i);
+  return out;
+}

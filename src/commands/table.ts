@@ -35,7 +35,7 @@ export interface CommandSpec {
   subcommands?: Map<string, CommandSpec>;
 }
 
-import { ALL_KEYS, type Def, NO_KEYS, ONE_KEY, PAIRS, type Route, TWO_KEYS } from './def.js';
+import { ALL_KEYS, type Def, NO_KEYS, numkeyIndexes, ONE_KEY, PAIRS, type Route, TWO_KEYS } from './def.js';
 import { HASH_DEFS } from './rows-hash.js';
 import { LIST_DEFS } from './rows-list.js';
 import { SET_DEFS } from './rows-set.js';
@@ -555,7 +555,10 @@ export function commandName(arg: Buffer): string {
 }
 
 /** the argument indexes holding keys, per the spec's first/last/step. */
-export function keyIndexes(spec: CommandSpec, argc: number): number[] {
+/** the argument indexes of a command's keys: its key spec, or after the count of a numkeys command (given `args`) */
+export function keyIndexes(spec: CommandSpec, argc: number, args?: readonly Uint8Array[]): number[] {
+  const numkeys = args === undefined ? undefined : numkeyIndexes(spec.name, args);
+  if (numkeys !== undefined) return numkeys;
   if (spec.firstKey === 0) return [];
   const last = spec.lastKey < 0 ? argc + spec.lastKey : spec.lastKey;
   const out: number[] = [];

@@ -324,7 +324,7 @@ function getKeys(cmd: Buffer[]): Buffer {
     spec = sub;
   }
   if (!arityOk(spec, cmd.length)) return err('Invalid number of arguments specified for command');
-  const idx = keyIndexes(spec, cmd.length);
+  const idx = keyIndexes(spec, cmd.length, cmd);
   if (idx.length === 0) return err('The command has no key arguments');
   return bulkArray(idx.map((i) => cmd[i]));
 }

@@ -4,7 +4,7 @@
  * in Redis' order (unknown command, then arity, then NOAUTH).
  */
 import { shardOf } from '../hash.js';
-import { COMMANDS, arityOk, commandName, type CommandSpec } from '../commands/table.js';
+import { COMMANDS, arityOk, commandName, keyIndexes, type CommandSpec } from '../commands/table.js';
 import { EMPTY, NIL, OK, ONE, ZERO, array, bulk, bulkString, command, err, errCode, integer } from './encode.js';
 import { NOAUTH, SYNTAX, arityError, unknownCommand, unknownSubcommand } from './errors.js';
 import { parseRespCommand, type RespFrame } from './framer.js';
@@ -90,6 +90,9 @@ export function planResp(frame: RespFrame, conn: ConnState): Plan {
   return plan;
 }
 
+/** Redis Cluster's CROSSSLOT reply, naming cairn's unit (a shard) and the way to meet the rule */
+export const CROSS_SHARD = errCode("CROSSSLOT Keys in request don't hash to the same shard (use a {hash tag} to put them on one)");
+
 function route(spec: CommandSpec, name: string, args: Buffer[], raw: Buffer, conn: ConnState): Plan {
   if (conn.pubsub?.subscribed && spec.name === 'ping') {
     return local(array([bulkString('pong'), args.length > 1 ? bulk(args[1]) : bulkString('')]));
@@ -125,7 +128,22 @@ function route(spec: CommandSpec, name: string, args: Buffer[], raw: Buffer, con
       return planLocal(spec, args, conn);
     case 'script':
       return planScript(spec, args, raw, conn);
+    case 'same':
+      return planSameShard(spec, args, raw, conn);
   }
+}
+
+/**
+ * A command whose keys must meet on one shard (SINTER, SMOVE, LMOVE, ZUNIONSTORE, BLPOP, ...): run
+ * there, or refused naming the rule ({hash tags} put related keys on one shard). A numkeys command
+ * whose count is bad goes to its first argument's shard, which answers Redis' error.
+ */
+function planSameShard(spec: CommandSpec, args: Buffer[], raw: Buffer, conn: ConnState): Plan {
+  const at = keyIndexes(spec, args.length, args);
+  if (at.length === 0) return { kind: 'shard', key: args[1], shard: shardFor(args[1], conn), raw };
+  const shard = shardFor(args[at[0]], conn);
+  for (let i = 1; i < at.length; i++) if (shardFor(args[at[i]], conn) !== shard) return { ...local(CROSS_SHARD), rejected: true };
+  return { kind: 'shard', key: args[at[0]], shard, raw };
 }
 
 /**

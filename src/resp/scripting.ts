@@ -199,6 +199,6 @@ export function checkScriptCall(args: Buffer[], readOnly: boolean, shard: number
   if (!arityOk(spec, args.length)) return WRONG_ARGS;
   if (spec.flags.includes('noscript') || spec.route === 'all' || spec.route === 'scan' || spec.route === 'script') return NOT_ALLOWED;
   if (readOnly && spec.flags.includes('write')) return WRITE_IN_RO;
-  if (shards > 1) for (const i of keyIndexes(spec, args.length)) if (shardOf(args[i], shards) !== shard) return NON_LOCAL;
+  if (shards > 1) for (const i of keyIndexes(spec, args.length, args)) if (shardOf(args[i], shards) !== shard) return NON_LOCAL;
   return spec;
 }
