@@ -5,11 +5,12 @@
 import { MessageKind } from '../src/hop/kinds.js';
 import { executeMemcache } from '../src/memcache/executor.js';
 import { handleNativeFrame } from '../src/native/execute.js';
-import { executeResp } from '../src/resp/executor.js';
+import { cancelBlocked, executeResp } from '../src/resp/executor.js';
 import type { ShardMetrics } from '../src/shards/metrics.js';
 import type { ShardStore } from '../src/store/types.js';
 
-export type Executor = (kind: number, payload: Buffer) => Uint8Array | Promise<Uint8Array>;
+/** `conn`: the message's connection id on the shard (ConnectionOrder.id), for BLOCKING and CANCEL */
+export type Executor = (kind: number, payload: Buffer, conn?: number) => Uint8Array | Promise<Uint8Array>;
 
 export interface ExecutorOptions {
   maxValueSize?: number;
@@ -29,8 +30,12 @@ export function createExecutors(store: ShardStore, shard: number, shards: number
     count: metrics && ((name: string) => metrics.countResp(name)),
   };
   const nativeOptions = { maxValue: options.maxValueSize };
-  return (kind, payload) => {
+  return (kind, payload, conn = 0) => {
     switch (kind) {
+      case MessageKind.BLOCKING:
+        return executeResp(store, payload, respOptions, conn);
+      case MessageKind.CANCEL:
+        return cancelBlocked(store, conn);
       case MessageKind.NATIVE:
       case MessageKind.NATIVE_BROADCAST:
         return handleNativeFrame(store, shard, shards, payload, nativeOptions);

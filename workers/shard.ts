@@ -21,6 +21,7 @@ import { createPackr } from '../src/msgpack.js';
 import { createExecutors } from './executors.js';
 import { ShardMetrics } from '../src/shards/metrics.js';
 import { ConnectionOrder } from '../src/shards/order.js';
+import { BlockingMessages } from '../src/shards/blocked.js';
 import { type DeferredMessage, ShardHold, notHeldFailure } from '../src/shards/hold.js';
 import { TieredShardStore } from '../src/store/shard-store.js';
 import type { ShardWorkerData, WorkerRequest, WorkerReply } from '../src/shards/messages.js';
@@ -63,10 +64,16 @@ const inbound = data.links.map((l) => new Ring(l.request));
 const order = new ConnectionOrder();
 
 const hold = new ShardHold(runDeferred);
+const blocking = new BlockingMessages();
+const EMPTY = new Uint8Array(0);
 
 /** Runs one message and sends its reply; a command that does not finish at once holds its connection's later ones. */
 function run(f: number, out: Outbox, kind: number, conn: number, seq: number, payload: Buffer): void {
   const id = ConnectionOrder.id(f, conn);
+  if (kind === MessageKind.BLOCKING) {
+    runBlocking(f, out, id, conn, seq, payload);
+    return;
+  }
   let runKind = kind;
   if (kind === MessageKind.HOLD || kind === MessageKind.RELEASE) {
     // a hold's payload is a RESP command: transactions are RESP's
@@ -111,8 +118,63 @@ function run(f: number, out: Outbox, kind: number, conn: number, seq: number, pa
   );
 }
 
+/**
+ * A BLOCKING message (BLPOP and friends): run with its connection's id so that it may wait; while it
+ * waits its connection's later messages wait too (the front sends none). One whose connection closed
+ * before it ran is answered empty without running: it must not take anything.
+ */
+function runBlocking(f: number, out: Outbox, id: number, conn: number, seq: number, payload: Buffer): void {
+  const answer = (kind: number, reply: Uint8Array): void => {
+    blocking.answered(id);
+    out.send(kind, conn, seq, reply);
+  };
+  if (!blocking.runs(id)) {
+    answer(MessageKind.BLOCKING, EMPTY);
+    return;
+  }
+  metrics.count(MessageKind.RESP, payload);
+  let result: Uint8Array | Promise<Uint8Array>;
+  try {
+    result = execute(MessageKind.BLOCKING, payload, id);
+  } catch (err) {
+    answer(MessageKind.FAILURE, failureOf(err));
+    return;
+  }
+  if (result instanceof Uint8Array) {
+    answer(MessageKind.BLOCKING, result);
+    return;
+  }
+  order.begin(id);
+  result.then(
+    (reply) => {
+      answer(MessageKind.BLOCKING, reply);
+      release(f, out, id);
+    },
+    (err) => {
+      answer(MessageKind.FAILURE, failureOf(err));
+      release(f, out, id);
+    },
+  );
+}
+
+/**
+ * A CANCEL: the connection closed while its BLOCKING message was unanswered. It passes the
+ * connection's queue (where its own blocked command would keep it) but not another connection's
+ * hold, so it never overtakes a BLOCKING message deferred there.
+ */
+function cancel(f: number, conn: number, seq: number, payload: Buffer): void {
+  const id = ConnectionOrder.id(f, conn);
+  if (hold.defer(id, f, MessageKind.CANCEL, conn, seq, payload)) return;
+  if (blocking.cancel(id)) execute(MessageKind.CANCEL, payload, id);
+  outboxes[f].send(MessageKind.CANCEL, conn, seq, EMPTY);
+}
+
 /** A message off a ring (or one that waited): deferred while another connection holds the shard, queued behind its connection's command in progress, or run. */
 function dispatch(f: number, kind: number, conn: number, seq: number, payload: Buffer): void {
+  if (kind === MessageKind.CANCEL) {
+    cancel(f, conn, seq, payload);
+    return;
+  }
   const id = ConnectionOrder.id(f, conn);
   if (hold.defer(id, f, kind, conn, seq, payload)) return;
   if (order.hold(id, kind, conn, seq, payload)) return;
@@ -137,6 +199,7 @@ const visitors = outboxes.map((_out, f) => (kind: number, conn: number, seq: num
     outboxes[f].send(kind, conn, seq, packr.pack(metrics.report(data.shard, store.isOpen, store.stats())) as Uint8Array);
     return;
   }
+  if (kind === MessageKind.BLOCKING) blocking.arrived(ConnectionOrder.id(f, conn));
   dispatch(f, kind, conn, seq, payload);
 });
 // a front's requests are read once it has failed over what it sent this shard's previous worker

@@ -7,6 +7,8 @@
  * overtook an earlier one is remembered in a small map until the head catches up with it.
  */
 
+import { MessageKind } from '../hop/kinds.js';
+
 /** A number while it is exact (connection ids below 2^21), else a string. */
 function earlyKey(conn: number, seq: number): number | string {
   return conn < 0x200000 ? conn * 0x100000000 + seq : `${conn}:${seq}`;
@@ -26,12 +28,21 @@ export class InflightLog {
   private tail = 0;
   /** replies that overtook the head: (conn, seq) → how many */
   private early = new Map<number | string, number>();
+  /**
+   * BLOCKING messages (BLPOP, ...), kept out of the FIFO: one may be answered long after every later
+   * request, and at the head it would turn each of their replies into an early one meanwhile
+   */
+  private parked = new Map<number | string, { kind: number; conn: number; seq: number }>();
 
   get size(): number {
-    return this.tail - this.head;
+    return this.tail - this.head + this.parked.size;
   }
 
   push(kind: number, conn: number, seq: number): void {
+    if (kind === MessageKind.BLOCKING) {
+      this.parked.set(earlyKey(conn >>> 0, seq >>> 0), { kind, conn: conn >>> 0, seq: seq >>> 0 });
+      return;
+    }
     if (this.tail === this.kinds.length) this.grow();
     const t = this.tail++;
     this.kinds[t] = kind;
@@ -41,6 +52,7 @@ export class InflightLog {
 
   /** A reply (or failure) for (conn, seq) arrived. */
   settle(conn: number, seq: number): void {
+    if (this.parked.size > 0 && this.parked.delete(earlyKey(conn >>> 0, seq >>> 0))) return;
     if (this.head === this.tail) return; // not ours (e.g. an internal request of another layer)
     if (this.conns[this.head] === conn >>> 0 && this.seqs[this.head] === seq >>> 0) {
       this.head++;
@@ -78,6 +90,8 @@ export class InflightLog {
     }
     this.head = this.tail = 0;
     this.early.clear();
+    for (const r of this.parked.values()) out.push(r);
+    this.parked.clear();
     return out;
   }
 

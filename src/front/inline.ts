@@ -11,6 +11,7 @@ import { failureOf } from '../hop/failure.js';
 import { createPackr } from '../msgpack.js';
 import { ShardMetrics } from '../shards/metrics.js';
 import { ConnectionOrder } from '../shards/order.js';
+import { BlockingMessages } from '../shards/blocked.js';
 import { type DeferredMessage, ShardHold, notHeldFailure } from '../shards/hold.js';
 import type { ShardStats } from '../store/types.js';
 import { TieredShardStore } from '../store/shard-store.js';
@@ -27,6 +28,8 @@ export class InlineBackend implements ShardBackend {
   private readonly orders: ConnectionOrder[];
   /** per shard: held by a transaction across shards (src/shards/hold.ts) */
   private readonly holds: ShardHold[];
+  /** per shard: BLOCKING messages unanswered, and those whose connection closed (src/shards/blocked.ts) */
+  private readonly blocking: BlockingMessages[];
 
   private constructor(
     private readonly stores: TieredShardStore[],
@@ -37,6 +40,7 @@ export class InlineBackend implements ShardBackend {
     this.metrics = stores.map(() => new ShardMetrics());
     this.orders = stores.map(() => new ConnectionOrder());
     this.holds = stores.map((_, shard) => new ShardHold((waiting) => this.runDeferred(shard, waiting)));
+    this.blocking = stores.map(() => new BlockingMessages());
     this.executors = stores.map((s, i) => factory(s, i, stores.length, { maxValueSize, scriptTimeLimitMs, metrics: this.metrics[i] }));
   }
 
@@ -86,10 +90,22 @@ export class InlineBackend implements ShardBackend {
       queueMicrotask(() => this.handler(kind, conn, seq, reply));
       return;
     }
+    if (kind === MessageKind.BLOCKING) this.blocking[shard].arrived(conn);
     this.dispatch(shard, kind, conn, seq, bytes);
   }
 
+  /** as a shard thread takes a CANCEL (workers/shard.ts): past the connection's queue, not past a hold */
+  private cancel(shard: number, conn: number, seq: number, bytes: Buffer): void {
+    if (this.holds[shard].defer(conn, 0, MessageKind.CANCEL, conn, seq, bytes)) return;
+    if (this.blocking[shard].cancel(conn)) this.executors[shard](MessageKind.CANCEL, bytes, conn);
+    queueMicrotask(() => this.handler(MessageKind.CANCEL, conn, seq, Buffer.alloc(0)));
+  }
+
   private dispatch(shard: number, kind: number, conn: number, seq: number, bytes: Buffer): void {
+    if (kind === MessageKind.CANCEL) {
+      this.cancel(shard, conn, seq, bytes);
+      return;
+    }
     if (this.holds[shard].defer(conn, 0, kind, conn, seq, bytes)) return;
     if (this.orders[shard].hold(conn, kind, conn, seq, bytes)) return;
     this.run(shard, kind, conn, seq, bytes);
@@ -101,7 +117,17 @@ export class InlineBackend implements ShardBackend {
 
   /** As a shard thread runs a message (workers/shard.ts), one connection's commands in order. */
   private run(shard: number, kind: number, conn: number, seq: number, bytes: Buffer): void {
-    const fail = (err: unknown): void => this.handler(MessageKind.FAILURE, conn, seq, failureOf(err));
+    const blocking = kind === MessageKind.BLOCKING ? this.blocking[shard] : null;
+    const deliver = (k: number, payload: Buffer): void => {
+      blocking?.answered(conn);
+      this.handler(k, conn, seq, payload);
+    };
+    if (blocking !== null && !blocking.runs(conn)) {
+      // its connection closed before it ran: it must not take anything
+      queueMicrotask(() => deliver(kind, Buffer.alloc(0)));
+      return;
+    }
+    const fail = (err: unknown): void => deliver(MessageKind.FAILURE, failureOf(err));
     const hold = this.holds[shard];
     let runKind = kind;
     if (kind === MessageKind.HOLD || kind === MessageKind.RELEASE) {
@@ -118,7 +144,7 @@ export class InlineBackend implements ShardBackend {
     };
     let result: Uint8Array | Promise<Uint8Array>;
     try {
-      result = this.executors[shard](runKind, bytes);
+      result = this.executors[shard](runKind, bytes, conn);
     } catch (err) {
       queueMicrotask(() => fail(err));
       letGo();
@@ -126,7 +152,7 @@ export class InlineBackend implements ShardBackend {
     }
     // Replies are delivered asynchronously in both modes, so callers never see re-entrant replies.
     if (result instanceof Uint8Array) {
-      Promise.resolve(result).then((reply) => this.handler(kind, conn, seq, Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength)), fail);
+      Promise.resolve(result).then((reply) => deliver(kind, Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength)), fail);
       letGo();
       return;
     }
@@ -141,7 +167,7 @@ export class InlineBackend implements ShardBackend {
     };
     result.then(
       (reply) => {
-        this.handler(kind, conn, seq, Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength));
+        deliver(kind, Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength));
         release();
       },
       (err) => {

@@ -154,6 +154,12 @@ export interface ShardPlan {
   key: Buffer;
   shard: number;
   raw: Buffer;
+  /**
+   * a command that may block (BLPOP, BLMOVE, ...): sent as MessageKind.BLOCKING, and the connection
+   * routes nothing else until its reply, as Redis runs nothing of a blocked client; when the
+   * connection closes first, its shard is told to cancel it
+   */
+  blocking?: boolean;
 }
 
 export interface SplitPart {

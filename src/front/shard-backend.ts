@@ -6,8 +6,8 @@ import type { ShardStats, ShardStore } from '../store/types.js';
 
 export type ReplyHandler = (kind: number, conn: number, seq: number, payload: Buffer) => void;
 
-/** A shard's executor: a ring message in, the reply bytes out (workers/executors.ts). */
-export type Executor = (kind: number, payload: Buffer) => Uint8Array | Promise<Uint8Array>;
+/** A shard's executor: a ring message in, the reply bytes out (workers/executors.ts); `conn` identifies the connection (BLOCKING, CANCEL). */
+export type Executor = (kind: number, payload: Buffer, conn?: number) => Uint8Array | Promise<Uint8Array>;
 export type ExecutorFactory = (
   store: ShardStore,
   shard: number,

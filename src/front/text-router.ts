@@ -12,6 +12,8 @@ import type { ShardSender } from './shard-backend.js';
 import { HOLD_TIMEOUT_MS } from '../shards/hold.js';
 import type { HeldPlan, Plan, SplitPart } from './plan.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /** Where a planned command goes: the plan shapes of src/front/plan.ts. */
 export type Route = Plan;
 type RoutePart = Pick<SplitPart, 'shard' | 'raw'>;
@@ -42,6 +44,8 @@ export class TextRouter {
   private holding: Holding | null = null;
   /** a WAIT in progress: let go of it when the connection closes */
   private waiting: (() => void) | null = null;
+  /** the shard of a blocking command in progress (BLPOP, ...), -1 when none: told to cancel it when the connection closes */
+  private blockedOn = -1;
 
   /**
    * A two-step command is between its steps: the connection routes nothing else until it is done, so
@@ -49,6 +53,11 @@ export class TextRouter {
    */
   get chaining(): boolean {
     return this.chains > 0;
+  }
+
+  /** a blocking command (BLPOP, ...) waits for its reply */
+  get blocked(): boolean {
+    return this.blockedOn >= 0;
   }
 
   constructor(
@@ -68,6 +77,10 @@ export class TextRouter {
     const kind = this.kind;
     switch (plan.kind) {
       case 'shard':
+        if (plan.blocking === true && kind === MessageKind.RESP) {
+          this.block(plan.shard, plan.raw, replies.expect(null, plan));
+          return false;
+        }
         backend.send(plan.shard, kind, this.conn, replies.expect(null, plan), plan.raw);
         return false;
       case 'split': {
@@ -135,11 +148,27 @@ export class TextRouter {
    */
   close(): void {
     this.waiting?.();
+    if (this.blockedOn >= 0) {
+      this.ask(this.blockedOn, MessageKind.CANCEL, EMPTY, () => undefined);
+      this.blockedOn = -1;
+    }
     const h = this.holding;
     if (h === null || h.parts) return;
     h.abandoned = true;
     this.holding = null;
     for (const shard of h.asked) this.ask(shard, MessageKind.RELEASE, h.release, () => undefined);
+  }
+
+  /** A blocking command: nothing else of the connection is routed until its reply comes. */
+  private block(shard: number, raw: Buffer, seq: number): void {
+    this.chains++;
+    this.blockedOn = shard;
+    this.ask(shard, MessageKind.BLOCKING, raw, (reply) => {
+      this.blockedOn = -1;
+      this.chains--;
+      this.replies.fill(seq, reply);
+      this.ready();
+    });
   }
 
   /** One internal request; its reply goes to `then`, not to the ordered queue. */

@@ -8,7 +8,7 @@ import * as C from '../commands/index.js';
 import { MAX_VALUE_LIMIT } from '../engine/index.js';
 import type { ShardStore } from '../store/types.js';
 import { ShardUsec } from '../front/cmdstats.js';
-import { EMPTY_BULK, NIL, OK, ONE, PONG, ZERO, bulk, bulkArray, err, integer, simple } from './encode.js';
+import { EMPTY, EMPTY_BULK, NIL, OK, ONE, PONG, ZERO, bulk, bulkArray, err, integer, simple } from './encode.js';
 import { NOT_INTEGER, SYNTAX, arityError, unknownCommand, unsupportedOption } from './errors.js';
 import { parseRespCommand } from './framer.js';
 import { DEL_IF_SAME_COMMAND, ENTRY_COMMAND, NO_SUCH_KEY, PUT_COMMAND, SAME_OBJECT, copyReplace } from './move.js';
@@ -68,13 +68,33 @@ function stateOf(store: ShardStore, maxValueSize: number): ShardState {
  * it waits for the disk (a whole-shard command, or a change `sync` mode must make durable first).
  * Either way the command takes effect when it is called.
  */
-export function executeResp(store: ShardStore, raw: Buffer, options: RespExecOptions = {}): Buffer | Promise<Buffer> {
+export function executeResp(store: ShardStore, raw: Buffer, options: RespExecOptions = {}, blocker: number | null = null): Buffer | Promise<Buffer> {
   const args = parseRespCommand(raw);
   if (args === null) {
     options.count?.('other');
     return err('Protocol error: bad forwarded command');
   }
-  return executeRespArgs(store, args, options);
+  let reply: Buffer | Promise<Buffer>;
+  if (blocker === null) reply = executeRespArgs(store, args, options);
+  else {
+    // the front sent it as blocking: BLPOP and friends may wait, for this connection
+    const waiters = C.waitersOf(store);
+    waiters.blocker = blocker;
+    try {
+      reply = executeRespArgs(store, args, options);
+    } finally {
+      waiters.blocker = null;
+    }
+  }
+  // clients blocked on keys this message filled take from them before the next message runs
+  C.serveReady(store);
+  return reply;
+}
+
+/** The connection closed while blocked (MessageKind.CANCEL): its waiter ends, taking nothing. */
+export function cancelBlocked(store: ShardStore, conn: number): Buffer {
+  C.cancelWaiter(store, conn);
+  return EMPTY;
 }
 
 /** executes commands one after another (a shard's batch), replies in the same order. */
@@ -357,6 +377,7 @@ function rename(nx: boolean): Handler {
   return (ctx, args) => {
     const r = C.rename(ctx, args[1], args[2], nx);
     if (r === 'missing') return NO_SUCH_KEY;
+    if (r === 'done') C.keyReady(ctx.store, args[2]); // a list renamed onto a key clients wait on
     if (nx) return r === 'done' ? ONE : ZERO;
     return OK;
   };
@@ -368,6 +389,7 @@ function copy(ctx: Ctx, args: Buffer[]): Buffer {
   if (typeof replace !== 'boolean') return replace;
   const r = C.copy(ctx, args[1], args[2], replace);
   if (r === 'same') return SAME_OBJECT;
+  if (r === 'done') C.keyReady(ctx.store, args[2]);
   return r === 'done' ? ONE : ZERO;
 }
 
@@ -391,7 +413,9 @@ function putEntry(ctx: Ctx, args: Buffer[]): Buffer {
   const expiresAt = wholeNumber(args[4], Number.MAX_SAFE_INTEGER);
   const mode = args.length === 6 ? lower(args[5]) : '';
   if (flags === null || expiresAt === null || (mode !== 'nx' && mode !== 'always')) return err(`${PUT_COMMAND}: bad arguments`);
-  return C.put(ctx, args[1], { value: args[2], flags, expiresAt }, mode === 'nx') ? ONE : ZERO;
+  if (!C.put(ctx, args[1], { value: args[2], flags, expiresAt }, mode === 'nx')) return ZERO;
+  C.keyReady(ctx.store, args[1]);
+  return ONE;
 }
 
 function delIfSame(ctx: Ctx, args: Buffer[]): Buffer {

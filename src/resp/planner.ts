@@ -143,6 +143,7 @@ function planSameShard(spec: CommandSpec, args: Buffer[], raw: Buffer, conn: Con
   if (at.length === 0) return { kind: 'shard', key: args[1], shard: shardFor(args[1], conn), raw };
   const shard = shardFor(args[at[0]], conn);
   for (let i = 1; i < at.length; i++) if (shardFor(args[at[i]], conn) !== shard) return { ...local(CROSS_SHARD), rejected: true };
+  if (spec.flags.includes('blocking')) return { kind: 'shard', key: args[at[0]], shard, raw, blocking: true };
   return { kind: 'shard', key: args[at[0]], shard, raw };
 }
 

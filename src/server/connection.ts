@@ -12,6 +12,8 @@ export interface Connection {
   readonly inFlight: number;
   /** bytes of an incomplete request held (the acceptor's --client-timeout watches it) */
   readonly buffered?: number;
+  /** a blocking command (BLPOP, ...) waits: input held meanwhile waits for the server, not the client */
+  readonly blocked?: boolean;
   /** reply bytes this connection held (reserved for requests in flight, or unsent) at the acceptor's last count; the acceptor's to keep */
   held: number;
   onData(chunk: Buffer): void;

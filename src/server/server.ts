@@ -187,7 +187,7 @@ class Acceptor implements RunningServer, ConnectionContext {
         `cairn: warning: --repl-backlog ${config.replBacklog} is more than half of --output-limit ${config.outputLimit}; a partial resync of a full backlog may exceed the output limit`,
       );
     }
-    this.guard = new ClientGuard(config.clientTimeout, config.idleTimeout, (c) => this.paused.has(c), log);
+    this.guard = new ClientGuard(config.clientTimeout, config.idleTimeout, (c) => this.paused.has(c) || c.blocked === true, log);
     this.reserve = replyReserve(config);
     backend.onReply((kind, conn, seq, payload) => {
       if (kind === MessageKind.EVENT) {

@@ -27,6 +27,13 @@ export interface TextProtocol<State, Frame extends TextFrame> {
   detach?(state: State): void;
 }
 
+/**
+ * Input a connection may hold unframed while a blocking command (BLPOP, ...) of it waits: its socket
+ * is read meanwhile so that a disconnect is seen and the wait cancelled (a push after it must not be
+ * taken for a client that is gone); past this the socket is paused as for any command that waits.
+ */
+export const BLOCKED_INPUT_LIMIT = 64 * 1024;
+
 /** Most commands, and most command bytes, framed for one connection before others get a turn. */
 const TURN_COMMANDS = 1024;
 const TURN_BYTES = 1024 * 1024;
@@ -84,6 +91,10 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
     return this.replies.inFlight;
   }
 
+  get blocked(): boolean {
+    return this.router.blocked;
+  }
+
   /** bytes of an incomplete command held (client timeouts) */
   get buffered(): number {
     return this.framer.buffered;
@@ -136,7 +147,7 @@ export class TextConnection<State, Frame extends TextFrame> implements Connectio
       replies.flush(this.write);
       if (this.router.chaining) {
         // later commands wait, framed or not, until the two-step command is done (afterChain)
-        if (!this.socket.isPaused()) {
+        if (!this.socket.isPaused() && !(this.router.blocked && this.framer.buffered < BLOCKED_INPUT_LIMIT)) {
           this.socket.pause();
           this.pausedForChain = true;
         }

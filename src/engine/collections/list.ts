@@ -74,8 +74,14 @@ export class ListValue implements Collection {
 
   /** inserts s so that it becomes element i (0 ≤ i ≤ size), moving the shorter side by one */
   insert(i: number, s: string): void {
-    if (i === 0) return this.push(s, true);
-    if (i === this.count) return this.push(s, false);
+    if (i === 0) {
+      this.push(s, true);
+      return;
+    }
+    if (i === this.count) {
+      this.push(s, false);
+      return;
+    }
     if (this.count === this.slots.length) this.resize(this.slots.length * 2);
     const m = this.mask;
     if (i < this.count - i) {
