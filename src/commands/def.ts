@@ -28,7 +28,7 @@ export const TWO_KEYS: [number, number, number] = [1, 2, 1];
  * whether a destination key comes first. Their rows declare no key spec (Redis marks them
  * movablekeys); commandKeys() finds the keys.
  */
-const NUMKEYS: ReadonlyMap<string, { at: number; dest: boolean }> = new Map([
+const NUMKEYS: ReadonlyMap<string, { at: number; dest: boolean; after?: number }> = new Map([
   ['zunionstore', { at: 2, dest: true }],
   ['zinterstore', { at: 2, dest: true }],
   ['zdiffstore', { at: 2, dest: true }],
@@ -37,9 +37,10 @@ const NUMKEYS: ReadonlyMap<string, { at: number; dest: boolean }> = new Map([
   ['zdiff', { at: 1, dest: false }],
   ['zintercard', { at: 1, dest: false }],
   ['sintercard', { at: 1, dest: false }],
-  ['lmpop', { at: 1, dest: false }],
+  // LEFT|RIGHT must follow the keys: a count that leaves no room for it is Redis' syntax error
+  ['lmpop', { at: 1, dest: false, after: 1 }],
   ['zmpop', { at: 1, dest: false }],
-  ['blmpop', { at: 2, dest: false }],
+  ['blmpop', { at: 2, dest: false, after: 1 }],
   ['bzmpop', { at: 2, dest: false }],
 ]);
 
@@ -55,7 +56,7 @@ export function numkeyIndexes(name: string, args: readonly Uint8Array[]): number
   const text = Buffer.from(args[nk.at]).toString('latin1');
   if (!/^[1-9][0-9]{0,8}$/.test(text)) return [];
   const n = Number(text);
-  if (nk.at + n >= args.length) return [];
+  if (nk.at + n + (nk.after ?? 0) >= args.length) return [];
   const out: number[] = nk.dest ? [1] : [];
   for (let i = 1; i <= n; i++) out.push(nk.at + i);
   return out;

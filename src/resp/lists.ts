@@ -284,7 +284,8 @@ function blockingMove(ctx: Ctx, args: Buffer[], from: boolean, to: boolean, time
     [args[1]],
     (key) => listThere(ctx, key) ?? served(ctx, () => reply(C.lmove(ctx, key, destination, from, to), cmd, bulkOf)),
     timeout,
-    () => NIL,
+    // Redis 7.0 times every list command out with the null array, BLMOVE's too
+    () => NIL_ARRAY,
   ) as Promise<Buffer>;
 }
 
