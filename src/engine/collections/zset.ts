@@ -1,16 +1,90 @@
 /**
- * A sorted set: members ordered by (score, member bytes) (PLACEHOLDER: the sorted-set work replaces
- * it with a skiplist with spans beside a member → score Map: O(log n) insert, remove and rank).
+ * A sorted set: members ordered by (score, member bytes), as Redis orders them. A skiplist with spans
+ * (each forward link knows how many members it passes, so rank and the member at a rank are
+ * O(log n)) beside a Map member → node for O(1) score lookups. Members are latin1 strings, so
+ * comparing them with `<` compares their bytes unsigned, which is Redis' memcmp order.
  */
 import { type Collection, memberCost, Reader, strBytes, ValueType, Writer } from './types.js';
 
+/** one member in the list; `next[i]` / `span[i]` are its links at level i */
+export class ZNode {
+  prev: ZNode | null = null;
+  readonly next: (ZNode | null)[];
+  readonly span: number[];
+  constructor(
+    readonly member: string,
+    public score: number,
+    level: number,
+  ) {
+    this.next = new Array<ZNode | null>(level).fill(null);
+    this.span = new Array<number>(level).fill(0);
+  }
+}
+
+const MAX_LEVEL = 32;
+const P = 0.25;
+/**
+ * Redis keeps a sorted set in a listpack while it has at most this many members of at most
+ * LISTPACK_VALUE bytes (zset-max-listpack-entries / -value, defaults); see `ZSetValue.small`.
+ */
+export const LISTPACK_ENTRIES = 128;
+export const LISTPACK_VALUE = 64;
+
+/** heap estimate of one node beyond its member string: the object, its two arrays, the Map slot */
+const nodeCost = (level: number): number => 72 + 16 * level;
+
+/** a score bound: `ex` excludes the value itself */
+export interface ScoreBound {
+  value: number;
+  ex: boolean;
+}
+
+/** a lex bound: a member with `ex`, or the lowest / highest of all ('-' / '+') */
+export type LexBound = { kind: 'min' } | { kind: 'max' } | { kind: 'value'; value: string; ex: boolean };
+
+/** (score, member) order: negative when a sorts first */
+function before(aScore: number, aMember: string, bScore: number, bMember: string): boolean {
+  return aScore < bScore || (aScore === bScore && aMember < bMember);
+}
+
+function aboveMin(score: number, min: ScoreBound): boolean {
+  return min.ex ? score > min.value : score >= min.value;
+}
+function belowMax(score: number, max: ScoreBound): boolean {
+  return max.ex ? score < max.value : score <= max.value;
+}
+export function lexAboveMin(m: string, min: LexBound): boolean {
+  if (min.kind === 'min') return true;
+  if (min.kind === 'max') return false;
+  return min.ex ? m > min.value : m >= min.value;
+}
+export function lexBelowMax(m: string, max: LexBound): boolean {
+  if (max.kind === 'max') return true;
+  if (max.kind === 'min') return false;
+  return max.ex ? m < max.value : m <= max.value;
+}
+
 export class ZSetValue implements Collection {
   readonly type = ValueType.ZSET;
-  readonly scores = new Map<string, number>();
+  private readonly nodes = new Map<string, ZNode>();
+  private readonly head = new ZNode('', 0, MAX_LEVEL);
+  private tail: ZNode | null = null;
+  private level = 1;
   private held = 0;
+  /**
+   * True while Redis would hold this set as a listpack: made small and never given more than
+   * LISTPACK_ENTRIES members or a member longer than LISTPACK_VALUE bytes (Redis converts once, one
+   * way). Two answers depend on it: a listpack stores a score of -0 as 0, and ZSCAN returns a
+   * listpack whole in one page.
+   */
+  small: boolean;
+
+  constructor(small = true) {
+    this.small = small;
+  }
 
   get size(): number {
-    return this.scores.size;
+    return this.nodes.size;
   }
   get bytes(): number {
     return this.held;
@@ -19,27 +93,230 @@ export class ZSetValue implements Collection {
     return 'skiplist';
   }
 
-  add(m: string, score: number): void {
-    if (!this.scores.has(m)) this.held += memberCost(m) + 16;
-    this.scores.set(m, score);
+  /** the member's score, undefined when it is not in the set */
+  score(m: string): number | undefined {
+    return this.nodes.get(m)?.score;
   }
 
+  has(m: string): boolean {
+    return this.nodes.has(m);
+  }
+
+  /** lowest first; null when empty */
+  first(): ZNode | null {
+    return this.head.next[0];
+  }
+  /** highest; null when empty */
+  last(): ZNode | null {
+    return this.tail;
+  }
+
+  /**
+   * Sets a member's score (adds it when new); true when it was new. A score equal to the current one
+   * (0 and -0 are equal) changes nothing, as in Redis.
+   */
+  set(m: string, score: number): boolean {
+    const cur = this.nodes.get(m);
+    if (cur !== undefined) {
+      if (cur.score !== score) {
+        this.unlink(cur);
+        this.link(m, this.stored(score), cur);
+      }
+      return false;
+    }
+    if (this.small && (this.nodes.size + 1 > LISTPACK_ENTRIES || m.length > LISTPACK_VALUE)) this.small = false;
+    this.link(m, this.stored(score), null);
+    return true;
+  }
+
+  /** removes a member; true when it was there */
+  delete(m: string): boolean {
+    const node = this.nodes.get(m);
+    if (node === undefined) return false;
+    this.unlink(node);
+    this.nodes.delete(m);
+    this.held -= memberCost(m) + nodeCost(node.next.length);
+    return true;
+  }
+
+  /** 0-based rank from the lowest; -1 when absent */
+  rank(m: string): number {
+    const node = this.nodes.get(m);
+    if (node === undefined) return -1;
+    let x = this.head;
+    let rank = 0;
+    for (let i = this.level - 1; i >= 0; i--) {
+      let n = x.next[i];
+      while (n !== null && (n === node || before(n.score, n.member, node.score, node.member))) {
+        rank += x.span[i];
+        x = n;
+        if (x === node) return rank - 1;
+        n = x.next[i];
+      }
+    }
+    return -1;
+  }
+
+  /** the node at a 0-based rank below size */
+  at(rank: number): ZNode | null {
+    if (rank < 0 || rank >= this.nodes.size) return null;
+    let x = this.head;
+    let traversed = 0;
+    const want = rank + 1;
+    for (let i = this.level - 1; i >= 0; i--) {
+      while (x.next[i] !== null && traversed + x.span[i] <= want) {
+        traversed += x.span[i];
+        x = x.next[i]!;
+      }
+      if (traversed === want) return x;
+    }
+    return null;
+  }
+
+  /** the lowest node with a score inside min; null when none */
+  firstAbove(min: ScoreBound): ZNode | null {
+    let x = this.head;
+    for (let i = this.level - 1; i >= 0; i--) {
+      while (x.next[i] !== null && !aboveMin(x.next[i]!.score, min)) x = x.next[i]!;
+    }
+    return x.next[0];
+  }
+
+  /** the highest node with a score inside max; null when none */
+  lastBelow(max: ScoreBound): ZNode | null {
+    let x = this.head;
+    for (let i = this.level - 1; i >= 0; i--) {
+      while (x.next[i] !== null && belowMax(x.next[i]!.score, max)) x = x.next[i]!;
+    }
+    return x === this.head ? null : x;
+  }
+
+  /** lex bounds assume Redis' precondition: every member has the same score */
+  firstAboveLex(min: LexBound): ZNode | null {
+    let x = this.head;
+    for (let i = this.level - 1; i >= 0; i--) {
+      while (x.next[i] !== null && !lexAboveMin(x.next[i]!.member, min)) x = x.next[i]!;
+    }
+    return x.next[0];
+  }
+
+  lastBelowLex(max: LexBound): ZNode | null {
+    let x = this.head;
+    for (let i = this.level - 1; i >= 0; i--) {
+      while (x.next[i] !== null && lexBelowMax(x.next[i]!.member, max)) x = x.next[i]!;
+    }
+    return x === this.head ? null : x;
+  }
+
+  /** members in order, lowest first */
+  *entries(): IterableIterator<ZNode> {
+    for (let n = this.head.next[0]; n !== null; n = n.next[0]) yield n;
+  }
+
+  /** Redis' listpack keeps -0 as 0; its skiplist keeps it */
+  private stored(score: number): number {
+    return this.small && score === 0 ? 0 : score;
+  }
+
+  private randomLevel(): number {
+    let l = 1;
+    while (l < MAX_LEVEL && Math.random() < P) l++;
+    return l;
+  }
+
+  /** inserts m (not in the set) at its place; `reuse` is its old node, removed from the list */
+  private link(m: string, score: number, reuse: ZNode | null): void {
+    const update: ZNode[] = new Array<ZNode>(MAX_LEVEL);
+    const rank: number[] = new Array<number>(MAX_LEVEL);
+    let x = this.head;
+    for (let i = this.level - 1; i >= 0; i--) {
+      rank[i] = i === this.level - 1 ? 0 : rank[i + 1];
+      while (x.next[i] !== null && before(x.next[i]!.score, x.next[i]!.member, score, m)) {
+        rank[i] += x.span[i];
+        x = x.next[i]!;
+      }
+      update[i] = x;
+    }
+    let node: ZNode;
+    if (reuse !== null) {
+      node = reuse;
+      node.score = score;
+    } else {
+      node = new ZNode(m, score, this.randomLevel());
+      this.nodes.set(m, node);
+      this.held += memberCost(m) + nodeCost(node.next.length);
+    }
+    const level = node.next.length;
+    if (level > this.level) {
+      for (let i = this.level; i < level; i++) {
+        rank[i] = 0;
+        update[i] = this.head;
+        this.head.span[i] = this.nodes.size - 1; // members in the list before this one
+      }
+      this.level = level;
+    }
+    for (let i = 0; i < level; i++) {
+      node.next[i] = update[i].next[i];
+      update[i].next[i] = node;
+      node.span[i] = update[i].span[i] - (rank[0] - rank[i]);
+      update[i].span[i] = rank[0] - rank[i] + 1;
+    }
+    for (let i = level; i < this.level; i++) update[i].span[i]++;
+    node.prev = update[0] === this.head ? null : update[0];
+    if (node.next[0] !== null) node.next[0].prev = node;
+    else this.tail = node;
+  }
+
+  /** takes a node out of the list (not out of the Map) */
+  private unlink(node: ZNode): void {
+    const update: ZNode[] = new Array<ZNode>(MAX_LEVEL);
+    let x = this.head;
+    for (let i = this.level - 1; i >= 0; i--) {
+      while (x.next[i] !== null && x.next[i] !== node && before(x.next[i]!.score, x.next[i]!.member, node.score, node.member)) x = x.next[i]!;
+      update[i] = x;
+    }
+    for (let i = 0; i < this.level; i++) {
+      if (update[i].next[i] === node) {
+        update[i].span[i] += node.span[i] - 1;
+        update[i].next[i] = node.next[i];
+      } else {
+        update[i].span[i] -= 1;
+      }
+    }
+    if (node.next[0] !== null) node.next[0].prev = node.prev;
+    else this.tail = node.prev;
+    while (this.level > 1 && this.head.next[this.level - 1] === null) this.level--;
+    node.prev = null;
+  }
+
+  /**
+   * Disk record: u32 flags (bit 0: no longer small), u32 count, then each member and its score in
+   * order, so decoding appends.
+   */
   encode(): Buffer {
-    let n = 4;
-    for (const m of this.scores.keys()) n += strBytes(m) + 8;
+    let n = 8;
+    for (const m of this.nodes.keys()) n += strBytes(m) + 8;
     const w = new Writer(n);
-    w.u32(this.scores.size);
-    for (const [m, s] of this.scores) {
-      w.str(m);
-      w.f64(s);
+    w.u32(this.small ? 0 : 1);
+    w.u32(this.nodes.size);
+    for (let x = this.head.next[0]; x !== null; x = x.next[0]) {
+      w.str(x.member);
+      w.f64(x.score);
     }
     return w.done();
   }
 
   static decode(bytes: Buffer): ZSetValue {
     const r = new Reader(bytes);
-    const z = new ZSetValue();
-    for (let n = r.u32(); n > 0; n--) z.add(r.str(), r.f64());
+    const z = new ZSetValue((r.u32() & 1) === 0);
+    const small = z.small;
+    for (let n = r.u32(); n > 0; n--) {
+      const m = r.str();
+      const s = r.f64();
+      z.small = false; // keeps a stored -0 as it was written
+      z.set(m, s);
+    }
+    z.small = small;
     return z;
   }
 }
