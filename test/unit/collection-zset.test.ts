@@ -75,16 +75,23 @@ describe('ZSetValue against a sorted array', () => {
     );
   });
 
-  it('lex bounds over members of one score', () => {
-    const z = new ZSetValue();
+  it.each([true, false])('lex ranges over members of one score (small: %s)', (small) => {
+    const z = new ZSetValue(small);
     for (const m of ['a', 'b', 'ba', 'c', '\xff']) z.set(m, 0);
-    expect(z.firstAboveLex({ kind: 'value', value: 'b', ex: false })?.member).toBe('b');
-    expect(z.firstAboveLex({ kind: 'value', value: 'b', ex: true })?.member).toBe('ba');
-    expect(z.lastBelowLex({ kind: 'value', value: 'c', ex: true })?.member).toBe('ba');
-    expect(z.lastBelowLex({ kind: 'max' })?.member).toBe('\xff');
-    expect(z.firstAboveLex({ kind: 'min' })?.member).toBe('a');
-    expect(z.firstAboveLex({ kind: 'max' })).toBeNull();
-    expect(z.lastBelowLex({ kind: 'min' })).toBeNull();
+    const v = (value: string, ex = false) => ({ kind: 'value' as const, value, ex });
+    const MIN = { kind: 'min' as const };
+    const MAX = { kind: 'max' as const };
+    expect(z.firstInLex(v('b'), MAX)?.member).toBe('b');
+    expect(z.firstInLex(v('b', true), MAX)?.member).toBe('ba');
+    expect(z.lastInLex(MIN, v('c', true))?.member).toBe('ba');
+    expect(z.lastInLex(MIN, MAX)?.member).toBe('\xff');
+    expect(z.firstInLex(MIN, MAX)?.member).toBe('a');
+    expect(z.firstInLex(MAX, MAX)).toBeNull();
+    expect(z.lastInLex(MIN, MIN)).toBeNull();
+    expect(z.firstInLex(v('bb'), v('bz'))).toBeNull();
+    expect(z.firstInLex(v('c'), v('b'))).toBeNull();
+    expect(z.firstInLex(v('c'), v('c'))?.member).toBe('c');
+    expect(z.firstInLex(v('c', true), v('c'))).toBeNull();
   });
 
   it('bytes come back to zero as members leave', () => {

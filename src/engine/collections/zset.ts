@@ -53,6 +53,16 @@ function aboveMin(score: number, min: ScoreBound): boolean {
 function belowMax(score: number, max: ScoreBound): boolean {
   return max.ex ? score < max.value : score <= max.value;
 }
+/** Redis' sdscmplex of two bounds: '-' below every string, '+' above, '-' equal to '-' */
+function lexCompare(a: LexBound, b: LexBound): number {
+  if (a.kind === b.kind && a.kind !== 'value') return 0;
+  if (a.kind === 'min' || b.kind === 'max') return -1;
+  if (a.kind === 'max' || b.kind === 'min') return 1;
+  const x = (a as { value: string }).value;
+  const y = (b as { value: string }).value;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 export function lexAboveMin(m: string, min: LexBound): boolean {
   if (min.kind === 'min') return true;
   if (min.kind === 'max') return false;
@@ -191,21 +201,51 @@ export class ZSetValue implements Collection {
     return x === this.head ? null : x;
   }
 
-  /** lex bounds assume Redis' precondition: every member has the same score */
-  firstAboveLex(min: LexBound): ZNode | null {
-    let x = this.head;
-    for (let i = this.level - 1; i >= 0; i--) {
-      while (x.next[i] !== null && !lexAboveMin(x.next[i]!.member, min)) x = x.next[i]!;
+  /**
+   * The lowest member inside a lex range, null when none. Lex ranges assume Redis' precondition that
+   * every member has one score; on a set with several scores the answer is Redis' own: a linear scan
+   * while Redis would hold a listpack, the skiplist descent after.
+   */
+  firstInLex(min: LexBound, max: LexBound): ZNode | null {
+    if (!this.lexRangeMeets(min, max)) return null;
+    let x: ZNode | null;
+    if (this.small) {
+      x = this.head.next[0];
+      while (x !== null && !lexAboveMin(x.member, min)) x = x.next[0];
+    } else {
+      let y = this.head;
+      for (let i = this.level - 1; i >= 0; i--) {
+        while (y.next[i] !== null && !lexAboveMin(y.next[i]!.member, min)) y = y.next[i]!;
+      }
+      x = y.next[0];
     }
-    return x.next[0];
+    return x !== null && lexBelowMax(x.member, max) ? x : null;
   }
 
-  lastBelowLex(max: LexBound): ZNode | null {
-    let x = this.head;
-    for (let i = this.level - 1; i >= 0; i--) {
-      while (x.next[i] !== null && lexBelowMax(x.next[i]!.member, max)) x = x.next[i]!;
+  /** the highest member inside a lex range (see firstInLex) */
+  lastInLex(min: LexBound, max: LexBound): ZNode | null {
+    if (!this.lexRangeMeets(min, max)) return null;
+    let x: ZNode | null;
+    if (this.small) {
+      x = this.tail;
+      while (x !== null && !lexBelowMax(x.member, max)) x = x.prev;
+    } else {
+      let y = this.head;
+      for (let i = this.level - 1; i >= 0; i--) {
+        while (y.next[i] !== null && lexBelowMax(y.next[i]!.member, max)) y = y.next[i]!;
+      }
+      x = y === this.head ? null : y;
     }
-    return x === this.head ? null : x;
+    return x !== null && lexAboveMin(x.member, min) ? x : null;
+  }
+
+  /** Redis' zslIsInLexRange: the range is not empty, and the ends of the set do not lie outside it */
+  private lexRangeMeets(min: LexBound, max: LexBound): boolean {
+    const cmp = lexCompare(min, max);
+    if (cmp > 0 || (cmp === 0 && (min.kind !== 'value' || min.ex || max.kind !== 'value' || max.ex))) return false;
+    const last = this.tail;
+    const first = this.head.next[0];
+    return last !== null && lexAboveMin(last.member, min) && first !== null && lexBelowMax(first.member, max);
   }
 
   /** members in order, lowest first */
