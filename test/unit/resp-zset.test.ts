@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type ServiceHandle } from '../../bench/lib/procs.js';
 import { formatScore, parseScore } from '../../src/commands/zsets.js';
 import { createConnState } from '../../src/front/plan.js';
+import { SetValue } from '../../src/engine/collections/set.js';
+import { ValueType } from '../../src/engine/collections/types.js';
 import { commandOf, type Command } from '../compat/lib/diff-commands.js';
 import { ReplyConn, show } from '../compat/lib/differential.js';
 import { normaliseZset, ZSET_COMMANDS, ZSET_FUZZ } from '../compat/lib/diff-zset.js';
@@ -241,6 +243,83 @@ describe('sorted sets beside redis-server (store double)', () => {
       ['ZRANDMEMBER', 'z', '9223372036854775807', 'WITHSCORES'],
       ['ZRANDMEMBER', 'z', '1', 'foo'],
     ]);
+  });
+
+  it('a set past the listpack limits keeps -0 as the Redis skiplist does; a stored result that fits is small again', async () => {
+    const many: string[] = [];
+    for (let i = 0; i < 129; i++) many.push(String(i), `m${i}`);
+    await same([
+      ['ZADD', '{b}z', ...many],
+      ['ZADD', '{b}z', '-0', 'neg'],
+      ['ZSCORE', '{b}z', 'neg'],
+      ['ZADD', '{b}z', '0', 'neg'],
+      ['ZSCORE', '{b}z', 'neg'],
+      ['ZINCRBY', '{b}z', '-0', 'neg'],
+      ['ZRANGE', '{b}z', '0', '2', 'WITHSCORES'],
+      ['ZADD', '{b}l', '1', 'x'.repeat(65), '-0', 'neg'],
+      ['ZSCORE', '{b}l', 'neg'],
+      ['ZREM', '{b}l', 'x'.repeat(65)],
+      ['ZADD', '{b}l', '-0', 'neg2'],
+      ['ZRANGE', '{b}l', '0', '-1', 'WITHSCORES'],
+      ['ZUNION', '1', '{b}l', 'WITHSCORES'],
+      ['ZUNIONSTORE', '{b}s', '1', '{b}l'],
+      ['ZRANGE', '{b}s', '0', '-1', 'WITHSCORES'],
+      ['ZSCAN', '{b}s', '0'],
+      ['ZRANGESTORE', '{b}s', '{b}z', '0', '-1'],
+      ['ZSCORE', '{b}s', 'neg'],
+      ['ZCARD', '{b}s'],
+    ]);
+  });
+
+  it('scans a large set in pages by score: every member present throughout is returned once', async () => {
+    const stores = [new MapStoreDouble(0)];
+    const s = respSession(createConnState(1, 1), stores);
+    const r = async (...argv: string[]) => s.cmd(resp(...argv));
+    for (let i = 0; i < 1000; i++) await r('ZADD', 'big', String(i % 250), `m${i}`);
+    const seen = new Map<string, number>();
+    let cursor = '0';
+    let pages = 0;
+    do {
+      const reply = await r('ZSCAN', 'big', cursor, 'COUNT', '20');
+      const lines = reply.split('\r\n');
+      cursor = lines[2];
+      const n = Number(lines[3].slice(1));
+      for (let i = 0; i < n; i += 2) seen.set(lines[5 + i * 2], (seen.get(lines[5 + i * 2]) ?? 0) + 1);
+      // churn while the scan runs: members below and above the cursor come and go
+      await r('ZREM', 'big', `m${pages * 7}`);
+      await r('ZADD', 'big', String(pages % 250), `new${pages}`);
+      pages++;
+    } while (cursor !== '0' && pages < 1000);
+    expect(pages).toBeGreaterThan(10);
+    for (let i = 0; i < 1000; i++) {
+      const removed = i % 7 === 0 && i / 7 < pages;
+      if (!removed) expect(seen.get(`m${i}`), `m${i}`).toBe(1);
+    }
+    expect(await r('ZSCAN', 'big', '18446744073709551615')).toBe('*2\r\n$1\r\n0\r\n*0\r\n');
+  });
+
+  it('ZRANDMEMBER refuses a negative count past its bound, which Redis would try to build', async () => {
+    const s = respSession(createConnState(1, 1), [new MapStoreDouble(0)]);
+    await s.cmd(resp('ZADD', 'z', '1', 'a'));
+    expect(await s.cmd(resp('ZRANDMEMBER', 'z', '-10000001'))).toBe('-ERR value is out of range, a negative count must be at least -10000000\r\n');
+    expect(await s.cmd(resp('ZRANDMEMBER', 'z', '-3'))).toBe('*3\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n');
+  });
+
+  it('sets are sources of ZUNION / ZINTER / ZDIFF, each member scored 1', async () => {
+    const store = new MapStoreDouble(0);
+    const s = respSession(createConnState(1, 1), [store]);
+    const set = store.writeCollection(Buffer.from('{u}set'), ValueType.SET, () => new SetValue()) as SetValue;
+    for (const m of ['a', 'b', 'c']) set.add(m);
+    store.collectionChanged(Buffer.from('{u}set'));
+    await s.cmd(resp('ZADD', '{u}z', '2', 'b', '5', 'x'));
+    expect(await s.cmd(resp('ZUNION', '2', '{u}set', '{u}z', 'WEIGHTS', '10', '1', 'WITHSCORES'))).toBe(
+      '*8\r\n$1\r\nx\r\n$1\r\n5\r\n$1\r\na\r\n$2\r\n10\r\n$1\r\nc\r\n$2\r\n10\r\n$1\r\nb\r\n$2\r\n12\r\n',
+    );
+    expect(await s.cmd(resp('ZINTER', '2', '{u}set', '{u}z', 'WITHSCORES'))).toBe('*2\r\n$1\r\nb\r\n$1\r\n3\r\n');
+    expect(await s.cmd(resp('ZDIFF', '2', '{u}set', '{u}z'))).toBe('*2\r\n$1\r\na\r\n$1\r\nc\r\n');
+    expect(await s.cmd(resp('ZINTERCARD', '2', '{u}z', '{u}set'))).toBe(':1\r\n');
+    expect(await s.cmd(resp('ZUNIONSTORE', '{u}set', '1', '{u}z'))).toBe(':2\r\n');
+    expect(await s.cmd(resp('TYPE', '{u}set'))).toBe('+zset\r\n');
   });
 
   it('answers random sequences as Redis does', async () => {
