@@ -58,11 +58,28 @@ function hexValue(text: string): { value: number; range: boolean } {
   return { value, range: value === 0 || !Number.isFinite(value) };
 }
 
+/** an optional '-' and up to 15 digits (exact in a double, and a valid strtod number): most scores */
+function smallInteger(arg: Uint8Array): number | null {
+  const len = arg.length;
+  if (len === 0 || len > 15) return null;
+  let i = arg[0] === 45 ? 1 : 0;
+  if (i === len) return null;
+  let n = 0;
+  for (; i < len; i++) {
+    const c = arg[i] - 48;
+    if (c < 0 || c > 9) return null;
+    n = n * 10 + c;
+  }
+  return arg[0] === 45 ? -n : n;
+}
+
 /**
  * A score or weight as Redis 7 reads one (getDoubleFromObject): the whole argument a strtod number,
  * no leading blank, not NaN, no overflow or underflow to zero. null when Redis refuses it.
  */
 export function parseScore(arg: Uint8Array): number | null {
+  const fast = smallInteger(arg);
+  if (fast !== null) return fast;
   const text = member(arg);
   if (text.length === 0 || ' \t\n\v\f\r'.includes(text[0])) return null;
   if (INF.test(text)) return text[0] === '-' ? -Infinity : Infinity;

@@ -30,6 +30,13 @@ const P = 0.25;
 export const LISTPACK_ENTRIES = 128;
 export const LISTPACK_VALUE = 64;
 
+/**
+ * The search path of an insert or removal, reused by every set of the thread (a shard runs one
+ * command at a time): no allocation per change. Entries past the current level are stale.
+ */
+const UPDATE: ZNode[] = [];
+const RANK: number[] = [];
+
 /** heap estimate of one node beyond its member string: the object, its two arrays, the Map slot */
 const nodeCost = (level: number): number => 72 + 16 * level;
 
@@ -81,6 +88,8 @@ export class ZSetValue implements Collection {
   private tail: ZNode | null = null;
   private level = 1;
   private held = 0;
+  /** `encode()`'s length, kept as members come and go */
+  private encodedBytes = 8;
   /**
    * True while Redis would hold this set as a listpack: made small and never given more than
    * LISTPACK_ENTRIES members or a member longer than LISTPACK_VALUE bytes (Redis converts once, one
@@ -146,6 +155,7 @@ export class ZSetValue implements Collection {
     this.unlink(node);
     this.nodes.delete(m);
     this.held -= memberCost(m) + nodeCost(node.next.length);
+    this.encodedBytes -= strBytes(m) + 8;
     return true;
   }
 
@@ -266,8 +276,8 @@ export class ZSetValue implements Collection {
 
   /** inserts m (not in the set) at its place; `reuse` is its old node, removed from the list */
   private link(m: string, score: number, reuse: ZNode | null): void {
-    const update: ZNode[] = new Array<ZNode>(MAX_LEVEL);
-    const rank: number[] = new Array<number>(MAX_LEVEL);
+    const update = UPDATE;
+    const rank = RANK;
     let x = this.head;
     for (let i = this.level - 1; i >= 0; i--) {
       rank[i] = i === this.level - 1 ? 0 : rank[i + 1];
@@ -285,6 +295,7 @@ export class ZSetValue implements Collection {
       node = new ZNode(m, score, this.randomLevel());
       this.nodes.set(m, node);
       this.held += memberCost(m) + nodeCost(node.next.length);
+      this.encodedBytes += strBytes(m) + 8;
     }
     const level = node.next.length;
     if (level > this.level) {
@@ -309,7 +320,7 @@ export class ZSetValue implements Collection {
 
   /** takes a node out of the list (not out of the Map) */
   private unlink(node: ZNode): void {
-    const update: ZNode[] = new Array<ZNode>(MAX_LEVEL);
+    const update = UPDATE;
     let x = this.head;
     for (let i = this.level - 1; i >= 0; i--) {
       while (x.next[i] !== null && x.next[i] !== node && before(x.next[i]!.score, x.next[i]!.member, node.score, node.member)) x = x.next[i]!;
@@ -334,9 +345,7 @@ export class ZSetValue implements Collection {
    * order, so decoding appends.
    */
   encode(): Buffer {
-    let n = 8;
-    for (const m of this.nodes.keys()) n += strBytes(m) + 8;
-    const w = new Writer(n);
+    const w = new Writer(this.encodedBytes);
     w.u32(this.small ? 0 : 1);
     w.u32(this.nodes.size);
     for (let x = this.head.next[0]; x !== null; x = x.next[0]) {
