@@ -33,8 +33,7 @@ function strtod(text: string): { value: number; end: number; range: boolean } | 
   if (nan) return { value: NaN, end: at + nan[0].length, range: false };
   const hex = /^[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?/.exec(rest);
   if (hex) {
-    const body = /[pP]/.test(hex[0]) ? hex[0] : hex[0].replace(/[pP].*$/, '');
-    return { ...hexValue(body), end: at + hex[0].length };
+    return { ...hexValue(hex[0]), end: at + hex[0].length };
   }
   const dec = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/.exec(rest);
   const head = dec === null ? null : /^[+-]?(?:\d+\.?\d*|\.\d+)/.exec(rest);
