@@ -5,7 +5,7 @@
  */
 import type { SetValue } from '../engine/collections/set.js';
 import { member, Reader, ValueType } from '../engine/collections/types.js';
-import { type LexBound, type ScoreBound, type ZNode, ZSetValue } from '../engine/collections/zset.js';
+import { LISTPACK_ENTRIES, LISTPACK_VALUE, type LexBound, type ScoreBound, type ZNode, ZSetValue } from '../engine/collections/zset.js';
 import { changed, readable, writable } from './collections.js';
 import { type CommandContext, Failure, Fault, fail, isFailure } from './types.js';
 
@@ -240,11 +240,8 @@ export function zadd(ctx: CommandContext, key: Uint8Array, o: ZAddOptions, score
   let touched = false;
   if (z === null) {
     if (o.xx) return result;
-    let longest = 0;
-    for (const m of members) longest = Math.max(longest, m.length);
-    // Redis sizes a new set from the command: a listpack unless the pairs would not fit one
-    const small = members.length <= 128 && longest <= 64;
-    z = writable<ZSetValue>(ctx, key, ValueType.ZSET, () => new ZSetValue(small)) as ZSetValue;
+    // Redis 7.0 makes a new set a listpack (a long first member converts it at once, as set() does)
+    z = writable<ZSetValue>(ctx, key, ValueType.ZSET, () => new ZSetValue()) as ZSetValue;
     touched = true;
   }
   let failed: Failure | null = null;
@@ -417,17 +414,19 @@ export function zrangestore(ctx: CommandContext, dst: Uint8Array, src: Uint8Arra
   const z = zsetOf(ctx, src);
   if (isFailure(z)) return z;
   const nodes = z === null ? [] : rangeNodes(z, range, rev);
-  return store(ctx, dst, nodes);
+  // Redis starts a listpack unless a rank range already counts more members than one holds
+  return store(ctx, dst, nodes, range.by !== 'rank' || nodes.length <= LISTPACK_ENTRIES);
 }
 
-/** replaces dst by a new sorted set of these members (deletes it when there are none) */
-function store(ctx: CommandContext, dst: Uint8Array, nodes: readonly { member: string; score: number }[]): number {
+/**
+ * Replaces dst by a new sorted set of these members, added in order (deletes dst when there are
+ * none). `small`: whether it starts as Redis would start it, a listpack; adding converts it as
+ * Redis does.
+ */
+function store(ctx: CommandContext, dst: Uint8Array, nodes: readonly { member: string; score: number }[], small: boolean): number {
   ctx.store.delete(dst);
   if (nodes.length === 0) return 0;
-  let longest = 0;
-  for (const n of nodes) longest = Math.max(longest, n.member.length);
-  // Redis converts a stored result to a listpack when it fits one
-  const out = writable<ZSetValue>(ctx, dst, ValueType.ZSET, () => new ZSetValue(nodes.length <= 128 && longest <= 64)) as ZSetValue;
+  const out = writable<ZSetValue>(ctx, dst, ValueType.ZSET, () => new ZSetValue(small)) as ZSetValue;
   for (const n of nodes) out.set(n.member, n.score);
   changed(ctx, dst);
   return out.size;
@@ -620,8 +619,13 @@ export function combinedEntries(result: Map<string, number>): ZEntries {
 /** ZUNIONSTORE / ZINTERSTORE / ZDIFFSTORE: dst replaced by the result (deleted when empty) */
 export function zstoreCombined(ctx: CommandContext, dst: Uint8Array, result: Map<string, number>): number {
   const nodes: { member: string; score: number }[] = [];
-  for (const [m, s] of result) nodes.push({ member: m, score: s });
-  return store(ctx, dst, nodes);
+  let longest = 0;
+  for (const [m, s] of result) {
+    nodes.push({ member: m, score: s });
+    longest = Math.max(longest, m.length);
+  }
+  // Redis builds the result as a skiplist and converts it to a listpack when it fits one
+  return store(ctx, dst, nodes, nodes.length <= LISTPACK_ENTRIES && longest <= LISTPACK_VALUE);
 }
 
 // ---- random members and scans ------------------------------------------------------------------
