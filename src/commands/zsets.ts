@@ -364,7 +364,7 @@ function rangeNodes(z: ZSetValue, range: ZRange, rev: boolean): ZNode[] {
     let n = z.at(rev ? len - 1 - start : start);
     for (let i = start; i <= end && n !== null; i++) {
       out.push(n);
-      n = rev ? n.prev : n.next[0];
+      n = rev ? n.prev : n.next;
     }
     return out;
   }
@@ -384,13 +384,13 @@ function rangeNodes(z: ZSetValue, range: ZRange, rev: boolean): ZNode[] {
   let offset = range.offset;
   while (n !== null && offset-- !== 0) {
     if (offset < -1) return out;
-    n = rev ? n.prev : n.next[0];
+    n = rev ? n.prev : n.next;
   }
   let count = range.count;
   while (n !== null && count-- !== 0) {
     if (!inside(n)) break;
     out.push(n);
-    n = rev ? n.prev : n.next[0];
+    n = rev ? n.prev : n.next;
   }
   return out;
 }
@@ -449,7 +449,7 @@ export function zlexcount(ctx: CommandContext, key: Uint8Array, min: LexBound, m
   if (!z.small) return z.rank(z.lastInLex(min, max)!.member) - z.rank(first.member) + 1;
   // Redis walks a listpack from the first member in range while members stay below max
   let n = 0;
-  for (let x: ZNode | null = first; x !== null && lexMax(x.member, max); x = x.next[0]) n++;
+  for (let x: ZNode | null = first; x !== null && lexMax(x.member, max); x = x.next) n++;
   return n;
 }
 
@@ -738,7 +738,7 @@ export function zscan(ctx: CommandContext, key: Uint8Array, cursor: bigint, coun
   while (n !== null) {
     const score = n.score;
     if (seen >= count) return { cursor: scoreKey(score), entries, listpack: false };
-    for (; n !== null && n.score === score; n = n.next[0]) {
+    for (; n !== null && n.score === score; n = n.next) {
       push(n);
       seen++;
     }
