@@ -8,6 +8,8 @@ export * from './expiry.js';
 export * from './strings.js';
 export * from './keyspace.js';
 export * from './collections.js';
+export * from './hashes.js';
+export * from './sets.js';
 export { acknowledged } from './ack.js';
 export { stats, shardReport, type ShardReport } from './stats.js';
 export {
