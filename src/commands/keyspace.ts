@@ -4,7 +4,8 @@
  * promises.
  */
 import { ErrorCode, isCairnError } from '../errors.js';
-import type { Entry, ScanPage } from '../store/types.js';
+import { type Entry, type ScanPage, WRONG_TYPE } from '../store/types.js';
+import { TYPE_NAMES } from '../engine/collections/types.js';
 import { globMatch, matchesAll } from './glob.js';
 import { Fault, fail, type CommandContext, type Failure } from './types.js';
 
@@ -77,18 +78,28 @@ export function persist(ctx: CommandContext, key: Uint8Array): boolean {
   return ctx.store.persist(key);
 }
 
-/** the type of the value at key: cairn stores strings. */
-export function type(ctx: CommandContext, key: Uint8Array): 'string' | 'none' {
-  return ctx.store.exists(key) ? 'string' : 'none';
+/** the value's type (ValueType), null for a missing key */
+export function typeOf(ctx: CommandContext, key: Uint8Array): number | null {
+  return ctx.store.typeOf(key);
+}
+
+/** TYPE: Redis' name of the value's type ('string', 'hash', 'list', 'set', 'zset'), 'none' for a missing key */
+export function type(ctx: CommandContext, key: Uint8Array): string {
+  const t = ctx.store.typeOf(key);
+  return t === null ? 'none' : TYPE_NAMES[t];
 }
 
 /**
  * OBJECT ENCODING: how the value is kept. Every string is `raw`, its bytes as written, in memory or
- * on disk alike (a counter too: INCR keeps decimal text, so there is no `int` or `embstr` form). null
- * for a missing key. Looking does not count as an access, nor bring a key on disk into memory.
+ * on disk alike (a counter too: INCR keeps decimal text, so there is no `int` or `embstr` form); a
+ * collection answers its structure's name (`hashtable`, `quicklist`, `skiplist`). null for a missing key.
  */
-export function encoding(ctx: CommandContext, key: Uint8Array): 'raw' | null {
-  return ctx.store.exists(key) ? 'raw' : null;
+export function encoding(ctx: CommandContext, key: Uint8Array): string | null {
+  const t = ctx.store.typeOf(key);
+  if (t === null) return null;
+  if (t === 0) return 'raw';
+  const c = ctx.store.readCollection(key, t);
+  return c === null || c === WRONG_TYPE ? null : c.encoding;
 }
 
 /**
@@ -134,7 +145,7 @@ export function copy(ctx: CommandContext, from: Uint8Array, to: Uint8Array, repl
  * expired, and still counts).
  */
 export function put(ctx: CommandContext, key: Uint8Array, entry: Omit<Entry, 'cas'>, nx: boolean): boolean {
-  return ctx.store.set(key, entry.value, { flags: entry.flags, expiresAt: entry.expiresAt, mode: nx ? 'nx' : 'always' }).status === 'stored';
+  return ctx.store.set(key, entry.value, { flags: entry.flags, expiresAt: entry.expiresAt, mode: nx ? 'nx' : 'always', type: entry.type }).status === 'stored';
 }
 
 /** OBJECT FREQ: the policy's access counter; null for a missing key; NOT_LFU when the policy keeps none. */
@@ -194,9 +205,13 @@ export async function scan(ctx: CommandContext, a: ScanArgs): Promise<ScanPage |
     throw e;
   }
   const pattern = a.match === undefined || a.match === null || matchesAll(a.match) ? null : a.match;
-  if (a.type !== undefined && a.type !== null && a.type !== 'string') return { cursor: page.cursor, keys: [] };
-  if (pattern !== null) return { cursor: page.cursor, keys: page.keys.filter((k) => globMatch(pattern, k)) };
-  return page;
+  let keys = pattern === null ? page.keys : page.keys.filter((k) => globMatch(pattern, k));
+  if (a.type !== undefined && a.type !== null) {
+    const want = TYPE_NAMES.indexOf(a.type);
+    // a key that went between the page and now is left out, as if the page were read a moment later
+    keys = want < 0 ? [] : keys.filter((k) => ctx.store.typeOf(k) === want);
+  }
+  return keys === page.keys ? page : { cursor: page.cursor, keys };
 }
 
 export function randomkey(ctx: CommandContext): Promise<Buffer | null> {

@@ -5,14 +5,18 @@
  */
 import type { Entry, SetOptions, SetResult } from '../store/types.js';
 import { addDecimals, decimalOverflows, formatDecimal, parseLongDouble, type Decimal, type ParsedFloat } from './numbers.js';
-import { Fault, fail, type CommandContext, type Failure } from './types.js';
+import { Failure, Fault, fail, type CommandContext } from './types.js';
 
 const I64_MIN = -(2n ** 63n);
 const EMPTY = new Uint8Array(0);
 const ZERO_DECIMAL: Decimal = { mantissa: 0n, scale: 0 };
 
-export function get(ctx: CommandContext, key: Uint8Array): Entry | null {
-  return ctx.store.get(key);
+const WRONG = fail(Fault.WRONG_TYPE);
+
+/** a string's entry; null when absent; WRONG_TYPE when the key holds a collection */
+export function get(ctx: CommandContext, key: Uint8Array): Entry | null | Failure {
+  const e = ctx.store.get(key);
+  return e?.type ? WRONG : e;
 }
 
 /**
@@ -28,7 +32,11 @@ export interface SetArgs extends SetOptions {
 const NOT_STORED_EXISTS: SetResult = { status: 'exists', cas: 0 };
 const NOT_STORED_MISSING: SetResult = { status: 'not_found', cas: 0 };
 
+const NOT_STORED_WRONG_TYPE: SetResult = { status: 'wrong_type', cas: 0 };
+
+/** SET; with returnOld (Redis GET option, GETSET) a key holding a collection is status wrong_type, not written */
 export function set(ctx: CommandContext, a: SetArgs): SetResult {
+  if (a.returnOld === true && ctx.store.typeOf(a.key)) return NOT_STORED_WRONG_TYPE;
   const cas = a.cas;
   if (cas !== undefined && !(cas >= 1 && cas <= Number.MAX_SAFE_INTEGER)) {
     // no stored CAS is 0 or past 2^53: the compare fails without writing
@@ -37,7 +45,8 @@ export function set(ctx: CommandContext, a: SetArgs): SetResult {
   return ctx.store.set(a.key, a.value, a);
 }
 
-export function getdel(ctx: CommandContext, key: Uint8Array): Entry | null {
+export function getdel(ctx: CommandContext, key: Uint8Array): Entry | null | Failure {
+  if (ctx.store.typeOf(key)) return WRONG;
   return ctx.store.getdel(key);
 }
 
@@ -45,11 +54,12 @@ export function getdel(ctx: CommandContext, key: Uint8Array): Entry | null {
  * GETEX: the entry, after giving it a new expiry. `expiresAt` absolute ms (at or before now deletes
  * the key and still returns it, as Redis); 0 removes the expiry (PERSIST); undefined leaves it.
  */
-export function getex(ctx: CommandContext, key: Uint8Array, expiresAt: number | undefined): Entry | null {
+export function getex(ctx: CommandContext, key: Uint8Array, expiresAt: number | undefined): Entry | null | Failure {
   const store = ctx.store;
-  if (expiresAt === undefined) return store.get(key);
+  if (expiresAt === undefined) return get(ctx, key);
+  if (store.typeOf(key)) return WRONG;
   if (expiresAt === 0) {
-    return store.update(key, (cur) => (cur === null || cur.expiresAt === 0 ? { op: 'keep' } : { op: 'set', value: cur.value, flags: cur.flags, expiresAt: 0 }));
+    return store.update(key, (cur) => (cur === null || cur.expiresAt === 0 ? { op: 'keep' } : { op: 'expire', expiresAt: 0 }));
   }
   return expiresAt <= ctx.now ? store.getdel(key) : store.touch(key, expiresAt);
 }
@@ -59,9 +69,13 @@ export function touch(ctx: CommandContext, key: Uint8Array, expiresAt: number): 
   return ctx.store.touch(key, expiresAt);
 }
 
+/** the strings' entries; null for an absent key and for one holding a collection (as Redis' MGET) */
 export function mget(ctx: CommandContext, keys: readonly Uint8Array[]): (Entry | null)[] {
   const out = new Array<Entry | null>(keys.length);
-  for (let i = 0; i < keys.length; i++) out[i] = ctx.store.get(keys[i]);
+  for (let i = 0; i < keys.length; i++) {
+    const e = ctx.store.get(keys[i]);
+    out[i] = e?.type ? null : e;
+  }
   return out;
 }
 
@@ -89,6 +103,8 @@ export function incrBy(ctx: CommandContext, key: Uint8Array, delta: bigint): big
       return fail(Fault.OVERFLOW);
     case 'not_integer':
       return fail(Fault.NOT_INTEGER);
+    case 'wrong_type':
+      return WRONG;
     default:
       return fail(Fault.INTERNAL);
   }
@@ -108,7 +124,7 @@ export function incrUnsigned(ctx: CommandContext, key: Uint8Array, delta: bigint
   const r = ctx.store.incr(key, decrement ? -delta : delta, true, false);
   if (r.status === 'ok') return r.value;
   if (r.status === 'not_found') return null;
-  return fail(Fault.NOT_INTEGER);
+  return r.status === 'wrong_type' ? WRONG : fail(Fault.NOT_INTEGER);
 }
 
 /**
@@ -118,6 +134,10 @@ export function incrUnsigned(ctx: CommandContext, key: Uint8Array, delta: bigint
 export function incrByFloat(ctx: CommandContext, key: Uint8Array, incr: ParsedFloat): Buffer | Failure {
   let result: Buffer | Failure = fail(Fault.NOT_FLOAT);
   ctx.store.update(key, (cur) => {
+    if (cur?.type) {
+      result = WRONG;
+      return { op: 'keep' };
+    }
     const current = cur === null ? ZERO_DECIMAL : parseLongDouble(cur.value);
     if (current === null || incr === null) return { op: 'keep' };
     if (typeof current === 'string' || typeof incr === 'string') {
@@ -137,13 +157,14 @@ export function incrByFloat(ctx: CommandContext, key: Uint8Array, incr: ParsedFl
 }
 
 /** APPEND (or memcached prepend): the new length, or -1 when the key is missing and !create. */
-export function append(ctx: CommandContext, key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): number {
-  return ctx.store.append(key, bytes, prepend, create);
+export function append(ctx: CommandContext, key: Uint8Array, bytes: Uint8Array, prepend: boolean, create: boolean): number | Failure {
+  const n = ctx.store.append(key, bytes, prepend, create);
+  return n === -2 ? WRONG : n;
 }
 
-export function strlen(ctx: CommandContext, key: Uint8Array): number {
-  const e = ctx.store.get(key);
-  return e === null ? 0 : e.value.length;
+export function strlen(ctx: CommandContext, key: Uint8Array): number | Failure {
+  const e = get(ctx, key);
+  return e === null ? 0 : e instanceof Failure ? e : e.value.length;
 }
 
 function clampBig(v: bigint): number {
@@ -152,11 +173,12 @@ function clampBig(v: bigint): number {
 }
 
 /** GETRANGE with Redis' index rules (negative from the end, clamped): the bytes, empty when none. */
-export function getrange(ctx: CommandContext, key: Uint8Array, startArg: bigint, endArg: bigint): Uint8Array {
+export function getrange(ctx: CommandContext, key: Uint8Array, startArg: bigint, endArg: bigint): Uint8Array | Failure {
   let start = clampBig(startArg);
   let end = clampBig(endArg);
-  const entry = ctx.store.get(key);
+  const entry = get(ctx, key);
   if (entry === null) return EMPTY;
+  if (entry instanceof Failure) return entry;
   const len = entry.value.length;
   if (start < 0 && end < 0 && start > end) return EMPTY;
   if (start < 0) start = len + start;
@@ -173,6 +195,10 @@ export function setrange(ctx: CommandContext, key: Uint8Array, offsetArg: bigint
   if (offsetArg < 0n) return fail(Fault.OUT_OF_RANGE);
   let result: number | Failure = 0;
   ctx.store.update(key, (cur) => {
+    if (cur?.type) {
+      result = WRONG;
+      return { op: 'keep' };
+    }
     if (value.length === 0) {
       result = cur === null ? 0 : cur.value.length;
       return { op: 'keep' };

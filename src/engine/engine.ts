@@ -26,6 +26,9 @@ import {
   VLEN_MASK,
   atimeOf,
   casOf,
+  typeOf,
+  TYPE_SHIFT,
+  CAS_HIGH_MASK,
   expOf,
   flagsOf,
   itemWords,
@@ -57,6 +60,12 @@ export interface EngineOptions {
    * may read the entry through the ref accessors; it must not call mutating methods.
    */
   onRemove?: (reason: RemoveReason, ref: number) => void;
+  /**
+   * Called before an entry of a type other than string (a collection's stub, whose value is a handle
+   * to its structure) leaves the table for any reason, or is replaced by a new value: the owner of
+   * the structure lets it go. Called after onRemove when both are.
+   */
+  onDropTyped?: (ref: number) => void;
   /** keep a last-access time per entry (8 bytes each) so that evictIdle() works. */
   trackAccessTime?: boolean;
   /** table placement hash; testing only (inject collisions). Default: hash32 with TABLE_SEED. */
@@ -80,6 +89,8 @@ export const INCR_OK = 0;
 export const INCR_NOT_FOUND = 1;
 export const INCR_NOT_INTEGER = 2;
 export const INCR_OVERFLOW = 3;
+/** incr of a key holding a collection */
+export const INCR_WRONG_TYPE = 4;
 
 /** engine bookkeeping outside the arena and table: allocator heads and bitmap, reserved words. */
 const FIXED_BYTES = ARENA_FIXED_BYTES;
@@ -118,6 +129,9 @@ export class Engine {
   private readonly hash: HashFn;
   private readonly clock: () => number;
   private readonly onRemove: ((reason: RemoveReason, ref: number) => void) | undefined;
+  private readonly onDropTyped: ((ref: number) => void) | undefined;
+  /** bytes held outside the arena for entries (collections' structures), charged to the budget */
+  private external = 0;
   private readonly trackAtime: boolean;
   private budget: number;
   private n = 0;
@@ -144,6 +158,7 @@ export class Engine {
     this.budget = maxMemory;
     this.clock = options.clock ?? Date.now;
     this.onRemove = options.onRemove;
+    this.onDropTyped = options.onDropTyped;
     this.trackAtime = options.trackAccessTime === true;
     this.hash = options.hash ?? defaultHash;
     this.arena = new Arena(Math.min(maxMemory, MAX_ARENA_BYTES));
@@ -174,7 +189,45 @@ export class Engine {
 
   /** table + arena bytes held by entries + allocator bookkeeping. Holes are reported apart. */
   get bytesUsed(): number {
-    return this.table.bytes + FIXED_BYTES + this.policy.bytes + this.arena.liveWords * 4;
+    return this.table.bytes + FIXED_BYTES + this.policy.bytes + this.arena.liveWords * 4 + this.external;
+  }
+
+  /** bytes held outside the arena by collections' structures (part of bytesUsed) */
+  get externalBytes(): number {
+    return this.external;
+  }
+
+  /**
+   * Charge (or give back) bytes that entries hold outside the arena. A charge evicts from the
+   * victim end until it fits the budget, which may evict any entry, the one charged for included
+   * (it spills like any other); false when it cannot fit even with memory empty (it is charged
+   * anyway: the caller moves the entry out).
+   */
+  chargeExternal(delta: number): boolean {
+    this.external += delta;
+    if (delta <= 0) return true;
+    return this.reserve(0);
+  }
+
+  /** the value type (ValueType) of the entry at ref */
+  typeOf(ref: number): number {
+    return typeOf(this.m, ref);
+  }
+
+  /**
+   * A collection changed in place (its value, a handle, stays): a new CAS, marked dirty, touched in
+   * the eviction order. Returns the new CAS.
+   */
+  newVersion(ref: number): number {
+    const m = this.m;
+    const c = ++this.casCounter;
+    m[ref + 3] = c >>> 0;
+    if ((m[ref] & F_WIDE) !== 0) m[ref + 6] = (m[ref + 6] & ~CAS_HIGH_MASK) | Math.floor(c / TWO32);
+    m[ref] |= DIRTY;
+    this.policy.access(ref);
+    if (this.trackAtime) this.stamp(ref);
+    this.cas_ = c;
+    return c;
   }
 
   /** the eviction policy's name. */
@@ -348,7 +401,7 @@ export class Engine {
 
   // ---------------------------------------------------------------- writes
 
-  set(key: Uint8Array, value: Uint8Array, expiresAt = 0, flags = 0, mode = SET_ALWAYS, cas = 0, keepTtl = false): number {
+  set(key: Uint8Array, value: Uint8Array, expiresAt = 0, flags = 0, mode = SET_ALWAYS, cas = 0, keepTtl = false, type = 0): number {
     const vlen = value.length;
     this.checkSizes(key.length, vlen);
     const ref = this.lookup(key);
@@ -365,14 +418,15 @@ export class Engine {
       this.cas_ = 0;
       return STORED;
     }
+    if (ref !== 0 && typeOf(this.m, ref) !== 0) this.onDropTyped?.(ref); // its structure is replaced
     const c = ++this.casCounter;
-    this.write(ref, s, i, key, value, null, vlen, flags >>> 0, exp, c, true);
+    this.write(ref, s, i, key, value, null, vlen, flags >>> 0, exp, c, true, type);
     this.cas_ = c;
     if (--this.hot.countdown <= 0) this.hot.record(key, this.h);
     return STORED;
   }
 
-  insertClean(key: Uint8Array, value: Uint8Array, expiresAt: number, flags: number, cas: number): number {
+  insertClean(key: Uint8Array, value: Uint8Array, expiresAt: number, flags: number, cas: number, type = 0): number {
     const klen = key.length;
     const vlen = value.length;
     if (klen > this.maxKeySize || vlen > this.maxValueSize || this.tooBig(klen, vlen)) return -1;
@@ -382,7 +436,7 @@ export class Engine {
     if (cas > this.casCounter) this.casCounter = cas;
     let nref: number;
     try {
-      nref = this.write(0, 0, 0, key, value, null, vlen, flags >>> 0, expiresAt, cas, false);
+      nref = this.write(0, 0, 0, key, value, null, vlen, flags >>> 0, expiresAt, cas, false, type);
     } catch (err) {
       if (err instanceof CairnError && err.code === ErrorCode.OUT_OF_MEMORY) return -1;
       throw err;
@@ -401,6 +455,7 @@ export class Engine {
   getdel(key: Uint8Array): Buffer | undefined {
     const ref = this.lookup(key);
     if (ref === 0) return undefined;
+    if (typeOf(this.m, ref) !== 0) throw new CairnError(ErrorCode.WRONG_TYPE, 'getdel of a collection stub');
     const v = this.valueOf(ref);
     this.remove(ref, this.table.fSeg, this.table.fSlot, null);
     return v;
@@ -443,7 +498,8 @@ export class Engine {
     let v: bigint | null = 0n;
     if (ref === 0) {
       if (!create) return INCR_NOT_FOUND;
-    } else {
+    } else if (typeOf(this.m, ref) !== 0) return INCR_WRONG_TYPE;
+    else {
       const p = keyAt(this.m, ref) + keyLen(this.m, ref);
       const end = p + valLen(this.m, ref);
       v = unsigned ? parseUnsigned(this.arena.u8, p, end) : parseSigned(this.arena.u8, p, end);
@@ -458,7 +514,7 @@ export class Engine {
     const oldLen = ref === 0 ? 0 : valLen(this.m, ref);
     const pad = unsigned && oldLen > len ? new Uint8Array(oldLen - len).fill(32) : null;
     const c = ++this.casCounter;
-    this.write(ref, s, i, key, this.intScratch.subarray(0, len), pad, pad ? oldLen : len, flags, exp, c, true);
+    this.write(ref, s, i, key, this.intScratch.subarray(0, len), pad, pad ? oldLen : len, flags, exp, c, true, 0);
     this.cas_ = c;
     this.int_ = r;
     return INCR_OK;
@@ -473,20 +529,23 @@ export class Engine {
     if (ref === 0) {
       if (!create) return -1;
       this.casCounter = c;
-      this.write(0, 0, 0, key, bytes, null, bytes.length, 0, 0, c, true);
+      this.write(0, 0, 0, key, bytes, null, bytes.length, 0, 0, c, true, 0);
       this.cas_ = c;
       return bytes.length;
     }
+    if (typeOf(this.m, ref) !== 0) return -2;
     const len = valLen(this.m, ref) + bytes.length;
     this.checkSizes(key.length, len);
     const old = this.valueView(ref);
     this.casCounter = c;
-    this.write(ref, s, i, key, prepend ? bytes : old, prepend ? old : bytes, len, flagsOf(this.m, ref), expOf(this.m, ref), c, true);
+    this.write(ref, s, i, key, prepend ? bytes : old, prepend ? old : bytes, len, flagsOf(this.m, ref), expOf(this.m, ref), c, true, 0);
     this.cas_ = c;
     return len;
   }
 
+  /** empties memory; the owner of collections' structures drops them all itself (no onDropTyped) */
   clear(): void {
+    this.external = 0;
     this.arena.reset();
     this.table.reset();
     this.policy.clear();
@@ -593,6 +652,7 @@ export class Engine {
       this.stats[reason]++;
       this.onRemove?.(reason, ref);
     }
+    if (typeOf(this.m, ref) !== 0) this.onDropTyped?.(ref);
     this.table.removeAt(s, i);
     this.policy.remove(ref, reason === 'evicted' || reason === 'idle' ? EVICTED : DROPPED);
     this.sizes.remove(valLen(this.m, ref));
@@ -618,7 +678,7 @@ export class Engine {
 
   /** What the budget holds besides entries, counting the policy's next growth (see allocate). */
   private fixedBytes(): number {
-    return this.table.bytes + FIXED_BYTES + this.policy.bytes + this.policy.growBytes();
+    return this.table.bytes + FIXED_BYTES + this.policy.bytes + this.policy.growBytes() + this.external;
   }
 
   /** A block of `words`, evicting from the policy's victim end as needed; 0 if impossible. */
@@ -653,9 +713,9 @@ export class Engine {
     return new CairnError(ErrorCode.OUT_OF_MEMORY, `an entry of ${klen + vlen} bytes does not fit in a ${this.budget}-byte memory budget`);
   }
 
-  private layoutFor(klen: number, vlen: number, flags: number, exp: number, cas: number): number {
+  private layoutFor(klen: number, vlen: number, flags: number, exp: number, cas: number, type: number): number {
     let l = 0;
-    if (klen > KLEN_COMPACT_MAX || vlen > VLEN_MASK || cas >= TWO32) l |= F_WIDE;
+    if (klen > KLEN_COMPACT_MAX || vlen > VLEN_MASK || cas >= TWO32 || type !== 0) l |= F_WIDE;
     if (exp !== 0) l |= F_EXP;
     if (flags !== 0) l |= F_FLAGS;
     if (this.trackAtime) l |= F_ATIME;
@@ -679,9 +739,10 @@ export class Engine {
     exp: number,
     cas: number,
     dirty: boolean,
+    type: number,
   ): number {
     const klen = key.length;
-    const layout = this.layoutFor(klen, vlen, flags, exp, cas) | (dirty ? DIRTY : 0);
+    const layout = this.layoutFor(klen, vlen, flags, exp, cas, type) | (dirty ? DIRTY : 0);
     const words = wordsFor(layoutIndex(layout), klen, vlen);
     if (ref !== 0) {
       const wasClean = this.noteReplaced(ref);
@@ -690,7 +751,7 @@ export class Engine {
       if (old === words) {
         this.sizes.remove(oldLen);
         this.sizes.add(vlen);
-        this.fill(ref, layout | (this.m[ref] & KEEP_BITS), key, a, b, vlen, flags, exp, cas);
+        this.fill(ref, layout | (this.m[ref] & KEEP_BITS), key, a, b, vlen, flags, exp, cas, type);
         this.policy.rewrite(ref);
         if (wasClean) this.replacedCleanRef = ref;
         return ref;
@@ -698,7 +759,7 @@ export class Engine {
       const state = this.policy.remove(ref, MOVING); // out of the victim's way while we make room
       let nref = this.allocate(words);
       if (nref !== 0) {
-        this.fill(nref, layout, key, a, b, vlen, flags, exp, cas);
+        this.fill(nref, layout, key, a, b, vlen, flags, exp, cas, type);
         this.arena.free(ref, old);
       } else {
         // Everything else is gone. Once the old block is freed the arena is one free region, so
@@ -716,7 +777,7 @@ export class Engine {
         this.arena.free(ref, old);
         nref = this.allocate(words);
         if (nref === 0) throw new Error(`cairn engine: ${words} words did not fit in an empty arena within the budget`);
-        this.fill(nref, layout, key, a, b, vlen, flags, exp, cas);
+        this.fill(nref, layout, key, a, b, vlen, flags, exp, cas, type);
       }
       this.sizes.remove(oldLen);
       this.sizes.add(vlen);
@@ -729,7 +790,7 @@ export class Engine {
     const h = this.h;
     const nref = this.allocate(words);
     if (nref === 0) throw this.oom(klen, vlen);
-    this.fill(nref, layout, key, a, b, vlen, flags, exp, cas);
+    this.fill(nref, layout, key, a, b, vlen, flags, exp, cas, type);
     this.table.insert(h, nref);
     this.policy.insert(nref, h);
     this.sizes.add(vlen);
@@ -737,7 +798,18 @@ export class Engine {
     return nref;
   }
 
-  private fill(ref: number, w0: number, key: Uint8Array, a: Uint8Array, b: Uint8Array | null, vlen: number, flags: number, exp: number, cas: number): void {
+  private fill(
+    ref: number,
+    w0: number,
+    key: Uint8Array,
+    a: Uint8Array,
+    b: Uint8Array | null,
+    vlen: number,
+    flags: number,
+    exp: number,
+    cas: number,
+    type: number,
+  ): void {
     const m = this.m;
     const u8 = this.arena.u8;
     const klen = key.length;
@@ -765,7 +837,7 @@ export class Engine {
     if (wide) {
       m[ref + 4] = klen;
       m[ref + 5] = vlen;
-      m[ref + 6] = Math.floor(cas / TWO32);
+      m[ref + 6] = Math.floor(cas / TWO32) | (type << TYPE_SHIFT);
     }
     if ((w0 & F_EXP) !== 0) {
       const o = ref + EXP_OFF[idx];
@@ -806,7 +878,7 @@ export class Engine {
       return;
     }
     // the entry has no expiry field: rewrite it with one (CAS kept, it is the same version)
-    this.write(ref, s, i, this.keyView(ref), this.valueView(ref), null, valLen(m, ref), flagsOf(m, ref), exp, casOf(m, ref), true);
+    this.write(ref, s, i, this.keyView(ref), this.valueView(ref), null, valLen(m, ref), flagsOf(m, ref), exp, casOf(m, ref), true, typeOf(m, ref));
   }
 
   private stamp(ref: number): void {

@@ -15,6 +15,7 @@ export {
   INCR_NOT_FOUND,
   INCR_NOT_INTEGER,
   INCR_OVERFLOW,
+  INCR_WRONG_TYPE,
   MAX_VALUE_LIMIT,
 } from './engine.js';
 export type { EngineOptions, RemoveReason } from './engine.js';

@@ -8,7 +8,9 @@
  *   w2  next ref (LRU, towards the least recently used end)
  *   w3  CAS, low 32 bits
  * Optional words follow, present only when their bit is set, in this order:
- *   WIDE   w+0 klen u32, w+1 vlen u32, w+2 CAS high bits   (long keys, large values, CAS >= 2^32)
+ *   WIDE   w+0 klen u32, w+1 vlen u32, w+2 CAS high bits (21 used: CAS < 2^53) with the value's type in
+ *          the top 4 (long keys, large values, CAS >= 2^32, and every collection: a string is type 0,
+ *          and only a WIDE entry has room for another)
  *   EXP    2 words: absolute expiry ms, low then high
  *   FLAGS  1 word: client flags u32
  *   ATIME  2 words: last access ms, low then high (only when the engine tracks access time)
@@ -97,7 +99,16 @@ export function atimeOf(m: Uint32Array, ref: number): number {
   return m[o + 1] * TWO32 + m[o];
 }
 
+/** the value type lives in the top bits of a WIDE entry's CAS-high word */
+export const TYPE_SHIFT = 28;
+export const CAS_HIGH_MASK = (1 << TYPE_SHIFT) - 1;
+
 export function casOf(m: Uint32Array, ref: number): number {
   const w = m[ref];
-  return (w & F_WIDE) !== 0 ? m[ref + 6] * TWO32 + m[ref + 3] : m[ref + 3];
+  return (w & F_WIDE) !== 0 ? (m[ref + 6] & CAS_HIGH_MASK) * TWO32 + m[ref + 3] : m[ref + 3];
+}
+
+/** the value's type (ValueType): 0, a string, unless a WIDE entry says otherwise */
+export function typeOf(m: Uint32Array, ref: number): number {
+  return (m[ref] & F_WIDE) !== 0 ? m[ref + 6] >>> TYPE_SHIFT : 0;
 }

@@ -98,6 +98,11 @@ function failure(f: C.Failure): Buffer {
   }
 }
 
+/** a key holding a collection (written over RESP) is a miss to memcached, which has no word for it */
+function stringEntry(e: Entry | null | C.Failure): Entry | null {
+  return e instanceof C.Failure ? null : e;
+}
+
 /** the command's reply; a promise only for the whole-shard ones */
 function run(ctx: C.CommandContext, args: Buffer[], data: Buffer | null, noreply: boolean): Buffer | Promise<Buffer> {
   const name = commandWord(args[0]);
@@ -107,7 +112,7 @@ function run(ctx: C.CommandContext, args: Buffer[], data: Buffer | null, noreply
     case 'gets': {
       const withCas = name === 'gets';
       // one key, most gets: no key or entry list
-      if (args.length === 2) return values1(C.get(ctx, args[1]), args[1], withCas);
+      if (args.length === 2) return values1(stringEntry(C.get(ctx, args[1])), args[1], withCas);
       const keys = args.slice(1);
       return values(C.mget(ctx, keys), keys, withCas);
     }
@@ -118,7 +123,7 @@ function run(ctx: C.CommandContext, args: Buffer[], data: Buffer | null, noreply
       const at = C.memcachedExpiry(exptime, ctx.now);
       const keys = args.slice(2);
       const entries = new Array<Entry | null>(keys.length);
-      for (let i = 0; i < keys.length; i++) entries[i] = C.touch(ctx, keys[i], at);
+      for (let i = 0; i < keys.length; i++) entries[i] = C.typeOf(ctx, keys[i]) ? null : C.touch(ctx, keys[i], at);
       return values(entries, keys, name === 'gats');
     }
     case 'set':
@@ -129,7 +134,10 @@ function run(ctx: C.CommandContext, args: Buffer[], data: Buffer | null, noreply
     case 'append':
     case 'prepend':
       if (data === null) return R_ERROR;
-      return C.append(ctx, args[1], data, name === 'prepend', false) < 0 ? NOT_STORED : STORED;
+      {
+        const n = C.append(ctx, args[1], data, name === 'prepend', false);
+        return n instanceof C.Failure || n < 0 ? NOT_STORED : STORED;
+      }
     case 'delete':
       return C.del(ctx, [args[1]]) === 1 ? DELETED : NOT_FOUND;
     case 'incr':

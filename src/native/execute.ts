@@ -129,7 +129,14 @@ function expiryOf(ctx: Ctx, opts: Record<string, unknown>, positiveTtl: boolean)
 
 function meta(entry: Entry | null | undefined): unknown {
   if (!entry) return null;
+  if (entry.type) return { value: entry.value, flags: entry.flags, expiresAt: entry.expiresAt, cas: entry.cas, type: entry.type };
   return { value: entry.value, flags: entry.flags, expiresAt: entry.expiresAt, cas: entry.cas };
+}
+
+/** a string command's entry, or its coded failure thrown (a key holding a collection) */
+function stringOf(e: Entry | null | C.Failure): Entry | null {
+  if (e instanceof C.Failure) throw failureError(e);
+  return e;
 }
 
 function deltaArg(value: unknown): bigint {
@@ -201,13 +208,15 @@ function run(ctx: Ctx, opcode: number, key: Uint8Array, args: Args): unknown {
   const cmd = ctx.cmd;
   switch (opcode) {
     case Opcode.GET:
-      return C.get(cmd, key)?.value ?? null;
+      return stringOf(C.get(cmd, key))?.value ?? null;
     case Opcode.GETMETA:
-      return meta(C.get(cmd, key));
+      // any type: a replica and an export copy collections too (their encoded bytes and type)
+      return meta(cmd.store.get(key));
     case Opcode.SET: {
       if (args.length < 1 || args.length > 2) throw bad('SET takes [value, options?]');
       const a = setArgs(ctx, key, valueArg(ctx, args[0]), args[1]);
       const result = C.set(cmd, a);
+      if (result.status === 'wrong_type') throw failureError(C.fail(C.Fault.WRONG_TYPE));
       return a.returnOld ? [result.status, result.cas, meta(result.old)] : [result.status, result.cas];
     }
     case Opcode.DEL: {
@@ -241,10 +250,12 @@ function run(ctx: Ctx, opcode: number, key: Uint8Array, args: Args): unknown {
     case Opcode.APPEND:
     case Opcode.PREPEND: {
       if (args.length !== 1) throw bad(`${OPCODE_NAME[opcode]} takes [bytes]`);
-      return C.append(cmd, key, valueArg(ctx, args[0], 'bytes'), opcode === Opcode.PREPEND, true);
+      const n = C.append(cmd, key, valueArg(ctx, args[0], 'bytes'), opcode === Opcode.PREPEND, true);
+      if (n instanceof C.Failure) throw failureError(n);
+      return n;
     }
     case Opcode.GETDEL:
-      return C.getdel(cmd, key)?.value ?? null;
+      return stringOf(C.getdel(cmd, key))?.value ?? null;
     case Opcode.RESTORE:
       return C.restore(cmd, key);
 

@@ -15,7 +15,7 @@ import { DEL_IF_SAME_COMMAND, ENTRY_COMMAND, NO_SUCH_KEY, PUT_COMMAND, SAME_OBJE
 import { SHARD_STATS_COMMAND } from './planner.js';
 import { EXEC_COMMAND, EXEC_HELD_COMMAND, WATCH_COMMAND, runExec, runWatch } from './multi-exec.js';
 import { LuaScripts } from './lua.js';
-import { type Ctx, type Handler, failure, lower, storeError } from './handler.js';
+import { type Ctx, type Handler, WRONGTYPE, failure, lower, storeError } from './handler.js';
 import { HASH_HANDLERS } from './hashes.js';
 import { LIST_HANDLERS } from './lists.js';
 import { SET_HANDLERS } from './sets.js';
@@ -40,9 +40,8 @@ const EXEC_LOWER = EXEC_COMMAND.toLowerCase();
 const WATCH_LOWER = WATCH_COMMAND.toLowerCase();
 const EXEC_HELD_LOWER = EXEC_HELD_COMMAND.toLowerCase();
 
-const STRING = simple('string');
+const TYPE_REPLIES = new Map(['none', ...C.TYPE_NAMES].map((t) => [t, simple(t)]));
 const RAW = bulk(Buffer.from('raw'));
-const NONE = simple('none');
 const SCAN_HEAD = Buffer.from('*2\r\n');
 
 /** per store: the command context and the command times (INFO commandstats' usec), made once */
@@ -167,7 +166,7 @@ function set(ctx: Ctx, args: Buffer[]): Buffer {
     expiresAt = at;
   }
   const result = C.set(ctx, { key: args[1], value: args[2], mode: nx ? 'nx' : xx ? 'xx' : 'always', keepTtl, expiresAt, returnOld: getOld });
-  if (getOld) return result.old ? bulk(result.old.value) : NIL;
+  if (getOld) return result.status === 'wrong_type' ? WRONGTYPE : result.old ? bulk(result.old.value) : NIL;
   return result.status === 'stored' ? OK : NIL;
 }
 
@@ -184,13 +183,18 @@ function setexLike(unit: 'ex' | 'px', cmd: string): Handler {
   };
 }
 
+function integerOr(r: number | C.Failure, cmd: string): Buffer {
+  return r instanceof C.Failure ? failure(r, cmd) : integer(r);
+}
+
 function getset(ctx: Ctx, args: Buffer[]): Buffer {
   const r = C.set(ctx, { key: args[1], value: args[2], returnOld: true });
+  if (r.status === 'wrong_type') return WRONGTYPE;
   return r.old ? bulk(r.old.value) : NIL;
 }
 
-function bulkOfEntry(e: C.Entry | null): Buffer {
-  return e === null ? NIL : bulk(e.value);
+function bulkOfEntry(e: C.Entry | null | C.Failure): Buffer {
+  return e === null ? NIL : e instanceof C.Failure ? failure(e, 'get') : bulk(e.value);
 }
 
 function getex(ctx: Ctx, args: Buffer[]): Buffer {
@@ -210,7 +214,10 @@ function getex(ctx: Ctx, args: Buffer[]): Buffer {
   if (unit !== null && expireArg !== null) {
     const t = optionTime(expireArg, unit, 'getex', ctx.now);
     // Redis reads the time only once it has found the key: a missing key answers nil even then
-    if (typeof t !== 'number') return C.get(ctx, args[1]) === null ? NIL : t;
+    if (typeof t !== 'number') {
+      const found = C.get(ctx, args[1]);
+      return found === null ? NIL : found instanceof C.Failure ? failure(found, 'getex') : t;
+    }
     at = t;
   }
   return bulkOfEntry(C.getex(ctx, args[1], at));
@@ -246,6 +253,7 @@ function getrange(ctx: Ctx, args: Buffer[]): Buffer {
   const e = C.parseI64(args[3]);
   if (s === null || e === null) return NOT_INTEGER;
   const out = C.getrange(ctx, args[1], s, e);
+  if (out instanceof C.Failure) return failure(out, 'getrange');
   return out.length === 0 ? EMPTY_BULK : bulk(out);
 }
 
@@ -263,7 +271,10 @@ function setrange(ctx: Ctx, args: Buffer[]): Buffer {
 function object(ctx: Ctx, args: Buffer[]): Buffer {
   const sub = lower(args[1]);
   if (args.length !== 3 || (sub !== 'freq' && sub !== 'encoding')) return err('OBJECT: only FREQ and ENCODING <key> reach a shard');
-  if (sub === 'encoding') return C.encoding(ctx, args[2]) === null ? NIL : RAW;
+  if (sub === 'encoding') {
+    const enc = C.encoding(ctx, args[2]);
+    return enc === null ? NIL : enc === 'raw' ? RAW : bulk(Buffer.from(enc));
+  }
   const f = C.frequency(ctx, args[2]);
   if (f instanceof C.Failure) return failure(f, 'object');
   return f === null ? NIL : integer(f);
@@ -374,9 +385,11 @@ function copy(ctx: Ctx, args: Buffer[]): Buffer {
 // The steps of RENAME and COPY across shards (src/resp/move.ts); the acceptor builds their arguments.
 
 function entry(ctx: Ctx, args: Buffer[]): Buffer {
-  const e = C.get(ctx, args[1]);
+  const e = ctx.store.get(args[1]); // any type: a collection moves as its encoded bytes and type
   if (e === null) return NIL;
-  return bulkArray([e.value, Buffer.from(String(e.flags)), Buffer.from(String(e.expiresAt)), Buffer.from(String(e.cas))]);
+  const fields = [e.value, Buffer.from(String(e.flags)), Buffer.from(String(e.expiresAt)), Buffer.from(String(e.cas))];
+  if (e.type) fields.push(Buffer.from(String(e.type)));
+  return bulkArray(fields);
 }
 
 /** a u32, u53 or the like the acceptor copied from an entry; null when it is not one */
@@ -389,9 +402,10 @@ function wholeNumber(arg: Buffer | undefined, max: number): number | null {
 function putEntry(ctx: Ctx, args: Buffer[]): Buffer {
   const flags = wholeNumber(args[3], 0xffffffff);
   const expiresAt = wholeNumber(args[4], Number.MAX_SAFE_INTEGER);
-  const mode = args.length === 6 ? lower(args[5]) : '';
-  if (flags === null || expiresAt === null || (mode !== 'nx' && mode !== 'always')) return err(`${PUT_COMMAND}: bad arguments`);
-  return C.put(ctx, args[1], { value: args[2], flags, expiresAt }, mode === 'nx') ? ONE : ZERO;
+  const mode = args.length >= 6 ? lower(args[5]) : '';
+  const type = args.length === 7 ? wholeNumber(args[6], 255) : 0;
+  if (flags === null || expiresAt === null || type === null || (mode !== 'nx' && mode !== 'always')) return err(`${PUT_COMMAND}: bad arguments`);
+  return C.put(ctx, args[1], { value: args[2], flags, expiresAt, type }, mode === 'nx') ? ONE : ZERO;
 }
 
 function delIfSame(ctx: Ctx, args: Buffer[]): Buffer {
@@ -476,8 +490,8 @@ const HANDLERS = new Map<string, Handler>([
   ['incrby', incrBy(false, null, 'incrby')],
   ['decrby', incrBy(true, null, 'decrby')],
   ['incrbyfloat', incrbyfloat],
-  ['append', (ctx, args) => integer(C.append(ctx, args[1], args[2], false, true))],
-  ['strlen', (ctx, args) => integer(C.strlen(ctx, args[1]))],
+  ['append', (ctx, args) => integerOr(C.append(ctx, args[1], args[2], false, true), 'append')],
+  ['strlen', (ctx, args) => integerOr(C.strlen(ctx, args[1]), 'strlen')],
   ['getrange', getrange],
   ['setrange', setrange],
   ['rename', rename(false)],
@@ -486,7 +500,7 @@ const HANDLERS = new Map<string, Handler>([
   [ENTRY_COMMAND.toLowerCase(), entry],
   [PUT_COMMAND.toLowerCase(), putEntry],
   [DEL_IF_SAME_COMMAND.toLowerCase(), delIfSame],
-  ['type', (ctx, args) => (C.type(ctx, args[1]) === 'string' ? STRING : NONE)],
+  ['type', (ctx, args) => TYPE_REPLIES.get(C.type(ctx, args[1]))!],
   ['dbsize', async (ctx) => integer(await C.dbsize(ctx))],
   ['keys', keys],
   ['scan', scan],

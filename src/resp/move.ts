@@ -12,9 +12,9 @@ import { NIL, OK, ONE, ZERO, command, err } from './encode.js';
 import { NOT_INTEGER, SYNTAX } from './errors.js';
 import { bulkElements, isErrorReply, readBulk } from './replies.js';
 
-/** `CAIRN.ENTRY key`: `[value, flags, expiresAt, cas]` as bulk strings, nil for a missing key */
+/** `CAIRN.ENTRY key`: `[value, flags, expiresAt, cas]` as bulk strings (and `type` for a collection, whose value is its encoded bytes), nil for a missing key */
 export const ENTRY_COMMAND = 'CAIRN.ENTRY';
-/** `CAIRN.PUT key value flags expiresAt NX|ALWAYS`: 1 when written, 0 when NX found the key */
+/** `CAIRN.PUT key value flags expiresAt NX|ALWAYS [type]`: 1 when written, 0 when NX found the key */
 export const PUT_COMMAND = 'CAIRN.PUT';
 /** `CAIRN.DELIFSAME key cas expiresAt`: 1 when the key held that entry and was deleted, else 0 */
 export const DEL_IF_SAME_COMMAND = 'CAIRN.DELIFSAME';
@@ -71,12 +71,15 @@ export function planMoveAcross(name: string, args: Buffer[], from: number, to: n
       if (isErrorReply(read)) return local(read);
       if (read.equals(NIL)) return local(isCopy ? ZERO : NO_SUCH_KEY);
       const entry = bulkElements(read);
-      const fields = entry?.items.length === 4 ? entry.items.map(readBulk) : null;
+      const n = entry?.items.length;
+      const fields = n === 4 || n === 5 ? entry!.items.map(readBulk) : null;
       if (fields === null || fields.some((f) => f === null)) return local(err('shard reply could not be joined'));
-      const [value, flags, expiresAt, cas] = fields as Buffer[];
+      const [value, flags, expiresAt, cas, type] = fields as Buffer[];
+      const put = [PUT_COMMAND, target, value, flags, expiresAt, nx ? 'NX' : 'ALWAYS'];
+      if (type !== undefined) put.push(type);
       return {
         kind: 'chain',
-        parts: [{ key: target, shard: to, raw: command([PUT_COMMAND, target, value, flags, expiresAt, nx ? 'NX' : 'ALWAYS']) }],
+        parts: [{ key: target, shard: to, raw: command(put) }],
         next: ([written]) => {
           if (isErrorReply(written)) return local(written);
           if (!written.equals(ONE)) return local(ZERO); // NX: the destination exists

@@ -22,6 +22,7 @@ import {
   recordExpiresAt,
   recordFlags,
   recordSeq,
+  recordType,
   recordValue,
   writeRecordHeader,
 } from './format.js';
@@ -128,7 +129,7 @@ export class BatchBuilder {
       case OP_DIRTY:
         return this.snapshot(op, dkey, onDisk);
       case OP_PUT:
-        this.put(op.key, dkey, op.value, op.flags, op.expiresAt, op.cas, op.record);
+        this.put(op.key, dkey, op.value, op.flags, op.expiresAt, op.cas, op.record, op.type);
         return null;
       case OP_DEL:
         if (onDisk) this.removeOld(op.key, dkey);
@@ -148,7 +149,7 @@ export class BatchBuilder {
         if (this.hot.holds(op.key)) {
           // In memory, so recently used: move it to the young end instead of dropping it (a clean
           // hot entry relies on its disk copy).
-          this.put(op.key, dkey, recordValue(raw), recordFlags(raw), recordExpiresAt(raw), recordCas(raw));
+          this.put(op.key, dkey, recordValue(raw), recordFlags(raw), recordExpiresAt(raw), recordCas(raw), null, recordType(raw));
         } else {
           this.removeOld(op.key, dkey);
           this.dropped++;
@@ -175,15 +176,15 @@ export class BatchBuilder {
     snap.priorExpiry = op.priorExpiry;
     snap.since = op.since;
     snap.bytes = op.bytes;
-    this.put(snap.key, dkey, snap.value, snap.flags, snap.expiresAt, snap.cas, snap.record);
+    this.put(snap.key, dkey, snap.value, snap.flags, snap.expiresAt, snap.cas, snap.record, snap.type);
     this.snapshots.push(snap);
     return snap;
   }
 
-  private put(key: Buffer, dkey: Buffer, value: Buffer, flags: number, expiresAt: number, cas: number, record: Buffer | null = null): void {
+  private put(key: Buffer, dkey: Buffer, value: Buffer, flags: number, expiresAt: number, cas: number, record: Buffer | null = null, type = 0): void {
     const seq = ++this.accessSeq;
     const indexAccess = this.rules.indexAccess;
-    this.put0(dkey, record !== null ? writeRecordHeader(record, flags, expiresAt, cas, seq) : encodeRecord(value, flags, expiresAt, cas, seq));
+    this.put0(dkey, record !== null ? writeRecordHeader(record, flags, expiresAt, cas, seq, type) : encodeRecord(value, flags, expiresAt, cas, seq, type));
     if (indexAccess) this.put0(accessKey(seq, key), ZERO);
     if (expiresAt !== 0) this.put0(expiryKey(expiresAt, key), ZERO);
     if (this.oldLen >= 0) {

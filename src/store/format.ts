@@ -34,7 +34,9 @@ export const ACCESS_END = Buffer.from([PREFIX_ACCESS + 1]);
 
 /**
  * Data record header, 32 bytes, little-endian:
- *   u8 version (1) | u8 reserved | u16 reserved | u32 flags | f64 expiresAt | f64 cas | f64 seq
+ *   u8 version (1) | u8 type | u16 reserved | u32 flags | f64 expiresAt | f64 cas | f64 seq
+ * `type` is the value's ValueType (src/engine/collections): 0 for a string (0 in records written
+ * before collections existed), else the value is the collection's encode() bytes.
  * `seq` is the record's position in the access-order index ('a' range).
  */
 export const HEADER_SIZE = 32;
@@ -88,16 +90,16 @@ export function parseOrderedKey(k: Buffer): { n: number; key: Buffer } {
   return { n: k.readUInt32BE(1) * TWO32 + k.readUInt32BE(5), key: k.subarray(9) };
 }
 
-export function encodeRecord(value: Uint8Array, flags: number, expiresAt: number, cas: number, seq: number): Buffer {
+export function encodeRecord(value: Uint8Array, flags: number, expiresAt: number, cas: number, seq: number, type = 0): Buffer {
   const out = Buffer.allocUnsafe(HEADER_SIZE + value.length);
   out.set(value, HEADER_SIZE);
-  return writeRecordHeader(out, flags, expiresAt, cas, seq);
+  return writeRecordHeader(out, flags, expiresAt, cas, seq, type);
 }
 
 /** Fills in the header of a record whose value is already at HEADER_SIZE; returns the record. */
-export function writeRecordHeader(out: Buffer, flags: number, expiresAt: number, cas: number, seq: number): Buffer {
+export function writeRecordHeader(out: Buffer, flags: number, expiresAt: number, cas: number, seq: number, type = 0): Buffer {
   out[0] = RECORD_VERSION;
-  out[1] = 0;
+  out[1] = type;
   out.writeUInt16LE(0, 2);
   out.writeUInt32LE(flags >>> 0, 4);
   out.writeDoubleLE(expiresAt, 8);
@@ -106,6 +108,9 @@ export function writeRecordHeader(out: Buffer, flags: number, expiresAt: number,
   return out;
 }
 
+export function recordType(rec: Buffer): number {
+  return rec[1];
+}
 export function recordFlags(rec: Buffer): number {
   return rec.readUInt32LE(4);
 }

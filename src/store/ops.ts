@@ -43,6 +43,8 @@ export interface PutOp extends OpBase {
   flags: number;
   expiresAt: number;
   cas: number;
+  /** the value's type (ValueType): 0 a string, else a collection's encoded bytes */
+  type: number;
   /**
    * The data record the value was copied into (`value` is its bytes from HEADER_SIZE on), or null:
    * the batch then fills in the header instead of copying the value a second time.
@@ -74,8 +76,8 @@ export function dirtyOp(key: Buffer, prior: number, priorExpiry: number): DirtyO
   return { kind: OP_DIRTY, key, prior, priorExpiry, since: 0, bytes: 0 };
 }
 
-export function putOp(key: Buffer, value: Buffer, flags: number, expiresAt: number, cas: number, record: Buffer | null = null): PutOp {
-  return { kind: OP_PUT, key, prior: PRIOR_UNKNOWN, priorExpiry: 0, since: 0, bytes: 0, value, flags, expiresAt, cas, record };
+export function putOp(key: Buffer, value: Buffer, flags: number, expiresAt: number, cas: number, record: Buffer | null = null, type = 0): PutOp {
+  return { kind: OP_PUT, key, prior: PRIOR_UNKNOWN, priorExpiry: 0, since: 0, bytes: 0, value, flags, expiresAt, cas, type, record };
 }
 
 export function delOp(key: Buffer): DelOp {

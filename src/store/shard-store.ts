@@ -23,14 +23,29 @@
  */
 import { CairnError, ErrorCode } from '../errors.js';
 import { KeyEvent, type KeyEventListener } from '../events/codes.js';
-import { addDelta, Engine, INCR_NOT_FOUND, INCR_NOT_INTEGER, INCR_OK, INCR_OVERFLOW, parseSigned, parseUnsigned, SET_ALWAYS, STORED } from '../engine/index.js';
+import {
+  addDelta,
+  Engine,
+  INCR_NOT_FOUND,
+  INCR_NOT_INTEGER,
+  INCR_OK,
+  INCR_OVERFLOW,
+  INCR_WRONG_TYPE,
+  parseSigned,
+  parseUnsigned,
+  SET_ALWAYS,
+  STORED,
+} from '../engine/index.js';
 import type { BatchBuilder } from './batch.js';
 import { type CommitSource, causes, ShardDisk } from './disk.js';
-import { checkRecord, dataKey, HEADER_SIZE, recordCas, recordExpiresAt, recordFlags, recordValue } from './format.js';
+import { checkRecord, dataKey, HEADER_SIZE, recordCas, recordExpiresAt, recordFlags, recordType, recordValue } from './format.js';
+import { CollectionRegistry } from './collections.js';
+import { decodeCollection } from '../engine/collections/index.js';
 import { Maintenance } from './maintenance.js';
 import { delOp, dirtyOp, expireDueOp, type Op, OP_DEL, OP_PUT, PRIOR_NONE, PRIOR_UNKNOWN, type PutOp, putOp } from './ops.js';
 import { badArgument, type Durability, type StoreIoStats, type StoreSettings, storeSettings, type TieredShardStoreOptions } from './options.js';
 import type { Collection } from '../engine/collections/types.js';
+import { WRONG_TYPE } from './types.js';
 import type {
   Entry,
   HotKeyStat,
@@ -125,6 +140,13 @@ export class TieredShardStore implements ShardStore {
   /** the hot tier as a batch commit sees it */
   private readonly hot: CommitSource;
   private readonly inMemory: InMemory = { kind: 'memory', ref: -1, restored: false };
+  /** the structures of the collections in memory (their engine entries are stubs holding a handle) */
+  private readonly colls = new CollectionRegistry();
+  /**
+   * Collections that live below memory (too large for it, or no room), decoded for a command that
+   * changes them; collectionChanged writes them to disk and forgets them.
+   */
+  private readonly belowColls = new Map<string, { obj: Collection; entry: Entry }>();
   private closed = false;
   private closing: Promise<void> | null = null;
   /** key-event subscribers (the shard worker installs one only while some front listens) */
@@ -157,6 +179,10 @@ export class TieredShardStore implements ShardStore {
       trackAccessTime: s.idleMs > 0,
       eviction: s.eviction,
       onRemove: (reason, ref) => this.onHotRemove(reason, ref),
+      onDropTyped: (ref) => {
+        const bytes = this.colls.release(CollectionRegistry.handleOf(this.engine.valueView(ref)));
+        if (bytes !== 0) this.engine.chargeExternal(-bytes);
+      },
     });
     this.engine = e;
     // Every CAS handed out before a crash is below the reserved ceiling written to disk.
@@ -193,19 +219,6 @@ export class TieredShardStore implements ShardStore {
     return store;
   }
 
-  typeOf(_key: Uint8Array): number | null {
-    throw new Error('collections: not built yet');
-  }
-  readCollection<T extends Collection>(_key: Uint8Array, _type: number): T | null | WrongType {
-    throw new Error('collections: not built yet');
-  }
-  writeCollection<T extends Collection>(_key: Uint8Array, _type: number, _create?: () => T): T | null | WrongType {
-    throw new Error('collections: not built yet');
-  }
-  collectionChanged(_key: Uint8Array): void {
-    throw new Error('collections: not built yet');
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Hot-tier removal hook: runs before the engine frees the entry.
 
@@ -237,6 +250,8 @@ export class TieredShardStore implements ShardStore {
    */
   private hotPut(key: Buffer, ref: number): PutOp {
     const e = this.engine;
+    const type = e.typeOf(ref);
+    if (type !== 0) return putOp(key, this.collectionAt(ref).encode(), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref), null, type);
     const record = Buffer.allocUnsafe(HEADER_SIZE + e.valueLength(ref));
     e.copyValue(ref, record, HEADER_SIZE);
     return putOp(key, record.subarray(HEADER_SIZE), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref), record);
@@ -282,8 +297,8 @@ export class TieredShardStore implements ShardStore {
     this.writeback.queue(key.toString('latin1'), delOp(Buffer.from(key)));
   }
 
-  private queuePut(key: Buffer, value: Buffer, flags: number, expiresAt: number, cas: number): void {
-    this.writeback.queue(key.toString('latin1'), putOp(Buffer.from(key), value, flags, expiresAt, cas));
+  private queuePut(key: Buffer, value: Buffer, flags: number, expiresAt: number, cas: number, type = 0): void {
+    this.writeback.queue(key.toString('latin1'), putOp(Buffer.from(key), value, flags, expiresAt, cas, null, type));
   }
 
   /** The writeback queue's batch writer: commit on disk, then account for it. */
@@ -351,12 +366,14 @@ export class TieredShardStore implements ShardStore {
     let flags: number;
     let expiresAt: number;
     let cas: number;
+    let type: number;
     if (op !== undefined && op.kind === OP_DEL) return ABSENT;
     if (op !== undefined && op.kind === OP_PUT) {
       value = op.value;
       flags = op.flags;
       expiresAt = op.expiresAt;
       cas = op.cas;
+      type = op.type;
     } else {
       if (this.disk.items === 0 || this.disk.clearOwed) return ABSENT; // nothing on disk, or all of it going
       this.io.diskReads++;
@@ -366,12 +383,16 @@ export class TieredShardStore implements ShardStore {
       flags = recordFlags(rec);
       expiresAt = recordExpiresAt(rec);
       cas = recordCas(rec);
+      type = recordType(rec);
     }
     if (expiresAt !== 0 && expiresAt <= this.s.now()) {
       if (op === undefined) this.writeback.queue(kstr, expireDueOp(Buffer.from(key), expiresAt));
       return ABSENT;
     }
-    if (promote && value.length <= this.s.maxItemSize) {
+    if (promote && type !== 0) {
+      const r = this.restoreCollection(key, type, value, expiresAt, flags, cas);
+      if (r >= 0) return this.inMemoryAt(r, true);
+    } else if (promote && value.length <= this.s.maxItemSize) {
       const r = this.engine.insertClean(key, value, expiresAt, flags, cas);
       if (r >= 0) {
         this.counters.restores++;
@@ -379,11 +400,43 @@ export class TieredShardStore implements ShardStore {
         return this.inMemoryAt(r, true);
       }
     }
-    return { kind: 'below', entry: { value: Buffer.from(value), flags, expiresAt, cas } };
+    return { kind: 'below', entry: { value: Buffer.from(value), type, flags, expiresAt, cas } };
+  }
+
+  /** A collection read from below back into memory: its structure decoded, a clean stub for it; -1 when it does not fit. */
+  private restoreCollection(key: Buffer, type: number, value: Buffer, expiresAt: number, flags: number, cas: number): number {
+    const e = this.engine;
+    const obj = decodeCollection(type, value);
+    const handle = this.colls.add(obj);
+    const h = CollectionRegistry.handleOf(handle);
+    const r = e.insertClean(key, handle, expiresAt, flags, cas, type);
+    if (r < 0) {
+      this.colls.release(h);
+      return -1;
+    }
+    if (!e.chargeExternal(this.colls.recharge(h))) {
+      // larger than the whole budget: it stays below memory
+      e.delete(key);
+      return -1;
+    }
+    const ref = e.peek(key); // the charge may have evicted others, or this very entry
+    if (ref < 0) return -1;
+    this.counters.restores++;
+    if (this.keyEvent !== null) this.keyEvent(KeyEvent.RESTORE, key);
+    return ref;
+  }
+
+  /** the structure behind the collection stub at ref */
+  private collectionAt(ref: number): Collection {
+    const obj = this.colls.get(CollectionRegistry.handleOf(this.engine.valueView(ref)));
+    if (obj === undefined) throw new CairnError(ErrorCode.INTERNAL, `shard ${this.shard}: a collection entry without its structure`);
+    return obj;
   }
 
   private entryOf(ref: number): Entry {
     const e = this.engine;
+    const type = e.typeOf(ref);
+    if (type !== 0) return { value: this.collectionAt(ref).encode(), type, flags: e.flagsOf(ref), expiresAt: e.expiresAtOf(ref), cas: e.casOf(ref) };
     return { value: e.valueOf(ref), flags: e.flagsOf(ref), expiresAt: e.expiresAtOf(ref), cas: e.casOf(ref) };
   }
 
@@ -441,10 +494,10 @@ export class TieredShardStore implements ShardStore {
   }
 
   /** Stores a value too large for memory: disk only, removing any hot copy. */
-  private storeOnDisk(key: Buffer, value: Uint8Array, flags: number, expiresAt: number): number {
+  private storeOnDisk(key: Buffer, value: Uint8Array, flags: number, expiresAt: number, type = 0): number {
     this.engine.delete(key);
     const cas = ++this.engine.casCounter;
-    this.queuePut(key, Buffer.from(value), flags, expiresAt, cas);
+    this.queuePut(key, Buffer.from(value), flags, expiresAt, cas, type);
     this.counters.writes++;
     if (this.keyEvent !== null) this.keyEvent(KeyEvent.SET, key);
     return cas;
@@ -474,7 +527,7 @@ export class TieredShardStore implements ShardStore {
       d = this.entryOf(at.ref); // the engine left the entry as it was
       this.engine.delete(k);
     } else d = at.entry;
-    this.queuePut(k, d.value, d.flags, expiresAt, d.cas);
+    this.queuePut(k, d.value, d.flags, expiresAt, d.cas, d.type);
     this.counters.writes++;
     if (this.keyEvent !== null) this.keyEvent(KeyEvent.TTL, k);
   }
@@ -500,6 +553,7 @@ export class TieredShardStore implements ShardStore {
 
   set(key: Uint8Array, value: Uint8Array, options?: SetOptions): SetResult {
     const k = this.checkKey(key);
+    if (options?.type) return this.setCollection(k, value, options.type, options);
     this.checkValue(value);
     const expiresAt = options?.expiresAt ?? 0;
     checkTime(expiresAt, 'expiresAt');
@@ -555,6 +609,116 @@ export class TieredShardStore implements ShardStore {
     return result;
   }
 
+  /**
+   * A collection written whole from its encoded bytes (a move, a replica's copy, an import): nx/xx,
+   * expiresAt, keepTtl and flags as for a string; cas and returnOld are not asked for by any caller.
+   */
+  private setCollection(k: Buffer, value: Uint8Array, type: number, o: SetOptions): SetResult {
+    const at = this.locate(k, true);
+    const present = at.kind !== 'absent';
+    if ((o.mode === 'nx' && present) || (o.mode === 'xx' && !present)) return { status: 'not_stored', cas: 0 };
+    const curExpiry = at.kind === 'memory' ? this.engine.expiresAtOf(at.ref) : at.kind === 'below' ? at.entry.expiresAt : 0;
+    const exp = o.keepTtl === true ? curExpiry : (o.expiresAt ?? 0);
+    checkTime(exp, 'expiresAt');
+    const flags = o.flags ?? 0;
+    if (this.isPast(exp)) {
+      if (present) this.removeKey(k, at.kind === 'memory');
+      return { status: 'stored', cas: 0 };
+    }
+    const obj = decodeCollection(type, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    const handle = this.colls.add(obj);
+    const h = CollectionRegistry.handleOf(handle);
+    try {
+      this.engine.set(k, handle, exp, flags, SET_ALWAYS, 0, false, type);
+    } catch (err) {
+      this.colls.release(h);
+      if (!isOutOfMemory(err)) throw err;
+      return { status: 'stored', cas: this.storeOnDisk(k, value, flags, exp, type) };
+    }
+    const cas = this.engine.lastCas;
+    this.engine.chargeExternal(this.colls.recharge(h));
+    this.afterCollectionWrite(k, obj.bytes);
+    return { status: 'stored', cas };
+  }
+
+  /** After a collection changed in memory: queued for the disk, unless the budget charge for it evicted it (its spill is queued then). */
+  private afterCollectionWrite(k: Buffer, bytes: number): void {
+    if (this.engine.peek(k) >= 0) {
+      this.afterWrite(k, bytes);
+      return;
+    }
+    this.counters.writes++;
+    if (this.keyEvent !== null) this.keyEvent(KeyEvent.SET, k);
+  }
+
+  typeOf(key: Uint8Array): number | null {
+    const k = this.checkKey(key);
+    const at = this.locate(k, true);
+    if (at.kind === 'memory') return this.engine.typeOf(at.ref);
+    return at.kind === 'below' ? (at.entry.type ?? 0) : null;
+  }
+
+  readCollection<T extends Collection>(key: Uint8Array, type: number): T | null | WrongType {
+    const k = this.checkKey(key);
+    const at = this.locate(k, true);
+    this.countRead(at);
+    if (at.kind === 'memory') return this.engine.typeOf(at.ref) === type ? (this.collectionAt(at.ref) as T) : WRONG_TYPE;
+    if (at.kind === 'absent') return null;
+    return (at.entry.type ?? 0) === type ? (decodeCollection(type, at.entry.value) as T) : WRONG_TYPE;
+  }
+
+  writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T): T | null | WrongType {
+    const k = this.checkKey(key);
+    const at = this.locate(k, true);
+    this.countRead(at);
+    if (at.kind === 'memory') return this.engine.typeOf(at.ref) === type ? (this.collectionAt(at.ref) as T) : WRONG_TYPE;
+    if (at.kind === 'below') {
+      if ((at.entry.type ?? 0) !== type) return WRONG_TYPE;
+      const obj = decodeCollection(type, at.entry.value) as T;
+      this.belowColls.set(k.toString('latin1'), { obj, entry: at.entry });
+      return obj;
+    }
+    if (create === undefined) return null;
+    const obj = create();
+    const handle = this.colls.add(obj);
+    try {
+      this.engine.set(k, handle, 0, 0, SET_ALWAYS, 0, false, type);
+    } catch (err) {
+      this.colls.release(CollectionRegistry.handleOf(handle));
+      if (!isOutOfMemory(err)) throw err;
+      this.belowColls.set(k.toString('latin1'), { obj, entry: { value: EMPTY_KEY, type, flags: 0, expiresAt: 0, cas: 0 } });
+    }
+    return obj;
+  }
+
+  collectionChanged(key: Uint8Array): void {
+    const k = this.checkKey(key);
+    const e = this.engine;
+    const kstr = k.toString('latin1');
+    const below = this.belowColls.get(kstr);
+    if (below !== undefined) {
+      this.belowColls.delete(kstr);
+      const d = below.entry;
+      if (below.obj.size === 0) {
+        if (d.cas !== 0) this.removeKey(k, false);
+      } else this.storeOnDisk(k, below.obj.encode(), d.flags, d.expiresAt, below.obj.type);
+      return;
+    }
+    const ref = e.peek(k);
+    if (ref < 0 || e.typeOf(ref) === 0) return;
+    const h = CollectionRegistry.handleOf(e.valueView(ref));
+    const obj = this.colls.get(h);
+    if (obj === undefined) return;
+    if (obj.size === 0) {
+      this.removeKey(k, true);
+      return;
+    }
+    e.newVersion(ref);
+    const delta = this.colls.recharge(h);
+    if (delta !== 0) e.chargeExternal(delta);
+    this.afterCollectionWrite(k, obj.bytes);
+  }
+
   delete(key: Uint8Array): boolean {
     const k = this.checkKey(key);
     const at = this.locate(k, false);
@@ -568,6 +732,9 @@ export class TieredShardStore implements ShardStore {
     const k = this.checkKey(key);
     const at = this.locate(k, false);
     this.countRead(at);
+    if ((at.kind === 'memory' && this.engine.typeOf(at.ref) !== 0) || (at.kind === 'below' && at.entry.type)) {
+      throw new CairnError(ErrorCode.WRONG_TYPE, 'GETDEL of a key holding a collection');
+    }
     const entry = this.entryAt(at);
     if (!entry) return null;
     if (at.kind === 'memory') this.engine.delete(k);
@@ -633,7 +800,7 @@ export class TieredShardStore implements ShardStore {
     const k = this.checkKey(key);
     if (typeof delta !== 'bigint') throw badArgument('delta must be a bigint');
     const at = this.locate(k, true);
-    if (at.kind === 'below') return this.incrBelow(k, at.entry, delta, unsigned);
+    if (at.kind === 'below') return at.entry.type ? { status: 'wrong_type' } : this.incrBelow(k, at.entry, delta, unsigned);
     const oldLen = at.kind === 'memory' ? this.engine.valueLength(at.ref) : 0;
     let st: number;
     try {
@@ -659,6 +826,8 @@ export class TieredShardStore implements ShardStore {
         return { status: 'not_integer' };
       case INCR_OVERFLOW:
         return { status: 'overflow' };
+      case INCR_WRONG_TYPE:
+        return { status: 'wrong_type' };
       default:
         throw new CairnError(ErrorCode.BAD_ARGUMENT, `incr failed with engine status ${st}`);
     }
@@ -690,6 +859,7 @@ export class TieredShardStore implements ShardStore {
     const k = this.checkKey(key);
     const at = this.locate(k, true);
     if (at.kind === 'absent' && !create) return -1;
+    if ((at.kind === 'memory' && this.engine.typeOf(at.ref) !== 0) || (at.kind === 'below' && at.entry.type)) return -2;
     const curLen = at.kind === 'memory' ? this.engine.valueLength(at.ref) : at.kind === 'below' ? at.entry.value.length : 0;
     const newLen = curLen + bytes.length;
     if (newLen > this.s.maxValueSize) throw new CairnError(ErrorCode.VALUE_TOO_LARGE, `value of ${newLen} bytes exceeds the limit of ${this.s.maxValueSize}`);
@@ -723,6 +893,16 @@ export class TieredShardStore implements ShardStore {
     if (action.op === 'keep') return cur;
     if (action.op === 'delete') {
       if (cur) this.removeKey(k, inMemory);
+      return cur;
+    }
+    if (action.op === 'expire') {
+      if (cur === null) return cur;
+      checkTime(action.expiresAt, 'expiresAt');
+      if (action.expiresAt !== 0 && this.isPast(action.expiresAt)) this.removeKey(k, inMemory);
+      else {
+        const again = this.locate(k, true); // fn may have used the store: look again
+        if (again.kind !== 'absent') this.setExpiry(k, again, action.expiresAt);
+      }
       return cur;
     }
     if (action.op !== 'set') throw badArgument(`update: unknown op ${(action as { op: unknown }).op}`);
@@ -770,6 +950,8 @@ export class TieredShardStore implements ShardStore {
   async flush(): Promise<void> {
     this.checkOpen();
     this.engine.clear();
+    this.colls.clear();
+    this.belowColls.clear();
     this.writeback.discard();
     this.counters.writes++;
     if (this.keyEvent !== null) this.keyEvent(KeyEvent.FLUSH, EMPTY_KEY);

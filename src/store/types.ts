@@ -41,10 +41,10 @@ export interface SetOptions {
   returnOld?: boolean;
 }
 
-export type SetStatus = 'stored' | 'not_stored' | 'exists' | 'not_found';
+export type SetStatus = 'stored' | 'not_stored' | 'exists' | 'not_found' | 'wrong_type';
 
 export interface SetResult {
-  /** stored; not_stored (nx/xx condition failed); exists (cas mismatch); not_found (cas on a missing key). */
+  /** stored; not_stored (nx/xx condition failed); exists (cas mismatch); not_found (cas on a missing key); wrong_type (returnOld of a collection: command layer). */
   status: SetStatus;
   /** CAS of the stored entry (0 when not stored). */
   cas: number;

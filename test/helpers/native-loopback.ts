@@ -13,7 +13,18 @@ import { type FrameError, FrameReader } from '../../src/native/frame.js';
 import { handleNativeFrame } from '../../src/native/execute.js';
 import { mergeBroadcastReplies } from '../../src/native/merge.js';
 import { NativeSession, ROUTE_BROADCAST, ROUTE_CLOSE, ROUTE_REPLY } from '../../src/native/session.js';
-import type { Entry, IncrResult, ScanPage, SetOptions, SetResult, ShardStats, ShardStore, UpdateAction } from '../../src/store/types.js';
+import {
+  type Entry,
+  type IncrResult,
+  type ScanPage,
+  type SetOptions,
+  type SetResult,
+  type ShardStats,
+  type ShardStore,
+  type UpdateAction,
+  WRONG_TYPE,
+  type WrongType,
+} from '../../src/store/types.js';
 
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
@@ -36,6 +47,18 @@ export class MapShardStoreDouble implements ShardStore {
   private hits = 0;
   private misses = 0;
   private writes = 0;
+
+  /** strings only: the native protocol's tests use no collections (the real store and the RESP double do) */
+  typeOf(key: Uint8Array): number | null {
+    return this.exists(key) ? 0 : null;
+  }
+  readCollection(key: Uint8Array): null | WrongType {
+    return this.exists(key) ? WRONG_TYPE : null;
+  }
+  writeCollection(key: Uint8Array): null | WrongType {
+    return this.readCollection(key);
+  }
+  collectionChanged(): void {}
 
   constructor(shard = 0, now: () => number = Date.now) {
     this.shard = shard;
