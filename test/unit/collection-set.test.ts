@@ -111,6 +111,17 @@ for (const shards of [1, 3]) {
       expect(await r('SREM', 's', 'a')).toBe(':0\r\n');
     });
 
+    it('an EXPIRE with a condition keeps the set a set', async () => {
+      expect(await r('SADD', 's', 'a')).toBe(':1\r\n');
+      expect(await r('PEXPIREAT', 's', '4102444800123', 'NX')).toBe(':1\r\n');
+      expect(await r('EXPIRE', 's', '100', 'GT')).toBe(':0\r\n');
+      expect(await r('SISMEMBER', 's', 'a')).toBe(':1\r\n');
+      expect(await r('TYPE', 's')).toBe('+set\r\n');
+      expect(await r('PEXPIRETIME', 's')).toBe(':4102444800123\r\n');
+      expect(await r('EXPIRE', 's', '-1', 'XX')).toBe(':1\r\n');
+      expect(await r('EXISTS', 's')).toBe(':0\r\n');
+    });
+
     it('SPOP and SRANDMEMBER: argument checks in Redis order, counts, repeats', async () => {
       expect(await r('SPOP', 'nokey')).toBe('$-1\r\n');
       expect(await r('SPOP', 'nokey', '0')).toBe('*0\r\n');
