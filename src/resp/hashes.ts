@@ -4,22 +4,16 @@ import { member } from '../engine/collections/types.js';
 import { EMPTY_ARRAY, OK, ONE, ZERO, err, integer } from './encode.js';
 import { NOT_INTEGER, SYNTAX, arityError } from './errors.js';
 import { type Ctx, type Handler, failure, lower } from './handler.js';
-import { RANDOM_REPEATS_MAX, REPEATS_TOO_MANY, memberArray, memberBulk, scanHandler } from './members.js';
+import { RANDOM_REPEATS_MAX, REPEATS_TOO_MANY, memberArgs, memberArray, memberBulk, scanHandler } from './members.js';
 
 const COUNT_RANGE = err('value is out of range, value must between -9223372036854775807 and 9223372036854775807');
 const WITHVALUES_RANGE = err('value is out of range');
 const LONG_MAX = 2n ** 63n - 1n;
 
-function strings(args: Buffer[], from: number): string[] {
-  const out = new Array<string>(args.length - from);
-  for (let i = from; i < args.length; i++) out[i - from] = member(args[i]);
-  return out;
-}
-
 function hset(cmd: 'hset' | 'hmset'): Handler {
   return (ctx, args) => {
     if (args.length % 2 === 1) return arityError(cmd);
-    const r = C.hset(ctx, args[1], strings(args, 2));
+    const r = C.hset(ctx, args[1], memberArgs(args, 2));
     if (r instanceof C.Failure) return failure(r, cmd);
     return cmd === 'hmset' ? OK : integer(r);
   };
@@ -37,7 +31,7 @@ function hget(ctx: Ctx, args: Buffer[]): Buffer {
 }
 
 function hmget(ctx: Ctx, args: Buffer[]): Buffer {
-  const r = C.hmget(ctx, args[1], strings(args, 2));
+  const r = C.hmget(ctx, args[1], memberArgs(args, 2));
   return r instanceof C.Failure ? failure(r, 'hmget') : memberArray(r);
 }
 
@@ -49,7 +43,7 @@ function hgetall(part: 'all' | 'fields' | 'values', cmd: string): Handler {
 }
 
 function hdel(ctx: Ctx, args: Buffer[]): Buffer {
-  const r = C.hdel(ctx, args[1], strings(args, 2));
+  const r = C.hdel(ctx, args[1], memberArgs(args, 2));
   return r instanceof C.Failure ? failure(r, 'hdel') : integer(r);
 }
 

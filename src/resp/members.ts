@@ -3,6 +3,7 @@
  * byte) in one allocation each, and the HSCAN/SSCAN arguments read as Redis reads them.
  */
 import * as C from '../commands/index.js';
+import { member } from '../engine/collections/types.js';
 import { NIL, err } from './encode.js';
 import { NOT_INTEGER, SYNTAX } from './errors.js';
 import { type Handler, failure, lower } from './handler.js';
@@ -14,6 +15,13 @@ function digits(n: number): number {
     d++;
   }
   return d;
+}
+
+/** the arguments from `from` on as member strings */
+export function memberArgs(args: Buffer[], from: number): string[] {
+  const out = new Array<string>(args.length - from);
+  for (let i = from; i < args.length; i++) out[i - from] = member(args[i]);
+  return out;
 }
 
 /** a member as a bulk string; null as the nil bulk */

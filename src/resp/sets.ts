@@ -4,7 +4,7 @@ import { member } from '../engine/collections/types.js';
 import { EMPTY_ARRAY, ONE, ZERO, err, integer } from './encode.js';
 import { NOT_INTEGER, SYNTAX } from './errors.js';
 import { type Ctx, type Handler, failure, lower } from './handler.js';
-import { RANDOM_REPEATS_MAX, REPEATS_TOO_MANY, memberArray, memberBulk, scanHandler } from './members.js';
+import { RANDOM_REPEATS_MAX, REPEATS_TOO_MANY, memberArgs, memberArray, memberBulk, scanHandler } from './members.js';
 
 const MUST_BE_POSITIVE = err('value is out of range, must be positive');
 const COUNT_RANGE = err('value is out of range, value must between -9223372036854775807 and 9223372036854775807');
@@ -13,19 +13,13 @@ const TOO_MANY_KEYS = err("Number of keys can't be greater than number of args")
 const NEGATIVE_LIMIT = err("LIMIT can't be negative");
 const LONG_MAX = 2n ** 63n - 1n;
 
-function strings(args: Buffer[], from: number): string[] {
-  const out = new Array<string>(args.length - from);
-  for (let i = from; i < args.length; i++) out[i - from] = member(args[i]);
-  return out;
-}
-
 function sadd(ctx: Ctx, args: Buffer[]): Buffer {
-  const r = C.sadd(ctx, args[1], strings(args, 2));
+  const r = C.sadd(ctx, args[1], memberArgs(args, 2));
   return r instanceof C.Failure ? failure(r, 'sadd') : integer(r);
 }
 
 function srem(ctx: Ctx, args: Buffer[]): Buffer {
-  const r = C.srem(ctx, args[1], strings(args, 2));
+  const r = C.srem(ctx, args[1], memberArgs(args, 2));
   return r instanceof C.Failure ? failure(r, 'srem') : integer(r);
 }
 
@@ -41,7 +35,7 @@ function sismember(ctx: Ctx, args: Buffer[]): Buffer {
 }
 
 function smismember(ctx: Ctx, args: Buffer[]): Buffer {
-  const r = C.smismember(ctx, args[1], strings(args, 2));
+  const r = C.smismember(ctx, args[1], memberArgs(args, 2));
   if (r instanceof C.Failure) return failure(r, 'smismember');
   return Buffer.concat([Buffer.from(`*${r.length}\r\n`), ...r.map((b) => (b ? ONE : ZERO))]);
 }
