@@ -9,6 +9,8 @@ export * from './strings.js';
 export * from './keyspace.js';
 export * from './collections.js';
 export * from './zsets.js';
+export * from './hashes.js';
+export * from './sets.js';
 export { TYPE_NAMES, ValueType } from '../engine/collections/types.js';
 export { acknowledged } from './ack.js';
 export { stats, shardReport, type ShardReport } from './stats.js';
