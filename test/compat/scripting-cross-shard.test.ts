@@ -134,6 +134,21 @@ describe('scripts across shards beside redis-server', () => {
   }, 60_000);
 });
 
+describe('an undeclared key with later commands already sent', () => {
+  it('is not run again behind them: the script answers that nothing ran, and runs across shards from then on', async () => {
+    const c = client(cairn.respPort);
+    await c.set(U1, 'seen');
+    // the foreign GET comes before the write: nothing has changed when it is met
+    const first = "local v = redis.call('GET', ARGV[1]); redis.call('SET', KEYS[1], 'mine'); return v";
+    const replies = await c.pipeline().eval(first, 1, A0, U1).get(A0).exec();
+    expect(String(replies?.[0][0])).toMatch(/key of another shard than its KEYS before it wrote; nothing ran/);
+    expect(replies?.[1][1]).toBe(null);
+    expect(await c.eval(first, 1, A0, U1)).toBe('seen');
+    expect(await c.get(A0)).toBe('mine');
+    await c.del(A0, U1);
+  }, 60_000);
+});
+
 describe('atomic across shards', () => {
   it('a reader never sees half of a script that moves a count between shards', async () => {
     const c = client(cairn.respPort);
@@ -214,5 +229,29 @@ describe('a held script stopped mid-way', () => {
     await c.set(A1, 'next');
     expect(await c.mget(A0, A1)).toEqual(['w', 'next']);
     await c.del(A0, A1);
+  }, 60_000);
+});
+
+describe('on a read-only replica', () => {
+  it("a script's writes are refused with Redis' READONLY on either path; reads run", async () => {
+    const primary = await startServer({ args: ['--shards', String(SHARDS)] });
+    const replica = await startServer({ args: ['--shards', String(SHARDS), '--replica-of', `127.0.0.1:${primary.port}`] });
+    try {
+      const r = client(replica.respPort);
+      const write = "return redis.call('SET', KEYS[1], 'x')";
+      for (const keys of [[A0], [A0, A1]]) {
+        await expect(r.eval(write, keys.length, ...keys)).rejects.toThrow(
+          `READONLY You can't write against a read only replica. script: ${sha1hex(Buffer.from(write))}, on @user_script:1.`,
+        );
+        expect(await r.eval("return {redis.call('EXISTS', KEYS[1]), redis.pcall('DEL', KEYS[1])['err']}", keys.length, ...keys)).toEqual([
+          0,
+          "READONLY You can't write against a read only replica.",
+        ]);
+        expect(await r.call('EVAL_RO', "return redis.call('GET', KEYS[1])", String(keys.length), ...keys)).toBe(null);
+      }
+      expect(await r.exists(A0)).toBe(0);
+    } finally {
+      await Promise.all([replica.stop(), primary.stop()]);
+    }
   }, 60_000);
 });
