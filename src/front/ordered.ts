@@ -52,7 +52,7 @@ export class OrderedReplies {
 
   /** No unit was added after this one (the connection routed nothing after it yet). */
   isLast(seq: number): boolean {
-    return ((this.nextSeq - 1) >>> 0) === seq;
+    return (this.nextSeq - 1) >>> 0 === seq;
   }
 
   /** A unit answered at once (by the acceptor itself). */

@@ -147,7 +147,7 @@ export function planScript(spec: CommandSpec, args: Buffer[], raw: Buffer, conn:
     return planHeldScript(registry, sha, body, args.slice(3, 3 + n), args.slice(3 + n), readOnly, conn, route);
   };
   // on a read-only replica a script's writes are refused by the acceptor, which sees each command only held
-  if (conn.shards > 1 && (across || registry.crossing.has(sha) || (!readOnly && conn.readOnly?.() === true))) return held();
+  if ((conn.shards > 1 && (across || registry.crossing.has(sha))) || (!readOnly && conn.readOnly?.() === true)) return held();
   let sent = raw;
   if (!isEval && entry !== undefined && !entry.shards.has(shard)) {
     entry.shards.add(shard);
@@ -161,14 +161,17 @@ export function planScript(spec: CommandSpec, args: Buffer[], raw: Buffer, conn:
     raw: sent,
     join: (reply) => {
       if (reply[0] === 0x2d && reply.equals(RETRY_HELD)) {
+        // it compiled there: a later EVALSHA finds it (held)
+        if (body !== null) registry.add(body, shard, conn.shards);
         registry.crossing.add(sha);
         return NOT_RETRIED;
       }
+      let out = reply;
       if (reply[0] === 0x2b && reply.subarray(0, CROSSED.length).equals(CROSSED)) {
         registry.crossing.add(sha);
-        reply = reply.subarray(CROSSED.length);
+        out = reply.subarray(CROSSED.length);
       }
-      return body === null ? reply : remember(registry, reply, body, shard, conn.shards);
+      return body === null ? out : remember(registry, out, body, shard, conn.shards);
     },
   };
   // inside EXEC the script is one command of the transaction's message: not run again alone
@@ -247,7 +250,8 @@ function planHeldScript(
 function checkHeldCall(call: Buffer[], readOnly: boolean, conn: ConnState): CommandSpec | Buffer {
   const spec = checkScriptCall(call, readOnly, -1, conn.shards);
   if (Buffer.isBuffer(spec)) return spec;
-  if ((spec.route === 'local' && spec.name !== 'ping' && spec.name !== 'echo') || spec.route === 'pubsub' || spec.route === 'replication') return NOT_ALLOWED_HELD;
+  if ((spec.route === 'local' && spec.name !== 'ping' && spec.name !== 'echo') || spec.route === 'pubsub' || spec.route === 'replication')
+    return NOT_ALLOWED_HELD;
   if (conn.readOnly?.() === true && spec.flags.includes('write')) return READONLY_REPLICA;
   return spec;
 }

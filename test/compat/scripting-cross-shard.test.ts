@@ -59,10 +59,30 @@ const GET_BOTH = "return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])
 
 const CASES: string[][] = [
   ['DEL', A0, A1, B0, U1],
-  ['EVAL', "redis.call('SET', KEYS[1], ARGV[1]); redis.call('SET', KEYS[2], ARGV[2]); return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}", '2', A0, A1, 'x', 'y'],
+  [
+    'EVAL',
+    "redis.call('SET', KEYS[1], ARGV[1]); redis.call('SET', KEYS[2], ARGV[2]); return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}",
+    '2',
+    A0,
+    A1,
+    'x',
+    'y',
+  ],
   ['EVAL', "return {redis.call('INCRBY', KEYS[1], 5), redis.call('INCRBYFLOAT', KEYS[2], 1.5), redis.call('EXISTS', KEYS[1], KEYS[2])}", '2', B0, U1],
-  ['EVAL', "return {redis.call('MSET', KEYS[1], 1, KEYS[2], 2), redis.call('MGET', KEYS[1], KEYS[2], 'nosuch'), redis.call('DEL', KEYS[1], KEYS[2])}", '2', A0, A1],
-  ['EVAL', "return {redis.call('APPEND', KEYS[1], 'j1'), redis.call('SET', KEYS[2], 'v', 'EX', 100), redis.call('TTL', KEYS[2]), redis.call('GETRANGE', KEYS[1], 0, 0)}", '2', A0, A1],
+  [
+    'EVAL',
+    "return {redis.call('MSET', KEYS[1], 1, KEYS[2], 2), redis.call('MGET', KEYS[1], KEYS[2], 'nosuch'), redis.call('DEL', KEYS[1], KEYS[2])}",
+    '2',
+    A0,
+    A1,
+  ],
+  [
+    'EVAL',
+    "return {redis.call('APPEND', KEYS[1], 'j1'), redis.call('SET', KEYS[2], 'v', 'EX', 100), redis.call('TTL', KEYS[2]), redis.call('GETRANGE', KEYS[1], 0, 0)}",
+    '2',
+    A0,
+    A1,
+  ],
   // an error mid-way: the writes before it stay, as in Redis, and the shards answer the next commands
   ['EVAL', "redis.call('SET', KEYS[1], 'before'); redis.call('SET', KEYS[2], 'text'); return redis.call('INCR', KEYS[2])", '2', B0, U1],
   ['MGET', B0, U1],
