@@ -68,8 +68,8 @@ const hold = new ShardHold(runDeferred);
 function run(f: number, out: Outbox, kind: number, conn: number, seq: number, payload: Buffer): void {
   const id = ConnectionOrder.id(f, conn);
   let runKind = kind;
-  if (kind === MessageKind.HOLD || kind === MessageKind.RELEASE) {
-    // a hold's payload is a RESP command: transactions are RESP's
+  if (kind === MessageKind.HOLD || kind === MessageKind.RELEASE || kind === MessageKind.HELD) {
+    // a hold's payload is a RESP command: transactions and scripts are RESP's
     runKind = MessageKind.RESP;
     if (kind === MessageKind.HOLD) hold.take(id);
     else if (!hold.heldBy(id)) {

@@ -30,4 +30,11 @@ export const MessageKind = {
    * reply is complete. Refused with a FAILURE, running nothing, when the shard is not held by the sender.
    */
   RELEASE: 11,
+  /**
+   * front → shard: run the payload (a RESP command) as the holder, keeping the hold (a script running
+   * across shards sends each of its commands so, src/resp/scripting.ts). Refused with a FAILURE,
+   * running nothing, when the shard is not held by the sender: a command of a held script never runs
+   * outside its hold.
+   */
+  HELD: 12,
 } as const;

@@ -20,7 +20,7 @@ import { HASH_HANDLERS } from './hashes.js';
 import { LIST_HANDLERS } from './lists.js';
 import { SET_HANDLERS } from './sets.js';
 import { ZSET_HANDLERS } from './zsets.js';
-import { SCRIPT_TIME_LIMIT_MS, type ScriptHost, checkScriptCall, runScriptCommand } from './scripting.js';
+import { SCRIPT_TIME_LIMIT_MS, type ScriptHost, checkShardScriptCall, runScriptCommand } from './scripting.js';
 
 export interface RespExecOptions {
   /** the clock, ms since the epoch (tests pass a fixed one). */
@@ -436,9 +436,15 @@ class ShardScriptHost implements ScriptHost {
   timeLimitMs = SCRIPT_TIME_LIMIT_MS;
   ctx: Ctx | null = null;
   options: RespExecOptions = {};
+  crossed = 0;
+  changesAtStart = 0;
+
+  changes(): number {
+    return this.ctx === null ? 0 : this.ctx.store.changes;
+  }
 
   dispatch(call: Buffer[], readOnly: boolean): Buffer {
-    const spec = checkScriptCall(call, readOnly, this.options.shard ?? 0, this.options.shards ?? 1);
+    const spec = checkShardScriptCall(this, call, readOnly, this.options.shard ?? 0, this.options.shards ?? 1);
     if (spec instanceof Buffer) return spec;
     const handler = HANDLERS.get(C.commandName(call[0]));
     if (handler === undefined || handler === script || this.ctx === null) return err('This Redis command is not allowed from script');
