@@ -78,8 +78,11 @@ export function xadd(ctx: CommandContext, key: Uint8Array, a: XAddArgs): StreamI
   let id: StreamId | null;
   if (a.id === null) id = autoId(s.lastId, ctx.now);
   else if (a.id.seqGiven) id = a.id.id;
-  else if (msPart(s.lastId) === msPart(a.id.id)) id = s.lastId.endsWith(SEQ_MAX) ? null : nextId(s.lastId);
-  else id = a.id.id;
+  else if (msPart(s.lastId) === msPart(a.id.id)) {
+    // Redis fails here without setting errno, and 7.0 then answers its other XADD error
+    if (s.lastId.endsWith(SEQ_MAX)) return done(ctx, key, streamError('Elements are too large to be stored'));
+    id = nextId(s.lastId);
+  } else id = a.id.id;
   if (id === null || id <= s.lastId) {
     changed(ctx, key);
     return streamError('The ID specified in XADD is equal or smaller than the target stream top item');
