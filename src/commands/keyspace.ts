@@ -63,7 +63,8 @@ export function expire(ctx: CommandContext, key: Uint8Array, at: number, cond: n
     if (cond & ExpireIf.GT && (current === 0 || at <= current)) return { op: 'keep' };
     if (cond & ExpireIf.LT && current !== 0 && at >= current) return { op: 'keep' };
     done = true;
-    return past ? { op: 'delete' } : { op: 'set', value: cur.value, flags: cur.flags, expiresAt: at };
+    // 'expire', not a rewrite of the value: a collection stays what it is
+    return past ? { op: 'delete' } : { op: 'expire', expiresAt: at };
   });
   return done;
 }
