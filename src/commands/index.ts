@@ -8,6 +8,7 @@ export * from './expiry.js';
 export * from './strings.js';
 export * from './keyspace.js';
 export * from './collections.js';
+export * from './zsets.js';
 export * from './streams.js';
 export { TYPE_NAMES, ValueType } from '../engine/collections/types.js';
 export { acknowledged } from './ack.js';
