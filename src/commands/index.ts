@@ -11,6 +11,7 @@ export * from './collections.js';
 export * from './zsets.js';
 export * from './hashes.js';
 export * from './sets.js';
+export * from './streams.js';
 export { TYPE_NAMES, ValueType } from '../engine/collections/types.js';
 export { acknowledged } from './ack.js';
 export { stats, shardReport, type ShardReport } from './stats.js';

@@ -19,6 +19,7 @@ import { type Ctx, type Handler, WRONGTYPE, failure, lower, storeError } from '.
 import { HASH_HANDLERS } from './hashes.js';
 import { LIST_HANDLERS } from './lists.js';
 import { SET_HANDLERS } from './sets.js';
+import { STREAM_HANDLERS } from './streams.js';
 import { ZSET_HANDLERS } from './zsets.js';
 import { SCRIPT_TIME_LIMIT_MS, type ScriptHost, checkShardScriptCall, runScriptCommand } from './scripting.js';
 
@@ -462,6 +463,7 @@ const HANDLERS = new Map<string, Handler>([
   ...HASH_HANDLERS,
   ...LIST_HANDLERS,
   ...SET_HANDLERS,
+  ...STREAM_HANDLERS,
   ...ZSET_HANDLERS,
   ['eval', script],
   ['evalsha', script],
