@@ -156,6 +156,8 @@ function intReply(value: bigint): number | bigint {
 
 const SET_FIELDS = ['nx', 'xx', 'ttl', 'expiresAt', 'keepTtl', 'flags', 'cas', 'returnOld', 'type'] as const;
 const MSET_FIELDS = ['ttl', 'expiresAt', 'flags', 'type'] as const;
+const EXPIRY_FIELDS = ['ttl', 'expiresAt'] as const;
+const DEL_FIELDS = ['cas'] as const;
 
 /** the `type` option: 0 (a string, as if absent) or a collection type (1 hash, 2 list, 3 set, 4 zset) */
 function typeArg(value: unknown): number {
@@ -183,8 +185,6 @@ function checkCollection(type: number, value: Uint8Array, what: string): void {
     throw bad(`${what} is not a ${TYPE_NAMES[type]}'s encoding: ${bytes.length} bytes where the ${TYPE_NAMES[type]} read from them takes ${encoded}`);
   if (size === 0) throw bad(`${what} is an empty ${TYPE_NAMES[type]} (an empty collection is no key)`);
 }
-const EXPIRY_FIELDS = ['ttl', 'expiresAt'] as const;
-const DEL_FIELDS = ['cas'] as const;
 
 function setArgs(ctx: Ctx, key: Uint8Array, value: Uint8Array, raw: unknown): C.SetArgs {
   const opts = optionsArg(raw, SET_FIELDS, 'set option');

@@ -13,8 +13,8 @@ import { defaultWorkers } from './pool.js';
 export const EXPORT_USAGE = `Usage: cairn export --out FILE [--host HOST] [--port PORT] [--password PW] [options]
 
 Writes every key of a running cairn (both tiers), strings and collections, with its flags and
-absolute expiry to FILE, a stream of msgpack records (docs/transfer.md); FILE ending in .gz is gzip-compressed; - is stdout.
-The file is written as FILE.partial and renamed when complete.
+absolute expiry to FILE, a stream of msgpack records (docs/transfer.md); FILE ending in .gz is
+gzip-compressed; - is stdout. The file is written as FILE.partial and renamed when complete.
 
   --workers N      encoding threads (default ${defaultWorkers()}; 0 encodes on the main thread)
   --gzip-level N   1 (fast) to 9 (small), default 6
@@ -26,7 +26,8 @@ export const IMPORT_USAGE = `Usage: cairn import FILE [--host HOST] [--port PORT
        cairn import --from memcached://HOST[:PORT] [--replace | --nx]
 
 Writes the keys of an export file (gzip or not), a running Redis (strings, hashes, lists, sets and
-sorted sets, with their TTLs) or a running memcached (with flags and expiry) into a running cairn. Expired records are skipped.
+sorted sets, with their TTLs) or a running memcached (with flags and expiry) into a running cairn.
+Expired records are skipped.
 FILE may be gzip-compressed (detected by its first bytes); - reads standard input, so
   cairn export --out - --port 7379 | cairn import - --port 8379
 copies one server into another.
