@@ -47,8 +47,8 @@ function score(text: Buffer): number {
   return n;
 }
 
-/** A sorted set's member with its score: the one call that depends on the sorted set's interface. */
-function addScored(z: ZSetValue, m: string, s: number): void {
+/** A sorted set's member with its score: the one call here that depends on the sorted set's interface. */
+export function addScored(z: ZSetValue, m: string, s: number): void {
   z.add(m, s);
 }
 
