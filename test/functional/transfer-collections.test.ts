@@ -21,7 +21,7 @@ import { startServer, tempDir, type TestServer } from '../helpers/server.js';
 
 const CLI = join(packageRoot, 'dist', 'src', 'cli.js');
 
-function cairn(args: string[], timeoutMs = 90_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cairn(args: string[], timeoutMs = 50_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
