@@ -78,18 +78,28 @@ export interface SetOptions extends ExpiryOptions, RequestOptions {
   flags?: number;
   /** store only if the key's current CAS equals this */
   cas?: number;
+  /**
+   * the value is a collection's encoded bytes of this type (1 hash, 2 list, 3 set, 4 zset), as
+   * getMeta returns them: the key gets that collection, whole. Excludes cas and returnOld.
+   */
+  type?: number;
 }
 
 export interface MsetOptions extends ExpiryOptions, RequestOptions {
   flags?: number;
+  /** every value is a collection's encoded bytes of this type (see SetOptions.type) */
+  type?: number;
 }
 
 export interface EntryMeta {
+  /** a string's bytes; for a collection (see type), its encoded bytes */
   value: Uint8Array;
   flags: number;
   /** absolute expiry in ms, 0 for none */
   expiresAt: number;
   cas: number;
+  /** the key holds a collection of this type (1 hash, 2 list, 3 set, 4 zset); absent for a string */
+  type?: number;
 }
 
 export type SetStatus = 'stored' | 'not_stored' | 'exists' | 'not_found';
@@ -175,6 +185,7 @@ function toBytes(value: Key | Value): Uint8Array {
 function entryMeta(raw: unknown): EntryMeta | null {
   if (!raw) return null;
   const r = raw as EntryMeta;
+  if (r.type) return { value: r.value, flags: r.flags, expiresAt: r.expiresAt, cas: r.cas, type: r.type };
   return { value: r.value, flags: r.flags, expiresAt: r.expiresAt, cas: r.cas };
 }
 
@@ -695,6 +706,7 @@ export class CairnClient {
       if (options.flags !== undefined) opts.flags = options.flags;
       if (options.cas !== undefined) opts.cas = options.cas;
       if (options.returnOld) opts.returnOld = true;
+      if (options.type) opts.type = options.type;
     }
     const args = Object.keys(opts).length > 0 ? [toBytes(value), opts] : [toBytes(value)];
     return this.call(
@@ -811,6 +823,7 @@ export class CairnClient {
       Symbol.iterator in entries ? [...(entries as Iterable<readonly [Key, Value]>)] : Object.entries(entries as Record<string, Value>);
     const extra: Record<string, number> = expiryArg(options);
     if (options?.flags !== undefined) extra.flags = options.flags;
+    if (options?.type) extra.type = options.type;
     let stored = 0;
     await this.multi(
       Opcode.MSET,
