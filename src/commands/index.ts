@@ -10,6 +10,7 @@ export * from './keyspace.js';
 export * from './collections.js';
 export * from './hashes.js';
 export * from './sets.js';
+export * from './zsets.js';
 export { TYPE_NAMES, ValueType } from '../engine/collections/types.js';
 export { acknowledged } from './ack.js';
 export { stats, shardReport, type ShardReport } from './stats.js';
