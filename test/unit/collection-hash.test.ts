@@ -22,7 +22,7 @@ function checkHash(h: HashValue, model: Map<string, string>): void {
     expect(seen.has(f)).toBe(false);
     seen.set(f, h.valueAt(i));
     expect(h.get(f)).toBe(h.valueAt(i));
-    bytes += memberCost(f) + memberCost(h.valueAt(i)) + 16;
+    bytes += memberCost(f) + memberCost(h.valueAt(i)) + 24;
   }
   expect(seen).toEqual(model);
   expect(h.bytes).toBe(bytes);

@@ -22,7 +22,7 @@ function checkSet(s: SetValue, model: Set<string>): void {
     expect(seen.has(m)).toBe(false);
     seen.add(m);
     expect(s.has(m)).toBe(true);
-    bytes += memberCost(m) + 8;
+    bytes += memberCost(m) + 32;
   }
   expect(seen).toEqual(model);
   expect(s.bytes).toBe(bytes);
