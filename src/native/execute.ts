@@ -10,6 +10,7 @@ import { CairnError, ErrorCode, isCairnError } from '../errors.js';
 import { shardOf } from '../hash.js';
 import type { Entry, SetOptions, ShardStore } from '../store/types.js';
 import { createPackr, createUnpackr, utf8Encode } from '../msgpack.js';
+import { runCall } from './call.js';
 import { checkRouteKey, encodeReply, FrameError, parseRequestFrame, REQUEST_HEADER_SIZE, Status } from './frame.js';
 import { formatScanCursor, parseScanCursor } from './merge.js';
 import { DEFAULT_LIMITS, Opcode, OPCODE_CLASS, OpClassCode, OPCODE_NAME } from './opcodes.js';
@@ -294,6 +295,8 @@ function run(ctx: Ctx, opcode: number, key: Uint8Array, args: Args): unknown {
       return C.flush(cmd).then(() => true);
     case Opcode.SCAN:
       return scan(ctx, key, args);
+    case Opcode.CALL:
+      return runCall(ctx, args);
     default:
       throw new CairnError(ErrorCode.UNKNOWN_COMMAND, `opcode 0x${opcode.toString(16).padStart(2, '0')} is not a shard command`);
   }
