@@ -1,7 +1,9 @@
 /**
  * CALL (opcode 0x40) on the shard: a data command by name with Redis' arguments, run by the same
- * handler a RESP client's command runs (src/resp/executor.ts: the command's one argument parser,
- * Redis' order of checks, then its command-core function), its reply given back as msgpack values.
+ * handler a RESP client's command runs (src/resp/executor.ts's executeRespArgs, handed in by the
+ * shard's composition root, workers/executors.ts, as codecs import no other codec: the command's one
+ * argument parser, Redis' order of checks, then its command-core function), its reply given back as
+ * msgpack values.
  *
  * Why through the RESP handler: the hash, list, set and sorted-set commands have Redis' option
  * grammars (ZADD NX|XX GT|LT CH INCR, ZRANGE BYSCORE|BYLEX REV LIMIT, LPOS RANK COUNT MAXLEN,
@@ -11,21 +13,21 @@
  * reads it (src/resp/lua.ts). Its shapes are Redis' (RESP2), so any client maps them the way Redis
  * clients do: integer → int, bulk → bin, nil → nil, status → str, array → array.
  */
-import type { CommandContext } from '../commands/types.js';
 import { arityOk, keyIndexes } from '../commands/table.js';
 import { CairnError, ErrorCode } from '../errors.js';
 import { shardOf } from '../hash.js';
-import { executeRespArgs, type RespExecOptions } from '../resp/executor.js';
 import { callSpec } from './call-spec.js';
+
+/** runs one command (name first, arity checked) on this shard's store: its RESP2 reply */
+export type CommandRunner = (args: Buffer[]) => Buffer | Promise<Buffer>;
 
 /** what CALL needs of the native executor's per-store context (src/native/execute.ts's Ctx) */
 export interface CallHost {
-  readonly cmd: CommandContext;
   readonly shard: number;
   readonly shards: number;
   readonly maxKey: number;
   readonly maxValue: number;
-  readonly now: () => number;
+  readonly runCommand: CommandRunner | null;
 }
 
 function bad(message: string): CairnError {
@@ -46,13 +48,12 @@ function argBytes(value: unknown, i: number, maxValue: number): Buffer {
   return out;
 }
 
-const respOptions = new WeakMap<CallHost, RespExecOptions>();
-
 /**
  * Run `[name, arg, ...]` on this shard: the command must be one CALL carries (call-spec.ts), its
  * arity right, and every key of it this shard's (the route key's shard); else a coded refusal.
  */
 export function runCall(host: CallHost, args: readonly unknown[]): unknown {
+  if (host.runCommand === null) throw new CairnError(ErrorCode.UNKNOWN_COMMAND, 'CALL is not available on this server');
   if (args.length === 0) throw bad('CALL takes [command, arg, ...]');
   const spec = callSpec(args);
   if (spec instanceof CairnError) throw spec;
@@ -73,12 +74,7 @@ export function runCall(host: CallHost, args: readonly unknown[]): unknown {
       }
     }
   }
-  let options = respOptions.get(host);
-  if (options === undefined) {
-    options = { now: host.now, maxValueSize: host.maxValue, shard: host.shard, shards: host.shards };
-    respOptions.set(host, options);
-  }
-  const reply = executeRespArgs(host.cmd.store, argv, options);
+  const reply = host.runCommand(argv);
   return reply instanceof Promise ? reply.then(replyValue) : replyValue(reply);
 }
 
