@@ -304,10 +304,16 @@ export abstract class DataTypeCommands {
 
   /** One page of fields and values; start with '0', stop when the cursor is '0' again. */
   hscan(key: Key, cursor = '0', options?: ScanOptions): Promise<HashScanPage> {
-    return this.dataCall('hscan', key, scanArgs([key, cursor], options), (v) => {
-      const [next, flat] = v as [unknown, unknown];
-      return { cursor: cursorText(next), entries: pairs(flat) };
-    }, options);
+    return this.dataCall(
+      'hscan',
+      key,
+      scanArgs([key, cursor], options),
+      (v) => {
+        const [next, flat] = v as [unknown, unknown];
+        return { cursor: cursorText(next), entries: pairs(flat) };
+      },
+      options,
+    );
   }
 
   // ---- lists -----------------------------------------------------------------------------------
@@ -408,7 +414,13 @@ export abstract class DataTypeCommands {
   lmpop(keys: readonly Key[], from: ListEnd, count?: number, options?: RequestOptions): Promise<{ key: Uint8Array; elements: Uint8Array[] } | null> {
     const args = [...counted(keys), from];
     if (count !== undefined) args.push('COUNT', count);
-    return this.dataCall('lmpop', first(keys), args, (v) => (v === null ? null : { key: (v as unknown[])[0] as Uint8Array, elements: (v as unknown[])[1] as Uint8Array[] }), options);
+    return this.dataCall(
+      'lmpop',
+      first(keys),
+      args,
+      (v) => (v === null ? null : { key: (v as unknown[])[0] as Uint8Array, elements: (v as unknown[])[1] as Uint8Array[] }),
+      options,
+    );
   }
 
   // ---- sets ------------------------------------------------------------------------------------
@@ -502,10 +514,16 @@ export abstract class DataTypeCommands {
 
   /** One page of members; start with '0', stop when the cursor is '0' again. */
   sscan(key: Key, cursor = '0', options?: ScanOptions): Promise<SetScanPage> {
-    return this.dataCall('sscan', key, scanArgs([key, cursor], options), (v) => {
-      const [next, members] = v as [unknown, Uint8Array[]];
-      return { cursor: cursorText(next), members };
-    }, options);
+    return this.dataCall(
+      'sscan',
+      key,
+      scanArgs([key, cursor], options),
+      (v) => {
+        const [next, members] = v as [unknown, Uint8Array[]];
+        return { cursor: cursorText(next), members };
+      },
+      options,
+    );
   }
 
   // ---- sorted sets -----------------------------------------------------------------------------
@@ -617,11 +635,17 @@ export abstract class DataTypeCommands {
   zmpop(keys: readonly Key[], which: 'min' | 'max', count?: number, options?: RequestOptions): Promise<{ key: Uint8Array; members: ScoredMember[] } | null> {
     const args = [...counted(keys), which];
     if (count !== undefined) args.push('COUNT', count);
-    return this.dataCall('zmpop', first(keys), args, (v) => {
-      if (v === null) return null;
-      const [key, list] = v as [Uint8Array, [Uint8Array, unknown][]];
-      return { key, members: list.map(([member, s]) => ({ member, score: score(s) })) };
-    }, options);
+    return this.dataCall(
+      'zmpop',
+      first(keys),
+      args,
+      (v) => {
+        if (v === null) return null;
+        const [key, list] = v as [Uint8Array, [Uint8Array, unknown][]];
+        return { key, members: list.map(([member, s]) => ({ member, score: score(s) })) };
+      },
+      options,
+    );
   }
 
   zremrangebyrank(key: Key, start: number, stop: number, options?: RequestOptions): Promise<number> {
@@ -688,10 +712,16 @@ export abstract class DataTypeCommands {
 
   /** One page of members with scores; start with '0', stop when the cursor is '0' again. */
   zscan(key: Key, cursor = '0', options?: ScanOptions): Promise<ZsetScanPage> {
-    return this.dataCall('zscan', key, scanArgs([key, cursor], options), (v) => {
-      const [next, flat] = v as [unknown, unknown];
-      return { cursor: cursorText(next), members: scored(flat) };
-    }, options);
+    return this.dataCall(
+      'zscan',
+      key,
+      scanArgs([key, cursor], options),
+      (v) => {
+        const [next, flat] = v as [unknown, unknown];
+        return { cursor: cursorText(next), members: scored(flat) };
+      },
+      options,
+    );
   }
 }
 

@@ -15,7 +15,8 @@ const KEYED: ReadonlySet<Route> = new Set<Route>(['key', 'same', 'keys', 'pairs'
 /** a command name or subcommand sent as str or bin, lower-cased; '' when it is neither */
 export function callWord(value: unknown): string {
   if (typeof value === 'string') return value.length > 64 ? '' : value.toLowerCase();
-  if (value instanceof Uint8Array) return value.length > 64 ? '' : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1').toLowerCase();
+  if (value instanceof Uint8Array)
+    return value.length > 64 ? '' : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1').toLowerCase();
   return '';
 }
 
@@ -31,10 +32,16 @@ export function callSpec(args: readonly unknown[]): CommandSpec | CairnError {
     return new CairnError(ErrorCode.UNKNOWN_COMMAND, `unknown command '${name.slice(0, 64)}' for CALL`);
   }
   if (spec.flags.includes('blocking')) {
-    return new CairnError(ErrorCode.UNKNOWN_COMMAND, `'${spec.name}' blocks: blocking commands are not carried by the native protocol (use its non-blocking form, or RESP)`);
+    return new CairnError(
+      ErrorCode.UNKNOWN_COMMAND,
+      `'${spec.name}' blocks: blocking commands are not carried by the native protocol (use its non-blocking form, or RESP)`,
+    );
   }
   if (!KEYED.has(spec.route) || spec.name.startsWith('cairn.')) {
-    return new CairnError(ErrorCode.UNKNOWN_COMMAND, `'${spec.name}' is not a data command of a key: CALL carries commands that run on the shard of their keys`);
+    return new CairnError(
+      ErrorCode.UNKNOWN_COMMAND,
+      `'${spec.name}' is not a data command of a key: CALL carries commands that run on the shard of their keys`,
+    );
   }
   return spec;
 }

@@ -135,7 +135,15 @@ describe.each(targets)('data types over %s', (name, open) => {
   it('hashes', async () => {
     const h = `${p}:h`;
     expect(await c.hset(h, { a: '1', b: '2' })).toBe(2);
-    expect(await c.hset(h, new Map([['b', '3'], ['c', Buffer.from([0, 255])]]))).toBe(1);
+    expect(
+      await c.hset(
+        h,
+        new Map([
+          ['b', '3'],
+          ['c', Buffer.from([0, 255])],
+        ]),
+      ),
+    ).toBe(1);
     expect(await c.hsetnx(h, 'a', 'x')).toBe(false);
     expect(await c.hsetnx(h, 'd', '4')).toBe(true);
     await c.hmset(h, [['e', '5']]);
@@ -254,7 +262,13 @@ describe.each(targets)('data types over %s', (name, open) => {
     const z = `{${p}:z}:1`;
     const z2 = `{${p}:z}:2`;
     const d = `{${p}:z}:dest`;
-    expect(await c.zadd(z, [{ score: 1, member: 'a' }, { score: 2, member: 'b' }, { score: 3.5, member: 'c' }])).toBe(3);
+    expect(
+      await c.zadd(z, [
+        { score: 1, member: 'a' },
+        { score: 2, member: 'b' },
+        { score: 3.5, member: 'c' },
+      ]),
+    ).toBe(3);
     expect(await c.zadd(z, { score: 10, member: 'a' }, { ch: true, xx: true })).toBe(1);
     expect(await c.zadd(z, { score: 1, member: 'a' }, { gt: true })).toBe(0);
     expect(await c.zaddIncr(z, 5, 'a', { nx: true })).toBeNull();
@@ -278,7 +292,11 @@ describe.each(targets)('data types over %s', (name, open) => {
     expect(texts(await c.zrevrangebyscore(z, '+inf', 3))).toEqual(['a', 'c']);
     expect(texts(await c.zrevrange(z, 0, 0))).toEqual(['a']);
     expect((await c.zrevrangeWithScores(z, 0, 0))[0].score).toBe(10);
-    await c.zadd(z2, [{ score: 0, member: 'm' }, { score: 0, member: 'n' }, { score: 0, member: 'o' }]);
+    await c.zadd(z2, [
+      { score: 0, member: 'm' },
+      { score: 0, member: 'n' },
+      { score: 0, member: 'o' },
+    ]);
     expect(texts(await c.zrangebylex(z2, '[n', '+'))).toEqual(['n', 'o']);
     expect(await c.zlexcount(z2, '-', '(o')).toBe(2);
     expect(texts(await c.zrange(z2, '(m', '[o', { by: 'lex' }))).toEqual(['n', 'o']);
@@ -309,8 +327,16 @@ describe.each(targets)('data types over %s', (name, open) => {
     expect(await c.zpopmin(z)).toEqual([]);
     const popped = await c.zmpop([z, z2], 'max', 2);
     expect(text(popped!.key)).toBe(z2);
-    expect(popped!.members.map((m) => [text(m.member), m.score])).toEqual([['o', 0], ['n', 0]]);
-    await c.zadd(z, [{ score: 1, member: 'a' }, { score: 2, member: 'b' }, { score: 3, member: 'c' }, { score: 4, member: 'd' }]);
+    expect(popped!.members.map((m) => [text(m.member), m.score])).toEqual([
+      ['o', 0],
+      ['n', 0],
+    ]);
+    await c.zadd(z, [
+      { score: 1, member: 'a' },
+      { score: 2, member: 'b' },
+      { score: 3, member: 'c' },
+      { score: 4, member: 'd' },
+    ]);
     expect(await c.zremrangebyrank(z, 0, 0)).toBe(1);
     expect(await c.zremrangebyscore(z, 2, '(3')).toBe(1);
     expect(await c.zremrangebylex(z2, '-', '+')).toBe(1);

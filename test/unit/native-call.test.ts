@@ -129,7 +129,12 @@ describe('a read-only replica refuses CALLs of write commands', () => {
 
   it('writes get READONLY, reads go to the shard', () => {
     const { r, sent, written } = router(true);
-    for (const args of [['set', 'k', 'v'], ['incr', 'k'], [b('APPEND'), 'k', 'v']]) r.onData(encodeRequest(Opcode.CALL, 7, b('k'), args));
+    for (const args of [
+      ['set', 'k', 'v'],
+      ['incr', 'k'],
+      [b('APPEND'), 'k', 'v'],
+    ])
+      r.onData(encodeRequest(Opcode.CALL, 7, b('k'), args));
     expect(written).toHaveLength(3);
     for (const w of written) {
       expect(w[4]).toBe(Status.ERROR);
