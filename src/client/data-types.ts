@@ -151,7 +151,12 @@ function pairs(value: unknown): [Uint8Array, Uint8Array][] {
 function record(value: unknown): Record<string, Uint8Array> {
   const flat = value as Uint8Array[];
   const out: Record<string, Uint8Array> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[utf8.decode(flat[i])] = flat[i + 1];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const field = utf8.decode(flat[i]);
+    // a field named __proto__ is a field, not the object's prototype
+    if (field === '__proto__') Object.defineProperty(out, field, { value: flat[i + 1], enumerable: true, writable: true, configurable: true });
+    else out[field] = flat[i + 1];
+  }
   return out;
 }
 
