@@ -37,6 +37,19 @@ function apart(prefix: string): [string, string] {
   }
 }
 
+/**
+ * Whether the server carries a command: a data type whose commands this build does not have yet is
+ * skipped, visibly, rather than failed.
+ */
+async function knows(c: CairnClient, name: string): Promise<boolean> {
+  try {
+    await c.callCommand(name, ['probe']);
+    return true;
+  } catch (err) {
+    return (err as CairnError).code !== ErrorCode.UNKNOWN_COMMAND;
+  }
+}
+
 let server: TestServer;
 let cache: Cache;
 let cacheDir: string;
@@ -104,14 +117,14 @@ describe.each(targets)('data types over %s', (name, open) => {
     expect(text(await c.get(`${p}:s`))).toBe('v');
   });
 
-  it('refuses keys of one command on two shards, and runs them with a common {tag}', async () => {
+  it('refuses keys of one command on two shards, and runs them with a common {tag}', async (ctx) => {
+    if (!(await knows(c, 'scard'))) return ctx.skip();
     const [a, b] = apart(`${p}:x`);
     await c.callCommand('set', [a, '1']);
     expect(await code(c.callCommand('mget', [a, b]))).toBe(ErrorCode.WRONG_SHARD);
     expect(await code(c.sinter([a, b]))).toBe(ErrorCode.WRONG_SHARD);
     expect(await code(c.sinterstore(a, [b]))).toBe(ErrorCode.WRONG_SHARD);
-    expect(await code(c.zunionstore(a, [a, b]))).toBe(ErrorCode.WRONG_SHARD);
-    expect(await code(c.lmove(a, b, 'left', 'right'))).toBe(ErrorCode.WRONG_SHARD);
+    expect(await code(c.smove(b, a, 'm'))).toBe(ErrorCode.WRONG_SHARD);
     expect(text(await c.get(a))).toBe('1');
     const t1 = `{${p}}:s1`;
     const t2 = `{${p}}:s2`;
@@ -121,18 +134,19 @@ describe.each(targets)('data types over %s', (name, open) => {
     expect(sorted(await c.sunion([t1, t2]))).toEqual(['a', 'b', 'c', 'd']);
   });
 
-  it('answers WRONGTYPE as CAIRN_ERR_WRONG_TYPE, both ways', async () => {
+  it('answers WRONGTYPE as CAIRN_ERR_WRONG_TYPE, both ways', async (ctx) => {
+    if (!(await knows(c, 'hlen')) || !(await knows(c, 'scard'))) return ctx.skip();
     await c.set(`${p}:str`, 'v');
     await c.hset(`${p}:hash`, { f: 'v' });
     expect(await code(c.hget(`${p}:str`, 'f'))).toBe(ErrorCode.WRONG_TYPE);
-    expect(await code(c.lpush(`${p}:str`, 'x'))).toBe(ErrorCode.WRONG_TYPE);
-    expect(await code(c.zadd(`${p}:hash`, { score: 1, member: 'm' }))).toBe(ErrorCode.WRONG_TYPE);
     expect(await code(c.sadd(`${p}:hash`, 'm'))).toBe(ErrorCode.WRONG_TYPE);
+    expect(await code(c.sinter([`${p}:hash`]))).toBe(ErrorCode.WRONG_TYPE);
     expect(await code(c.get(`${p}:hash`))).toBe(ErrorCode.WRONG_TYPE);
     expect(await c.type(`${p}:hash`)).toBe('hash');
   });
 
-  it('hashes', async () => {
+  it('hashes', async (ctx) => {
+    if (!(await knows(c, 'hlen'))) return ctx.skip();
     const h = `${p}:h`;
     expect(await c.hset(h, { a: '1', b: '2' })).toBe(2);
     expect(
@@ -183,7 +197,12 @@ describe.each(targets)('data types over %s', (name, open) => {
     expect(await c.type(h)).toBe('none');
   });
 
-  it('lists', async () => {
+  it('lists', async (ctx) => {
+    if (!(await knows(c, 'llen'))) return ctx.skip();
+    expect(await code(c.lpush(`${p}:str`, 'x'))).toBe(ErrorCode.WRONG_TYPE);
+    const [a, b] = apart(`${p}:lx`);
+    expect(await code(c.lmove(a, b, 'left', 'right'))).toBe(ErrorCode.WRONG_SHARD);
+    expect(await code(c.lmpop([a, b], 'left'))).toBe(ErrorCode.WRONG_SHARD);
     const l = `{${p}:l}:1`;
     const l2 = `{${p}:l}:2`;
     expect(await c.rpush(l, ['a', 'b', 'c'])).toBe(3);
@@ -222,7 +241,8 @@ describe.each(targets)('data types over %s', (name, open) => {
     expect(await c.lmpop([l], 'left')).toBeNull();
   });
 
-  it('sets', async () => {
+  it('sets', async (ctx) => {
+    if (!(await knows(c, 'scard'))) return ctx.skip();
     const s = `{${p}:s}:1`;
     const s2 = `{${p}:s}:2`;
     const d = `{${p}:s}:dest`;
@@ -258,7 +278,12 @@ describe.each(targets)('data types over %s', (name, open) => {
     expect(await c.scard(s)).toBe(0);
   });
 
-  it('sorted sets', async () => {
+  it('sorted sets', async (ctx) => {
+    if (!(await knows(c, 'zcard'))) return ctx.skip();
+    expect(await code(c.zadd(`${p}:hash`, { score: 1, member: 'm' }))).toBe(ErrorCode.WRONG_TYPE);
+    const [a, b] = apart(`${p}:zx`);
+    expect(await code(c.zunionstore(a, [a, b]))).toBe(ErrorCode.WRONG_SHARD);
+    expect(await code(c.zunion([a, b]))).toBe(ErrorCode.WRONG_SHARD);
     const z = `{${p}:z}:1`;
     const z2 = `{${p}:z}:2`;
     const d = `{${p}:z}:dest`;
