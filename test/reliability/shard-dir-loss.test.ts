@@ -54,7 +54,8 @@ describe('a shard directory lost', () => {
     }
     expect(await r.dbsize()).toBe(40_000);
 
-    rmSync(join(dir, 'shard-0'), { recursive: true, force: true });
+    // LevelDB may write a file into it meanwhile (ENOTEMPTY): rmSync retries then
+    rmSync(join(dir, 'shard-0'), { recursive: true, force: true, maxRetries: 20, retryDelay: 20 });
 
     // reads that need shard 0's disk fail with a coded error, not an internal one
     const sdk = await createClient({ port: srv.port, reconnect: false, timeoutMs: 10_000 });
@@ -110,7 +111,8 @@ describe('a shard directory lost', () => {
     expect(await r2.get(lost[1])).toBeNull();
     expect(await after.stop()).toBe(0);
     // shard 0 is recorded again: losing it now is refused again
-    rmSync(join(dir, 'shard-0'), { recursive: true, force: true });
+    // LevelDB may write a file into it meanwhile (ENOTEMPTY): rmSync retries then
+    rmSync(join(dir, 'shard-0'), { recursive: true, force: true, maxRetries: 20, retryDelay: 20 });
     expect(await startFails(dir)).toContain('shard-0');
   }, 180_000);
 

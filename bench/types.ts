@@ -1,0 +1,273 @@
+/**
+ * `npm run bench:types`: the data types against redis-server in one run.
+ *
+ * 1. Throughput: redis-benchmark's own tests (lpush, rpush, lpop, rpop, sadd, hset, spop, zadd,
+ *    zpopmin, lrange_100, lrange_300, lrange_600) and GET as the yardstick, 50 clients, pipeline 1 and
+ *    16, the same command lines to both servers. The target: each test's cairn/redis ratio at least
+ *    the GET ratio of the same run.
+ * 2. Memory per member: a hash, a set and a sorted set of MEMBERS members each (1,000,000 unless
+ *    `--quick`), loaded in pipelined batches; redis-server's `used_memory` delta against cairn's RSS
+ *    delta (what the process really grew by) and its accounted delta (`used_memory_dataset`: what
+ *    the memory budget charges). The target: cairn at most redis-server per member.
+ * 3. Cold collection: one-member commands (HGET, SISMEMBER, ZSCORE) on a collection of MEMBERS
+ *    members that lives below memory (the hot budget is smaller than it), as p50/p99 latency over
+ *    COLD_OPS sequential calls. The target: p99 at most 1 ms.
+ *
+ * The last line printed is one JSON object with every figure.
+ */
+import { availableParallelism } from 'node:os';
+import { connect, type Socket } from 'node:net';
+import { packageRoot } from '../src/paths.js';
+import { startCairn, startRedisServer, stopAllDaemons } from './lib/procs.js';
+import { redisBenchmark } from './lib/redis-benchmark.js';
+
+const quick = process.argv.includes('--quick');
+const MEMBERS = Number(process.env.TYPES_MEMBERS ?? (quick ? 100_000 : 1_000_000));
+const REQUESTS = Number(process.env.TYPES_REQUESTS ?? (quick ? 50_000 : 200_000));
+const COLD_OPS = quick ? 50 : 200;
+const CLIENTS = 50;
+const DEPTHS = [1, 16];
+const SHARDS = Number(process.env.TYPES_SHARDS ?? Math.max(1, availableParallelism()));
+const TESTS = ['get', 'lpush', 'rpush', 'lpop', 'rpop', 'sadd', 'hset', 'spop', 'zadd', 'zpopmin', 'lrange_100', 'lrange_300', 'lrange_600'];
+
+const log = (line: string): void => console.log(line);
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/** A plain RESP connection: commands out, whole replies counted back (enough to pace pipelined loads). */
+class Conn {
+  private buf: Buffer = Buffer.alloc(0);
+  private waiting: { n: number; resolve: (replies: Buffer[]) => void; got: Buffer[] } | null = null;
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+      this.drain();
+    });
+  }
+  static open(port: number): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port, noDelay: true });
+      s.once('connect', () => resolve(new Conn(s)));
+      s.once('error', reject);
+    });
+  }
+  /** sends the commands, resolves with their replies (raw) */
+  send(commands: string[][]): Promise<Buffer[]> {
+    const parts: Buffer[] = [];
+    for (const argv of commands) {
+      parts.push(Buffer.from(`*${argv.length}\r\n`));
+      for (const a of argv) parts.push(Buffer.from(`$${Buffer.byteLength(a)}\r\n${a}\r\n`));
+    }
+    return new Promise((resolve) => {
+      this.waiting = { n: commands.length, resolve, got: [] };
+      this.socket.write(Buffer.concat(parts));
+      this.drain();
+    });
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+  private drain(): void {
+    const w = this.waiting;
+    if (w === null) return;
+    for (;;) {
+      const n = replyLength(this.buf, 0);
+      if (n < 0) return;
+      w.got.push(this.buf.subarray(0, n));
+      this.buf = this.buf.subarray(n);
+      if (w.got.length === w.n) {
+        this.waiting = null;
+        w.resolve(w.got);
+        return;
+      }
+    }
+  }
+}
+
+/** bytes of the RESP reply at `at`, -1 while incomplete */
+function replyLength(b: Buffer, at: number): number {
+  if (at >= b.length) return -1;
+  const cr = b.indexOf(13, at);
+  if (cr < 0 || cr + 1 >= b.length) return -1;
+  const head = b[at];
+  if (head === 43 || head === 45 || head === 58) return cr + 2 - at; // + - :
+  const n = Number(b.toString('latin1', at + 1, cr));
+  if (head === 36) return n < 0 ? cr + 2 - at : cr + 2 + n + 2 <= b.length ? cr + 2 + n + 2 - at : -1;
+  let p = cr + 2;
+  for (let i = 0; i < n; i++) {
+    const len = replyLength(b, p);
+    if (len < 0) return -1;
+    p += len;
+  }
+  return p - at;
+}
+
+function infoField(reply: Buffer, field: string): number {
+  const m = new RegExp(`^${field}:(\\d+)`, 'm').exec(reply.toString('latin1'));
+  if (m === null) throw new Error(`INFO has no ${field}`);
+  return Number(m[1]);
+}
+
+async function memory(c: Conn): Promise<{ used: number; dataset: number }> {
+  const [info] = await c.send([['INFO', 'memory']]);
+  const text = info.toString('latin1');
+  return { used: infoField(info, 'used_memory'), dataset: /used_memory_dataset:/.test(text) ? infoField(info, 'used_memory_dataset') : 0 };
+}
+
+/** loads `members` members into one collection per kind, 1,000 per command, 50 commands in flight */
+async function load(c: Conn, kind: 'hash' | 'set' | 'zset', key: string, members: number): Promise<void> {
+  const PER = 1000;
+  const FLIGHT = 50;
+  let batch: string[][] = [];
+  for (let i = 0; i < members; i += PER) {
+    const argv = kind === 'hash' ? ['HSET', key] : kind === 'set' ? ['SADD', key] : ['ZADD', key];
+    for (let j = i; j < Math.min(members, i + PER); j++) {
+      if (kind === 'hash') argv.push(`field:${j}`, `value:${j}`);
+      else if (kind === 'set') argv.push(`member:${j}`);
+      else argv.push(String(j), `member:${j}`);
+    }
+    batch.push(argv);
+    if (batch.length === FLIGHT) {
+      const replies = await c.send(batch);
+      const bad = replies.find((r) => r[0] === 45);
+      if (bad) throw new Error(`${argv[0]} failed: ${bad.toString()}`);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await c.send(batch);
+}
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
+
+async function main(): Promise<void> {
+  const out: Record<string, number | string | boolean> = { shards: SHARDS, clients: CLIENTS, requests: REQUESTS, members: MEMBERS };
+  log(`bench:types — redis-benchmark -t ${TESTS.join(',')} -c ${CLIENTS} -n ${REQUESTS}, P1 and P16; ${SHARDS} cairn shards (spill) vs redis-server`);
+  {
+    const [cairn, redis] = await Promise.all([
+      startCairn({
+        root: packageRoot,
+        shards: SHARDS,
+        maxMemory: '1gb',
+        args: ['--durability', 'spill'],
+        protocols: { native: false, memcache: false, http: false },
+      }),
+      startRedisServer(undefined, ['--databases', '1']),
+    ]);
+    try {
+      for (const depth of DEPTHS) {
+        const run = (port: number) => redisBenchmark({ port, tests: TESTS, requests: REQUESTS, clients: CLIENTS, pipeline: depth, timeoutMs: 600_000 });
+        const c = await run(cairn.respPort);
+        const r = await run(redis.port);
+        if (c.code !== 0 || r.code !== 0) throw new Error(`redis-benchmark failed: ${c.stderr || r.stderr}`);
+        const byTest = (rows: typeof c.rows): Map<string, number> => {
+          const m = new Map<string, number>();
+          for (const row of rows) m.set(row.test.toLowerCase(), row.rps);
+          return m;
+        };
+        const cm = byTest(c.rows);
+        const rm = byTest(r.rows);
+        const getRatio = (cm.get('get') ?? 0) / (rm.get('get') ?? 1);
+        out[`getRatioP${depth}`] = Number(getRatio.toFixed(3));
+        log(`P${depth}: GET cairn ${fmt(cm.get('get') ?? 0)}/s, redis ${fmt(rm.get('get') ?? 0)}/s, ratio ${getRatio.toFixed(2)} (the bar)`);
+        let met = 0;
+        let total = 0;
+        for (const [test, rps] of rm) {
+          if (test === 'get') continue;
+          const cr = cm.get(test) ?? 0;
+          const ratio = cr / rps;
+          const name = test.replace(/[^a-z0-9]+/g, '_').replace(/_+$/, '');
+          out[`${name}RatioP${depth}`] = Number(ratio.toFixed(3));
+          total++;
+          if (ratio >= getRatio) met++;
+          log(
+            `  ${test.padEnd(40)} cairn ${fmt(cr).padStart(10)}/s  redis ${fmt(rps).padStart(10)}/s  ratio ${ratio.toFixed(2)}${ratio >= getRatio ? '' : '  (below the GET ratio)'}`,
+          );
+        }
+        out[`testsAtGetRatioP${depth}`] = `${met}/${total}`;
+      }
+    } finally {
+      await Promise.all([cairn.stop(), redis.stop()]);
+    }
+  }
+
+  log(`memory per member: ${fmt(MEMBERS)} members per collection`);
+  {
+    const [cairn, redis] = await Promise.all([
+      startCairn({
+        root: packageRoot,
+        shards: SHARDS,
+        maxMemory: '4gb',
+        args: ['--durability', 'spill'],
+        protocols: { native: false, memcache: false, http: false },
+      }),
+      startRedisServer(undefined, ['--databases', '1']),
+    ]);
+    const cc = await Conn.open(cairn.respPort);
+    const rc = await Conn.open(redis.port);
+    try {
+      for (const kind of ['hash', 'set', 'zset'] as const) {
+        const key = `big:${kind}`;
+        const c0 = await memory(cc);
+        const r0 = await memory(rc);
+        await load(cc, kind, key, MEMBERS);
+        await load(rc, kind, key, MEMBERS);
+        const c1 = await memory(cc);
+        const r1 = await memory(rc);
+        const redisPer = (r1.used - r0.used) / MEMBERS;
+        const cairnRss = (c1.used - c0.used) / MEMBERS;
+        const cairnCharged = (c1.dataset - c0.dataset) / MEMBERS;
+        out[`${kind}RedisBytesPerMember`] = Math.round(redisPer);
+        out[`${kind}CairnRssBytesPerMember`] = Math.round(cairnRss);
+        out[`${kind}CairnChargedBytesPerMember`] = Math.round(cairnCharged);
+        log(
+          `  ${kind}: redis-server ${redisPer.toFixed(0)} B/member (used_memory), cairn ${cairnRss.toFixed(0)} B/member RSS, ${cairnCharged.toFixed(0)} B/member charged to the budget`,
+        );
+      }
+    } finally {
+      cc.close();
+      rc.close();
+      await Promise.all([cairn.stop(), redis.stop()]);
+    }
+  }
+
+  log(`cold collections: one-member commands on ${fmt(MEMBERS)}-member collections that live below memory, ${COLD_OPS} calls each`);
+  {
+    // one shard and a budget far smaller than a collection: each stays on disk
+    const cairn = await startCairn({
+      root: packageRoot,
+      shards: 1,
+      maxMemory: '16mb',
+      args: ['--durability', 'spill'],
+      protocols: { native: false, memcache: false, http: false },
+    });
+    const cc = await Conn.open(cairn.respPort);
+    try {
+      for (const [kind, cmd] of [
+        ['hash', (i: number) => ['HGET', 'cold:hash', `field:${i}`]],
+        ['set', (i: number) => ['SISMEMBER', 'cold:set', `member:${i}`]],
+        ['zset', (i: number) => ['ZSCORE', 'cold:zset', `member:${i}`]],
+      ] as const) {
+        await load(cc, kind, `cold:${kind}`, MEMBERS);
+        const times: number[] = [];
+        for (let n = 0; n < COLD_OPS; n++) {
+          const i = Math.floor(Math.random() * MEMBERS);
+          const t0 = performance.now();
+          const [reply] = await cc.send([[...cmd(i)]]);
+          times.push(performance.now() - t0);
+          if (reply[0] === 45) throw new Error(`${cmd(i)[0]} failed: ${reply.toString()}`);
+        }
+        times.sort((a, b) => a - b);
+        out[`cold${kind[0].toUpperCase()}${kind.slice(1)}P50Ms`] = Number(percentile(times, 50).toFixed(3));
+        out[`cold${kind[0].toUpperCase()}${kind.slice(1)}P99Ms`] = Number(percentile(times, 99).toFixed(3));
+        log(`  ${cmd(0)[0]} on a cold ${kind}: p50 ${percentile(times, 50).toFixed(2)} ms, p99 ${percentile(times, 99).toFixed(2)} ms (target p99 <= 1 ms)`);
+        await cc.send([['DEL', `cold:${kind}`]]);
+      }
+    } finally {
+      cc.close();
+      await cairn.stop();
+    }
+  }
+  await stopAllDaemons();
+  log(JSON.stringify(out));
+}
+
+await main();
