@@ -5,7 +5,7 @@
 import { MessageKind } from '../src/hop/kinds.js';
 import { executeMemcache } from '../src/memcache/executor.js';
 import { handleNativeFrame } from '../src/native/execute.js';
-import { executeResp } from '../src/resp/executor.js';
+import { executeResp, executeRespArgs } from '../src/resp/executor.js';
 import type { ShardMetrics } from '../src/shards/metrics.js';
 import type { ShardStore } from '../src/store/types.js';
 
@@ -28,7 +28,9 @@ export function createExecutors(store: ShardStore, shard: number, shards: number
     shards,
     count: metrics && ((name: string) => metrics.countResp(name)),
   };
-  const nativeOptions = { maxValue: options.maxValueSize };
+  // native CALL runs a data command through the same handler as RESP (src/native/call.ts says why)
+  const callOptions = { maxValueSize: options.maxValueSize, shard, shards };
+  const nativeOptions = { maxValue: options.maxValueSize, runCommand: (args: Buffer[]) => executeRespArgs(store, args, callOptions) };
   return (kind, payload) => {
     switch (kind) {
       case MessageKind.NATIVE:

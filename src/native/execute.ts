@@ -11,6 +11,7 @@ import { shardOf } from '../hash.js';
 import type { Entry, SetOptions, ShardStore } from '../store/types.js';
 import { createPackr, createUnpackr, utf8Encode } from '../msgpack.js';
 import { decodeCollection, TYPE_NAMES } from '../engine/collections/index.js';
+import { type CommandRunner, runCall } from './call.js';
 import { checkRouteKey, encodeReply, FrameError, parseRequestFrame, REQUEST_HEADER_SIZE, Status } from './frame.js';
 import { formatScanCursor, parseScanCursor } from './merge.js';
 import { DEFAULT_LIMITS, Opcode, OPCODE_CLASS, OpClassCode, OPCODE_NAME } from './opcodes.js';
@@ -20,6 +21,8 @@ export interface ExecuteOptions {
   maxValue?: number;
   /** the clock for relative TTLs (tests). */
   now?: () => number;
+  /** runs a data command for CALL (src/native/call.ts); without it CALL is an unknown command */
+  runCommand?: CommandRunner;
 }
 
 export interface NativeReply {
@@ -57,6 +60,7 @@ interface Ctx {
   maxKey: number;
   maxValue: number;
   now: () => number;
+  runCommand: CommandRunner | null;
 }
 
 function bytesArg(value: unknown, what: string): Uint8Array {
@@ -335,6 +339,8 @@ function run(ctx: Ctx, opcode: number, key: Uint8Array, args: Args): unknown {
       return C.flush(cmd).then(() => true);
     case Opcode.SCAN:
       return scan(ctx, key, args);
+    case Opcode.CALL:
+      return runCall(ctx, args);
     default:
       throw new CairnError(ErrorCode.UNKNOWN_COMMAND, `opcode 0x${opcode.toString(16).padStart(2, '0')} is not a shard command`);
   }
@@ -390,6 +396,7 @@ function context(store: ShardStore, shard: number, shards: number, options: Exec
       maxKey: options?.maxKey ?? DEFAULT_LIMITS.maxKey,
       maxValue,
       now: options?.now ?? Date.now,
+      runCommand: options?.runCommand ?? null,
     };
     contexts.set(store, { options, ctx });
   }
