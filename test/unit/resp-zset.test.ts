@@ -40,8 +40,7 @@ async function same(commands: string[][]): Promise<void> {
     const r = await conn.call(argv);
     const c = Buffer.from(await s.cmd(resp(...argv.map((a) => Buffer.from(a, 'latin1')))), 'latin1');
     done.push(argv.map((a) => JSON.stringify(a)).join(' '));
-    const name = argv[0].toUpperCase();
-    if (!normaliseZset(name, r).equals(normaliseZset(name, c))) {
+    if (!normaliseZset(argv, r).equals(normaliseZset(argv, c))) {
       throw new Error(`replies differ:\n  ${done.join('\n  ')}\n  redis: ${show(r)}\n  cairn: ${show(c)}`);
     }
   }

@@ -297,8 +297,8 @@ export const ZSET_FUZZ = fuzzRow(
  * A reply Redis leaves open, in the form both are compared in: ZRANDMEMBER's members are random,
  * so only its shape counts (nil, one bulk, or an array of n); anything else as it is.
  */
-export function normaliseZset(name: string, reply: Buffer): Buffer {
-  if (name !== 'ZRANDMEMBER' || reply.length === 0) return reply;
+export function normaliseZset(argv: readonly string[], reply: Buffer): Buffer {
+  if (argv[0].toUpperCase() !== 'ZRANDMEMBER' || reply.length === 0) return reply;
   if (reply[0] === 0x24) return reply.toString('latin1', 0, 3) === '$-1' ? reply : Buffer.from('$bulk');
   if (reply[0] === 0x2a) return reply.subarray(0, reply.indexOf('\r\n') + 2);
   return reply;
