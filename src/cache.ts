@@ -54,7 +54,7 @@ export interface CacheOptions {
 
 /**
  * The embedded cache: the same sharded two-tier cache as `cairn serve`, in this process, with the
- * SDK's API (`get`, `set`, `mget`, `typed`, ...) plus the library names `delete`, `has`, `getMany`,
+ * SDK's API (`get`, `set`, `mget`, `typed`, the data types' `hset`, `lpush`, `sadd`, `zadd`, ...) plus the library names `delete`, `has`, `getMany`,
  * `setMany` and `deleteMany`. Requests travel to the shards as native protocol frames over the same
  * rings the server uses, so the library and the server cannot drift apart.
  */

@@ -5,7 +5,7 @@
 import { MessageKind } from '../src/hop/kinds.js';
 import { executeMemcache } from '../src/memcache/executor.js';
 import { handleNativeFrame } from '../src/native/execute.js';
-import { cancelBlocked, executeResp } from '../src/resp/executor.js';
+import { cancelBlocked, executeResp, executeRespArgs, serveBlocked } from '../src/resp/executor.js';
 import type { ShardMetrics } from '../src/shards/metrics.js';
 import type { ShardStore } from '../src/store/types.js';
 
@@ -29,7 +29,17 @@ export function createExecutors(store: ShardStore, shard: number, shards: number
     shards,
     count: metrics && ((name: string) => metrics.countResp(name)),
   };
-  const nativeOptions = { maxValue: options.maxValueSize };
+  // native CALL runs a data command through the same handler as RESP (src/native/call.ts says why)
+  const callOptions = { maxValueSize: options.maxValueSize, shard, shards };
+  const nativeOptions = {
+    maxValue: options.maxValueSize,
+    runCommand: (args: Buffer[]) => {
+      const reply = executeRespArgs(store, args, callOptions);
+      // a native push serves clients blocked on the list, as a RESP one does
+      serveBlocked(store);
+      return reply;
+    },
+  };
   return (kind, payload, conn = 0) => {
     switch (kind) {
       case MessageKind.BLOCKING:

@@ -75,8 +75,8 @@ function run(f: number, out: Outbox, kind: number, conn: number, seq: number, pa
     return;
   }
   let runKind = kind;
-  if (kind === MessageKind.HOLD || kind === MessageKind.RELEASE) {
-    // a hold's payload is a RESP command: transactions are RESP's
+  if (kind === MessageKind.HOLD || kind === MessageKind.RELEASE || kind === MessageKind.HELD) {
+    // a hold's payload is a RESP command: transactions and scripts are RESP's
     runKind = MessageKind.RESP;
     if (kind === MessageKind.HOLD) hold.take(id);
     else if (!hold.heldBy(id)) {

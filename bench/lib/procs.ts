@@ -307,6 +307,8 @@ export interface CairnOptions extends LaunchOptions {
   inline?: boolean;
   /** keep the data directory after stop() (default: removed) */
   keepData?: boolean;
+  /** use this data directory (a warm restart of an earlier run kept with keepData) */
+  dataDir?: string;
   /** graceful stop limit before SIGKILL (default 15 s) */
   stopGraceMs?: number;
 }
@@ -331,7 +333,7 @@ export async function startCairn(options: CairnOptions): Promise<CairnHandle> {
     httpPort: await pick('http-port', want.http),
   };
   const flag = (n: number): string => (n === 0 ? 'off' : String(n));
-  const dataDir = tempDir('cairn-bench-');
+  const dataDir = options.dataDir ?? tempDir('cairn-bench-');
   const daemon = spawnWrapped(
     'cairn',
     process.execPath,

@@ -12,6 +12,7 @@ import { webSocketTransport, type WebSocketTransportOptions } from './ws.js';
 
 export { CairnClient } from './client.js';
 export type { ClientOptions, ServerInfo, SetOptions, SetResult, ScanPage, EntryMeta } from './client.js';
+export type { FieldValues, Member, ScoredMember, ScoreMember, ZaddOptions, ZrangeOptions } from './data-types.js';
 export { Subscription } from './subscription.js';
 export type { KeyEventMessage, SubscribeOptions, KeyEventCallback } from './subscription.js';
 export type { ChannelMessage, ChannelSubscribeOptions, ChannelMessageCallback } from './subscription.js';

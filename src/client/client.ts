@@ -8,6 +8,7 @@
  *
  * It passes 600 lines because it is the SDK's one public class: a documented method per command of
  * the protocol (options checked, the reply typed), above the batching and reply matching they share.
+ * The data-type methods (hashes, lists, sets, sorted sets) are inherited from data-types.ts.
  */
 import { CairnError, ErrorCode } from '../errors.js';
 import { shardOf, wholeKeyShardOf } from '../hash.js';
@@ -27,6 +28,7 @@ import {
 } from './subscription.js';
 import type { Transport, TransportFactory } from './transport.js';
 import { TypedCollection } from './typed.js';
+import { DataTypeCommands } from './data-types.js';
 
 export type Key = string | Uint8Array;
 export type Value = string | Uint8Array;
@@ -78,18 +80,28 @@ export interface SetOptions extends ExpiryOptions, RequestOptions {
   flags?: number;
   /** store only if the key's current CAS equals this */
   cas?: number;
+  /**
+   * the value is a collection's encoded bytes of this type (1 hash, 2 list, 3 set, 4 zset), as
+   * getMeta returns them: the key gets that collection, whole. Excludes cas and returnOld.
+   */
+  type?: number;
 }
 
 export interface MsetOptions extends ExpiryOptions, RequestOptions {
   flags?: number;
+  /** every value is a collection's encoded bytes of this type (see SetOptions.type) */
+  type?: number;
 }
 
 export interface EntryMeta {
+  /** a string's bytes; for a collection (see type), its encoded bytes */
   value: Uint8Array;
   flags: number;
   /** absolute expiry in ms, 0 for none */
   expiresAt: number;
   cas: number;
+  /** the key holds a collection of this type (1 hash, 2 list, 3 set, 4 zset); absent for a string */
+  type?: number;
 }
 
 export type SetStatus = 'stored' | 'not_stored' | 'exists' | 'not_found';
@@ -175,6 +187,7 @@ function toBytes(value: Key | Value): Uint8Array {
 function entryMeta(raw: unknown): EntryMeta | null {
   if (!raw) return null;
   const r = raw as EntryMeta;
+  if (r.type) return { value: r.value, flags: r.flags, expiresAt: r.expiresAt, cas: r.cas, type: r.type };
   return { value: r.value, flags: r.flags, expiresAt: r.expiresAt, cas: r.cas };
 }
 
@@ -191,7 +204,7 @@ function expiryArg(options: ExpiryOptions | undefined): Record<string, number> {
 
 const sleepNever = (): void => {};
 
-export class CairnClient {
+export class CairnClient extends DataTypeCommands {
   private readonly host: string;
   private readonly port: number;
   private readonly password: string | undefined;
@@ -223,6 +236,7 @@ export class CairnClient {
   private readonly flushNow = (): void => this.flushBatch();
 
   constructor(options: ClientOptions & { transport: TransportFactory }) {
+    super();
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? 7379;
     this.password = options.password;
@@ -695,6 +709,7 @@ export class CairnClient {
       if (options.flags !== undefined) opts.flags = options.flags;
       if (options.cas !== undefined) opts.cas = options.cas;
       if (options.returnOld) opts.returnOld = true;
+      if (options.type) opts.type = options.type;
     }
     const args = Object.keys(opts).length > 0 ? [toBytes(value), opts] : [toBytes(value)];
     return this.call(
@@ -811,6 +826,7 @@ export class CairnClient {
       Symbol.iterator in entries ? [...(entries as Iterable<readonly [Key, Value]>)] : Object.entries(entries as Record<string, Value>);
     const extra: Record<string, number> = expiryArg(options);
     if (options?.flags !== undefined) extra.flags = options.flags;
+    if (options?.type) extra.type = options.type;
     let stored = 0;
     await this.multi(
       Opcode.MSET,
@@ -1037,6 +1053,21 @@ export class CairnClient {
     };
     if (code === KeyEvent.FLUSH) this.subIndex.all(1 << code, deliver);
     else this.subIndex.match(binaryString(key), 1 << code, deliver);
+  }
+
+  /**
+   * Run a data command by its Redis name with Redis' arguments (opcode CALL; the hash, list, set and
+   * sorted-set methods are built on it): its reply in Redis' shape (integers as numbers, bulk strings
+   * as bytes, nil as null, arrays). `routeKey` is the command's first key (default: the first argument).
+   */
+  callCommand(name: string, args: readonly (Key | number | bigint)[], options?: RequestOptions & { routeKey?: Key }): Promise<unknown> {
+    const routeKey = options?.routeKey ?? (args.length > 0 && typeof args[0] !== 'number' && typeof args[0] !== 'bigint' ? args[0] : '');
+    return this.dataCall(name, routeKey, [...args], null, options);
+  }
+
+  protected dataCall<T>(name: string, routeKey: Key, args: unknown[], decode: ((value: unknown) => T) | null, options: RequestOptions | undefined): Promise<T> {
+    args.unshift(name);
+    return this.call(Opcode.CALL, routeKey, args, decode, options);
   }
 
   /** Send a raw request (tools, the CLI and tests): the decoded reply body. */

@@ -30,6 +30,25 @@ export type {
   TierCounts,
   Value,
 } from './client.js';
+export type {
+  FieldValues,
+  HashScanPage,
+  LexBound,
+  LimitOptions,
+  ListEnd,
+  LposOptions,
+  Member,
+  ScanOptions,
+  ScoreBound,
+  ScoredMember,
+  ScoreMember,
+  SetScanPage,
+  ValueTypeName,
+  ZaddOptions,
+  ZcombineOptions,
+  ZrangeOptions,
+  ZsetScanPage,
+} from './data-types.js';
 export { TypedCollection, encodeTyped, decodeTyped } from './typed.js';
 export type { TypedSetOptions } from './typed.js';
 export type { Transport, TransportFactory, Endpoint } from './transport.js';

@@ -50,6 +50,7 @@ const NUMKEYS: ReadonlyMap<string, { at: number; dest: boolean; after?: number }
  * Redis' error for it).
  */
 export function numkeyIndexes(name: string, args: readonly Uint8Array[]): number[] | undefined {
+  if (name === 'xread' || name === 'xreadgroup') return streamKeyIndexes(name, args);
   const nk = NUMKEYS.get(name);
   if (nk === undefined) return undefined;
   if (nk.at >= args.length) return [];
@@ -60,4 +61,22 @@ export function numkeyIndexes(name: string, args: readonly Uint8Array[]): number
   const out: number[] = nk.dest ? [1] : [];
   for (let i = 1; i <= n; i++) out.push(nk.at + i);
   return out;
+}
+
+/**
+ * XREAD / XREADGROUP's keys, as Redis' key spec finds them: the first half of the arguments after
+ * the first STREAMS (searched from argv[1], or argv[4] past XREADGROUP's GROUP g c); [] when there
+ * is no STREAMS or the rest is odd (the shard answers Redis' error for it).
+ */
+function streamKeyIndexes(name: string, args: readonly Uint8Array[]): number[] {
+  for (let i = name === 'xread' ? 1 : 4; i < args.length; i++) {
+    const a = args[i];
+    if (a.length !== 7 || Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('latin1').toLowerCase() !== 'streams') continue;
+    const rest = args.length - i - 1;
+    if (rest === 0 || rest % 2 !== 0) return [];
+    const out: number[] = [];
+    for (let k = i + 1; k <= i + rest / 2; k++) out.push(k);
+    return out;
+  }
+  return [];
 }

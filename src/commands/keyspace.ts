@@ -53,6 +53,7 @@ export const ExpireIf = { ALWAYS: 0, NX: 1, XX: 2, GT: 4, LT: 8 } as const;
  */
 export function expire(ctx: CommandContext, key: Uint8Array, at: number, cond: number): boolean {
   if (cond === ExpireIf.ALWAYS) return ctx.store.expire(key, at);
+  const past = at <= ctx.now;
   let done = false;
   ctx.store.update(key, (cur) => {
     if (cur === null) return { op: 'keep' };
@@ -62,11 +63,10 @@ export function expire(ctx: CommandContext, key: Uint8Array, at: number, cond: n
     if (cond & ExpireIf.GT && (current === 0 || at <= current)) return { op: 'keep' };
     if (cond & ExpireIf.LT && current !== 0 && at >= current) return { op: 'keep' };
     done = true;
-    return { op: 'keep' };
+    // 'expire', not a rewrite of the value: a collection stays what it is
+    return past ? { op: 'delete' } : { op: 'expire', expiresAt: at };
   });
-  // the expiry itself as an unconditional EXPIRE sets it (a past time deletes): rewriting the entry
-  // here would store a collection's stub as a string
-  return done && ctx.store.expire(key, at);
+  return done;
 }
 
 /** the absolute expiry in ms; -1 when the key has none, -2 when it is missing. */

@@ -1,4 +1,61 @@
-/** The hash commands' rows of the command table (src/commands/table.ts). */
-import type { Def } from './def.js';
+/** The hash commands' rows of the command table (src/commands/table.ts), as Redis 7 declares them. */
+import { type Def, ONE_KEY } from './def.js';
 
-export const HASH_DEFS: Def[] = [];
+export const HASH_DEFS: Def[] = [
+  [
+    'hdel',
+    -3,
+    'write fast',
+    ONE_KEY,
+    'write hash fast',
+    'hash',
+    '2.0.0',
+    'key',
+    'Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.',
+  ],
+  ['hexists', 3, 'readonly fast', ONE_KEY, 'read hash fast', 'hash', '2.0.0', 'key', 'Determines whether a field exists in a hash.'],
+  ['hget', 3, 'readonly fast', ONE_KEY, 'read hash fast', 'hash', '2.0.0', 'key', 'Returns the value of a field in a hash.'],
+  ['hgetall', 2, 'readonly', ONE_KEY, 'read hash slow', 'hash', '2.0.0', 'key', 'Returns all fields and values in a hash.'],
+  [
+    'hincrby',
+    4,
+    'write denyoom fast',
+    ONE_KEY,
+    'write hash fast',
+    'hash',
+    '2.0.0',
+    'key',
+    "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.",
+  ],
+  [
+    'hincrbyfloat',
+    4,
+    'write denyoom fast',
+    ONE_KEY,
+    'write hash fast',
+    'hash',
+    '2.6.0',
+    'key',
+    "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.",
+  ],
+  ['hkeys', 2, 'readonly', ONE_KEY, 'read hash slow', 'hash', '2.0.0', 'key', 'Returns all fields in a hash.'],
+  ['hlen', 2, 'readonly fast', ONE_KEY, 'read hash fast', 'hash', '2.0.0', 'key', 'Returns the number of fields in a hash.'],
+  ['hmget', -3, 'readonly fast', ONE_KEY, 'read hash fast', 'hash', '2.0.0', 'key', 'Returns the values of all fields in a hash.'],
+  ['hmset', -4, 'write denyoom fast', ONE_KEY, 'write hash fast', 'hash', '2.0.0', 'key', 'Sets the values of multiple fields.'],
+  ['hrandfield', -2, 'readonly', ONE_KEY, 'read hash slow', 'hash', '6.2.0', 'key', 'Returns one or more random fields from a hash.'],
+  ['hscan', -3, 'readonly', ONE_KEY, 'read hash slow', 'hash', '2.8.0', 'key', 'Iterates over fields and values of a hash.'],
+  ['hset', -4, 'write denyoom fast', ONE_KEY, 'write hash fast', 'hash', '2.0.0', 'key', 'Creates or modifies the value of a field in a hash.'],
+  [
+    'hsetnx',
+    4,
+    'write denyoom fast',
+    ONE_KEY,
+    'write hash fast',
+    'hash',
+    '2.0.0',
+    'key',
+    "Sets the value of a field in a hash only when the field doesn't exist.",
+  ],
+  ['hstrlen', 3, 'readonly fast', ONE_KEY, 'read hash fast', 'hash', '3.2.0', 'key', 'Returns the length of the value of a field.'],
+  ['hvals', 2, 'readonly', ONE_KEY, 'read hash slow', 'hash', '2.0.0', 'key', 'Returns all values in a hash.'],
+];

@@ -39,6 +39,7 @@ import { ALL_KEYS, type Def, NO_KEYS, numkeyIndexes, ONE_KEY, PAIRS, type Route,
 import { HASH_DEFS } from './rows-hash.js';
 import { LIST_DEFS } from './rows-list.js';
 import { SET_DEFS } from './rows-set.js';
+import { STREAM_DEFS, STREAM_SUBDEFS } from './rows-stream.js';
 import { ZSET_DEFS } from './rows-zset.js';
 
 const DEFS: Def[] = [
@@ -525,8 +526,8 @@ function toSpec(def: Def): CommandSpec {
 
 export const COMMANDS: ReadonlyMap<string, CommandSpec> = (() => {
   const map = new Map<string, CommandSpec>();
-  for (const def of [...DEFS, ...HASH_DEFS, ...LIST_DEFS, ...SET_DEFS, ...ZSET_DEFS]) map.set(def[0], toSpec(def));
-  for (const def of SUBDEFS) {
+  for (const def of [...DEFS, ...HASH_DEFS, ...LIST_DEFS, ...SET_DEFS, ...ZSET_DEFS, ...STREAM_DEFS]) map.set(def[0], toSpec(def));
+  for (const def of [...SUBDEFS, ...STREAM_SUBDEFS]) {
     const spec = toSpec(def);
     const [container, sub] = spec.name.split('|');
     const parent = map.get(container)!;

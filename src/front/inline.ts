@@ -130,7 +130,7 @@ export class InlineBackend implements ShardBackend {
     const fail = (err: unknown): void => deliver(MessageKind.FAILURE, failureOf(err));
     const hold = this.holds[shard];
     let runKind = kind;
-    if (kind === MessageKind.HOLD || kind === MessageKind.RELEASE) {
+    if (kind === MessageKind.HOLD || kind === MessageKind.RELEASE || kind === MessageKind.HELD) {
       runKind = MessageKind.RESP;
       if (kind === MessageKind.HOLD) hold.take(conn);
       else if (!hold.heldBy(conn)) {

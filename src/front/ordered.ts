@@ -50,6 +50,11 @@ export class OrderedReplies {
     return this.nextSeq++ >>> 0;
   }
 
+  /** No unit was added after this one (the connection routed nothing after it yet). */
+  isLast(seq: number): boolean {
+    return (this.nextSeq - 1) >>> 0 === seq;
+  }
+
   /** A unit answered at once (by the acceptor itself). */
   ready(reply: Buffer, stat: RouteStat | null = null): void {
     this.units.push({ reply, group: null, counter: stat?.stat ?? null, rejected: stat?.rejected === true });

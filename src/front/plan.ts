@@ -189,6 +189,12 @@ export interface OnePlan {
   shard: number;
   raw: Buffer;
   join?(reply: Buffer): Buffer;
+  /**
+   * A plan to run instead, given the shard's reply (a script that must run held: src/resp/scripting.ts),
+   * or null to keep the reply. Asked only when no later command of the connection was routed yet, so
+   * that running it later changes no order; otherwise the reply goes to join.
+   */
+  retry?(reply: Buffer): Plan | null;
 }
 
 /** write reply without any shard (errors, PING, AUTH, ...); close the connection after it when close is set. */
@@ -234,6 +240,13 @@ export interface HeldPlan {
   refusal(reply: Buffer): Buffer | null;
   expired: Buffer;
   join(replies: Buffer[]): Buffer;
+  /**
+   * Instead of parts (a script across shards, src/resp/scripting.ts): once every hold is granted, the
+   * reply of drive, which sends plans to the held shards as the holder's (`send`, each answered by its
+   * joined reply); every shard is let go when it ends, and not before, even if the connection closes.
+   * `heldSince`: performance.now() when the first HOLD was sent (the shards' hold bound counts from then).
+   */
+  drive?(send: (plan: Plan) => Promise<Buffer>, heldSince: number): Promise<Buffer>;
 }
 
 /**

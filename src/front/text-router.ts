@@ -6,10 +6,10 @@
  */
 import { MessageKind } from '../hop/kinds.js';
 import { failureCode, failureMessage } from '../hop/failure.js';
-import type { ErrorCode } from '../errors.js';
 import { OrderedReplies } from './ordered.js';
 import type { ShardSender } from './shard-backend.js';
 import { HOLD_TIMEOUT_MS } from '../shards/hold.js';
+import { ErrorCode } from '../errors.js';
 import type { HeldPlan, Plan, SplitPart } from './plan.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -95,6 +95,10 @@ export class TextRouter {
       }
       case 'one': {
         const join = plan.join;
+        if (plan.retry !== undefined) {
+          this.routeRetry(plan);
+          return false;
+        }
         const seq = replies.expect(join ? { count: 1, join: (r: Buffer[]) => join(r[0]) } : null, plan);
         backend.send(plan.shard, kind, this.conn, seq, plan.raw);
         return false;
@@ -126,6 +130,29 @@ export class TextRouter {
         return false;
       }
     }
+  }
+
+  /**
+   * A command whose reply may turn into another plan (plan.retry): the other plan runs in its place
+   * when nothing of the connection was routed after it, the connection routing nothing meanwhile.
+   */
+  private routeRetry(plan: Extract<Plan, { kind: 'one' }>): void {
+    const replies = this.replies;
+    const seq = replies.expect(null, plan);
+    this.ask(plan.shard, this.kind, plan.raw, (reply) => {
+      const again = replies.isLast(seq) ? plan.retry!(reply) : null;
+      if (again === null) {
+        replies.fill(seq, plan.join ? plan.join(reply) : reply);
+        this.ready();
+        return;
+      }
+      this.chains++;
+      this.runInternal(again, (r) => {
+        this.chains--;
+        replies.fill(seq, r);
+        this.ready();
+      });
+    });
   }
 
   /** A shard's reply (or failure); true when it may let replies leave (then flush the queue). */
@@ -187,6 +214,7 @@ export class TextRouter {
     const h: Holding = { asked: [], release: plan.release, parts: false, abandoned: false };
     this.holding = h;
     const started = Date.now();
+    const heldSince = performance.now();
     const finish = (reply: Buffer): void => {
       if (this.holding === h) this.holding = null;
       done(reply);
@@ -213,6 +241,21 @@ export class TextRouter {
         return;
       }
       h.parts = true;
+      if (plan.drive !== undefined) {
+        // the shards are let go when the script ends, whatever it did: not halfway, not twice
+        const send = (p: Plan): Promise<Buffer> => new Promise((resolve) => this.runInternal(p, resolve, MessageKind.HELD));
+        plan.drive(send, heldSince).then(
+          (reply) => {
+            letGo();
+            finish(reply);
+          },
+          (e: unknown) => {
+            letGo();
+            finish(this.failure(e instanceof Error ? e.message : String(e), ErrorCode.INTERNAL));
+          },
+        );
+        return;
+      }
       const out: Buffer[] = new Array(plan.shards.length);
       let left = plan.shards.length;
       plan.shards.forEach((shard, p) =>
@@ -225,13 +268,16 @@ export class TextRouter {
     next(0);
   }
 
-  /** Run a plan off the ordered queue and hand its final reply to done (for chained plans). */
-  private runInternal(plan: Route, done: (reply: Buffer) => void): void {
+  /**
+   * Run a plan off the ordered queue and hand its final reply to done (for chained plans); `kind`:
+   * the message kind its requests go as (HELD for a held script's commands).
+   */
+  private runInternal(plan: Route, done: (reply: Buffer) => void, kind = this.kind): void {
     const gather = (targets: RoutePart[], finish: (replies: Buffer[]) => void): void => {
       const out: Buffer[] = new Array(targets.length);
       let left = targets.length;
       targets.forEach((t, i) =>
-        this.ask(t.shard, this.kind, t.raw, (reply) => {
+        this.ask(t.shard, kind, t.raw, (reply) => {
           out[i] = reply;
           if (--left === 0) finish(out);
         }),
@@ -264,7 +310,7 @@ export class TextRouter {
         );
         return;
       case 'chain':
-        gather(plan.parts, (r) => this.runInternal(plan.next(r), done));
+        gather(plan.parts, (r) => this.runInternal(plan.next(r), done, kind));
         return;
       case 'held':
         this.runHeld(plan, done);

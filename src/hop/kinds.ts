@@ -31,16 +31,23 @@ export const MessageKind = {
    */
   RELEASE: 11,
   /**
+   * front → shard: run the payload (a RESP command) as the holder, keeping the hold (a script running
+   * across shards sends each of its commands so, src/resp/scripting.ts). Refused with a FAILURE,
+   * running nothing, when the shard is not held by the sender: a command of a held script never runs
+   * outside its hold.
+   */
+  HELD: 12,
+  /**
    * front → shard: one RESP command that may block (BLPOP, BLMOVE, ...): answered when a push serves
    * it, when it times out, or at once. The front sends nothing else of that connection meanwhile, and
    * logs it aside from the FIFO of its in-flight requests, since it may be answered long after later
    * ones (src/front/inflight.ts).
    */
-  BLOCKING: 12,
+  BLOCKING: 13,
   /**
    * front → shard: the connection closed while its BLOCKING message was unanswered. The shard ends
    * that command's wait without taking anything (or, when it has not run yet, never runs it) and
    * answers it with an empty payload nobody reads; the CANCEL itself is answered with an empty payload.
    */
-  CANCEL: 13,
+  CANCEL: 14,
 } as const;

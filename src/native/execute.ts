@@ -10,6 +10,8 @@ import { CairnError, ErrorCode, isCairnError } from '../errors.js';
 import { shardOf } from '../hash.js';
 import type { Entry, SetOptions, ShardStore } from '../store/types.js';
 import { createPackr, createUnpackr, utf8Encode } from '../msgpack.js';
+import { decodeCollection, TYPE_NAMES } from '../engine/collections/index.js';
+import { type CommandRunner, runCall } from './call.js';
 import { checkRouteKey, encodeReply, FrameError, parseRequestFrame, REQUEST_HEADER_SIZE, Status } from './frame.js';
 import { formatScanCursor, parseScanCursor } from './merge.js';
 import { DEFAULT_LIMITS, Opcode, OPCODE_CLASS, OpClassCode, OPCODE_NAME } from './opcodes.js';
@@ -19,6 +21,8 @@ export interface ExecuteOptions {
   maxValue?: number;
   /** the clock for relative TTLs (tests). */
   now?: () => number;
+  /** runs a data command for CALL (src/native/call.ts); without it CALL is an unknown command */
+  runCommand?: CommandRunner;
 }
 
 export interface NativeReply {
@@ -56,6 +60,7 @@ interface Ctx {
   maxKey: number;
   maxValue: number;
   now: () => number;
+  runCommand: CommandRunner | null;
 }
 
 function bytesArg(value: unknown, what: string): Uint8Array {
@@ -153,10 +158,37 @@ function intReply(value: bigint): number | bigint {
   return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
 }
 
-const SET_FIELDS = ['nx', 'xx', 'ttl', 'expiresAt', 'keepTtl', 'flags', 'cas', 'returnOld'] as const;
-const MSET_FIELDS = ['ttl', 'expiresAt', 'flags'] as const;
+const SET_FIELDS = ['nx', 'xx', 'ttl', 'expiresAt', 'keepTtl', 'flags', 'cas', 'returnOld', 'type'] as const;
+const MSET_FIELDS = ['ttl', 'expiresAt', 'flags', 'type'] as const;
 const EXPIRY_FIELDS = ['ttl', 'expiresAt'] as const;
 const DEL_FIELDS = ['cas'] as const;
+
+/** the `type` option: 0 (a string, as if absent) or a collection type (1 hash, 2 list, 3 set, 4 zset) */
+function typeArg(value: unknown): number {
+  return intArg(value, 'type', 0, TYPE_NAMES.length - 1);
+}
+
+/**
+ * A collection written whole (a replica's copy, an import, a move) must be one the store can keep:
+ * its bytes decode as that type, completely (no bytes left over, no member twice: the decoded
+ * structure encodes to as many bytes), and it is not empty, since Redis never keeps an empty
+ * collection. Checked here, so a bad value is a BAD_ARGUMENT for its key, not a shard failure.
+ */
+function checkCollection(type: number, value: Uint8Array, what: string): void {
+  const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  let size: number;
+  let encoded: number;
+  try {
+    const obj = decodeCollection(type, bytes);
+    size = obj.size;
+    encoded = obj.encode().length;
+  } catch (err) {
+    throw bad(`${what} is not a ${TYPE_NAMES[type]}'s encoding: ${(err as Error).message}`);
+  }
+  if (encoded !== bytes.length)
+    throw bad(`${what} is not a ${TYPE_NAMES[type]}'s encoding: ${bytes.length} bytes where the ${TYPE_NAMES[type]} read from them takes ${encoded}`);
+  if (size === 0) throw bad(`${what} is an empty ${TYPE_NAMES[type]} (an empty collection is no key)`);
+}
 
 function setArgs(ctx: Ctx, key: Uint8Array, value: Uint8Array, raw: unknown): C.SetArgs {
   const opts = optionsArg(raw, SET_FIELDS, 'set option');
@@ -176,6 +208,16 @@ function setArgs(ctx: Ctx, key: Uint8Array, value: Uint8Array, raw: unknown): C.
     out.cas = intArg(opts.cas, 'cas', 1, Number.MAX_SAFE_INTEGER);
   }
   if (opts.returnOld === true) out.returnOld = true;
+  if (opts.type !== undefined && opts.type !== null) {
+    const type = typeArg(opts.type);
+    if (type !== 0) {
+      // a collection replaces whatever the key holds, whole: there is no version or old value to compare
+      if (out.cas !== undefined) throw bad('type excludes cas');
+      if (out.returnOld === true) throw bad('type excludes returnOld');
+      checkCollection(type, value, 'the value');
+      out.type = type;
+    }
+  }
   return out;
 }
 
@@ -273,6 +315,8 @@ function run(ctx: Ctx, opcode: number, key: Uint8Array, args: Args): unknown {
       const expiresAt = expiryOf(ctx, opts, true);
       if (expiresAt !== undefined) options.expiresAt = expiresAt;
       if (opts.flags !== undefined && opts.flags !== null) options.flags = intArg(opts.flags, 'flags', 0, 0xffffffff);
+      const type = opts.type === undefined || opts.type === null ? 0 : typeArg(opts.type);
+      if (type !== 0) options.type = type;
       // validate the whole batch before writing anything, so a bad item leaves no partial state
       const pairs = new Array<Uint8Array>(flat.length);
       for (let i = 0; i < flat.length; i += 2) {
@@ -280,6 +324,7 @@ function run(ctx: Ctx, opcode: number, key: Uint8Array, args: Args): unknown {
         ownKey(ctx, k);
         pairs[i] = k;
         pairs[i + 1] = valueArg(ctx, flat[i + 1], `value ${i / 2}`);
+        if (type !== 0) checkCollection(type, pairs[i + 1], `value ${i / 2}`);
       }
       return C.mset(cmd, pairs, options);
     }
@@ -294,6 +339,8 @@ function run(ctx: Ctx, opcode: number, key: Uint8Array, args: Args): unknown {
       return C.flush(cmd).then(() => true);
     case Opcode.SCAN:
       return scan(ctx, key, args);
+    case Opcode.CALL:
+      return runCall(ctx, args);
     default:
       throw new CairnError(ErrorCode.UNKNOWN_COMMAND, `opcode 0x${opcode.toString(16).padStart(2, '0')} is not a shard command`);
   }
@@ -349,6 +396,7 @@ function context(store: ShardStore, shard: number, shards: number, options: Exec
       maxKey: options?.maxKey ?? DEFAULT_LIMITS.maxKey,
       maxValue,
       now: options?.now ?? Date.now,
+      runCommand: options?.runCommand ?? null,
     };
     contexts.set(store, { options, ctx });
   }

@@ -8,6 +8,10 @@
  *   key of the group, so the frame is routed exactly like a `routed` one;
  * - `broadcast`: the frame goes to every shard and the replies are merged (see merge.ts);
  * - `cursor`: scan; the route key is the scan cursor, which names the one shard to ask.
+ *
+ * CALL carries any data command of the command table by name with Redis' arguments (the hash, list,
+ * set and sorted-set commands): routed by the command's first key like GET, run on the shard by the
+ * command core's own argument parser (src/native/call.ts).
  */
 
 export const PROTOCOL_VERSION = 1;
@@ -46,6 +50,8 @@ export const Opcode = {
   COUNT: 0x31,
   FLUSH: 0x32,
   SCAN: 0x33,
+
+  CALL: 0x40,
 } as const;
 
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
@@ -138,6 +144,14 @@ export const OPCODES: readonly OpcodeInfo[] = [
   { opcode: Opcode.COUNT, name: 'count', class: 'broadcast', args: '[]', reply: '{hot, cold, total}' },
   { opcode: Opcode.FLUSH, name: 'flush', class: 'broadcast', args: '[]', reply: 'true' },
   { opcode: Opcode.SCAN, name: 'scan', class: 'cursor', args: '[count?]  (route key = cursor)', reply: '[cursor, [key, ...]]' },
+
+  {
+    opcode: Opcode.CALL,
+    name: 'call',
+    class: 'routed',
+    args: '[command, arg, ...]  (route key = the first key)',
+    reply: "the command's Redis reply as msgpack: int, bin, nil, str, arrays of them",
+  },
 ];
 
 /** Class code per opcode byte (OpClassCode); 0 for an unknown opcode. Indexed by the frame's opcode byte. */

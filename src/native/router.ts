@@ -6,8 +6,9 @@ import { NATIVE_WRITES } from '../commands/table.js';
 import { MessageKind } from '../hop/kinds.js';
 import { failureCode, failureMessage } from '../hop/failure.js';
 import { CairnError, ErrorCode } from '../errors.js';
-import { encodeReply, errorReply, FrameError, FrameReader, REPLY_HEADER_SIZE, Status } from './frame.js';
+import { encodeReply, errorReply, FrameError, FrameReader, REPLY_HEADER_SIZE, type RequestFrame, Status } from './frame.js';
 import { Opcode } from './opcodes.js';
+import { callIsWrite } from './call-spec.js';
 import { createUnpackr, utf8Encode } from '../msgpack.js';
 import type { ChannelBus, ChannelSubscriber } from '../pubsub/bus.js';
 import { PUSH_MESSAGE, PUSH_PMESSAGE } from '../events/codes.js';
@@ -123,7 +124,7 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber, Replica
         route = this.session.frameError(err);
         frame = null;
       }
-      if ((route >= 0 || route === ROUTE_BROADCAST) && this.readOnly !== null && NATIVE_WRITES[frame!.opcode] === 1 && this.readOnly()) {
+      if ((route >= 0 || route === ROUTE_BROADCAST) && this.readOnly !== null && mayWrite(frame!.opcode) && this.readOnly() && isWrite(frame!)) {
         this.sink.write(errorReply(frame!.requestId, ErrorCode.READONLY, "You can't write against a read only replica."));
         continue;
       }
@@ -251,6 +252,15 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber, Replica
     this.events?.drop(this);
     this.bus?.drop(this);
   }
+}
+
+function mayWrite(opcode: number): boolean {
+  return NATIVE_WRITES[opcode] === 1 || opcode === Opcode.CALL;
+}
+
+/** a write opcode, or CALL naming a write command (the command table's flag; its body read only on a read-only replica) */
+function isWrite(frame: RequestFrame): boolean {
+  return NATIVE_WRITES[frame.opcode] === 1 || (frame.opcode === Opcode.CALL && callIsWrite(frame.bytes, frame.bodyOffset));
 }
 
 function asBytes(value: unknown): Buffer | null {

@@ -1,6 +1,7 @@
 /**
  * The replica side of replication (docs/replication.md): a link to the primary's native port that
- * copies every key (both tiers, value, flags, absolute expiry) and then follows the primary's writes.
+ * copies every key (both tiers, value or collection with its type, flags, absolute expiry) and then
+ * follows the primary's writes.
  *
  * The link sends REPLSYNC {runId, offset} (src/replication/backlog.ts). When the primary still holds
  * the events after `offset` of the same run, it answers 'partial' and sends them: no copy. Otherwise
@@ -20,7 +21,7 @@
  * The local side is a CairnClient whose transport is a native router inside this process (it is
  * not subject to the read-only rule that refuses clients' writes).
  */
-import { CairnClient, type EntryMeta } from '../client/client.js';
+import { CairnClient, type EntryMeta, type MsetOptions } from '../client/client.js';
 import { tcpTransport } from '../client/tcp.js';
 import type { Transport } from '../client/transport.js';
 import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -423,27 +424,32 @@ export class ReplicaLink {
 
   /**
    * Write entries read from the primary (absent or expired: delete) and delete `dels`, as one MSET
-   * per expiry and flags and one MDEL; the client splits each by shard.
+   * per expiry, flags and type and one MDEL; the client splits each by shard.
    */
   private async store(keys: Uint8Array[], metas: (EntryMeta | null)[], dels: Uint8Array[]): Promise<void> {
     const local = this.local!;
     const now = Date.now();
-    const sets = new Map<string, { expiresAt: number; flags: number; entries: [Uint8Array, Uint8Array][] }>();
+    const sets = new Map<string, { expiresAt: number; flags: number; type: number; entries: [Uint8Array, Uint8Array][] }>();
     for (let i = 0; i < keys.length; i++) {
       const m = metas[i];
       if (m === null || (m.expiresAt > 0 && m.expiresAt <= now)) {
         dels.push(keys[i]);
         continue;
       }
-      const id = `${m.expiresAt}:${m.flags}`;
+      // a collection comes as its encoded bytes and its type, and is written whole with that type
+      const type = m.type ?? 0;
+      const id = `${m.expiresAt}:${m.flags}:${type}`;
       let s = sets.get(id);
-      if (!s) sets.set(id, (s = { expiresAt: m.expiresAt, flags: m.flags, entries: [] }));
+      if (!s) sets.set(id, (s = { expiresAt: m.expiresAt, flags: m.flags, type, entries: [] }));
       s.entries.push([keys[i], m.value]);
     }
     const writes: Promise<number>[] = [];
     if (dels.length > 0) writes.push(local.mdel(dels));
     for (const s of sets.values()) {
-      writes.push(local.mset(s.entries, s.expiresAt > 0 ? { expiresAt: s.expiresAt, flags: s.flags } : { flags: s.flags }));
+      const options: MsetOptions = { flags: s.flags };
+      if (s.expiresAt > 0) options.expiresAt = s.expiresAt;
+      if (s.type !== 0) options.type = s.type;
+      writes.push(local.mset(s.entries, options));
     }
     await Promise.all(writes);
   }

@@ -19,8 +19,9 @@ import { type Ctx, type Handler, WRONGTYPE, failure, lower, storeError } from '.
 import { HASH_HANDLERS } from './hashes.js';
 import { LIST_HANDLERS } from './lists.js';
 import { SET_HANDLERS } from './sets.js';
+import { STREAM_HANDLERS } from './streams.js';
 import { ZSET_HANDLERS } from './zsets.js';
-import { SCRIPT_TIME_LIMIT_MS, type ScriptHost, checkScriptCall, runScriptCommand } from './scripting.js';
+import { SCRIPT_TIME_LIMIT_MS, type ScriptHost, checkShardScriptCall, runScriptCommand } from './scripting.js';
 
 export interface RespExecOptions {
   /** the clock, ms since the epoch (tests pass a fixed one). */
@@ -88,6 +89,11 @@ export function executeResp(store: ShardStore, raw: Buffer, options: RespExecOpt
   // clients blocked on keys this message filled take from them before the next message runs
   C.serveReady(store);
   return reply;
+}
+
+/** after a command run outside executeResp (native CALL): serve clients blocked on keys it filled */
+export function serveBlocked(store: ShardStore): void {
+  C.serveReady(store);
 }
 
 /** The connection closed while blocked (MessageKind.CANCEL): its waiter ends, taking nothing. */
@@ -460,9 +466,15 @@ class ShardScriptHost implements ScriptHost {
   timeLimitMs = SCRIPT_TIME_LIMIT_MS;
   ctx: Ctx | null = null;
   options: RespExecOptions = {};
+  crossed = 0;
+  changesAtStart = 0;
+
+  changes(): number {
+    return this.ctx === null ? 0 : this.ctx.store.changes;
+  }
 
   dispatch(call: Buffer[], readOnly: boolean): Buffer {
-    const spec = checkScriptCall(call, readOnly, this.options.shard ?? 0, this.options.shards ?? 1);
+    const spec = checkShardScriptCall(this, call, readOnly, this.options.shard ?? 0, this.options.shards ?? 1);
     if (spec instanceof Buffer) return spec;
     const handler = HANDLERS.get(C.commandName(call[0]));
     if (handler === undefined || handler === script || this.ctx === null) return err('This Redis command is not allowed from script');
@@ -480,6 +492,7 @@ const HANDLERS = new Map<string, Handler>([
   ...HASH_HANDLERS,
   ...LIST_HANDLERS,
   ...SET_HANDLERS,
+  ...STREAM_HANDLERS,
   ...ZSET_HANDLERS,
   ['eval', script],
   ['evalsha', script],

@@ -7,6 +7,11 @@
  * src/resp/scripting.ts) and converts its RESP reply to Lua; a script's return value is converted back
  * to RESP by Redis' rules. The interpreter is the shard's, so a script runs to its end inside one ring
  * message: nothing else on the shard runs meanwhile.
+ *
+ * The acceptor runs a script that reaches several shards step by step instead (`start`, `resume`:
+ * the script is a coroutine, and each `redis.call` yields its command, to be resumed with the
+ * command's reply), while it holds every shard (src/resp/scripting.ts). Both ways share the checks
+ * of a call's arguments and the conversions of replies and results below.
  */
 import { createHash } from 'node:crypto';
 import './fengari-conf.js';
@@ -25,6 +30,40 @@ export interface ScriptCaller {
 }
 
 type L = unknown;
+
+/**
+ * One step of a script run step by step: the command a redis.call waits for, a pause (the script ran
+ * PAUSE_AFTER_MS without a call: its caller lets its thread breathe, then resumes it with null), or
+ * the script's reply.
+ */
+export type ScriptStep = { call: Buffer[] } | { pause: true } | { reply: Buffer };
+
+/** a step-by-step script computing this long without a redis.call pauses (checked by the count hook) */
+const PAUSE_AFTER_MS = 5;
+
+/**
+ * A script run step by step (LuaScripts.start): its own Lua thread, resumed after each command.
+ * `stop` ends it at its next step with that error (SCRIPT KILL, the time limit).
+ */
+export class ScriptRun {
+  stop: string | null = null;
+  /** the run has ended (its reply was given) */
+  done = false;
+  /** performance.now() of the last resume */
+  resumedAt = 0;
+
+  constructor(
+    readonly co: L,
+    readonly thread: number,
+    readonly sha: string,
+    readonly keys: Buffer[],
+    readonly argv: Buffer[],
+    readonly readOnly: boolean,
+    readonly deadline: number,
+  ) {}
+}
+
+const TIMED_OUT = 'ERR Script timed out: it ran longer than lua-time-limit and was stopped';
 
 const LIBS: [string, (l: L) => number][] = [
   ['_G', lualib.luaopen_base],
@@ -119,6 +158,12 @@ export class LuaScripts {
   private deadline = 0;
   private errLine = 0;
   private readonly ar = new lua.lua_Debug();
+  /** the run being resumed (its redis.call yields), null for a run inside one call (the shard's) */
+  private active: ScriptRun | null = null;
+  /** whose KEYS and ARGV the globals hold */
+  private argsOf: ScriptRun | null = null;
+  private pendingCall: Buffer[] | null = null;
+  private pendingReply: Buffer = NIL;
 
   constructor() {
     const L = lauxlib.luaL_newstate();
@@ -140,7 +185,7 @@ export class LuaScripts {
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
     const globals = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
     this.k = { ok: intern('ok'), err: intern('err'), keys: intern('KEYS'), argv: intern('ARGV'), handler, globals };
-    interned.set(L as object, this.k);
+    interned.set(globalOf(L), this.k);
     this.openRedis();
     this.openCjson();
     openCmsgpack(L);
@@ -176,17 +221,28 @@ export class LuaScripts {
     this.refs.clear();
   }
 
-  /** runs a cached script; null when the SHA is not cached */
-  run(sha: string, keys: Buffer[], argv: Buffer[], readOnly: boolean, caller: ScriptCaller): Buffer | null {
-    let ref = this.refs.get(sha);
-    if (ref === undefined) ref = this.refs.get(sha.toLowerCase());
-    if (ref === undefined) return null;
+  private refOf(sha: string): number | undefined {
+    return this.refs.get(sha) ?? this.refs.get(sha.toLowerCase());
+  }
+
+  /** KEYS and ARGV of the next run */
+  private setArgs(keys: Buffer[], argv: Buffer[]): void {
     const L = this.L;
     const k = this.k;
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, k.globals);
     this.setArray(k.keys, keys);
     this.setArray(k.argv, argv);
     lua.lua_settop(L, 0);
+  }
+
+  /** runs a cached script; null when the SHA is not cached */
+  run(sha: string, keys: Buffer[], argv: Buffer[], readOnly: boolean, caller: ScriptCaller): Buffer | null {
+    const ref = this.refOf(sha);
+    if (ref === undefined) return null;
+    const L = this.L;
+    const k = this.k;
+    this.setArgs(keys, argv);
+    this.argsOf = null;
     this.caller = caller;
     this.readOnly = readOnly;
     this.deadline = caller.timeLimitMs > 0 ? performance.now() + caller.timeLimitMs : Number.POSITIVE_INFINITY;
@@ -204,21 +260,98 @@ export class LuaScripts {
     return reply;
   }
 
-  /** the message handler: remembers the script line an error came from */
-  private readonly handler = (L: L): number => {
-    for (let level = 1; lua.lua_getstack(L, level, this.ar) === 1; level++) {
+  /**
+   * Starts a cached script as a coroutine, run by `resume` up to each redis.call; null when the SHA
+   * is not cached. `deadline` (performance.now() time) stops it as the time limit does.
+   */
+  start(sha: string, keys: Buffer[], argv: Buffer[], readOnly: boolean, deadline: number): ScriptRun | null {
+    const ref = this.refOf(sha);
+    if (ref === undefined) return null;
+    const L = this.L;
+    const co = lua.lua_newthread(L);
+    const thread = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    lua.lua_rawgeti(co, lua.LUA_REGISTRYINDEX, ref);
+    return new ScriptRun(co, thread, sha.toLowerCase(), keys, argv, readOnly, deadline);
+  }
+
+  /**
+   * Runs a started script up to its next redis.call (the command to send) or its end (the reply).
+   * `reply` answers the redis.call it stopped at (null on the first step).
+   */
+  resume(run: ScriptRun, reply: Buffer | null): ScriptStep {
+    const co = run.co;
+    if (run.done) return { reply: errorReply('ERR script already ended') };
+    if (this.argsOf !== run) {
+      this.setArgs(run.keys, run.argv);
+      this.argsOf = run;
+    }
+    this.active = run;
+    this.readOnly = run.readOnly;
+    this.deadline = run.deadline;
+    this.pendingReply = reply ?? NIL;
+    this.pendingCall = null;
+    run.resumedAt = performance.now();
+    lua.lua_sethook(co, this.hook, lua.LUA_MASKCOUNT, 10000);
+    let status: number;
+    try {
+      status = lua.lua_resume(co, this.L, 0);
+    } finally {
+      this.active = null;
+      this.readOnly = false;
+    }
+    if (status === lua.LUA_YIELD) return this.pendingCall !== null ? { call: this.pendingCall } : { pause: true };
+    let out: Buffer;
+    if (status === lua.LUA_OK) out = lua.lua_gettop(co) > 0 ? toResp(co, 1) : NIL;
+    else {
+      // an error leaves the dead thread's stack full: room for reading the error table
+      lua.lua_checkstack(co, 4);
+      out = errorReply(`${errorText(co, -1)} script: ${run.sha}, on @user_script:${this.scriptLine(co, 0)}.`);
+    }
+    this.end(run);
+    return { reply: out };
+  }
+
+  /** Lets go of a run's thread (its end, or its caller giving up on it). */
+  end(run: ScriptRun): void {
+    if (run.done) return;
+    run.done = true;
+    lua.lua_settop(run.co, 0);
+    lauxlib.luaL_unref(this.L, lua.LUA_REGISTRYINDEX, run.thread);
+    if (this.argsOf === run) this.argsOf = null;
+  }
+
+  /** the line of the script the stack of L is in, from `level` up (0: none found) */
+  private scriptLine(L: L, level: number): number {
+    for (; lua.lua_getstack(L, level, this.ar) === 1; level++) {
       lua.lua_getinfo(L, to_luastring('Sl'), this.ar);
       if (this.ar.currentline > 0 && this.ar.source !== null && Buffer.from(this.ar.source).toString('latin1') === '@user_script') {
-        this.errLine = this.ar.currentline;
-        break;
+        return this.ar.currentline;
       }
     }
+    return 0;
+  }
+
+  /** the message handler: remembers the script line an error came from */
+  private readonly handler = (L: L): number => {
+    this.errLine = this.scriptLine(L, 1);
     return 1;
   };
 
   private readonly hook = (L: L): void => {
-    if (performance.now() <= this.deadline) return;
-    raiseErr(L, 'ERR Script timed out: it ran longer than lua-time-limit and was stopped');
+    const run = this.active;
+    if (run !== null && run.stop !== null) raiseErr(L, run.stop);
+    const now = performance.now();
+    if (now > this.deadline) raiseErr(L, TIMED_OUT);
+    // a step-by-step run gives its thread back now and then (where Lua can yield: not inside a JS callback such as string.gsub's)
+    if (run !== null && now - run.resumedAt > PAUSE_AFTER_MS && lua.lua_isyieldable(L)) lua.lua_yield(L, 0);
+  };
+
+  /** a step-by-step run's redis.call resumed: its command's reply, or why the run stops here */
+  private readonly answerCall = (L: L, _status: number, raise: number): number => {
+    const run = this.active;
+    if (run !== null && run.stop !== null) raiseErr(L, run.stop);
+    if (performance.now() > this.deadline) raiseErr(L, TIMED_OUT);
+    return this.answer(L, this.pendingReply, raise === 1);
   };
 
   /** globals[name] = items as a Lua array; the globals table is on the top of the stack */
@@ -275,7 +408,7 @@ export class LuaScripts {
     lua.lua_setglobal(L, to_luastring('redis'));
   }
 
-  /** redis.call (raise) and redis.pcall (return the error table) */
+  /** redis.call (raise) and redis.pcall (return the error table): run now, or yielded to the acceptor */
   private call(L: L, raise: boolean): number {
     const n = lua.lua_gettop(L);
     if (n === 0) return fail(L, raise, 'ERR Please specify at least one argument for this redis lib call');
@@ -287,7 +420,16 @@ export class LuaScripts {
       }
       args[i - 1] = luaBytes(L, i);
     }
-    const reply = this.caller.dispatch(args, this.readOnly);
+    if (this.active !== null) {
+      this.pendingCall = args;
+      lua.lua_settop(L, 0);
+      return lua.lua_yieldk(L, 0, raise ? 1 : 0, this.answerCall);
+    }
+    return this.answer(L, this.caller.dispatch(args, this.readOnly), raise);
+  }
+
+  /** a command's reply as redis.call's (and redis.pcall's) result */
+  private answer(L: L, reply: Buffer, raise: boolean): number {
     lua.lua_settop(L, 0);
     if (reply[0] === 0x2d) return fail(L, raise, reply.toString('latin1', 1, reply.length - 2));
     replyPos.at = 0;
@@ -334,7 +476,12 @@ const noCaller: ScriptCaller = { dispatch: () => Buffer.from('-ERR no script is 
 const interned = new WeakMap<object, Interned>();
 
 function keysOf(L: L): Interned {
-  return interned.get(L as object) as Interned;
+  return interned.get(globalOf(L)) as Interned;
+}
+
+/** the state every thread of one interpreter shares (a coroutine's conversions find the interned keys by it) */
+function globalOf(L: L): object {
+  return (L as { l_G: object }).l_G;
 }
 
 export function sha1hex(body: Uint8Array): string {

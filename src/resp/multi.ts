@@ -272,7 +272,9 @@ function joinExec(plans: Plan[], shardReplies: Buffer[]): Buffer {
     if (plan.kind === 'local') out.push(plan.reply);
     else {
       const wrapped = shardReplies[next++];
-      out.push(wrapped === undefined ? err('shard reply could not be joined') : (readBulk(wrapped) ?? err('shard reply could not be joined')));
+      const reply = wrapped === undefined ? null : readBulk(wrapped);
+      // a script's join reads what its shard said (src/resp/scripting.ts)
+      out.push(reply === null ? err('shard reply could not be joined') : plan.kind === 'one' && plan.join ? plan.join(reply) : reply);
     }
   }
   return Buffer.concat(out);

@@ -127,7 +127,7 @@ function route(spec: CommandSpec, name: string, args: Buffer[], raw: Buffer, con
     case 'local':
       return planLocal(spec, args, conn);
     case 'script':
-      return planScript(spec, args, raw, conn);
+      return planScript(spec, args, raw, conn, route);
     case 'same':
       return planSameShard(spec, args, raw, conn);
   }

@@ -12,9 +12,9 @@ import { defaultWorkers } from './pool.js';
 
 export const EXPORT_USAGE = `Usage: cairn export --out FILE [--host HOST] [--port PORT] [--password PW] [options]
 
-Writes every key of a running cairn (both tiers) with its flags and absolute expiry to FILE, a
-stream of msgpack records (docs/transfer.md); FILE ending in .gz is gzip-compressed; - is stdout.
-The file is written as FILE.partial and renamed when complete.
+Writes every key of a running cairn (both tiers), strings and collections, with its flags and
+absolute expiry to FILE, a stream of msgpack records (docs/transfer.md); FILE ending in .gz is
+gzip-compressed; - is stdout. The file is written as FILE.partial and renamed when complete.
 
   --workers N      encoding threads (default ${defaultWorkers()}; 0 encodes on the main thread)
   --gzip-level N   1 (fast) to 9 (small), default 6
@@ -25,8 +25,9 @@ export const IMPORT_USAGE = `Usage: cairn import FILE [--host HOST] [--port PORT
        cairn import --from redis://[user:pw@]HOST[:PORT][/DB] [--match PATTERN] [--replace | --nx]
        cairn import --from memcached://HOST[:PORT] [--replace | --nx]
 
-Writes the keys of an export file (gzip or not), a running Redis (string keys, with their TTLs) or a
-running memcached (with flags and expiry) into a running cairn. Expired records are skipped.
+Writes the keys of an export file (gzip or not), a running Redis (strings, hashes, lists, sets and
+sorted sets, with their TTLs) or a running memcached (with flags and expiry) into a running cairn.
+Expired records are skipped.
 FILE may be gzip-compressed (detected by its first bytes); - reads standard input, so
   cairn export --out - --port 7379 | cairn import - --port 8379
 copies one server into another.
@@ -119,6 +120,8 @@ export async function runExportCli(argv: string[]): Promise<number> {
     const say = out === '-' ? console.error : console.log;
     const rate = s.ms > 0 ? Math.round((s.records / s.ms) * 1000) : 0;
     say(`exported ${fmt.format(s.records)} keys to ${s.file} (${fmt.format(s.bytes)} bytes) in ${(s.ms / 1000).toFixed(1)} s, ${fmt.format(rate)} keys/s`);
+    const collections = byType(s.collections, 'collections');
+    if (collections !== '') say(`  of them ${collections}`);
     if (s.duplicates > 0) say(`  ${fmt.format(s.duplicates)} keys the scan returned twice were written once`);
     if (s.vanished > 0) say(`  ${fmt.format(s.vanished)} keys were deleted or expired while the export ran`);
     if (s.dedupeOverflow)
@@ -129,18 +132,25 @@ export async function runExportCli(argv: string[]): Promise<number> {
   }
 }
 
+/** counts by type as "3 <what> (hash: 2, list: 1)"; "" for none */
+function byType(counts: Record<string, number> | undefined, what: string): string {
+  const list = Object.entries(counts ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (list.length === 0) return '';
+  const total = list.reduce((n, [, c]) => n + c, 0);
+  return `${fmt.format(total)} ${what} (${list.map(([t, c]) => `${t}: ${fmt.format(c)}`).join(', ')})`;
+}
+
 function printImport(s: ImportSummary): void {
   const rate = s.ms > 0 ? Math.round((s.stored / s.ms) * 1000) : 0;
   console.log(`imported ${fmt.format(s.stored)} keys from ${s.source} in ${(s.ms / 1000).toFixed(1)} s, ${fmt.format(rate)} keys/s`);
+  const collections = byType(s.collections, 'collections');
+  if (collections !== '') console.log(`  of them ${collections}`);
   if (s.existing > 0) console.log(`  ${fmt.format(s.existing)} keys already in the target were kept (--nx)`);
   if (s.expired > 0) console.log(`  ${fmt.format(s.expired)} expired records were skipped`);
   if (s.superseded) console.log(`  ${fmt.format(s.superseded)} records were superseded by a later record of the same key`);
   if (s.vanished) console.log(`  ${fmt.format(s.vanished)} keys were gone from the source by the time they were read`);
-  const skipped = Object.entries(s.skippedTypes ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (skipped.length > 0) {
-    const total = skipped.reduce((n, [, c]) => n + c, 0);
-    console.log(`  skipped ${fmt.format(total)} non-string keys (${skipped.map(([t, c]) => `${t}: ${c}`).join(', ')}): cairn stores strings only`);
-  }
+  const skipped = byType(s.skippedTypes, 'keys of other types');
+  if (skipped !== '') console.log(`  skipped ${skipped}: cairn stores strings, hashes, lists, sets and sorted sets`);
   if (s.failed > 0) {
     console.error(`cairn import: the target refused ${fmt.format(s.failed)} keys:`);
     for (const f of s.failures) console.error(`  ${f}`);

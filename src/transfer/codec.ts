@@ -6,8 +6,8 @@ import { gzipSync } from 'node:zlib';
 import { Packr, Unpackr } from 'msgpackr';
 import {
   FORMAT_NAME,
-  FORMAT_VERSION,
   ITEM_PREFIX_SIZE,
+  READABLE_VERSIONS,
   TAG_BLOCK,
   TAG_END,
   TAG_HEADER,
@@ -34,6 +34,9 @@ const K_KEY = [0xa3, 0x6b, 0x65, 0x79]; // "key"
 const K_VALUE = [0xa5, 0x76, 0x61, 0x6c, 0x75, 0x65]; // "value"
 const K_FLAGS = [0xa5, 0x66, 0x6c, 0x61, 0x67, 0x73]; // "flags"
 const K_EXPIRES = [0xa9, 0x65, 0x78, 0x70, 0x69, 0x72, 0x65, 0x73, 0x41, 0x74]; // "expiresAt"
+const K_TYPE = [0xa4, 0x74, 0x79, 0x70, 0x65]; // "type"
+/** the highest collection type a record may carry (ValueType.ZSET) */
+const MAX_TYPE = 4;
 
 function binHeaderSize(n: number): number {
   return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
@@ -54,6 +57,7 @@ export function encodeBlock(task: EncodeTask): Uint8Array {
     const k = batch.keys[i].length;
     const v = batch.values[i].length;
     size += 1 + 4 + binHeaderSize(k) + k + 6 + binHeaderSize(v) + v + 6 + uintSize(batch.flags[i]) + 10 + uintSize(batch.expiresAt[i]);
+    if (batch.types[i] !== 0) size += 5 + 1;
   }
   const out = new Uint8Array(ITEM_PREFIX_SIZE + size);
   const dv = new DataView(out.buffer);
@@ -98,7 +102,9 @@ export function encodeBlock(task: EncodeTask): Uint8Array {
     }
   };
   for (let i = 0; i < batch.count; i++) {
-    out[p++] = 0x84;
+    // a string's record is version 1's; a collection's has a fifth field
+    const type = batch.types[i];
+    out[p++] = type === 0 ? 0x84 : 0x85;
     bytes(K_KEY);
     bin(batch.keys[i]);
     bytes(K_VALUE);
@@ -107,6 +113,10 @@ export function encodeBlock(task: EncodeTask): Uint8Array {
     uint(batch.flags[i]);
     bytes(K_EXPIRES);
     uint(batch.expiresAt[i]);
+    if (type !== 0) {
+      bytes(K_TYPE);
+      uint(type);
+    }
   }
   const body = out.subarray(ITEM_PREFIX_SIZE);
   writeItemPrefix(out, 0, TAG_BLOCK, batch.count, crc32(body), body.length);
@@ -136,9 +146,9 @@ export function decodeHeader(body: Uint8Array, crc: number): ExportHeader {
     throw new TransferError(`the header is corrupt: ${(err as Error).message}`);
   }
   if (!h || typeof h !== 'object' || h.format !== FORMAT_NAME) throw new TransferError('not a cairn export file (the header does not name the format)');
-  if (h.version !== FORMAT_VERSION) {
+  if (typeof h.version !== 'number' || !READABLE_VERSIONS.includes(h.version)) {
     throw new TransferError(
-      `the file is in cairn export format version ${String(h.version)}; this cairn reads version ${FORMAT_VERSION} (use the cairn release that wrote it, or a newer one)`,
+      `the file is in cairn export format version ${String(h.version)}; this cairn reads versions ${READABLE_VERSIONS.join(' and ')} (use the cairn release that wrote it, or a newer one)`,
     );
   }
   return {
@@ -170,6 +180,8 @@ export interface DecodeTask {
   firstRecord: number;
   /** records with 0 < expiresAt <= now are dropped */
   now: number;
+  /** the file's format version: records carry a type from version 2 on */
+  version: number;
 }
 
 const MAX_KEY = 65535;
@@ -212,11 +224,16 @@ export function decodeBlock(task: DecodeTask): ArrayBuffer {
       if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) throw recordError(n, `flags ${String(flags)} is not a u32`);
       const exp = r.expiresAt ?? 0;
       if (typeof exp !== 'number' || !Number.isSafeInteger(exp) || exp < 0) throw recordError(n, `expiresAt ${String(exp)} is not a time in ms`);
+      // version 1 had no type: a field of that name there is an unknown one, ignored
+      const type = task.version >= 2 ? (r.type ?? 0) : 0;
+      if (typeof type !== 'number' || !Number.isInteger(type) || type < 0 || type > MAX_TYPE) {
+        throw recordError(n, `type ${String(type)} is not a value type (0 string, 1 hash, 2 list, 3 set, 4 zset)`);
+      }
       if (exp !== 0 && exp <= task.now) {
         expired++;
         return;
       }
-      live.push({ key, value: val, flags, expiresAt: exp });
+      live.push({ key, value: val, flags, expiresAt: exp, type });
     });
   } catch (err) {
     if (err instanceof TransferError) throw err;

@@ -16,6 +16,7 @@ import { FORMAT_NAME, FORMAT_VERSION, TransferError } from './format.js';
 import { packRecords, type TransferRecord } from './packed.js';
 import { createCodecPool, defaultWorkers } from './pool.js';
 import { Progress, type ProgressStream } from './progress.js';
+import { byTypeName } from './writer.js';
 
 export interface ExportOptions {
   host?: string;
@@ -48,6 +49,8 @@ export interface ExportSummary {
   duplicates: number;
   /** keys the scan returned that were gone (deleted or expired) when their value was read */
   vanished: number;
+  /** of the records, the collections by Redis type name (hash, list, set, zset) */
+  collections: Record<string, number>;
   /** true when a shard had more keys than dedupeLimit: later duplicates, if any, are in the file twice */
   dedupeOverflow: boolean;
   keysEstimate: number;
@@ -163,6 +166,7 @@ export async function exportCairn(options: ExportOptions): Promise<ExportSummary
     let dedupeOverflow = false;
     let records = 0;
     let vanished = 0;
+    const collections: Record<number, number> = {};
     let block: TransferRecord[] = [];
     let blockBytes = 0;
     const blocks: Promise<Uint8Array>[] = [];
@@ -192,7 +196,9 @@ export async function exportCairn(options: ExportOptions): Promise<ExportSummary
           vanished++;
           continue;
         }
-        block.push({ key: keys[i], value: m.value, flags: m.flags, expiresAt: Number(m.expiresAt) });
+        // a collection is its encoding with its type (format version 2)
+        block.push({ key: keys[i], value: m.value, flags: m.flags, expiresAt: Number(m.expiresAt), type: m.type ?? 0 });
+        if (m.type) collections[m.type] = (collections[m.type] ?? 0) + 1;
         blockBytes += keys[i].length + m.value.length;
         if (block.length >= blockRecords || blockBytes >= BLOCK_BYTES) await closeBlock();
       }
@@ -246,6 +252,7 @@ export async function exportCairn(options: ExportOptions): Promise<ExportSummary
       records,
       duplicates,
       vanished,
+      collections: byTypeName(collections),
       dedupeOverflow,
       keysEstimate,
       bytes,

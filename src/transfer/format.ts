@@ -12,14 +12,20 @@
  *   0xce u32 CRC32              CRC-32 (zlib's) of BODY
  *   0xc6 u32 LENGTH  BODY       bin32: H and E carry a msgpack map, B carries COUNT records
  *
- * A record is the MessagePack map {key: bin, value: bin, flags: uint, expiresAt: uint}, with
- * expiresAt an absolute time in ms since the Unix epoch (0 for no expiry). The file starts with one H
- * and ends with one E; anything after E is an error.
+ * A record is the MessagePack map {key: bin, value: bin, flags: uint, expiresAt: uint, type?: uint},
+ * with expiresAt an absolute time in ms since the Unix epoch (0 for no expiry); `type` (version 2)
+ * says the value is a collection's encoding (1 hash, 2 list, 3 set, 4 zset), absent for a string. The
+ * file starts with one H and ends with one E; anything after E is an error.
+ *
+ * Version 2 added `type`. Version 1 files (strings only) are read as before; a version-1 reader
+ * refuses a version-2 file instead of taking a collection's encoding for a string.
  */
 import * as zlib from 'node:zlib';
 
 export const FORMAT_NAME = 'cairn-export';
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** the versions this cairn reads */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 export const ITEM_PREFIX_SIZE = 18;
 export const TAG_HEADER = 0x48; // 'H'

@@ -11,7 +11,7 @@ import { ITEM_PREFIX_SIZE, MAX_BODY, TAG_BLOCK, TAG_END, TAG_HEADER, TransferErr
 import { unpackRecords } from './packed.js';
 import { createCodecPool, defaultWorkers } from './pool.js';
 import { Progress, type ProgressStream } from './progress.js';
-import { CairnWriter, type ImportMode } from './writer.js';
+import { byTypeName, CairnWriter, type ImportMode } from './writer.js';
 
 export interface TargetOptions {
   host?: string;
@@ -44,6 +44,8 @@ export interface ImportSummary {
   superseded?: number;
   /** the first few keys the target refused, with the reason */
   failures: string[];
+  /** of the keys stored, the collections by Redis type name (hash, list, set, zset) */
+  collections?: Record<string, number>;
   /** migrations: keys skipped because their type has no cairn equivalent, by type */
   skippedTypes?: Record<string, number>;
   /** migrations: keys listed by the source that were gone when their value was read */
@@ -246,7 +248,7 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
       if (trailerRecords >= 0) throw new TransferError(`the file is corrupt: data after the end record at byte ${item.offset}`);
       if (item.tag === TAG_BLOCK) {
         blockNo++;
-        const promise = pool.decode({ body: item.body, count: item.count, crc: item.crc, blockNo, firstRecord: records + 1, now });
+        const promise = pool.decode({ body: item.body, count: item.count, crc: item.crc, blockNo, firstRecord: records + 1, now, version: header.version });
         promise.catch(() => {}); // awaited in order
         decoded.push({ promise });
         records += item.count;
@@ -278,6 +280,7 @@ export async function importFile(options: ImportFileOptions): Promise<ImportSumm
       failed: writer.failed,
       superseded: writer.superseded,
       failures: writer.failures,
+      collections: byTypeName(writer.collections),
       ms: performance.now() - started,
     };
   } catch (err) {

@@ -4,10 +4,12 @@
  */
 import { TransferError } from './format.js';
 import { McError, MemcacheTextClient } from './memcache-client.js';
-import type { RecordBatch } from './packed.js';
+import type { RecordBatch, TransferRecord } from './packed.js';
 import { Progress } from './progress.js';
 import { RespClient, RespReplyError, type RespValue } from './resp-client.js';
 import { openTarget, type ImportSummary, type TargetOptions } from './import.js';
+import { COLLECTION_TYPES, readCollections } from './redis-collections.js';
+import { byTypeName } from './writer.js';
 
 export interface MigrateOptions extends TargetOptions {
   /** redis://[user:password@]host[:port][/db] or memcached://host[:port] */
@@ -18,14 +20,23 @@ export interface MigrateOptions extends TargetOptions {
   batch?: number;
 }
 
-function toBatch(records: { key: Uint8Array; value: Uint8Array; flags: number; expiresAt: number }[]): RecordBatch {
+function toBatch(records: TransferRecord[]): RecordBatch {
   const n = records.length;
-  const batch: RecordBatch = { count: n, keys: new Array(n), values: new Array(n), flags: new Uint32Array(n), expiresAt: new Float64Array(n), note: 0 };
+  const batch: RecordBatch = {
+    count: n,
+    keys: new Array(n),
+    values: new Array(n),
+    flags: new Uint32Array(n),
+    expiresAt: new Float64Array(n),
+    types: new Uint8Array(n),
+    note: 0,
+  };
   for (let i = 0; i < n; i++) {
     batch.keys[i] = records[i].key;
     batch.values[i] = records[i].value;
     batch.flags[i] = records[i].flags;
     batch.expiresAt[i] = records[i].expiresAt;
+    batch.types[i] = records[i].type ?? 0;
   }
   return batch;
 }
@@ -102,42 +113,61 @@ async function migrateRedis(options: MigrateOptions, url: URL): Promise<ImportSu
       const ttls = keys.map((k) => redis.send([absolute ? 'PEXPIRETIME' : 'PTTL', k]));
       const [values, expiries] = await Promise.all([Promise.all(gets), Promise.all(ttls)]);
       const now = Date.now();
-      const batch: { key: Uint8Array; value: Uint8Array; flags: number; expiresAt: number }[] = [];
-      const wrongType: Buffer[] = [];
+      const batch: TransferRecord[] = [];
+      // keys GET answered WRONGTYPE for, with their expiry: collections, or types cairn has not
+      const other: { key: Buffer; expiresAt: number }[] = [];
       for (let i = 0; i < keys.length; i++) {
         const v: RespValue = values[i];
         const t: RespValue = expiries[i];
+        if (t instanceof RespReplyError) throw new TransferError(`redis ${absolute ? 'PEXPIRETIME' : 'PTTL'}: ${t.message}`);
+        const ms = Number(t);
+        const expiresAt = ms < 0 ? 0 : absolute ? ms : now + ms;
         if (v instanceof RespReplyError) {
           if (v.code === 'WRONGTYPE') {
-            wrongType.push(keys[i]);
+            other.push({ key: keys[i], expiresAt });
             continue;
           }
           throw new TransferError(`redis GET ${keys[i].toString('latin1')}: ${v.message}`);
         }
-        if (t instanceof RespReplyError) throw new TransferError(`redis ${absolute ? 'PEXPIRETIME' : 'PTTL'}: ${t.message}`);
         if (v === null || t === -2) {
           vanished++;
           continue;
         }
-        const ms = Number(t);
-        const expiresAt = ms < 0 ? 0 : absolute ? ms : now + ms;
         batch.push({ key: keys[i], value: v as Buffer, flags: 0, expiresAt });
       }
-      if (wrongType.length > 0) {
-        const types = await Promise.all(wrongType.map((k) => redis.send(['TYPE', k])));
-        for (const t of types) {
-          const name = typeof t === 'string' ? t : 'unknown';
-          if (name === 'none') {
+      if (other.length > 0) {
+        const names = await Promise.all(other.map((o) => redis.send(['TYPE', o.key])));
+        const wanted: { key: Buffer; expiresAt: number }[] = [];
+        const wantedTypes: number[] = [];
+        for (let i = 0; i < other.length; i++) {
+          const name = typeof names[i] === 'string' ? (names[i] as string) : 'unknown';
+          const type = COLLECTION_TYPES[name];
+          if (type !== undefined) {
+            wanted.push(other[i]);
+            wantedTypes.push(type);
+          } else if (name === 'none' || name === 'string') {
+            // gone, or replaced by a string after its GET: as a key deleted while the walk ran
             vanished++;
-            continue;
+          } else {
+            skippedTypes[name] = (skippedTypes[name] ?? 0) + 1;
+            skipped++;
           }
-          skippedTypes[name] = (skippedTypes[name] ?? 0) + 1;
-          skipped++;
+        }
+        const read = await readCollections(
+          redis,
+          wanted.map((w) => w.key),
+          wantedTypes,
+        );
+        for (let i = 0; i < wanted.length; i++) {
+          const obj = read[i];
+          if (obj === null) vanished++;
+          else batch.push({ key: wanted[i].key, value: obj.encode(), flags: 0, expiresAt: wanted[i].expiresAt, type: obj.type });
         }
       }
       records += batch.length;
       if (batch.length > 0) await writer.write(toBatch(batch));
-      progress.setNote(skipped > 0 ? `${skipped} non-string skipped` : '');
+      const collections = Object.values(writer.collections).reduce((n, c) => n + c, 0);
+      progress.setNote([collections > 0 ? `${collections} collections` : '', skipped > 0 ? `${skipped} skipped` : ''].filter(Boolean).join(', '));
       progress.update(writer.done + skipped);
     } while (cursor !== '0');
     await writer.flush();
@@ -151,6 +181,7 @@ async function migrateRedis(options: MigrateOptions, url: URL): Promise<ImportSu
       expired: writer.expired,
       failed: writer.failed,
       failures: writer.failures,
+      collections: byTypeName(writer.collections),
       skippedTypes,
       ms: performance.now() - started,
     };

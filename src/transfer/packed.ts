@@ -5,7 +5,7 @@
  *
  *   u32 count, u32 dataStart, u32 note, u32 (unused)     note: a count the producer reports alongside
  *   f64 expiresAt × count
- *   u32 (flags, keyLength, valueLength) × count
+ *   u32 (flags, keyLength, valueLength, type) × count
  *   key 0, value 0, key 1, value 1, ...          (from dataStart)
  */
 
@@ -15,6 +15,8 @@ export interface TransferRecord {
   flags: number;
   /** absolute ms since the epoch, 0 for none */
   expiresAt: number;
+  /** 0 (or absent) for a string; a collection's type (ValueType), whose encoding `value` then is */
+  type?: number;
 }
 
 export interface RecordBatch {
@@ -23,6 +25,8 @@ export interface RecordBatch {
   values: Uint8Array[];
   flags: Uint32Array;
   expiresAt: Float64Array;
+  /** per record: 0 a string, else the collection type of its value's encoding */
+  types: Uint8Array;
   /** the producer's note (decode: records dropped as expired) */
   note: number;
 }
@@ -30,7 +34,7 @@ export interface RecordBatch {
 function layout(count: number): { expiresAt: number; meta: number; data: number } {
   const expiresAt = 16;
   const meta = expiresAt + 8 * count;
-  return { expiresAt, meta, data: meta + 12 * count };
+  return { expiresAt, meta, data: meta + 16 * count };
 }
 
 export function packRecords(records: readonly TransferRecord[], note = 0): ArrayBuffer {
@@ -44,15 +48,16 @@ export function packRecords(records: readonly TransferRecord[], note = 0): Array
   head[1] = at.data;
   head[2] = note;
   const exp = new Float64Array(buf, at.expiresAt, count);
-  const meta = new Uint32Array(buf, at.meta, 3 * count);
+  const meta = new Uint32Array(buf, at.meta, 4 * count);
   const data = new Uint8Array(buf);
   let p = at.data;
   for (let i = 0; i < count; i++) {
     const r = records[i];
     exp[i] = r.expiresAt;
-    meta[3 * i] = r.flags;
-    meta[3 * i + 1] = r.key.length;
-    meta[3 * i + 2] = r.value.length;
+    meta[4 * i] = r.flags;
+    meta[4 * i + 1] = r.key.length;
+    meta[4 * i + 2] = r.value.length;
+    meta[4 * i + 3] = r.type ?? 0;
     data.set(r.key, p);
     p += r.key.length;
     data.set(r.value, p);
@@ -67,20 +72,22 @@ export function unpackRecords(buf: ArrayBuffer): RecordBatch {
   const count = head[0];
   const at = layout(count);
   const expiresAt = new Float64Array(buf, at.expiresAt, count);
-  const meta = new Uint32Array(buf, at.meta, 3 * count);
+  const meta = new Uint32Array(buf, at.meta, 4 * count);
   const flags = new Uint32Array(count);
+  const types = new Uint8Array(count);
   const keys: Uint8Array[] = new Array(count);
   const values: Uint8Array[] = new Array(count);
   const data = new Uint8Array(buf);
   let p = head[1];
   for (let i = 0; i < count; i++) {
-    flags[i] = meta[3 * i];
-    const kl = meta[3 * i + 1];
-    const vl = meta[3 * i + 2];
+    flags[i] = meta[4 * i];
+    const kl = meta[4 * i + 1];
+    const vl = meta[4 * i + 2];
+    types[i] = meta[4 * i + 3];
     keys[i] = data.subarray(p, p + kl);
     p += kl;
     values[i] = data.subarray(p, p + vl);
     p += vl;
   }
-  return { count, keys, values, flags, expiresAt, note: head[2] };
+  return { count, keys, values, flags, expiresAt, types, note: head[2] };
 }

@@ -1,10 +1,12 @@
 /**
- * Writes record batches into a running cairn through the SDK, keeping flags and absolute expiry.
+ * Writes record batches into a running cairn through the SDK, keeping flags, absolute expiry and type
+ * (a collection is its encoding, written with SET / MSET {type}).
  *
- * In a batch, records that share (flags, expiresAt) — typically every key without expiry — go out as
- * one MSET (the SDK splits it per shard); the rest as SETs, all pipelined in one write. A bounded
- * number of batches is in flight, which is the backpressure on whatever reads the source.
+ * In a batch, records that share (flags, expiresAt, type) — typically every string without expiry —
+ * go out as one MSET (the SDK splits it per shard); the rest as SETs, all pipelined in one write. A
+ * bounded number of batches is in flight, which is the backpressure on whatever reads the source.
  */
+import { TYPE_NAMES } from '../engine/collections/types.js';
 import { CairnError, ErrorCode, isCairnError } from '../errors.js';
 import type { CairnClient, SetOptions } from '../client/index.js';
 import type { RecordBatch } from './packed.js';
@@ -28,6 +30,13 @@ export interface WriterCounts {
   failed: number;
 }
 
+/** counts by value type (ValueType) as counts by Redis' type name */
+export function byTypeName(counts: Record<number, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [t, n] of Object.entries(counts)) out[TYPE_NAMES[Number(t)] ?? `type ${t}`] = n;
+  return out;
+}
+
 export function printableKey(key: Uint8Array): string {
   const text = Buffer.from(key.buffer, key.byteOffset, key.length).toString('utf8');
   const clean = /^[\x20-\x7e\u00a0-\uffff]*$/.test(text) && !text.includes('\ufffd');
@@ -42,6 +51,8 @@ export class CairnWriter implements WriterCounts {
   failed = 0;
   /** records followed by a later record of the same key in the same batch (not sent) */
   superseded = 0;
+  /** of the keys stored, the collections by type (ValueType) */
+  readonly collections: Record<number, number> = {};
   /** the first few refusals, for the summary */
   readonly failures: string[] = [];
   private inflight = 0;
@@ -97,15 +108,21 @@ export class CairnWriter implements WriterCounts {
     const opts: SetOptions = {};
     if (batch.flags[i] !== 0) opts.flags = batch.flags[i];
     if (batch.expiresAt[i] !== 0) opts.expiresAt = batch.expiresAt[i];
+    if (batch.types[i] !== 0) opts.type = batch.types[i];
     if (this.mode === 'nx') opts.nx = true;
     try {
       const r = await this.client.setResult(batch.keys[i], batch.values[i], opts);
-      if (r.status === 'stored') this.stored++;
+      if (r.status === 'stored') this.storedOne(batch.types[i], 1);
       else if (r.status === 'not_stored') this.existing++;
       else throw new CairnError(ErrorCode.INTERNAL, `unexpected SET status ${r.status}`);
     } catch (err) {
       this.refused(batch.keys[i], err);
     }
+  }
+
+  private storedOne(type: number, n: number): void {
+    this.stored += n;
+    if (type !== 0) this.collections[type] = (this.collections[type] ?? 0) + n;
   }
 
   private async run(batch: RecordBatch): Promise<void> {
@@ -136,7 +153,7 @@ export class CairnWriter implements WriterCounts {
         singles.push(i);
         continue;
       }
-      const id = `${batch.flags[i]}:${exp}`;
+      const id = `${batch.flags[i]}:${exp}:${batch.types[i]}`;
       let g = groups.get(id);
       if (!g) groups.set(id, (g = []));
       g.push(i);
@@ -153,12 +170,13 @@ export class CairnWriter implements WriterCounts {
   private async msetGroup(batch: RecordBatch, group: number[]): Promise<void> {
     const flags = batch.flags[group[0]];
     const exp = batch.expiresAt[group[0]];
+    const type = batch.types[group[0]];
     try {
       await this.client.mset(
         group.map((i) => [batch.keys[i], batch.values[i]] as const),
-        { ...(flags !== 0 ? { flags } : {}), ...(exp !== 0 ? { expiresAt: exp } : {}) },
+        { ...(flags !== 0 ? { flags } : {}), ...(exp !== 0 ? { expiresAt: exp } : {}), ...(type !== 0 ? { type } : {}) },
       );
-      this.stored += group.length;
+      this.storedOne(type, group.length);
     } catch (err) {
       // One bad item refuses its whole frame: find it (and store the rest) one key at a time.
       if (!isCairnError(err) || !PER_KEY.has(err.code)) throw err;

@@ -151,10 +151,7 @@ describe('cairn against redis-server: lists', () => {
   });
 
   it.each(FOUND)('%s', async (_what, commands) => {
-    await runSequence(pair, [
-      new Command(['FLUSHDB']),
-      ...commands.map((argv) => (argv[0] === '|' ? new Command(argv.slice(1), true) : new Command(argv))),
-    ]);
+    await runSequence(pair, [new Command(['FLUSHDB']), ...commands.map((argv) => (argv[0] === '|' ? new Command(argv.slice(1), true) : new Command(argv)))]);
   });
 
   it('answers random command sequences byte for byte as Redis, lists spilling and restoring', async () => {

@@ -227,9 +227,9 @@ describe('export and import', () => {
     });
 
     it('another format version, and not an export at all', async () => {
-      const r = await importBytes('v2.cairn', [header(2), encodeTrailer({ records: 0, finishedAt: 0 })]);
+      const r = await importBytes('v3.cairn', [header(3), encodeTrailer({ records: 0, finishedAt: 0 })]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('the file is in cairn export format version 2; this cairn reads version 1');
+      expect(r.stderr).toContain('the file is in cairn export format version 3; this cairn reads versions 1 and 2');
       const r2 = await importBytes('text.cairn', [Buffer.from('hello, this is not an export file at all\n')]);
       expect(r2.code).toBe(1);
       expect(r2.stderr).toContain('not a cairn export file');
@@ -252,7 +252,7 @@ describe('migration', () => {
     await other?.stop();
   });
 
-  it('from redis: string keys with their TTLs; other types are reported and skipped', async () => {
+  it('from redis: string keys with their TTLs; collections too; other types are reported and skipped', async () => {
     let redisServer: ServiceHandle | null = null;
     let redis: Redis | null = null;
     try {
@@ -267,15 +267,17 @@ describe('migration', () => {
       pipe.set(Buffer.from([0x6b, 0xff, 0x00]), Buffer.from([1, 2, 3]));
       pipe.hset('a-hash', 'f', 'v');
       pipe.rpush('a-list', 'x', 'y');
+      pipe.xadd('a-stream', '*', 'f', 'v');
       await pipe.exec();
 
       const r = await cairn(['import', '--from', `redis://127.0.0.1:${redisServer.port}`, '--port', String(other.port)]);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain('imported 2,001 keys from redis');
-      expect(r.stdout).toContain('skipped 2 non-string keys (hash: 1, list: 1)');
-      expect(r.stderr).toMatch(/import from redis 127\.0\.0\.1:\d+: [\d,]+ \/ ~2,003 keys/);
+      expect(r.stdout).toContain('imported 2,003 keys from redis');
+      expect(r.stdout).toContain('of them 2 collections (hash: 1, list: 1)');
+      expect(r.stdout).toContain('skipped 1 keys of other types (stream: 1)');
+      expect(r.stderr).toMatch(/import from redis 127\.0\.0\.1:\d+: [\d,]+ \/ ~2,004 keys/);
 
-      expect((await c.count()).total).toBe(2001);
+      expect((await c.count()).total).toBe(2003);
       for (let i = 0; i < 2000; i += 1) {
         const meta = await c.getMeta(`str:${i}`);
         expect(meta, `str:${i}`).not.toBeNull();

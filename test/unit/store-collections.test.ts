@@ -25,7 +25,9 @@ function hset(s: TieredShardStore, key: string, ...pairs: string[]): void {
 function hgetall(s: TieredShardStore, key: string): Record<string, string> | null | typeof WRONG_TYPE {
   const h = s.readCollection<HashValue>(k(key), ValueType.HASH);
   if (h === null || h === WRONG_TYPE) return h;
-  return Object.fromEntries(h.map);
+  const out: Record<string, string> = {};
+  for (let i = 0; i < h.size; i++) out[h.fieldAt(i)] = h.valueAt(i);
+  return out;
 }
 
 describe('collections in the store', () => {

@@ -2,11 +2,12 @@
 import { HashValue } from './hash.js';
 import { ListValue } from './list.js';
 import { SetValue } from './set.js';
+import { StreamValue } from './stream.js';
 import { type Collection, ValueType } from './types.js';
 import { ZSetValue } from './zset.js';
 
 export * from './types.js';
-export { HashValue, ListValue, SetValue, ZSetValue };
+export { HashValue, ListValue, SetValue, StreamValue, ZSetValue };
 
 /** a collection from its `encode()` bytes; throws on a type that is not a collection */
 export function decodeCollection(type: number, bytes: Buffer): Collection {
@@ -19,6 +20,8 @@ export function decodeCollection(type: number, bytes: Buffer): Collection {
       return SetValue.decode(bytes);
     case ValueType.ZSET:
       return ZSetValue.decode(bytes);
+    case ValueType.STREAM:
+      return StreamValue.decode(bytes);
     default:
       throw new Error(`no collection of type ${type}`);
   }

@@ -16,11 +16,12 @@ export const ValueType = {
   LIST: 2,
   SET: 3,
   ZSET: 4,
+  STREAM: 5,
 } as const;
 export type ValueType = (typeof ValueType)[keyof typeof ValueType];
 
 /** Redis' TYPE word per type (index = type). */
-export const TYPE_NAMES: readonly string[] = ['string', 'hash', 'list', 'set', 'zset'];
+export const TYPE_NAMES: readonly string[] = ['string', 'hash', 'list', 'set', 'zset', 'stream'];
 
 /** What every collection structure offers the store. */
 export interface Collection {

@@ -25,7 +25,24 @@ const element = fc.oneof(
 const elements = (min: number, max: number): fc.Arbitrary<string[]> => fc.array(element, { minLength: min, maxLength: max });
 
 /** list indexes: both ends, past them, the i64 edges and beyond, and text that is not an integer */
-const INDEXES = ['0', '1', '-1', '2', '-2', '3', '5', '-100', '100', '9223372036854775807', '-9223372036854775808', '9223372036854775808', '1.5', '', 'abc', '+1'];
+const INDEXES = [
+  '0',
+  '1',
+  '-1',
+  '2',
+  '-2',
+  '3',
+  '5',
+  '-100',
+  '100',
+  '9223372036854775807',
+  '-9223372036854775808',
+  '9223372036854775808',
+  '1.5',
+  '',
+  'abc',
+  '+1',
+];
 const idx = fc.constantFrom(...INDEXES);
 /** counts of LPOP, LMPOP, LPOS: zero, some, huge, negative, not a number */
 const COUNTS = ['0', '1', '2', '3', '10', '9223372036854775807', '-1', 'abc', ''];
@@ -55,16 +72,48 @@ const lposOptions: fc.Arbitrary<string[]> = fc
  * on and finds a syntax error (docs/commands.md, "Lists")
  */
 const mpopTail: fc.Arbitrary<string[]> = fc
-  .tuple(taggedList(1, 3), fc.constantFrom(0, 0, 0, 0, -1), side, fc.oneof(fc.constant([] as string[]), fc.tuple(word('count'), count).map((c) => [...c])))
+  .tuple(
+    taggedList(1, 3),
+    fc.constantFrom(0, 0, 0, 0, -1),
+    side,
+    fc.oneof(
+      fc.constant([] as string[]),
+      fc.tuple(word('count'), count).map((c) => [...c]),
+    ),
+  )
   .map(([keys, off, s, c]) => [String(keys.length + off), ...keys, s, ...c]);
 
 export const LIST_COMMANDS: CommandGen[] = [
-  row('LPUSH', 6, fc.tuple(anyKey, elements(1, 4)).map(([k, e]) => [k, ...e])),
-  row('RPUSH', 6, fc.tuple(anyKey, elements(1, 4)).map(([k, e]) => [k, ...e])),
-  row('LPUSHX', 2, fc.tuple(anyKey, elements(1, 2)).map(([k, e]) => [k, ...e])),
-  row('RPUSHX', 2, fc.tuple(anyKey, elements(1, 2)).map(([k, e]) => [k, ...e])),
-  row('LPOP', 3, fc.tuple(anyKey, fc.option(count)).map(([k, c]) => (c === null ? [k] : [k, c]))),
-  row('RPOP', 3, fc.tuple(anyKey, fc.option(count)).map(([k, c]) => (c === null ? [k] : [k, c]))),
+  row(
+    'LPUSH',
+    6,
+    fc.tuple(anyKey, elements(1, 4)).map(([k, e]) => [k, ...e]),
+  ),
+  row(
+    'RPUSH',
+    6,
+    fc.tuple(anyKey, elements(1, 4)).map(([k, e]) => [k, ...e]),
+  ),
+  row(
+    'LPUSHX',
+    2,
+    fc.tuple(anyKey, elements(1, 2)).map(([k, e]) => [k, ...e]),
+  ),
+  row(
+    'RPUSHX',
+    2,
+    fc.tuple(anyKey, elements(1, 2)).map(([k, e]) => [k, ...e]),
+  ),
+  row(
+    'LPOP',
+    3,
+    fc.tuple(anyKey, fc.option(count)).map(([k, c]) => (c === null ? [k] : [k, c])),
+  ),
+  row(
+    'RPOP',
+    3,
+    fc.tuple(anyKey, fc.option(count)).map(([k, c]) => (c === null ? [k] : [k, c])),
+  ),
   row('LLEN', 2, k1),
   row('LRANGE', 4, fc.tuple(anyKey, idx, idx)),
   row('LINDEX', 2, fc.tuple(anyKey, idx)),
@@ -72,15 +121,31 @@ export const LIST_COMMANDS: CommandGen[] = [
   row('LINSERT', 2, fc.tuple(anyKey, fc.oneof(word('before'), word('after'), fc.constant('middle')), element, element)),
   row('LREM', 2, fc.tuple(anyKey, fc.constantFrom('0', '1', '-1', '2', '-2', 'abc'), element)),
   row('LTRIM', 2, fc.tuple(anyKey, idx, idx)),
-  row('LPOS', 2, fc.tuple(anyKey, element, lposOptions).map(([k, e, o]) => [k, e, ...o])),
+  row(
+    'LPOS',
+    2,
+    fc.tuple(anyKey, element, lposOptions).map(([k, e, o]) => [k, e, ...o]),
+  ),
   row('LMOVE', 3, fc.tuple(tagged, tagged, side, side)),
   row('RPOPLPUSH', 2, fc.tuple(tagged, tagged)),
   row('LMPOP', 2, mpopTail),
-  row('BLPOP', 2, fc.tuple(taggedList(1, 3), timeout).map(([k, t]) => [...k, t])),
-  row('BRPOP', 2, fc.tuple(taggedList(1, 3), timeout).map(([k, t]) => [...k, t])),
+  row(
+    'BLPOP',
+    2,
+    fc.tuple(taggedList(1, 3), timeout).map(([k, t]) => [...k, t]),
+  ),
+  row(
+    'BRPOP',
+    2,
+    fc.tuple(taggedList(1, 3), timeout).map(([k, t]) => [...k, t]),
+  ),
   row('BLMOVE', 1, fc.tuple(tagged, tagged, side, side, timeout)),
   row('BRPOPLPUSH', 1, fc.tuple(tagged, tagged, timeout)),
-  row('BLMPOP', 1, fc.tuple(timeout, mpopTail).map(([t, rest]) => [t, ...rest])),
+  row(
+    'BLMPOP',
+    1,
+    fc.tuple(timeout, mpopTail).map(([t, rest]) => [t, ...rest]),
+  ),
   // another type on the same keys: WRONGTYPE both ways
   row('SET', 1, fc.tuple(anyKey, fc.constantFrom('v', '1'))),
 ];

@@ -1,0 +1,120 @@
+/** The stream commands' rows of the command table (src/commands/table.ts), as Redis 7 declares them. */
+import { type Def, NO_KEYS, ONE_KEY } from './def.js';
+
+const SUB_KEY: [number, number, number] = [2, 2, 1];
+
+export const STREAM_DEFS: Def[] = [
+  [
+    'xack',
+    -4,
+    'write fast',
+    ONE_KEY,
+    'write stream fast',
+    'stream',
+    '5.0.0',
+    'key',
+    'Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.',
+  ],
+  [
+    'xadd',
+    -5,
+    'write denyoom fast',
+    ONE_KEY,
+    'write stream fast',
+    'stream',
+    '5.0.0',
+    'key',
+    "Appends a new message to a stream. Creates the key if it doesn't exist.",
+  ],
+  [
+    'xautoclaim',
+    -6,
+    'write fast',
+    ONE_KEY,
+    'write stream fast',
+    'stream',
+    '6.2.0',
+    'key',
+    'Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member.',
+  ],
+  [
+    'xclaim',
+    -6,
+    'write fast',
+    ONE_KEY,
+    'write stream fast',
+    'stream',
+    '5.0.0',
+    'key',
+    'Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member.',
+  ],
+  ['xdel', -3, 'write fast', ONE_KEY, 'write stream fast', 'stream', '5.0.0', 'key', 'Returns the number of messages after removing them from a stream.'],
+  ['xgroup', -2, '', NO_KEYS, 'slow', 'stream', '5.0.0', 'local', 'A container for consumer groups commands.'],
+  ['xinfo', -2, '', NO_KEYS, 'slow', 'stream', '5.0.0', 'local', 'A container for stream introspection commands.'],
+  ['xlen', 2, 'readonly fast', ONE_KEY, 'read stream fast', 'stream', '5.0.0', 'key', 'Return the number of messages in a stream.'],
+  [
+    'xpending',
+    -3,
+    'readonly',
+    ONE_KEY,
+    'read stream slow',
+    'stream',
+    '5.0.0',
+    'key',
+    "Returns the information and entries from a stream consumer group's pending entries list.",
+  ],
+  ['xrange', -4, 'readonly', ONE_KEY, 'read stream slow', 'stream', '5.0.0', 'key', 'Returns the messages from a stream within a range of IDs.'],
+  // keys after STREAMS (def.ts streamKeyIndexes): every one on one shard
+  [
+    'xread',
+    -4,
+    'readonly blocking movablekeys',
+    NO_KEYS,
+    'read stream slow blocking',
+    'stream',
+    '5.0.0',
+    'same',
+    'Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.',
+  ],
+  [
+    'xreadgroup',
+    -7,
+    'write blocking movablekeys',
+    NO_KEYS,
+    'write stream slow blocking',
+    'stream',
+    '5.0.0',
+    'same',
+    'Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.',
+  ],
+  [
+    'xrevrange',
+    -4,
+    'readonly',
+    ONE_KEY,
+    'read stream slow',
+    'stream',
+    '5.0.0',
+    'key',
+    'Returns the messages from a stream within a range of IDs in reverse order.',
+  ],
+  ['xsetid', -3, 'write denyoom fast', ONE_KEY, 'write stream fast', 'stream', '5.0.0', 'key', 'An internal command for replicating stream values.'],
+  ['xtrim', -4, 'write', ONE_KEY, 'write stream slow', 'stream', '5.0.0', 'key', 'Deletes messages from the beginning of a stream.'],
+];
+
+/**
+ * Subcommand rows. HELP has no key: it is routed by its command word like a key (any shard
+ * answers it).
+ */
+export const STREAM_SUBDEFS: Def[] = [
+  ['xgroup|create', -5, 'write denyoom', SUB_KEY, 'write stream slow', 'stream', '5.0.0', 'key', 'Creates a consumer group.'],
+  ['xgroup|createconsumer', 5, 'write denyoom', SUB_KEY, 'write stream slow', 'stream', '6.2.0', 'key', 'Creates a consumer in a consumer group.'],
+  ['xgroup|delconsumer', 5, 'write', SUB_KEY, 'write stream slow', 'stream', '5.0.0', 'key', 'Deletes a consumer from a consumer group.'],
+  ['xgroup|destroy', 4, 'write', SUB_KEY, 'write stream slow', 'stream', '5.0.0', 'key', 'Destroys a consumer group.'],
+  ['xgroup|help', 2, 'loading stale', NO_KEYS, 'stream slow', 'stream', '5.0.0', 'key', 'Returns helpful text about the different subcommands.'],
+  ['xgroup|setid', -5, 'write', SUB_KEY, 'write stream slow', 'stream', '5.0.0', 'key', 'Sets the last-delivered ID of a consumer group.'],
+  ['xinfo|consumers', 4, 'readonly', SUB_KEY, 'read stream slow', 'stream', '5.0.0', 'key', 'Returns a list of the consumers in a consumer group.'],
+  ['xinfo|groups', 3, 'readonly', SUB_KEY, 'read stream slow', 'stream', '5.0.0', 'key', 'Returns a list of the consumer groups of a stream.'],
+  ['xinfo|help', 2, 'loading stale', NO_KEYS, 'stream slow', 'stream', '5.0.0', 'key', 'Returns helpful text about the different subcommands.'],
+  ['xinfo|stream', -3, 'readonly', SUB_KEY, 'read stream slow', 'stream', '5.0.0', 'key', 'Returns information about a stream.'],
+];
