@@ -3,11 +3,16 @@
  * blocked BLPOP is served by a later push before the next message runs, waiters are served first
  * blocked first, a BLMOVE's push serves the next waiter in the same loop, a cancelled waiter (its
  * connection closed) takes nothing, and a message that may not block answers at once. Also the
- * front's in-flight log, where a blocked command must not hold up later replies, and the shard's
- * record of BLOCKING messages whose connection closed before they ran.
+ * front's in-flight log, where a blocked command must not hold up later replies, the acceptor's
+ * connection (reads on while blocked, up to a bound, and cancels on close), and the shard's record of
+ * BLOCKING messages whose connection closed before they ran.
  */
+import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { InflightLog } from '../../src/front/inflight.js';
+import { RespFramer, type RespFrame } from '../../src/resp/framer.js';
+import type { ConnectionContext } from '../../src/server/connection.js';
+import { BLOCKED_INPUT_LIMIT, TextConnection, type TextProtocol } from '../../src/server/text-conn.js';
 import { MessageKind } from '../../src/hop/kinds.js';
 import { cancelBlocked, executeResp } from '../../src/resp/executor.js';
 import { BlockingMessages } from '../../src/shards/blocked.js';
@@ -94,5 +99,70 @@ describe("a shard's record of BLOCKING messages", () => {
     b.answered(5);
     expect(b.runs(5)).toBe(true);
     expect(b.cancel(5)).toBe(false);
+  });
+});
+
+describe('a RESP connection with a blocked command', () => {
+  function open() {
+    const sent: { kind: number; seq: number; text: string }[] = [];
+    const socket = {
+      paused: false,
+      destroyed: false,
+      writableLength: 0,
+      pause() {
+        this.paused = true;
+      },
+      resume() {
+        this.paused = false;
+      },
+      isPaused() {
+        return this.paused;
+      },
+      end: (done?: () => void) => done?.(),
+      destroy() {
+        this.destroyed = true;
+      },
+    };
+    const ctx = {
+      backend: {
+        shards: 1,
+        send: (_s: number, kind: number, _c: number, seq: number, p: Uint8Array) => sent.push({ kind, seq, text: Buffer.from(p).toString('latin1') }),
+      },
+      commands: 0,
+      write: () => undefined,
+      admit: () => true,
+    } as unknown as ConnectionContext;
+    const protocol: TextProtocol<object, RespFrame> = {
+      kind: MessageKind.RESP,
+      newState: () => ({}),
+      newFramer: () => new RespFramer(),
+      plan: (frame) => ({ kind: 'shard', key: Buffer.alloc(0), shard: 0, raw: frame.raw, blocking: /BLPOP/i.test(frame.raw.toString('latin1')) }),
+      failure: (message) => Buffer.from(`-ERR ${message}\r\n`),
+    };
+    return { sent, socket, conn: new TextConnection(1, socket as unknown as Socket, ctx, protocol) };
+  }
+
+  it('sends it as BLOCKING, holds later commands, keeps reading up to the bound, and cancels it on close', () => {
+    const { sent, socket, conn } = open();
+    conn.onData(Buffer.from(resp('BLPOP', 'k', '0') + resp('PING'), 'latin1'));
+    expect(sent.map((m) => m.kind)).toEqual([MessageKind.BLOCKING]);
+    expect(conn.blocked).toBe(true);
+    // still read, so that a disconnect is seen
+    expect(socket.paused).toBe(false);
+    conn.onData(Buffer.alloc(BLOCKED_INPUT_LIMIT, 'x'));
+    expect(socket.paused).toBe(true);
+    conn.onClose();
+    expect(sent.map((m) => m.kind)).toEqual([MessageKind.BLOCKING, MessageKind.CANCEL]);
+  });
+
+  it('routes what waited once the reply comes', () => {
+    const { sent, socket, conn } = open();
+    conn.onData(Buffer.from(resp('BLPOP', 'k', '0') + resp('PING'), 'latin1'));
+    conn.onReply(MessageKind.BLOCKING, sent[0].seq, Buffer.from('*-1\r\n'));
+    expect(conn.blocked).toBe(false);
+    expect(socket.paused).toBe(false);
+    expect(sent.map((m) => m.kind)).toEqual([MessageKind.BLOCKING, MessageKind.RESP]);
+    conn.onClose();
+    expect(sent).toHaveLength(2);
   });
 });
