@@ -19,6 +19,7 @@ import {
   type ExportTrailer,
 } from './format.js';
 import { packRecords, unpackRecords, type TransferRecord } from './packed.js';
+import { TYPE_NAMES } from '../engine/collections/types.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, encodeUndefinedAsNil: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: false, int64AsType: 'number' });
@@ -35,8 +36,8 @@ const K_VALUE = [0xa5, 0x76, 0x61, 0x6c, 0x75, 0x65]; // "value"
 const K_FLAGS = [0xa5, 0x66, 0x6c, 0x61, 0x67, 0x73]; // "flags"
 const K_EXPIRES = [0xa9, 0x65, 0x78, 0x70, 0x69, 0x72, 0x65, 0x73, 0x41, 0x74]; // "expiresAt"
 const K_TYPE = [0xa4, 0x74, 0x79, 0x70, 0x65]; // "type"
-/** the highest collection type a record may carry (ValueType.ZSET) */
-const MAX_TYPE = 4;
+/** the highest collection type a record may carry */
+const MAX_TYPE = TYPE_NAMES.length - 1;
 
 function binHeaderSize(n: number): number {
   return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;

@@ -5,7 +5,7 @@
  */
 import { Unpackr } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HashValue, ListValue, SetValue, ValueType } from '../../src/engine/collections/index.js';
+import { HashValue, ListValue, SetValue, TYPE_NAMES, ValueType } from '../../src/engine/collections/index.js';
 import { ErrorCode } from '../../src/errors.js';
 import { handleNativeFrame } from '../../src/native/execute.js';
 import { encodeRequest, Status } from '../../src/native/frame.js';
@@ -101,7 +101,7 @@ describe('native SET / MSET with a type, GETMETA of a collection', () => {
   it('refuses a type that is no collection, bytes that are not its encoding, an empty one, and cas / returnOld with a type', async () => {
     const store = await openStore({ dir: tempDir() });
     const h = hash('f', 'v').encode();
-    expect(await refused(store, Opcode.SET, 'k', [h, { type: 9 }])).toMatch(/type must be between 0 and 4/);
+    expect(await refused(store, Opcode.SET, 'k', [h, { type: 9 }])).toMatch(new RegExp(`type must be between 0 and ${TYPE_NAMES.length - 1}`));
     expect(await refused(store, Opcode.SET, 'k', [b('not a hash'), { type: ValueType.HASH }])).toMatch(/not a hash's encoding/);
     expect(await refused(store, Opcode.SET, 'k', [Buffer.concat([h, b('x')]), { type: ValueType.HASH }])).toMatch(/not a hash's encoding/);
     expect(await refused(store, Opcode.SET, 'k', [h.subarray(0, h.length - 3), { type: ValueType.HASH }])).toMatch(/not a hash's encoding/);
