@@ -6,6 +6,7 @@
 import * as C from '../commands/index.js';
 import { type StreamId, formatId, MIN_ID, nextId, parseId, prevId, SEQ_MAX, SEQ_ZERO } from '../engine/collections/stream-id.js';
 import type { TrimArgs } from '../engine/collections/stream.js';
+import { ValueType } from '../engine/collections/types.js';
 import { err, integer, NIL, NIL_ARRAY, OK } from './encode.js';
 import { NOT_INTEGER, SYNTAX, arityError, sanitize } from './errors.js';
 import { served } from './blocking.js';
@@ -30,11 +31,11 @@ function entriesStr(entries: readonly C.StreamEntry[]): string {
   return out;
 }
 
-/** a failure in Redis' words: stream errors with their own code word (NOGROUP, BUSYGROUP) keep it */
+/** a failure in Redis' words: stream errors with their own code word (NOGROUP, BUSYGROUP, UNBLOCKED) keep it */
 function streamFailure(f: C.Failure, cmd: string): Buffer {
   if (f.fault === C.Fault.BAD_ARGUMENT && f.message !== '') {
     const text = sanitize(f.message);
-    return /^(NOGROUP|BUSYGROUP) /.test(text) ? reply(`-${text}\r\n`) : reply(`-ERR ${text}\r\n`);
+    return /^(NOGROUP|BUSYGROUP|UNBLOCKED) /.test(text) ? reply(`-${text}\r\n`) : reply(`-ERR ${text}\r\n`);
   }
   return failure(f, cmd);
 }
@@ -306,6 +307,8 @@ function xreadOf(group: boolean): Handler {
       },
       a.block,
       () => NIL_ARRAY,
+      // a group's waiter hears of its stream deleted (or made another type), as Redis 7.0 tells it
+      a.group === null ? null : (key) => ctx.store.typeOf(key) !== ValueType.STREAM,
     ) as Promise<Buffer>;
   };
 }
