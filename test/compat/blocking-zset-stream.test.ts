@@ -241,7 +241,11 @@ describe('XREAD BLOCK and XREADGROUP BLOCK beside redis-server', () => {
     await onBoth(async (port) => {
       const c = servers.client(port);
       await c.del('xs:quiet');
-      return [await c.xread('BLOCK', 50, 'STREAMS', 'xs:quiet', '$'), await c.xread('STREAMS', 'xs:quiet', '0'), await c.xread('COUNT', 1, 'BLOCK', 50, 'STREAMS', 'xs:quiet', 'xs:quiet', '0', '$')];
+      const started = performance.now();
+      const timedOut = await c.xread('BLOCK', 100, 'STREAMS', 'xs:quiet', '$');
+      // it waited: a lower bound only, which a slow machine never breaks
+      const waited = performance.now() - started >= 90;
+      return [timedOut, waited, await c.xread('STREAMS', 'xs:quiet', '0'), await c.xread('COUNT', 1, 'BLOCK', 50, 'STREAMS', 'xs:quiet', 'xs:quiet', '0', '$')];
     });
   });
 
@@ -270,7 +274,7 @@ describe('XREAD BLOCK and XREADGROUP BLOCK beside redis-server', () => {
     });
   });
 
-  it('a blocked XREADGROUP that disconnects takes nothing: the entry stays undelivered for the next consumer', async () => {
+  it('a blocked XREADGROUP that disconnects takes nothing: the entry goes to the consumer that blocked after it', async () => {
     await onBoth(async (port) => {
       const waiter = servers.client(port);
       const writer = servers.client(port);
@@ -281,10 +285,11 @@ describe('XREAD BLOCK and XREADGROUP BLOCK beside redis-server', () => {
       await until(async () => (await blocked(writer, port)) > base, 'the client to block');
       waiter.disconnect();
       await until(async () => (await blocked(writer, port)) === base, 'the server to see the disconnect');
+      const live = servers.client(port);
+      const next = live.xreadgroup('GROUP', 'g', 'live', 'BLOCK', 0, 'STREAMS', 'xs:gone', '>');
+      await until(async () => (await blocked(writer, port)) > base, 'the live consumer to block');
       await writer.xadd('xs:gone', '1-1', 'f', 'v');
-      const summary = await writer.xpending('xs:gone', 'g');
-      const next = await writer.xreadgroup('GROUP', 'g', 'live', 'STREAMS', 'xs:gone', '>');
-      return { summary, next };
+      return { next: await next, summary: await writer.xpending('xs:gone', 'g') };
     });
   });
 
@@ -308,10 +313,10 @@ describe('XREAD BLOCK and XREADGROUP BLOCK beside redis-server', () => {
 });
 
 describe('the blocking forms inside MULTI never block (raw bytes beside redis-server)', () => {
-  it('sorted sets: empty keys answer the null array, filled ones pop', async () => {
+  it('sorted sets and streams: empty keys answer the null array, filled ones answer at once', async () => {
     await onBoth(async (port) => {
       const c = await raw(port);
-      return replies(c, [
+      const zsets = await replies(c, [
         ['DEL', '{m}z1', '{m}z2', '{m}s'],
         ['MULTI'],
         ['BZPOPMIN', '{m}z1', '0'],
@@ -329,13 +334,7 @@ describe('the blocking forms inside MULTI never block (raw bytes beside redis-se
         ['EXISTS', '{m}z2'],
         ['DEL', '{m}s'],
       ]);
-    });
-  });
-
-  it('streams: XREAD / XREADGROUP BLOCK answer what is there, else the null array', async () => {
-    await onBoth(async (port) => {
-      const c = await raw(port);
-      return replies(c, [
+      const streams = await replies(c, [
         ['DEL', '{m}x'],
         ['XGROUP', 'CREATE', '{m}x', 'g', '$', 'MKSTREAM'],
         ['MULTI'],
@@ -351,6 +350,7 @@ describe('the blocking forms inside MULTI never block (raw bytes beside redis-se
         ['EXEC'],
         ['DEL', '{m}x'],
       ]);
+      return { zsets, streams };
     });
   });
 });
