@@ -82,6 +82,8 @@ export interface ConnState {
   tx?: TxState;
   /** EXEC is planning the queued commands (WAIT answers at once, as in Redis) */
   inExec?: boolean;
+  /** a held script is planning its command: every shard is held, so a move between lists may cross shards */
+  held?: boolean;
   /** the last command planned, as CLIENT LIST's cmd= (`client|list`); null before the first or after an unknown one */
   lastCommand?: string | null;
   /** CLIENT SETINFO LIB-NAME / LIB-VER */
