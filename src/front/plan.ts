@@ -169,6 +169,8 @@ export interface SplitPart {
   key: Buffer;
   shard: number;
   raw: Buffer;
+  /** a chain's only part that may block (sent as a ShardPlan's blocking command is) */
+  blocking?: boolean;
 }
 
 /** send each part to its shard (one part per shard), then write join(replies in part order). */

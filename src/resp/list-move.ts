@@ -9,7 +9,7 @@
  * as they are; otherwise the two shards are held for the move, in ascending order as every holder
  * takes them (docs/architecture.md, "Transactions").
  */
-import type { ChainPlan, HeldPlan, Plan } from '../front/plan.js';
+import type { ChainPlan, ConnState, HeldPlan, Plan } from '../front/plan.js';
 import { EMPTY_ARRAY, NIL, command, err } from './encode.js';
 import { SYNTAX } from './errors.js';
 import { WRONGTYPE } from './handler.js';
@@ -83,4 +83,31 @@ export function planListMoveAcross(name: string, args: Buffer[], from: number, t
     drive: (send) => send(steps),
   };
   return plan;
+}
+
+/**
+ * BRPOPLPUSH and BLMOVE with their lists on two shards. Inside a transaction or a held script they
+ * do not block, as in Redis: the move in steps. Otherwise the connection first waits on the source's
+ * shard as BLMOVE does, with `BLMOVE source source F F timeout` (F the side it pops from: the element
+ * goes back where it was, the list unchanged); once the source has an element, the move runs in steps
+ * under holds. Another client may take that element between the wait and the move: then the reply is
+ * nil before the timeout (docs/commands.md).
+ */
+export function planBlockingMoveAcross(name: string, args: Buffer[], from: number, to: number, conn: ConnState): Plan {
+  const isBlmove = name === 'blmove';
+  const moveName = isBlmove ? 'lmove' : 'rpoplpush';
+  const moveArgs = isBlmove ? args.slice(0, 5) : args.slice(0, 3);
+  if (conn.held === true || conn.inExec === true) return planListMoveAcross(moveName, moveArgs, from, to, conn.held === true);
+  const fromSide = isBlmove ? args[3] : Buffer.from('RIGHT');
+  if (side(fromSide) === null || (isBlmove && side(args[4]) === null)) return local(SYNTAX);
+  const timeout = args[isBlmove ? 5 : 3];
+  return {
+    kind: 'chain',
+    parts: [{ key: args[1], shard: from, raw: command(['BLMOVE', args[1], args[1], fromSide, fromSide, timeout]), blocking: true }],
+    next: ([waited]) => {
+      // timed out, an error (a bad timeout, WRONGTYPE), or the connection closed (empty)
+      if (waited.length === 0 || readBulk(waited) === null) return local(waited);
+      return planListMoveAcross(moveName, moveArgs, from, to, false);
+    },
+  };
 }
