@@ -82,7 +82,10 @@ export interface ConnState {
   tx?: TxState;
   /** EXEC is planning the queued commands (WAIT answers at once, as in Redis) */
   inExec?: boolean;
-  /** a held script is planning its command: every shard is held, so a move between lists may cross shards */
+  /**
+   * every shard is held while this command is planned (a held script's command, or EXEC of a
+   * transaction with a script): a move between lists may run in steps across shards, a script runs held
+   */
   held?: boolean;
   /** the last command planned, as CLIENT LIST's cmd= (`client|list`); null before the first or after an unknown one */
   lastCommand?: string | null;

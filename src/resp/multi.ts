@@ -6,7 +6,7 @@
  */
 import { shardOf } from '../hash.js';
 import type { CommandSpec } from '../commands/table.js';
-import type { ConnState, HeldPlan, LocalPlan, Plan, SplitPart, TxState, WatchedKey } from '../front/plan.js';
+import type { ConnState, HeldPlan, LocalPlan, Plan, QueuedCommand, SplitPart, TxState, WatchedKey } from '../front/plan.js';
 import { EMPTY_ARRAY, NIL_ARRAY, OK, command, err, errCode, simple } from './encode.js';
 import { EXEC_COMMAND, EXEC_HELD_COMMAND, WATCH_COMMAND } from './multi-exec.js';
 import { bulkElements, isErrorReply, readBulk } from './replies.js';
@@ -138,8 +138,16 @@ function planExec(tx: TxState, conn: ConnState, route: RouteCommand): Plan {
   for (const w of watched) note(w.shard);
   // a queued UNWATCH (the only transaction command MULTI queues) has nothing left to forget
   conn.inExec = true;
-  const plans = queued.map((q) => (q.spec.group === 'transactions' ? local(OK) : route(q.spec, q.name, q.args, q.raw, conn)));
-  conn.inExec = false;
+  // a script may reach keys it did not declare (Bull and BullMQ build job keys inside theirs); unless
+  // its KEYS carry a {hash tag} (whose derived keys share it), it runs held, with the transaction
+  conn.held = conn.shards > 1 && queued.some(untaggedScript);
+  let plans: Plan[];
+  try {
+    plans = queued.map((q) => (q.spec.group === 'transactions' ? local(OK) : route(q.spec, q.name, q.args, q.raw, conn)));
+  } finally {
+    conn.inExec = false;
+    conn.held = false;
+  }
   for (const plan of plans) {
     if (plan.kind === 'shard') note(plan.shard);
     else if (plan.kind !== 'local') cross = true;
@@ -172,6 +180,20 @@ function holdOf(checks: WatchedKey[] | undefined): Buffer {
 /** a HOLD's reply: null when granted, else the transaction's (`*-1` when a watched key changed) */
 function refusalOf(reply: Buffer): Buffer | null {
   return reply.equals(EMPTY_ARRAY) ? null : reply.equals(NIL_ARRAY) || isErrorReply(reply) ? reply : err('shard reply could not be joined');
+}
+
+/** EVAL or EVALSHA whose KEYS are not all hash-tagged (or none) */
+function untaggedScript(q: QueuedCommand): boolean {
+  if (q.spec.route !== 'script' || q.spec.name.startsWith('script|') || q.args.length < 3) return false;
+  const n = Number(q.args[2].toString('latin1'));
+  if (!Number.isInteger(n) || n < 0 || 3 + n > q.args.length) return false;
+  if (n === 0) return true;
+  for (let i = 3; i < 3 + n; i++) {
+    const key = q.args[i];
+    const open = key.indexOf(0x7b);
+    if (open < 0 || key.indexOf(0x7d, open + 1) <= open + 1) return true;
+  }
+  return false;
 }
 
 /** one shard's share of a command: which shard and where its reply is in that shard's part */

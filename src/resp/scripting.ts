@@ -153,7 +153,8 @@ export function planScript(spec: CommandSpec, args: Buffer[], raw: Buffer, conn:
     return planHeldScript(registry, sha, body, args.slice(3, 3 + n), args.slice(3 + n), readOnly, conn, route);
   };
   // on a read-only replica a script's writes are refused by the acceptor, which sees each command only held
-  if ((conn.shards > 1 && (across || registry.crossing.has(sha))) || (!readOnly && conn.readOnly?.() === true)) return held();
+  // conn.held: a transaction holding every shard (src/resp/multi.ts) runs the script held with it
+  if ((conn.shards > 1 && (across || conn.held === true || registry.crossing.has(sha))) || (!readOnly && conn.readOnly?.() === true)) return held();
   let sent = raw;
   if (!isEval && entry !== undefined && !entry.shards.has(shard)) {
     entry.shards.add(shard);

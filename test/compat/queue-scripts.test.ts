@@ -105,6 +105,18 @@ describe('job queue commands beside redis-server', () => {
     ]);
   });
 
+  it('runs a script in MULTI that reaches a key it did not declare, on another shard (Bull builds its lock keys)', async () => {
+    await same([
+      ['FLUSHALL'],
+      ['MULTI'],
+      ['SET', a0, 'x'],
+      ['EVAL', 'return redis.call("SET", ARGV[1], "from a script")', '1', b0, a1],
+      ['EVAL', 'redis.call("SET", KEYS[1], "y"); return redis.call("GET", ARGV[1])', '1', b0, b1],
+      ['EXEC'],
+      ['MGET', a0, b0, a1],
+    ]);
+  });
+
   it('publishes what a script publishes, on one shard and across shards', async () => {
     const subscribers = await Promise.all([ReplyConn.open(pair.redis.port), ReplyConn.open(pair.cairn.respPort)]);
     try {
