@@ -111,7 +111,9 @@ async function story(port: number): Promise<Story> {
     if (jobName === 'broken') failedReason = job?.failedReason;
     if (jobName === 'later' && job?.processedOn !== undefined) delayedWaitedMs = job.processedOn - job.timestamp;
   }
-  const childrenValues = Object.values(await (await queue.getJob(ids.report))!.getChildrenValues()).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+  const childrenValues = Object.values(await (await queue.getJob(ids.report))!.getChildrenValues()).sort((x, y) =>
+    JSON.stringify(x).localeCompare(JSON.stringify(y)),
+  );
   const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children');
   await worker.close();
   await events.close();

@@ -83,7 +83,10 @@ describe('job queue commands beside redis-server', () => {
     } finally {
       for (const p of pushers) p.close();
     }
-    await same([['LRANGE', a0, '0', '-1'], ['LRANGE', a1, '0', '-1']]);
+    await same([
+      ['LRANGE', a0, '0', '-1'],
+      ['LRANGE', a1, '0', '-1'],
+    ]);
   });
 
   it('runs a transaction holding a script whose keys span shards, with WATCH', async () => {
