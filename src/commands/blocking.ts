@@ -14,6 +14,11 @@
  * connection closed (answered with the timeout reply, which nobody reads): a waiter that is gone
  * takes nothing, so a push after a disconnect stays in the list.
  *
+ * A waiter may also need to hear that a key went away (XREADGROUP: its stream deleted or replaced
+ * by another type, which Redis answers with an error): it gives a `gone` test, and after a message
+ * that changed the store the registry offers each such key whose test says so to its waiters, as
+ * if ready. That costs one test per watched key per changing message, only while such waiters wait.
+ *
  * Everything here is per store (one shard), keyed by the store object; while nobody waits anywhere
  * in the thread, marking a key costs one comparison.
  */
@@ -31,6 +36,7 @@ interface Waiter {
   conn: number;
   keys: string[];
   attempt: Attempt<unknown>;
+  gone: ((key: Buffer) => boolean) | null;
   onTimeout: () => unknown;
   resolve: (reply: unknown) => void;
   timer: ReturnType<typeof setTimeout> | null;
@@ -52,6 +58,12 @@ export class Waiters {
   private readonly byKey = new Map<string, Set<Waiter>>();
   private readonly byConn = new Map<number, Waiter>();
   private readonly readyKeys = new Set<string>();
+  /** keys whose waiters gave a `gone` test, with those waiters */
+  private readonly watched = new Map<string, Set<Waiter>>();
+  /** the store's change count when the watched keys were last tested */
+  private tested = -1;
+
+  constructor(private readonly store: ShardStore) {}
 
   /** waiters now */
   get size(): number {
@@ -61,8 +73,16 @@ export class Waiters {
   /**
    * Blocks the current `blocker` on keys: the promise settles with the first attempt that serves
    * it, or with onTimeout() after timeoutMs (0: never), or when the connection is cancelled.
+   * `gone`: whether a key of it went away, tested after each message that changed the store; a key
+   * gone is offered to its waiters as a ready one is.
    */
-  wait<T>(keys: readonly Uint8Array[], attempt: Attempt<T>, timeoutMs: number, onTimeout: () => T): Promise<T> {
+  wait<T>(
+    keys: readonly Uint8Array[],
+    attempt: Attempt<T>,
+    timeoutMs: number,
+    onTimeout: () => T,
+    gone: ((key: Buffer) => boolean) | null = null,
+  ): Promise<T> {
     const conn = this.blocker;
     if (conn === null) throw new Error('wait: this message may not block');
     // one blocked command per connection (the front sends nothing else meanwhile): never two
@@ -73,6 +93,7 @@ export class Waiters {
         conn,
         keys: [],
         attempt,
+        gone,
         onTimeout,
         resolve: resolve as (reply: unknown) => void,
         timer: null,
@@ -85,8 +106,14 @@ export class Waiters {
         if (!queue.has(w)) {
           queue.add(w);
           w.keys.push(key);
+          if (gone !== null) {
+            let watchers = this.watched.get(key);
+            if (watchers === undefined) this.watched.set(key, (watchers = new Set()));
+            watchers.add(w);
+          }
         }
       }
+      if (gone !== null) this.tested = this.store.changes;
       this.byConn.set(conn, w);
       Waiters.blocked++;
       if (timeoutMs > 0) this.arm(w, Date.now() + timeoutMs);
@@ -115,6 +142,7 @@ export class Waiters {
 
   /** Offers each ready key to its waiters, first blocked first, until it has nothing for them. */
   serve(): void {
+    if (this.watched.size > 0 && this.store.changes !== this.tested) this.testWatched();
     while (this.readyKeys.size > 0) {
       const keys = [...this.readyKeys];
       this.readyKeys.clear();
@@ -128,6 +156,17 @@ export class Waiters {
           if (reply === DRAINED) break;
           this.finish(w, reply);
         }
+      }
+    }
+  }
+
+  /** the watched keys that went away become ready */
+  private testWatched(): void {
+    this.tested = this.store.changes;
+    for (const [k, watchers] of this.watched) {
+      for (const w of watchers) {
+        if (w.gone!(Buffer.from(k, 'latin1'))) this.readyKeys.add(k);
+        break; // every watcher of a key tests it alike
       }
     }
   }
@@ -150,6 +189,11 @@ export class Waiters {
       if (queue === undefined) continue;
       queue.delete(w);
       if (queue.size === 0) this.byKey.delete(k);
+      const watchers = w.gone === null ? undefined : this.watched.get(k);
+      if (watchers !== undefined) {
+        watchers.delete(w);
+        if (watchers.size === 0) this.watched.delete(k);
+      }
     }
     w.resolve(reply);
   }
@@ -160,7 +204,7 @@ const registries = new WeakMap<ShardStore, Waiters>();
 /** the store's waiters, made at first use */
 export function waitersOf(store: ShardStore): Waiters {
   let w = registries.get(store);
-  if (w === undefined) registries.set(store, (w = new Waiters()));
+  if (w === undefined) registries.set(store, (w = new Waiters(store)));
   return w;
 }
 

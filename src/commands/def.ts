@@ -37,11 +37,11 @@ const NUMKEYS: ReadonlyMap<string, { at: number; dest: boolean; after?: number }
   ['zdiff', { at: 1, dest: false }],
   ['zintercard', { at: 1, dest: false }],
   ['sintercard', { at: 1, dest: false }],
-  // LEFT|RIGHT must follow the keys: a count that leaves no room for it is Redis' syntax error
+  // LEFT|RIGHT (MIN|MAX) must follow the keys: a count that leaves no room for it is Redis' syntax error
   ['lmpop', { at: 1, dest: false, after: 1 }],
-  ['zmpop', { at: 1, dest: false }],
+  ['zmpop', { at: 1, dest: false, after: 1 }],
   ['blmpop', { at: 2, dest: false, after: 1 }],
-  ['bzmpop', { at: 2, dest: false }],
+  ['bzmpop', { at: 2, dest: false, after: 1 }],
 ]);
 
 /**

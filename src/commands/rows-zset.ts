@@ -4,6 +4,40 @@ import { type Def, NO_KEYS, ONE_KEY, TWO_KEYS } from './def.js';
 const G = 'sorted-set';
 
 export const ZSET_DEFS: Def[] = [
+  // the blocking pops: every key on one shard (src/resp/planner.ts), where they wait
+  [
+    'bzmpop',
+    -5,
+    'write blocking movablekeys',
+    NO_KEYS,
+    'write sortedset slow blocking',
+    G,
+    '7.0.0',
+    'same',
+    'Remove and return members with scores in a sorted set or block until one is available',
+  ],
+  [
+    'bzpopmax',
+    -3,
+    'write noscript blocking fast',
+    [1, -2, 1],
+    'write sortedset fast blocking',
+    G,
+    '5.0.0',
+    'same',
+    'Remove and return the member with the highest score from one or more sorted sets, or block until one is available',
+  ],
+  [
+    'bzpopmin',
+    -3,
+    'write noscript blocking fast',
+    [1, -2, 1],
+    'write sortedset fast blocking',
+    G,
+    '5.0.0',
+    'same',
+    'Remove and return the member with the lowest score from one or more sorted sets, or block until one is available',
+  ],
   [
     'zadd',
     -4,

@@ -9,6 +9,7 @@ import { MAX_ID, MIN_ID, SEQ_MAX, type ParsedId, type StreamId, autoId, msPart, 
 import type { Consumer, Group, Nack } from '../engine/collections/stream-groups.js';
 import { StreamValue, type TrimArgs } from '../engine/collections/stream.js';
 import { ValueType } from '../engine/collections/types.js';
+import { keyReady } from './blocking.js';
 import { changed, readable, writable } from './collections.js';
 import { parseI64 } from './numbers.js';
 import { type CommandContext, Failure, Fault, isFailure } from './types.js';
@@ -90,6 +91,8 @@ export function xadd(ctx: CommandContext, key: Uint8Array, a: XAddArgs): StreamI
   s.append(id, a.vals);
   if (a.trim !== null) s.trim(a.trim);
   changed(ctx, key);
+  // clients blocked in XREAD / XREADGROUP on the key are served after this message
+  keyReady(ctx.store, key);
   return id;
 }
 
@@ -216,12 +219,7 @@ export function serveOne(ctx: CommandContext, a: XReadArgs, i: number, gt: Strea
   if (g === null) {
     const last = s.length > 0 ? s.edgeId(false) : null;
     if (last === null || last <= gt) return null;
-    const out: StreamEntry[] = [];
-    s.range(nextId(gt) ?? MAX_ID, MAX_ID, false, (id, vals) => {
-      out.push([id, vals]);
-      return out.length !== a.count;
-    });
-    return out;
+    return entriesAfter(s, gt, a.count);
   }
   const history = gt !== MAX_ID;
   if (!history) {
@@ -250,16 +248,72 @@ export function serveOne(ctx: CommandContext, a: XReadArgs, i: number, gt: Strea
         return out.length !== a.count;
       });
     }
-  } else if (start !== null) {
-    s.range(start, MAX_ID, false, (id, vals) => {
-      s.advanceGroup(g, id);
-      if (!group.noack) g.deliver(id, consumer, ctx.now);
-      out.push([id, vals]);
-      return out.length !== a.count;
-    });
-  }
+  } else deliverAfter(ctx, s, g, consumer, group.noack, out, a.count);
   changed(ctx, key);
   return out;
+}
+
+/** up to count entries (0: all) after gt */
+function entriesAfter(s: StreamValue, gt: StreamId, count: number): StreamEntry[] {
+  const out: StreamEntry[] = [];
+  const start = nextId(gt);
+  if (start === null) return out;
+  s.range(start, MAX_ID, false, (id, vals) => {
+    out.push([id, vals]);
+    return out.length !== count;
+  });
+  return out;
+}
+
+/** `>`: up to count entries (0: all) after the group's last id, delivered to the consumer (pending unless noack) */
+function deliverAfter(ctx: CommandContext, s: StreamValue, g: Group, consumer: Consumer, noack: boolean, out: StreamEntry[], count: number): void {
+  const start = nextId(g.lastId);
+  if (start === null) return;
+  s.range(start, MAX_ID, false, (id, vals) => {
+    s.advanceGroup(g, id);
+    if (!noack) g.deliver(id, consumer, ctx.now);
+    out.push([id, vals]);
+    return out.length !== count;
+  });
+}
+
+/** a blocked XREAD(GROUP) served without COUNT gets at most this many entries (Redis' XREAD_BLOCKED_DEFAULT_COUNT) */
+export const XREAD_BLOCKED_COUNT = 1000;
+
+/** a blocked XREADGROUP's answer when its group went away while it waited (Redis 7.0's words) */
+export const BLOCKED_NOGROUP = streamError('NOGROUP the consumer group this client was blocked on no longer exists');
+/** a blocked XREADGROUP's answer when its stream was deleted (or replaced by another type) while it waited */
+export const BLOCKED_DELETED = streamError('UNBLOCKED the stream key no longer exists');
+
+/**
+ * A blocked XREAD(GROUP)'s turn on a key that became ready, as Redis 7.0 serves it: the entries
+ * after `gt` (XREADGROUP: after the group's last id, which other consumers may have moved) once the
+ * stream's last id passed it, up to count; null while there is nothing for it (it keeps waiting).
+ * A group waiter whose stream or group is gone gets Redis' error; an XREAD waiter keeps waiting.
+ */
+export function xreadBlocked(
+  ctx: CommandContext,
+  key: Uint8Array,
+  gt: StreamId,
+  group: { name: string; consumer: string; noack: boolean } | null,
+  count: number,
+): StreamEntry[] | null | Failure {
+  if (group === null) {
+    const s = stream(ctx, key);
+    if (s === null || isFailure(s) || s.lastId <= gt) return null;
+    // the last id, not the last entry: an entry added and deleted since still answers, with nothing
+    return entriesAfter(s, gt, count);
+  }
+  const seen = stream(ctx, key);
+  if (seen === null || isFailure(seen)) return BLOCKED_DELETED;
+  const g = seen.groups.get(group.name);
+  if (g === undefined) return BLOCKED_NOGROUP;
+  if (seen.lastId <= g.lastId) return null;
+  const s = streamToWrite(ctx, key) as StreamValue;
+  const consumer = g.consumer(group.consumer, ctx.now) ?? g.createConsumer(group.consumer, ctx.now)!;
+  const out: StreamEntry[] = [];
+  deliverAfter(ctx, s, g, consumer, group.noack, out, count);
+  return done(ctx, key, out);
 }
 
 // ---- groups -------------------------------------------------------------------------------------
@@ -326,8 +380,12 @@ export function xgroup(ctx: CommandContext, key: Uint8Array, a: XGroupArgs): 'OK
       g!.entriesRead = a.entriesRead;
       return done('OK');
     }
-    case 'destroy':
-      return done(g !== undefined && s!.destroyGroup(a.group) ? 1 : 0);
+    case 'destroy': {
+      if (g === undefined || !s!.destroyGroup(a.group)) return done(0);
+      // its blocked XREADGROUP clients are answered NOGROUP, as Redis 7.0 answers them
+      keyReady(ctx.store, key);
+      return done(1);
+    }
     case 'createconsumer':
       return done(g!.createConsumer(a.arg, ctx.now) === null ? 0 : 1);
     case 'delconsumer': {

@@ -6,6 +6,7 @@
 import type { SetValue } from '../engine/collections/set.js';
 import { member, Reader, ValueType } from '../engine/collections/types.js';
 import { LISTPACK_ENTRIES, LISTPACK_VALUE, type LexBound, type ScoreBound, type ZNode, ZSetValue } from '../engine/collections/zset.js';
+import { keyReady } from './blocking.js';
 import { changed, readable, writable } from './collections.js';
 import { type CommandContext, Failure, Fault, fail, isFailure } from './types.js';
 
@@ -273,6 +274,8 @@ export function zadd(ctx: CommandContext, key: Uint8Array, o: ZAddOptions, score
     }
   }
   if (touched || result.added + result.updated > 0) changed(ctx, key);
+  // clients blocked in BZPOPMIN / BZMPOP may take what was added
+  if (touched || result.added > 0) keyReady(ctx.store, key);
   return failed ?? result;
 }
 
@@ -429,6 +432,7 @@ function store(ctx: CommandContext, dst: Uint8Array, nodes: readonly { member: s
   const out = writable<ZSetValue>(ctx, dst, ValueType.ZSET, () => new ZSetValue(small)) as ZSetValue;
   for (const n of nodes) out.set(n.member, n.score);
   changed(ctx, dst);
+  keyReady(ctx.store, dst);
   return out.size;
 }
 

@@ -10,14 +10,13 @@ import * as C from '../commands/index.js';
 import { ValueType } from '../engine/collections/types.js';
 import { EMPTY_ARRAY, NIL, NIL_ARRAY, OK, bulk, err, integer } from './encode.js';
 import { NOT_INTEGER, SYNTAX, arityError } from './errors.js';
-import { type Ctx, type Handler, failure, lower, storeError } from './handler.js';
+import { served, timeoutOf } from './blocking.js';
+import { type Ctx, type Handler, failure, lower } from './handler.js';
 
 const I64_CLAMP = BigInt(Number.MAX_SAFE_INTEGER);
 const NO_SUCH_KEY = err('no such key');
 const OUT_OF_RANGE = err('index out of range');
 const MUST_BE_POSITIVE = err('value is out of range, must be positive');
-const TIMEOUT_NOT_FLOAT = err('timeout is not a float or out of range');
-const TIMEOUT_NEGATIVE = err('timeout is negative');
 
 /** an i64 argument (Redis' long) as a number; one past any list's length stays past it */
 function index(arg: Buffer): number | null {
@@ -61,22 +60,6 @@ function keyed(key: Uint8Array, rest: Buffer): Buffer {
 function side(arg: Buffer): boolean | null {
   const s = lower(arg);
   return s === 'left' ? true : s === 'right' ? false : null;
-}
-
-/**
- * A blocking command's timeout in ms (0: forever), as Redis 7.0 reads it: a long double of seconds,
- * times 1000, rounded up; past the i64 range it wraps negative in Redis, so it is refused as negative.
- */
-function timeoutOf(arg: Buffer): number | Buffer {
-  const v = C.parseLongDouble(arg);
-  if (v === null) return TIMEOUT_NOT_FLOAT;
-  if (v === 'inf' || v === '-inf') return TIMEOUT_NEGATIVE;
-  const num = v.mantissa * 1000n;
-  const den = 10n ** BigInt(v.scale);
-  let ms = num / den;
-  if (num % den !== 0n && num > 0n) ms += 1n; // ceil; a negative fraction rounds toward 0 (-0.0001 is 0: forever)
-  if (ms < 0n || ms >= 2n ** 63n) return TIMEOUT_NEGATIVE;
-  return ms > I64_CLAMP ? Number.MAX_SAFE_INTEGER : Number(ms);
 }
 
 function reply<T>(r: T | C.Failure, cmd: string, render: (v: T) => Buffer): Buffer {
@@ -236,17 +219,6 @@ function lmpop(ctx: Ctx, args: Buffer[]): Buffer {
 function listThere(ctx: Ctx, key: Buffer): typeof C.PASS | typeof C.DRAINED | null {
   const t = ctx.store.typeOf(key);
   return t === null ? C.DRAINED : t !== ValueType.LIST ? C.PASS : null;
-}
-
-function served(ctx: Ctx, run: () => Buffer): Buffer | Promise<Buffer> {
-  const before = ctx.store.changes;
-  let r: Buffer;
-  try {
-    r = run();
-  } catch (e) {
-    r = storeError(e);
-  }
-  return C.acknowledged(ctx.store, before, r, storeError);
 }
 
 function bpop(left: boolean, cmd: string): Handler {

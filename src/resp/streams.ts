@@ -6,8 +6,10 @@
 import * as C from '../commands/index.js';
 import { type StreamId, formatId, MIN_ID, nextId, parseId, prevId, SEQ_MAX, SEQ_ZERO } from '../engine/collections/stream-id.js';
 import type { TrimArgs } from '../engine/collections/stream.js';
+import { ValueType } from '../engine/collections/types.js';
 import { err, integer, NIL, NIL_ARRAY, OK } from './encode.js';
 import { NOT_INTEGER, SYNTAX, arityError, sanitize } from './errors.js';
+import { served } from './blocking.js';
 import { type Ctx, type Handler, failure, lower } from './handler.js';
 
 const reply = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -29,11 +31,11 @@ function entriesStr(entries: readonly C.StreamEntry[]): string {
   return out;
 }
 
-/** a failure in Redis' words: stream errors with their own code word (NOGROUP, BUSYGROUP) keep it */
+/** a failure in Redis' words: stream errors with their own code word (NOGROUP, BUSYGROUP, UNBLOCKED) keep it */
 function streamFailure(f: C.Failure, cmd: string): Buffer {
   if (f.fault === C.Fault.BAD_ARGUMENT && f.message !== '') {
     const text = sanitize(f.message);
-    return /^(NOGROUP|BUSYGROUP) /.test(text) ? reply(`-${text}\r\n`) : reply(`-ERR ${text}\r\n`);
+    return /^(NOGROUP|BUSYGROUP|UNBLOCKED) /.test(text) ? reply(`-${text}\r\n`) : reply(`-ERR ${text}\r\n`);
   }
   return failure(f, cmd);
 }
@@ -269,14 +271,45 @@ function readReply(r: C.StreamReply[]): Buffer {
   return reply(out);
 }
 
+/**
+ * XREAD / XREADGROUP: what the streams have now; else, with BLOCK on a connection that may block,
+ * a wait on the shard's waiters (src/commands/blocking.ts) for entries after the ids resolved now
+ * (`$` is the stream's last id at this moment; `>` whatever the group has not delivered when an
+ * entry comes). Without BLOCK, or where a client may not block (MULTI, a script), the null array.
+ */
 function xreadOf(group: boolean): Handler {
   const name = group ? 'xreadgroup' : 'xread';
   return (ctx, args) => {
     const a = parseRead(args, group);
     if (Buffer.isBuffer(a)) return a;
-    const r = C.xread(ctx, a);
+    const plan: C.XReadPlan = { after: [] };
+    const r = C.xread(ctx, a, plan);
     if (r instanceof C.Failure) return streamFailure(r, name);
-    return r === null ? NIL_ARRAY : readReply(r);
+    if (r !== null) return readReply(r);
+    if (a.block < 0) return NIL_ARRAY;
+    const waiters = C.waitersOf(ctx.store);
+    if (waiters.blocker === null) return NIL_ARRAY;
+    // the arguments are the message's bytes, gone after it
+    const keys = a.keys.map((k) => Buffer.from(k));
+    const after = plan.after;
+    const count = a.count > 0 ? a.count : C.XREAD_BLOCKED_COUNT;
+    return waiters.wait<Buffer | Promise<Buffer>>(
+      keys,
+      (key) => {
+        const i = keys.findIndex((k) => k.equals(key));
+        let waits = false;
+        const reply = served(ctx, () => {
+          const got = C.xreadBlocked(ctx, key, after[i], a.group, count);
+          if (got === null) waits = true; // nothing for it yet (nothing changed either)
+          return got === null ? NIL_ARRAY : got instanceof C.Failure ? streamFailure(got, name) : readReply([{ key, entries: got }]);
+        });
+        return waits ? C.PASS : reply;
+      },
+      a.block,
+      () => NIL_ARRAY,
+      // a group's waiter hears of its stream deleted (or made another type), as Redis 7.0 tells it
+      a.group === null ? null : (key) => ctx.store.typeOf(key) !== ValueType.STREAM,
+    ) as Promise<Buffer>;
   };
 }
 

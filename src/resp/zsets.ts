@@ -14,6 +14,7 @@ import {
   parseScore,
   parseScoreBound,
   type ZEntries,
+  type ZPopResult,
   type ZRange,
   zadd,
   zcard,
@@ -36,6 +37,7 @@ import {
 } from '../commands/zsets.js';
 import { member, ValueType } from '../engine/collections/types.js';
 import { EMPTY_ARRAY, NIL, NIL_ARRAY, bulk, err, integer } from './encode.js';
+import { served, timeoutOf } from './blocking.js';
 import { NOT_FLOAT, NOT_INTEGER, SYNTAX } from './errors.js';
 import { type Ctx, type Handler, failure, lower } from './handler.js';
 
@@ -287,11 +289,17 @@ function zpopGeneric(ctx: Ctx, args: Buffer[], max: boolean): Buffer {
   return entriesReply(r.entries, true);
 }
 
-/** ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
-const zmpop: Handler = (ctx, args) => {
-  const numkeys = long(args[1]);
+interface ZmpopArgs {
+  keys: Buffer[];
+  max: boolean;
+  count: number;
+}
+
+/** `numkeys key [key ...] MIN|MAX [COUNT count]` from args[at] on, checked in Redis' order */
+function zmpopArgs(args: Buffer[], at: number): ZmpopArgs | Buffer {
+  const numkeys = long(args[at]);
   if (numkeys === null || numkeys < 1) return err('numkeys should be greater than 0');
-  const whereIdx = 1 + numkeys + 1;
+  const whereIdx = at + numkeys + 1;
   if (whereIdx >= args.length) return SYNTAX;
   const where = lower(args[whereIdx]);
   if (where !== 'min' && where !== 'max') return SYNTAX;
@@ -304,15 +312,86 @@ const zmpop: Handler = (ctx, args) => {
       count = c;
     } else return SYNTAX;
   }
-  if (count === -1) count = 1;
-  const r = zpop(ctx, args.slice(2, 2 + numkeys), where === 'max', count);
+  return { keys: args.slice(at + 1, whereIdx), max: where === 'max', count: count === -1 ? 1 : count };
+}
+
+/** ZMPOP's reply: *2, the key, then each member and score as a pair; the null array when none */
+function zmpopReply(r: ZPopResult | null): Buffer {
   if (r === null) return NIL_ARRAY;
-  if (C.isFailure(r)) return failure(r, 'zmpop');
-  // *2, the key, then each member and score as a pair
   const { members: ms, scores } = r.entries;
   const parts: Buffer[] = [Buffer.from('*2\r\n'), bulk(r.key), Buffer.from(`*${ms.length}\r\n`)];
   for (let i = 0; i < ms.length; i++) parts.push(Buffer.from('*2\r\n'), bulk(Buffer.from(ms[i], 'latin1')), scoreBulk(scores[i]));
   return Buffer.concat(parts);
+}
+
+/** ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
+const zmpop: Handler = (ctx, args) => {
+  const a = zmpopArgs(args, 1);
+  if (Buffer.isBuffer(a)) return a;
+  const r = zpop(ctx, a.keys, a.max, a.count);
+  return C.isFailure(r) ? failure(r, 'zmpop') : zmpopReply(r);
+};
+
+// ---- blocking pops -----------------------------------------------------------------------------
+// They answer at once when a key has members, or when the message may not block (MULTI, a script,
+// native CALL: the null array, as Redis at a timeout); else they wait on the shard's waiters
+// (src/commands/blocking.ts), served first blocked first by the command that filled a key.
+
+/** BZPOPMIN / BZPOPMAX's reply: `*3 key member score` */
+function bzpopReply(r: ZPopResult): Buffer {
+  return Buffer.concat([Buffer.from('*3\r\n'), bulk(r.key), bulk(Buffer.from(r.entries.members[0], 'latin1')), scoreBulk(r.entries.scores[0])]);
+}
+
+/** a waiter's verdict on a ready key before it pops: DRAINED when absent, PASS when not a sorted set */
+function zsetThere(ctx: Ctx, key: Buffer): typeof C.PASS | typeof C.DRAINED | null {
+  const t = ctx.store.typeOf(key);
+  return t === null ? C.DRAINED : t !== ValueType.ZSET ? C.PASS : null;
+}
+
+/** pops count (1 for BZPOPMIN) from the first key with members, or blocks on every key */
+function blockingPop(
+  ctx: Ctx,
+  keys: Buffer[],
+  max: boolean,
+  count: number,
+  timeout: number,
+  render: (r: ZPopResult) => Buffer,
+  cmd: string,
+): Buffer | Promise<Buffer> {
+  const r = zpop(ctx, keys, max, count);
+  if (C.isFailure(r)) return failure(r, cmd);
+  if (r !== null) return render(r);
+  const waiters = C.waitersOf(ctx.store);
+  if (waiters.blocker === null) return NIL_ARRAY;
+  return waiters.wait<Buffer | Promise<Buffer>>(
+    keys,
+    (key) =>
+      zsetThere(ctx, key) ??
+      served(ctx, () => {
+        const got = zpop(ctx, [key], max, count);
+        return got === null ? NIL_ARRAY : C.isFailure(got) ? failure(got, cmd) : render(got);
+      }),
+    timeout,
+    () => NIL_ARRAY,
+  ) as Promise<Buffer>;
+}
+
+/** BZPOPMIN / BZPOPMAX key [key ...] timeout: the timeout is read first, as Redis */
+function bzpop(max: boolean, cmd: string): Handler {
+  return (ctx, args) => {
+    const timeout = timeoutOf(args[args.length - 1]);
+    if (typeof timeout !== 'number') return timeout;
+    return blockingPop(ctx, args.slice(1, -1), max, 1, timeout, bzpopReply, cmd);
+  };
+}
+
+/** BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: ZMPOP's checks, then the timeout */
+const bzmpop: Handler = (ctx, args) => {
+  const a = zmpopArgs(args, 2);
+  if (Buffer.isBuffer(a)) return a;
+  const timeout = timeoutOf(args[1]);
+  if (typeof timeout !== 'number') return timeout;
+  return blockingPop(ctx, a.keys, a.max, a.count, timeout, zmpopReply, 'bzmpop');
 };
 
 // ---- set operations ----------------------------------------------------------------------------
@@ -451,6 +530,9 @@ export const ZSET_HANDLERS: ReadonlyArray<[string, Handler]> = [
   ['zpopmin', (ctx, args) => zpopGeneric(ctx, args, false)],
   ['zpopmax', (ctx, args) => zpopGeneric(ctx, args, true)],
   ['zmpop', zmpop],
+  ['bzpopmin', bzpop(false, 'bzpopmin')],
+  ['bzpopmax', bzpop(true, 'bzpopmax')],
+  ['bzmpop', bzmpop],
   ['zremrangebyrank', (ctx, args) => zremrangeGeneric(ctx, args, 'rank', 'zremrangebyrank')],
   ['zremrangebyscore', (ctx, args) => zremrangeGeneric(ctx, args, 'score', 'zremrangebyscore')],
   ['zremrangebylex', (ctx, args) => zremrangeGeneric(ctx, args, 'lex', 'zremrangebylex')],
