@@ -89,6 +89,7 @@ async function story(port: number): Promise<Story> {
     ],
   });
   ids.report = flow.job.id!;
+  for (const child of flow.children ?? []) ids[child.job.name] = child.job.id!;
   const cancelled = await queue.add('cancelled', { n: 11 }, { delay: 3_600_000 });
   await cancelled.remove();
   const removed = (await queue.getJob(cancelled.id!)) === undefined;
