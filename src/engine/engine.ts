@@ -361,6 +361,13 @@ export class Engine {
     return this.arena.buf.subarray(p, p + valLen(this.m, ref));
   }
 
+  /** the first 4 value bytes as a u32 LE (a collection stub's handle), without a view */
+  valueU32(ref: number): number {
+    const p = keyAt(this.m, ref) + keyLen(this.m, ref);
+    const u8 = this.arena.u8;
+    return (u8[p] | (u8[p + 1] << 8) | (u8[p + 2] << 16)) + u8[p + 3] * 0x1000000;
+  }
+
   copyKey(ref: number, dst: Uint8Array, at: number): number {
     const p = keyAt(this.m, ref);
     return this.copyOut(p, keyLen(this.m, ref), dst, at);

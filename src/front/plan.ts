@@ -82,6 +82,11 @@ export interface ConnState {
   tx?: TxState;
   /** EXEC is planning the queued commands (WAIT answers at once, as in Redis) */
   inExec?: boolean;
+  /**
+   * every shard is held while this command is planned (a held script's command, or EXEC of a
+   * transaction with a script): a move between lists may run in steps across shards, a script runs held
+   */
+  held?: boolean;
   /** the last command planned, as CLIENT LIST's cmd= (`client|list`); null before the first or after an unknown one */
   lastCommand?: string | null;
   /** CLIENT SETINFO LIB-NAME / LIB-VER */
@@ -167,6 +172,8 @@ export interface SplitPart {
   key: Buffer;
   shard: number;
   raw: Buffer;
+  /** a chain's only part that may block (sent as a ShardPlan's blocking command is) */
+  blocking?: boolean;
 }
 
 /** send each part to its shard (one part per shard), then write join(replies in part order). */

@@ -309,9 +309,20 @@ export class TextRouter {
           (r) => done(plan.join(r)),
         );
         return;
-      case 'chain':
+      case 'chain': {
+        const first = plan.parts[0];
+        if (plan.parts.length === 1 && first.blocking === true) {
+          // a wait for a list across shards (BRPOPLPUSH): blocked like BLPOP, cancelled on close (then answered empty)
+          this.blockedOn = first.shard;
+          this.ask(first.shard, MessageKind.BLOCKING, first.raw, (r) => {
+            this.blockedOn = -1;
+            this.runInternal(plan.next([r]), done, kind);
+          });
+          return;
+        }
         gather(plan.parts, (r) => this.runInternal(plan.next(r), done, kind));
         return;
+      }
       case 'held':
         this.runHeld(plan, done);
         return;

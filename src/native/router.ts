@@ -36,7 +36,10 @@ interface Broadcast {
   opcode: number;
   requestId: number;
   replies: Uint8Array[];
+  /** shards yet to answer */
   remaining: number;
+  /** the first FAILURE a shard answered, which the broadcast's reply carries */
+  failure: Uint8Array | null;
 }
 
 /** Where a native router's replies go: a socket, or an in-process client. */
@@ -78,7 +81,6 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber, Replica
   }
   private readonly session: NativeSession;
   private readonly broadcasts = new Map<number, Broadcast>();
-  private nextBroadcast = 1;
   private closing = false;
 
   constructor(
@@ -133,8 +135,10 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber, Replica
         this.commands++;
         backend.send(route, MessageKind.NATIVE, this.id, frame!.requestId, frame!.bytes);
       } else if (route === ROUTE_BROADCAST) {
-        const seq = this.nextBroadcast++ >>> 0;
-        this.broadcasts.set(seq, { opcode: frame!.opcode, requestId: frame!.requestId, replies: [], remaining: backend.shards });
+        // the ring's seq of a broadcast is its request id, as a routed request's is: a FAILURE then
+        // names one request whichever kind it was sent as (ids are unique while outstanding)
+        const seq = frame!.requestId;
+        this.broadcasts.set(seq, { opcode: frame!.opcode, requestId: seq, replies: [], remaining: backend.shards, failure: null });
         this.inFlight++;
         this.commands++;
         for (let s = 0; s < backend.shards; s++) backend.send(s, MessageKind.NATIVE_BROADCAST, this.id, seq, frame!.bytes);
@@ -175,19 +179,29 @@ export class NativeRouter implements EventSubscriber, ChannelSubscriber, Replica
       const b = this.broadcasts.get(seq);
       if (!b) return;
       b.replies.push(payload);
-      if (--b.remaining === 0) {
-        this.broadcasts.delete(seq);
-        this.inFlight--;
-        const merged = mergeBroadcastReplies(b.opcode, b.requestId, b.replies);
-        this.sink.write(b.opcode === Opcode.STATS && this.replicationStats ? withReplication(merged, this.replicationStats()) : merged);
-      }
+      if (--b.remaining === 0) this.broadcastDone(b);
     } else if (kind === MessageKind.FAILURE) {
       const b = this.broadcasts.get(seq);
-      const requestId = b ? b.requestId : seq;
-      if (b) this.broadcasts.delete(seq);
+      if (b !== undefined) {
+        // one shard's failure fails the broadcast, answered once every shard has answered
+        b.failure ??= payload;
+        if (--b.remaining === 0) this.broadcastDone(b);
+        return;
+      }
       this.inFlight--;
-      this.sink.write(errorReply(requestId, failureCode(payload), `shard failed: ${failureMessage(payload)}`));
+      this.sink.write(errorReply(seq, failureCode(payload), `shard failed: ${failureMessage(payload)}`));
     }
+  }
+
+  private broadcastDone(b: Broadcast): void {
+    this.broadcasts.delete(b.requestId);
+    this.inFlight--;
+    if (b.failure !== null) {
+      this.sink.write(errorReply(b.requestId, failureCode(b.failure), `shard failed: ${failureMessage(b.failure)}`));
+      return;
+    }
+    const merged = mergeBroadcastReplies(b.opcode, b.requestId, b.replies);
+    this.sink.write(b.opcode === Opcode.STATS && this.replicationStats ? withReplication(merged, this.replicationStats()) : merged);
   }
 
   pushEvent(frame: Uint8Array): void {

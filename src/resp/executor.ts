@@ -21,7 +21,7 @@ import { LIST_HANDLERS } from './lists.js';
 import { SET_HANDLERS } from './sets.js';
 import { STREAM_HANDLERS } from './streams.js';
 import { ZSET_HANDLERS } from './zsets.js';
-import { SCRIPT_TIME_LIMIT_MS, type ScriptHost, checkShardScriptCall, runScriptCommand } from './scripting.js';
+import { SCRIPT_TIME_LIMIT_MS, type ScriptHost, checkShardScriptCall, publishFromScript, runScriptCommand } from './scripting.js';
 
 export interface RespExecOptions {
   /** the clock, ms since the epoch (tests pass a fixed one). */
@@ -468,6 +468,7 @@ class ShardScriptHost implements ScriptHost {
   options: RespExecOptions = {};
   crossed = 0;
   changesAtStart = 0;
+  readonly published: Buffer[] = [];
 
   changes(): number {
     return this.ctx === null ? 0 : this.ctx.store.changes;
@@ -475,7 +476,8 @@ class ShardScriptHost implements ScriptHost {
 
   dispatch(call: Buffer[], readOnly: boolean): Buffer {
     const spec = checkShardScriptCall(this, call, readOnly, this.options.shard ?? 0, this.options.shards ?? 1);
-    if (spec instanceof Buffer) return spec;
+    if (Buffer.isBuffer(spec)) return spec;
+    if (spec.name === 'publish') return publishFromScript(this, call);
     const handler = HANDLERS.get(C.commandName(call[0]));
     if (handler === undefined || handler === script || this.ctx === null) return err('This Redis command is not allowed from script');
     let reply: Buffer | Promise<Buffer>;

@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import './fengari-conf.js';
+import './fengari-numbers.js';
 import { lauxlib, lua, lualib, to_luastring } from 'fengari';
 import { openCmsgpack } from './lua-libs/cmsgpack.js';
 import { openStruct } from './lua-libs/struct.js';
@@ -75,10 +76,12 @@ const LIBS: [string, (l: L) => number][] = [
 /** Redis' `bit` (LuaBitOp) on Lua 5.3's integer operators: 32-bit results, signed */
 const BIT_LIB = `
 local function tobit(x)
-  x = math.tointeger(x) or math.floor(x)
-  x = x & 0xffffffff
-  if x >= 0x80000000 then return x - 0x100000000 end
-  return x
+  local i = math.tointeger(x)
+  if i then return i end
+  -- a float beyond fengari's 32-bit integers: its value modulo 2^32, read as signed (LuaBitOp's rule)
+  x = math.fmod(math.floor(x), 4294967296)
+  if x >= 2147483648 then x = x - 4294967296 elseif x < -2147483648 then x = x + 4294967296 end
+  return math.tointeger(x) or 0
 end
 local function fold(op)
   return function(a, ...)

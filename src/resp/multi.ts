@@ -6,7 +6,7 @@
  */
 import { shardOf } from '../hash.js';
 import type { CommandSpec } from '../commands/table.js';
-import type { ConnState, LocalPlan, Plan, QueuedCommand, SplitPart, TxState, WatchedKey } from '../front/plan.js';
+import type { ConnState, HeldPlan, LocalPlan, Plan, QueuedCommand, SplitPart, TxState, WatchedKey } from '../front/plan.js';
 import { EMPTY_ARRAY, NIL_ARRAY, OK, command, err, errCode, simple } from './encode.js';
 import { EXEC_COMMAND, EXEC_HELD_COMMAND, WATCH_COMMAND } from './multi-exec.js';
 import { bulkElements, isErrorReply, readBulk } from './replies.js';
@@ -138,13 +138,21 @@ function planExec(tx: TxState, conn: ConnState, route: RouteCommand): Plan {
   for (const w of watched) note(w.shard);
   // a queued UNWATCH (the only transaction command MULTI queues) has nothing left to forget
   conn.inExec = true;
-  const plans = queued.map((q) => (q.spec.group === 'transactions' ? local(OK) : route(q.spec, q.name, q.args, q.raw, conn)));
-  conn.inExec = false;
+  // a script may reach keys it did not declare (Bull and BullMQ build job keys inside theirs); unless
+  // its KEYS carry a {hash tag} (whose derived keys share it), it runs held, with the transaction
+  conn.held = conn.shards > 1 && queued.some(untaggedScript);
+  let plans: Plan[];
+  try {
+    plans = queued.map((q) => (q.spec.group === 'transactions' ? local(OK) : route(q.spec, q.name, q.args, q.raw, conn)));
+  } finally {
+    conn.inExec = false;
+    conn.held = false;
+  }
   for (const plan of plans) {
     if (plan.kind === 'shard') note(plan.shard);
     else if (plan.kind !== 'local') cross = true;
   }
-  if (cross) return planHeld(plans, watched, queued, conn);
+  if (cross) return planHeld(plans, watched, conn);
   if (shard === -1) return local(joinExec(plans, []));
   const parts: Buffer[] = [Buffer.from(EXEC_COMMAND), Buffer.from(String(watched.length))];
   for (const w of watched) parts.push(w.key, w.version ?? EMPTY_VERSION);
@@ -162,6 +170,32 @@ function planExec(tx: TxState, conn: ConnState, route: RouteCommand): Plan {
   };
 }
 
+/** a shard's HOLD: CAIRN.EXEC carrying the watch checks of its keys and no command */
+function holdOf(checks: WatchedKey[] | undefined): Buffer {
+  const parts: Buffer[] = [Buffer.from(EXEC_COMMAND), Buffer.from(String(checks?.length ?? 0))];
+  for (const w of checks ?? []) parts.push(w.key, w.version ?? EMPTY_VERSION);
+  return command(parts);
+}
+
+/** a HOLD's reply: null when granted, else the transaction's (`*-1` when a watched key changed) */
+function refusalOf(reply: Buffer): Buffer | null {
+  return reply.equals(EMPTY_ARRAY) ? null : reply.equals(NIL_ARRAY) || isErrorReply(reply) ? reply : err('shard reply could not be joined');
+}
+
+/** EVAL or EVALSHA whose KEYS are not all hash-tagged (or none) */
+function untaggedScript(q: QueuedCommand): boolean {
+  if (q.spec.route !== 'script' || q.spec.name.startsWith('script|') || q.args.length < 3) return false;
+  const n = Number(q.args[2].toString('latin1'));
+  if (!Number.isInteger(n) || n < 0 || 3 + n > q.args.length) return false;
+  if (n === 0) return true;
+  for (let i = 3; i < 3 + n; i++) {
+    const key = q.args[i];
+    const open = key.indexOf(0x7b);
+    if (open < 0 || key.indexOf(0x7d, open + 1) <= open + 1) return true;
+  }
+  return false;
+}
+
 /** one shard's share of a command: which shard and where its reply is in that shard's part */
 interface Piece {
   shard: number;
@@ -175,7 +209,7 @@ interface Piece {
  * command's walk (DBSIZE, KEYS, SCAN, FLUSHALL) ends inside the hold. A command split over shards
  * (MGET, MSET, DEL ...) sends each shard its sub-command, joined as outside MULTI.
  */
-function planHeld(plans: Plan[], watched: WatchedKey[], queued: QueuedCommand[], conn: ConnState): Plan {
+function planHeld(plans: Plan[], watched: WatchedKey[], conn: ConnState): Plan {
   const commands = new Map<number, Buffer[]>();
   const checks = new Map<number, WatchedKey[]>();
   const add = (shard: number, raw: Buffer): Piece => {
@@ -207,16 +241,12 @@ function planHeld(plans: Plan[], watched: WatchedKey[], queued: QueuedCommand[],
         pieces.push(Array.from({ length: conn.shards }, (_, s) => add(s, plan.raw)));
         break;
       default:
-        // two steps (MSETNX, RENAME or COPY across shards) cannot run inside one part per shard
-        return local(errCode(`CROSSSHARD '${queued[i].name}' with keys on several shards cannot run inside a transaction: give its keys one {hash tag}`));
+        // steps (a script across shards; MSETNX, RENAME, COPY, LMOVE across shards) cannot run inside one part per shard
+        return planStepwise(plans, checks, conn);
     }
   }
   const shards = [...new Set([...commands.keys(), ...checks.keys()])].sort((a, b) => a - b);
-  const holds = shards.map((s) => {
-    const parts: Buffer[] = [Buffer.from(EXEC_COMMAND), Buffer.from(String(checks.get(s)?.length ?? 0))];
-    for (const w of checks.get(s) ?? []) parts.push(w.key, w.version ?? EMPTY_VERSION);
-    return command(parts);
-  });
+  const holds = shards.map((s) => holdOf(checks.get(s)));
   const parts = shards.map((s) => command([EXEC_HELD_COMMAND, '0', ...(commands.get(s) ?? [])]));
   return {
     kind: 'held',
@@ -224,7 +254,7 @@ function planHeld(plans: Plan[], watched: WatchedKey[], queued: QueuedCommand[],
     holds,
     parts,
     release: RELEASE_ONLY,
-    refusal: (reply) => (reply.equals(EMPTY_ARRAY) ? null : reply.equals(NIL_ARRAY) || isErrorReply(reply) ? reply : err('shard reply could not be joined')),
+    refusal: refusalOf,
     expired: HOLD_EXPIRED,
     join: (replies) => {
       const byShard = new Map<number, Buffer[] | Buffer>();
@@ -258,6 +288,37 @@ function planHeld(plans: Plan[], watched: WatchedKey[], queued: QueuedCommand[],
             break;
         }
       });
+      return Buffer.concat(out);
+    },
+  };
+}
+
+/**
+ * A transaction with a command that runs in steps: a script whose keys span shards (BullMQ queues
+ * its job scripts in MULTI), or MSETNX, RENAME, COPY, LMOVE across shards. Every shard is held (a
+ * script may reach any key), in ascending order, each hold carrying its watch checks; then the
+ * queued commands run one after another as the holder's, each ended before the next starts, and the
+ * shards are let go at the end. Isolated and atomic as the other paths, at one ring round trip per
+ * command (per redis.call for a script).
+ */
+function planStepwise(plans: Plan[], checks: Map<number, WatchedKey[]>, conn: ConnState): HeldPlan {
+  const shards = Array.from({ length: conn.shards }, (_, s) => s);
+  return {
+    kind: 'held',
+    shards,
+    holds: shards.map((s) => holdOf(checks.get(s))),
+    parts: [],
+    release: RELEASE_ONLY,
+    refusal: refusalOf,
+    expired: HOLD_EXPIRED,
+    join: (replies) => replies[0],
+    drive: async (send, heldSince) => {
+      const out: Buffer[] = [Buffer.from(`*${plans.length}\r\n`)];
+      for (const plan of plans) {
+        if (plan.kind === 'local') out.push(plan.reply);
+        else if (plan.kind === 'held') out.push(plan.drive === undefined ? err('shard reply could not be joined') : await plan.drive(send, heldSince));
+        else out.push(await send(plan));
+      }
       return Buffer.concat(out);
     },
   };

@@ -10,6 +10,7 @@ import { NOAUTH, SYNTAX, arityError, unknownCommand, unknownSubcommand } from '.
 import { parseRespCommand, type RespFrame } from './framer.js';
 import { cairnSection, decodeReports, infoText, type ShardReport } from './info.js';
 import { planLocal } from './local.js';
+import { planBlockingMoveAcross, planListMoveAcross } from './list-move.js';
 import { planMoveAcross } from './move.js';
 import { flagRefused, planTransaction } from './multi.js';
 import { planScript } from './scripting.js';
@@ -142,7 +143,13 @@ function planSameShard(spec: CommandSpec, args: Buffer[], raw: Buffer, conn: Con
   const at = keyIndexes(spec, args.length, args);
   if (at.length === 0) return { kind: 'shard', key: args[1], shard: shardFor(args[1], conn), raw };
   const shard = shardFor(args[at[0]], conn);
-  for (let i = 1; i < at.length; i++) if (shardFor(args[at[i]], conn) !== shard) return { ...local(CROSS_SHARD), rejected: true };
+  for (let i = 1; i < at.length; i++) {
+    const other = shardFor(args[at[i]], conn);
+    if (other === shard) continue;
+    if (spec.name === 'lmove' || spec.name === 'rpoplpush') return planListMoveAcross(spec.name, args, shard, other, conn.held === true);
+    if (spec.name === 'blmove' || spec.name === 'brpoplpush') return planBlockingMoveAcross(spec.name, args, shard, other, conn);
+    return { ...local(CROSS_SHARD), rejected: true };
+  }
   if (spec.flags.includes('blocking')) return { kind: 'shard', key: args[at[0]], shard, raw, blocking: true };
   return { kind: 'shard', key: args[at[0]], shard, raw };
 }

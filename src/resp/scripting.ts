@@ -13,11 +13,11 @@ import { shardOf } from '../hash.js';
 import { COMMANDS, arityOk, commandName, keyIndexes, type CommandSpec } from '../commands/table.js';
 import type { ConnState, HeldPlan, OnePlan, Plan } from '../front/plan.js';
 import { HOLD_TIMEOUT_MS } from '../shards/hold.js';
-import { EMPTY_ARRAY, OK, array, command, err, errCode, integer } from './encode.js';
+import { EMPTY_ARRAY, OK, array, bulkArray, command, err, errCode, integer } from './encode.js';
 import { SYNTAX } from './errors.js';
 import { LuaScripts, type ScriptCaller, type ScriptRun, sha1hex } from './lua.js';
 import { EXEC_COMMAND } from './multi-exec.js';
-import { isErrorReply, readArrayHeader } from './replies.js';
+import { bulkElements, isErrorReply, readArrayHeader, readBulk } from './replies.js';
 
 export const NOSCRIPT = errCode('NOSCRIPT No matching script. Please use EVAL.');
 const NEGATIVE_KEYS = err("Number of keys can't be negative");
@@ -38,6 +38,12 @@ export const HELD_SCRIPT_MS = (HOLD_TIMEOUT_MS * 4) / 5;
 const RETRY_HELD = Buffer.from('-CAIRN.RETRYHELD\r\n');
 /** A shard's reply prefix, never a client's: the script reached another shard's key after it wrote (the script's reply follows). */
 const CROSSED = Buffer.from('+CAIRN.CROSSED\r\n');
+/**
+ * A shard's reply prefix, never a client's: the script called PUBLISH; an array of channel and
+ * message pairs follows, then the rest of the reply. The acceptor publishes them (the bus is its).
+ */
+const PUBLISHED = Buffer.from('+CAIRN.PUBLISHED\r\n');
+const PUBLISH = Buffer.from('PUBLISH');
 const NOT_RETRIED = err(
   'Script attempted to access a key of another shard than its KEYS before it wrote; nothing ran. Send it again: it runs across shards from now on (docs/commands.md)',
 );
@@ -147,7 +153,8 @@ export function planScript(spec: CommandSpec, args: Buffer[], raw: Buffer, conn:
     return planHeldScript(registry, sha, body, args.slice(3, 3 + n), args.slice(3 + n), readOnly, conn, route);
   };
   // on a read-only replica a script's writes are refused by the acceptor, which sees each command only held
-  if ((conn.shards > 1 && (across || registry.crossing.has(sha))) || (!readOnly && conn.readOnly?.() === true)) return held();
+  // conn.held: a transaction holding every shard (src/resp/multi.ts) runs the script held with it
+  if ((conn.shards > 1 && (across || conn.held === true || registry.crossing.has(sha))) || (!readOnly && conn.readOnly?.() === true)) return held();
   let sent = raw;
   if (!isEval && entry !== undefined && !entry.shards.has(shard)) {
     entry.shards.add(shard);
@@ -166,10 +173,10 @@ export function planScript(spec: CommandSpec, args: Buffer[], raw: Buffer, conn:
         registry.crossing.add(sha);
         return NOT_RETRIED;
       }
-      let out = reply;
-      if (reply[0] === 0x2b && reply.subarray(0, CROSSED.length).equals(CROSSED)) {
+      let out = reply[0] === 0x2b ? publishFromShard(reply, conn) : reply;
+      if (out[0] === 0x2b && out.subarray(0, CROSSED.length).equals(CROSSED)) {
         registry.crossing.add(sha);
-        out = reply.subarray(CROSSED.length);
+        out = out.subarray(CROSSED.length);
       }
       return body === null ? out : remember(registry, out, body, shard, conn.shards);
     },
@@ -183,6 +190,19 @@ export function planScript(spec: CommandSpec, args: Buffer[], raw: Buffer, conn:
     };
   }
   return plan;
+}
+
+/** a shard script's reply without its PUBLISHED prefix, once the messages it carries are published */
+function publishFromShard(reply: Buffer, conn: ConnState): Buffer {
+  if (!reply.subarray(0, PUBLISHED.length).equals(PUBLISHED)) return reply;
+  const pairs = bulkElements(reply, PUBLISHED.length);
+  if (pairs === null) return err('shard reply could not be joined');
+  for (let i = 0; i + 1 < pairs.items.length; i += 2) {
+    const channel = readBulk(pairs.items[i]);
+    const message = readBulk(pairs.items[i + 1]);
+    if (channel !== null && message !== null) conn.pubsub?.run('publish', [PUBLISH, channel, message], conn);
+  }
+  return reply.subarray(pairs.end);
 }
 
 /**
@@ -234,7 +254,17 @@ function planHeldScript(
           const call = step.call;
           const spec = checkHeldCall(call, readOnly, conn);
           if (!Buffer.isBuffer(spec) && spec.flags.includes('write')) running.wrote = true;
-          const reply = Buffer.isBuffer(spec) ? spec : await send(route(spec, commandName(call[0]), call, command(call), conn));
+          let reply = spec as Buffer;
+          if (!Buffer.isBuffer(spec)) {
+            let plan: Plan;
+            conn.held = true;
+            try {
+              plan = route(spec, commandName(call[0]), call, command(call), conn);
+            } finally {
+              conn.held = false;
+            }
+            reply = await send(plan);
+          }
           step = lua.resume(run, reply);
         }
         return step.reply;
@@ -246,11 +276,15 @@ function planHeldScript(
   };
 }
 
-/** checkScriptCall for a held script's command: any shard's keys; PING and ECHO as on a shard, no other command the acceptor answers; a replica's refusal */
+/** checkScriptCall for a held script's command: any shard's keys; PING, ECHO and PUBLISH as on a shard, no other command the acceptor answers; a replica's refusal */
 function checkHeldCall(call: Buffer[], readOnly: boolean, conn: ConnState): CommandSpec | Buffer {
   const spec = checkScriptCall(call, readOnly, -1, conn.shards);
   if (Buffer.isBuffer(spec)) return spec;
-  if ((spec.route === 'local' && spec.name !== 'ping' && spec.name !== 'echo') || spec.route === 'pubsub' || spec.route === 'replication')
+  if (
+    (spec.route === 'local' && spec.name !== 'ping' && spec.name !== 'echo') ||
+    (spec.route === 'pubsub' && spec.name !== 'publish') ||
+    spec.route === 'replication'
+  )
     return NOT_ALLOWED_HELD;
   if (conn.readOnly?.() === true && spec.flags.includes('write')) return READONLY_REPLICA;
   return spec;
@@ -331,6 +365,8 @@ export interface ScriptHost extends ScriptCaller {
   changesAtStart: number;
   /** the store's change counter now (a script that moved it has written) */
   changes(): number;
+  /** the channel and message of each PUBLISH the running script called, for the acceptor to publish */
+  published: Buffer[];
 }
 
 /** a script reached another shard's key before it changed anything: nothing more runs, and it runs again held */
@@ -350,12 +386,26 @@ export function runScriptCommand(host: ScriptHost, name: string, args: Buffer[])
   } else sha = args[1].toString('latin1');
   host.crossed = 0;
   host.changesAtStart = host.changes();
-  const reply = host.scripts.run(sha, args.slice(3, 3 + n), args.slice(3 + n), readOnly, host);
+  host.published.length = 0;
+  let reply = host.scripts.run(sha, args.slice(3, 3 + n), args.slice(3 + n), readOnly, host);
   if (reply === null) return NOSCRIPT;
   if (host.crossed === CROSSED_CLEAN) return RETRY_HELD;
-  if (host.crossed === CROSSED_DIRTY) return Buffer.concat([CROSSED, reply]);
+  if (host.crossed === CROSSED_DIRTY) reply = Buffer.concat([CROSSED, reply]);
+  if (host.published.length > 0) reply = Buffer.concat([PUBLISHED, bulkArray(host.published), reply]);
   return reply;
 }
+
+/**
+ * A script's PUBLISH on the shard path: kept for the acceptor, which owns the channel bus and
+ * publishes when the script's reply comes (the script is atomic, so nobody sees the difference but
+ * the count): the call answers 0 receivers, as the shard cannot count them (docs/commands.md).
+ */
+export function publishFromScript(host: ScriptHost, args: Buffer[]): Buffer {
+  host.published.push(Buffer.from(args[1]), Buffer.from(args[2]));
+  return ZERO_RECEIVERS;
+}
+
+const ZERO_RECEIVERS = Buffer.from(':0\r\n');
 
 /**
  * checkScriptCall for a script on the shard path: a key of another shard ends what the script can do
@@ -366,7 +416,9 @@ export function runScriptCommand(host: ScriptHost, name: string, args: Buffer[])
 export function checkShardScriptCall(host: ScriptHost, args: Buffer[], readOnly: boolean, shard: number, shards: number): CommandSpec | Buffer {
   if (host.crossed === CROSSED_CLEAN) return NON_LOCAL;
   const spec = checkScriptCall(args, readOnly, shard, shards);
-  if (spec === NON_LOCAL && host.crossed === 0) host.crossed = host.changes() === host.changesAtStart ? CROSSED_CLEAN : CROSSED_DIRTY;
+  // a script that published cannot run again: its messages are out
+  if (spec === NON_LOCAL && host.crossed === 0)
+    host.crossed = host.changes() === host.changesAtStart && host.published.length === 0 ? CROSSED_CLEAN : CROSSED_DIRTY;
   return spec;
 }
 

@@ -180,7 +180,7 @@ export class TieredShardStore implements ShardStore {
       eviction: s.eviction,
       onRemove: (reason, ref) => this.onHotRemove(reason, ref),
       onDropTyped: (ref) => {
-        const bytes = this.colls.release(CollectionRegistry.handleOf(this.engine.valueView(ref)));
+        const bytes = this.colls.release(this.engine.valueU32(ref));
         if (bytes !== 0) this.engine.chargeExternal(-bytes);
       },
     });
@@ -428,7 +428,7 @@ export class TieredShardStore implements ShardStore {
 
   /** the structure behind the collection stub at ref */
   private collectionAt(ref: number): Collection {
-    const obj = this.colls.get(CollectionRegistry.handleOf(this.engine.valueView(ref)));
+    const obj = this.colls.get(this.engine.valueU32(ref));
     if (obj === undefined) throw new CairnError(ErrorCode.INTERNAL, `shard ${this.shard}: a collection entry without its structure`);
     return obj;
   }
@@ -694,8 +694,8 @@ export class TieredShardStore implements ShardStore {
   collectionChanged(key: Uint8Array): void {
     const k = this.checkKey(key);
     const e = this.engine;
-    const kstr = k.toString('latin1');
-    const below = this.belowColls.get(kstr);
+    const kstr = this.belowColls.size === 0 ? '' : k.toString('latin1');
+    const below = this.belowColls.size === 0 ? undefined : this.belowColls.get(kstr);
     if (below !== undefined) {
       this.belowColls.delete(kstr);
       const d = below.entry;
@@ -706,7 +706,7 @@ export class TieredShardStore implements ShardStore {
     }
     const ref = e.peek(k);
     if (ref < 0 || e.typeOf(ref) === 0) return;
-    const h = CollectionRegistry.handleOf(e.valueView(ref));
+    const h = e.valueU32(ref);
     const obj = this.colls.get(h);
     if (obj === undefined) return;
     if (obj.size === 0) {

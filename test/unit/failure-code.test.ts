@@ -12,6 +12,8 @@ import type { ServerConfig } from '../../src/config.js';
 import { CairnError, ErrorCode } from '../../src/errors.js';
 import { FrontLink, SHARD_DOWN_MESSAGE } from '../../src/front/link.js';
 import { NativeRouter } from '../../src/native/router.js';
+import { encodeReply, encodeRequest, Status } from '../../src/native/frame.js';
+import { Opcode } from '../../src/native/opcodes.js';
 import { TextRouter } from '../../src/front/text-router.js';
 import { encodeFailure, failureCode, failureMessage, failureOf } from '../../src/hop/failure.js';
 import { MessageKind } from '../../src/hop/kinds.js';
@@ -188,5 +190,45 @@ describe('shard worker control errors', () => {
       if (hooks !== undefined) process.env.CAIRN_TEST_HOOKS = hooks;
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('native router: a FAILURE names one request', () => {
+  const down = encodeFailure(ErrorCode.SHARD_DOWN, `${SHARD_DOWN_MESSAGE}: shard 1 exited with code 1`);
+  const internal = encodeFailure(ErrorCode.INTERNAL, 'x is undefined');
+  const info = { serverVersion: 'test', shards: 2 };
+  const hello = encodeRequest(Opcode.HELLO, 1, new Uint8Array(0), [{ version: 1 }]);
+
+  function routerWith(written: Uint8Array[]): { router: NativeRouter; sent: [number, number, number][] } {
+    const sent: [number, number, number][] = [];
+    const router = new NativeRouter(1, { shards: 2, send: (shard, kind, _conn, seq) => void sent.push([shard, kind, seq]) }, info, {
+      write: (b) => written.push(b),
+      end: () => undefined,
+    });
+    router.onData(hello);
+    written.length = 0;
+    return { router, sent };
+  }
+
+  it('a routed request failing beside a broadcast is answered as itself, and the broadcast once', () => {
+    const written: Uint8Array[] = [];
+    const { router, sent } = routerWith(written);
+    router.onData(encodeRequest(Opcode.COUNT, 7, new Uint8Array(0), []));
+    router.onData(encodeRequest(Opcode.GET, 1, Buffer.from('k'), []));
+    expect(sent.filter(([, kind]) => kind === MessageKind.NATIVE_BROADCAST).map(([, , seq]) => seq)).toEqual([7, 7]);
+    // the routed request fails: its own id, the broadcast untouched
+    router.onReply(MessageKind.FAILURE, 1, internal);
+    expect(written.map((f) => Buffer.from(f).readUInt32BE(5))).toEqual([1]);
+    // one shard answers the broadcast, the other fails it: one error reply, for id 7
+    router.onReply(MessageKind.NATIVE_BROADCAST, 7, encodeReply(Status.OK, 7, { hot: 1, cold: 0, total: 1 }));
+    expect(written).toHaveLength(1);
+    router.onReply(MessageKind.FAILURE, 7, down);
+    expect(written).toHaveLength(2);
+    expect(Buffer.from(written[1]).readUInt32BE(5)).toBe(7);
+    expect(nativeError(written[1])[0]).toBe(ErrorCode.SHARD_DOWN);
+    // nothing is left in flight, and a late reply for the finished broadcast writes nothing
+    router.onReply(MessageKind.NATIVE_BROADCAST, 7, encodeReply(Status.OK, 7, { hot: 1, cold: 0, total: 1 }));
+    expect(written).toHaveLength(2);
+    expect(router.inFlight).toBe(0);
   });
 });
