@@ -281,9 +281,9 @@ function deliverAfter(ctx: CommandContext, s: StreamValue, g: Group, consumer: C
 export const XREAD_BLOCKED_COUNT = 1000;
 
 /** a blocked XREADGROUP's answer when its group went away while it waited (Redis 7.0's words) */
-export const BLOCKED_NOGROUP = streamError('NOGROUP the consumer group this client was blocked on no longer exists');
+const BLOCKED_NOGROUP = streamError('NOGROUP the consumer group this client was blocked on no longer exists');
 /** a blocked XREADGROUP's answer when its stream was deleted (or replaced by another type) while it waited */
-export const BLOCKED_DELETED = streamError('UNBLOCKED the stream key no longer exists');
+const BLOCKED_DELETED = streamError('UNBLOCKED the stream key no longer exists');
 
 /**
  * A blocked XREAD(GROUP)'s turn on a key that became ready, as Redis 7.0 serves it: the entries
