@@ -150,8 +150,19 @@ function planSameShard(spec: CommandSpec, args: Buffer[], raw: Buffer, conn: Con
     if (spec.name === 'blmove' || spec.name === 'brpoplpush') return planBlockingMoveAcross(spec.name, args, shard, other, conn);
     return { ...local(CROSS_SHARD), rejected: true };
   }
-  if (spec.flags.includes('blocking')) return { kind: 'shard', key: args[at[0]], shard, raw, blocking: true };
+  if (spec.flags.includes('blocking') && mayBlock(spec.name, args)) return { kind: 'shard', key: args[at[0]], shard, raw, blocking: true };
   return { kind: 'shard', key: args[at[0]], shard, raw };
+}
+
+/** XREAD and XREADGROUP block only with a BLOCK option before STREAMS; every other blocking command always may */
+function mayBlock(name: string, args: Buffer[]): boolean {
+  if (name !== 'xread' && name !== 'xreadgroup') return true;
+  for (let i = 1; i < args.length; i++) {
+    const word = args[i].length === 5 || args[i].length === 7 ? args[i].toString('latin1').toLowerCase() : '';
+    if (word === 'block') return true;
+    if (word === 'streams') return false;
+  }
+  return false;
 }
 
 /**

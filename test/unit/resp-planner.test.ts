@@ -30,6 +30,17 @@ function keysOnDifferentShards(): [string, string] {
 describe('planResp: routing', () => {
   const conn = createConnState(7, 4);
 
+  it('sends a blocking command as one that may wait, XREAD and XREADGROUP only with BLOCK', () => {
+    const conn = createConnState(2, 1);
+    const blocking = (...parts: string[]) => (plan(conn, ...parts) as { blocking?: boolean }).blocking === true;
+    expect(blocking('BLPOP', 'q', '1')).toBe(true);
+    expect(blocking('XREAD', 'BLOCK', '100', 'STREAMS', 's', '$')).toBe(true);
+    expect(blocking('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>')).toBe(true);
+    // without BLOCK they answer at once: nothing behind them on the connection need wait
+    expect(blocking('XREAD', 'COUNT', '1', 'STREAMS', 's', '0')).toBe(false);
+    expect(blocking('XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', 'block', '>')).toBe(false);
+  });
+
   it('sends single-key commands to the owning shard with the raw bytes', () => {
     const text = resp('GET', 'user:1');
     const p = planResp(frame(text), conn);
