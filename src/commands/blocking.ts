@@ -76,13 +76,7 @@ export class Waiters {
    * `gone`: whether a key of it went away, tested after each message that changed the store; a key
    * gone is offered to its waiters as a ready one is.
    */
-  wait<T>(
-    keys: readonly Uint8Array[],
-    attempt: Attempt<T>,
-    timeoutMs: number,
-    onTimeout: () => T,
-    gone: ((key: Buffer) => boolean) | null = null,
-  ): Promise<T> {
+  wait<T>(keys: readonly Uint8Array[], attempt: Attempt<T>, timeoutMs: number, onTimeout: () => T, gone: ((key: Buffer) => boolean) | null = null): Promise<T> {
     const conn = this.blocker;
     if (conn === null) throw new Error('wait: this message may not block');
     // one blocked command per connection (the front sends nothing else meanwhile): never two

@@ -80,3 +80,15 @@ function streamKeyIndexes(name: string, args: readonly Uint8Array[]): number[] {
   }
   return [];
 }
+
+/** XREAD and XREADGROUP block only with a BLOCK option before STREAMS; every other blocking command always may */
+export function mayBlock(name: string, args: readonly Uint8Array[]): boolean {
+  if (name !== 'xread' && name !== 'xreadgroup') return true;
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i];
+    const word = a.length === 5 || a.length === 7 ? Buffer.from(a.buffer, a.byteOffset, a.length).toString('latin1').toLowerCase() : '';
+    if (word === 'block') return true;
+    if (word === 'streams') return false;
+  }
+  return false;
+}

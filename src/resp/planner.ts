@@ -5,6 +5,7 @@
  */
 import { shardOf } from '../hash.js';
 import { COMMANDS, arityOk, commandName, keyIndexes, type CommandSpec } from '../commands/table.js';
+import { mayBlock } from '../commands/def.js';
 import { EMPTY, NIL, OK, ONE, ZERO, array, bulk, bulkString, command, err, errCode, integer } from './encode.js';
 import { NOAUTH, SYNTAX, arityError, unknownCommand, unknownSubcommand } from './errors.js';
 import { parseRespCommand, type RespFrame } from './framer.js';
@@ -152,17 +153,6 @@ function planSameShard(spec: CommandSpec, args: Buffer[], raw: Buffer, conn: Con
   }
   if (spec.flags.includes('blocking') && mayBlock(spec.name, args)) return { kind: 'shard', key: args[at[0]], shard, raw, blocking: true };
   return { kind: 'shard', key: args[at[0]], shard, raw };
-}
-
-/** XREAD and XREADGROUP block only with a BLOCK option before STREAMS; every other blocking command always may */
-function mayBlock(name: string, args: Buffer[]): boolean {
-  if (name !== 'xread' && name !== 'xreadgroup') return true;
-  for (let i = 1; i < args.length; i++) {
-    const word = args[i].length === 5 || args[i].length === 7 ? args[i].toString('latin1').toLowerCase() : '';
-    if (word === 'block') return true;
-    if (word === 'streams') return false;
-  }
-  return false;
 }
 
 /**

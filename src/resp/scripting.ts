@@ -14,6 +14,7 @@ import { COMMANDS, arityOk, commandName, keyIndexes, type CommandSpec } from '..
 import type { ConnState, HeldPlan, OnePlan, Plan } from '../front/plan.js';
 import { HOLD_TIMEOUT_MS } from '../shards/hold.js';
 import { EMPTY_ARRAY, OK, array, bulkArray, command, err, errCode, integer } from './encode.js';
+import { mayBlock } from '../commands/def.js';
 import { SYNTAX } from './errors.js';
 import { LuaScripts, type ScriptCaller, type ScriptRun, sha1hex } from './lua.js';
 import { EXEC_COMMAND } from './multi-exec.js';
@@ -458,6 +459,9 @@ export function checkScriptCall(args: Buffer[], readOnly: boolean, shard: number
   if (!arityOk(spec, args.length)) return WRONG_ARGS;
   if (spec.flags.includes('noscript') || spec.route === 'all' || spec.route === 'scan' || spec.route === 'script') return NOT_ALLOWED;
   if (readOnly && spec.flags.includes('write')) return WRITE_IN_RO;
+  if (spec.flags.includes('blocking') && (spec.name === 'xread' || spec.name === 'xreadgroup') && mayBlock(spec.name, args)) {
+    return err(`${spec.name.toUpperCase()} command is not allowed with BLOCK option from scripts`);
+  }
   if (shards > 1 && shard >= 0) for (const i of keyIndexes(spec, args.length, args)) if (shardOf(args[i], shards) !== shard) return NON_LOCAL;
   return spec;
 }

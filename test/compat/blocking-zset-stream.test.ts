@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { besideRedis } from './lib/beside-redis.js';
 import { RawClient } from './lib/raw.js';
 import { encodeCommand, replyLength } from './lib/resp-reply.js';

@@ -19,6 +19,10 @@ afterAll(async () => {
 });
 
 const CASES: string[][] = [
+  // blocking reads refuse BLOCK inside a script, as Redis 7.0; without it they read
+  ['EVAL', "return redis.pcall('XREAD', 'BLOCK', '10', 'STREAMS', 's', '0')", '0'],
+  ['EVAL', "return redis.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '10', 'STREAMS', 's', '>')", '0'],
+  ['EVAL', "return redis.call('XREAD', 'COUNT', '1', 'STREAMS', 's', '0')", '0'],
   ['EVAL', 'return 1', '-1'],
   ['EVAL', 'return 1', '3', 'a'],
   ['EVALSHA', 'ffffffffffffffffffffffffffffffffffffffff', '0'],
