@@ -109,18 +109,25 @@ export function xlen(ctx: CommandContext, key: Uint8Array): number | Failure {
   return s === null ? 0 : isFailure(s) ? s : s.length;
 }
 
+/** every id strictly parsed (see strictId), null when one is not an id */
+function strictIds(args: readonly string[]): StreamId[] | null {
+  const ids: StreamId[] = [];
+  for (const arg of args) {
+    const id = strictId(arg);
+    if (id === null) return null;
+    ids.push(id);
+  }
+  return ids;
+}
+
 /** XDEL: ids raw, parsed after the key is found (Redis answers 0 for a missing key whatever they are) */
 export function xdel(ctx: CommandContext, key: Uint8Array, idArgs: readonly string[]): number | Failure {
   const s = streamToWrite(ctx, key);
   if (s === null || isFailure(s)) return s ?? 0;
-  const ids: StreamId[] = [];
-  for (const arg of idArgs) {
-    const id = strictId(arg);
-    if (id === null) {
-      changed(ctx, key);
-      return BAD_ID;
-    }
-    ids.push(id);
+  const ids = strictIds(idArgs);
+  if (ids === null) {
+    changed(ctx, key);
+    return BAD_ID;
   }
   let deleted = 0;
   for (const id of ids) if (s.delete(id)) deleted++;
@@ -401,14 +408,10 @@ export function xack(ctx: CommandContext, key: Uint8Array, group: string, idArgs
   if (s === null || isFailure(s)) return s ?? 0;
   const g = s.groups.get(group);
   if (g === undefined) return done0(ctx, key);
-  const ids: StreamId[] = [];
-  for (const arg of idArgs) {
-    const id = strictId(arg);
-    if (id === null) {
-      changed(ctx, key);
-      return BAD_ID;
-    }
-    ids.push(id);
+  const ids = strictIds(idArgs);
+  if (ids === null) {
+    changed(ctx, key);
+    return BAD_ID;
   }
   let n = 0;
   for (const id of ids) if (g.ack(id)) n++;
