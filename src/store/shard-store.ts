@@ -66,6 +66,8 @@ import { RETRY_MS, WritebackQueue } from './writeback.js';
 export type { Durability, StoreIoStats, TieredShardStoreOptions } from './options.js';
 
 const EMPTY_KEY = Buffer.alloc(0);
+/** what a collection's queued write counts against the writeback byte bound, at most (see afterCollectionWrite) */
+const COLLECTION_QUEUED_BYTES = 64 * 1024;
 /** hot keys per shard in stats(): enough for a dashboard, small enough for every STATS reply */
 const HOT_KEYS_REPORTED = 10;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -641,10 +643,16 @@ export class TieredShardStore implements ShardStore {
     return { status: 'stored', cas };
   }
 
-  /** After a collection changed in memory: queued for the disk, unless the budget charge for it evicted it (its spill is queued then). */
+  /**
+   * After a collection changed in memory: queued for the disk, unless the budget charge for it evicted
+   * it (its spill is queued then). The queued write holds no copy (the batch encodes the collection as
+   * it is then), so it counts against the writeback byte bound as at most COLLECTION_QUEUED_BYTES: a
+   * large collection would otherwise be over the bound alone and make every write to it wait for a
+   * batch.
+   */
   private afterCollectionWrite(k: Buffer, bytes: number): void {
     if (this.engine.peek(k) >= 0) {
-      this.afterWrite(k, bytes);
+      this.afterWrite(k, Math.min(bytes, COLLECTION_QUEUED_BYTES));
       return;
     }
     this.counters.writes++;

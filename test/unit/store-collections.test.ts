@@ -97,6 +97,20 @@ describe('collections in the store', () => {
     });
   }
 
+  it('a collection larger than the writeback byte bound does not make each write to it wait', async () => {
+    const s = await open({ dir: tempDir(), durability: 'writeback', maxMemory: 64 << 20, writebackMaxBytes: 1 << 20 });
+    const fields: string[] = [];
+    for (let i = 0; i < 20_000; i++) fields.push(`field-${i}`, `value-${i}`);
+    hset(s, 'big', ...fields);
+    expect(s.readCollection<HashValue>(k('big'), ValueType.HASH)).not.toBeNull();
+    expect(s.stats().hot.bytes).toBeGreaterThan(2 << 20); // the hash alone is twice the bound
+    // its queued write holds no copy: the write is acknowledged from memory, the writer encodes it later
+    expect(s.settled()).toBeNull();
+    hset(s, 'big', 'one', 'more');
+    expect(s.settled()).toBeNull();
+    await s.close();
+  });
+
   it('moves a collection whole through get and set with its type', async () => {
     const s = await open({ dir: tempDir() });
     hset(s, 'src', 'f', 'v');
