@@ -126,4 +126,22 @@ describe('replication of collections', () => {
     expect(h1?.type).toBe(ValueType.HASH);
     expect(HashValue.decode(Buffer.from(h1!.value)).get('field-1')).toBe(`changed-1-${'v'.repeat(40)}`);
   });
+
+  it('carries what the type commands write: sorted sets, streams with their groups, changed hashes', async () => {
+    const pr = new Redis({ host: '127.0.0.1', port: primary.respPort });
+    const rr = new Redis({ host: '127.0.0.1', port: replica.respPort });
+    clients.push({ close: () => pr.disconnect() }, { close: () => rr.disconnect() });
+    await pr.zadd('board', 3, 'c', 1, 'a', 2, 'b');
+    await pr.xadd('log', '1-1', 'event', 'start');
+    await pr.xadd('log', '2-1', 'event', 'stop');
+    await pr.xgroup('CREATE', 'log', 'readers', '0');
+    await pr.xreadgroup('GROUP', 'readers', 'r1', 'COUNT', '1', 'STREAMS', 'log', '>');
+    await pr.hset('later', 'added', 'by HSET');
+    await until('the replica equal to the primary after the type commands', same);
+    expect(await rr.zrange('board', 0, -1, 'WITHSCORES')).toEqual(await pr.zrange('board', 0, -1, 'WITHSCORES'));
+    expect(await rr.type('log')).toBe('stream');
+    expect(await rr.xrange('log', '-', '+')).toEqual(await pr.xrange('log', '-', '+'));
+    expect(await rr.xpending('log', 'readers')).toEqual(await pr.xpending('log', 'readers'));
+    expect(await rr.hget('later', 'added')).toBe('by HSET');
+  });
 });
