@@ -150,7 +150,7 @@ function printImport(s: ImportSummary): void {
   if (s.superseded) console.log(`  ${fmt.format(s.superseded)} records were superseded by a later record of the same key`);
   if (s.vanished) console.log(`  ${fmt.format(s.vanished)} keys were gone from the source by the time they were read`);
   const skipped = byType(s.skippedTypes, 'keys of other types');
-  if (skipped !== '') console.log(`  skipped ${skipped}: cairn stores strings, hashes, lists, sets and sorted sets`);
+  if (skipped !== '') console.log(`  skipped ${skipped}: the import from Redis reads strings, hashes, lists, sets and sorted sets`);
   if (s.failed > 0) {
     console.error(`cairn import: the target refused ${fmt.format(s.failed)} keys:`);
     for (const f of s.failures) console.error(`  ${f}`);
