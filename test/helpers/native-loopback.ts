@@ -9,7 +9,9 @@
  *   acceptor (src/server/) is tested by test/functional/client.test.ts.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { type FrameError, FrameReader } from '../../src/native/frame.js';
+import { encodeRequest, type FrameError, FrameReader } from '../../src/native/frame.js';
+import { Opcode } from '../../src/native/opcodes.js';
+import { NativeRouter } from '../../src/native/router.js';
 import { handleNativeFrame } from '../../src/native/execute.js';
 import { mergeBroadcastReplies } from '../../src/native/merge.js';
 import { NativeSession, ROUTE_BROADCAST, ROUTE_CLOSE, ROUTE_REPLY } from '../../src/native/session.js';
@@ -358,3 +360,47 @@ export async function startLoopbackAcceptor(
 }
 
 // ---- the doubles' own checks -------------------------------------------------------------------
+
+/** One message a NativeRouter handed its backend. */
+export interface SentMessage {
+  shard: number;
+  kind: number;
+  seq: number;
+  /** the request frame's opcode (payload byte 4) */
+  opcode: number;
+}
+
+/**
+ * A NativeRouter over a recording backend, past its HELLO: what it sends to shards and what it
+ * writes to its client, for the router's unit tests. `readOnly`: it serves a read-only replica.
+ */
+export function handshakenRouter(options: { shards?: number; readOnly?: boolean } = {}): {
+  router: NativeRouter;
+  sent: SentMessage[];
+  /** the opcode of each message sent, in order */
+  opcodes: number[];
+  written: Uint8Array[];
+} {
+  const shards = options.shards ?? 1;
+  const sent: SentMessage[] = [];
+  const opcodes: number[] = [];
+  const written: Uint8Array[] = [];
+  const router = new NativeRouter(
+    1,
+    {
+      shards,
+      send: (shard, kind, _conn, seq, payload) => {
+        sent.push({ shard, kind, seq, opcode: payload[4] });
+        opcodes.push(payload[4]);
+      },
+    },
+    { serverVersion: '0.0.0', shards },
+    { write: (bytes) => written.push(bytes), end: () => undefined },
+    null,
+    null,
+    options.readOnly === undefined ? null : () => options.readOnly === true,
+  );
+  router.onData(encodeRequest(Opcode.HELLO, 1, new Uint8Array(0), [{ version: 1 }]));
+  written.length = 0;
+  return { router, sent, opcodes, written };
+}

@@ -13,6 +13,7 @@ import { CairnError, ErrorCode } from '../../src/errors.js';
 import { FrontLink, SHARD_DOWN_MESSAGE } from '../../src/front/link.js';
 import { NativeRouter } from '../../src/native/router.js';
 import { encodeReply, encodeRequest, Status } from '../../src/native/frame.js';
+import { handshakenRouter } from '../helpers/native-loopback.js';
 import { Opcode } from '../../src/native/opcodes.js';
 import { TextRouter } from '../../src/front/text-router.js';
 import { encodeFailure, failureCode, failureMessage, failureOf } from '../../src/hop/failure.js';
@@ -196,26 +197,11 @@ describe('shard worker control errors', () => {
 describe('native router: a FAILURE names one request', () => {
   const down = encodeFailure(ErrorCode.SHARD_DOWN, `${SHARD_DOWN_MESSAGE}: shard 1 exited with code 1`);
   const internal = encodeFailure(ErrorCode.INTERNAL, 'x is undefined');
-  const info = { serverVersion: 'test', shards: 2 };
-  const hello = encodeRequest(Opcode.HELLO, 1, new Uint8Array(0), [{ version: 1 }]);
-
-  function routerWith(written: Uint8Array[]): { router: NativeRouter; sent: [number, number, number][] } {
-    const sent: [number, number, number][] = [];
-    const router = new NativeRouter(1, { shards: 2, send: (shard, kind, _conn, seq) => void sent.push([shard, kind, seq]) }, info, {
-      write: (b) => written.push(b),
-      end: () => undefined,
-    });
-    router.onData(hello);
-    written.length = 0;
-    return { router, sent };
-  }
-
   it('a routed request failing beside a broadcast is answered as itself, and the broadcast once', () => {
-    const written: Uint8Array[] = [];
-    const { router, sent } = routerWith(written);
+    const { router, sent, written } = handshakenRouter({ shards: 2 });
     router.onData(encodeRequest(Opcode.COUNT, 7, new Uint8Array(0), []));
     router.onData(encodeRequest(Opcode.GET, 1, Buffer.from('k'), []));
-    expect(sent.filter(([, kind]) => kind === MessageKind.NATIVE_BROADCAST).map(([, , seq]) => seq)).toEqual([7, 7]);
+    expect(sent.filter((m) => m.kind === MessageKind.NATIVE_BROADCAST).map((m) => m.seq)).toEqual([7, 7]);
     // the routed request fails: its own id, the broadcast untouched
     router.onReply(MessageKind.FAILURE, 1, internal);
     expect(written.map((f) => Buffer.from(f).readUInt32BE(5))).toEqual([1]);

@@ -13,8 +13,7 @@ import { executeMemcache } from '../../src/memcache/executor.js';
 import { handleNativeFrame } from '../../src/native/execute.js';
 import { encodeRequest, FrameError, FrameReader, parseRequestFrame, Status } from '../../src/native/frame.js';
 import { Opcode } from '../../src/native/opcodes.js';
-import { NativeRouter } from '../../src/native/router.js';
-import { MapShardStoreDouble } from '../helpers/native-loopback.js';
+import { handshakenRouter, MapShardStoreDouble } from '../helpers/native-loopback.js';
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 const b = (s: string) => Buffer.from(s);
@@ -47,19 +46,7 @@ describe('one flush for every protocol', () => {
 
 describe('the read-only replica refuses the command table writes', () => {
   function router(readOnly: boolean) {
-    const sent: number[] = [];
-    const written: Uint8Array[] = [];
-    const r = new NativeRouter(
-      1,
-      { shards: 1, send: (_shard, _kind, _conn, _seq, payload) => sent.push(payload[4]) },
-      { serverVersion: '0.0.0', shards: 1 },
-      { write: (bytes) => written.push(bytes), end: () => undefined },
-      null,
-      null,
-      () => readOnly,
-    );
-    r.onData(encodeRequest(Opcode.HELLO, 1, new Uint8Array(0), [{ version: 1 }]));
-    written.length = 0;
+    const { router: r, opcodes: sent, written } = handshakenRouter({ readOnly });
     return { r, sent, written };
   }
 

@@ -11,8 +11,7 @@ import { replyValue } from '../../src/native/call.js';
 import { handleNativeFrame } from '../../src/native/execute.js';
 import { encodeRequest, Status } from '../../src/native/frame.js';
 import { Opcode } from '../../src/native/opcodes.js';
-import { NativeRouter } from '../../src/native/router.js';
-import { MapShardStoreDouble } from '../helpers/native-loopback.js';
+import { handshakenRouter, MapShardStoreDouble } from '../helpers/native-loopback.js';
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'bigint' });
 const b = (s: string) => Buffer.from(s);
@@ -111,19 +110,7 @@ describe('CALL on the shard', () => {
 
 describe('a read-only replica refuses CALLs of write commands', () => {
   function router(readOnly: boolean) {
-    const sent: number[] = [];
-    const written: Uint8Array[] = [];
-    const r = new NativeRouter(
-      1,
-      { shards: 1, send: (_shard, _kind, _conn, _seq, payload) => sent.push(payload[4]) },
-      { serverVersion: '0.0.0', shards: 1 },
-      { write: (bytes) => written.push(bytes), end: () => undefined },
-      null,
-      null,
-      () => readOnly,
-    );
-    r.onData(encodeRequest(Opcode.HELLO, 1, new Uint8Array(0), [{ version: 1 }]));
-    written.length = 0;
+    const { router: r, opcodes: sent, written } = handshakenRouter({ readOnly });
     return { r, sent, written };
   }
 
