@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { besideRedis } from './lib/beside-redis.js';
 import { RawClient } from './lib/raw.js';
 import { encodeCommand, replyLength } from './lib/resp-reply.js';
+import { until } from '../reliability/lib.js';
 
 const servers = besideRedis([]);
 
@@ -40,13 +41,6 @@ afterAll(() => {
 });
 
 /** polls until check passes (a state, not a time); fails after a generous bound */
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const BLOCKING = / cmd=(bzpopmin|bzpopmax|bzmpop|xread|xreadgroup)\b/;
 
@@ -89,7 +83,7 @@ describe('blocking sorted-set pops beside redis-server', () => {
       await writer.del('bz:wake', 'bz:wake2');
       const base = await blocked(writer, port);
       const popped = waiter.bzpopmin('bz:wake', 0);
-      await until(async () => (await blocked(writer, port)) > base, 'the client to block');
+      await until(async () => (await blocked(writer, port)) > base, 20_000, 'the client to block');
       const added = await writer.zadd('bz:wake', 2, 'b', 1, 'a');
       const first = await popped;
       const left = await writer.zrange('bz:wake', 0, -1, 'WITHSCORES');
@@ -97,7 +91,7 @@ describe('blocking sorted-set pops beside redis-server', () => {
       const n = await nodeRedis(port);
       const base2 = await blocked(writer, port); // cairn names a served client's last command still
       const max = n.bzPopMax('bz:wake2', 0);
-      await until(async () => (await blocked(writer, port)) > base2, 'node-redis to block');
+      await until(async () => (await blocked(writer, port)) > base2, 20_000, 'node-redis to block');
       await writer.zincrby('bz:wake2', 2.5, 'm');
       return { added, first, left, max: await max, gone: await writer.exists('bz:wake2') };
     });
@@ -125,9 +119,9 @@ describe('blocking sorted-set pops beside redis-server', () => {
       const base = await blocked(writer, port);
       const got: string[] = [];
       const a = first.bzpopmin('bz:fifo', 0).then((r) => got.push(`first:${r?.[1]}`));
-      await until(async () => (await blocked(writer, port)) > base, 'the first client to block');
+      await until(async () => (await blocked(writer, port)) > base, 20_000, 'the first client to block');
       const b = second.call('BZMPOP', '0', '1', 'bz:fifo', 'MIN', 'COUNT', '5').then((r) => got.push(`second:${JSON.stringify(r)}`));
-      await until(async () => (await blocked(writer, port)) > base + 1, 'the second client to block');
+      await until(async () => (await blocked(writer, port)) > base + 1, 20_000, 'the second client to block');
       // one ZADD of three members: the first blocked takes the lowest, the second the rest
       await writer.zadd('bz:fifo', 1, 'x', 2, 'y', 3, 'z');
       await Promise.all([a, b]);
@@ -143,9 +137,9 @@ describe('blocking sorted-set pops beside redis-server', () => {
       await writer.del('bz:gone');
       const base = await blocked(writer, port);
       waiter.bzpopmax('bz:gone', 0).catch(() => undefined);
-      await until(async () => (await blocked(writer, port)) > base, 'the client to block');
+      await until(async () => (await blocked(writer, port)) > base, 20_000, 'the client to block');
       waiter.disconnect();
-      await until(async () => (await blocked(writer, port)) === base, 'the server to see the disconnect');
+      await until(async () => (await blocked(writer, port)) === base, 20_000, 'the server to see the disconnect');
       await writer.zadd('bz:gone', 7, 'kept');
       return writer.zrange('bz:gone', 0, -1, 'WITHSCORES');
     });
@@ -168,7 +162,7 @@ describe('blocking sorted-set pops beside redis-server', () => {
         const waiter = servers.client(port); // a fresh one: cairn names a served client's last command still
         const base = await blocked(writer, port);
         const popped = waiter.call('BZMPOP', '0', '2', '{bw}other', '{bw}dst', 'MAX', 'COUNT', '2');
-        await until(async () => (await blocked(writer, port)) > base, 'the client to block');
+        await until(async () => (await blocked(writer, port)) > base, 20_000, 'the client to block');
         // a list on a key it waits on is not for it: it stays blocked
         await writer.rpush('{bw}other', 'l');
         await writer.del('{bw}other');
@@ -223,7 +217,7 @@ describe('XREAD BLOCK and XREADGROUP BLOCK beside redis-server', () => {
       await writer.xadd('xs:events', '1-1', 'event', 'old');
       const base = await blocked(writer, port);
       const read = reader.xread('BLOCK', 10_000, 'STREAMS', 'xs:events', '$');
-      await until(async () => (await blocked(writer, port)) > base, 'the reader to block');
+      await until(async () => (await blocked(writer, port)) > base, 20_000, 'the reader to block');
       await writer.xadd('xs:events', '2-1', 'event', 'completed', 'jobId', '7');
       const first = await read;
 
@@ -231,7 +225,7 @@ describe('XREAD BLOCK and XREADGROUP BLOCK beside redis-server', () => {
       const n = await nodeRedis(port);
       const base2 = await blocked(writer, port);
       const next = n.xRead({ key: 'xs:events', id: '2-1' }, { BLOCK: 10_000 });
-      await until(async () => (await blocked(writer, port)) > base2, 'node-redis to block');
+      await until(async () => (await blocked(writer, port)) > base2, 20_000, 'node-redis to block');
       await writer.xadd('xs:events', '3-1', 'event', 'failed');
       return { first, next: await next };
     });
@@ -259,9 +253,9 @@ describe('XREAD BLOCK and XREADGROUP BLOCK beside redis-server', () => {
       const base = await blocked(writer, port);
       const got: unknown[] = [];
       const a = c1.xreadgroup('GROUP', 'workers', 'alice', 'BLOCK', 0, 'STREAMS', 'xs:jobs', '>').then((r) => got.push(['alice', r]));
-      await until(async () => (await blocked(writer, port)) > base, 'alice to block');
+      await until(async () => (await blocked(writer, port)) > base, 20_000, 'alice to block');
       const b = c2.xreadgroup('GROUP', 'workers', 'bob', 'COUNT', 5, 'BLOCK', 0, 'STREAMS', 'xs:jobs', '>').then((r) => got.push(['bob', r]));
-      await until(async () => (await blocked(writer, port)) > base + 1, 'bob to block');
+      await until(async () => (await blocked(writer, port)) > base + 1, 20_000, 'bob to block');
       // the consumer that blocked is not created until it is served (Redis 7.0)
       const consumersBlocked = (await writer.xinfo('CONSUMERS', 'xs:jobs', 'workers')) as unknown[];
       await writer.xadd('xs:jobs', '5-1', 'job', 'one');
@@ -282,12 +276,12 @@ describe('XREAD BLOCK and XREADGROUP BLOCK beside redis-server', () => {
       await writer.xgroup('CREATE', 'xs:gone', 'g', '$', 'MKSTREAM');
       const base = await blocked(writer, port);
       waiter.xreadgroup('GROUP', 'g', 'ghost', 'BLOCK', 0, 'STREAMS', 'xs:gone', '>').catch(() => undefined);
-      await until(async () => (await blocked(writer, port)) > base, 'the client to block');
+      await until(async () => (await blocked(writer, port)) > base, 20_000, 'the client to block');
       waiter.disconnect();
-      await until(async () => (await blocked(writer, port)) === base, 'the server to see the disconnect');
+      await until(async () => (await blocked(writer, port)) === base, 20_000, 'the server to see the disconnect');
       const live = servers.client(port);
       const next = live.xreadgroup('GROUP', 'g', 'live', 'BLOCK', 0, 'STREAMS', 'xs:gone', '>');
-      await until(async () => (await blocked(writer, port)) > base, 'the live consumer to block');
+      await until(async () => (await blocked(writer, port)) > base, 20_000, 'the live consumer to block');
       await writer.xadd('xs:gone', '1-1', 'f', 'v');
       return { next: await next, summary: await writer.xpending('xs:gone', 'g') };
     });
@@ -303,7 +297,7 @@ describe('XREAD BLOCK and XREADGROUP BLOCK beside redis-server', () => {
         const waiter = servers.client(port);
         const base = await blocked(writer, port);
         const read = waiter.xreadgroup('GROUP', 'g', 'c', 'BLOCK', 0, 'STREAMS', 'xs:del', '>').then(String, errorText);
-        await until(async () => (await blocked(writer, port)) > base, 'the client to block');
+        await until(async () => (await blocked(writer, port)) > base, 20_000, 'the client to block');
         await remove();
         out.push(await read);
       }

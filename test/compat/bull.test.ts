@@ -9,6 +9,7 @@ import Bull from 'bull';
 import { describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/hash.js';
 import { besideRedis } from './lib/beside-redis.js';
+import { until } from '../reliability/lib.js';
 
 const { ports, client } = besideRedis(['--shards', '2']);
 const NAME = 'mail';
@@ -16,14 +17,6 @@ const NAME = 'mail';
 interface Data {
   name: string;
   n: number;
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 async function story(port: number) {
@@ -57,11 +50,15 @@ async function story(port: number) {
     if (job.data.name === 'broken') throw new Error('always fails');
     return { doubled: job.data.n * 2 };
   });
-  await until(async () => {
-    const c = await queue.getJobCounts();
-    return c.completed === 6 && c.failed === 1;
-  }, 'every job to finish');
-  await until(async () => completedEvents.length === 6 && failedEvents.length === 1, 'the global events');
+  await until(
+    async () => {
+      const c = await queue.getJobCounts();
+      return c.completed === 6 && c.failed === 1;
+    },
+    60_000,
+    'every job to finish',
+  );
+  await until(async () => completedEvents.length === 6 && failedEvents.length === 1, 60_000, 'the global events');
 
   const returned: Record<string, unknown> = {};
   const attempts: Record<string, number> = {};

@@ -11,6 +11,7 @@ import { FlowProducer, Queue, QueueEvents, Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/hash.js';
 import { besideRedis } from './lib/beside-redis.js';
+import { until } from '../reliability/lib.js';
 
 const { ports, client } = besideRedis(['--shards', '2']);
 const NAME = 'mail';
@@ -30,14 +31,6 @@ interface Story {
   childrenValues: unknown[];
   removed: boolean;
   keysLeft: number;
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 async function story(port: number): Promise<Story> {
@@ -95,11 +88,15 @@ async function story(port: number): Promise<Story> {
   const removed = (await queue.getJob(cancelled.id!)) === undefined;
 
   void worker.run();
-  await until(async () => {
-    const c = await queue.getJobCounts('completed', 'failed');
-    return c.completed === 9 && c.failed === 1;
-  }, 'every job to finish');
-  await until(async () => completedEvents.length === 9 && failedEvents.length >= 1, 'the queue events');
+  await until(
+    async () => {
+      const c = await queue.getJobCounts('completed', 'failed');
+      return c.completed === 9 && c.failed === 1;
+    },
+    60_000,
+    'every job to finish',
+  );
+  await until(async () => completedEvents.length === 9 && failedEvents.length >= 1, 60_000, 'the queue events');
 
   const returned: Record<string, unknown> = {};
   const attempts: Record<string, number> = {};

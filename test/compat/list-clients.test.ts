@@ -10,6 +10,7 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type ServiceHandle } from '../../bench/lib/procs.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { until } from '../reliability/lib.js';
 
 let cairn: TestServer;
 let reference: ServiceHandle;
@@ -42,13 +43,6 @@ async function node(port: number): Promise<ReturnType<typeof createClient>> {
 }
 
 /** polls until check passes (a state, not a time); fails after a generous bound */
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * Has a push reached the server and been served or kept? A blocked client is one whose BLPOP the
@@ -110,7 +104,7 @@ for (const server of ['cairn', 'redis'] as const) {
       await pusher.del('wake');
       const before = await blockedClients(pusher, port());
       const popped = waiter.blpop('wake', 0);
-      await until(async () => (await blockedClients(pusher, port())) > before, 'the client to block');
+      await until(async () => (await blockedClients(pusher, port())) > before, 20_000, 'the client to block');
       expect(await pusher.rpush('wake', 'hello')).toBe(1);
       expect(await popped).toEqual(['wake', 'hello']);
       expect(await pusher.exists('wake')).toBe(0);
@@ -132,9 +126,9 @@ for (const server of ['cairn', 'redis'] as const) {
       const base = await blockedClients(pusher, port());
       const got: string[] = [];
       const a = first.brpop('fifo', 0).then((r) => got.push(`first:${r?.[1]}`));
-      await until(async () => (await blockedClients(pusher, port())) > base, 'the first client to block');
+      await until(async () => (await blockedClients(pusher, port())) > base, 20_000, 'the first client to block');
       const b = second.brpop('fifo', 0).then((r) => got.push(`second:${r?.[1]}`));
-      await until(async () => (await blockedClients(pusher, port())) > base + 1, 'the second client to block');
+      await until(async () => (await blockedClients(pusher, port())) > base + 1, 20_000, 'the second client to block');
       // one push of two elements: BRPOP takes from the tail, the first blocked gets the last element
       await pusher.rpush('fifo', 'x', 'y');
       await Promise.all([a, b]);
@@ -148,9 +142,9 @@ for (const server of ['cairn', 'redis'] as const) {
       await pusher.del('gone');
       const base = await blockedClients(pusher, port());
       waiter.blpop('gone', 0).catch(() => undefined);
-      await until(async () => (await blockedClients(pusher, port())) > base, 'the client to block');
+      await until(async () => (await blockedClients(pusher, port())) > base, 20_000, 'the client to block');
       waiter.disconnect();
-      await until(async () => (await blockedClients(pusher, port())) === base, 'the server to see the disconnect');
+      await until(async () => (await blockedClients(pusher, port())) === base, 20_000, 'the server to see the disconnect');
       expect(await pusher.rpush('gone', 'kept')).toBe(1);
       expect(await pusher.llen('gone')).toBe(1);
       expect(await pusher.lrange('gone', 0, -1)).toEqual(['kept']);

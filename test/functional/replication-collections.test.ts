@@ -9,16 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CairnClient, tcpTransport } from '../../src/client/index.js';
 import { HashValue, ListValue, SetValue, ValueType } from '../../src/engine/collections/index.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { until } from '../reliability/lib.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const _sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let primary: TestServer;
 let replica: TestServer;
@@ -101,7 +94,7 @@ describe('replication of collections', () => {
     expect(pc.hot).toBeLessThan(pc.total);
 
     replica = await startServer({ args: ['--shards', '3', '--replica-of', `127.0.0.1:${primary.port}`] });
-    await until('the replica equal to the primary after the full copy', same);
+    await until(same, 30_000, 'the replica equal to the primary after the full copy');
 
     const pr = new Redis({ host: '127.0.0.1', port: primary.respPort });
     const rr = new Redis({ host: '127.0.0.1', port: replica.respPort });
@@ -117,7 +110,7 @@ describe('replication of collections', () => {
     await p.set('h1', hash(2, 'changed').encode(), { type: ValueType.HASH });
     await p.del('h2');
     await p.expireAt('tags', expiresAt + 1000);
-    await until('the replica equal to the primary after the events', same);
+    await until(same, 30_000, 'the replica equal to the primary after the events');
     expect(await rr.type('later')).toBe('hash');
     expect(await rr.type('plain')).toBe('set');
     expect(await rr.type('h2')).toBe('none');
@@ -137,7 +130,7 @@ describe('replication of collections', () => {
     await pr.xgroup('CREATE', 'log', 'readers', '0');
     await pr.xreadgroup('GROUP', 'readers', 'r1', 'COUNT', '1', 'STREAMS', 'log', '>');
     await pr.hset('later', 'added', 'by HSET');
-    await until('the replica equal to the primary after the type commands', same);
+    await until(same, 30_000, 'the replica equal to the primary after the type commands');
     expect(await rr.zrange('board', 0, -1, 'WITHSCORES')).toEqual(await pr.zrange('board', 0, -1, 'WITHSCORES'));
     expect(await rr.type('log')).toBe('stream');
     expect(await rr.xrange('log', '-', '+')).toEqual(await pr.xrange('log', '-', '+'));
