@@ -24,6 +24,7 @@ export interface ServerConfig {
   password: string | null;
   maxValueSize: number;
   maxItemSize: number;
+  chunkMembers: number;
   /** ms a Lua script may run before it is stopped (Redis' busy-reply-threshold, formerly lua-time-limit; 0: never) */
   busyReplyThreshold: number;
   idle: number;
@@ -116,6 +117,13 @@ export const SETTINGS: Setting[] = [
     kind: 'size',
     help: "values larger than this live on disk only; memcached's item size limit (memcached -I)",
     default: () => 1024 * 1024,
+  },
+  {
+    key: 'chunkMembers',
+    flag: 'chunk-members',
+    kind: 'int',
+    help: 'members per disk chunk of a large hash, set or sorted set (one of at least 4x this many is stored in chunks)',
+    default: () => 256,
   },
   {
     key: 'busyReplyThreshold',
@@ -376,6 +384,7 @@ function checkLimits(c: ServerConfig, given: Set<keyof ServerConfig>): void {
     throw new CairnError(ErrorCode.BAD_ARGUMENT, what);
   };
   if (c.maxValueSize > MAX_VALUE) refuse(`--max-value-size ${c.maxValueSize} is over the largest value cairn (and Redis) can hold, 512mb`);
+  if (c.chunkMembers < 1) refuse(`--chunk-members must be at least 1, got ${c.chunkMembers}`);
   if (c.maxItemSize > c.maxValueSize) {
     if (!given.has('maxItemSize')) c.maxItemSize = c.maxValueSize;
     else refuse(`--max-item-size ${c.maxItemSize} is larger than --max-value-size ${c.maxValueSize}: no value could be that large`);

@@ -7,15 +7,28 @@ import type { Collection } from '../engine/collections/types.js';
 import { WRONG_TYPE } from '../store/types.js';
 import { Fault, fail, type CommandContext, type Failure } from './types.js';
 
-/** the collection to read; null when the key is absent; WRONG_TYPE when it holds another type */
-export function readable<T extends Collection>(ctx: CommandContext, key: Uint8Array, type: number): T | null | Failure {
-  const c = ctx.store.readCollection<T>(key, type);
+/**
+ * the collection to read; null when the key is absent; WRONG_TYPE when it holds another type.
+ * `members`: the command reads only these members and the size (a large cold collection is then read
+ * in part: src/store/types.ts).
+ */
+export function readable<T extends Collection>(ctx: CommandContext, key: Uint8Array, type: number, members?: readonly string[]): T | null | Failure {
+  const c = ctx.store.readCollection<T>(key, type, members);
   return c === WRONG_TYPE ? fail(Fault.WRONG_TYPE) : c;
 }
 
-/** the collection to change; with `create`, an absent key gets a new empty one (call `changed` after) */
-export function writable<T extends Collection>(ctx: CommandContext, key: Uint8Array, type: number, create?: () => T): T | null | Failure {
-  const c = ctx.store.writeCollection<T>(key, type, create);
+/**
+ * the collection to change; with `create`, an absent key gets a new empty one (call `changed` after).
+ * `members`: the command reads and changes only these members (see readable).
+ */
+export function writable<T extends Collection>(
+  ctx: CommandContext,
+  key: Uint8Array,
+  type: number,
+  create?: () => T,
+  members?: readonly string[],
+): T | null | Failure {
+  const c = ctx.store.writeCollection<T>(key, type, create, members);
   return c === WRONG_TYPE ? fail(Fault.WRONG_TYPE) : c;
 }
 

@@ -23,8 +23,18 @@ export const INCREMENT_NAN_OR_INFINITY = new Failure(Fault.BAD_ARGUMENT, 'value 
 
 const newHash = (): HashValue => new HashValue();
 
-function read(ctx: CommandContext, key: Uint8Array): HashValue | null | Failure {
-  return readable<HashValue>(ctx, key, ValueType.HASH);
+/** `fields`: the command reads only these fields and the size (see readable) */
+function read(ctx: CommandContext, key: Uint8Array, fields?: readonly string[]): HashValue | null | Failure {
+  return readable<HashValue>(ctx, key, ValueType.HASH, fields);
+}
+
+const NO_FIELDS: readonly string[] = [];
+
+/** the fields of HSET's alternating fields and values */
+function fieldsOf(pairs: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < pairs.length; i += 2) out.push(pairs[i]);
+  return out;
 }
 
 /** after a change, or a refusal that leaves a hash created for it empty (the store drops it then) */
@@ -34,7 +44,7 @@ function settle(ctx: CommandContext, key: Uint8Array, h: HashValue, result: unkn
 
 /** HSET / HMSET: fields and values alternating (an even, non-zero count); how many fields were new */
 export function hset(ctx: CommandContext, key: Uint8Array, pairs: readonly string[]): number | Failure {
-  const h = writable(ctx, key, ValueType.HASH, newHash);
+  const h = writable(ctx, key, ValueType.HASH, newHash, fieldsOf(pairs));
   if (h instanceof Failure || h === null) return h ?? 0;
   let added = 0;
   for (let i = 0; i + 1 < pairs.length; i += 2) if (h.set(pairs[i], pairs[i + 1])) added++;
@@ -44,7 +54,7 @@ export function hset(ctx: CommandContext, key: Uint8Array, pairs: readonly strin
 
 /** HSETNX: true when the field was set (it did not exist) */
 export function hsetnx(ctx: CommandContext, key: Uint8Array, field: string, value: string): boolean | Failure {
-  const h = writable(ctx, key, ValueType.HASH, newHash);
+  const h = writable(ctx, key, ValueType.HASH, newHash, [field]);
   if (h instanceof Failure || h === null) return h ?? false;
   if (h.has(field)) return false;
   h.set(field, value);
@@ -53,13 +63,13 @@ export function hsetnx(ctx: CommandContext, key: Uint8Array, field: string, valu
 }
 
 export function hget(ctx: CommandContext, key: Uint8Array, field: string): string | null | Failure {
-  const h = read(ctx, key);
+  const h = read(ctx, key, [field]);
   if (h instanceof Failure || h === null) return h;
   return h.get(field) ?? null;
 }
 
 export function hmget(ctx: CommandContext, key: Uint8Array, fields: readonly string[]): (string | null)[] | Failure {
-  const h = read(ctx, key);
+  const h = read(ctx, key, fields);
   if (h instanceof Failure) return h;
   return fields.map((f) => (h === null ? null : (h.get(f) ?? null)));
 }
@@ -82,7 +92,7 @@ export function hgetall(ctx: CommandContext, key: Uint8Array, part: 'all' | 'fie
 
 /** HDEL: how many of the fields existed (the key goes when the last one does) */
 export function hdel(ctx: CommandContext, key: Uint8Array, fields: readonly string[]): number | Failure {
-  const h = writable<HashValue>(ctx, key, ValueType.HASH);
+  const h = writable<HashValue>(ctx, key, ValueType.HASH, undefined, fields);
   if (h instanceof Failure || h === null) return h ?? 0;
   let removed = 0;
   for (const f of fields) if (h.delete(f)) removed++;
@@ -91,27 +101,27 @@ export function hdel(ctx: CommandContext, key: Uint8Array, fields: readonly stri
 }
 
 export function hexists(ctx: CommandContext, key: Uint8Array, field: string): boolean | Failure {
-  const h = read(ctx, key);
+  const h = read(ctx, key, [field]);
   if (h instanceof Failure || h === null) return h ?? false;
   return h.has(field);
 }
 
 export function hlen(ctx: CommandContext, key: Uint8Array): number | Failure {
-  const h = read(ctx, key);
+  const h = read(ctx, key, NO_FIELDS);
   if (h instanceof Failure || h === null) return h ?? 0;
   return h.size;
 }
 
 /** HSTRLEN: the value's length in bytes, 0 for a missing field or key */
 export function hstrlen(ctx: CommandContext, key: Uint8Array, field: string): number | Failure {
-  const h = read(ctx, key);
+  const h = read(ctx, key, [field]);
   if (h instanceof Failure || h === null) return h ?? 0;
   return h.get(field)?.length ?? 0;
 }
 
 /** HINCRBY (signed i64; a missing field starts at 0): the new value */
 export function hincrby(ctx: CommandContext, key: Uint8Array, field: string, delta: bigint): bigint | Failure {
-  const h = writable(ctx, key, ValueType.HASH, newHash);
+  const h = writable(ctx, key, ValueType.HASH, newHash, [field]);
   if (h instanceof Failure || h === null) return h ?? fail(Fault.INTERNAL);
   let result: bigint | Failure;
   const old = h.get(field);
@@ -136,7 +146,7 @@ export function hincrby(ctx: CommandContext, key: Uint8Array, field: string, del
 export function hincrbyfloat(ctx: CommandContext, key: Uint8Array, field: string, incr: ParsedFloat): string | Failure {
   if (incr === null) return fail(Fault.NOT_FLOAT);
   if (typeof incr === 'string') return INCREMENT_NAN_OR_INFINITY;
-  const h = writable(ctx, key, ValueType.HASH, newHash);
+  const h = writable(ctx, key, ValueType.HASH, newHash, [field]);
   if (h instanceof Failure || h === null) return h ?? fail(Fault.INTERNAL);
   let result: string | Failure;
   const old = h.get(field);

@@ -13,8 +13,9 @@ import { Failure, type CommandContext } from './types.js';
 
 const newSet = (): SetValue => new SetValue();
 
-function read(ctx: CommandContext, key: Uint8Array): SetValue | null | Failure {
-  return readable<SetValue>(ctx, key, ValueType.SET);
+/** `members`: the command reads only these members and the size (see readable) */
+function read(ctx: CommandContext, key: Uint8Array, members?: readonly string[]): SetValue | null | Failure {
+  return readable<SetValue>(ctx, key, ValueType.SET, members);
 }
 
 function all(s: SetValue): string[] {
@@ -25,7 +26,7 @@ function all(s: SetValue): string[] {
 
 /** SADD: how many members were new */
 export function sadd(ctx: CommandContext, key: Uint8Array, members: readonly string[]): number | Failure {
-  const s = writable(ctx, key, ValueType.SET, newSet);
+  const s = writable(ctx, key, ValueType.SET, newSet, members);
   if (s instanceof Failure || s === null) return s ?? 0;
   let added = 0;
   for (const m of members) if (s.add(m)) added++;
@@ -35,7 +36,7 @@ export function sadd(ctx: CommandContext, key: Uint8Array, members: readonly str
 
 /** SREM: how many of the members were there (the key goes with the last one) */
 export function srem(ctx: CommandContext, key: Uint8Array, members: readonly string[]): number | Failure {
-  const s = writable<SetValue>(ctx, key, ValueType.SET);
+  const s = writable<SetValue>(ctx, key, ValueType.SET, undefined, members);
   if (s instanceof Failure || s === null) return s ?? 0;
   let removed = 0;
   for (const m of members) if (s.delete(m)) removed++;
@@ -50,19 +51,19 @@ export function smembers(ctx: CommandContext, key: Uint8Array): string[] | Failu
 }
 
 export function sismember(ctx: CommandContext, key: Uint8Array, m: string): boolean | Failure {
-  const s = read(ctx, key);
+  const s = read(ctx, key, [m]);
   if (s instanceof Failure || s === null) return s ?? false;
   return s.has(m);
 }
 
 export function smismember(ctx: CommandContext, key: Uint8Array, members: readonly string[]): boolean[] | Failure {
-  const s = read(ctx, key);
+  const s = read(ctx, key, members);
   if (s instanceof Failure) return s;
   return members.map((m) => s?.has(m) === true);
 }
 
 export function scard(ctx: CommandContext, key: Uint8Array): number | Failure {
-  const s = read(ctx, key);
+  const s = read(ctx, key, []);
   if (s instanceof Failure || s === null) return s ?? 0;
   return s.size;
 }

@@ -200,8 +200,9 @@ export interface ZEntries {
 
 const NAN_SCORE = new Failure(Fault.BAD_ARGUMENT, 'resulting score is not a number (NaN)');
 
-function zsetOf(ctx: CommandContext, key: Uint8Array): ZSetValue | null | Failure {
-  return readable<ZSetValue>(ctx, key, ValueType.ZSET);
+/** `members`: the command reads only these members and the size (see readable) */
+function zsetOf(ctx: CommandContext, key: Uint8Array, members?: readonly string[]): ZSetValue | null | Failure {
+  return readable<ZSetValue>(ctx, key, ValueType.ZSET, members);
 }
 
 function entriesOf(nodes: Iterable<ZNode>): ZEntries {
@@ -235,7 +236,7 @@ export interface ZAddResult {
 /** ZADD / ZINCRBY: the pairs in order, as Redis' zsetAdd; a NaN sum fails after the pairs before it */
 export function zadd(ctx: CommandContext, key: Uint8Array, o: ZAddOptions, scores: readonly number[], members: readonly string[]): ZAddResult | Failure {
   const result: ZAddResult = { added: 0, updated: 0, processed: 0, score: 0 };
-  const found = writable<ZSetValue>(ctx, key, ValueType.ZSET);
+  const found = writable<ZSetValue>(ctx, key, ValueType.ZSET, undefined, members);
   if (isFailure(found)) return found;
   let z = found;
   let touched = false;
@@ -281,7 +282,7 @@ export function zadd(ctx: CommandContext, key: Uint8Array, o: ZAddOptions, score
 
 /** ZREM: members removed */
 export function zrem(ctx: CommandContext, key: Uint8Array, members: readonly string[]): number | Failure {
-  const z = writable<ZSetValue>(ctx, key, ValueType.ZSET);
+  const z = writable<ZSetValue>(ctx, key, ValueType.ZSET, undefined, members);
   if (z === null || isFailure(z)) return z ?? 0;
   let n = 0;
   for (const m of members) if (z.delete(m)) n++;
@@ -290,19 +291,19 @@ export function zrem(ctx: CommandContext, key: Uint8Array, members: readonly str
 }
 
 export function zscore(ctx: CommandContext, key: Uint8Array, m: string): number | null | Failure {
-  const z = zsetOf(ctx, key);
+  const z = zsetOf(ctx, key, [m]);
   if (z === null || isFailure(z)) return z;
   return z.score(m) ?? null;
 }
 
 export function zmscore(ctx: CommandContext, key: Uint8Array, members: readonly string[]): (number | null)[] | Failure {
-  const z = zsetOf(ctx, key);
+  const z = zsetOf(ctx, key, members);
   if (isFailure(z)) return z;
   return members.map((m) => (z === null ? null : (z.score(m) ?? null)));
 }
 
 export function zcard(ctx: CommandContext, key: Uint8Array): number | Failure {
-  const z = zsetOf(ctx, key);
+  const z = zsetOf(ctx, key, []);
   if (z === null || isFailure(z)) return z ?? 0;
   return z.size;
 }

@@ -860,10 +860,13 @@ export class Engine {
     }
   }
 
-  /** Note the entry about to be rewritten (see replacedCleanRef); true if it was clean. */
+  /**
+   * Note the entry about to be rewritten (see replacedCleanRef); true if it was a clean string (a
+   * collection's disk record is not its stub, so its length and chunks are not known from memory).
+   */
   private noteReplaced(ref: number): boolean {
     this.replacedCleanRef = -1;
-    if ((this.m[ref] & DIRTY) !== 0) return false;
+    if ((this.m[ref] & DIRTY) !== 0 || typeOf(this.m, ref) !== 0) return false;
     this.replacedExpiry = expOf(this.m, ref);
     this.replacedLength = valLen(this.m, ref);
     return true;

@@ -67,6 +67,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       writebackMaxBytes: config.writebackMaxBytes,
       maxValueSize: config.maxValueSize,
       maxItemSize: config.maxItemSize,
+      chunkMembers: config.chunkMembers,
       scriptTimeLimitMs: config.busyReplyThreshold,
       idleMs: config.idle,
       eviction: config.eviction,

@@ -10,6 +10,8 @@ export interface StoreSettings {
   writebackMaxBytes?: number;
   maxValueSize?: number;
   maxItemSize?: number;
+  /** members per disk chunk of a large collection (TieredShardStoreOptions.chunkMembers) */
+  chunkMembers?: number;
   /** a Lua script running longer is stopped (ms, 0: never; --busy-reply-threshold) */
   scriptTimeLimitMs?: number;
   idleMs?: number;

@@ -10,20 +10,24 @@
  * access position are removed with it, in the same batch.
  */
 import { KeyEvent } from '../events/codes.js';
+import { headBytes, headChunks } from '../engine/collections/chunks.js';
 import {
   accessKey,
   checkRecord,
+  chunkKey,
   encodeRecord,
   expiryKey,
-  HEADER_SIZE,
   META_KEY,
   recordBytes,
   recordCas,
+  recordChunked,
+  recordChunks,
   recordExpiresAt,
   recordFlags,
   recordSeq,
   recordType,
   recordValue,
+  recordValueLength,
   writeRecordHeader,
 } from './format.js';
 import { type DirtyOp, type Op, OP_DEL, OP_DIRTY, OP_DROP, OP_EXPIRE_DUE, OP_PUT, PRIOR_NONE, PRIOR_UNKNOWN, type PutOp } from './ops.js';
@@ -65,6 +69,8 @@ export interface BatchEvent {
 }
 
 const ZERO = Buffer.alloc(0);
+/** a rewrite of a record in chunks that leaves its chunks as they are */
+const KEEP_CHUNKS: ReadonlyMap<number, Buffer> = new Map();
 
 export function overColdLimits(rules: BatchRules, items: number, bytes: number): boolean {
   return (rules.coldMaxItems > 0 && items > rules.coldMaxItems) || (rules.coldMaxBytes > 0 && bytes > rules.coldMaxBytes);
@@ -85,11 +91,12 @@ export class BatchBuilder {
   /** expirations and drops to announce once the batch commits (null: nobody listens) */
   readonly events: BatchEvent[] | null;
 
-  // The record the current op replaces: its value length (-1: none), expiry and access position
-  // (-1: not known, only when the access index is not kept).
+  // The record the current op replaces: its value length (-1: none), expiry, access position
+  // (-1: not known, only when the access index is not kept) and chunk records.
   private oldLen = -1;
   private oldExpiry = 0;
   private oldSeq = -1;
+  private oldChunks = 0;
 
   constructor(
     private readonly sink: BatchSink,
@@ -116,20 +123,23 @@ export class BatchBuilder {
     let raw: Buffer | undefined;
     if (op.prior === PRIOR_UNKNOWN) {
       raw = old !== undefined && checkRecord(old) ? old : undefined;
-      this.oldLen = raw ? raw.length - HEADER_SIZE : -1;
+      this.oldLen = raw ? recordValueLength(raw) : -1;
       this.oldExpiry = raw ? recordExpiresAt(raw) : 0;
       this.oldSeq = raw ? recordSeq(raw) : -1;
+      this.oldChunks = raw ? recordChunks(raw) : 0;
     } else {
+      // known from memory: a string's record (a collection's is always read, for its chunks)
       this.oldLen = op.prior === PRIOR_NONE ? -1 : op.prior;
       this.oldExpiry = op.prior === PRIOR_NONE ? 0 : op.priorExpiry;
       this.oldSeq = -1;
+      this.oldChunks = 0;
     }
     const onDisk = this.oldLen >= 0;
     switch (op.kind) {
       case OP_DIRTY:
         return this.snapshot(op, dkey, onDisk);
       case OP_PUT:
-        this.put(op.key, dkey, op.value, op.flags, op.expiresAt, op.cas, op.record, op.type);
+        this.put(op.key, dkey, op.value, op.flags, op.expiresAt, op.cas, op.record, op.type, op.chunks, op.partial);
         return null;
       case OP_DEL:
         if (onDisk) this.removeOld(op.key, dkey);
@@ -148,8 +158,9 @@ export class BatchBuilder {
         if (!overColdLimits(this.rules, this.items, this.bytes)) return null;
         if (this.hot.holds(op.key)) {
           // In memory, so recently used: move it to the young end instead of dropping it (a clean
-          // hot entry relies on its disk copy).
-          this.put(op.key, dkey, recordValue(raw), recordFlags(raw), recordExpiresAt(raw), recordCas(raw), null, recordType(raw));
+          // hot entry relies on its disk copy). Its chunks, if any, stay as they are.
+          const chunks = recordChunked(raw) ? KEEP_CHUNKS : null;
+          this.put(op.key, dkey, recordValue(raw), recordFlags(raw), recordExpiresAt(raw), recordCas(raw), null, recordType(raw), chunks, true);
         } else {
           this.removeOld(op.key, dkey);
           this.dropped++;
@@ -176,28 +187,60 @@ export class BatchBuilder {
     snap.priorExpiry = op.priorExpiry;
     snap.since = op.since;
     snap.bytes = op.bytes;
-    this.put(snap.key, dkey, snap.value, snap.flags, snap.expiresAt, snap.cas, snap.record, snap.type);
+    this.put(snap.key, dkey, snap.value, snap.flags, snap.expiresAt, snap.cas, snap.record, snap.type, snap.chunks, snap.partial);
     this.snapshots.push(snap);
     return snap;
   }
 
-  private put(key: Buffer, dkey: Buffer, value: Buffer, flags: number, expiresAt: number, cas: number, record: Buffer | null = null, type = 0): void {
+  /**
+   * Writes a data record. `chunks`: for a collection stored in chunks (`value` its head), the chunk
+   * records to write; with `partial` the others stay, else those past the new count go too. Without
+   * chunks, any chunks of the record it replaces go.
+   */
+  private put(
+    key: Buffer,
+    dkey: Buffer,
+    value: Buffer,
+    flags: number,
+    expiresAt: number,
+    cas: number,
+    record: Buffer | null,
+    type: number,
+    chunks: ReadonlyMap<number, Buffer> | null,
+    partial: boolean,
+  ): void {
     const seq = ++this.accessSeq;
     const indexAccess = this.rules.indexAccess;
-    this.put0(dkey, record !== null ? writeRecordHeader(record, flags, expiresAt, cas, seq, type) : encodeRecord(value, flags, expiresAt, cas, seq, type));
+    const chunked = chunks !== null;
+    this.put0(
+      dkey,
+      record !== null ? writeRecordHeader(record, flags, expiresAt, cas, seq, type) : encodeRecord(value, flags, expiresAt, cas, seq, type, chunked),
+    );
     if (indexAccess) this.put0(accessKey(seq, key), ZERO);
     if (expiresAt !== 0) this.put0(expiryKey(expiresAt, key), ZERO);
+    let length = value.length;
+    if (chunked) {
+      length += headBytes(value);
+      for (const [n, bytes] of chunks) this.put0(chunkKey(key, n), bytes);
+      if (!partial) this.dropChunks(key, headChunks(value));
+    } else this.dropChunks(key, 0);
     if (this.oldLen >= 0) {
       if (indexAccess) this.del(accessKey(this.oldSeq, key));
       if (this.oldExpiry !== 0 && this.oldExpiry !== expiresAt) this.del(expiryKey(this.oldExpiry, key));
-      this.bytes += value.length - this.oldLen;
+      this.bytes += length - this.oldLen;
     } else {
       this.items++;
-      this.bytes += recordBytes(key.length, value.length);
+      this.bytes += recordBytes(key.length, length);
     }
   }
 
+  /** removes the replaced record's chunks from `from` on */
+  private dropChunks(key: Buffer, from: number): void {
+    for (let n = from; n < this.oldChunks; n++) this.del(chunkKey(key, n));
+  }
+
   private removeOld(key: Buffer, dkey: Buffer): void {
+    this.dropChunks(key, 0);
     this.del(dkey);
     if (this.rules.indexAccess) this.del(accessKey(this.oldSeq, key));
     if (this.oldExpiry !== 0) this.del(expiryKey(this.oldExpiry, key));

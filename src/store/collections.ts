@@ -7,8 +7,40 @@
  */
 import type { Collection } from '../engine/collections/types.js';
 
+/**
+ * For a collection in memory that is stored in chunks (src/engine/collections/chunks.ts): the chunk
+ * count its writes build on, and which chunks changed since they were last written. Changes are
+ * numbered by a store-wide generation; a write that commits clears the changes it carried (those up
+ * to its generation), so a write that fails leaves them to the next one.
+ */
+export class ChunkTracker {
+  /** each chunk's record bytes as last written (their sum is the head's byte count) */
+  readonly sizes: Float64Array;
+  /** changed chunks and the generation of their last change */
+  readonly dirty = new Map<number, number>();
+  /** the generation from which every chunk must be written (0: none) */
+  all = 0;
+  constructor(readonly n: number) {
+    this.sizes = new Float64Array(n);
+  }
+
+  /** forgets the changes a committed write of generation `gen` carried */
+  written(gen: number): void {
+    if (this.all !== 0 && this.all <= gen) this.all = 0;
+    for (const [c, g] of this.dirty) if (g <= gen) this.dirty.delete(c);
+  }
+
+  bytes(): number {
+    let sum = 0;
+    for (let c = 0; c < this.n; c++) sum += this.sizes[c];
+    return sum;
+  }
+}
+
 export class CollectionRegistry {
   private readonly slots: (Collection | undefined)[] = [];
+  /** the chunk tracker of each slot's collection, when it is stored in chunks */
+  private readonly trackers: (ChunkTracker | null)[] = [];
   /** bytes charged to the engine for each slot's structure */
   private readonly charged: number[] = [];
   private readonly free: number[] = [];
@@ -19,6 +51,7 @@ export class CollectionRegistry {
     const h = this.free.length > 0 ? this.free.pop()! : this.slots.length;
     this.slots[h] = obj;
     this.charged[h] = 0;
+    this.trackers[h] = null;
     this.handle.writeUInt32LE(h, 0);
     return this.handle;
   }
@@ -30,6 +63,14 @@ export class CollectionRegistry {
 
   get(h: number): Collection | undefined {
     return this.slots[h];
+  }
+
+  tracker(h: number): ChunkTracker | null {
+    return this.trackers[h] ?? null;
+  }
+
+  setTracker(h: number, t: ChunkTracker | null): void {
+    this.trackers[h] = t;
   }
 
   /** the change in bytes since the structure was last charged, now recorded as charged */
@@ -47,6 +88,7 @@ export class CollectionRegistry {
     const bytes = this.charged[h];
     this.slots[h] = undefined;
     this.charged[h] = 0;
+    this.trackers[h] = null;
     this.free.push(h);
     return bytes;
   }
@@ -54,6 +96,7 @@ export class CollectionRegistry {
   clear(): void {
     this.slots.length = 0;
     this.charged.length = 0;
+    this.trackers.length = 0;
     this.free.length = 0;
   }
 

@@ -5,6 +5,7 @@
  *   0x00 "meta"                      -> meta record (format version, shard, CAS and access-order high
  *                                       water marks, cold item and byte counts)
  *   'a' u64be(seq)       key         -> empty: access-order index, oldest first (cold limits)
+ *   'c' u32be(keylen) key u32be(n) -> one chunk of a large collection (see below)
  *   'd'                  key         -> header (32 bytes) + value: the data record
  *   'e' u64be(expiresAt) key         -> empty: expiry index, soonest first (only keys with a TTL)
  *
@@ -16,10 +17,13 @@
  * See docs/storage.md.
  */
 
+import { headBytes, headChunks } from '../engine/collections/chunks.js';
+
 export const FORMAT_VERSION = 1;
 
 export const PREFIX_META = 0x00;
 export const PREFIX_ACCESS = 0x61; // 'a'
+export const PREFIX_CHUNK = 0x63; // 'c'
 export const PREFIX_DATA = 0x64; // 'd'
 export const PREFIX_EXPIRY = 0x65; // 'e'
 
@@ -31,6 +35,8 @@ export const DATA_END = Buffer.from([PREFIX_DATA + 1]);
 export const EXPIRY_START = Buffer.from([PREFIX_EXPIRY]);
 export const ACCESS_START = Buffer.from([PREFIX_ACCESS]);
 export const ACCESS_END = Buffer.from([PREFIX_ACCESS + 1]);
+export const CHUNK_START = Buffer.from([PREFIX_CHUNK]);
+export const CHUNK_END = Buffer.from([PREFIX_CHUNK + 1]);
 
 /**
  * Data record header, 32 bytes, little-endian:
@@ -38,9 +44,15 @@ export const ACCESS_END = Buffer.from([PREFIX_ACCESS + 1]);
  * `type` is the value's ValueType (src/engine/collections): 0 for a string (0 in records written
  * before collections existed), else the value is the collection's encode() bytes.
  * `seq` is the record's position in the access-order index ('a' range).
+ *
+ * A large hash, set or sorted set is stored in chunks (src/engine/collections/chunks.ts): its data
+ * record has version 2 and its value is the chunks' head (member count, chunk count, chunk bytes);
+ * chunk i is the 'c' record of the key and i. A batch that rewrites or removes such a record reads
+ * it first, as for the index entries, and removes the chunks the new record does not keep.
  */
 export const HEADER_SIZE = 32;
 const RECORD_VERSION = 1;
+const RECORD_VERSION_CHUNKED = 2;
 
 export interface RecordHeader {
   flags: number;
@@ -90,15 +102,31 @@ export function parseOrderedKey(k: Buffer): { n: number; key: Buffer } {
   return { n: k.readUInt32BE(1) * TWO32 + k.readUInt32BE(5), key: k.subarray(9) };
 }
 
-export function encodeRecord(value: Uint8Array, flags: number, expiresAt: number, cas: number, seq: number, type = 0): Buffer {
+/** the key of chunk `n` of a collection stored in chunks */
+export function chunkKey(key: Uint8Array, n: number): Buffer {
+  const out = Buffer.allocUnsafe(key.length + 9);
+  out[0] = PREFIX_CHUNK;
+  out.writeUInt32BE(key.length, 1);
+  out.set(key, 5);
+  out.writeUInt32BE(n, 5 + key.length);
+  return out;
+}
+
+/** the collection key and chunk number of a chunk record's key */
+export function parseChunkKey(k: Buffer): { key: Buffer; n: number } {
+  const len = k.readUInt32BE(1);
+  return { key: k.subarray(5, 5 + len), n: k.readUInt32BE(5 + len) };
+}
+
+export function encodeRecord(value: Uint8Array, flags: number, expiresAt: number, cas: number, seq: number, type = 0, chunked = false): Buffer {
   const out = Buffer.allocUnsafe(HEADER_SIZE + value.length);
   out.set(value, HEADER_SIZE);
-  return writeRecordHeader(out, flags, expiresAt, cas, seq, type);
+  return writeRecordHeader(out, flags, expiresAt, cas, seq, type, chunked);
 }
 
 /** Fills in the header of a record whose value is already at HEADER_SIZE; returns the record. */
-export function writeRecordHeader(out: Buffer, flags: number, expiresAt: number, cas: number, seq: number, type = 0): Buffer {
-  out[0] = RECORD_VERSION;
+export function writeRecordHeader(out: Buffer, flags: number, expiresAt: number, cas: number, seq: number, type = 0, chunked = false): Buffer {
+  out[0] = chunked ? RECORD_VERSION_CHUNKED : RECORD_VERSION;
   out[1] = type;
   out.writeUInt16LE(0, 2);
   out.writeUInt32LE(flags >>> 0, 4);
@@ -129,7 +157,23 @@ export function recordValue(rec: Buffer): Buffer {
 }
 
 export function checkRecord(rec: Buffer): boolean {
-  return rec.length >= HEADER_SIZE && rec[0] === RECORD_VERSION;
+  return rec.length >= HEADER_SIZE && (rec[0] === RECORD_VERSION || rec[0] === RECORD_VERSION_CHUNKED);
+}
+
+/** Is the record a collection stored in chunks (its value the chunks' head)? */
+export function recordChunked(rec: Buffer): boolean {
+  return rec[0] === RECORD_VERSION_CHUNKED;
+}
+
+/** How many chunk records a data record has (0: its value is all of it). */
+export function recordChunks(rec: Buffer): number {
+  return rec[0] === RECORD_VERSION_CHUNKED ? headChunks(rec, HEADER_SIZE) : 0;
+}
+
+/** The value bytes a data record counts for in the cold tier: its value, and its chunks' if any. */
+export function recordValueLength(rec: Buffer): number {
+  const own = rec.length - HEADER_SIZE;
+  return rec[0] === RECORD_VERSION_CHUNKED ? own + headBytes(rec, HEADER_SIZE) : own;
 }
 
 /**

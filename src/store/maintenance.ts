@@ -5,6 +5,7 @@
  * rebuilt or cleared to match the configuration, and verifyDisk, the check of the disk tier against
  * its bookkeeping.
  */
+import { chunkSize, decodeHead } from '../engine/collections/chunks.js';
 import type { Engine } from '../engine/index.js';
 import { overColdLimits } from './batch.js';
 import { type ShardDisk, yieldToLoop } from './disk.js';
@@ -18,12 +19,18 @@ import {
   EXPIRY_START,
   expiryBound,
   expiryKey,
-  HEADER_SIZE,
+  CHUNK_END,
+  CHUNK_START,
   META_KEY,
+  parseChunkKey,
   parseOrderedKey,
   recordBytes,
   recordExpiresAt,
+  recordChunked,
   recordSeq,
+  recordType,
+  recordValue,
+  recordValueLength,
 } from './format.js';
 import { dropOp, expireDueOp } from './ops.js';
 import type { StoreSettings } from './options.js';
@@ -171,16 +178,28 @@ export class Maintenance {
     let bytes = 0;
     const expiries = new Set<string>();
     const positions = new Set<string>();
+    /** the collections stored in chunks: what their heads say, less what their chunk records hold */
+    const chunked = new Map<string, { type: number; chunks: number; size: number; bytes: number }>();
     for await (const [k, rec] of db.iterator({ gte: DATA_START, lt: DATA_END })) {
       if (!checkRecord(rec)) fail(`unreadable record for ${k.subarray(1).toString('latin1')}`);
       const key = k.subarray(1);
       items++;
-      bytes += recordBytes(key.length, rec.length - HEADER_SIZE);
+      bytes += recordBytes(key.length, recordValueLength(rec));
       const exp = recordExpiresAt(rec);
       if (exp !== 0) expiries.add(expiryKey(exp, key).toString('latin1'));
       positions.add(accessKey(recordSeq(rec), key).toString('latin1'));
+      if (recordChunked(rec)) chunked.set(key.toString('latin1'), { type: recordType(rec), ...decodeHead(recordValue(rec)) });
     }
     if (items !== disk.items || bytes !== disk.bytes) fail(`${items} records of ${bytes} bytes on disk, bookkeeping says ${disk.items} of ${disk.bytes}`);
+    for await (const [k, chunk] of db.iterator({ gte: CHUNK_START, lt: CHUNK_END })) {
+      const { key, n } = parseChunkKey(k);
+      const head = chunked.get(key.toString('latin1'));
+      if (head === undefined || n >= head.chunks) fail(`chunk ${n} of ${key.toString('latin1')} without its record`);
+      head!.bytes -= chunk.length;
+      head!.size -= chunkSize(chunk, head!.type);
+    }
+    for (const [key, left] of chunked)
+      if (left.bytes !== 0 || left.size !== 0) fail(`the chunks of ${key} differ from their head by ${left.size} members and ${left.bytes} bytes`);
     const indexed = async (gte: Buffer, lt: Buffer, want: Set<string>, name: string): Promise<void> => {
       let n = 0;
       for await (const k of db.keys({ gte, lt })) {

@@ -50,6 +50,15 @@ export interface PutOp extends OpBase {
    * the batch then fills in the header instead of copying the value a second time.
    */
   record: Buffer | null;
+  /**
+   * A collection stored in chunks (`value` is then the chunks' head): the chunk records this put
+   * writes, by number, or null for a value in one record.
+   */
+  chunks: Map<number, Buffer> | null;
+  /** with chunks: only these chunks changed, the others on disk stay (false: these are all of them) */
+  partial: boolean;
+  /** a snapshot of a collection in memory: its chunk tracker's generation when taken (0: none) */
+  gen: number;
 }
 
 export interface DelOp extends OpBase {
@@ -77,7 +86,52 @@ export function dirtyOp(key: Buffer, prior: number, priorExpiry: number): DirtyO
 }
 
 export function putOp(key: Buffer, value: Buffer, flags: number, expiresAt: number, cas: number, record: Buffer | null = null, type = 0): PutOp {
-  return { kind: OP_PUT, key, prior: PRIOR_UNKNOWN, priorExpiry: 0, since: 0, bytes: 0, value, flags, expiresAt, cas, type, record };
+  return {
+    kind: OP_PUT,
+    key,
+    prior: PRIOR_UNKNOWN,
+    priorExpiry: 0,
+    since: 0,
+    bytes: 0,
+    value,
+    flags,
+    expiresAt,
+    cas,
+    type,
+    record,
+    chunks: null,
+    partial: false,
+    gen: 0,
+  };
+}
+
+/** a put of a collection stored in chunks: its head as the value, and the chunks it writes */
+export function chunkedPutOp(
+  key: Buffer,
+  head: Buffer,
+  flags: number,
+  expiresAt: number,
+  cas: number,
+  type: number,
+  chunks: Map<number, Buffer>,
+  partial: boolean,
+): PutOp {
+  const op = putOp(key, head, flags, expiresAt, cas, null, type);
+  op.chunks = chunks;
+  op.partial = partial;
+  return op;
+}
+
+/**
+ * When a put of some chunks replaces an older put of the same collection's chunks that never
+ * committed, the older one's chunks that the newer does not rewrite must still reach the disk: they
+ * are carried into the newer put (which then writes all chunks if the older one did).
+ */
+export function carryChunks(older: Op, newer: Op): void {
+  if (newer.kind !== OP_PUT || !newer.partial || newer.chunks === null) return;
+  if (older.kind !== OP_PUT || older.chunks === null) return;
+  for (const [n, bytes] of older.chunks) if (!newer.chunks.has(n)) newer.chunks.set(n, bytes);
+  newer.partial = older.partial;
 }
 
 export function delOp(key: Buffer): DelOp {

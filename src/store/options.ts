@@ -3,6 +3,7 @@
  * of the store (src/store/shard-store.ts and the files it is split into) to share.
  */
 import { CairnError, ErrorCode } from '../errors.js';
+import { CHUNK_MEMBERS } from '../engine/collections/chunks.js';
 import type { EvictionName } from '../engine/index.js';
 import type { BatchRules } from './batch.js';
 
@@ -35,6 +36,11 @@ export interface TieredShardStoreOptions {
   maxValueSize?: number;
   /** largest key accepted. Default 65535 bytes (the engine's own limit may be lower). */
   maxKeySize?: number;
+  /**
+   * members per disk chunk of a large hash, set or sorted set; one of at least four times this many
+   * members is stored in chunks (src/engine/collections/chunks.ts). Default 256.
+   */
+  chunkMembers?: number;
   /** an entry unused this long leaves memory (it stays on disk). Default: no idle limit. */
   idleMs?: number;
   /** which entry leaves memory first (docs/eviction.md). Default 'lru'. */
@@ -62,7 +68,7 @@ export interface TieredShardStoreOptions {
 
 /** Counters beyond ShardStats, for tests and benchmarks. */
 export interface StoreIoStats {
-  /** data records read from LevelDB on the read path (getSync calls). */
+  /** records read from LevelDB on the read path (getSync calls: data records and collections' chunks). */
   diskReads: number;
   /** committed LevelDB batches and the ops in them. */
   batches: number;
@@ -87,6 +93,7 @@ export interface StoreSettings extends BatchRules {
   maxItemSize: number;
   maxValueSize: number;
   maxKeySize: number;
+  chunkMembers: number;
   idleMs: number;
   eviction: EvictionName | undefined;
   now: () => number;
@@ -115,6 +122,8 @@ export function storeSettings(opts: TieredShardStoreOptions): StoreSettings {
   const maxItemSize = opts.maxItemSize ?? 1 << 20;
   const coldMaxItems = opts.coldMaxItems ?? 0;
   const coldMaxBytes = opts.coldMaxBytes ?? 0;
+  if (opts.chunkMembers !== undefined && !(Number.isInteger(opts.chunkMembers) && opts.chunkMembers >= 1))
+    throw badArgument(`chunkMembers must be a positive integer, got ${opts.chunkMembers}`);
   return {
     shard,
     dir: opts.dir,
@@ -127,6 +136,7 @@ export function storeSettings(opts: TieredShardStoreOptions): StoreSettings {
     maxItemSize,
     maxValueSize: Math.max(opts.maxValueSize ?? 64 << 20, maxItemSize),
     maxKeySize: opts.maxKeySize ?? 65535,
+    chunkMembers: opts.chunkMembers ?? CHUNK_MEMBERS,
     idleMs: opts.idleMs ?? 0,
     eviction: opts.eviction,
     coldMaxItems,

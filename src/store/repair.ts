@@ -30,7 +30,7 @@ import {
   EXPIRY_START,
   expiryKey,
   FORMAT_VERSION,
-  HEADER_SIZE,
+  recordValueLength,
   META_KEY,
   PREFIX_EXPIRY,
   recordBytes,
@@ -117,7 +117,7 @@ export async function rebuildBookkeeping(
       badRecords++;
     } else {
       items++;
-      bytes += recordBytes(key.length, rec.length - HEADER_SIZE);
+      bytes += recordBytes(key.length, recordValueLength(rec));
       const seq = recordSeq(rec);
       maxSeq = Math.max(maxSeq, seq);
       maxCas = Math.max(maxCas, recordCas(rec));

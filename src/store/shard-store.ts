@@ -38,8 +38,10 @@ import {
 } from '../engine/index.js';
 import type { BatchBuilder } from './batch.js';
 import { type CommitSource, causes, ShardDisk } from './disk.js';
-import { checkRecord, dataKey, HEADER_SIZE, recordCas, recordExpiresAt, recordFlags, recordType, recordValue } from './format.js';
-import { CollectionRegistry } from './collections.js';
+import { checkRecord, dataKey, HEADER_SIZE, recordCas, recordChunked, recordExpiresAt, recordFlags, recordType, recordValue } from './format.js';
+import { type ChunkTracker, CollectionRegistry } from './collections.js';
+import { ChunkedCollections, type PartialRead } from './chunked.js';
+import { chunkable, chunkOf } from '../engine/collections/chunks.js';
 import { decodeCollection } from '../engine/collections/index.js';
 import { Maintenance } from './maintenance.js';
 import { delOp, dirtyOp, expireDueOp, type Op, OP_DEL, OP_PUT, PRIOR_NONE, PRIOR_UNKNOWN, type PutOp, putOp } from './ops.js';
@@ -115,10 +117,20 @@ interface InMemory {
   ref: number;
   restored: boolean;
 }
-/** locate(): the key lives below memory only (too large for it, or no room). */
+/**
+ * locate(): the key lives below memory only (too large for it, or no room). A collection stored in
+ * chunks is read whole only when asked: `entry.value` and belowCollection() read it.
+ */
 interface BelowMemory {
   readonly kind: 'below';
   entry: Entry;
+  chunked: BelowChunks | null;
+}
+/** a collection in chunks below memory: its head record value and the put queued for it, if any */
+interface BelowChunks {
+  head: Buffer;
+  op: PutOp | undefined;
+  obj: Collection | null;
 }
 /**
  * What locate() found. An InMemory result is one object per store, rewritten by every lookup, so a
@@ -149,6 +161,13 @@ export class TieredShardStore implements ShardStore {
    * changes them; collectionChanged writes them to disk and forgets them.
    */
   private readonly belowColls = new Map<string, { obj: Collection; entry: Entry }>();
+  /** Collections in chunks below memory read in part for a command that changes them (collectionChanged writes them). */
+  private readonly partials = new Map<string, PartialRead>();
+  /** the members the last writeCollection of a collection in memory named: its changed chunks */
+  private touching: { k: Buffer; members: readonly string[] } | null = null;
+  private readonly chunked: ChunkedCollections;
+  /** the record readPartial() read and did not use, for the locate() of the same key that follows it */
+  private preread: { key: Buffer; rec: Buffer | undefined } | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
   /** key-event subscribers (the shard worker installs one only while some front listens) */
@@ -173,6 +192,7 @@ export class TieredShardStore implements ShardStore {
     this.dir = s.dir;
     this.durability = s.durability;
     this.disk = disk;
+    this.chunked = new ChunkedCollections(disk, s.chunkMembers);
     const e = new Engine({
       maxMemory: s.maxMemory,
       maxKeySize: s.maxKeySize,
@@ -253,7 +273,13 @@ export class TieredShardStore implements ShardStore {
   private hotPut(key: Buffer, ref: number): PutOp {
     const e = this.engine;
     const type = e.typeOf(ref);
-    if (type !== 0) return putOp(key, this.collectionAt(ref).encode(), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref), null, type);
+    if (type !== 0) {
+      // a collection: in one record, or the chunks that changed (its tracker says which)
+      const h = e.valueU32(ref);
+      const { op, tracker } = this.chunked.put(key, this.collectionAt(ref), this.colls.tracker(h), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref), type);
+      this.colls.setTracker(h, tracker);
+      return op;
+    }
     const record = Buffer.allocUnsafe(HEADER_SIZE + e.valueLength(ref));
     e.copyValue(ref, record, HEADER_SIZE);
     return putOp(key, record.subarray(HEADER_SIZE), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref), record);
@@ -326,7 +352,10 @@ export class TieredShardStore implements ShardStore {
     const e = this.engine;
     for (const op of built.snapshots) {
       const ref = e.peek(op.key);
-      if (ref >= 0 && e.casOf(ref) === op.cas && e.expiresAtOf(ref) === op.expiresAt && e.flagsOf(ref) === op.flags) e.setClean(ref);
+      if (ref < 0) continue;
+      // the chunks it wrote are on disk: changes after it (a later generation) stay to be written
+      if (op.gen !== 0 && e.typeOf(ref) !== 0) this.colls.tracker(e.valueU32(ref))?.written(op.gen);
+      if (e.casOf(ref) === op.cas && e.expiresAtOf(ref) === op.expiresAt && e.flagsOf(ref) === op.flags) e.setClean(ref);
     }
   }
 
@@ -360,6 +389,8 @@ export class TieredShardStore implements ShardStore {
    * key found below memory is promoted into it when `promote` and it fits.
    */
   private locate(key: Buffer, promote: boolean): Located {
+    const pre = this.preread;
+    this.preread = null;
     const ref = this.engine.find(key);
     if (ref >= 0) return this.inMemoryAt(ref, false);
     const kstr = key.toString('latin1');
@@ -369,6 +400,7 @@ export class TieredShardStore implements ShardStore {
     let expiresAt: number;
     let cas: number;
     let type: number;
+    let chunked = false;
     if (op !== undefined && op.kind === OP_DEL) return ABSENT;
     if (op !== undefined && op.kind === OP_PUT) {
       value = op.value;
@@ -376,23 +408,45 @@ export class TieredShardStore implements ShardStore {
       expiresAt = op.expiresAt;
       cas = op.cas;
       type = op.type;
+      chunked = op.chunks !== null;
     } else {
       if (this.disk.items === 0 || this.disk.clearOwed) return ABSENT; // nothing on disk, or all of it going
-      this.io.diskReads++;
-      const rec = this.disk.read(dataKey(key));
+      let rec: Buffer | undefined;
+      if (pre !== null && pre.key === key) rec = pre.rec;
+      else {
+        this.io.diskReads++;
+        rec = this.disk.read(dataKey(key));
+      }
       if (rec === undefined || !checkRecord(rec)) return ABSENT;
       value = recordValue(rec);
       flags = recordFlags(rec);
       expiresAt = recordExpiresAt(rec);
       cas = recordCas(rec);
       type = recordType(rec);
+      chunked = recordChunked(rec);
     }
     if (expiresAt !== 0 && expiresAt <= this.s.now()) {
       if (op === undefined) this.writeback.queue(kstr, expireDueOp(Buffer.from(key), expiresAt));
       return ABSENT;
     }
+    if (chunked) {
+      const below: BelowMemory = {
+        kind: 'below',
+        entry: { value: EMPTY_KEY, type, flags, expiresAt, cas },
+        chunked: { head: Buffer.from(value), op: op?.kind === OP_PUT ? op : undefined, obj: null },
+      };
+      // the whole collection is read from its chunks only for what needs it
+      const own = Buffer.from(key);
+      Object.defineProperty(below.entry, 'value', { get: () => this.belowCollection(own, below).encode() });
+      if (!promote) return below;
+      const c = below.chunked!;
+      const { obj, tracker } = this.chunked.load(key, type, c.head, c.op);
+      c.obj = obj;
+      const r = this.restoreCollection(key, type, obj, tracker, expiresAt, flags, cas);
+      return r >= 0 ? this.inMemoryAt(r, true) : below;
+    }
     if (promote && type !== 0) {
-      const r = this.restoreCollection(key, type, value, expiresAt, flags, cas);
+      const r = this.restoreCollection(key, type, decodeCollection(type, value), null, expiresAt, flags, cas);
       if (r >= 0) return this.inMemoryAt(r, true);
     } else if (promote && value.length <= this.s.maxItemSize) {
       const r = this.engine.insertClean(key, value, expiresAt, flags, cas);
@@ -402,15 +456,61 @@ export class TieredShardStore implements ShardStore {
         return this.inMemoryAt(r, true);
       }
     }
-    return { kind: 'below', entry: { value: Buffer.from(value), type, flags, expiresAt, cas } };
+    return { kind: 'below', entry: { value: Buffer.from(value), type, flags, expiresAt, cas }, chunked: null };
   }
 
-  /** A collection read from below back into memory: its structure decoded, a clean stub for it; -1 when it does not fit. */
-  private restoreCollection(key: Buffer, type: number, value: Buffer, expiresAt: number, flags: number, cas: number): number {
+  /** the collection a located key below memory holds (read from its chunks once, if stored so) */
+  private belowCollection(key: Buffer, at: BelowMemory): Collection {
+    const c = at.chunked;
+    if (c === null) return decodeCollection(at.entry.type ?? 0, at.entry.value);
+    c.obj ??= this.chunked.load(key, at.entry.type ?? 0, c.head, c.op).obj;
+    return c.obj;
+  }
+
+  /**
+   * For a command that names its members: a collection in chunks below memory read in part (the
+   * chunks of those members), so that it is not read whole; WRONG_TYPE for a key of another type;
+   * null for every other case (in memory, absent, not in chunks, expired), which the caller reads
+   * as usual.
+   */
+  private readPartial(k: Buffer, type: number, members: readonly string[]): PartialRead | WrongType | null {
+    if (!chunkable(type)) return null;
+    const op = this.writeback.find(k.toString('latin1'));
+    let head: Buffer;
+    let rtype: number;
+    let flags: number;
+    let expiresAt: number;
+    if (op !== undefined) {
+      if (op.kind !== OP_PUT || op.chunks === null) return null;
+      head = op.value;
+      rtype = op.type;
+      flags = op.flags;
+      expiresAt = op.expiresAt;
+    } else {
+      if (this.disk.items === 0 || this.disk.clearOwed) return null;
+      this.io.diskReads++;
+      const rec = this.disk.read(dataKey(k));
+      if (rec === undefined || !checkRecord(rec) || !recordChunked(rec)) {
+        this.preread = { key: k, rec }; // locate() reads it next
+        return null;
+      }
+      head = recordValue(rec);
+      rtype = recordType(rec);
+      flags = recordFlags(rec);
+      expiresAt = recordExpiresAt(rec);
+    }
+    if (this.isPast(expiresAt)) return null;
+    this.counters.hitsCold++;
+    if (rtype !== type) return WRONG_TYPE;
+    return this.chunked.readPartial(k, type, head, op?.kind === OP_PUT ? op : undefined, members, flags, expiresAt);
+  }
+
+  /** A collection read from below back into memory: a clean stub for it (with its chunk tracker, if in chunks); -1 when it does not fit. */
+  private restoreCollection(key: Buffer, type: number, obj: Collection, tracker: ChunkTracker | null, expiresAt: number, flags: number, cas: number): number {
     const e = this.engine;
-    const obj = decodeCollection(type, value);
     const handle = this.colls.add(obj);
     const h = CollectionRegistry.handleOf(handle);
+    this.colls.setTracker(h, tracker);
     const r = e.insertClean(key, handle, expiresAt, flags, cas, type);
     if (r < 0) {
       this.colls.release(h);
@@ -505,6 +605,17 @@ export class TieredShardStore implements ShardStore {
     return cas;
   }
 
+  /** A collection that lives below memory written whole: in one record, or in chunks when large. */
+  private storeCollectionOnDisk(key: Buffer, obj: Collection, flags: number, expiresAt: number): number {
+    this.engine.delete(key);
+    const cas = ++this.engine.casCounter;
+    const k = Buffer.from(key);
+    this.writeback.queue(k.toString('latin1'), this.chunked.put(k, obj, null, flags, expiresAt, cas, obj.type).op);
+    this.counters.writes++;
+    if (this.keyEvent !== null) this.keyEvent(KeyEvent.SET, key);
+    return cas;
+  }
+
   /** Deletes a located key from both tiers. */
   private removeKey(k: Buffer, inMemory: boolean): void {
     if (inMemory) this.engine.delete(k);
@@ -528,6 +639,13 @@ export class TieredShardStore implements ShardStore {
       }
       d = this.entryOf(at.ref); // the engine left the entry as it was
       this.engine.delete(k);
+    } else if (at.chunked !== null) {
+      // a collection in chunks: only its head changes
+      const d = at.entry;
+      this.writeback.queue(k.toString('latin1'), this.chunked.expiryPut(Buffer.from(k), at.chunked.head, d.flags, expiresAt, d.cas, d.type ?? 0));
+      this.counters.writes++;
+      if (this.keyEvent !== null) this.keyEvent(KeyEvent.TTL, k);
+      return;
     } else d = at.entry;
     this.queuePut(k, d.value, d.flags, expiresAt, d.cas, d.type);
     this.counters.writes++;
@@ -635,7 +753,7 @@ export class TieredShardStore implements ShardStore {
     } catch (err) {
       this.colls.release(h);
       if (!isOutOfMemory(err)) throw err;
-      return { status: 'stored', cas: this.storeOnDisk(k, value, flags, exp, type) };
+      return { status: 'stored', cas: this.storeCollectionOnDisk(k, obj, flags, exp) };
     }
     const cas = this.engine.lastCas;
     this.engine.chargeExternal(this.colls.recharge(h));
@@ -661,28 +779,46 @@ export class TieredShardStore implements ShardStore {
 
   typeOf(key: Uint8Array): number | null {
     const k = this.checkKey(key);
-    const at = this.locate(k, true);
+    const at = this.locate(k, false);
     if (at.kind === 'memory') return this.engine.typeOf(at.ref);
     return at.kind === 'below' ? (at.entry.type ?? 0) : null;
   }
 
-  readCollection<T extends Collection>(key: Uint8Array, type: number): T | null | WrongType {
+  readCollection<T extends Collection>(key: Uint8Array, type: number, members?: readonly string[]): T | null | WrongType {
     const k = this.checkKey(key);
-    const at = this.locate(k, true);
+    const ref = this.engine.find(k);
+    if (ref < 0 && members !== undefined) {
+      const p = this.readPartial(k, type, members);
+      if (p !== null) return p === WRONG_TYPE ? p : (p.obj as unknown as T);
+    }
+    const at = ref >= 0 ? this.inMemoryAt(ref, false) : this.locate(k, true);
     this.countRead(at);
     if (at.kind === 'memory') return this.engine.typeOf(at.ref) === type ? (this.collectionAt(at.ref) as T) : WRONG_TYPE;
     if (at.kind === 'absent') return null;
-    return (at.entry.type ?? 0) === type ? (decodeCollection(type, at.entry.value) as T) : WRONG_TYPE;
+    return (at.entry.type ?? 0) === type ? (this.belowCollection(k, at) as T) : WRONG_TYPE;
   }
 
-  writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T): T | null | WrongType {
+  writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T, members?: readonly string[]): T | null | WrongType {
     const k = this.checkKey(key);
-    const at = this.locate(k, true);
+    const ref = this.engine.find(k);
+    if (ref < 0 && members !== undefined) {
+      const p = this.readPartial(k, type, members);
+      if (p === WRONG_TYPE) return p;
+      if (p !== null) {
+        this.partials.set(k.toString('latin1'), p);
+        return p.obj as unknown as T;
+      }
+    }
+    const at = ref >= 0 ? this.inMemoryAt(ref, false) : this.locate(k, true);
     this.countRead(at);
-    if (at.kind === 'memory') return this.engine.typeOf(at.ref) === type ? (this.collectionAt(at.ref) as T) : WRONG_TYPE;
+    if (at.kind === 'memory') {
+      if (this.engine.typeOf(at.ref) !== type) return WRONG_TYPE;
+      this.touching = members === undefined ? null : { k, members };
+      return this.collectionAt(at.ref) as T;
+    }
     if (at.kind === 'below') {
       if ((at.entry.type ?? 0) !== type) return WRONG_TYPE;
-      const obj = decodeCollection(type, at.entry.value) as T;
+      const obj = this.belowCollection(k, at) as T;
       this.belowColls.set(k.toString('latin1'), { obj, entry: at.entry });
       return obj;
     }
@@ -702,14 +838,26 @@ export class TieredShardStore implements ShardStore {
   collectionChanged(key: Uint8Array): void {
     const k = this.checkKey(key);
     const e = this.engine;
-    const kstr = this.belowColls.size === 0 ? '' : k.toString('latin1');
+    const kstr = this.belowColls.size === 0 && this.partials.size === 0 ? '' : k.toString('latin1');
     const below = this.belowColls.size === 0 ? undefined : this.belowColls.get(kstr);
     if (below !== undefined) {
       this.belowColls.delete(kstr);
       const d = below.entry;
       if (below.obj.size === 0) {
         if (d.cas !== 0) this.removeKey(k, false);
-      } else this.storeOnDisk(k, below.obj.encode(), d.flags, d.expiresAt, below.obj.type);
+      } else this.storeCollectionOnDisk(k, below.obj, d.flags, d.expiresAt);
+      return;
+    }
+    const partial = this.partials.size === 0 ? undefined : this.partials.get(kstr);
+    if (partial !== undefined) {
+      this.partials.delete(kstr);
+      if (partial.obj.size === 0) this.removeKey(k, false);
+      else {
+        const own = Buffer.from(k);
+        this.writeback.queue(kstr, this.chunked.partialPut(own, partial, ++e.casCounter), COLLECTION_QUEUED_BYTES);
+        this.counters.writes++;
+        if (this.keyEvent !== null) this.keyEvent(KeyEvent.SET, k);
+      }
       return;
     }
     const ref = e.peek(k);
@@ -721,6 +869,14 @@ export class TieredShardStore implements ShardStore {
       this.removeKey(k, true);
       return;
     }
+    const tracker = this.colls.tracker(h);
+    if (tracker !== null) {
+      // the chunks of the members the command named changed; a command that names none may have changed any
+      const t = this.touching;
+      if (t?.k.equals(k)) for (const m of t.members) tracker.dirty.set(chunkOf(m, tracker.n), ++this.chunked.gen);
+      else tracker.all = ++this.chunked.gen;
+    }
+    this.touching = null;
     e.newVersion(ref);
     const delta = this.colls.recharge(h);
     if (delta !== 0) e.chargeExternal(delta);
@@ -1026,7 +1182,7 @@ export class TieredShardStore implements ShardStore {
   }
 
   ioStats(): StoreIoStats {
-    return { ...this.io, pending: this.writeback.pendingCount };
+    return { ...this.io, diskReads: this.io.diskReads + this.chunked.reads, pending: this.writeback.pendingCount };
   }
 
   /** The changes acknowledged but not yet on disk: what a crash would lose now. */

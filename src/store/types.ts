@@ -150,15 +150,18 @@ export interface ShardStore {
   /**
    * The collection of `type` at key, to read (a cold one comes back into memory): null when the key
    * is absent, WRONG_TYPE when it holds another type. Do not change it: see writeCollection.
+   * `members`: the command reads only these members (and the size); a large collection below memory
+   * is then read in part (the chunks holding them) instead of whole, and `size` still counts all.
    */
-  readCollection<T extends Collection>(key: Uint8Array, type: number): T | null | WrongType;
+  readCollection<T extends Collection>(key: Uint8Array, type: number, members?: readonly string[]): T | null | WrongType;
   /**
    * The collection of `type` at key, to change in place: as readCollection, but an absent key gets
    * `create()` when given. After changing it call `collectionChanged(key)`, once per command, even
    * when it was created and left empty: that recounts its memory, gives it a new CAS, queues it for
-   * the disk, and deletes the key when the collection is empty (as Redis does).
+   * the disk, and deletes the key when the collection is empty (as Redis does). `members`: the
+   * command changes only these members (as for readCollection; only their chunks are rewritten).
    */
-  writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T): T | null | WrongType;
+  writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T, members?: readonly string[]): T | null | WrongType;
   collectionChanged(key: Uint8Array): void;
   delete(key: Uint8Array): boolean;
   getdel(key: Uint8Array): Entry | null;

@@ -7,7 +7,7 @@
  * commits it (src/store/disk.ts, src/store/batch.ts).
  */
 import { CairnError, ErrorCode } from '../errors.js';
-import { type Op, OP_DIRTY, OP_PUT } from './ops.js';
+import { carryChunks, type Op, OP_DIRTY, OP_PUT } from './ops.js';
 import type { WritebackLag } from './types.js';
 
 export interface WritebackHost {
@@ -147,6 +147,7 @@ export class WritebackQueue {
       op.prior = replaced.prior;
       op.priorExpiry = replaced.priorExpiry;
       op.since = replaced.since;
+      carryChunks(replaced, op);
       this.pendingBytes -= replaced.bytes;
     } else {
       op.since = performance.now();
@@ -347,6 +348,7 @@ export class WritebackQueue {
         this.pendingBytes += op.bytes;
       } else {
         newer.since = op.since;
+        carryChunks(op, newer);
         queue.set(k, newer);
       }
     }
