@@ -13,6 +13,8 @@
  *    members that lives below memory (the hot budget is smaller than it), as p50/p99 latency over
  *    COLD_OPS sequential calls. The target: p99 at most 1 ms.
  *
+ * `--only=throughput,memory,cold` runs the named parts alone (all three by default).
+ *
  * The last line printed is one JSON object with every figure.
  */
 import { availableParallelism } from 'node:os';
@@ -28,6 +30,7 @@ const COLD_OPS = quick ? 50 : 200;
 const CLIENTS = 50;
 const DEPTHS = [1, 16];
 const SHARDS = Number(process.env.TYPES_SHARDS ?? Math.max(1, availableParallelism()));
+const PARTS = (process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? 'throughput,memory,cold').split(',');
 const TESTS = ['get', 'lpush', 'rpush', 'lpop', 'rpop', 'sadd', 'hset', 'spop', 'zadd', 'zpopmin', 'lrange_100', 'lrange_300', 'lrange_600'];
 
 const log = (line: string): void => console.log(line);
@@ -140,8 +143,8 @@ const percentile = (sorted: number[], p: number): number => sorted[Math.min(sort
 
 async function main(): Promise<void> {
   const out: Record<string, number | string | boolean> = { shards: SHARDS, clients: CLIENTS, requests: REQUESTS, members: MEMBERS };
-  log(`bench:types — redis-benchmark -t ${TESTS.join(',')} -c ${CLIENTS} -n ${REQUESTS}, P1 and P16; ${SHARDS} cairn shards (spill) vs redis-server`);
-  {
+  if (PARTS.includes('throughput')) {
+    log(`bench:types — redis-benchmark -t ${TESTS.join(',')} -c ${CLIENTS} -n ${REQUESTS}, P1 and P16; ${SHARDS} cairn shards (spill) vs redis-server`);
     const [cairn, redis] = await Promise.all([
       startCairn({
         root: packageRoot,
@@ -189,8 +192,8 @@ async function main(): Promise<void> {
     }
   }
 
-  log(`memory per member: ${fmt(MEMBERS)} members per collection`);
-  {
+  if (PARTS.includes('memory')) {
+    log(`memory per member: ${fmt(MEMBERS)} members per collection`);
     const [cairn, redis] = await Promise.all([
       startCairn({
         root: packageRoot,
@@ -229,12 +232,13 @@ async function main(): Promise<void> {
     }
   }
 
-  log(`cold collections: one-member commands on ${fmt(MEMBERS)}-member collections on disk after a restart`);
+  if (PARTS.includes('cold')) log(`cold collections: one-member commands on ${fmt(MEMBERS)}-member collections on disk after a restart`);
   for (const [kind, cmd] of [
     ['hash', (i: number) => ['HGET', 'cold:hash', `field:${i}`]],
     ['set', (i: number) => ['SISMEMBER', 'cold:set', `member:${i}`]],
     ['zset', (i: number) => ['ZSCORE', 'cold:zset', `member:${i}`]],
   ] as const) {
+    if (!PARTS.includes('cold')) break;
     const serve = (maxMemory: string, dataDir?: string, keepData = true) =>
       startCairn({
         root: packageRoot,

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeCollection, ValueType } from '../../src/engine/collections/index.js';
 import { LISTPACK_ENTRIES, type ZNode, ZSetValue } from '../../src/engine/collections/zset.js';
+import { grownBy } from '../helpers/heap.js';
 
 type Pair = [member: string, score: number];
 
@@ -103,6 +104,18 @@ describe('ZSetValue against a sorted array', () => {
     for (let i = 0; i < 500; i++) z.delete(`m${i}`);
     expect(full).toBeGreaterThan(0);
     expect(z.bytes).toBe(0);
+  });
+
+  it('a million members: `bytes` within 5% of what the heap grew by, nodes without a stored span or level', async () => {
+    const { made: z, measured } = await grownBy(() => {
+      const z = new ZSetValue(false);
+      for (let i = 0; i < 1_000_000; i++) z.set(`member:${i}`, i + 0.5);
+      return z;
+    });
+    expect(z.size).toBe(1_000_000);
+    expect(Math.abs(z.bytes - measured)).toBeLessThan(measured / 20);
+    // 196 bytes per member with the level-0 span and the level as fields of every node
+    expect(measured / 1e6).toBeLessThan(188);
   });
 
   it('ranks and positions in a 200,000-member set, after removals in the middle', () => {

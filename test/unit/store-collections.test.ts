@@ -100,7 +100,7 @@ describe('collections in the store', () => {
   it('a collection larger than the writeback byte bound does not make each write to it wait', async () => {
     const s = await open({ dir: tempDir(), durability: 'writeback', maxMemory: 64 << 20, writebackMaxBytes: 1 << 20 });
     const fields: string[] = [];
-    for (let i = 0; i < 20_000; i++) fields.push(`field-${i}`, `value-${i}`);
+    for (let i = 0; i < 20_000; i++) fields.push(`field-${i}`, `value-${i}-${'x'.repeat(100)}`);
     hset(s, 'big', ...fields);
     expect(s.readCollection<HashValue>(k('big'), ValueType.HASH)).not.toBeNull();
     expect(s.stats().hot.bytes).toBeGreaterThan(2 << 20); // the hash alone is twice the bound

@@ -1,104 +1,85 @@
 /**
- * A hash: field → value. Fields and values sit at positions of two parallel arrays, with a Map
- * field → position beside them (positions.ts: O(1) random field, swap-remove, the scan cursor).
- * Replies that list a hash answer in position order, which is no order Redis promises (its listpack
- * and dict have their own), so tests compare them as sets.
+ * A hash: field → value. Fields and values sit at positions (packed.ts: [field][value] records in a
+ * byte arena, an open-addressing table over them; positions.ts: O(1) random field, swap-remove, the
+ * scan cursor). Replies that list a hash answer in position order, which is no order Redis promises
+ * (its listpack and dict have their own), so tests compare them as sets.
  */
-import { type Collection, memberCost, Reader, strBytes, ValueType, Writer } from './types.js';
-
-/**
- * What a field costs besides memberCost of it and its value: two array slots and the rest of its Map
- * entry, with their tables' growth slack (V8's heap measured about 112 bytes per 14-byte field with a
- * short value in total)
- */
-const SLOTS = 24;
+import { PackedRecords } from './packed.js';
+import { type Collection, ValueType } from './types.js';
 
 export class HashValue implements Collection {
   readonly type = ValueType.HASH;
-  private readonly index = new Map<string, number>();
-  private readonly fields: string[] = [];
-  private readonly values: string[] = [];
-  private held = 0;
+  private readonly records = new PackedRecords(true);
 
   get size(): number {
-    return this.fields.length;
+    return this.records.size;
   }
   get bytes(): number {
-    return this.held;
+    return this.records.bytes;
   }
   get encoding(): string {
     return 'hashtable';
   }
 
   get(field: string): string | undefined {
-    const at = this.index.get(field);
-    return at === undefined ? undefined : this.values[at];
+    const at = this.records.find(field);
+    return at < 0 ? undefined : this.records.valueAt(at);
   }
 
   has(field: string): boolean {
-    return this.index.has(field);
+    return this.records.find(field) >= 0;
   }
 
   /** the field at a position below size */
   fieldAt(at: number): string {
-    return this.fields[at];
+    return this.records.keyAt(at);
   }
 
   /** the value at a position below size */
   valueAt(at: number): string {
-    return this.values[at];
+    return this.records.valueAt(at);
   }
 
   /** true when the field is new */
   set(field: string, value: string): boolean {
-    const at = this.index.get(field);
-    if (at === undefined) {
-      this.index.set(field, this.fields.length);
-      this.fields.push(field);
-      this.values.push(value);
-      this.held += memberCost(field) + memberCost(value) + SLOTS;
+    const at = this.records.find(field);
+    if (at < 0) {
+      this.records.append(field, value);
       return true;
     }
-    this.held += memberCost(value) - memberCost(this.values[at]);
-    this.values[at] = value;
+    this.records.setValue(at, value);
     return false;
   }
 
   delete(field: string): boolean {
-    const at = this.index.get(field);
-    if (at === undefined) return false;
-    this.held -= memberCost(field) + memberCost(this.values[at]) + SLOTS;
-    this.index.delete(field);
-    const last = this.fields.length - 1;
-    if (at !== last) {
-      const moved = this.fields[last];
-      this.fields[at] = moved;
-      this.values[at] = this.values[last];
-      this.index.set(moved, at);
-    }
-    this.fields.pop();
-    this.values.pop();
+    const at = this.records.find(field);
+    if (at < 0) return false;
+    this.records.removeAt(at);
     return true;
   }
 
+  /** u32 LE count, then per field a u32 LE length and its bytes, then its value likewise, in position order */
   encode(): Buffer {
-    const n = this.fields.length;
-    let bytes = 4;
-    for (let i = 0; i < n; i++) bytes += strBytes(this.fields[i]) + strBytes(this.values[i]);
-    const w = new Writer(bytes);
-    w.u32(n);
-    for (let i = 0; i < n; i++) {
-      w.str(this.fields[i]);
-      w.str(this.values[i]);
-    }
-    return w.done();
+    const out = Buffer.allocUnsafe(4 + this.records.encodedBytes);
+    out.writeUInt32LE(this.records.size, 0);
+    this.records.encodeInto(out, 4);
+    return out;
   }
 
   /** the positions come back as they were encoded, so a scan cursor handed out before stays good */
   static decode(bytes: Buffer): HashValue {
-    const r = new Reader(bytes);
     const h = new HashValue();
-    for (let n = r.u32(); n > 0; n--) h.set(r.str(), r.str());
+    const records = h.records;
+    let at = 4;
+    for (let n = bytes.readUInt32LE(0); n > 0; n--) {
+      const kFrom = at + 4;
+      const kTo = kFrom + bytes.readUInt32LE(at);
+      const vFrom = kTo + 4;
+      at = vFrom + bytes.readUInt32LE(kTo);
+      const p = records.findBytes(bytes, kFrom, kTo);
+      if (p < 0) records.appendBytes(bytes, kFrom, kTo, vFrom, at);
+      else records.setValue(p, bytes.toString('latin1', vFrom, at));
+    }
     return h;
   }
 }

@@ -9,21 +9,23 @@ import { type Collection, memberCost, Reader, strBytes, ValueType, Writer } from
 /**
  * One member in the list. Level 0 (every node has it) is held in fields; the levels above, which a
  * quarter of the nodes have, in one array of [next, span] pairs: a node costs about half what two
- * arrays per node would.
+ * arrays per node would. The level-0 span (1, or 0 at the end) and the level are not stored but
+ * read from `next` and the array's length: two fields fewer on every node.
  */
 export class ZNode {
   prev: ZNode | null = null;
   /** the next member (level 0) */
   next: ZNode | null = null;
-  /** members passed by `next`: 1, or 0 at the end */
-  private width = 0;
   private readonly up: (ZNode | null | number)[] | null;
   constructor(
     readonly member: string,
     public score: number,
-    readonly level: number,
+    level: number,
   ) {
     this.up = level > 1 ? new Array<ZNode | null | number>(2 * (level - 1)).fill(null) : null;
+  }
+  get level(): number {
+    return this.up === null ? 1 : this.up.length / 2 + 1;
   }
   fwd(i: number): ZNode | null {
     return i === 0 ? this.next : (this.up![2 * i - 2] as ZNode | null);
@@ -32,12 +34,13 @@ export class ZNode {
     if (i === 0) this.next = n;
     else this.up![2 * i - 2] = n;
   }
+  /** members passed by fwd(i) */
   spanAt(i: number): number {
-    return i === 0 ? this.width : ((this.up![2 * i - 1] as number | null) ?? 0);
+    return i === 0 ? (this.next === null ? 0 : 1) : ((this.up![2 * i - 1] as number | null) ?? 0);
   }
+  /** level 0's span follows from `next` */
   setSpan(i: number, v: number): void {
-    if (i === 0) this.width = v;
-    else this.up![2 * i - 1] = v;
+    if (i !== 0) this.up![2 * i - 1] = v;
   }
 }
 
@@ -58,10 +61,13 @@ const UPDATE: ZNode[] = [];
 const RANK: number[] = [];
 
 /**
- * Heap bytes of one node beyond its member string, as measured on Node 20 (x64): the object with its
- * score box (~96), its Map entry (~30), and for a node above level 1 the array of upper links.
+ * Heap bytes of one node beyond its member string, as measured on Node 20 (x64): the object (~64)
+ * with its score box (16: once any node in the thread held a fractional score, V8 boxes every node's
+ * score), its Map entry with the table's slack, and for a node above level 1 the array of upper
+ * links. A million 13-byte members with fractional scores grew the heap 180 bytes each
+ * (collection-zset.test.ts).
  */
-const nodeCost = (level: number): number => 126 + (level > 1 ? 48 + 16 * (level - 1) : 0);
+const nodeCost = (level: number): number => 115 + (level > 1 ? 48 + 16 * (level - 1) : 0);
 
 /** a score bound: `ex` excludes the value itself */
 export interface ScoreBound {
