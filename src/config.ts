@@ -123,7 +123,7 @@ export const SETTINGS: Setting[] = [
     flag: 'chunk-members',
     kind: 'int',
     help: 'members per disk chunk of a large hash, set or sorted set (one of at least 4x this many is stored in chunks)',
-    default: () => 256,
+    default: () => 64,
   },
   {
     key: 'busyReplyThreshold',

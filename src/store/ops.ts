@@ -125,12 +125,15 @@ export function chunkedPutOp(
 /**
  * When a put of some chunks replaces an older put of the same collection's chunks that never
  * committed, the older one's chunks that the newer does not rewrite must still reach the disk: they
- * are carried into the newer put (which then writes all chunks if the older one did).
+ * are carried into the newer put (which then writes all chunks if the older one did). The older
+ * put is dropped, so its map is reused: the cost is the newer put's chunks, not all that piled up.
  */
 export function carryChunks(older: Op, newer: Op): void {
   if (newer.kind !== OP_PUT || !newer.partial || newer.chunks === null) return;
   if (older.kind !== OP_PUT || older.chunks === null) return;
-  for (const [n, bytes] of older.chunks) if (!newer.chunks.has(n)) newer.chunks.set(n, bytes);
+  const all = older.chunks;
+  for (const [n, bytes] of newer.chunks) all.set(n, bytes);
+  newer.chunks = all;
   newer.partial = older.partial;
 }
 

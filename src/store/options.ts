@@ -38,7 +38,7 @@ export interface TieredShardStoreOptions {
   maxKeySize?: number;
   /**
    * members per disk chunk of a large hash, set or sorted set; one of at least four times this many
-   * members is stored in chunks (src/engine/collections/chunks.ts). Default 256.
+   * members is stored in chunks (src/engine/collections/chunks.ts). Default 64.
    */
   chunkMembers?: number;
   /** an entry unused this long leaves memory (it stays on disk). Default: no idle limit. */

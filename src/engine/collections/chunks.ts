@@ -6,17 +6,16 @@
  * written as the chunks it touched, not the whole collection.
  *
  * The split is fixed for a chunk count: chunkOf(member, n). A collection's chunk count grows (by
- * rewriting all its chunks) as it grows past CHUNK_MEMBERS × 2 per chunk, like a hash table doubling.
+ * rewriting all its chunks) as it grows past CHUNK_MEMBERS × 2 per chunk, like a hash table doubling;
+ * a collection is stored in chunks from four times CHUNK_MEMBERS members (src/store/chunked.ts).
  */
 import { HashValue } from './hash.js';
 import { SetValue } from './set.js';
 import { type Collection, Reader, strBytes, ValueType, Writer } from './types.js';
 import { ZSetValue } from './zset.js';
 
-/** members per chunk a collection is split for (a chunk of ~256 short members is a few KB) */
-export const CHUNK_MEMBERS = 256;
-/** the fewest members a collection is stored in chunks with (below it, one record) */
-export const CHUNKED_MIN_MEMBERS = 1024;
+/** members per chunk a collection is split for (a chunk of 64 short members is about 1-2 KB: one read and decode of it takes some 40 us) */
+export const CHUNK_MEMBERS = 64;
 
 /** the types stored in chunks when large (a list's and a stream's order is not a member hash) */
 export function chunkable(type: number): boolean {
@@ -47,17 +46,15 @@ export function chunkOf(m: string, n: number): number {
  * one pass over the members.
  */
 export function encodeChunks(obj: Collection, n: number, which: ReadonlySet<number> | null): Map<number, Buffer> {
-  const members: string[][] = [];
-  const values: (string | number)[][] = [];
-  for (let c = 0; c < n; c++) {
-    members.push([]);
-    values.push([]);
-  }
+  // the members of each chunk asked for, gathered before each is encoded (only those chunks' arrays)
+  const parts = new Map<number, { members: string[]; values: (string | number)[] }>();
+  if (which === null) for (let c = 0; c < n; c++) parts.set(c, { members: [], values: [] });
+  else for (const c of which) parts.set(c, { members: [], values: [] });
   const take = (m: string, v: string | number): void => {
-    const c = chunkOf(m, n);
-    if (which !== null && !which.has(c)) return;
-    members[c].push(m);
-    values[c].push(v);
+    const part = parts.get(chunkOf(m, n));
+    if (part === undefined) return;
+    part.members.push(m);
+    part.values.push(v);
   };
   // a partial collection's size counts members it does not hold
   const held = 'outside' in obj ? obj.size - (obj as Partial).outside : obj.size;
@@ -79,7 +76,7 @@ export function encodeChunks(obj: Collection, n: number, which: ReadonlySet<numb
       throw new Error(`no chunks for type ${obj.type}`);
   }
   const out = new Map<number, Buffer>();
-  for (let c = 0; c < n; c++) if (which === null || which.has(c)) out.set(c, encodeChunk(obj.type, members[c], values[c]));
+  for (const [c, part] of parts) out.set(c, encodeChunk(obj.type, part.members, part.values));
   return out;
 }
 
