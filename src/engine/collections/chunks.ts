@@ -34,10 +34,17 @@ export function outgrown(size: number, n: number, perChunk = CHUNK_MEMBERS): boo
   return size > 2 * n * perChunk;
 }
 
-/** the chunk of a member among n (a power of two): FNV-1a of its bytes */
+/** the chunk of a member among n (a power of two): FNV-1a of its bytes, unseeded (it is on disk) */
 export function chunkOf(m: string, n: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < m.length; i++) h = Math.imul(h ^ m.charCodeAt(i), 0x01000193);
+  return (h >>> 0) & (n - 1);
+}
+
+/** chunkOf of the member whose bytes are b[from, to) */
+export function chunkOfBytes(b: Uint8Array, from: number, to: number, n: number): number {
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ b[i], 0x01000193);
   return (h >>> 0) & (n - 1);
 }
 
@@ -46,75 +53,57 @@ export function chunkOf(m: string, n: number): number {
  * one pass over the members.
  */
 export function encodeChunks(obj: Collection, n: number, which: ReadonlySet<number> | null): Map<number, Buffer> {
-  // the members of each chunk asked for, gathered before each is encoded (only those chunks' arrays)
-  const parts = new Map<number, { members: string[]; values: (string | number)[] }>();
-  if (which === null) for (let c = 0; c < n; c++) parts.set(c, { members: [], values: [] });
-  else for (const c of which) parts.set(c, { members: [], values: [] });
-  const take = (m: string, v: string | number): void => {
-    const part = parts.get(chunkOf(m, n));
-    if (part === undefined) return;
-    part.members.push(m);
-    part.values.push(v);
-  };
-  // a partial collection's size counts members it does not hold
-  const held = 'outside' in obj ? obj.size - (obj as Partial).outside : obj.size;
   switch (obj.type) {
-    case ValueType.HASH: {
-      const h = obj as HashValue;
-      for (let i = 0; i < held; i++) take(h.fieldAt(i), h.valueAt(i));
-      break;
+    case ValueType.HASH:
+      return (obj as HashValue).encodeChunks(n, which, chunkOfBytes);
+    case ValueType.SET:
+      return (obj as SetValue).encodeChunks(n, which, chunkOfBytes);
+    case ValueType.ZSET: {
+      // the members of each chunk asked for, gathered before each is encoded
+      const parts = new Map<number, { members: string[]; scores: number[] }>();
+      if (which === null) for (let c = 0; c < n; c++) parts.set(c, { members: [], scores: [] });
+      else for (const c of which) parts.set(c, { members: [], scores: [] });
+      for (let x = (obj as ZSetValue).first(); x !== null; x = x.next) {
+        const part = parts.get(chunkOf(x.member, n));
+        if (part === undefined) continue;
+        part.members.push(x.member);
+        part.scores.push(x.score);
+      }
+      const out = new Map<number, Buffer>();
+      for (const [c, part] of parts) out.set(c, encodeZSetChunk(part.members, part.scores));
+      return out;
     }
-    case ValueType.SET: {
-      const s = obj as SetValue;
-      for (let i = 0; i < held; i++) take(s.at(i), '');
-      break;
-    }
-    case ValueType.ZSET:
-      for (let x = (obj as ZSetValue).first(); x !== null; x = x.next) take(x.member, x.score);
-      break;
     default:
       throw new Error(`no chunks for type ${obj.type}`);
   }
-  const out = new Map<number, Buffer>();
-  for (const [c, part] of parts) out.set(c, encodeChunk(obj.type, part.members, part.values));
-  return out;
 }
 
-/** one chunk's record: the type's encode() format of these members (and values or scores) */
-function encodeChunk(type: number, members: string[], values: (string | number)[]): Buffer {
-  let bytes = type === ValueType.ZSET ? 8 : 4;
-  for (let i = 0; i < members.length; i++) {
-    bytes += strBytes(members[i]);
-    if (type === ValueType.HASH) bytes += strBytes(values[i] as string);
-    else if (type === ValueType.ZSET) bytes += 8;
-  }
+/** a sorted set chunk's record: ZSetValue.encode()'s format for these members and scores */
+function encodeZSetChunk(members: string[], scores: number[]): Buffer {
+  let bytes = 8;
+  for (const m of members) bytes += strBytes(m) + 8;
   const w = new Writer(bytes);
-  if (type === ValueType.ZSET) w.u32(1); // not small: as ZSetValue.encode writes a large one
+  w.u32(1); // not small: as ZSetValue.encode writes a large one
   w.u32(members.length);
   for (let i = 0; i < members.length; i++) {
     w.str(members[i]);
-    if (type === ValueType.HASH) w.str(values[i] as string);
-    else if (type === ValueType.ZSET) w.f64(values[i] as number);
+    w.f64(scores[i]);
   }
   return w.done();
 }
 
 /** adds the members of one chunk record to a collection of its type */
 export function addChunk(obj: Collection, bytes: Buffer): void {
-  const r = new Reader(bytes);
   switch (obj.type) {
-    case ValueType.HASH: {
-      const h = obj as HashValue;
-      for (let n = r.u32(); n > 0; n--) h.set(r.str(), r.str());
+    case ValueType.HASH:
+      (obj as HashValue).addEncoded(bytes);
       return;
-    }
-    case ValueType.SET: {
-      const s = obj as SetValue;
-      for (let n = r.u32(); n > 0; n--) s.add(r.str());
+    case ValueType.SET:
+      (obj as SetValue).addEncoded(bytes);
       return;
-    }
     case ValueType.ZSET: {
       const z = obj as ZSetValue;
+      const r = new Reader(bytes);
       r.u32();
       for (let n = r.u32(); n > 0; n--) z.set(r.str(), r.f64());
       return;

@@ -66,10 +66,14 @@ export class HashValue implements Collection {
     return out;
   }
 
-  /** the positions come back as they were encoded, so a scan cursor handed out before stays good */
-  static decode(bytes: Buffer): HashValue {
-    const h = new HashValue();
-    const records = h.records;
+  /** the fields of chunks of the hash, by chunkOf of their bytes (chunks.ts encodeChunks) */
+  encodeChunks(n: number, which: ReadonlySet<number> | null, chunkOf: (b: Uint8Array, from: number, to: number, n: number) => number): Map<number, Buffer> {
+    return this.records.encodeChunks(n, which, chunkOf);
+  }
+
+  /** adds the fields of encode() bytes (a later copy of a field replaces its value) */
+  addEncoded(bytes: Buffer): void {
+    const records = this.records;
     let at = 4;
     for (let n = bytes.readUInt32LE(0); n > 0; n--) {
       const kFrom = at + 4;
@@ -80,6 +84,12 @@ export class HashValue implements Collection {
       if (p < 0) records.appendBytes(bytes, kFrom, kTo, vFrom, at);
       else records.setValue(p, bytes.toString('latin1', vFrom, at));
     }
+  }
+
+  /** the positions come back as they were encoded, so a scan cursor handed out before stays good */
+  static decode(bytes: Buffer): HashValue {
+    const h = new HashValue();
+    h.addEncoded(bytes);
     return h;
   }
 }

@@ -223,19 +223,67 @@ export class PackedRecords {
 
   /** writes the records in position order as encode() lays them out: u32 LE length and bytes per string */
   encodeInto(out: Buffer, at: number): number {
+    for (let p = 0; p < this.size; p++) at = this.copyEncoded(this.pos[2 * p], out, at);
+    return at;
+  }
+
+  /** writes the record at off as encode() lays it out (u32 LE length and bytes per string) at `at`; the offset after it */
+  private copyEncoded(off: number, out: Buffer, at: number): number {
     const arena = this.arena;
-    for (let p = 0; p < this.size; p++) {
-      let off = this.pos[2 * p];
-      for (let part = this.pairs ? 2 : 1; part > 0; part--) {
-        const len = this.lenAt(off);
-        const start = off + headBytes(len);
-        out.writeUInt32LE(len, at);
-        arena.copy(out, at + 4, start, start + len);
-        at += 4 + len;
-        off = start + len;
-      }
+    for (let part = this.pairs ? 2 : 1; part > 0; part--) {
+      const len = this.lenAt(off);
+      const start = off + headBytes(len);
+      out.writeUInt32LE(len, at);
+      arena.copy(out, at + 4, start, start + len);
+      at += 4 + len;
+      off = start + len;
     }
     return at;
+  }
+
+  /**
+   * The records split into n chunks by `chunkOf` of each key's bytes, the chunks in `which` only (all
+   * when null), each laid out as encodeInto lays out the whole after a u32 LE count: two passes over
+   * the positions, no strings built (src/engine/collections/chunks.ts).
+   */
+  encodeChunks(n: number, which: ReadonlySet<number> | null, chunkOf: (b: Uint8Array, from: number, to: number, n: number) => number): Map<number, Buffer> {
+    const arena = this.arena;
+    const pos = this.pos;
+    const wanted = new Uint8Array(n);
+    if (which === null) wanted.fill(1);
+    else for (const c of which) wanted[c] = 1;
+    const chunkAt = new Int32Array(this.size);
+    const sizes = new Uint32Array(n);
+    const counts = new Uint32Array(n);
+    for (let p = 0; p < this.size; p++) {
+      const off = pos[2 * p];
+      const len = this.lenAt(off);
+      const start = off + headBytes(len);
+      const c = chunkOf(arena, start, start + len, n);
+      if (wanted[c] === 0) chunkAt[p] = -1;
+      else {
+        chunkAt[p] = c;
+        sizes[c] += this.encodedSize(off);
+        counts[c]++;
+      }
+    }
+    const bufs: (Buffer | undefined)[] = new Array(n);
+    const at = new Uint32Array(n);
+    const out = new Map<number, Buffer>();
+    for (let c = 0; c < n; c++) {
+      if (wanted[c] === 0) continue;
+      const buf = Buffer.allocUnsafe(4 + sizes[c]);
+      buf.writeUInt32LE(counts[c], 0);
+      at[c] = 4;
+      bufs[c] = buf;
+      out.set(c, buf);
+    }
+    for (let p = 0; p < this.size; p++) {
+      const c = chunkAt[p];
+      if (c < 0) continue;
+      at[c] = this.copyEncoded(pos[2 * p], bufs[c]!, at[c]);
+    }
+    return out;
   }
 
   /** the slot holding position p */

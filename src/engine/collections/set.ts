@@ -59,16 +59,26 @@ export class SetValue implements Collection {
     return out;
   }
 
-  /** the positions come back as they were encoded, so a scan cursor handed out before stays good */
-  static decode(bytes: Buffer): SetValue {
-    const s = new SetValue();
-    const records = s.records;
+  /** the members of chunks of the set, by chunkOf of their bytes (chunks.ts encodeChunks) */
+  encodeChunks(n: number, which: ReadonlySet<number> | null, chunkOf: (b: Uint8Array, from: number, to: number, n: number) => number): Map<number, Buffer> {
+    return this.records.encodeChunks(n, which, chunkOf);
+  }
+
+  /** adds the members of encode() bytes */
+  addEncoded(bytes: Buffer): void {
+    const records = this.records;
     let at = 4;
     for (let n = bytes.readUInt32LE(0); n > 0; n--) {
       const from = at + 4;
       at = from + bytes.readUInt32LE(at);
       if (records.findBytes(bytes, from, at) < 0) records.appendBytes(bytes, from, at, at, at);
     }
+  }
+
+  /** the positions come back as they were encoded, so a scan cursor handed out before stays good */
+  static decode(bytes: Buffer): SetValue {
+    const s = new SetValue();
+    s.addEncoded(bytes);
     return s;
   }
 }
