@@ -11,8 +11,8 @@
  *    the memory budget charges). The target: cairn at most redis-server per member.
  * 3. Cold collection: one-member reads (HGET, SISMEMBER, ZSCORE) and writes (HSET, SADD, ZADD) on a
  *    collection of MEMBERS members on disk, after a restart with room in memory and with a hot budget
- *    smaller than it, as p50/p99 latency over COLD_OPS sequential calls of random members. The
- *    target: p99 at most 1 ms.
+ *    smaller than it: the first call after the start alone, then p50/p99 latency over COLD_OPS
+ *    sequential calls of random members. The target: p99 at most 1 ms.
  *
  * `--only=throughput,memory,cold` runs the named parts alone (all three by default).
  *
@@ -280,17 +280,19 @@ async function main(): Promise<void> {
     ] as const) {
       // with room in memory (after a restart) and with a budget smaller than the collection
       const server = await serve(budget, first.dataDir, keep);
+      // the first call after a start (LevelDB opens its table files, the code is not yet compiled)
+      // is reported alone; the percentiles are of the calls after it
+      const [firstRead] = await timed(server.respPort, 1, read);
       const reads = await timed(server.respPort, COLD_OPS, read);
       const writes = await timed(server.respPort, COLD_OPS, write);
       await server.stop();
-      const firstRead = reads[0];
       reads.sort((x, y) => x - y);
       writes.sort((x, y) => x - y);
       out[`${name}${where}FirstMs`] = Number(firstRead.toFixed(3));
       out[`${name}${where}ReadP99Ms`] = Number(percentile(reads, 99).toFixed(3));
       out[`${name}${where}WriteP99Ms`] = Number(percentile(writes, 99).toFixed(3));
       log(
-        `  ${kind} ${where === 'AfterRestart' ? 'after a restart' : 'larger than memory'}: ${read(0)[0]} first call ${firstRead.toFixed(3)} ms, ${COLD_OPS} calls p50 ${percentile(reads, 50).toFixed(3)} ms p99 ${percentile(reads, 99).toFixed(3)} ms; ${write(0)[0]} p50 ${percentile(writes, 50).toFixed(3)} ms p99 ${percentile(writes, 99).toFixed(3)} ms (target: p99 <= 1 ms)`,
+        `  ${kind} ${where === 'AfterRestart' ? 'after a restart' : 'larger than memory'}: ${read(0)[0]} first call ${firstRead.toFixed(3)} ms, the next ${COLD_OPS} p50 ${percentile(reads, 50).toFixed(3)} ms p99 ${percentile(reads, 99).toFixed(3)} ms; ${write(0)[0]} p50 ${percentile(writes, 50).toFixed(3)} ms p99 ${percentile(writes, 99).toFixed(3)} ms (target: p99 <= 1 ms)`,
       );
     }
   }
