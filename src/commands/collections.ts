@@ -4,31 +4,31 @@
  * `writable` calls `changed(ctx, key)` once before it returns.
  */
 import type { Collection } from '../engine/collections/types.js';
-import { WRONG_TYPE } from '../store/types.js';
+import { type Reach, WRONG_TYPE } from '../store/types.js';
 import { Fault, fail, type CommandContext, type Failure } from './types.js';
 
 /**
  * the collection to read; null when the key is absent; WRONG_TYPE when it holds another type.
- * `members`: the command reads only these members and the size (a large cold collection is then read
- * in part: src/store/types.ts).
+ * `reach`: the members the command reads (and the size), or the part of a list it reads (a large cold
+ * collection is then read in part: src/store/types.ts Reach).
  */
-export function readable<T extends Collection>(ctx: CommandContext, key: Uint8Array, type: number, members?: readonly string[]): T | null | Failure {
-  const c = ctx.store.readCollection<T>(key, type, members);
+export function readable<T extends Collection>(ctx: CommandContext, key: Uint8Array, type: number, reach?: Reach): T | null | Failure {
+  const c = ctx.store.readCollection<T>(key, type, reach);
   return c === WRONG_TYPE ? fail(Fault.WRONG_TYPE) : c;
 }
 
 /**
  * the collection to change; with `create`, an absent key gets a new empty one (call `changed` after).
- * `members`: the command reads and changes only these members (see readable).
+ * `reach`: the command reads and changes only these members, or this part of a list (see readable).
  */
 export function writable<T extends Collection>(
   ctx: CommandContext,
   key: Uint8Array,
   type: number,
   create?: () => T,
-  members?: readonly string[],
+  reach?: Reach,
 ): T | null | Failure {
-  const c = ctx.store.writeCollection<T>(key, type, create, members);
+  const c = ctx.store.writeCollection<T>(key, type, create, reach);
   return c === WRONG_TYPE ? fail(Fault.WRONG_TYPE) : c;
 }
 

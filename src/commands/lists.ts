@@ -5,6 +5,7 @@
  * clients (src/commands/blocking.ts); a list left empty is deleted by `changed`, as Redis deletes it.
  */
 import { ListValue } from '../engine/collections/list.js';
+import type { ListReach } from '../engine/collections/list-chunks.js';
 import { member, ValueType } from '../engine/collections/types.js';
 import { keyReady } from './blocking.js';
 import { changed, readable, writable } from './collections.js';
@@ -13,9 +14,14 @@ import { Fault, fail, type CommandContext, type Failure } from './types.js';
 const LIST = ValueType.LIST;
 const newList = (): ListValue => new ListValue();
 
+// What each command reaches of a list (a large one below memory is then read in part: src/store/types.ts Reach)
+const SIZE: ListReach = { kind: 'size' };
+const PUSH_LEFT: ListReach = { kind: 'push', left: true };
+const PUSH_RIGHT: ListReach = { kind: 'push', left: false };
+
 /** LPUSH / RPUSH (LPUSHX / RPUSHX with onlyIfExists): the length after, 0 when the key is absent and onlyIfExists */
 export function lpush(ctx: CommandContext, key: Uint8Array, elements: readonly Uint8Array[], left: boolean, onlyIfExists = false): number | Failure {
-  const l = writable<ListValue>(ctx, key, LIST, onlyIfExists ? undefined : newList);
+  const l = writable<ListValue>(ctx, key, LIST, onlyIfExists ? undefined : newList, left ? PUSH_LEFT : PUSH_RIGHT);
   if (!(l instanceof ListValue)) return l ?? 0;
   for (const e of elements) l.push(member(e), left);
   changed(ctx, key);
@@ -28,7 +34,7 @@ export function lpush(ctx: CommandContext, key: Uint8Array, elements: readonly U
  * count 0 answers [] for an existing list, as Redis.
  */
 export function lpop(ctx: CommandContext, key: Uint8Array, left: boolean, count: number | null): string | string[] | null | Failure {
-  const l = writable<ListValue>(ctx, key, LIST);
+  const l = writable<ListValue>(ctx, key, LIST, undefined, { kind: 'pop', left, count: count ?? 1 });
   if (!(l instanceof ListValue)) return l;
   if (count === null) {
     const s = l.pop(left)!;
@@ -44,7 +50,7 @@ export function lpop(ctx: CommandContext, key: Uint8Array, left: boolean, count:
 }
 
 export function llen(ctx: CommandContext, key: Uint8Array): number | Failure {
-  const l = readable<ListValue>(ctx, key, LIST);
+  const l = readable<ListValue>(ctx, key, LIST, SIZE);
   return l instanceof ListValue ? l.size : (l ?? 0);
 }
 
@@ -71,7 +77,7 @@ function position(i: number, len: number): number {
 }
 
 export function lindex(ctx: CommandContext, key: Uint8Array, index: number): string | null | Failure {
-  const l = readable<ListValue>(ctx, key, LIST);
+  const l = readable<ListValue>(ctx, key, LIST, { kind: 'index', index });
   if (!(l instanceof ListValue)) return l;
   const at = position(index, l.size);
   return at < 0 ? null : l.at(at);
@@ -79,7 +85,7 @@ export function lindex(ctx: CommandContext, key: Uint8Array, index: number): str
 
 /** LSET: 'ok', 'no such key', or 'out of range' */
 export function lset(ctx: CommandContext, key: Uint8Array, index: number, element: Uint8Array): 'ok' | 'nokey' | 'range' | Failure {
-  const l = writable<ListValue>(ctx, key, LIST);
+  const l = writable<ListValue>(ctx, key, LIST, undefined, { kind: 'index', index });
   if (l === null) return 'nokey';
   if (!(l instanceof ListValue)) return l;
   const at = position(index, l.size);
@@ -181,7 +187,8 @@ export function lmpop(
   count: number,
 ): { key: Uint8Array; elements: string[] } | null | Failure {
   for (const key of keys) {
-    const l = writable<ListValue>(ctx, key, LIST);
+    // only whether it is a list: lpop then reaches what it pops
+    const l = readable<ListValue>(ctx, key, LIST, SIZE);
     if (l === null) continue;
     if (!(l instanceof ListValue)) return l;
     return { key, elements: lpop(ctx, key, left, count) as string[] };
@@ -192,7 +199,7 @@ export function lmpop(
 /** BLPOP / BRPOP without blocking: the first non-empty list's key and element, null when none */
 export function bpop(ctx: CommandContext, keys: readonly Uint8Array[], left: boolean): { key: Uint8Array; element: string } | null | Failure {
   for (const key of keys) {
-    const l = writable<ListValue>(ctx, key, LIST);
+    const l = readable<ListValue>(ctx, key, LIST, SIZE);
     if (l === null) continue;
     if (!(l instanceof ListValue)) return l;
     return { key, element: lpop(ctx, key, left, null) as string };

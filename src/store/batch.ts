@@ -11,12 +11,15 @@
  */
 import { KeyEvent } from '../events/codes.js';
 import { headBytes, headChunks } from '../engine/collections/chunks.js';
+import { listHeadIds } from '../engine/collections/list-chunks.js';
+import { ValueType } from '../engine/collections/types.js';
 import {
   accessKey,
   checkRecord,
   chunkKey,
   encodeRecord,
   expiryKey,
+  HEADER_SIZE,
   META_KEY,
   recordBytes,
   recordCas,
@@ -92,11 +95,13 @@ export class BatchBuilder {
   readonly events: BatchEvent[] | null;
 
   // The record the current op replaces: its value length (-1: none), expiry, access position
-  // (-1: not known, only when the access index is not kept) and chunk records.
+  // (-1: not known, only when the access index is not kept) and chunk records (a list's by the ids
+  // its head lists, else 0..oldChunks-1).
   private oldLen = -1;
   private oldExpiry = 0;
   private oldSeq = -1;
   private oldChunks = 0;
+  private oldListIds: number[] | null = null;
 
   constructor(
     private readonly sink: BatchSink,
@@ -127,12 +132,14 @@ export class BatchBuilder {
       this.oldExpiry = raw ? recordExpiresAt(raw) : 0;
       this.oldSeq = raw ? recordSeq(raw) : -1;
       this.oldChunks = raw ? recordChunks(raw) : 0;
+      this.oldListIds = this.oldChunks > 0 && recordType(raw!) === ValueType.LIST ? listHeadIds(raw!, HEADER_SIZE) : null;
     } else {
       // known from memory: a string's record (a collection's is always read, for its chunks)
       this.oldLen = op.prior === PRIOR_NONE ? -1 : op.prior;
       this.oldExpiry = op.prior === PRIOR_NONE ? 0 : op.priorExpiry;
       this.oldSeq = -1;
       this.oldChunks = 0;
+      this.oldListIds = null;
     }
     const onDisk = this.oldLen >= 0;
     switch (op.kind) {
@@ -194,8 +201,10 @@ export class BatchBuilder {
 
   /**
    * Writes a data record. `chunks`: for a collection stored in chunks (`value` its head), the chunk
-   * records to write; with `partial` the others stay, else those past the new count go too. Without
-   * chunks, any chunks of the record it replaces go.
+   * records to write; with `partial` the others stay, else those past the new count go too. A list's
+   * head lists its chunk ids: only the chunks it lists are written (a put may carry chunks of an older
+   * one that the list has dropped since) and the old ones it does not list go. Without chunks, any
+   * chunks of the record it replaces go.
    */
   private put(
     key: Buffer,
@@ -219,11 +228,19 @@ export class BatchBuilder {
     if (indexAccess) this.put0(accessKey(seq, key), ZERO);
     if (expiresAt !== 0) this.put0(expiryKey(expiresAt, key), ZERO);
     let length = value.length;
-    if (chunked) {
+    if (chunked && type === ValueType.LIST) {
+      length += headBytes(value);
+      const ids = new Set(listHeadIds(value));
+      for (const [n, bytes] of chunks) if (ids.has(n)) this.put0(chunkKey(key, n), bytes);
+      this.dropChunks(key, (n) => ids.has(n));
+    } else if (chunked) {
       length += headBytes(value);
       for (const [n, bytes] of chunks) this.put0(chunkKey(key, n), bytes);
-      if (!partial) this.dropChunks(key, headChunks(value));
-    } else this.dropChunks(key, 0);
+      if (!partial) {
+        const count = headChunks(value);
+        this.dropChunks(key, (n) => n < count);
+      }
+    } else this.dropChunks(key, null);
     if (this.oldLen >= 0) {
       if (indexAccess) this.del(accessKey(this.oldSeq, key));
       if (this.oldExpiry !== 0 && this.oldExpiry !== expiresAt) this.del(expiryKey(this.oldExpiry, key));
@@ -234,13 +251,16 @@ export class BatchBuilder {
     }
   }
 
-  /** removes the replaced record's chunks from `from` on */
-  private dropChunks(key: Buffer, from: number): void {
-    for (let n = from; n < this.oldChunks; n++) this.del(chunkKey(key, n));
+  /** removes the replaced record's chunks but those `kept` (null: all go) */
+  private dropChunks(key: Buffer, kept: ((n: number) => boolean) | null): void {
+    const ids = this.oldListIds;
+    if (ids !== null) {
+      for (const n of ids) if (kept === null || !kept(n)) this.del(chunkKey(key, n));
+    } else for (let n = 0; n < this.oldChunks; n++) if (kept === null || !kept(n)) this.del(chunkKey(key, n));
   }
 
   private removeOld(key: Buffer, dkey: Buffer): void {
-    this.dropChunks(key, 0);
+    this.dropChunks(key, null);
     this.del(dkey);
     if (this.rules.indexAccess) this.del(accessKey(this.oldSeq, key));
     if (this.oldExpiry !== 0) this.del(expiryKey(this.oldExpiry, key));

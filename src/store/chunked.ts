@@ -23,9 +23,11 @@ import {
   outgrown,
   type Partial,
 } from '../engine/collections/chunks.js';
-import type { Collection } from '../engine/collections/types.js';
+import type { ListValue } from '../engine/collections/list.js';
+import { type Collection, ValueType } from '../engine/collections/types.js';
 import { ChunkTracker } from './collections.js';
 import { chunkKey } from './format.js';
+import { ChunkedLists } from './list-chunked.js';
 import { chunkedPutOp, type PutOp, putOp } from './ops.js';
 
 /** what the chunks are read from */
@@ -52,12 +54,16 @@ export class ChunkedCollections {
   gen = 0;
   /** chunk records read from disk */
   reads = 0;
+  /** lists in chunks (of consecutive elements, not split by member) */
+  readonly lists: ChunkedLists;
 
   constructor(
     private readonly disk: ChunkDisk,
     /** members per chunk; a collection is stored in chunks from four times as many */
     private readonly perChunk: number,
-  ) {}
+  ) {
+    this.lists = new ChunkedLists((key, id, op) => this.chunk(key, id, op), perChunk);
+  }
 
   /** chunk i of the collection at key: from the put queued for it when that carries it, else from disk */
   private chunk(key: Buffer, i: number, op: PutOp | undefined): Buffer | undefined {
@@ -73,6 +79,8 @@ export class ChunkedCollections {
    * change to it replaces the queued put with its own.
    */
   load(key: Buffer, type: number, head: Buffer, op: PutOp | undefined): { obj: Collection; tracker: ChunkTracker } {
+    // a list's tracker only says it is in chunks: its writes are whole (put)
+    if (type === ValueType.LIST) return { obj: this.lists.load(key, head, op), tracker: new ChunkTracker(0) };
     const n = headChunks(head);
     const obj = emptyChunkable(type);
     const t = new ChunkTracker(n);
@@ -103,8 +111,14 @@ export class ChunkedCollections {
     type: number,
   ): { op: PutOp; tracker: ChunkTracker | null } {
     const min = 4 * this.perChunk;
-    if (!chunkable(type) || obj.size < (tracker === null ? min : min / 2))
+    const list = type === ValueType.LIST;
+    if (!(list || chunkable(type)) || obj.size < (tracker === null ? min : min / 2))
       return { op: putOp(key, obj.encode(), flags, expiresAt, cas, null, type), tracker: null };
+    if (list) {
+      const op = this.lists.put(key, obj as ListValue, flags, expiresAt, cas);
+      op.gen = this.gen;
+      return { op, tracker: tracker ?? new ChunkTracker(0) };
+    }
     let t = tracker;
     if (t === null || outgrown(obj.size, t.n, this.perChunk)) {
       t = new ChunkTracker(chunkCount(obj.size, this.perChunk));

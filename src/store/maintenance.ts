@@ -6,6 +6,8 @@
  * its bookkeeping.
  */
 import { chunkSize, decodeHead } from '../engine/collections/chunks.js';
+import { decodeListHead, entryCount, entryId } from '../engine/collections/list-chunks.js';
+import { ValueType } from '../engine/collections/types.js';
 import type { Engine } from '../engine/index.js';
 import { overColdLimits } from './batch.js';
 import { type ShardDisk, yieldToLoop } from './disk.js';
@@ -178,8 +180,11 @@ export class Maintenance {
     let bytes = 0;
     const expiries = new Set<string>();
     const positions = new Set<string>();
-    /** the collections stored in chunks: what their heads say, less what their chunk records hold */
-    const chunked = new Map<string, { type: number; chunks: number; size: number; bytes: number }>();
+    /**
+     * the collections stored in chunks: what their heads say, less what their chunk records hold; a
+     * list's head lists its chunk ids with their element counts
+     */
+    const chunked = new Map<string, { type: number; chunks: number; size: number; bytes: number; ids: Map<number, number> | null }>();
     for await (const [k, rec] of db.iterator({ gte: DATA_START, lt: DATA_END })) {
       if (!checkRecord(rec)) fail(`unreadable record for ${k.subarray(1).toString('latin1')}`);
       const key = k.subarray(1);
@@ -188,15 +193,17 @@ export class Maintenance {
       const exp = recordExpiresAt(rec);
       if (exp !== 0) expiries.add(expiryKey(exp, key).toString('latin1'));
       positions.add(accessKey(recordSeq(rec), key).toString('latin1'));
-      if (recordChunked(rec)) chunked.set(key.toString('latin1'), { type: recordType(rec), ...decodeHead(recordValue(rec)) });
+      if (recordChunked(rec)) chunked.set(key.toString('latin1'), { type: recordType(rec), ...decodeHead(recordValue(rec)), ids: listIds(rec) });
     }
     if (items !== disk.items || bytes !== disk.bytes) fail(`${items} records of ${bytes} bytes on disk, bookkeeping says ${disk.items} of ${disk.bytes}`);
     for await (const [k, chunk] of db.iterator({ gte: CHUNK_START, lt: CHUNK_END })) {
       const { key, n } = parseChunkKey(k);
       const head = chunked.get(key.toString('latin1'));
-      if (head === undefined || n >= head.chunks) fail(`chunk ${n} of ${key.toString('latin1')} without its record`);
+      if (head === undefined || (head.ids === null ? n >= head.chunks : !head.ids.has(n))) fail(`chunk ${n} of ${key.toString('latin1')} without its record`);
+      const members = chunkSize(chunk, head!.type);
+      if (head!.ids !== null && head!.ids.get(n) !== members) fail(`chunk ${n} of ${key.toString('latin1')} holds ${members} elements, its head says ${head!.ids.get(n)}`);
       head!.bytes -= chunk.length;
-      head!.size -= chunkSize(chunk, head!.type);
+      head!.size -= members;
     }
     for (const [key, left] of chunked)
       if (left.bytes !== 0 || left.size !== 0) fail(`the chunks of ${key} differ from their head by ${left.size} members and ${left.bytes} bytes`);
@@ -212,4 +219,14 @@ export class Maintenance {
     // Not kept: it must be gone (an old one was cleared at open).
     await indexed(ACCESS_START, ACCESS_END, s.indexAccess ? positions : new Set(), 'access index');
   }
+}
+
+/** a list head's chunk ids and their element counts; null for a record that is not a list in chunks */
+function listIds(rec: Buffer): Map<number, number> | null {
+  if (recordType(rec) !== ValueType.LIST) return null;
+  const h = decodeListHead(recordValue(rec));
+  const ids = new Map<number, number>();
+  for (let p = 0; p < h.chunks; p++) ids.set(entryId(h, p), entryCount(h, p));
+  if (ids.size !== h.chunks) throw new Error(`a list head lists a chunk id twice`);
+  return ids;
 }

@@ -41,15 +41,18 @@ import { type CommitSource, causes, ShardDisk } from './disk.js';
 import { checkRecord, dataKey, HEADER_SIZE, recordCas, recordChunked, recordExpiresAt, recordFlags, recordType, recordValue } from './format.js';
 import { type ChunkTracker, CollectionRegistry } from './collections.js';
 import { ChunkedCollections, type PartialRead } from './chunked.js';
+import type { ListPartialRead } from './list-chunked.js';
 import { chunkable, chunkOf } from '../engine/collections/chunks.js';
 import { decodeCollection } from '../engine/collections/index.js';
+import type { ListReach } from '../engine/collections/list-chunks.js';
 import { Maintenance } from './maintenance.js';
 import { delOp, dirtyOp, expireDueOp, type Op, OP_DEL, OP_PUT, PRIOR_NONE, PRIOR_UNKNOWN, type PutOp, putOp } from './ops.js';
 import { badArgument, type Durability, type StoreIoStats, type StoreSettings, storeSettings, type TieredShardStoreOptions } from './options.js';
-import type { Collection } from '../engine/collections/types.js';
+import { type Collection, ValueType } from '../engine/collections/types.js';
 import { WRONG_TYPE } from './types.js';
 import type {
   Entry,
+  Reach,
   HotKeyStat,
   IncrResult,
   ScanPage,
@@ -162,7 +165,7 @@ export class TieredShardStore implements ShardStore {
    */
   private readonly belowColls = new Map<string, { obj: Collection; entry: Entry }>();
   /** Collections in chunks below memory read in part for a command that changes them (collectionChanged writes them). */
-  private readonly partials = new Map<string, PartialRead>();
+  private readonly partials = new Map<string, PartialRead | ListPartialRead>();
   /** the members the last writeCollection of a collection in memory named: its changed chunks */
   private touching: { k: Buffer; members: readonly string[] } | null = null;
   private readonly chunked: ChunkedCollections;
@@ -468,13 +471,13 @@ export class TieredShardStore implements ShardStore {
   }
 
   /**
-   * For a command that names its members: a collection in chunks below memory read in part (the
-   * chunks of those members), so that it is not read whole; WRONG_TYPE for a key of another type;
-   * null for every other case (in memory, absent, not in chunks, expired), which the caller reads
-   * as usual.
+   * For a command that names its members, or reaches an end or an index of a list: a collection in
+   * chunks below memory read in part (the chunks of those members, or of that part of the list), so
+   * that it is not read whole; WRONG_TYPE for a key of another type; null for every other case (in
+   * memory, absent, not in chunks, expired), which the caller reads as usual.
    */
-  private readPartial(k: Buffer, type: number, members: readonly string[]): PartialRead | WrongType | null {
-    if (!chunkable(type)) return null;
+  private readPartial(k: Buffer, type: number, reach: Reach): PartialRead | ListPartialRead | WrongType | null {
+    if (Array.isArray(reach) ? !chunkable(type) : type !== ValueType.LIST) return null;
     const op = this.writeback.find(k.toString('latin1'));
     let head: Buffer;
     let rtype: number;
@@ -502,7 +505,9 @@ export class TieredShardStore implements ShardStore {
     if (this.isPast(expiresAt)) return null;
     this.counters.hitsCold++;
     if (rtype !== type) return WRONG_TYPE;
-    return this.chunked.readPartial(k, type, head, op?.kind === OP_PUT ? op : undefined, members, flags, expiresAt);
+    const queued = op?.kind === OP_PUT ? op : undefined;
+    if (Array.isArray(reach)) return this.chunked.readPartial(k, type, head, queued, reach as readonly string[], flags, expiresAt);
+    return this.chunked.lists.readPartial(k, head, queued, reach as ListReach, flags, expiresAt);
   }
 
   /** A collection read from below back into memory: a clean stub for it (with its chunk tracker, if in chunks); -1 when it does not fit. */
@@ -784,11 +789,11 @@ export class TieredShardStore implements ShardStore {
     return at.kind === 'below' ? (at.entry.type ?? 0) : null;
   }
 
-  readCollection<T extends Collection>(key: Uint8Array, type: number, members?: readonly string[]): T | null | WrongType {
+  readCollection<T extends Collection>(key: Uint8Array, type: number, reach?: Reach): T | null | WrongType {
     const k = this.checkKey(key);
     const ref = this.engine.find(k);
-    if (ref < 0 && members !== undefined) {
-      const p = this.readPartial(k, type, members);
+    if (ref < 0 && reach !== undefined) {
+      const p = this.readPartial(k, type, reach);
       if (p !== null) return p === WRONG_TYPE ? p : (p.obj as unknown as T);
     }
     const at = ref >= 0 ? this.inMemoryAt(ref, false) : this.locate(k, true);
@@ -798,11 +803,14 @@ export class TieredShardStore implements ShardStore {
     return (at.entry.type ?? 0) === type ? (this.belowCollection(k, at) as T) : WRONG_TYPE;
   }
 
-  writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T, members?: readonly string[]): T | null | WrongType {
+  writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T, reach?: Reach): T | null | WrongType {
     const k = this.checkKey(key);
+    // a partial read by a command that did not change it (LSET out of range, HSETNX of a field
+    // there) was never written: it must not stand for this command's change
+    if (this.partials.size !== 0) this.partials.delete(k.toString('latin1'));
     const ref = this.engine.find(k);
-    if (ref < 0 && members !== undefined) {
-      const p = this.readPartial(k, type, members);
+    if (ref < 0 && reach !== undefined) {
+      const p = this.readPartial(k, type, reach);
       if (p === WRONG_TYPE) return p;
       if (p !== null) {
         this.partials.set(k.toString('latin1'), p);
@@ -813,7 +821,7 @@ export class TieredShardStore implements ShardStore {
     this.countRead(at);
     if (at.kind === 'memory') {
       if (this.engine.typeOf(at.ref) !== type) return WRONG_TYPE;
-      this.touching = members === undefined ? null : { k, members };
+      this.touching = reach === undefined || !Array.isArray(reach) ? null : { k, members: reach as readonly string[] };
       return this.collectionAt(at.ref) as T;
     }
     if (at.kind === 'below') {
@@ -854,7 +862,9 @@ export class TieredShardStore implements ShardStore {
       if (partial.obj.size === 0) this.removeKey(k, false);
       else {
         const own = Buffer.from(k);
-        this.writeback.queue(kstr, this.chunked.partialPut(own, partial, ++e.casCounter), COLLECTION_QUEUED_BYTES);
+        const cas = ++e.casCounter;
+        const op = 'run' in partial ? this.chunked.lists.partialPut(own, partial, cas) : this.chunked.partialPut(own, partial, cas);
+        this.writeback.queue(kstr, op, COLLECTION_QUEUED_BYTES);
         this.counters.writes++;
         if (this.keyEvent !== null) this.keyEvent(KeyEvent.SET, k);
       }

@@ -8,6 +8,7 @@
  * after `settled()` resolves, which is where `sync` mode and the writeback lag bound make it wait.
  * Times are absolute milliseconds since the Unix epoch; 0 means "no expiry".
  */
+import type { ListReach } from '../engine/collections/list-chunks.js';
 import type { Collection } from '../engine/collections/types.js';
 
 export interface Entry {
@@ -70,6 +71,13 @@ export type UpdateAction =
 /** readCollection/writeCollection: the key holds a value of another type (Redis WRONGTYPE). */
 export const WRONG_TYPE: unique symbol = Symbol('WRONGTYPE');
 export type WrongType = typeof WRONG_TYPE;
+
+/**
+ * What of a collection a command reaches, so that a large one below memory is read in part: for a
+ * hash, set or sorted set the members it names (it reads only those and the size); for a list a
+ * ListReach (an end, one index or the length). Without one the whole collection is read.
+ */
+export type Reach = readonly string[] | ListReach;
 
 export interface ScanPage {
   /** '0' when the scan is complete. */
@@ -150,18 +158,18 @@ export interface ShardStore {
   /**
    * The collection of `type` at key, to read (a cold one comes back into memory): null when the key
    * is absent, WRONG_TYPE when it holds another type. Do not change it: see writeCollection.
-   * `members`: the command reads only these members (and the size); a large collection below memory
-   * is then read in part (the chunks holding them) instead of whole, and `size` still counts all.
+   * `reach`: what the command reads (Reach); a large collection below memory is then read in part
+   * (the chunks holding it) instead of whole, and `size` still counts all.
    */
-  readCollection<T extends Collection>(key: Uint8Array, type: number, members?: readonly string[]): T | null | WrongType;
+  readCollection<T extends Collection>(key: Uint8Array, type: number, reach?: Reach): T | null | WrongType;
   /**
    * The collection of `type` at key, to change in place: as readCollection, but an absent key gets
    * `create()` when given. After changing it call `collectionChanged(key)`, once per command, even
    * when it was created and left empty: that recounts its memory, gives it a new CAS, queues it for
-   * the disk, and deletes the key when the collection is empty (as Redis does). `members`: the
-   * command changes only these members (as for readCollection; only their chunks are rewritten).
+   * the disk, and deletes the key when the collection is empty (as Redis does). `reach`: the
+   * command changes only what it reaches (as for readCollection; only those chunks are rewritten).
    */
-  writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T, members?: readonly string[]): T | null | WrongType;
+  writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T, reach?: Reach): T | null | WrongType;
   collectionChanged(key: Uint8Array): void;
   delete(key: Uint8Array): boolean;
   getdel(key: Uint8Array): Entry | null;

@@ -1,0 +1,247 @@
+/**
+ * Large lists stored on disk in chunks of consecutive elements: a command that reaches only an end or
+ * one index of a list below memory (pushes, pops with counts, LINDEX, LSET, LLEN) reads the head and
+ * the chunks it needs and writes back those it changed; everything else reads the whole list. Checked
+ * through the list commands against an array model, with whole-list changes, evictions, restores,
+ * writeback batches and a restart, in every durability mode, with the disk's own consistency check
+ * (every chunk listed by its head, with the count the head says) after each round; and the exact
+ * records one command reads and writes on a cold 50,000-element list.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import * as L from '../../src/commands/lists.js';
+import { createContext, Failure } from '../../src/commands/types.js';
+import { ListValue } from '../../src/engine/collections/list.js';
+import { PartialList } from '../../src/engine/collections/list-chunks.js';
+import { ValueType } from '../../src/engine/collections/types.js';
+import { seededRandom } from '../../src/engine/policies.js';
+import { ChunkedLists } from '../../src/store/list-chunked.js';
+import type { TieredShardStore } from '../../src/store/shard-store.js';
+import { WRONG_TYPE } from '../../src/store/types.js';
+import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  return closeStores();
+});
+
+const k = (s: string): Buffer => Buffer.from(s);
+const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+const KEYS = ['l1', 'l2', 'l3'];
+
+function ok<T>(v: T | Failure): T {
+  if (v instanceof Failure) throw new Error(`command failed: ${v.fault}`);
+  return v;
+}
+
+function readWhole(s: TieredShardStore, key: string): string[] | null {
+  const c = s.readCollection<ListValue>(k(key), ValueType.LIST);
+  if (c === WRONG_TYPE) throw new Error(`${key}: wrong type`);
+  return c === null ? null : c.size === 0 ? [] : c.range(0, c.size - 1);
+}
+
+/** random list commands on three lists large enough to be stored in chunks of 2 elements */
+async function exercise(s: TieredShardStore, model: Map<string, string[]>, seed: number, steps: number, names: { n: number }): Promise<void> {
+  const ctx = createContext(s, 1 << 20);
+  const r = seededRandom(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+  const fresh = (): string => `e${names.n++}`;
+  for (let step = 0; step < steps; step++) {
+    const key = pick(KEYS);
+    const want = model.get(key) ?? [];
+    const at = `${key} step ${step}`;
+    const roll = r();
+    if (roll < 0.2) {
+      // LPUSH RPUSH (LPUSHX RPUSHX)
+      const left = r() < 0.5;
+      const only = r() < 0.2;
+      const els = Array.from({ length: 1 + Math.floor(r() * 5) }, fresh);
+      const got = ok(L.lpush(ctx, k(key), els.map(b), left, only));
+      if (only && want.length === 0) {
+        expect(got, at).toBe(0);
+        continue;
+      }
+      for (const e of els) if (left) want.unshift(e);
+      else want.push(e);
+      expect(got, at).toBe(want.length);
+      model.set(key, want);
+    } else if (roll < 0.38) {
+      // LPOP RPOP, with or without a count
+      const left = r() < 0.5;
+      const count = r() < 0.4 ? null : Math.floor(r() * 8);
+      const got = ok(L.lpop(ctx, k(key), left, count));
+      if (want.length === 0) {
+        expect(got, at).toBeNull();
+        continue;
+      }
+      const n = count === null ? 1 : Math.min(count, want.length);
+      const taken = left ? want.splice(0, n) : want.splice(want.length - n, n).reverse();
+      expect(got, at).toEqual(count === null ? taken[0] : taken);
+      if (want.length === 0) model.delete(key);
+    } else if (roll < 0.5) {
+      const i = Math.floor(r() * (want.length + 4)) - 2 - (r() < 0.5 ? want.length : 0);
+      const p = i < 0 ? want.length + i : i;
+      expect(ok(L.lindex(ctx, k(key), i)), `${at} LINDEX ${i}`).toBe(p >= 0 && p < want.length ? want[p] : null);
+    } else if (roll < 0.6) {
+      const i = Math.floor(r() * (want.length + 4)) - 2 - (r() < 0.5 ? want.length : 0);
+      const p = i < 0 ? want.length + i : i;
+      const e = fresh();
+      const got = ok(L.lset(ctx, k(key), i, b(e)));
+      if (want.length === 0) expect(got, at).toBe('nokey');
+      else if (p < 0 || p >= want.length) expect(got, at).toBe('range');
+      else {
+        expect(got, at).toBe('ok');
+        want[p] = e;
+      }
+    } else if (roll < 0.65) {
+      expect(ok(L.llen(ctx, k(key))), at).toBe(want.length);
+    } else if (roll < 0.72) {
+      expect(ok(L.lrange(ctx, k(key), 0, -1)), at).toEqual(want);
+    } else if (roll < 0.77) {
+      // whole-list changes: LINSERT, LREM, LTRIM
+      if (want.length === 0) continue;
+      const w = r();
+      if (w < 0.4) {
+        const e = fresh();
+        const p = Math.floor(r() * want.length);
+        expect(ok(L.linsert(ctx, k(key), true, b(want[p]), b(e))), at).toBe(want.length + 1);
+        want.splice(p, 0, e);
+      } else if (w < 0.7) {
+        const e = pick(want);
+        expect(ok(L.lrem(ctx, k(key), 0, b(e))), at).toBe(1);
+        want.splice(want.indexOf(e), 1);
+      } else {
+        const from = Math.floor(r() * 3);
+        const cut = Math.floor(r() * 3);
+        ok(L.ltrim(ctx, k(key), from, -1 - cut));
+        want.splice(0, want.length, ...want.slice(from, Math.max(from, want.length - cut)));
+      }
+      if (want.length === 0) model.delete(key);
+    } else if (roll < 0.8) {
+      // LMOVE between two of the lists
+      const to = pick(KEYS);
+      const fromLeft = r() < 0.5;
+      const toLeft = r() < 0.5;
+      const got = ok(L.lmove(ctx, k(key), k(to), fromLeft, toLeft));
+      if (want.length === 0) {
+        expect(got, at).toBeNull();
+        continue;
+      }
+      const e = fromLeft ? want.shift()! : want.pop()!;
+      expect(got, at).toBe(e);
+      if (want.length === 0) model.delete(key);
+      const dest = model.get(to) ?? [];
+      if (toLeft) dest.unshift(e);
+      else dest.push(e);
+      model.set(to, dest);
+    } else if (roll < 0.81) {
+      s.delete(k(key));
+      model.delete(key);
+    } else if (roll < 0.83) {
+      if (want.length > 0) {
+        const exp = Date.now() + 3_600_000 + step;
+        expect(s.expire(k(key), exp)).toBe(true);
+        expect(s.expireTime(k(key))).toBe(exp);
+      }
+    } else if (roll < 0.95) {
+      // strings that push the lists out of memory
+      for (let i = 0; i < 20; i++) s.set(k(`filler-${Math.floor(r() * 200)}`), Buffer.alloc(1500, 1));
+    } else await s.settled();
+  }
+}
+
+function seed(s: TieredShardStore, model: Map<string, string[]>, names: { n: number }): void {
+  const ctx = createContext(s, 1 << 20);
+  for (const key of KEYS) {
+    const els = Array.from({ length: 30 }, () => `e${names.n++}`);
+    ok(L.lpush(ctx, k(key), els.map(b), false));
+    model.set(key, els);
+  }
+}
+
+describe('lists stored in chunks', () => {
+  for (const durability of ['spill', 'writeback', 'sync'] as const) {
+    it(`keep every element in order through end and index commands, whole changes, evictions, restores and a restart (${durability})`, async () => {
+      const partial = vi.spyOn(ChunkedLists.prototype, 'partialPut');
+      const dir = tempDir();
+      const options = { dir, durability, maxMemory: 48 * 1024, chunkMembers: 2, writebackDelayMs: 5 };
+      let s = await open(options);
+      const model = new Map<string, string[]>();
+      const names = { n: 0 };
+      seed(s, model, names);
+      for (let round = 0; round < 4; round++) {
+        await exercise(s, model, 1000 * round + durability.length, 400, names);
+        await s.verifyDisk();
+        for (const key of KEYS) expect(readWhole(s, key), `${key} after round ${round}`).toEqual(model.get(key) ?? null);
+      }
+      await s.close();
+      s = await open(options);
+      await s.verifyDisk();
+      for (const key of KEYS) expect(readWhole(s, key), `${key} after the restart`).toEqual(model.get(key) ?? null);
+      await exercise(s, model, 77, 300, names);
+      await s.verifyDisk();
+      for (const key of KEYS) expect(readWhole(s, key), key).toEqual(model.get(key) ?? null);
+      // the lists were below memory, in chunks, for many of those commands
+      expect(partial.mock.calls.length).toBeGreaterThan(20);
+    }, 120_000);
+  }
+
+  it('one LPUSH / RPOP / LINDEX / LSET / LLEN on a cold 50,000-element list reads and writes a few records', async () => {
+    const dir = tempDir();
+    const s = await open({ dir, durability: 'writeback', maxMemory: 1 << 20 });
+    const ctx = createContext(s, 1 << 20);
+    const n = 50_000;
+    const model = Array.from({ length: n }, (_, i) => `element:${i}`);
+    ok(L.lpush(ctx, k('big'), model.map(b), false));
+    await s.sync();
+    // larger than the 1 MiB budget: it lives below memory, in chunks of 64
+    expect(s.stats().hot.items).toBe(0);
+    await s.verifyDisk();
+
+    const reads = (): number => s.ioStats().diskReads;
+    const writes = (): number => s.ioStats().batchOps;
+    const cost = async (run: () => unknown): Promise<{ read: number; written: number }> => {
+      const r0 = reads();
+      const w0 = writes();
+      run();
+      const read = reads() - r0;
+      await s.sync();
+      return { read, written: writes() - w0 };
+    };
+
+    // LLEN: the head alone
+    expect(await cost(() => expect(ok(L.llen(ctx, k('big')))).toBe(n))).toEqual({ read: 1, written: 0 });
+    // LINDEX: the head and the chunk holding the index
+    expect(await cost(() => expect(ok(L.lindex(ctx, k('big'), 4242))).toBe('element:4242'))).toEqual({ read: 2, written: 0 });
+    expect(await cost(() => expect(ok(L.lindex(ctx, k('big'), -1))).toBe(`element:${n - 1}`))).toEqual({ read: 2, written: 0 });
+    // RPOP: the head and the last chunk; writes that chunk, the head and the meta record
+    expect(await cost(() => expect(ok(L.lpop(ctx, k('big'), false, null))).toBe(`element:${n - 1}`))).toEqual({ read: 2, written: 3 });
+    model.pop();
+    // LPUSH onto a full first chunk: the head alone is read; a new chunk, the head and the meta record written
+    expect(await cost(() => expect(ok(L.lpush(ctx, k('big'), [b('new:0')], true))).toBe(n))).toEqual({ read: 1, written: 3 });
+    model.unshift('new:0');
+    // the next LPUSH fills that chunk: read and rewritten
+    expect(await cost(() => expect(ok(L.lpush(ctx, k('big'), [b('new:1')], true))).toBe(n + 1))).toEqual({ read: 2, written: 3 });
+    model.unshift('new:1');
+    // LSET: the head and one chunk read, that chunk and the head written
+    expect(await cost(() => expect(ok(L.lset(ctx, k('big'), 30_000, b('set')))).toBe('ok'))).toEqual({ read: 2, written: 3 });
+    model[30_000] = 'set';
+    // LPOP 100: the head and the three chunks it spans (2 + 64 + 34 of the next); the two emptied go
+    expect(
+      await cost(() => expect(ok(L.lpop(ctx, k('big'), true, 100))).toEqual(model.slice(0, 100))),
+    ).toEqual({ read: 4, written: 5 });
+    model.splice(0, 100);
+    await s.verifyDisk();
+    expect(s.stats().hot.items).toBe(0);
+
+    expect(readWhole(s, 'big')).toEqual(model);
+  }, 60_000);
+
+  it('a list read in part holds its elements by their index in the whole list', () => {
+    const l = new PartialList();
+    l.before = 10;
+    l.after = 5;
+    l.fill(new ListValue().encode());
+    expect(l.size).toBe(15);
+    expect(() => l.push('x', false)).toThrow(/end it was not read at/);
+  });
+});
