@@ -210,6 +210,11 @@ describe('lists stored in chunks', () => {
 
     // LLEN: the head alone
     expect(await cost(() => expect(ok(L.llen(ctx, k('big')))).toBe(n))).toEqual({ read: 1, written: 0 });
+    // a command reaching one index is given the chunk holding it, not the list
+    const part = s.readCollection<ListValue>(k('big'), ValueType.LIST, { kind: 'index', index: 4242 });
+    expect(part).toBeInstanceOf(PartialList);
+    expect((part as PartialList).heldCount).toBe(64);
+    expect((part as PartialList).at(4242)).toBe('element:4242');
     // LINDEX: the head and the chunk holding the index
     expect(await cost(() => expect(ok(L.lindex(ctx, k('big'), 4242))).toBe('element:4242'))).toEqual({ read: 2, written: 0 });
     expect(await cost(() => expect(ok(L.lindex(ctx, k('big'), -1))).toBe(`element:${n - 1}`))).toEqual({ read: 2, written: 0 });
@@ -235,6 +240,28 @@ describe('lists stored in chunks', () => {
 
     expect(readWhole(s, 'big')).toEqual(model);
   }, 60_000);
+
+  it('a list read in part for a change that did not happen (LSET out of range) does not stand for the next change', async () => {
+    const dir = tempDir();
+    const options = { dir, durability: 'writeback' as const, maxMemory: 48 * 1024, chunkMembers: 2 };
+    let s = await open(options);
+    let ctx = createContext(s, 1 << 20);
+    const model = Array.from({ length: 20 }, (_, i) => `e${i}`);
+    ok(L.lpush(ctx, k('l'), model.map(b), false));
+    // below memory, in chunks: pushed out by strings
+    for (let i = 0; i < 200; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 1));
+    await s.sync();
+    expect(s.readCollection(k('l'), ValueType.LIST, { kind: 'size' })).toBeInstanceOf(PartialList);
+    expect(ok(L.lset(ctx, k('l'), 99, b('x')))).toBe('range');
+    // a whole-list change next: it is the one written
+    expect(ok(L.linsert(ctx, k('l'), false, b('e19'), b('last')))).toBe(21);
+    model.push('last');
+    await s.close();
+    s = await open(options);
+    ctx = createContext(s, 1 << 20);
+    expect(ok(L.lrange(ctx, k('l'), 0, -1))).toEqual(model);
+    await s.verifyDisk();
+  });
 
   it('a list read in part holds its elements by their index in the whole list', () => {
     const l = new PartialList();
