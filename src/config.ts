@@ -122,7 +122,7 @@ export const SETTINGS: Setting[] = [
     key: 'chunkMembers',
     flag: 'chunk-members',
     kind: 'int',
-    help: 'members per disk chunk of a large hash, set or sorted set (one of at least 4x this many is stored in chunks)',
+    help: 'members per disk chunk of a large hash, set, sorted set or list (one of at least 4x this many is stored in chunks)',
     default: () => 64,
   },
   {

@@ -47,8 +47,10 @@ export const CHUNK_END = Buffer.from([PREFIX_CHUNK + 1]);
  *
  * A large hash, set or sorted set is stored in chunks (src/engine/collections/chunks.ts): its data
  * record has version 2 and its value is the chunks' head (member count, chunk count, chunk bytes);
- * chunk i is the 'c' record of the key and i. A batch that rewrites or removes such a record reads
- * it first, as for the index entries, and removes the chunks the new record does not keep.
+ * chunk i is the 'c' record of the key and i. A large list too (list-chunks.ts), its head going on
+ * with the ids of its chunks in list order: chunk i is then the one of id i. A batch that rewrites or
+ * removes such a record reads it first, as for the index entries, and removes the chunks the new
+ * record does not keep.
  */
 export const HEADER_SIZE = 32;
 const RECORD_VERSION = 1;

@@ -37,7 +37,7 @@ export interface TieredShardStoreOptions {
   /** largest key accepted. Default 65535 bytes (the engine's own limit may be lower). */
   maxKeySize?: number;
   /**
-   * members per disk chunk of a large hash, set or sorted set; one of at least four times this many
+   * members per disk chunk of a large hash, set, sorted set or list; one of at least four times this many
    * members is stored in chunks (src/engine/collections/chunks.ts). Default 64.
    */
   chunkMembers?: number;
