@@ -21,13 +21,7 @@ export function readable<T extends Collection>(ctx: CommandContext, key: Uint8Ar
  * the collection to change; with `create`, an absent key gets a new empty one (call `changed` after).
  * `reach`: the command reads and changes only these members, or this part of a list (see readable).
  */
-export function writable<T extends Collection>(
-  ctx: CommandContext,
-  key: Uint8Array,
-  type: number,
-  create?: () => T,
-  reach?: Reach,
-): T | null | Failure {
+export function writable<T extends Collection>(ctx: CommandContext, key: Uint8Array, type: number, create?: () => T, reach?: Reach): T | null | Failure {
   const c = ctx.store.writeCollection<T>(key, type, create, reach);
   return c === WRONG_TYPE ? fail(Fault.WRONG_TYPE) : c;
 }

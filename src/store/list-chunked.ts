@@ -8,16 +8,7 @@
  * one whole list; the head lists the chunk ids that make it up, so a batch writes only the chunks its
  * head lists and removes the ids the new head no longer lists (batch.ts).
  */
-import {
-  addListChunk,
-  decodeListHead,
-  entryCount,
-  entryId,
-  type ListReach,
-  ListRun,
-  PartialList,
-  splitList,
-} from '../engine/collections/list-chunks.js';
+import { addListChunk, decodeListHead, entryCount, entryId, type ListReach, ListRun, PartialList, splitList } from '../engine/collections/list-chunks.js';
 import { ListValue } from '../engine/collections/list.js';
 import { ValueType } from '../engine/collections/types.js';
 import { chunkedPutOp, type PutOp } from './ops.js';

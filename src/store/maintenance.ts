@@ -201,7 +201,8 @@ export class Maintenance {
       const head = chunked.get(key.toString('latin1'));
       if (head === undefined || (head.ids === null ? n >= head.chunks : !head.ids.has(n))) fail(`chunk ${n} of ${key.toString('latin1')} without its record`);
       const members = chunkSize(chunk, head!.type);
-      if (head!.ids !== null && head!.ids.get(n) !== members) fail(`chunk ${n} of ${key.toString('latin1')} holds ${members} elements, its head says ${head!.ids.get(n)}`);
+      if (head!.ids !== null && head!.ids.get(n) !== members)
+        fail(`chunk ${n} of ${key.toString('latin1')} holds ${members} elements, its head says ${head!.ids.get(n)}`);
       head!.bytes -= chunk.length;
       head!.size -= members;
     }

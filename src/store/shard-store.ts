@@ -44,12 +44,11 @@ import { ChunkedCollections, type PartialRead } from './chunked.js';
 import type { ListPartialRead } from './list-chunked.js';
 import { chunkable, chunkOf } from '../engine/collections/chunks.js';
 import { decodeCollection } from '../engine/collections/index.js';
-import type { ListReach } from '../engine/collections/list-chunks.js';
 import { Maintenance } from './maintenance.js';
 import { delOp, dirtyOp, expireDueOp, type Op, OP_DEL, OP_PUT, PRIOR_NONE, PRIOR_UNKNOWN, type PutOp, putOp } from './ops.js';
 import { badArgument, type Durability, type StoreIoStats, type StoreSettings, storeSettings, type TieredShardStoreOptions } from './options.js';
 import { type Collection, ValueType } from '../engine/collections/types.js';
-import { WRONG_TYPE } from './types.js';
+import { namesMembers, WRONG_TYPE } from './types.js';
 import type {
   Entry,
   Reach,
@@ -477,7 +476,7 @@ export class TieredShardStore implements ShardStore {
    * memory, absent, not in chunks, expired), which the caller reads as usual.
    */
   private readPartial(k: Buffer, type: number, reach: Reach): PartialRead | ListPartialRead | WrongType | null {
-    if (Array.isArray(reach) ? !chunkable(type) : type !== ValueType.LIST) return null;
+    if (namesMembers(reach) ? !chunkable(type) : type !== ValueType.LIST) return null;
     const op = this.writeback.find(k.toString('latin1'));
     let head: Buffer;
     let rtype: number;
@@ -506,8 +505,8 @@ export class TieredShardStore implements ShardStore {
     this.counters.hitsCold++;
     if (rtype !== type) return WRONG_TYPE;
     const queued = op?.kind === OP_PUT ? op : undefined;
-    if (Array.isArray(reach)) return this.chunked.readPartial(k, type, head, queued, reach as readonly string[], flags, expiresAt);
-    return this.chunked.lists.readPartial(k, head, queued, reach as ListReach, flags, expiresAt);
+    if (namesMembers(reach)) return this.chunked.readPartial(k, type, head, queued, reach, flags, expiresAt);
+    return this.chunked.lists.readPartial(k, head, queued, reach, flags, expiresAt);
   }
 
   /** A collection read from below back into memory: a clean stub for it (with its chunk tracker, if in chunks); -1 when it does not fit. */
@@ -821,7 +820,7 @@ export class TieredShardStore implements ShardStore {
     this.countRead(at);
     if (at.kind === 'memory') {
       if (this.engine.typeOf(at.ref) !== type) return WRONG_TYPE;
-      this.touching = reach === undefined || !Array.isArray(reach) ? null : { k, members: reach as readonly string[] };
+      this.touching = reach === undefined || !namesMembers(reach) ? null : { k, members: reach };
       return this.collectionAt(at.ref) as T;
     }
     if (at.kind === 'below') {

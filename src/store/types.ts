@@ -79,6 +79,11 @@ export type WrongType = typeof WRONG_TYPE;
  */
 export type Reach = readonly string[] | ListReach;
 
+/** does the command name members (a hash's, set's or sorted set's), not a part of a list? */
+export function namesMembers(reach: Reach): reach is readonly string[] {
+  return Array.isArray(reach);
+}
+
 export interface ScanPage {
   /** '0' when the scan is complete. */
   cursor: string;

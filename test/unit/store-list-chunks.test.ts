@@ -60,8 +60,9 @@ async function exercise(s: TieredShardStore, model: Map<string, string[]>, seed:
         expect(got, at).toBe(0);
         continue;
       }
-      for (const e of els) if (left) want.unshift(e);
-      else want.push(e);
+      for (const e of els)
+        if (left) want.unshift(e);
+        else want.push(e);
       expect(got, at).toBe(want.length);
       model.set(key, want);
     } else if (roll < 0.38) {
@@ -231,9 +232,7 @@ describe('lists stored in chunks', () => {
     expect(await cost(() => expect(ok(L.lset(ctx, k('big'), 30_000, b('set')))).toBe('ok'))).toEqual({ read: 2, written: 3 });
     model[30_000] = 'set';
     // LPOP 100: the head and the three chunks it spans (2 + 64 + 34 of the next); the two emptied go
-    expect(
-      await cost(() => expect(ok(L.lpop(ctx, k('big'), true, 100))).toEqual(model.slice(0, 100))),
-    ).toEqual({ read: 4, written: 5 });
+    expect(await cost(() => expect(ok(L.lpop(ctx, k('big'), true, 100))).toEqual(model.slice(0, 100)))).toEqual({ read: 4, written: 5 });
     model.splice(0, 100);
     await s.verifyDisk();
     expect(s.stats().hot.items).toBe(0);
