@@ -30,3 +30,8 @@ export function writable<T extends Collection>(ctx: CommandContext, key: Uint8Ar
 export function changed(ctx: CommandContext, key: Uint8Array): void {
   ctx.store.collectionChanged(key);
 }
+
+/** are two keys the same bytes (a command whose source and destination are one key must read it once) */
+export function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+}

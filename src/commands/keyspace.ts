@@ -6,6 +6,7 @@
 import { ErrorCode, isCairnError } from '../errors.js';
 import { type Entry, type ScanPage, WRONG_TYPE } from '../store/types.js';
 import { TYPE_NAMES } from '../engine/collections/types.js';
+import { sameKey } from './collections.js';
 import { globMatch, matchesAll } from './glob.js';
 import { Fault, fail, type CommandContext, type Failure } from './types.js';
 
@@ -108,10 +109,6 @@ export function encoding(ctx: CommandContext, key: Uint8Array): string | null {
  * may not be replaced, or source and destination are one key.
  */
 export type MoveResult = 'done' | 'missing' | 'exists' | 'same';
-
-function sameKey(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
-}
 
 /**
  * RENAME (`nx`: RENAMENX) with both keys on this shard, at once: the value, its expiry and flags move

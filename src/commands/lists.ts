@@ -8,7 +8,7 @@ import { ListValue } from '../engine/collections/list.js';
 import type { ListReach } from '../engine/collections/list-chunks.js';
 import { member, ValueType } from '../engine/collections/types.js';
 import { keyReady } from './blocking.js';
-import { changed, readable, writable } from './collections.js';
+import { changed, readable, sameKey, writable } from './collections.js';
 import { Fault, fail, type CommandContext, type Failure } from './types.js';
 
 const LIST = ValueType.LIST;
@@ -169,12 +169,14 @@ export function lpos(ctx: CommandContext, key: Uint8Array, a: LposArgs): number 
 export function lmove(ctx: CommandContext, source: Uint8Array, destination: Uint8Array, fromLeft: boolean, toLeft: boolean): string | null | Failure {
   const from = writable<ListValue>(ctx, source, LIST);
   if (!(from instanceof ListValue)) return from;
-  const to = writable<ListValue>(ctx, destination, LIST, newList);
+  // one key: one copy of it (a list below memory is read anew by each writable)
+  const same = sameKey(source, destination);
+  const to = same ? from : writable<ListValue>(ctx, destination, LIST, newList);
   if (!(to instanceof ListValue)) return to ?? fail(Fault.INTERNAL);
   const s = from.pop(fromLeft)!;
   to.push(s, toLeft);
   changed(ctx, source);
-  changed(ctx, destination);
+  if (!same) changed(ctx, destination);
   keyReady(ctx.store, destination);
   return s;
 }

@@ -6,7 +6,7 @@
 import { distinctPositions, randomPosition, scanPage } from '../engine/collections/positions.js';
 import { SetValue } from '../engine/collections/set.js';
 import { ValueType } from '../engine/collections/types.js';
-import { changed, readable, writable } from './collections.js';
+import { changed, readable, sameKey, writable } from './collections.js';
 import { globMatch } from './glob.js';
 import type { MemberPage } from './hashes.js';
 import { Failure, type CommandContext } from './types.js';
@@ -125,9 +125,10 @@ export function smove(ctx: CommandContext, src: Uint8Array, dst: Uint8Array, m: 
   const from = writable<SetValue>(ctx, src, ValueType.SET);
   if (from === null) return false;
   if (from instanceof Failure) return from;
+  // one key: one copy of it (a set below memory is read anew by each writable)
+  if (sameKey(src, dst)) return from.has(m);
   const to = writable<SetValue>(ctx, dst, ValueType.SET);
   if (to instanceof Failure) return to;
-  if (to === from) return from.has(m);
   if (!from.delete(m)) return false;
   changed(ctx, src);
   const into = to ?? writable(ctx, dst, ValueType.SET, newSet);

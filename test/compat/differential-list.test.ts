@@ -19,6 +19,19 @@ let pair: DiffPair;
  */
 const FOUND: [what: string, commands: string[][]][] = [
   [
+    'a list larger than memory moved onto itself is one list (LMOVE, RPOPLPUSH)',
+    [
+      ['RPUSH', 'a', BIG_VALUES[0], 'x', BIG_VALUES[1], 'y'],
+      ['LMOVE', 'a', 'a', 'LEFT', 'RIGHT'],
+      ['RPOPLPUSH', 'a', 'a'],
+      ['LMOVE', 'a', 'a', 'RIGHT', 'RIGHT'],
+      ['LLEN', 'a'],
+      ['LINDEX', 'a', '0'],
+      ['LINDEX', 'a', '1'],
+      ['LINDEX', 'a', '3'],
+    ],
+  ],
+  [
     'counts and indexes are parsed before the key is looked up, except LINDEX and LSET',
     [
       ['SET', 'a', 'v'],
