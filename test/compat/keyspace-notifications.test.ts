@@ -4,7 +4,9 @@
  * same commands to both, and the notifications each subscriber received are compared in order, byte
  * for byte: the pmessage replies as they came. Fixed sequences cover every command that notifies
  * (and the ones that change a key without a notification), blocking commands served by a later
- * write, and fast-check runs per type draw random sequences from the differential generators.
+ * write, and fast-check runs per type draw random sequences from the differential generators. Two
+ * cairns take part: one whose budget no sequence reaches, and one with the differential tests' tiny
+ * budget whose collections spill and come back mid-sequence (its tier events, class e, left out).
  *
  * A sequence ends with a sentinel command on a key no generator uses, notified in the classes the
  * run enables; the subscriber reads until the sentinel's last notification, so nothing waits for a
@@ -25,7 +27,7 @@ import { ZSET_COMMANDS } from './lib/diff-zset.js';
 import { ReplyConn, show } from './lib/differential.js';
 
 interface Side {
-  name: 'redis' | 'cairn';
+  name: 'redis' | 'cairn' | 'cairn-spill';
   port: number;
   conn: ReplyConn;
   sub: ReplyConn;
@@ -33,6 +35,10 @@ interface Side {
 
 let redis: ServiceHandle;
 let cairn: TestServer;
+/** cairn with the differential tests' tiny hot budget: collections spill and come back mid-sequence */
+let spilling: TestServer;
+let all: Side[] = [];
+/** the servers compared now: redis first, then cairn, and the spilling cairn in the runs that include it */
 let sides: Side[] = [];
 
 /** notify-keyspace-events as set on both servers now, and the sentinel command notified in its classes */
@@ -40,31 +46,42 @@ let flags = '';
 let sentinel: string[] = [];
 
 beforeAll(async () => {
-  // a budget no sequence reaches: cairn's own tier events (class e) stay out of the comparison
-  [redis, cairn] = await Promise.all([startRedisServer(), startServer({ args: ['--max-memory', '256mb'] })]);
+  // cairn: a budget no sequence reaches, so its own tier events (class e) never fire
+  [redis, cairn, spilling] = await Promise.all([
+    startRedisServer(),
+    startServer({ args: ['--max-memory', '256mb'] }),
+    startServer({ args: ['--max-memory', '2mb', '--durability', 'spill'] }),
+  ]);
   for (const [name, port] of [
     ['redis', redis.port],
     ['cairn', cairn.respPort],
+    ['cairn-spill', spilling.respPort],
   ] as const) {
     const conn = await ReplyConn.open(port);
     const sub = await ReplyConn.open(port);
     const ok = (await sub.call(['PSUBSCRIBE', '__key*@0__:*'])).toString('latin1');
     if (!ok.includes('psubscribe')) throw new Error(`${name}: PSUBSCRIBE answered ${ok}`);
-    sides.push({ name, port, conn, sub });
+    all.push({ name, port, conn, sub });
   }
+  sides = all;
 }, 60_000);
 
 afterAll(async () => {
-  for (const s of sides) {
+  for (const s of all) {
     s.conn.close();
     s.sub.close();
   }
+  all = [];
   sides = [];
-  await Promise.all([redis?.stop(), cairn?.stop()]);
+  await Promise.all([redis?.stop(), cairn?.stop(), spilling?.stop()]);
 });
 
-/** Sets notify-keyspace-events on both servers and checks that the sentinel's notifications arrive. */
-async function configure(newFlags: string, newSentinel: string[]): Promise<void> {
+/**
+ * Sets notify-keyspace-events on the servers compared (with the spilling cairn or without) and
+ * checks that the sentinel's notifications arrive.
+ */
+async function configure(newFlags: string, newSentinel: string[], spill = true): Promise<void> {
+  sides = spill ? all : all.filter((s) => s.name !== 'cairn-spill');
   flags = newFlags;
   sentinel = newSentinel;
   for (const s of sides) {
@@ -80,12 +97,19 @@ function isSentinelEnd(reply: Buffer): boolean {
   return flags.includes('E') ? text.endsWith('$8\r\nsentinel\r\n') : text.includes('__keyspace@0__:sentinel\r\n');
 }
 
-/** the notifications one subscriber received up to the sentinel's last, as their reply text */
+/** cairn's own tier events (evicted, restored, dropped: class e), which Redis without maxmemory never sends */
+const TIER_EVENT = /^\*4\r\n\$8\r\npmessage\r\n\$\d+\r\n[^\r]*\r\n\$\d+\r\n__key(space@0__:[^]*\r\n\$\d+\r\n(evicted|restored|dropped)|event@0__:(evicted|restored|dropped)\r\n)/;
+
+/**
+ * the notifications one subscriber received up to the sentinel's last, as their reply text; the
+ * spilling cairn's tier events left out
+ */
 async function received(s: Side): Promise<string[]> {
   const out: string[] = [];
   for (;;) {
     const r = await s.sub.reply(30_000);
-    out.push(r.toString('latin1'));
+    const text = r.toString('latin1');
+    if (!(s.name === 'cairn-spill' && TIER_EVENT.test(text))) out.push(text);
     if (isSentinelEnd(r)) return out;
   }
 }
@@ -103,25 +127,30 @@ function brief(reply: string): string {
  */
 async function runBoth(commands: readonly (readonly string[])[]): Promise<void> {
   for (const s of sides) if ((await s.conn.call(['FLUSHALL'])).toString() !== '+OK\r\n') throw new Error(`${s.name}: FLUSHALL failed`);
-  const replies: Buffer[][] = [[], []];
+  const replies: Buffer[][] = sides.map(() => []);
   for (const argv of commands) {
-    const [r, c] = await Promise.all(sides.map((s) => s.conn.call(argv as string[])));
-    replies[0].push(r);
-    replies[1].push(c);
+    const got = await Promise.all(sides.map((s) => s.conn.call(argv as string[])));
+    got.forEach((r, i) => replies[i].push(r));
   }
   for (const s of sides) s.conn.send(sentinel);
   await Promise.all(sides.map((s) => s.conn.reply()));
-  const [fromRedis, fromCairn] = await Promise.all(sides.map(received));
-  if (fromRedis.length === fromCairn.length && fromRedis.every((n, i) => n === fromCairn[i])) return;
-  const at = fromRedis.findIndex((n, i) => n !== fromCairn[i]);
-  throw new Error(
-    [
-      `notifications differ at ${at + 1} (notify-keyspace-events ${flags}):`,
-      ...commands.map((argv, i) => `  ${i + 1}. ${argv.map((a) => JSON.stringify(a.length > 40 ? `${a.slice(0, 16)}...(${a.length})` : a)).join(' ')}  -> redis ${show(replies[0][i])}, cairn ${show(replies[1][i])}`),
-      `  redis: ${fromRedis.map(brief).join(', ')}`,
-      `  cairn: ${fromCairn.map(brief).join(', ')}`,
-    ].join('\n'),
-  );
+  const [fromRedis, ...fromCairns] = await Promise.all(sides.map(received));
+  for (let c = 0; c < fromCairns.length; c++) {
+    const fromCairn = fromCairns[c];
+    if (fromRedis.length === fromCairn.length && fromRedis.every((n, i) => n === fromCairn[i])) continue;
+    const at = fromRedis.findIndex((n, i) => n !== fromCairn[i]);
+    const side = sides[c + 1];
+    throw new Error(
+      [
+        `${side.name}: notifications differ at ${at + 1} (notify-keyspace-events ${flags}):`,
+        ...commands.map(
+          (argv, i) => `  ${i + 1}. ${argv.map((a) => JSON.stringify(a.length > 40 ? `${a.slice(0, 16)}...(${a.length})` : a)).join(' ')}  -> redis ${show(replies[0][i])}, ${side.name} ${show(replies[c + 1][i])}`,
+        ),
+        `  redis: ${fromRedis.map(brief).join(', ')}`,
+        `  ${side.name}: ${fromCairn.map(brief).join(', ')}`,
+      ].join('\n'),
+    );
+  }
 }
 
 /** fixed sequences: every command that notifies, with the corners of each (emptied keys, no change) */
@@ -328,12 +357,21 @@ async function runServed(blocker: string[], writes: string[][]): Promise<void> {
     }
     for (const s of sides) s.conn.send(sentinel);
     await Promise.all(sides.map((s) => s.conn.reply()));
-    const [fromRedis, fromCairn] = await Promise.all(sides.map(received));
-    expect(fromCairn.map(brief)).toEqual(fromRedis.map(brief));
-    expect(fromCairn).toEqual(fromRedis);
+    const [fromRedis, ...fromCairns] = await Promise.all(sides.map(received));
+    for (const fromCairn of fromCairns) {
+      expect(fromCairn.map(brief)).toEqual(fromRedis.map(brief));
+      expect(fromCairn).toEqual(fromRedis);
+    }
   } finally {
     for (const b of blockers) b.close();
   }
+}
+
+/** the tiny-budget cairn's spills so far (CAIRN.INFO, over its shards) */
+async function spills(): Promise<number> {
+  const side = all.find((s) => s.name === 'cairn-spill')!;
+  const text = (await side.conn.call(['CAIRN.INFO'])).toString('latin1');
+  return Number(/^spills:(\d+)\r$/m.exec(text)?.[1] ?? Number.NaN);
 }
 
 /** random sequences of a type's commands on both servers, their notifications compared */
@@ -345,13 +383,19 @@ async function randomRuns(commands: CommandGen[], seed: number, numRuns: number)
   );
 }
 
-/** the generators without the commands that wait (an empty key's blocking form times out after 10 ms on both) */
-const TYPES: [type: string, commands: CommandGen[], onlyClass: string, sentinel: string[], seed: number][] = [
-  ['hash', HASH_COMMANDS, 'Kh', ['HSET', 'sentinel', 'f', 'v'], 14_1],
-  ['list', LIST_COMMANDS, 'El', ['RPUSH', 'sentinel', 'v'], 14_2],
-  ['set', SET_COMMANDS, 'Ks', ['SADD', 'sentinel', 'v'], 14_3],
-  ['sorted set', ZSET_COMMANDS, 'Ez', ['ZADD', 'sentinel', '1', 'v'], 14_4],
-  ['stream', STREAM_COMMANDS, 'KEt', ['XADD', 'sentinel', '1-1', 'f', 'v'], 14_5],
+/**
+ * Each type's differential generators (a blocking form on an empty key times out after 10 ms on
+ * both), the class of its one-class run, and whether the tiny-budget cairn takes part. Lists do not
+ * yet: an LMOVE whose destination's creation evicts the source from memory loses the pop (the source
+ * stays as an empty list on disk, so its `rpop` and `del` are missing too). Sorted sets do not spill
+ * with their generators' small members.
+ */
+const TYPES: [type: string, commands: CommandGen[], onlyClass: string, sentinel: string[], seed: number, spill: boolean][] = [
+  ['hash', HASH_COMMANDS, 'Kh', ['HSET', 'sentinel', 'f', 'v'], 14_1, true],
+  ['list', LIST_COMMANDS, 'El', ['RPUSH', 'sentinel', 'v'], 14_2, false],
+  ['set', SET_COMMANDS, 'Ks', ['SADD', 'sentinel', 'v'], 14_3, true],
+  ['sorted set', ZSET_COMMANDS, 'Ez', ['ZADD', 'sentinel', '1', 'v'], 14_4, false],
+  ['stream', STREAM_COMMANDS, 'KEt', ['XADD', 'sentinel', '1-1', 'f', 'v'], 14_5, true],
 ];
 
 describe('keyspace notifications of the data types, cairn against redis-server', () => {
@@ -376,10 +420,12 @@ describe('keyspace notifications of the data types, cairn against redis-server',
     await runServed(blocker, writes);
   }, 60_000);
 
-  it.each(TYPES)('random %s sequences notify as Redis, with KEA and with one class', async (_type, commands, onlyClass, classSentinel, seed) => {
-    await configure('KEA', ['SET', 'sentinel', '1']);
+  it.each(TYPES)('random %s sequences notify as Redis, with KEA and with one class', async (_type, commands, onlyClass, classSentinel, seed, spill) => {
+    const before = await spills();
+    await configure('KEA', ['SET', 'sentinel', '1'], spill);
     await randomRuns(commands, seed, 100);
-    await configure(onlyClass, classSentinel);
+    await configure(onlyClass, classSentinel, spill);
     await randomRuns(commands, seed + 10, 50);
+    if (spill) expect(await spills(), 'spills of the tiny-budget cairn').toBeGreaterThan(before);
   }, 300_000);
 });
