@@ -171,9 +171,11 @@ export function lmove(ctx: CommandContext, source: Uint8Array, destination: Uint
   if (!(to instanceof ListValue)) return to ?? fail(Fault.INTERNAL);
   const s = from.pop(fromLeft)!;
   to.push(s, toLeft);
-  // Redis' order: the push is notified first, then the pop (and the source's del when emptied)
-  changed(ctx, destination, toLeft ? Notify.LPUSH : Notify.RPUSH);
+  // Redis notifies the push first, then the pop (and the source's del when emptied); the source is
+  // still recorded first, before the destination's growth may evict it
+  ctx.store.notifyKey(destination, toLeft ? Notify.LPUSH : Notify.RPUSH);
   changed(ctx, source, fromLeft ? Notify.LPOP : Notify.RPOP);
+  changed(ctx, destination, Notify.NONE);
   keyReady(ctx.store, destination);
   return s;
 }

@@ -167,7 +167,7 @@ export interface ShardStore {
    * followed by `del` when the collection is empty; 0 publishes `set`.
    */
   collectionChanged(key: Uint8Array, notify?: number): void;
-  /** one more keyspace notification of a command that changed the key (XADD's xtrim), no key event */
+  /** a keyspace notification with no key event (XADD's xtrim after its xadd, LMOVE's push, an LTRIM that kept all) */
   notifyKey(key: Uint8Array, notify: number): void;
   /** `notify`: Notify.NONE for a delete that publishes no `del` (a destination a store command replaces) */
   delete(key: Uint8Array, notify?: number): boolean;
