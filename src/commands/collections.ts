@@ -1,7 +1,7 @@
 /**
  * How the data-type commands reach their collection: the store's readCollection / writeCollection
  * with a wrong type as the WRONG_TYPE failure. A command that changed a collection it got from
- * `writable` calls `changed(ctx, key)` once before it returns.
+ * `writable` calls `changed(ctx, key, notify)` once before it returns.
  */
 import type { Collection } from '../engine/collections/types.js';
 import { type Reach, WRONG_TYPE } from '../store/types.js';
@@ -26,9 +26,13 @@ export function writable<T extends Collection>(ctx: CommandContext, key: Uint8Ar
   return c === WRONG_TYPE ? fail(Fault.WRONG_TYPE) : c;
 }
 
-/** after a change to a collection from `writable`: memory recounted, queued for disk, deleted when empty */
-export function changed(ctx: CommandContext, key: Uint8Array): void {
-  ctx.store.collectionChanged(key);
+/**
+ * after a change to a collection from `writable`: memory recounted, queued for disk, deleted when
+ * empty. `notify`: the change's keyspace notification as Redis names it (Notify in
+ * src/events/codes.ts; Notify.NONE where Redis publishes none).
+ */
+export function changed(ctx: CommandContext, key: Uint8Array, notify: number): void {
+  ctx.store.collectionChanged(key, notify);
 }
 
 /** are two keys the same bytes (a command whose source and destination are one key must read it once) */

@@ -4,6 +4,7 @@
  * one-field command in O(1).
  */
 import { ErrorCode } from '../errors.js';
+import { Notify } from '../events/codes.js';
 import { HashValue } from '../engine/collections/hash.js';
 import { distinctPositions, randomPosition, scanPage } from '../engine/collections/positions.js';
 import { ValueType } from '../engine/collections/types.js';
@@ -38,8 +39,9 @@ function fieldsOf(pairs: readonly string[]): string[] {
 }
 
 /** after a change, or a refusal that leaves a hash created for it empty (the store drops it then) */
-function settle(ctx: CommandContext, key: Uint8Array, h: HashValue, result: unknown): void {
-  if (!(result instanceof Failure) || h.size === 0) changed(ctx, key);
+function settle(ctx: CommandContext, key: Uint8Array, h: HashValue, result: unknown, notify: number): void {
+  if (!(result instanceof Failure)) changed(ctx, key, notify);
+  else if (h.size === 0) changed(ctx, key, Notify.NONE);
 }
 
 /** HSET / HMSET: fields and values alternating (an even, non-zero count); how many fields were new */
@@ -48,7 +50,7 @@ export function hset(ctx: CommandContext, key: Uint8Array, pairs: readonly strin
   if (h instanceof Failure || h === null) return h ?? 0;
   let added = 0;
   for (let i = 0; i + 1 < pairs.length; i += 2) if (h.set(pairs[i], pairs[i + 1])) added++;
-  changed(ctx, key);
+  changed(ctx, key, Notify.HSET);
   return added;
 }
 
@@ -58,7 +60,7 @@ export function hsetnx(ctx: CommandContext, key: Uint8Array, field: string, valu
   if (h instanceof Failure || h === null) return h ?? false;
   if (h.has(field)) return false;
   h.set(field, value);
-  changed(ctx, key);
+  changed(ctx, key, Notify.HSET);
   return true;
 }
 
@@ -96,7 +98,7 @@ export function hdel(ctx: CommandContext, key: Uint8Array, fields: readonly stri
   if (h instanceof Failure || h === null) return h ?? 0;
   let removed = 0;
   for (const f of fields) if (h.delete(f)) removed++;
-  if (removed > 0) changed(ctx, key);
+  if (removed > 0) changed(ctx, key, Notify.HDEL);
   return removed;
 }
 
@@ -135,7 +137,7 @@ export function hincrby(ctx: CommandContext, key: Uint8Array, field: string, del
       result = sum;
     }
   }
-  settle(ctx, key, h, result);
+  settle(ctx, key, h, result, Notify.HINCRBY);
   return result;
 }
 
@@ -161,7 +163,7 @@ export function hincrbyfloat(ctx: CommandContext, key: Uint8Array, field: string
       h.set(field, result);
     }
   }
-  settle(ctx, key, h, result);
+  settle(ctx, key, h, result, Notify.HINCRBYFLOAT);
   return result;
 }
 

@@ -6,6 +6,7 @@
  */
 import { ListValue } from '../engine/collections/list.js';
 import type { ListReach } from '../engine/collections/list-chunks.js';
+import { Notify } from '../events/codes.js';
 import { member, ValueType } from '../engine/collections/types.js';
 import { keyReady } from './blocking.js';
 import { changed, readable, sameKey, writable } from './collections.js';
@@ -24,7 +25,7 @@ export function lpush(ctx: CommandContext, key: Uint8Array, elements: readonly U
   const l = writable<ListValue>(ctx, key, LIST, onlyIfExists ? undefined : newList, left ? PUSH_LEFT : PUSH_RIGHT);
   if (!(l instanceof ListValue)) return l ?? 0;
   for (const e of elements) l.push(member(e), left);
-  changed(ctx, key);
+  changed(ctx, key, left ? Notify.LPUSH : Notify.RPUSH);
   keyReady(ctx.store, key);
   return l.size;
 }
@@ -38,14 +39,14 @@ export function lpop(ctx: CommandContext, key: Uint8Array, left: boolean, count:
   if (!(l instanceof ListValue)) return l;
   if (count === null) {
     const s = l.pop(left)!;
-    changed(ctx, key);
+    changed(ctx, key, left ? Notify.LPOP : Notify.RPOP);
     return s;
   }
   if (count === 0) return [];
   const n = Math.min(count, l.size);
   const out = new Array<string>(n);
   for (let i = 0; i < n; i++) out[i] = l.pop(left)!;
-  changed(ctx, key);
+  changed(ctx, key, left ? Notify.LPOP : Notify.RPOP);
   return out;
 }
 
@@ -91,7 +92,7 @@ export function lset(ctx: CommandContext, key: Uint8Array, index: number, elemen
   const at = position(index, l.size);
   if (at < 0) return 'range';
   l.set(at, member(element));
-  changed(ctx, key);
+  changed(ctx, key, Notify.LSET);
   return 'ok';
 }
 
@@ -103,7 +104,7 @@ export function linsert(ctx: CommandContext, key: Uint8Array, before: boolean, p
   for (let i = 0; i < l.size; i++) {
     if (l.at(i) !== p) continue;
     l.insert(before ? i : i + 1, member(element));
-    changed(ctx, key);
+    changed(ctx, key, Notify.LINSERT);
     keyReady(ctx.store, key);
     return l.size;
   }
@@ -115,7 +116,7 @@ export function lrem(ctx: CommandContext, key: Uint8Array, count: number, elemen
   const l = writable<ListValue>(ctx, key, LIST);
   if (!(l instanceof ListValue)) return l ?? 0;
   const removed = l.remove(member(element), Math.abs(count), count < 0);
-  if (removed > 0) changed(ctx, key);
+  if (removed > 0) changed(ctx, key, Notify.LREM);
   return removed;
 }
 
@@ -124,9 +125,12 @@ export function ltrim(ctx: CommandContext, key: Uint8Array, start: number, stop:
   if (!(l instanceof ListValue)) return l;
   const s = span(start, stop, l.size);
   if (s === null) l.clear();
-  else if (s[0] === 0 && s[1] === l.size - 1) return null;
-  else l.trim(s[0], s[1]);
-  changed(ctx, key);
+  else if (s[0] === 0 && s[1] === l.size - 1) {
+    // nothing to write, but Redis notifies every LTRIM of a list
+    ctx.store.notifyKey(key, Notify.LTRIM);
+    return null;
+  } else l.trim(s[0], s[1]);
+  changed(ctx, key, Notify.LTRIM);
   return null;
 }
 
@@ -175,8 +179,11 @@ export function lmove(ctx: CommandContext, source: Uint8Array, destination: Uint
   if (!(to instanceof ListValue)) return to ?? fail(Fault.INTERNAL);
   const s = from.pop(fromLeft)!;
   to.push(s, toLeft);
-  changed(ctx, source);
-  if (!same) changed(ctx, destination);
+  // Redis notifies the push first, then the pop (and the source's del when emptied); the source is
+  // still recorded first, before the destination's growth may evict it
+  ctx.store.notifyKey(destination, toLeft ? Notify.LPUSH : Notify.RPUSH);
+  changed(ctx, source, fromLeft ? Notify.LPOP : Notify.RPOP);
+  if (!same) changed(ctx, destination, Notify.NONE);
   keyReady(ctx.store, destination);
   return s;
 }

@@ -6,6 +6,7 @@
 import { distinctPositions, randomPosition, scanPage } from '../engine/collections/positions.js';
 import { SetValue } from '../engine/collections/set.js';
 import { ValueType } from '../engine/collections/types.js';
+import { Notify } from '../events/codes.js';
 import { changed, readable, sameKey, writable } from './collections.js';
 import { globMatch } from './glob.js';
 import type { MemberPage } from './hashes.js';
@@ -30,7 +31,7 @@ export function sadd(ctx: CommandContext, key: Uint8Array, members: readonly str
   if (s instanceof Failure || s === null) return s ?? 0;
   let added = 0;
   for (const m of members) if (s.add(m)) added++;
-  if (added > 0) changed(ctx, key);
+  if (added > 0) changed(ctx, key, Notify.SADD);
   return added;
 }
 
@@ -40,7 +41,7 @@ export function srem(ctx: CommandContext, key: Uint8Array, members: readonly str
   if (s instanceof Failure || s === null) return s ?? 0;
   let removed = 0;
   for (const m of members) if (s.delete(m)) removed++;
-  if (removed > 0) changed(ctx, key);
+  if (removed > 0) changed(ctx, key, Notify.SREM);
   return removed;
 }
 
@@ -73,7 +74,7 @@ export function spopOne(ctx: CommandContext, key: Uint8Array): string | null | F
   const s = writable<SetValue>(ctx, key, ValueType.SET);
   if (s instanceof Failure || s === null) return s;
   const m = s.removeAt(randomPosition(s.size));
-  changed(ctx, key);
+  changed(ctx, key, Notify.SPOP);
   return m;
 }
 
@@ -90,7 +91,7 @@ export function spop(ctx: CommandContext, key: Uint8Array, count: number): strin
     out = new Array<string>(count);
     for (let i = 0; i < count; i++) out[i] = s.removeAt(randomPosition(s.size));
   }
-  changed(ctx, key);
+  changed(ctx, key, Notify.SPOP);
   return out;
 }
 
@@ -130,11 +131,11 @@ export function smove(ctx: CommandContext, src: Uint8Array, dst: Uint8Array, m: 
   const to = writable<SetValue>(ctx, dst, ValueType.SET);
   if (to instanceof Failure) return to;
   if (!from.delete(m)) return false;
-  changed(ctx, src);
+  changed(ctx, src, Notify.SREM);
   const into = to ?? writable(ctx, dst, ValueType.SET, newSet);
   if (into instanceof Failure || into === null) return into ?? false;
-  into.add(m);
-  changed(ctx, dst);
+  // a destination that already held the member is not notified (Redis)
+  changed(ctx, dst, into.add(m) ? Notify.SADD : Notify.NONE);
   return true;
 }
 
@@ -214,11 +215,15 @@ export function setOpStore(ctx: CommandContext, op: SetOp, dst: Uint8Array, keys
   const found = sets(ctx, keys);
   if (found instanceof Failure) return found;
   const result = combine(found, op);
-  ctx.store.delete(dst);
-  if (result.size === 0) return 0;
+  // Redis notifies a replaced destination by the command's name alone, an emptied one by `del`
+  if (result.size === 0) {
+    ctx.store.delete(dst);
+    return 0;
+  }
+  ctx.store.delete(dst, Notify.NONE);
   const stored = writable(ctx, dst, ValueType.SET, () => result);
   if (stored instanceof Failure) return stored;
-  changed(ctx, dst);
+  changed(ctx, dst, op === 'inter' ? Notify.SINTERSTORE : op === 'union' ? Notify.SUNIONSTORE : Notify.SDIFFSTORE);
   return result.size;
 }
 

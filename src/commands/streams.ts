@@ -8,6 +8,7 @@
 import { MAX_ID, MIN_ID, SEQ_MAX, type ParsedId, type StreamId, autoId, msPart, nextId, parseId } from '../engine/collections/stream-id.js';
 import type { Consumer, Group, Nack } from '../engine/collections/stream-groups.js';
 import { StreamValue, type TrimArgs } from '../engine/collections/stream.js';
+import { Notify } from '../events/codes.js';
 import { ValueType } from '../engine/collections/types.js';
 import { keyReady } from './blocking.js';
 import { changed, readable, writable } from './collections.js';
@@ -73,7 +74,7 @@ export function xadd(ctx: CommandContext, key: Uint8Array, a: XAddArgs): StreamI
     s = writable<StreamValue>(ctx, key, ValueType.STREAM, () => new StreamValue()) as StreamValue;
   }
   if (s.lastId === MAX_ID) {
-    changed(ctx, key);
+    changed(ctx, key, Notify.NONE);
     return streamError('The stream has exhausted the last possible ID, unable to add more items');
   }
   let id: StreamId | null;
@@ -85,12 +86,13 @@ export function xadd(ctx: CommandContext, key: Uint8Array, a: XAddArgs): StreamI
     id = nextId(s.lastId);
   } else id = a.id.id;
   if (id === null || id <= s.lastId) {
-    changed(ctx, key);
+    changed(ctx, key, Notify.NONE);
     return streamError('The ID specified in XADD is equal or smaller than the target stream top item');
   }
   s.append(id, a.vals);
-  if (a.trim !== null) s.trim(a.trim);
-  changed(ctx, key);
+  const trimmed = a.trim !== null && s.trim(a.trim) > 0;
+  changed(ctx, key, Notify.XADD);
+  if (trimmed) ctx.store.notifyKey(key, Notify.XTRIM);
   // clients blocked in XREAD / XREADGROUP on the key are served after this message
   keyReady(ctx.store, key);
   return id;
@@ -100,7 +102,7 @@ export function xtrim(ctx: CommandContext, key: Uint8Array, trim: TrimArgs): num
   const s = streamToWrite(ctx, key);
   if (s === null || isFailure(s)) return s ?? 0;
   const n = s.trim(trim);
-  changed(ctx, key);
+  changed(ctx, key, n > 0 ? Notify.XTRIM : Notify.NONE);
   return n;
 }
 
@@ -126,12 +128,12 @@ export function xdel(ctx: CommandContext, key: Uint8Array, idArgs: readonly stri
   if (s === null || isFailure(s)) return s ?? 0;
   const ids = strictIds(idArgs);
   if (ids === null) {
-    changed(ctx, key);
+    changed(ctx, key, Notify.NONE);
     return BAD_ID;
   }
   let deleted = 0;
   for (const id of ids) if (s.delete(id)) deleted++;
-  changed(ctx, key);
+  changed(ctx, key, deleted > 0 ? Notify.XDEL : Notify.NONE);
   return deleted;
 }
 
@@ -232,13 +234,15 @@ export function serveOne(ctx: CommandContext, a: XReadArgs, i: number, gt: Strea
   if (!history) {
     const last = s.length > 0 ? s.edgeId(false) : null;
     if (last === null || last <= g.lastId) {
-      changed(ctx, key);
+      changed(ctx, key, Notify.NONE);
       return null;
     }
     gt = g.lastId;
   }
   const group = a.group!;
-  const consumer = g.consumer(group.consumer, ctx.now) ?? g.createConsumer(group.consumer, ctx.now)!;
+  const existing = g.consumer(group.consumer, ctx.now);
+  const consumer = existing ?? g.createConsumer(group.consumer, ctx.now)!;
+  const created = existing === undefined;
   const out: StreamEntry[] = [];
   // the entry after gt: gt is a real id here (history ids are strict, `>` became the group's last id)
   const start = nextId(gt);
@@ -256,7 +260,7 @@ export function serveOne(ctx: CommandContext, a: XReadArgs, i: number, gt: Strea
       });
     }
   } else deliverAfter(ctx, s, g, consumer, group.noack, out, a.count);
-  changed(ctx, key);
+  changed(ctx, key, created ? Notify.XGROUP_CREATECONSUMER : Notify.NONE);
   return out;
 }
 
@@ -317,10 +321,12 @@ export function xreadBlocked(
   if (g === undefined) return BLOCKED_NOGROUP;
   if (seen.lastId <= g.lastId) return null;
   const s = streamToWrite(ctx, key) as StreamValue;
-  const consumer = g.consumer(group.consumer, ctx.now) ?? g.createConsumer(group.consumer, ctx.now)!;
+  const existing = g.consumer(group.consumer, ctx.now);
+  const consumer = existing ?? g.createConsumer(group.consumer, ctx.now)!;
+  const created = existing === undefined;
   const out: StreamEntry[] = [];
   deliverAfter(ctx, s, g, consumer, group.noack, out, count);
-  return done(ctx, key, out);
+  return done(ctx, key, out, created ? Notify.XGROUP_CREATECONSUMER : Notify.NONE);
 }
 
 // ---- groups -------------------------------------------------------------------------------------
@@ -356,8 +362,8 @@ export function xgroup(ctx: CommandContext, key: Uint8Array, a: XGroupArgs): 'OK
     g = s.groups.get(a.group);
     if (g === undefined && a.sub !== 'create' && a.sub !== 'destroy') return noGroupForKey(key, a.group);
   }
-  const done = <T>(r: T): T => {
-    changed(ctx, key);
+  const done = <T>(r: T, notify: number = Notify.NONE): T => {
+    changed(ctx, key, notify);
     return r;
   };
   if (!a.valid) return s === null ? 'syntax' : done('syntax');
@@ -372,7 +378,7 @@ export function xgroup(ctx: CommandContext, key: Uint8Array, a: XGroupArgs): 'OK
       }
       s ??= writable<StreamValue>(ctx, key, ValueType.STREAM, () => new StreamValue()) as StreamValue;
       if (s.createGroup(a.group, id, a.entriesRead) === null) return done(streamError('BUSYGROUP Consumer Group name already exists'));
-      return done('OK');
+      return done('OK', Notify.XGROUP_CREATE);
     }
     case 'setid': {
       const st = s!;
@@ -385,19 +391,19 @@ export function xgroup(ctx: CommandContext, key: Uint8Array, a: XGroupArgs): 'OK
       }
       g!.lastId = id;
       g!.entriesRead = a.entriesRead;
-      return done('OK');
+      return done('OK', Notify.XGROUP_SETID);
     }
     case 'destroy': {
       if (g === undefined || !s!.destroyGroup(a.group)) return done(0);
       // its blocked XREADGROUP clients are answered NOGROUP, as Redis 7.0 answers them
       keyReady(ctx.store, key);
-      return done(1);
+      return done(1, Notify.XGROUP_DESTROY);
     }
     case 'createconsumer':
-      return done(g!.createConsumer(a.arg, ctx.now) === null ? 0 : 1);
+      return g!.createConsumer(a.arg, ctx.now) === null ? done(0) : done(1, Notify.XGROUP_CREATECONSUMER);
     case 'delconsumer': {
       const c = g!.consumer(a.arg);
-      return done(c === undefined ? 0 : g!.deleteConsumer(c));
+      return c === undefined ? done(0) : done(g!.deleteConsumer(c), Notify.XGROUP_DELCONSUMER);
     }
   }
 }
@@ -410,17 +416,18 @@ export function xack(ctx: CommandContext, key: Uint8Array, group: string, idArgs
   if (g === undefined) return done0(ctx, key);
   const ids = strictIds(idArgs);
   if (ids === null) {
-    changed(ctx, key);
+    changed(ctx, key, Notify.NONE);
     return BAD_ID;
   }
   let n = 0;
   for (const id of ids) if (g.ack(id)) n++;
-  changed(ctx, key);
+  // Redis publishes no notification for XACK
+  changed(ctx, key, Notify.NONE);
   return n;
 }
 
 function done0(ctx: CommandContext, key: Uint8Array): number {
-  changed(ctx, key);
+  changed(ctx, key, Notify.NONE);
   return 0;
 }
 
@@ -515,6 +522,7 @@ export function xclaim(
   const g = s?.groups.get(group);
   if (s === null || g === undefined) return noGroup(key, group);
   const fail = (f: Failure): Failure => done(ctx, key, f);
+  const had = g.consumer(consumerName) !== undefined;
   let minIdle = i64(rest[0]);
   if (minIdle === null) return fail(streamError('Invalid min-idle-time argument for XCLAIM'));
   if (minIdle < 0) minIdle = 0;
@@ -579,7 +587,7 @@ export function xclaim(
     claim(g, id, nack, consumer, deliveryTime, retryCount, justId);
     entries.push([id, justId ? null : vals]);
   }
-  changed(ctx, key);
+  changed(ctx, key, !had && consumer !== null ? Notify.XGROUP_CREATECONSUMER : Notify.NONE);
   return { entries, justId };
 }
 
@@ -609,6 +617,7 @@ export function xautoclaim(
   const g = s?.groups.get(group);
   if (s === null || g === undefined) return noGroup(key, group);
   const now = ctx.now;
+  const had = g.consumer(consumerName) !== undefined;
   let attempts = count * 10;
   let left = count;
   let next = MIN_ID;
@@ -638,7 +647,7 @@ export function xautoclaim(
     claim(g, id, nack, consumer, now, -1, justId);
     claimed.push([id, justId ? null : vals]);
   }
-  changed(ctx, key);
+  changed(ctx, key, !had && consumer !== null ? Notify.XGROUP_CREATECONSUMER : Notify.NONE);
   return { next, claimed, deleted };
 }
 
@@ -726,7 +735,7 @@ export function xsetid(ctx: CommandContext, key: Uint8Array, id: StreamId, entri
   s.lastId = id;
   if (entriesAdded !== -1) s.entriesAdded = entriesAdded;
   if (maxDeletedId !== MIN_ID) s.maxDeletedId = maxDeletedId;
-  return done(ctx, key, 'OK');
+  return done(ctx, key, 'OK', Notify.XSETID);
 }
 
 export interface StreamFull {
@@ -791,7 +800,8 @@ export function xinfoFull(ctx: CommandContext, key: Uint8Array, count: number): 
   };
 }
 
-function done<T>(ctx: CommandContext, key: Uint8Array, r: T): T {
-  changed(ctx, key);
+/** a stream command's end: the change recorded, and notified as `notify` (none by default: a refusal) */
+function done<T>(ctx: CommandContext, key: Uint8Array, r: T, notify: number = Notify.NONE): T {
+  changed(ctx, key, notify);
   return r;
 }

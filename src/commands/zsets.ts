@@ -5,6 +5,7 @@
  */
 import type { SetValue } from '../engine/collections/set.js';
 import { member, Reader, ValueType } from '../engine/collections/types.js';
+import { Notify } from '../events/codes.js';
 import { LISTPACK_ENTRIES, LISTPACK_VALUE, type LexBound, type ScoreBound, type ZNode, ZSetValue } from '../engine/collections/zset.js';
 import { keyReady } from './blocking.js';
 import { changed, readable, writable } from './collections.js';
@@ -274,7 +275,8 @@ export function zadd(ctx: CommandContext, key: Uint8Array, o: ZAddOptions, score
       result.score = score;
     }
   }
-  if (touched || result.added + result.updated > 0) changed(ctx, key);
+  if (result.added + result.updated > 0) changed(ctx, key, o.incr ? Notify.ZINCR : Notify.ZADD);
+  else if (touched) changed(ctx, key, Notify.NONE);
   // clients blocked in BZPOPMIN / BZMPOP may take what was added
   if (touched || result.added > 0) keyReady(ctx.store, key);
   return failed ?? result;
@@ -286,7 +288,7 @@ export function zrem(ctx: CommandContext, key: Uint8Array, members: readonly str
   if (z === null || isFailure(z)) return z ?? 0;
   let n = 0;
   for (const m of members) if (z.delete(m)) n++;
-  if (n > 0) changed(ctx, key);
+  if (n > 0) changed(ctx, key, Notify.ZREM);
   return n;
 }
 
@@ -419,7 +421,7 @@ export function zrangestore(ctx: CommandContext, dst: Uint8Array, src: Uint8Arra
   if (isFailure(z)) return z;
   const nodes = z === null ? [] : rangeNodes(z, range, rev);
   // Redis starts a listpack unless a rank range already counts more members than one holds
-  return store(ctx, dst, nodes, range.by !== 'rank' || nodes.length <= LISTPACK_ENTRIES);
+  return store(ctx, dst, nodes, range.by !== 'rank' || nodes.length <= LISTPACK_ENTRIES, Notify.ZRANGESTORE);
 }
 
 /**
@@ -427,12 +429,16 @@ export function zrangestore(ctx: CommandContext, dst: Uint8Array, src: Uint8Arra
  * none). `small`: whether it starts as Redis would start it, a listpack; adding converts it as
  * Redis does.
  */
-function store(ctx: CommandContext, dst: Uint8Array, nodes: readonly { member: string; score: number }[], small: boolean): number {
-  ctx.store.delete(dst);
-  if (nodes.length === 0) return 0;
+function store(ctx: CommandContext, dst: Uint8Array, nodes: readonly { member: string; score: number }[], small: boolean, notify: number): number {
+  // Redis notifies a replaced destination by the command's name alone, an emptied one by `del`
+  if (nodes.length === 0) {
+    ctx.store.delete(dst);
+    return 0;
+  }
+  ctx.store.delete(dst, Notify.NONE);
   const out = writable<ZSetValue>(ctx, dst, ValueType.ZSET, () => new ZSetValue(small)) as ZSetValue;
   for (const n of nodes) out.set(n.member, n.score);
-  changed(ctx, dst);
+  changed(ctx, dst, notify);
   keyReady(ctx.store, dst);
   return out.size;
 }
@@ -458,13 +464,15 @@ export function zlexcount(ctx: CommandContext, key: Uint8Array, min: LexBound, m
   return n;
 }
 
+const REMRANGE_NOTIFY = { rank: Notify.ZREMRANGEBYRANK, score: Notify.ZREMRANGEBYSCORE, lex: Notify.ZREMRANGEBYLEX } as const;
+
 /** ZREMRANGEBYRANK / BYSCORE / BYLEX (no LIMIT): members removed */
 export function zremrange(ctx: CommandContext, key: Uint8Array, range: ZRange): number | Failure {
   const z = writable<ZSetValue>(ctx, key, ValueType.ZSET);
   if (z === null || isFailure(z)) return z ?? 0;
   const nodes = rangeNodes(z, range, false);
   for (const n of nodes) z.delete(n.member);
-  if (nodes.length > 0) changed(ctx, key);
+  if (nodes.length > 0) changed(ctx, key, REMRANGE_NOTIFY[range.by]);
   return nodes.length;
 }
 
@@ -493,7 +501,7 @@ export function zpop(ctx: CommandContext, keys: readonly Uint8Array[], max: bool
       entries.scores.push(n.score);
       z.delete(n.member);
     }
-    if (entries.members.length > 0) changed(ctx, key);
+    if (entries.members.length > 0) changed(ctx, key, max ? Notify.ZPOPMAX : Notify.ZPOPMIN);
     return { key, entries };
   }
   return null;
@@ -622,7 +630,7 @@ export function combinedEntries(result: Map<string, number>): ZEntries {
 }
 
 /** ZUNIONSTORE / ZINTERSTORE / ZDIFFSTORE: dst replaced by the result (deleted when empty) */
-export function zstoreCombined(ctx: CommandContext, dst: Uint8Array, result: Map<string, number>): number {
+export function zstoreCombined(ctx: CommandContext, dst: Uint8Array, result: Map<string, number>, op: 'union' | 'inter' | 'diff'): number {
   const nodes: { member: string; score: number }[] = [];
   let longest = 0;
   for (const [m, s] of result) {
@@ -630,7 +638,8 @@ export function zstoreCombined(ctx: CommandContext, dst: Uint8Array, result: Map
     longest = Math.max(longest, m.length);
   }
   // Redis builds the result as a skiplist and converts it to a listpack when it fits one
-  return store(ctx, dst, nodes, nodes.length <= LISTPACK_ENTRIES && longest <= LISTPACK_VALUE);
+  const notify = op === 'union' ? Notify.ZUNIONSTORE : op === 'inter' ? Notify.ZINTERSTORE : Notify.ZDIFFSTORE;
+  return store(ctx, dst, nodes, nodes.length <= LISTPACK_ENTRIES && longest <= LISTPACK_VALUE, notify);
 }
 
 // ---- random members and scans ------------------------------------------------------------------

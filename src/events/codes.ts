@@ -12,6 +12,12 @@
  * message`; a front publishes by sending MessageKind.PUBLISH with that payload to the shard that
  * owns the channel (hash of the channel name), which forwards it to every subscribed front, so the
  * same rings and the same "anyone listening?" words carry both.
+ *
+ * Codes from 32 up are a key event that names its keyspace notification (notifiedEvent): `code & 15`
+ * is the key event (0: none, a notification only) and `code >> 5` a Notify name. Key-event
+ * subscribers and replication read only the key event; the pub/sub bus publishes the name. So a
+ * change to a hash is a `set` key event for native and WebSocket subscribers and `hset` in class h for
+ * Redis clients, and the name travels in the ring message's seq word, no payload added.
  */
 
 export const KeyEvent = {
@@ -54,6 +60,116 @@ export function keyEventMask(names: readonly string[]): number | null {
     mask |= 1 << code;
   }
   return mask;
+}
+
+/**
+ * Keyspace notification names of the data-type commands, as Redis 7.0 publishes them (t_hash.c,
+ * t_list.c, t_set.c, t_zset.c, t_stream.c). NONE: a change Redis does not notify (XACK, an SMOVE
+ * into a set that already held the member), still a `set` key event for key-event subscribers.
+ */
+export const Notify = {
+  NONE: 1,
+  HSET: 2,
+  HDEL: 3,
+  HINCRBY: 4,
+  HINCRBYFLOAT: 5,
+  LPUSH: 6,
+  RPUSH: 7,
+  LPOP: 8,
+  RPOP: 9,
+  LINSERT: 10,
+  LSET: 11,
+  LREM: 12,
+  LTRIM: 13,
+  SADD: 14,
+  SREM: 15,
+  SPOP: 16,
+  SINTERSTORE: 17,
+  SUNIONSTORE: 18,
+  SDIFFSTORE: 19,
+  ZADD: 20,
+  ZINCR: 21,
+  ZREM: 22,
+  ZREMRANGEBYRANK: 23,
+  ZREMRANGEBYSCORE: 24,
+  ZREMRANGEBYLEX: 25,
+  ZPOPMIN: 26,
+  ZPOPMAX: 27,
+  ZUNIONSTORE: 28,
+  ZINTERSTORE: 29,
+  ZDIFFSTORE: 30,
+  ZRANGESTORE: 31,
+  XADD: 32,
+  XTRIM: 33,
+  XDEL: 34,
+  XSETID: 35,
+  XGROUP_CREATE: 36,
+  XGROUP_CREATECONSUMER: 37,
+  XGROUP_DELCONSUMER: 38,
+  XGROUP_DESTROY: 39,
+  XGROUP_SETID: 40,
+} as const;
+
+/** The notification name and Redis class letter (h l s z t) of each Notify value (index = value). */
+export const NOTIFY_NAMES: readonly (readonly [name: string, cls: string] | null)[] = [
+  null,
+  null,
+  ['hset', 'h'],
+  ['hdel', 'h'],
+  ['hincrby', 'h'],
+  ['hincrbyfloat', 'h'],
+  ['lpush', 'l'],
+  ['rpush', 'l'],
+  ['lpop', 'l'],
+  ['rpop', 'l'],
+  ['linsert', 'l'],
+  ['lset', 'l'],
+  ['lrem', 'l'],
+  ['ltrim', 'l'],
+  ['sadd', 's'],
+  ['srem', 's'],
+  ['spop', 's'],
+  ['sinterstore', 's'],
+  ['sunionstore', 's'],
+  ['sdiffstore', 's'],
+  ['zadd', 'z'],
+  ['zincr', 'z'],
+  ['zrem', 'z'],
+  ['zremrangebyrank', 'z'],
+  ['zremrangebyscore', 'z'],
+  ['zremrangebylex', 'z'],
+  ['zpopmin', 'z'],
+  ['zpopmax', 'z'],
+  ['zunionstore', 'z'],
+  ['zinterstore', 'z'],
+  ['zdiffstore', 'z'],
+  ['zrangestore', 'z'],
+  ['xadd', 't'],
+  ['xtrim', 't'],
+  ['xdel', 't'],
+  ['xsetid', 't'],
+  ['xgroup-create', 't'],
+  ['xgroup-createconsumer', 't'],
+  ['xgroup-delconsumer', 't'],
+  ['xgroup-destroy', 't'],
+  ['xgroup-setid', 't'],
+];
+
+const NOTIFY_SHIFT = 5;
+
+/** The code of key event `event` (0: none) notified as `notify` (a Notify value; 0: the event's own name). */
+export function notifiedEvent(event: number, notify: number): number {
+  return notify === 0 ? event : event | (notify << NOTIFY_SHIFT);
+}
+
+/** The key event of an event code (0 for a notification only); a code below 32 is its own. */
+export function keyEventOf(code: number): number {
+  return code < 1 << NOTIFY_SHIFT ? code : code & 15;
+}
+
+/** The Notify value an event code names (0: the key event's own notification). */
+export function notifyOf(code: number): number {
+  return code >>> NOTIFY_SHIFT;
 }
 
 /** The PUSH body kind of key events: `['keyevent', event, key]`. */

@@ -5,7 +5,7 @@
  * that carries subscriptions (the native one, src/native/event-frames.ts) hands it its frames.
  */
 import { CairnError, ErrorCode } from '../errors.js';
-import { ALL_KEY_EVENTS, KEY_EVENT_NAMES, KeyEvent, keyEventMask } from './codes.js';
+import { ALL_KEY_EVENTS, KEY_EVENT_NAMES, KeyEvent, keyEventMask, keyEventOf } from './codes.js';
 import { binaryString, SubscriptionIndex } from './index.js';
 
 /** A connection that can receive PUSH frames. */
@@ -121,8 +121,10 @@ export class SubscriptionHub {
   }
 
   /** An event from a shard: one PUSH frame, written to every connection with a matching subscription. */
-  dispatch(code: number, key: Uint8Array): void {
+  dispatch(eventCode: number, key: Uint8Array): void {
     this.events++;
+    // a data-type command's notification name is for keyspace notifications only (codes.ts)
+    const code = keyEventOf(eventCode);
     const name = KEY_EVENT_NAMES[code];
     if (name === undefined || this.index.size === 0) return;
     const stamp = (this.stamp = (this.stamp + 1) | 0 || 1); // never 0, a new subscriber's mark

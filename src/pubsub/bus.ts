@@ -11,7 +11,7 @@
  * the shards' key events itself and makes notifications for its own subscribers.
  */
 import { binaryString } from '../events/index.js';
-import { KeyEvent } from '../events/codes.js';
+import { KeyEvent, NOTIFY_NAMES, notifyOf } from '../events/codes.js';
 import { globMatch } from '../commands/glob.js';
 
 /** A connection that can receive channel messages. */
@@ -115,22 +115,43 @@ export function notifyFlagsString(flags: number): string {
   return out;
 }
 
+const KEYSPACE_PREFIX = Buffer.from('__keyspace@0__:');
+const KEYEVENT_PREFIX = Buffer.from('__keyevent@0__:');
+
+/** a notification: its event name (the keyspace channel's message), keyevent channel and class bit */
+interface Notification {
+  event: Buffer;
+  channel: Buffer;
+  cls: number;
+}
+
+function notification(name: string, cls: number): Notification {
+  const event = Buffer.from(name);
+  return { event, channel: Buffer.concat([KEYEVENT_PREFIX, event]), cls };
+}
+
 /**
  * cairn's key events as Redis notifications: event name and class. `flush` has no notification
  * (Redis publishes none for FLUSHALL); `restore` and `drop` are cairn's own tier events, in class e.
  */
-const NOTIFICATION: Record<number, [string, number]> = {
-  [KeyEvent.SET]: ['set', NOTIFY.STRING],
-  [KeyEvent.DELETE]: ['del', NOTIFY.GENERIC],
-  [KeyEvent.EXPIRE]: ['expired', NOTIFY.EXPIRED],
-  [KeyEvent.EVICT]: ['evicted', NOTIFY.EVICTED],
-  [KeyEvent.RESTORE]: ['restored', NOTIFY.EVICTED],
-  [KeyEvent.DROP]: ['dropped', NOTIFY.EVICTED],
-  [KeyEvent.TTL]: ['expire', NOTIFY.GENERIC],
+const NOTIFICATION: Record<number, Notification> = {
+  [KeyEvent.SET]: notification('set', NOTIFY.STRING),
+  [KeyEvent.DELETE]: notification('del', NOTIFY.GENERIC),
+  [KeyEvent.EXPIRE]: notification('expired', NOTIFY.EXPIRED),
+  [KeyEvent.EVICT]: notification('evicted', NOTIFY.EVICTED),
+  [KeyEvent.RESTORE]: notification('restored', NOTIFY.EVICTED),
+  [KeyEvent.DROP]: notification('dropped', NOTIFY.EVICTED),
+  [KeyEvent.TTL]: notification('expire', NOTIFY.GENERIC),
 };
 
-const KEYSPACE_PREFIX = Buffer.from('__keyspace@0__:');
-const KEYEVENT_PREFIX = Buffer.from('__keyevent@0__:');
+/** the data-type commands' own names (an event code from 32 up names one: src/events/codes.ts), by Notify value */
+const NAMED: readonly (Notification | undefined)[] = NOTIFY_NAMES.map((n) => (n === null ? undefined : notification(n[0], classBit(n[1]))));
+
+function classBit(letter: string): number {
+  const found = FLAG_CHARS.find(([c]) => c === letter);
+  if (!found) throw new Error(`no notification class ${letter}`);
+  return found[1];
+}
 
 export class ChannelBus {
   private readonly channels = new Map<string, Entry>();
@@ -215,16 +236,16 @@ export class ChannelBus {
   keyEvent(code: number, key: Uint8Array): void {
     const flags = this.notifyFlags;
     if (flags === 0 || this.bySub.size === 0) return;
-    const n = NOTIFICATION[code];
-    if (n === undefined || (flags & n[1]) === 0) return;
-    const event = Buffer.from(n[0]);
+    const named = notifyOf(code);
+    const n = named === 0 ? NOTIFICATION[code] : NAMED[named];
+    if (n === undefined || (flags & n.cls) === 0) return;
     if (flags & NOTIFY.KEYSPACE) {
       this.notifications++;
-      this.deliver(Buffer.concat([KEYSPACE_PREFIX, key]), event);
+      this.deliver(Buffer.concat([KEYSPACE_PREFIX, key]), n.event);
     }
     if (flags & NOTIFY.KEYEVENT) {
       this.notifications++;
-      this.deliver(Buffer.concat([KEYEVENT_PREFIX, event]), Buffer.from(key));
+      this.deliver(n.channel, Buffer.from(key));
     }
   }
 

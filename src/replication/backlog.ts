@@ -25,7 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { encodeReply, errorReply, Status } from '../native/frame.js';
 import { ErrorCode } from '../errors.js';
 import { Opcode } from '../native/opcodes.js';
-import { KeyEvent } from '../events/codes.js';
+import { KeyEvent, keyEventOf } from '../events/codes.js';
 import type { ReplicaPeer } from '../native/router.js';
 
 /** bytes counted per backlog entry besides its key (about what its PUSH frame costs) */
@@ -109,7 +109,8 @@ export class ReplSource {
   }
 
   /** An event from a shard: give it an offset, keep it, send it to the replicas. */
-  record(code: number, key: Uint8Array): void {
+  record(eventCode: number, key: Uint8Array): void {
+    const code = keyEventOf(eventCode);
     if (code === KeyEvent.EVICT || code === KeyEvent.RESTORE || code < 1 || code > 15) return;
     const offset = ++this.offset;
     if (code === KeyEvent.FLUSH) key = EMPTY;

@@ -441,7 +441,7 @@ function zsetop(ctx: Ctx, args: Buffer[], op: 'union' | 'inter' | 'diff', dest: 
   }
   const result = zcombine(op, sources, weights, how, card ? limit : 0);
   if (card) return integer(result.size);
-  if (dest) return integer(zstoreCombined(ctx, args[1], result));
+  if (dest) return integer(zstoreCombined(ctx, args[1], result, op));
   return entriesReply(combinedEntries(result), withScores);
 }
 

@@ -22,7 +22,7 @@
  * the lookup, what a key in memory, below it or absent means for it.
  */
 import { CairnError, ErrorCode } from '../errors.js';
-import { KeyEvent, type KeyEventListener } from '../events/codes.js';
+import { KeyEvent, type KeyEventListener, Notify, notifiedEvent } from '../events/codes.js';
 import {
   addDelta,
   Engine,
@@ -571,9 +571,9 @@ export class TieredShardStore implements ShardStore {
   }
 
   /** After a delete or any other change that must reach disk as a removal. */
-  private afterDelete(key: Buffer): void {
+  private afterDelete(key: Buffer, notify = 0): void {
     this.counters.writes++;
-    if (this.keyEvent !== null) this.keyEvent(KeyEvent.DELETE, key);
+    if (this.keyEvent !== null) this.keyEvent(notifiedEvent(KeyEvent.DELETE, notify), key);
     this.queueDelete(key);
   }
 
@@ -610,18 +610,22 @@ export class TieredShardStore implements ShardStore {
   }
 
   /** A collection that lives below memory written whole: in one record, or in chunks when large. */
-  private storeCollectionOnDisk(key: Buffer, obj: Collection, flags: number, expiresAt: number): number {
+  private storeCollectionOnDisk(key: Buffer, obj: Collection, flags: number, expiresAt: number, event: number = KeyEvent.SET): number {
     this.engine.delete(key);
     const cas = ++this.engine.casCounter;
     const k = Buffer.from(key);
     this.writeback.queue(k.toString('latin1'), this.chunked.put(k, obj, null, flags, expiresAt, cas, obj.type).op);
     this.counters.writes++;
-    if (this.keyEvent !== null) this.keyEvent(KeyEvent.SET, key);
+    if (this.keyEvent !== null) this.keyEvent(event, key);
     return cas;
   }
 
-  /** Deletes a located key from both tiers. */
-  private removeKey(k: Buffer, inMemory: boolean): void {
+  /**
+   * Deletes a located key from both tiers. `notify`: the data-type command that emptied it, notified
+   * before the `del` as Redis does (a notification only: the key event is the delete).
+   */
+  private removeKey(k: Buffer, inMemory: boolean, notify = 0): void {
+    if (notify > Notify.NONE && this.keyEvent !== null) this.keyEvent(notifiedEvent(0, notify), k);
     if (inMemory) this.engine.delete(k);
     this.counters.writes++;
     this.queueDelete(k);
@@ -772,13 +776,13 @@ export class TieredShardStore implements ShardStore {
    * large collection would otherwise be over the bound alone and make every write to it wait for a
    * batch.
    */
-  private afterCollectionWrite(k: Buffer, bytes: number): void {
+  private afterCollectionWrite(k: Buffer, bytes: number, event: number = KeyEvent.SET): void {
     if (this.engine.peek(k) >= 0) {
-      this.afterWrite(k, Math.min(bytes, COLLECTION_QUEUED_BYTES));
+      this.afterWrite(k, Math.min(bytes, COLLECTION_QUEUED_BYTES), event);
       return;
     }
     this.counters.writes++;
-    if (this.keyEvent !== null) this.keyEvent(KeyEvent.SET, k);
+    if (this.keyEvent !== null) this.keyEvent(event, k);
   }
 
   typeOf(key: Uint8Array): number | null {
@@ -842,30 +846,31 @@ export class TieredShardStore implements ShardStore {
     return obj;
   }
 
-  collectionChanged(key: Uint8Array): void {
+  collectionChanged(key: Uint8Array, notify = 0): void {
     const k = this.checkKey(key);
     const e = this.engine;
+    const event = notifiedEvent(KeyEvent.SET, notify);
     const kstr = this.belowColls.size === 0 && this.partials.size === 0 ? '' : k.toString('latin1');
     const below = this.belowColls.size === 0 ? undefined : this.belowColls.get(kstr);
     if (below !== undefined) {
       this.belowColls.delete(kstr);
       const d = below.entry;
       if (below.obj.size === 0) {
-        if (d.cas !== 0) this.removeKey(k, false);
-      } else this.storeCollectionOnDisk(k, below.obj, d.flags, d.expiresAt);
+        if (d.cas !== 0) this.removeKey(k, false, notify);
+      } else this.storeCollectionOnDisk(k, below.obj, d.flags, d.expiresAt, event);
       return;
     }
     const partial = this.partials.size === 0 ? undefined : this.partials.get(kstr);
     if (partial !== undefined) {
       this.partials.delete(kstr);
-      if (partial.obj.size === 0) this.removeKey(k, false);
+      if (partial.obj.size === 0) this.removeKey(k, false, notify);
       else {
         const own = Buffer.from(k);
         const cas = ++e.casCounter;
         const op = 'run' in partial ? this.chunked.lists.partialPut(own, partial, cas) : this.chunked.partialPut(own, partial, cas);
         this.writeback.queue(kstr, op, COLLECTION_QUEUED_BYTES);
         this.counters.writes++;
-        if (this.keyEvent !== null) this.keyEvent(KeyEvent.SET, k);
+        if (this.keyEvent !== null) this.keyEvent(event, k);
       }
       return;
     }
@@ -875,7 +880,7 @@ export class TieredShardStore implements ShardStore {
     const obj = this.colls.get(h);
     if (obj === undefined) return;
     if (obj.size === 0) {
-      this.removeKey(k, true);
+      this.removeKey(k, true, notify);
       return;
     }
     const tracker = this.colls.tracker(h);
@@ -889,15 +894,19 @@ export class TieredShardStore implements ShardStore {
     e.newVersion(ref);
     const delta = this.colls.recharge(h);
     if (delta !== 0) e.chargeExternal(delta);
-    this.afterCollectionWrite(k, obj.bytes);
+    this.afterCollectionWrite(k, obj.bytes, event);
   }
 
-  delete(key: Uint8Array): boolean {
+  notifyKey(key: Uint8Array, notify: number): void {
+    if (this.keyEvent !== null) this.keyEvent(notifiedEvent(0, notify), this.checkKey(key));
+  }
+
+  delete(key: Uint8Array, notify = 0): boolean {
     const k = this.checkKey(key);
     const at = this.locate(k, false);
     if (at.kind === 'absent') return false;
     if (at.kind === 'memory') this.engine.delete(k);
-    this.afterDelete(k);
+    this.afterDelete(k, notify);
     return true;
   }
 

@@ -169,14 +169,21 @@ export interface ShardStore {
   readCollection<T extends Collection>(key: Uint8Array, type: number, reach?: Reach): T | null | WrongType;
   /**
    * The collection of `type` at key, to change in place: as readCollection, but an absent key gets
-   * `create()` when given. After changing it call `collectionChanged(key)`, once per command, even
+   * `create()` when given. After changing it call `collectionChanged(key, notify)`, once per command, even
    * when it was created and left empty: that recounts its memory, gives it a new CAS, queues it for
    * the disk, and deletes the key when the collection is empty (as Redis does). `reach`: the
    * command changes only what it reaches (as for readCollection; only those chunks are rewritten).
    */
   writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T, reach?: Reach): T | null | WrongType;
-  collectionChanged(key: Uint8Array): void;
-  delete(key: Uint8Array): boolean;
+  /**
+   * `notify`: the Notify name (src/events/codes.ts) keyspace notifications publish for the change,
+   * followed by `del` when the collection is empty; 0 publishes `set`.
+   */
+  collectionChanged(key: Uint8Array, notify?: number): void;
+  /** a keyspace notification with no key event (XADD's xtrim after its xadd, LMOVE's push, an LTRIM that kept all) */
+  notifyKey(key: Uint8Array, notify: number): void;
+  /** `notify`: Notify.NONE for a delete that publishes no `del` (a destination a store command replaces) */
+  delete(key: Uint8Array, notify?: number): boolean;
   getdel(key: Uint8Array): Entry | null;
   exists(key: Uint8Array): boolean;
   /** set an absolute expiry; a time at or before now deletes the key. false when the key is missing. */

@@ -61,6 +61,7 @@ export class MapShardStoreDouble implements ShardStore {
     return this.readCollection(key);
   }
   collectionChanged(): void {}
+  notifyKey(): void {}
 
   constructor(shard = 0, now: () => number = Date.now) {
     this.shard = shard;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Unpackr } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KEY_EVENT_NAMES, KeyEvent } from '../../src/events/codes.js';
+import { KEY_EVENT_NAMES, KeyEvent, keyEventOf, Notify, notifiedEvent, notifyOf } from '../../src/events/codes.js';
 import { SubscriptionHub, type EventSubscriber } from '../../src/events/hub.js';
 import { nativeEventFrames } from '../../src/native/event-frames.js';
 import { binaryString, SubscriptionIndex } from '../../src/events/index.js';
@@ -116,6 +116,29 @@ describe('SubscriptionHub', () => {
     expect(hub.stats().subscriptions).toBe(0);
     expect(switches[0]).toBe(true);
     expect(switches[switches.length - 1]).toBe(false);
+  });
+
+  it('reads a data-type change as its key event: set or delete, a notification-only code ignored', () => {
+    const hub = new SubscriptionHub(() => undefined, nativeEventFrames);
+    const a = new FakeConn();
+    const b = new FakeConn();
+    hub.handle(a, Opcode.SUBSCRIBE, 1, [{ prefix: 'h' }]);
+    hub.handle(b, Opcode.SUBSCRIBE, 2, [{ prefix: 'h', events: ['set'] }]);
+    hub.dispatch(notifiedEvent(KeyEvent.SET, Notify.HSET), bytes('h1'));
+    hub.dispatch(notifiedEvent(0, Notify.HDEL), bytes('h1'));
+    hub.dispatch(notifiedEvent(KeyEvent.DELETE, Notify.NONE), bytes('h1'));
+    hub.dispatch(notifiedEvent(KeyEvent.SET, Notify.XGROUP_SETID), bytes('h2'));
+    expect(a.frames).toEqual([
+      ['keyevent', 'set', bytes('h1')],
+      ['keyevent', 'delete', bytes('h1')],
+      ['keyevent', 'set', bytes('h2')],
+    ]);
+    expect(b.frames).toEqual([
+      ['keyevent', 'set', bytes('h1')],
+      ['keyevent', 'set', bytes('h2')],
+    ]);
+    expect([keyEventOf(notifiedEvent(KeyEvent.SET, Notify.ZADD)), notifyOf(notifiedEvent(KeyEvent.SET, Notify.ZADD))]).toEqual([KeyEvent.SET, Notify.ZADD]);
+    expect([keyEventOf(KeyEvent.TTL), notifyOf(KeyEvent.TTL)]).toEqual([KeyEvent.TTL, 0]);
   });
 
   it('rejects malformed arguments with BAD_ARGUMENT', () => {

@@ -9,7 +9,7 @@ import { ReplSource, ENTRY_OVERHEAD, type ReplicaPeer } from '../../src/replicat
 import { REPLY_HEADER_SIZE } from '../../src/native/frame.js';
 import { createPackr } from '../../src/msgpack.js';
 import { Opcode } from '../../src/native/opcodes.js';
-import { KeyEvent } from '../../src/events/codes.js';
+import { KeyEvent, Notify, notifiedEvent } from '../../src/events/codes.js';
 
 const packr = createPackr();
 const decode = (frame: Uint8Array): unknown => packr.unpack(frame.subarray(REPLY_HEADER_SIZE));
@@ -45,6 +45,20 @@ describe('replication backlog', () => {
     expect(src.stats().backlogEvents).toBe(1);
     expect(src.stats().backlogFirst).toBe(101);
     expect(src.stats().backlogBytes).toBe(5 + ENTRY_OVERHEAD);
+  });
+
+  it('records a data-type change as its key event and skips a notification-only code', () => {
+    const src = new ReplSource(1 << 20, () => undefined);
+    const p = peer();
+    sync(src, p);
+    p.pushed.length = 0;
+    src.record(notifiedEvent(KeyEvent.SET, Notify.LPUSH), Buffer.from('l'));
+    src.record(notifiedEvent(0, Notify.LPOP), Buffer.from('l'));
+    src.record(KeyEvent.DELETE, Buffer.from('l'));
+    expect(p.pushed.map((f) => (decode(f) as unknown[]).slice(1, 3))).toEqual([
+      [1, KeyEvent.SET],
+      [2, KeyEvent.DELETE],
+    ]);
   });
 
   it('replays exactly the kept events after an offset, across wrap-around, growth and trimming', () => {

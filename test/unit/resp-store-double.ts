@@ -219,6 +219,8 @@ export class MapStoreDouble implements ShardStore {
     return obj;
   }
 
+  notifyKey(): void {}
+
   collectionChanged(key: Uint8Array): void {
     const k = this.k(key);
     const obj = this.objs.get(k);
