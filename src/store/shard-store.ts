@@ -165,6 +165,16 @@ export class TieredShardStore implements ShardStore {
   private readonly belowColls = new Map<string, { obj: Collection; entry: Entry }>();
   /** Collections in chunks below memory read in part for a command that changes them (collectionChanged writes them). */
   private readonly partials = new Map<string, PartialRead | ListPartialRead>();
+  /**
+   * The last two collections in memory writeCollection handed out (a command changes at most two:
+   * LMOVE, SMOVE), until their collectionChanged: one that a second key's growth evicted in between
+   * is written below memory from here, with the change the command made to it.
+   */
+  private readonly opened: { k: Buffer | null; obj: Collection | null }[] = [
+    { k: null, obj: null },
+    { k: null, obj: null },
+  ];
+  private openedNext = 0;
   /** the members the last writeCollection of a collection in memory named: its changed chunks */
   private touching: { k: Buffer; members: readonly string[] } | null = null;
   private readonly chunked: ChunkedCollections;
@@ -825,7 +835,12 @@ export class TieredShardStore implements ShardStore {
     if (at.kind === 'memory') {
       if (this.engine.typeOf(at.ref) !== type) return WRONG_TYPE;
       this.touching = reach === undefined || !namesMembers(reach) ? null : { k, members: reach };
-      return this.collectionAt(at.ref) as T;
+      const obj = this.collectionAt(at.ref);
+      const o = this.opened[this.openedNext];
+      this.openedNext ^= 1;
+      o.k = k;
+      o.obj = obj;
+      return obj as T;
     }
     if (at.kind === 'below') {
       if ((at.entry.type ?? 0) !== type) return WRONG_TYPE;
@@ -875,7 +890,11 @@ export class TieredShardStore implements ShardStore {
       return;
     }
     const ref = e.peek(k);
-    if (ref < 0 || e.typeOf(ref) === 0) return;
+    if (ref < 0) {
+      this.changedAfterEviction(k, notify);
+      return;
+    }
+    if (e.typeOf(ref) === 0) return;
     const h = e.valueU32(ref);
     const obj = this.colls.get(h);
     if (obj === undefined) return;
@@ -891,10 +910,32 @@ export class TieredShardStore implements ShardStore {
       else tracker.all = ++this.chunked.gen;
     }
     this.touching = null;
+    // what it was kept for is done (and a structure deleted since must not be kept alive by it)
+    this.opened[0].obj = this.opened[1].obj = null;
+    this.opened[0].k = this.opened[1].k = null;
     e.newVersion(ref);
     const delta = this.colls.recharge(h);
     if (delta !== 0) e.chargeExternal(delta);
     this.afterCollectionWrite(k, obj.bytes, event);
+  }
+
+  /**
+   * collectionChanged of a collection that left memory after writeCollection handed it out (the
+   * command's second key grew and evicted it; its spill holds it as it was before the change): the
+   * changed structure is written below memory with the expiry and flags it left with.
+   */
+  private changedAfterEviction(k: Buffer, notify: number): void {
+    let obj: Collection | null = null;
+    for (const o of this.opened) {
+      if (o.k !== null && o.k.equals(k)) obj = o.obj;
+      o.k = null;
+      o.obj = null;
+    }
+    if (obj === null) return;
+    const at = this.locate(k, false);
+    if (at.kind !== 'below') return;
+    if (obj.size === 0) this.removeKey(k, false, notify);
+    else this.storeCollectionOnDisk(k, obj, at.entry.flags, at.entry.expiresAt, notifiedEvent(KeyEvent.SET, notify));
   }
 
   notifyKey(key: Uint8Array, notify: number): void {

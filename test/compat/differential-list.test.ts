@@ -19,6 +19,31 @@ let pair: DiffPair;
  */
 const FOUND: [what: string, commands: string[][]][] = [
   [
+    'BRPOP then LMOVE of a list below memory: the pop is kept, the emptied source goes',
+    [
+      ['RPUSH', '{L}2', BIG_VALUES[0], 'a'],
+      ['BRPOP', '{L}2', '0.01'],
+      ['LMOVE', '{L}2', '{L}1', 'RIGHT', 'RIGHT'],
+      ['EXISTS', '{L}2'],
+      ['LLEN', '{L}2'],
+      ['LLEN', '{L}1'],
+    ],
+  ],
+  [
+    'LMOVE whose destination, read back from disk, evicts the source: the pop is kept',
+    [
+      ['RPUSH', '{L}a', BIG_VALUES[0], 'x'],
+      ['RPUSH', '{L}b', BIG_VALUES[1], 'y'],
+      ['LMOVE', '{L}a', '{L}b', 'RIGHT', 'LEFT'],
+      ['LLEN', '{L}a'],
+      ['LLEN', '{L}b'],
+      ['LINDEX', '{L}b', '0'],
+      ['LMOVE', '{L}b', '{L}a', 'LEFT', 'RIGHT'],
+      ['LRANGE', '{L}a', '1', '-1'],
+      ['LLEN', '{L}b'],
+    ],
+  ],
+  [
     'a list larger than memory moved onto itself is one list (LMOVE, RPOPLPUSH)',
     [
       ['RPUSH', 'a', BIG_VALUES[0], 'x', BIG_VALUES[1], 'y'],
