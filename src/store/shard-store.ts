@@ -35,12 +35,13 @@ import {
   parseUnsigned,
   SET_ALWAYS,
   STORED,
+  TYPE_PACKED,
 } from '../engine/index.js';
 import type { BatchBuilder } from './batch.js';
 import { type CommitSource, causes, ShardDisk } from './disk.js';
 import { checkRecord, dataKey, HEADER_SIZE, recordCas, recordExpiresAt, recordFlags, recordType, recordValue } from './format.js';
 import { CollectionRegistry } from './collections.js';
-import { decodeCollection } from '../engine/collections/index.js';
+import { decodeCollection, packable, packedForm } from '../engine/collections/index.js';
 import { Maintenance } from './maintenance.js';
 import { delOp, dirtyOp, expireDueOp, type Op, OP_DEL, OP_PUT, PRIOR_NONE, PRIOR_UNKNOWN, type PutOp, putOp } from './ops.js';
 import { badArgument, type Durability, type StoreIoStats, type StoreSettings, storeSettings, type TieredShardStoreOptions } from './options.js';
@@ -68,6 +69,12 @@ export type { Durability, StoreIoStats, TieredShardStoreOptions } from './option
 const EMPTY_KEY = Buffer.alloc(0);
 /** what a collection's queued write counts against the writeback byte bound, at most (see afterCollectionWrite) */
 const COLLECTION_QUEUED_BYTES = 64 * 1024;
+/**
+ * Packed collections decoded for a change and not yet written back (see `unpacked`): a command holds
+ * at most two at once (SMOVE, LMOVE), so past this many the oldest, left by commands that changed
+ * nothing, are let go
+ */
+const UNPACKED_MAX = 16;
 /** hot keys per shard in stats(): enough for a dashboard, small enough for every STATS reply */
 const HOT_KEYS_REPORTED = 10;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -149,6 +156,12 @@ export class TieredShardStore implements ShardStore {
    * changes them; collectionChanged writes them to disk and forgets them.
    */
   private readonly belowColls = new Map<string, { obj: Collection; entry: Entry }>();
+  /**
+   * Packed collections (their engine entry's value is their bytes) decoded by writeCollection, by key,
+   * with the CAS of the bytes they were decoded from: collectionChanged packs the changed structure
+   * back, and a second look within the command (SMOVE or LMOVE of one key) finds the same structure.
+   */
+  private readonly unpacked = new Map<string, { obj: Collection; cas: number }>();
   private closed = false;
   private closing: Promise<void> | null = null;
   /** key-event subscribers (the shard worker installs one only while some front listens) */
@@ -253,10 +266,11 @@ export class TieredShardStore implements ShardStore {
   private hotPut(key: Buffer, ref: number): PutOp {
     const e = this.engine;
     const type = e.typeOf(ref);
-    if (type !== 0) return putOp(key, this.collectionAt(ref).encode(), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref), null, type);
+    if (type !== 0 && !e.isPacked(ref)) return putOp(key, this.collectionAt(ref).encode(), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref), null, type);
+    // a string, or a packed collection: its value is the record's value as it is
     const record = Buffer.allocUnsafe(HEADER_SIZE + e.valueLength(ref));
     e.copyValue(ref, record, HEADER_SIZE);
-    return putOp(key, record.subarray(HEADER_SIZE), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref), record);
+    return putOp(key, record.subarray(HEADER_SIZE), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref), record, type);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -405,9 +419,19 @@ export class TieredShardStore implements ShardStore {
     return { kind: 'below', entry: { value: Buffer.from(value), type, flags, expiresAt, cas } };
   }
 
-  /** A collection read from below back into memory: its structure decoded, a clean stub for it; -1 when it does not fit. */
+  /**
+   * A collection read from below back into memory: a small one packed as its record holds it, a larger
+   * one's structure decoded behind a clean stub; -1 when it does not fit.
+   */
   private restoreCollection(key: Buffer, type: number, value: Buffer, expiresAt: number, flags: number, cas: number): number {
     const e = this.engine;
+    if (packable(type, value)) {
+      const r = e.insertClean(key, value, expiresAt, flags, cas, type | TYPE_PACKED);
+      if (r < 0) return -1;
+      this.counters.restores++;
+      if (this.keyEvent !== null) this.keyEvent(KeyEvent.RESTORE, key);
+      return r;
+    }
     const obj = decodeCollection(type, value);
     const handle = this.colls.add(obj);
     const h = CollectionRegistry.handleOf(handle);
@@ -438,7 +462,10 @@ export class TieredShardStore implements ShardStore {
   private entryOf(ref: number): Entry {
     const e = this.engine;
     const type = e.typeOf(ref);
-    if (type !== 0) return { value: this.collectionAt(ref).encode(), type, flags: e.flagsOf(ref), expiresAt: e.expiresAtOf(ref), cas: e.casOf(ref) };
+    if (type !== 0) {
+      const value = e.isPacked(ref) ? e.valueOf(ref) : this.collectionAt(ref).encode();
+      return { value, type, flags: e.flagsOf(ref), expiresAt: e.expiresAtOf(ref), cas: e.casOf(ref) };
+    }
     return { value: e.valueOf(ref), flags: e.flagsOf(ref), expiresAt: e.expiresAtOf(ref), cas: e.casOf(ref) };
   }
 
@@ -627,7 +654,19 @@ export class TieredShardStore implements ShardStore {
       if (present) this.removeKey(k, at.kind === 'memory');
       return { status: 'stored', cas: 0 };
     }
-    const obj = decodeCollection(type, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    const bytes = asBuffer(value);
+    if (packable(type, bytes)) {
+      try {
+        this.engine.set(k, bytes, exp, flags, SET_ALWAYS, 0, false, type | TYPE_PACKED);
+      } catch (err) {
+        if (!isOutOfMemory(err)) throw err;
+        return { status: 'stored', cas: this.storeOnDisk(k, value, flags, exp, type) };
+      }
+      const cas = this.engine.lastCas;
+      this.afterCollectionWrite(k, bytes.length);
+      return { status: 'stored', cas };
+    }
+    const obj = decodeCollection(type, bytes);
     const handle = this.colls.add(obj);
     const h = CollectionRegistry.handleOf(handle);
     try {
@@ -670,7 +709,7 @@ export class TieredShardStore implements ShardStore {
     const k = this.checkKey(key);
     const at = this.locate(k, true);
     this.countRead(at);
-    if (at.kind === 'memory') return this.engine.typeOf(at.ref) === type ? (this.collectionAt(at.ref) as T) : WRONG_TYPE;
+    if (at.kind === 'memory') return this.hotCollection(k, at.ref, type, false) as T | WrongType;
     if (at.kind === 'absent') return null;
     return (at.entry.type ?? 0) === type ? (decodeCollection(type, at.entry.value) as T) : WRONG_TYPE;
   }
@@ -679,7 +718,7 @@ export class TieredShardStore implements ShardStore {
     const k = this.checkKey(key);
     const at = this.locate(k, true);
     this.countRead(at);
-    if (at.kind === 'memory') return this.engine.typeOf(at.ref) === type ? (this.collectionAt(at.ref) as T) : WRONG_TYPE;
+    if (at.kind === 'memory') return this.hotCollection(k, at.ref, type, true) as T | WrongType;
     if (at.kind === 'below') {
       if ((at.entry.type ?? 0) !== type) return WRONG_TYPE;
       const obj = decodeCollection(type, at.entry.value) as T;
@@ -688,15 +727,95 @@ export class TieredShardStore implements ShardStore {
     }
     if (create === undefined) return null;
     const obj = create();
-    const handle = this.colls.add(obj);
+    // a new collection starts packed unless it is made past the rule (a stored set operation's result)
+    const bytes = packedForm(obj);
+    const handle = bytes === null ? this.colls.add(obj) : null;
     try {
-      this.engine.set(k, handle, 0, 0, SET_ALWAYS, 0, false, type);
+      if (handle === null) {
+        this.engine.set(k, bytes!, 0, 0, SET_ALWAYS, 0, false, type | TYPE_PACKED);
+        obj.packed = true;
+        this.keepUnpacked(k, obj, this.engine.lastCas);
+      } else this.engine.set(k, handle, 0, 0, SET_ALWAYS, 0, false, type);
     } catch (err) {
-      this.colls.release(CollectionRegistry.handleOf(handle));
+      if (handle !== null) this.colls.release(CollectionRegistry.handleOf(handle));
       if (!isOutOfMemory(err)) throw err;
       this.belowColls.set(k.toString('latin1'), { obj, entry: { value: EMPTY_KEY, type, flags: 0, expiresAt: 0, cas: 0 } });
     }
     return obj;
+  }
+
+  /**
+   * The collection of `type` at ref (WRONG_TYPE for another type): a stub's structure, or a packed
+   * one decoded for this command. One decoded `forWrite` is remembered until collectionChanged packs
+   * it back; a read does not re-pack.
+   */
+  private hotCollection(k: Buffer, ref: number, type: number, forWrite: boolean): Collection | WrongType {
+    const e = this.engine;
+    if (e.typeOf(ref) !== type) return WRONG_TYPE;
+    if (!e.isPacked(ref)) return this.collectionAt(ref);
+    const cas = e.casOf(ref);
+    if (this.unpacked.size !== 0) {
+      // the copy decoded earlier in this command (it may hold changes not packed yet); the CAS tells
+      // a copy left by a command that changed nothing from one of bytes since rewritten
+      const u = this.unpacked.get(k.toString('latin1'));
+      if (u !== undefined && u.cas === cas) return u.obj;
+    }
+    const obj = decodeCollection(type, e.valueView(ref));
+    obj.packed = true;
+    if (forWrite) this.keepUnpacked(k, obj, cas);
+    return obj;
+  }
+
+  /** remembers a packed collection decoded for a change (see `unpacked`) */
+  private keepUnpacked(k: Buffer, obj: Collection, cas: number): void {
+    const u = this.unpacked;
+    const kstr = k.toString('latin1');
+    u.delete(kstr);
+    if (u.size >= UNPACKED_MAX) u.delete(u.keys().next().value!);
+    u.set(kstr, { obj, cas });
+  }
+
+  /**
+   * collectionChanged of a packed collection: packed again while it is small, else its structure
+   * moves to the registry behind a stub, for good (Redis converts a listpack once). Its expiry and
+   * flags stay; a version that does not fit in memory goes to disk.
+   */
+  private repack(k: Buffer, ref: number): void {
+    const e = this.engine;
+    const kstr = k.toString('latin1');
+    const u = this.unpacked.get(kstr);
+    if (u === undefined) return; // not decoded for a change in this command: nothing to write back
+    this.unpacked.delete(kstr);
+    if (u.cas !== e.casOf(ref)) return;
+    const obj = u.obj;
+    if (obj.size === 0) {
+      this.removeKey(k, true);
+      return;
+    }
+    const exp = e.expiresAtOf(ref);
+    const flags = e.flagsOf(ref);
+    const bytes = packedForm(obj);
+    try {
+      if (bytes !== null) {
+        e.set(k, bytes, exp, flags, SET_ALWAYS, 0, false, obj.type | TYPE_PACKED);
+        this.afterCollectionWrite(k, bytes.length);
+        return;
+      }
+      obj.packed = false;
+      const handle = this.colls.add(obj);
+      const h = CollectionRegistry.handleOf(handle);
+      try {
+        e.set(k, handle, exp, flags, SET_ALWAYS, 0, false, obj.type);
+      } catch (err) {
+        this.colls.release(h);
+        throw err;
+      }
+      e.chargeExternal(this.colls.recharge(h));
+      this.afterCollectionWrite(k, obj.bytes);
+    } catch (err) {
+      if (!isOutOfMemory(err)) throw err;
+      this.storeOnDisk(k, bytes ?? obj.encode(), flags, exp, obj.type);
+    }
   }
 
   collectionChanged(key: Uint8Array): void {
@@ -714,6 +833,10 @@ export class TieredShardStore implements ShardStore {
     }
     const ref = e.peek(k);
     if (ref < 0 || e.typeOf(ref) === 0) return;
+    if (e.isPacked(ref)) {
+      this.repack(k, ref);
+      return;
+    }
     const h = e.valueU32(ref);
     const obj = this.colls.get(h);
     if (obj === undefined) return;
@@ -960,6 +1083,7 @@ export class TieredShardStore implements ShardStore {
     this.engine.clear();
     this.colls.clear();
     this.belowColls.clear();
+    this.unpacked.clear();
     this.writeback.discard();
     this.counters.writes++;
     if (this.keyEvent !== null) this.keyEvent(KeyEvent.FLUSH, EMPTY_KEY);

@@ -15,6 +15,7 @@ const SLOTS = 24;
 
 export class HashValue implements Collection {
   readonly type = ValueType.HASH;
+  packed = false;
   private readonly index = new Map<string, number>();
   private readonly fields: string[] = [];
   private readonly values: string[] = [];
@@ -27,7 +28,7 @@ export class HashValue implements Collection {
     return this.held;
   }
   get encoding(): string {
-    return 'hashtable';
+    return this.packed ? 'listpack' : 'hashtable';
   }
 
   get(field: string): string | undefined {

@@ -13,6 +13,7 @@ const SLOT = 32;
 
 export class SetValue implements Collection {
   readonly type = ValueType.SET;
+  packed = false;
   private readonly index = new Map<string, number>();
   private readonly members: string[] = [];
   private held = 0;
@@ -24,7 +25,7 @@ export class SetValue implements Collection {
     return this.held;
   }
   get encoding(): string {
-    return 'hashtable';
+    return this.packed ? 'listpack' : 'hashtable';
   }
 
   has(m: string): boolean {

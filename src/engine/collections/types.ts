@@ -1,7 +1,8 @@
 /**
  * Collection values: hashes, lists, sets and sorted sets. Each is one cache entry (one key in the
- * engine's table, one place in the eviction order, one TTL, one disk record when it leaves memory);
- * its members live in a JS structure owned by the shard (src/store/collections.ts), and the engine
+ * engine's table, one place in the eviction order, one TTL, one disk record when it leaves memory).
+ * A small one is held packed: the engine entry's value is its `encode()` bytes (packed.ts). A larger
+ * one's members live in a JS structure owned by the shard (src/store/collections.ts), and the engine
  * entry is a small stub whose header carries the type and whose size the budget charges with the
  * structure's `bytes`.
  *
@@ -33,6 +34,11 @@ export interface Collection {
    * every change in O(1): what the memory budget charges for it.
    */
   readonly bytes: number;
+  /**
+   * true while the structure is a copy decoded from a packed engine entry, or about to be packed
+   * (packed.ts), which the store sets: OBJECT ENCODING then answers `listpack`
+   */
+  packed: boolean;
   /** OBJECT ENCODING's answer for it */
   readonly encoding: string;
   /** the whole collection as bytes: its disk record, a replica's copy, a cross-shard move */
