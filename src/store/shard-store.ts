@@ -61,6 +61,7 @@ import type {
   WritebackLag,
   WrongType,
 } from './types.js';
+import { UnpackedCollections } from './unpacked.js';
 import { Walks } from './walk.js';
 import { RETRY_MS, WritebackQueue } from './writeback.js';
 
@@ -69,12 +70,6 @@ export type { Durability, StoreIoStats, TieredShardStoreOptions } from './option
 const EMPTY_KEY = Buffer.alloc(0);
 /** what a collection's queued write counts against the writeback byte bound, at most (see afterCollectionWrite) */
 const COLLECTION_QUEUED_BYTES = 64 * 1024;
-/**
- * Packed collections decoded for a change and not yet written back (see `unpacked`): a command holds
- * at most two at once (SMOVE, LMOVE), so past this many the oldest, left by commands that changed
- * nothing, are let go
- */
-const UNPACKED_MAX = 16;
 /** hot keys per shard in stats(): enough for a dashboard, small enough for every STATS reply */
 const HOT_KEYS_REPORTED = 10;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -156,12 +151,8 @@ export class TieredShardStore implements ShardStore {
    * changes them; collectionChanged writes them to disk and forgets them.
    */
   private readonly belowColls = new Map<string, { obj: Collection; entry: Entry }>();
-  /**
-   * Packed collections (their engine entry's value is their bytes) decoded by writeCollection, by key,
-   * with the CAS of the bytes they were decoded from: collectionChanged packs the changed structure
-   * back, and a second look within the command (SMOVE or LMOVE of one key) finds the same structure.
-   */
-  private readonly unpacked = new Map<string, { obj: Collection; cas: number }>();
+  /** packed collections decoded by writeCollection, until collectionChanged packs them back */
+  private readonly unpacked = new UnpackedCollections();
   private closed = false;
   private closing: Promise<void> | null = null;
   /** key-event subscribers (the shard worker installs one only while some front listens) */
@@ -709,7 +700,7 @@ export class TieredShardStore implements ShardStore {
     const k = this.checkKey(key);
     const at = this.locate(k, true);
     this.countRead(at);
-    if (at.kind === 'memory') return this.hotCollection(k, at.ref, type, false) as T | WrongType;
+    if (at.kind === 'memory') return this.hotCollection(at.ref, type, false) as T | WrongType;
     if (at.kind === 'absent') return null;
     return (at.entry.type ?? 0) === type ? (decodeCollection(type, at.entry.value) as T) : WRONG_TYPE;
   }
@@ -718,7 +709,7 @@ export class TieredShardStore implements ShardStore {
     const k = this.checkKey(key);
     const at = this.locate(k, true);
     this.countRead(at);
-    if (at.kind === 'memory') return this.hotCollection(k, at.ref, type, true) as T | WrongType;
+    if (at.kind === 'memory') return this.hotCollection(at.ref, type, true) as T | WrongType;
     if (at.kind === 'below') {
       if ((at.entry.type ?? 0) !== type) return WRONG_TYPE;
       const obj = decodeCollection(type, at.entry.value) as T;
@@ -734,7 +725,7 @@ export class TieredShardStore implements ShardStore {
       if (handle === null) {
         this.engine.set(k, bytes!, 0, 0, SET_ALWAYS, 0, false, type | TYPE_PACKED);
         obj.packed = true;
-        this.keepUnpacked(k, obj, this.engine.lastCas);
+        this.unpacked.keep(this.engine.peek(k), this.engine.lastCas, obj);
       } else this.engine.set(k, handle, 0, 0, SET_ALWAYS, 0, false, type);
     } catch (err) {
       if (handle !== null) this.colls.release(CollectionRegistry.handleOf(handle));
@@ -749,30 +740,18 @@ export class TieredShardStore implements ShardStore {
    * one decoded for this command. One decoded `forWrite` is remembered until collectionChanged packs
    * it back; a read does not re-pack.
    */
-  private hotCollection(k: Buffer, ref: number, type: number, forWrite: boolean): Collection | WrongType {
+  private hotCollection(ref: number, type: number, forWrite: boolean): Collection | WrongType {
     const e = this.engine;
     if (e.typeOf(ref) !== type) return WRONG_TYPE;
     if (!e.isPacked(ref)) return this.collectionAt(ref);
     const cas = e.casOf(ref);
-    if (this.unpacked.size !== 0) {
-      // the copy decoded earlier in this command (it may hold changes not packed yet); the CAS tells
-      // a copy left by a command that changed nothing from one of bytes since rewritten
-      const u = this.unpacked.get(k.toString('latin1'));
-      if (u !== undefined && u.cas === cas) return u.obj;
-    }
+    // the copy decoded earlier in this command, which may hold changes not packed back yet
+    const kept = this.unpacked.size === 0 ? undefined : this.unpacked.find(ref, cas);
+    if (kept !== undefined) return kept;
     const obj = decodeCollection(type, e.valueView(ref));
     obj.packed = true;
-    if (forWrite) this.keepUnpacked(k, obj, cas);
+    if (forWrite) this.unpacked.keep(ref, cas, obj);
     return obj;
-  }
-
-  /** remembers a packed collection decoded for a change (see `unpacked`) */
-  private keepUnpacked(k: Buffer, obj: Collection, cas: number): void {
-    const u = this.unpacked;
-    const kstr = k.toString('latin1');
-    u.delete(kstr);
-    if (u.size >= UNPACKED_MAX) u.delete(u.keys().next().value!);
-    u.set(kstr, { obj, cas });
   }
 
   /**
@@ -782,12 +761,8 @@ export class TieredShardStore implements ShardStore {
    */
   private repack(k: Buffer, ref: number): void {
     const e = this.engine;
-    const kstr = k.toString('latin1');
-    const u = this.unpacked.get(kstr);
-    if (u === undefined) return; // not decoded for a change in this command: nothing to write back
-    this.unpacked.delete(kstr);
-    if (u.cas !== e.casOf(ref)) return;
-    const obj = u.obj;
+    const obj = this.unpacked.take(ref, e.casOf(ref));
+    if (obj === undefined) return; // not decoded for a change in this command: nothing to write back
     if (obj.size === 0) {
       this.removeKey(k, true);
       return;
@@ -798,7 +773,8 @@ export class TieredShardStore implements ShardStore {
     try {
       if (bytes !== null) {
         e.set(k, bytes, exp, flags, SET_ALWAYS, 0, false, obj.type | TYPE_PACKED);
-        this.afterCollectionWrite(k, bytes.length);
+        // the entry is in memory: making room for its new version never evicts it
+        this.afterWrite(k, bytes.length);
         return;
       }
       obj.packed = false;

@@ -82,8 +82,16 @@ export class Writer {
     this.at += 8;
   }
   str(s: string): void {
-    this.u32(s.length);
-    this.at += this.buf.write(s, this.at, 'latin1');
+    const n = s.length;
+    this.u32(n);
+    if (n <= 32) {
+      // a short string is copied faster here than through Buffer#write's call into C++ (a packed
+      // collection is encoded after every change: src/engine/collections/packed.ts)
+      const buf = this.buf;
+      const at = this.at;
+      for (let i = 0; i < n; i++) buf[at + i] = s.charCodeAt(i);
+      this.at += n;
+    } else this.at += this.buf.write(s, this.at, 'latin1');
   }
   done(): Buffer {
     return this.at === this.buf.length ? this.buf : this.buf.subarray(0, this.at);
