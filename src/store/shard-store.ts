@@ -702,7 +702,10 @@ export class TieredShardStore implements ShardStore {
     this.countRead(at);
     if (at.kind === 'memory') return this.hotCollection(at.ref, type, false) as T | WrongType;
     if (at.kind === 'absent') return null;
-    return (at.entry.type ?? 0) === type ? (decodeCollection(type, at.entry.value) as T) : WRONG_TYPE;
+    if ((at.entry.type ?? 0) !== type) return WRONG_TYPE;
+    const obj = decodeCollection(type, at.entry.value);
+    obj.packed = packable(type, at.entry.value); // as it would be held in memory
+    return obj as T;
   }
 
   writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T): T | null | WrongType {
@@ -773,8 +776,7 @@ export class TieredShardStore implements ShardStore {
     try {
       if (bytes !== null) {
         e.set(k, bytes, exp, flags, SET_ALWAYS, 0, false, obj.type | TYPE_PACKED);
-        // the entry is in memory: making room for its new version never evicts it
-        this.afterWrite(k, bytes.length);
+        this.afterCollectionWrite(k, bytes.length);
         return;
       }
       obj.packed = false;

@@ -109,10 +109,7 @@ describe('packed collections against redis-server', () => {
   }
 
   it('a hash value past 64 bytes converts a hash, as in Redis', async () => {
-    const enc = await both(KINDS[0], 'value:hash', [
-      (r) => r.hset('value:hash', 'f', 'v'.repeat(64)),
-      (r) => r.hset('value:hash', 'f', 'v'.repeat(65)),
-    ]);
+    const enc = await both(KINDS[0], 'value:hash', [(r) => r.hset('value:hash', 'f', 'v'.repeat(64)), (r) => r.hset('value:hash', 'f', 'v'.repeat(65))]);
     expect(enc.cairn).toEqual(['listpack', 'hashtable']);
     expect(enc.cairn).toEqual(enc.redis);
   });
