@@ -144,7 +144,7 @@ export class TieredShardStore implements ShardStore {
   /** the hot tier as a batch commit sees it */
   private readonly hot: CommitSource;
   private readonly inMemory: InMemory = { kind: 'memory', ref: -1, restored: false };
-  /** the structures of the collections in memory (their engine entries are stubs holding a handle) */
+  /** the structures of the collections in memory that are not packed (their engine entries are stubs holding a handle) */
   private readonly colls = new CollectionRegistry();
   /**
    * Collections that live below memory (too large for it, or no room), decoded for a command that
