@@ -94,7 +94,8 @@ export function type(ctx: CommandContext, key: Uint8Array): string {
 /**
  * OBJECT ENCODING: how the value is kept. Every string is `raw`, its bytes as written, in memory or
  * on disk alike (a counter too: INCR keeps decimal text, so there is no `int` or `embstr` form); a
- * collection answers its structure's name (`hashtable`, `quicklist`, `skiplist`). null for a missing key.
+ * collection answers `listpack` while it is held packed, else its structure's name (`hashtable`,
+ * `quicklist`, `skiplist`, `stream`). null for a missing key.
  */
 export function encoding(ctx: CommandContext, key: Uint8Array): string | null {
   const t = ctx.store.typeOf(key);

@@ -26,7 +26,10 @@ import {
   VLEN_MASK,
   atimeOf,
   casOf,
+  heldOutside,
+  typeBits,
   typeOf,
+  TYPE_PACKED,
   TYPE_SHIFT,
   CAS_HIGH_MASK,
   expOf,
@@ -61,9 +64,9 @@ export interface EngineOptions {
    */
   onRemove?: (reason: RemoveReason, ref: number) => void;
   /**
-   * Called before an entry of a type other than string (a collection's stub, whose value is a handle
-   * to its structure) leaves the table for any reason, or is replaced by a new value: the owner of
-   * the structure lets it go. Called after onRemove when both are.
+   * Called before a collection's stub (an entry whose value is a handle to a structure held outside
+   * the arena; not a packed one, whose value is its bytes) leaves the table for any reason, or is
+   * replaced by a new value: the owner of the structure lets it go. Called after onRemove when both are.
    */
   onDropTyped?: (ref: number) => void;
   /** keep a last-access time per entry (8 bytes each) so that evictIdle() works. */
@@ -209,9 +212,14 @@ export class Engine {
     return this.reserve(0);
   }
 
-  /** the value type (ValueType) of the entry at ref */
+  /** the value type (ValueType) of the entry at ref, packed or not */
   typeOf(ref: number): number {
     return typeOf(this.m, ref);
+  }
+
+  /** true when the entry at ref is a packed collection: its value is the collection's bytes */
+  isPacked(ref: number): boolean {
+    return (typeBits(this.m, ref) & TYPE_PACKED) !== 0;
   }
 
   /**
@@ -408,6 +416,7 @@ export class Engine {
 
   // ---------------------------------------------------------------- writes
 
+  /** `type` here and in insertClean: the type nibble, a ValueType with TYPE_PACKED for a packed collection */
   set(key: Uint8Array, value: Uint8Array, expiresAt = 0, flags = 0, mode = SET_ALWAYS, cas = 0, keepTtl = false, type = 0): number {
     const vlen = value.length;
     this.checkSizes(key.length, vlen);
@@ -425,7 +434,7 @@ export class Engine {
       this.cas_ = 0;
       return STORED;
     }
-    if (ref !== 0 && typeOf(this.m, ref) !== 0) this.onDropTyped?.(ref); // its structure is replaced
+    if (ref !== 0 && heldOutside(this.m, ref)) this.onDropTyped?.(ref); // its structure is replaced
     const c = ++this.casCounter;
     this.write(ref, s, i, key, value, null, vlen, flags >>> 0, exp, c, true, type);
     this.cas_ = c;
@@ -659,7 +668,7 @@ export class Engine {
       this.stats[reason]++;
       this.onRemove?.(reason, ref);
     }
-    if (typeOf(this.m, ref) !== 0) this.onDropTyped?.(ref);
+    if (heldOutside(this.m, ref)) this.onDropTyped?.(ref);
     this.table.removeAt(s, i);
     this.policy.remove(ref, reason === 'evicted' || reason === 'idle' ? EVICTED : DROPPED);
     this.sizes.remove(valLen(this.m, ref));
@@ -888,7 +897,7 @@ export class Engine {
       return;
     }
     // the entry has no expiry field: rewrite it with one (CAS kept, it is the same version)
-    this.write(ref, s, i, this.keyView(ref), this.valueView(ref), null, valLen(m, ref), flagsOf(m, ref), exp, casOf(m, ref), true, typeOf(m, ref));
+    this.write(ref, s, i, this.keyView(ref), this.valueView(ref), null, valLen(m, ref), flagsOf(m, ref), exp, casOf(m, ref), true, typeBits(m, ref));
   }
 
   private stamp(ref: number): void {

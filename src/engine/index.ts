@@ -19,6 +19,7 @@ export {
   MAX_VALUE_LIMIT,
 } from './engine.js';
 export type { EngineOptions, RemoveReason } from './engine.js';
+export { TYPE_PACKED } from './layout.js';
 export { addDelta, parseSigned, parseUnsigned } from './incr.js';
 export type { EvictionPolicy, EvictionName } from './lru.js';
 export { EVICTION_POLICIES, isEvictionName } from './policies.js';

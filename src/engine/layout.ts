@@ -10,7 +10,9 @@
  * Optional words follow, present only when their bit is set, in this order:
  *   WIDE   w+0 klen u32, w+1 vlen u32, w+2 CAS high bits (21 used: CAS < 2^53) with the value's type in
  *          the top 4 (long keys, large values, CAS >= 2^32, and every collection: a string is type 0,
- *          and only a WIDE entry has room for another)
+ *          and only a WIDE entry has room for another). Types use bits 0-2 of the nibble; bit 3
+ *          (TYPE_PACKED) marks a small collection whose value is its packed bytes rather than a
+ *          handle to a structure held outside the arena.
  *   EXP    2 words: absolute expiry ms, low then high
  *   FLAGS  1 word: client flags u32
  *   ATIME  2 words: last access ms, low then high (only when the engine tracks access time)
@@ -108,7 +110,25 @@ export function casOf(m: Uint32Array, ref: number): number {
   return (w & F_WIDE) !== 0 ? (m[ref + 6] & CAS_HIGH_MASK) * TWO32 + m[ref + 3] : m[ref + 3];
 }
 
-/** the value's type (ValueType): 0, a string, unless a WIDE entry says otherwise */
+/**
+ * The type nibble's packed bit: the entry's value is the collection's encoded bytes (it lives in the
+ * arena whole) instead of a handle. Types are 0-5, so the bit is free; typeOf leaves it out.
+ */
+export const TYPE_PACKED = 8;
+const TYPE_MASK = TYPE_PACKED - 1;
+
+/** the value's type (ValueType): 0, a string, unless a WIDE entry says otherwise; packed or not */
 export function typeOf(m: Uint32Array, ref: number): number {
+  return (m[ref] & F_WIDE) !== 0 ? (m[ref + 6] >>> TYPE_SHIFT) & TYPE_MASK : 0;
+}
+
+/** the whole type nibble, packed bit included: what a rewrite of the entry keeps */
+export function typeBits(m: Uint32Array, ref: number): number {
   return (m[ref] & F_WIDE) !== 0 ? m[ref + 6] >>> TYPE_SHIFT : 0;
+}
+
+/** true for a collection whose structure lives outside the arena (its value is a handle to it) */
+export function heldOutside(m: Uint32Array, ref: number): boolean {
+  const t = typeBits(m, ref);
+  return t !== 0 && (t & TYPE_PACKED) === 0;
 }

@@ -1,9 +1,11 @@
 /**
  * The shard's collection structures (src/engine/collections) behind their engine entries. A
- * collection's engine entry is a stub: its header carries the type, its value is a 4-byte handle into
- * this registry, and the budget charges the structure's `bytes` through Engine.chargeExternal. The
- * structure leaves with its entry: the engine calls onDropTyped for every way a typed entry goes
- * (eviction after its spill, expiry, delete, overwrite), and a flush drops them all.
+ * collection's engine entry, unless the collection is small enough to be held packed (its entry's
+ * value is then its bytes: src/engine/collections/listpack.ts), is a stub: its header carries the type,
+ * its value is a 4-byte handle into this registry, and the budget charges the structure's `bytes`
+ * through Engine.chargeExternal. The structure leaves with its entry: the engine calls onDropTyped
+ * for every way a stub goes (eviction after its spill, expiry, delete, overwrite), and a flush drops
+ * them all.
  */
 import type { Collection } from '../engine/collections/types.js';
 

@@ -35,6 +35,7 @@ import {
   parseUnsigned,
   SET_ALWAYS,
   STORED,
+  TYPE_PACKED,
 } from '../engine/index.js';
 import type { BatchBuilder } from './batch.js';
 import { type CommitSource, causes, ShardDisk } from './disk.js';
@@ -43,7 +44,7 @@ import { type ChunkTracker, CollectionRegistry } from './collections.js';
 import { ChunkedCollections, type PartialRead } from './chunked.js';
 import type { ListPartialRead } from './list-chunked.js';
 import { chunkable, chunkOf } from '../engine/collections/chunks.js';
-import { decodeCollection } from '../engine/collections/index.js';
+import { decodeCollection, packable, packedForm } from '../engine/collections/index.js';
 import { Maintenance } from './maintenance.js';
 import { delOp, dirtyOp, expireDueOp, type Op, OP_DEL, OP_PUT, PRIOR_NONE, PRIOR_UNKNOWN, type PutOp, putOp } from './ops.js';
 import { badArgument, type Durability, type StoreIoStats, type StoreSettings, storeSettings, type TieredShardStoreOptions } from './options.js';
@@ -64,6 +65,7 @@ import type {
   WritebackLag,
   WrongType,
 } from './types.js';
+import { UnpackedCollections } from './unpacked.js';
 import { Walks } from './walk.js';
 import { RETRY_MS, WritebackQueue } from './writeback.js';
 
@@ -156,7 +158,7 @@ export class TieredShardStore implements ShardStore {
   /** the hot tier as a batch commit sees it */
   private readonly hot: CommitSource;
   private readonly inMemory: InMemory = { kind: 'memory', ref: -1, restored: false };
-  /** the structures of the collections in memory (their engine entries are stubs holding a handle) */
+  /** the structures of the collections in memory that are not packed (their engine entries are stubs holding a handle) */
   private readonly colls = new CollectionRegistry();
   /**
    * Collections that live below memory (too large for it, or no room), decoded for a command that
@@ -180,6 +182,8 @@ export class TieredShardStore implements ShardStore {
   private readonly chunked: ChunkedCollections;
   /** the record readPartial() read and did not use, for the locate() of the same key that follows it */
   private preread: { key: Buffer; rec: Buffer | undefined } | null = null;
+  /** packed collections decoded by writeCollection, until collectionChanged packs them back */
+  private readonly unpacked = new UnpackedCollections();
   private closed = false;
   private closing: Promise<void> | null = null;
   /** key-event subscribers (the shard worker installs one only while some front listens) */
@@ -285,16 +289,17 @@ export class TieredShardStore implements ShardStore {
   private hotPut(key: Buffer, ref: number): PutOp {
     const e = this.engine;
     const type = e.typeOf(ref);
-    if (type !== 0) {
+    if (type !== 0 && !e.isPacked(ref)) {
       // a collection: in one record, or the chunks that changed (its tracker says which)
       const h = e.valueU32(ref);
       const { op, tracker } = this.chunked.put(key, this.collectionAt(ref), this.colls.tracker(h), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref), type);
       this.colls.setTracker(h, tracker);
       return op;
     }
+    // a string, or a packed collection: its value is the record's value as it is
     const record = Buffer.allocUnsafe(HEADER_SIZE + e.valueLength(ref));
     e.copyValue(ref, record, HEADER_SIZE);
-    return putOp(key, record.subarray(HEADER_SIZE), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref), record);
+    return putOp(key, record.subarray(HEADER_SIZE), e.flagsOf(ref), e.expiresAtOf(ref), e.casOf(ref), record, type);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -454,11 +459,11 @@ export class TieredShardStore implements ShardStore {
       const c = below.chunked!;
       const { obj, tracker } = this.chunked.load(key, type, c.head, c.op);
       c.obj = obj;
-      const r = this.restoreCollection(key, type, obj, tracker, expiresAt, flags, cas);
+      const r = this.restoreCollection(key, type, null, obj, tracker, expiresAt, flags, cas);
       return r >= 0 ? this.inMemoryAt(r, true) : below;
     }
     if (promote && type !== 0) {
-      const r = this.restoreCollection(key, type, decodeCollection(type, value), null, expiresAt, flags, cas);
+      const r = this.restoreCollection(key, type, value, null, null, expiresAt, flags, cas);
       if (r >= 0) return this.inMemoryAt(r, true);
     } else if (promote && value.length <= this.s.maxItemSize) {
       const r = this.engine.insertClean(key, value, expiresAt, flags, cas);
@@ -519,9 +524,30 @@ export class TieredShardStore implements ShardStore {
     return this.chunked.lists.readPartial(k, head, queued, reach, flags, expiresAt);
   }
 
-  /** A collection read from below back into memory: a clean stub for it (with its chunk tracker, if in chunks); -1 when it does not fit. */
-  private restoreCollection(key: Buffer, type: number, obj: Collection, tracker: ChunkTracker | null, expiresAt: number, flags: number, cas: number): number {
+  /**
+   * A collection read from below back into memory: a small one packed as its record holds it
+   * (`value`), a larger one's structure (`obj`, or decoded from `value`) behind a clean stub with its
+   * chunk tracker if it is in chunks; -1 when it does not fit.
+   */
+  private restoreCollection(
+    key: Buffer,
+    type: number,
+    value: Buffer | null,
+    decoded: Collection | null,
+    tracker: ChunkTracker | null,
+    expiresAt: number,
+    flags: number,
+    cas: number,
+  ): number {
     const e = this.engine;
+    if (value !== null && packable(type, value)) {
+      const r = e.insertClean(key, value, expiresAt, flags, cas, type | TYPE_PACKED);
+      if (r < 0) return -1;
+      this.counters.restores++;
+      if (this.keyEvent !== null) this.keyEvent(KeyEvent.RESTORE, key);
+      return r;
+    }
+    const obj = decoded ?? decodeCollection(type, value!);
     const handle = this.colls.add(obj);
     const h = CollectionRegistry.handleOf(handle);
     this.colls.setTracker(h, tracker);
@@ -552,7 +578,10 @@ export class TieredShardStore implements ShardStore {
   private entryOf(ref: number): Entry {
     const e = this.engine;
     const type = e.typeOf(ref);
-    if (type !== 0) return { value: this.collectionAt(ref).encode(), type, flags: e.flagsOf(ref), expiresAt: e.expiresAtOf(ref), cas: e.casOf(ref) };
+    if (type !== 0) {
+      const value = e.isPacked(ref) ? e.valueOf(ref) : this.collectionAt(ref).encode();
+      return { value, type, flags: e.flagsOf(ref), expiresAt: e.expiresAtOf(ref), cas: e.casOf(ref) };
+    }
     return { value: e.valueOf(ref), flags: e.flagsOf(ref), expiresAt: e.expiresAtOf(ref), cas: e.casOf(ref) };
   }
 
@@ -763,7 +792,19 @@ export class TieredShardStore implements ShardStore {
       if (present) this.removeKey(k, at.kind === 'memory');
       return { status: 'stored', cas: 0 };
     }
-    const obj = decodeCollection(type, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    const bytes = asBuffer(value);
+    if (packable(type, bytes)) {
+      try {
+        this.engine.set(k, bytes, exp, flags, SET_ALWAYS, 0, false, type | TYPE_PACKED);
+      } catch (err) {
+        if (!isOutOfMemory(err)) throw err;
+        return { status: 'stored', cas: this.storeOnDisk(k, value, flags, exp, type) };
+      }
+      const cas = this.engine.lastCas;
+      this.afterCollectionWrite(k, bytes.length);
+      return { status: 'stored', cas };
+    }
+    const obj = decodeCollection(type, bytes);
     const handle = this.colls.add(obj);
     const h = CollectionRegistry.handleOf(handle);
     try {
@@ -811,9 +852,12 @@ export class TieredShardStore implements ShardStore {
     }
     const at = ref >= 0 ? this.inMemoryAt(ref, false) : this.locate(k, true);
     this.countRead(at);
-    if (at.kind === 'memory') return this.engine.typeOf(at.ref) === type ? (this.collectionAt(at.ref) as T) : WRONG_TYPE;
+    if (at.kind === 'memory') return this.hotCollection(at.ref, type, false) as T | WrongType;
     if (at.kind === 'absent') return null;
-    return (at.entry.type ?? 0) === type ? (this.belowCollection(k, at) as T) : WRONG_TYPE;
+    if ((at.entry.type ?? 0) !== type) return WRONG_TYPE;
+    const obj = this.belowCollection(k, at);
+    if (at.chunked === null) obj.packed = packable(type, at.entry.value); // as it would be held in memory
+    return obj as T;
   }
 
   writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T, reach?: Reach): T | null | WrongType {
@@ -833,9 +877,9 @@ export class TieredShardStore implements ShardStore {
     const at = ref >= 0 ? this.inMemoryAt(ref, false) : this.locate(k, true);
     this.countRead(at);
     if (at.kind === 'memory') {
-      if (this.engine.typeOf(at.ref) !== type) return WRONG_TYPE;
+      const obj = this.hotCollection(at.ref, type, true);
+      if (obj === WRONG_TYPE) return obj;
       this.touching = reach === undefined || !namesMembers(reach) ? null : { k, members: reach };
-      const obj = this.collectionAt(at.ref);
       const o = this.opened[this.openedNext];
       this.openedNext ^= 1;
       o.k = k;
@@ -850,15 +894,80 @@ export class TieredShardStore implements ShardStore {
     }
     if (create === undefined) return null;
     const obj = create();
-    const handle = this.colls.add(obj);
+    // a new collection starts packed unless it is made past the rule (a stored set operation's result)
+    const bytes = packedForm(obj);
+    const handle = bytes === null ? this.colls.add(obj) : null;
     try {
-      this.engine.set(k, handle, 0, 0, SET_ALWAYS, 0, false, type);
+      if (handle === null) {
+        this.engine.set(k, bytes!, 0, 0, SET_ALWAYS, 0, false, type | TYPE_PACKED);
+        obj.packed = true;
+        this.unpacked.keep(this.engine.peek(k), this.engine.lastCas, obj);
+      } else this.engine.set(k, handle, 0, 0, SET_ALWAYS, 0, false, type);
     } catch (err) {
-      this.colls.release(CollectionRegistry.handleOf(handle));
+      if (handle !== null) this.colls.release(CollectionRegistry.handleOf(handle));
       if (!isOutOfMemory(err)) throw err;
       this.belowColls.set(k.toString('latin1'), { obj, entry: { value: EMPTY_KEY, type, flags: 0, expiresAt: 0, cas: 0 } });
     }
     return obj;
+  }
+
+  /**
+   * The collection of `type` at ref (WRONG_TYPE for another type): a stub's structure, or a packed
+   * one decoded for this command. One decoded `forWrite` is remembered until collectionChanged packs
+   * it back; a read does not re-pack.
+   */
+  private hotCollection(ref: number, type: number, forWrite: boolean): Collection | WrongType {
+    const e = this.engine;
+    if (e.typeOf(ref) !== type) return WRONG_TYPE;
+    if (!e.isPacked(ref)) return this.collectionAt(ref);
+    const cas = e.casOf(ref);
+    // the copy decoded earlier in this command, which may hold changes not packed back yet
+    const kept = this.unpacked.size === 0 ? undefined : this.unpacked.find(ref, cas);
+    if (kept !== undefined) return kept;
+    const obj = decodeCollection(type, e.valueView(ref));
+    obj.packed = true;
+    if (forWrite) this.unpacked.keep(ref, cas, obj);
+    return obj;
+  }
+
+  /**
+   * collectionChanged of a packed collection: packed again while it is small, else its structure
+   * moves to the registry behind a stub, for good (Redis converts a listpack once). Its expiry and
+   * flags stay; a version that does not fit in memory goes to disk.
+   */
+  private repack(k: Buffer, ref: number, notify: number): void {
+    const e = this.engine;
+    const obj = this.unpacked.take(ref, e.casOf(ref));
+    if (obj === undefined) return; // not decoded for a change in this command: nothing to write back
+    if (obj.size === 0) {
+      this.removeKey(k, true, notify);
+      return;
+    }
+    const event = notifiedEvent(KeyEvent.SET, notify);
+    const exp = e.expiresAtOf(ref);
+    const flags = e.flagsOf(ref);
+    const bytes = packedForm(obj);
+    try {
+      if (bytes !== null) {
+        e.set(k, bytes, exp, flags, SET_ALWAYS, 0, false, obj.type | TYPE_PACKED);
+        this.afterCollectionWrite(k, bytes.length, event);
+        return;
+      }
+      obj.packed = false;
+      const handle = this.colls.add(obj);
+      const h = CollectionRegistry.handleOf(handle);
+      try {
+        e.set(k, handle, exp, flags, SET_ALWAYS, 0, false, obj.type);
+      } catch (err) {
+        this.colls.release(h);
+        throw err;
+      }
+      e.chargeExternal(this.colls.recharge(h));
+      this.afterCollectionWrite(k, obj.bytes, event);
+    } catch (err) {
+      if (!isOutOfMemory(err)) throw err;
+      this.storeCollectionOnDisk(k, obj, flags, exp, event);
+    }
   }
 
   collectionChanged(key: Uint8Array, notify = 0): void {
@@ -895,6 +1004,10 @@ export class TieredShardStore implements ShardStore {
       return;
     }
     if (e.typeOf(ref) === 0) return;
+    if (e.isPacked(ref)) {
+      this.repack(k, ref, notify);
+      return;
+    }
     const h = e.valueU32(ref);
     const obj = this.colls.get(h);
     if (obj === undefined) return;
@@ -1175,6 +1288,7 @@ export class TieredShardStore implements ShardStore {
     this.engine.clear();
     this.colls.clear();
     this.belowColls.clear();
+    this.unpacked.clear();
     this.writeback.discard();
     this.counters.writes++;
     if (this.keyEvent !== null) this.keyEvent(KeyEvent.FLUSH, EMPTY_KEY);

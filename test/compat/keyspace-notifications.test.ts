@@ -98,7 +98,8 @@ function isSentinelEnd(reply: Buffer): boolean {
 }
 
 /** cairn's own tier events (evicted, restored, dropped: class e), which Redis without maxmemory never sends */
-const TIER_EVENT = /^\*4\r\n\$8\r\npmessage\r\n\$\d+\r\n[^\r]*\r\n\$\d+\r\n__key(space@0__:[^]*\r\n\$\d+\r\n(evicted|restored|dropped)|event@0__:(evicted|restored|dropped)\r\n)/;
+const TIER_EVENT =
+  /^\*4\r\n\$8\r\npmessage\r\n\$\d+\r\n[^\r]*\r\n\$\d+\r\n__key(space@0__:[^]*\r\n\$\d+\r\n(evicted|restored|dropped)|event@0__:(evicted|restored|dropped)\r\n)/;
 
 /**
  * the notifications one subscriber received up to the sentinel's last, as their reply text; the
@@ -144,7 +145,8 @@ async function runBoth(commands: readonly (readonly string[])[]): Promise<void> 
       [
         `${side.name}: notifications differ at ${at + 1} (notify-keyspace-events ${flags}):`,
         ...commands.map(
-          (argv, i) => `  ${i + 1}. ${argv.map((a) => JSON.stringify(a.length > 40 ? `${a.slice(0, 16)}...(${a.length})` : a)).join(' ')}  -> redis ${show(replies[0][i])}, ${side.name} ${show(replies[c + 1][i])}`,
+          (argv, i) =>
+            `  ${i + 1}. ${argv.map((a) => JSON.stringify(a.length > 40 ? `${a.slice(0, 16)}...(${a.length})` : a)).join(' ')}  -> redis ${show(replies[0][i])}, ${side.name} ${show(replies[c + 1][i])}`,
         ),
         `  redis: ${fromRedis.map(brief).join(', ')}`,
         `  ${side.name}: ${fromCairn.map(brief).join(', ')}`,
@@ -326,11 +328,7 @@ const SERVED: [what: string, blocker: string[], writes: string[][]][] = [
   ['BZPOPMIN', ['BZPOPMIN', '{b}z', '0'], [['ZADD', '{b}z', '1', 'a']]],
   ['BZPOPMAX, the set left with a member', ['BZPOPMAX', '{b}z', '0'], [['ZADD', '{b}z', '1', 'a', '2', 'b']]],
   ['BZMPOP', ['BZMPOP', '0', '1', '{b}z', 'MIN', 'COUNT', '3'], [['ZADD', '{b}z', '1', 'a', '2', 'b']]],
-  [
-    'XREADGROUP BLOCK with a new consumer',
-    ['XREADGROUP', 'GROUP', 'g', 'newc', 'BLOCK', '0', 'STREAMS', '{b}s', '>'],
-    [['XADD', '{b}s', '2-0', 'f', 'v']],
-  ],
+  ['XREADGROUP BLOCK with a new consumer', ['XREADGROUP', 'GROUP', 'g', 'newc', 'BLOCK', '0', 'STREAMS', '{b}s', '>'], [['XADD', '{b}s', '2-0', 'f', 'v']]],
 ];
 
 /** the blocking command as CLIENT LIST shows it in cairn (redis-server counts blocked_clients) */
@@ -399,33 +397,49 @@ const TYPES: [type: string, commands: CommandGen[], onlyClass: string, sentinel:
 ];
 
 describe('keyspace notifications of the data types, cairn against redis-server', () => {
-  it.each(FIXED)('%s: every command notifies as Redis (KEA)', async (_what, commands) => {
-    await configure('KEA', ['SET', 'sentinel', '1']);
-    await runBoth(commands);
-  }, 60_000);
-
-  it.each(FIXED)('%s: only the classes asked for (Kgh$, Elsz, Kt)', async (_what, commands) => {
-    for (const [f, s] of [
-      ['Kgh$', ['SET', 'sentinel', '1']],
-      ['Elsz', ['SADD', 'sentinel', 'v']],
-      ['Kt', ['XADD', 'sentinel', '1-1', 'f', 'v']],
-    ] as const) {
-      await configure(f, [...s]);
+  it.each(FIXED)(
+    '%s: every command notifies as Redis (KEA)',
+    async (_what, commands) => {
+      await configure('KEA', ['SET', 'sentinel', '1']);
       await runBoth(commands);
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 
-  it.each(SERVED)('a blocked %s served by a later write notifies as Redis', async (_what, blocker, writes) => {
-    await configure('KEA', ['SET', 'sentinel', '1']);
-    await runServed(blocker, writes);
-  }, 60_000);
+  it.each(FIXED)(
+    '%s: only the classes asked for (Kgh$, Elsz, Kt)',
+    async (_what, commands) => {
+      for (const [f, s] of [
+        ['Kgh$', ['SET', 'sentinel', '1']],
+        ['Elsz', ['SADD', 'sentinel', 'v']],
+        ['Kt', ['XADD', 'sentinel', '1-1', 'f', 'v']],
+      ] as const) {
+        await configure(f, [...s]);
+        await runBoth(commands);
+      }
+    },
+    60_000,
+  );
 
-  it.each(TYPES)('random %s sequences notify as Redis, with KEA and with one class', async (_type, commands, onlyClass, classSentinel, seed, spill) => {
-    const before = await spills();
-    await configure('KEA', ['SET', 'sentinel', '1'], spill);
-    await randomRuns(commands, seed, 100);
-    await configure(onlyClass, classSentinel, spill);
-    await randomRuns(commands, seed + 10, 50);
-    if (spill) expect(await spills(), 'spills of the tiny-budget cairn').toBeGreaterThan(before);
-  }, 300_000);
+  it.each(SERVED)(
+    'a blocked %s served by a later write notifies as Redis',
+    async (_what, blocker, writes) => {
+      await configure('KEA', ['SET', 'sentinel', '1']);
+      await runServed(blocker, writes);
+    },
+    60_000,
+  );
+
+  it.each(TYPES)(
+    'random %s sequences notify as Redis, with KEA and with one class',
+    async (_type, commands, onlyClass, classSentinel, seed, spill) => {
+      const before = await spills();
+      await configure('KEA', ['SET', 'sentinel', '1'], spill);
+      await randomRuns(commands, seed, 100);
+      await configure(onlyClass, classSentinel, spill);
+      await randomRuns(commands, seed + 10, 50);
+      if (spill) expect(await spills(), 'spills of the tiny-budget cairn').toBeGreaterThan(before);
+    },
+    300_000,
+  );
 });

@@ -102,10 +102,10 @@ describe('export and import of collections', () => {
   it('moves hashes, lists, sets and sorted sets of both tiers with their type, flags and expiry (format version 2)', async () => {
     const now = Date.now();
     const writes: Promise<boolean>[] = [];
-    // about 2.5 MB of hashes over a 2 MB budget, so part of them is on disk only
+    // about 3.3 MB of hashes (packed: 100 fields of ~50 bytes each) over a 2 MB budget, so part of them is on disk only
     for (let i = 0; i < 500; i++) {
       const fields: Record<string, string> = {};
-      for (let f = 0; f < 40; f++) fields[`f${f}`] = `${i}:${f}:${'h'.repeat(40)}`;
+      for (let f = 0; f < 100; f++) fields[`f${f}`] = `${i}:${f}:${'h'.repeat(40)}`;
       writes.push(src.set(`hash:${i}`, hash(fields).encode(), { type: ValueType.HASH, ...(i % 3 === 0 ? { expiresAt: now + 3_600_000 + i } : {}) }));
     }
     for (let i = 0; i < 20; i++) {

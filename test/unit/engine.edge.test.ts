@@ -1,7 +1,19 @@
 /** Edge cases of the shard engine that random sequences reach rarely or never. */
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
-import { Engine, EVICTION_POLICIES, INCR_NOT_FOUND, INCR_NOT_INTEGER, INCR_OK, INCR_OVERFLOW, NOT_STORED, SET_NX, STORED } from '../../src/engine/index.js';
+import {
+  Engine,
+  EVICTION_POLICIES,
+  INCR_NOT_FOUND,
+  INCR_NOT_INTEGER,
+  INCR_OK,
+  INCR_OVERFLOW,
+  INCR_WRONG_TYPE,
+  NOT_STORED,
+  SET_NX,
+  STORED,
+  TYPE_PACKED,
+} from '../../src/engine/index.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const MiB = 1 << 20;
@@ -18,6 +30,26 @@ function scanAll(e: Engine, count: number, between?: (step: number) => void): Se
 }
 
 describe('engine edge cases', () => {
+  it('a packed collection reads as its plain type, keeps the packed bit through an expiry rewrite, and is no stub to drop', () => {
+    const dropped: string[] = [];
+    const e = new Engine({ maxMemory: MiB, onDropTyped: (ref) => dropped.push(e.keyOf(ref).toString()) });
+    e.set(b('packed'), b('\x01\x00\x00\x00'), 0, 0, 0, 0, false, 1 | TYPE_PACKED);
+    e.set(b('stub'), b('\x07\x00\x00\x00'), 0, 0, 0, 0, false, 1);
+    const p = e.peek(b('packed'));
+    expect(e.typeOf(p)).toBe(1);
+    expect(e.isPacked(p)).toBe(true);
+    expect(e.isPacked(e.peek(b('stub')))).toBe(false);
+    expect(e.incr(b('packed'), 1n, false, false)).toBe(INCR_WRONG_TYPE);
+    // the entry has no expiry field yet: it is rewritten with one, its type nibble whole
+    expect(e.expire(b('packed'), Date.now() + 60_000)).toBe(true);
+    expect(e.isPacked(e.peek(b('packed')))).toBe(true);
+    expect(e.typeOf(e.peek(b('packed')))).toBe(1);
+    e.delete(b('packed'));
+    e.delete(b('stub'));
+    expect(dropped).toEqual(['stub']);
+    e.verify();
+  });
+
   it('stores empty keys, empty values and binary keys with zero bytes', () => {
     const e = new Engine({ maxMemory: MiB });
     expect(e.set(Buffer.alloc(0), Buffer.alloc(0))).toBe(STORED);

@@ -6,15 +6,19 @@
  * batches and a restart, in every durability mode, with the disk's own consistency check (every chunk
  * belongs to its head and adds up to it) after each run.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HashValue, SetValue, ValueType, ZSetValue } from '../../src/engine/collections/index.js';
 import type { Collection } from '../../src/engine/collections/types.js';
 import { seededRandom } from '../../src/engine/policies.js';
+import { ChunkedCollections } from '../../src/store/chunked.js';
 import type { TieredShardStore } from '../../src/store/shard-store.js';
 import { WRONG_TYPE } from '../../src/store/types.js';
 import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
 
 afterEach(closeStores);
+
+/** members longer than a packed collection's (64 bytes), so that these small collections are structures and go to disk in chunks */
+const LONG = 'm'.repeat(65);
 
 const k = (s: string): Buffer => Buffer.from(s);
 
@@ -69,7 +73,7 @@ const KEYS: [Kind, string][] = [
 async function exercise(s: TieredShardStore, model: Map<string, Map<string, string>>, seed: number, steps: number): Promise<void> {
   const r = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
-  const memberName = (): string => `m${Math.floor(r() * 40)}`;
+  const memberName = (): string => `${LONG}${Math.floor(r() * 40)}`;
   for (let step = 0; step < steps; step++) {
     const [kind, key] = pick(KEYS);
     const type = TYPE[kind];
@@ -145,7 +149,7 @@ async function exercise(s: TieredShardStore, model: Map<string, Map<string, stri
 /** grows each collection to 30 members so that it is stored in chunks (of 2: from 8 members) */
 function seed(s: TieredShardStore, model: Map<string, Map<string, string>>): void {
   for (const [kind, key] of KEYS) {
-    const members = Array.from({ length: 30 }, (_, i) => `m${i}`);
+    const members = Array.from({ length: 30 }, (_, i) => `${LONG}${i}`);
     const c = s.writeCollection(k(key), TYPE[kind], CREATE[kind], members);
     if (c === null || c === WRONG_TYPE) throw new Error('seed');
     const want = new Map<string, string>();
@@ -164,6 +168,7 @@ describe('collections stored in chunks', () => {
       const dir = tempDir();
       const options = { dir, durability, maxMemory: 48 * 1024, chunkMembers: 2, writebackDelayMs: 5 };
       let s = await open(options);
+      const reads = vi.spyOn(ChunkedCollections.prototype, 'readPartial');
       const model = new Map<string, Map<string, string>>();
       seed(s, model);
       for (let round = 0; round < 4; round++) {
@@ -171,6 +176,9 @@ describe('collections stored in chunks', () => {
         await s.verifyDisk();
       }
       for (const [kind, key] of KEYS) expect(readWhole(s, kind, key), key).toEqual(model.get(key) ?? null);
+      // the collections were below memory, in chunks, for many of those commands
+      expect(reads.mock.calls.length).toBeGreaterThan(50);
+      reads.mockRestore();
       await s.close();
       s = await open(options);
       await s.verifyDisk();

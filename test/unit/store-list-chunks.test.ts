@@ -24,6 +24,9 @@ afterEach(() => {
   return closeStores();
 });
 
+/** elements longer than a packed list's (64 bytes), so that these small lists are structures and go to disk in chunks */
+const LONG = 'e'.repeat(65);
+
 const k = (s: string): Buffer => Buffer.from(s);
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const KEYS = ['l1', 'l2', 'l3'];
@@ -44,7 +47,7 @@ async function exercise(s: TieredShardStore, model: Map<string, string[]>, seed:
   const ctx = createContext(s, 1 << 20);
   const r = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
-  const fresh = (): string => `e${names.n++}`;
+  const fresh = (): string => `${LONG}${names.n++}`;
   for (let step = 0; step < steps; step++) {
     const key = pick(KEYS);
     const want = model.get(key) ?? [];
@@ -153,7 +156,7 @@ async function exercise(s: TieredShardStore, model: Map<string, string[]>, seed:
 function seed(s: TieredShardStore, model: Map<string, string[]>, names: { n: number }): void {
   const ctx = createContext(s, 1 << 20);
   for (const key of KEYS) {
-    const els = Array.from({ length: 30 }, () => `e${names.n++}`);
+    const els = Array.from({ length: 30 }, () => `${LONG}${names.n++}`);
     ok(L.lpush(ctx, k(key), els.map(b), false));
     model.set(key, els);
   }
@@ -245,7 +248,7 @@ describe('lists stored in chunks', () => {
     const options = { dir, durability: 'writeback' as const, maxMemory: 48 * 1024, chunkMembers: 2 };
     let s = await open(options);
     let ctx = createContext(s, 1 << 20);
-    const model = Array.from({ length: 20 }, (_, i) => `e${i}`);
+    const model = Array.from({ length: 20 }, (_, i) => `${LONG}${i}`);
     ok(L.lpush(ctx, k('l'), model.map(b), false));
     // below memory, in chunks: pushed out by strings
     for (let i = 0; i < 200; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 1));
@@ -253,7 +256,7 @@ describe('lists stored in chunks', () => {
     expect(s.readCollection(k('l'), ValueType.LIST, { kind: 'size' })).toBeInstanceOf(PartialList);
     expect(ok(L.lset(ctx, k('l'), 99, b('x')))).toBe('range');
     // a whole-list change next: it is the one written
-    expect(ok(L.linsert(ctx, k('l'), false, b('e19'), b('last')))).toBe(21);
+    expect(ok(L.linsert(ctx, k('l'), false, b(`${LONG}19`), b('last')))).toBe(21);
     model.push('last');
     await s.close();
     s = await open(options);

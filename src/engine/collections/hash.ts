@@ -9,6 +9,7 @@ import { type Collection, ValueType } from './types.js';
 
 export class HashValue implements Collection {
   readonly type = ValueType.HASH;
+  packed = false;
   private readonly records = new PackedRecords(true);
 
   get size(): number {
@@ -18,7 +19,7 @@ export class HashValue implements Collection {
     return this.records.bytes;
   }
   get encoding(): string {
-    return 'hashtable';
+    return this.packed ? 'listpack' : 'hashtable';
   }
 
   get(field: string): string | undefined {

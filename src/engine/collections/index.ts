@@ -7,6 +7,7 @@ import { type Collection, ValueType } from './types.js';
 import { ZSetValue } from './zset.js';
 
 export * from './types.js';
+export { LISTPACK_ENTRIES, LISTPACK_VALUE, packable, packedForm } from './listpack.js';
 export { HashValue, ListValue, SetValue, StreamValue, ZSetValue };
 
 /** a collection from its `encode()` bytes; throws on a type that is not a collection */

@@ -12,6 +12,7 @@ const MIN_SLOTS = 16;
 
 export class ListValue implements Collection {
   readonly type = ValueType.LIST;
+  packed = false;
   private slots: (string | undefined)[] = new Array<string | undefined>(MIN_SLOTS);
   private mask = MIN_SLOTS - 1;
   /** the slot of element 0 */
@@ -27,7 +28,7 @@ export class ListValue implements Collection {
     return this.held + this.slots.length * 8;
   }
   get encoding(): string {
-    return 'quicklist';
+    return this.packed ? 'listpack' : 'quicklist';
   }
 
   push(s: string, left: boolean): void {

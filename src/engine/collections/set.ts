@@ -9,6 +9,7 @@ import { type Collection, ValueType } from './types.js';
 
 export class SetValue implements Collection {
   readonly type = ValueType.SET;
+  packed = false;
   private readonly records = new PackedRecords(false);
 
   get size(): number {
@@ -18,7 +19,7 @@ export class SetValue implements Collection {
     return this.records.bytes;
   }
   get encoding(): string {
-    return 'hashtable';
+    return this.packed ? 'listpack' : 'hashtable';
   }
 
   has(m: string): boolean {

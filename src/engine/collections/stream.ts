@@ -55,6 +55,8 @@ function valsCost(vals: readonly string[]): number {
 
 export class StreamValue implements Collection {
   readonly type = ValueType.STREAM;
+  /** streams are never packed */
+  packed = false;
   private nodes: Node[] = [];
   /** entries not deleted (XLEN) */
   length = 0;

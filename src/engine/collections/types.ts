@@ -1,7 +1,8 @@
 /**
  * Collection values: hashes, lists, sets and sorted sets. Each is one cache entry (one key in the
- * engine's table, one place in the eviction order, one TTL, one disk record when it leaves memory);
- * its members live in a JS structure owned by the shard (src/store/collections.ts), and the engine
+ * engine's table, one place in the eviction order, one TTL, one disk record when it leaves memory).
+ * A small one is held packed: the engine entry's value is its `encode()` bytes (listpack.ts). A larger
+ * one's members live in a JS structure owned by the shard (src/store/collections.ts), and the engine
  * entry is a small stub whose header carries the type and whose size the budget charges with the
  * structure's `bytes`.
  *
@@ -33,6 +34,11 @@ export interface Collection {
    * every change in O(1): what the memory budget charges for it.
    */
   readonly bytes: number;
+  /**
+   * true while the structure is a copy decoded from a packed engine entry, or about to be packed
+   * (listpack.ts), which the store sets: OBJECT ENCODING then answers `listpack`
+   */
+  packed: boolean;
   /** OBJECT ENCODING's answer for it */
   readonly encoding: string;
   /** the whole collection as bytes: its disk record, a replica's copy, a cross-shard move */
@@ -76,8 +82,16 @@ export class Writer {
     this.at += 8;
   }
   str(s: string): void {
-    this.u32(s.length);
-    this.at += this.buf.write(s, this.at, 'latin1');
+    const n = s.length;
+    this.u32(n);
+    if (n <= 32) {
+      // a short string is copied faster here than through Buffer#write's call into C++ (a packed
+      // collection is encoded after every change: src/engine/collections/listpack.ts)
+      const buf = this.buf;
+      const at = this.at;
+      for (let i = 0; i < n; i++) buf[at + i] = s.charCodeAt(i);
+      this.at += n;
+    } else this.at += this.buf.write(s, this.at, 'latin1');
   }
   done(): Buffer {
     return this.at === this.buf.length ? this.buf : this.buf.subarray(0, this.at);

@@ -4,6 +4,7 @@
  * O(log n)) beside a Map member → node for O(1) score lookups. Members are latin1 strings, so
  * comparing them with `<` compares their bytes unsigned, which is Redis' memcmp order.
  */
+import { LISTPACK_ENTRIES, LISTPACK_VALUE } from './listpack.js';
 import { type Collection, memberCost, Reader, strBytes, ValueType, Writer } from './types.js';
 
 /**
@@ -47,11 +48,10 @@ export class ZNode {
 const MAX_LEVEL = 32;
 const P = 0.25;
 /**
- * Redis keeps a sorted set in a listpack while it has at most this many members of at most
+ * Redis keeps a sorted set in a listpack while it has at most LISTPACK_ENTRIES members of at most
  * LISTPACK_VALUE bytes (zset-max-listpack-entries / -value, defaults); see `ZSetValue.small`.
  */
-export const LISTPACK_ENTRIES = 128;
-export const LISTPACK_VALUE = 64;
+export { LISTPACK_ENTRIES, LISTPACK_VALUE };
 
 /**
  * The search path of an insert or removal, reused by every set of the thread (a shard runs one
@@ -112,6 +112,7 @@ export function lexBelowMax(m: string, max: LexBound): boolean {
 
 export class ZSetValue implements Collection {
   readonly type = ValueType.ZSET;
+  packed = false;
   private readonly nodes = new Map<string, ZNode>();
   private readonly head = new ZNode('', 0, MAX_LEVEL);
   private tail: ZNode | null = null;
@@ -138,7 +139,7 @@ export class ZSetValue implements Collection {
     return this.held;
   }
   get encoding(): string {
-    return 'skiplist';
+    return this.packed ? 'listpack' : 'skiplist';
   }
 
   /** the member's score, undefined when it is not in the set */
