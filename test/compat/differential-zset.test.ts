@@ -13,10 +13,14 @@ import { normaliseZset, ZKEYS, ZSET_COMMANDS, ZSET_FUZZ } from './lib/diff-zset.
 
 let pair: DiffPair;
 
-/** big strings on two keys of the alphabet: with the 2 MB budget they push sorted sets to disk */
+/**
+ * big strings on two keys of the alphabet and one of the {z} shard: with the 2 MB budget they push
+ * sorted sets to disk. Often, since a sorted set of the generators' few short members is held packed
+ * in a few dozen bytes and leaves memory only when two big values meet on its shard.
+ */
 const PRESSURE: CommandGen = {
   name: 'SET',
-  weight: 3,
+  weight: 12,
   args: fc.tuple(fc.constantFrom('e', 'f', '{z}big'), fc.constantFrom(...BIG_VALUES)).map((a) => [...a]),
 };
 
