@@ -234,7 +234,51 @@ async function main(): Promise<void> {
     }
   }
 
-  if (PARTS.includes('cold')) log(`cold collections: one-member commands on ${fmt(MEMBERS)}-member collections on disk after a restart`);
+  /** n calls, one at a time, of random members: each call's latency (ms) */
+  const timed = async (port: number, n: number, cmd: (i: number) => readonly string[]): Promise<number[]> => {
+    const c = await Conn.open(port);
+    const times: number[] = [];
+    try {
+      for (let k = 0; k < n; k++) {
+        const argv = cmd(Math.floor(Math.random() * MEMBERS));
+        const t0 = performance.now();
+        const [reply] = await c.send([[...argv]]);
+        times.push(performance.now() - t0);
+        if (reply[0] === 45) throw new Error(`${argv[0]} failed: ${reply.toString()}`);
+      }
+    } finally {
+      c.close();
+    }
+    return times;
+  };
+  if (PARTS.includes('cold')) {
+    log(`cold collections: one-member commands on ${fmt(MEMBERS)}-member collections on disk after a restart`);
+    // the floor under every figure below: one connection's round trip, a GET of a key in memory
+    const redis = await startRedisServer(undefined, ['--databases', '1']);
+    const cairn = await startCairn({
+      root: packageRoot,
+      shards: 1,
+      maxMemory: '64mb',
+      args: ['--durability', 'spill'],
+      protocols: { native: false, memcache: false, http: false },
+    });
+    try {
+      for (const [who, port] of [
+        ['redis', redis.port],
+        ['cairn', cairn.respPort],
+      ] as const) {
+        await timed(port, 1, () => ['SET', 'floor', 'v']);
+        const gets = (await timed(port, COLD_OPS, () => ['GET', 'floor'])).sort((x, y) => x - y);
+        out[`${who}GetFloorP50Ms`] = Number(percentile(gets, 50).toFixed(3));
+        out[`${who}GetFloorP99Ms`] = Number(percentile(gets, 99).toFixed(3));
+        log(
+          `  the floor: ${COLD_OPS} GETs of a key in memory, one at a time, ${who} p50 ${percentile(gets, 50).toFixed(3)} ms p99 ${percentile(gets, 99).toFixed(3)} ms`,
+        );
+      }
+    } finally {
+      await Promise.all([cairn.stop(), redis.stop()]);
+    }
+  }
   for (const [kind, read, write, write2] of [
     ['hash', (i: number) => ['HGET', 'cold:hash', `field:${i}`], (i: number) => ['HSET', 'cold:hash', `field:${i}`, 'changed'], null],
     ['set', (i: number) => ['SISMEMBER', 'cold:set', `member:${i}`], (i: number) => ['SADD', 'cold:set', `new:${i}`], null],
@@ -253,23 +297,6 @@ async function main(): Promise<void> {
         args: ['--durability', 'spill'],
         protocols: { native: false, memcache: false, http: false },
       });
-    /** n calls, one at a time, of random members: each call's latency (ms) */
-    const timed = async (port: number, n: number, cmd: (i: number) => readonly string[]): Promise<number[]> => {
-      const c = await Conn.open(port);
-      const times: number[] = [];
-      try {
-        for (let k = 0; k < n; k++) {
-          const argv = cmd(Math.floor(Math.random() * MEMBERS));
-          const t0 = performance.now();
-          const [reply] = await c.send([[...argv]]);
-          times.push(performance.now() - t0);
-          if (reply[0] === 45) throw new Error(`${argv[0]} failed: ${reply.toString()}`);
-        }
-      } finally {
-        c.close();
-      }
-      return times;
-    };
     // load it, stop (spill mode writes it to disk at a graceful stop), start again: it is cold
     const first = await serve('1gb');
     const lc = await Conn.open(first.respPort);
