@@ -1040,7 +1040,7 @@ export class TieredShardStore implements ShardStore {
   private changedAfterEviction(k: Buffer, notify: number): void {
     let obj: Collection | null = null;
     for (const o of this.opened) {
-      if (o.k !== null && o.k.equals(k)) obj = o.obj;
+      if (o.k?.equals(k)) obj = o.obj;
       o.k = null;
       o.obj = null;
     }

@@ -99,7 +99,7 @@ function isSentinelEnd(reply: Buffer): boolean {
 
 /** cairn's own tier events (evicted, restored, dropped: class e), which Redis without maxmemory never sends */
 const TIER_EVENT =
-  /^\*4\r\n\$8\r\npmessage\r\n\$\d+\r\n[^\r]*\r\n\$\d+\r\n__key(space@0__:[^]*\r\n\$\d+\r\n(evicted|restored|dropped)|event@0__:(evicted|restored|dropped)\r\n)/;
+  /^\*4\r\n\$8\r\npmessage\r\n\$\d+\r\n[^\r]*\r\n\$\d+\r\n__key(space@0__:[\s\S]*\r\n\$\d+\r\n(evicted|restored|dropped)|event@0__:(evicted|restored|dropped)\r\n)/;
 
 /**
  * the notifications one subscriber received up to the sentinel's last, as their reply text; the
