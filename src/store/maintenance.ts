@@ -6,8 +6,6 @@
  * its bookkeeping.
  */
 import { chunkSize, decodeHead } from '../engine/collections/chunks.js';
-import { decodeListHead, entryCount, entryId } from '../engine/collections/list-chunks.js';
-import { ValueType } from '../engine/collections/types.js';
 import type { Engine } from '../engine/index.js';
 import { overColdLimits } from './batch.js';
 import { type ShardDisk, yieldToLoop } from './disk.js';
@@ -34,6 +32,7 @@ import {
   recordValue,
   recordValueLength,
 } from './format.js';
+import { type OwnedChunks, ownedChunks, owns } from './chunk-records.js';
 import { dropOp, expireDueOp } from './ops.js';
 import type { StoreSettings } from './options.js';
 import type { WritebackQueue } from './writeback.js';
@@ -184,7 +183,7 @@ export class Maintenance {
      * the collections stored in chunks: what their heads say, less what their chunk records hold; a
      * list's head lists its chunk ids with their element counts
      */
-    const chunked = new Map<string, { type: number; chunks: number; size: number; bytes: number; ids: Map<number, number> | null }>();
+    const chunked = new Map<string, { type: number; size: number; bytes: number; owned: OwnedChunks }>();
     for await (const [k, rec] of db.iterator({ gte: DATA_START, lt: DATA_END })) {
       if (!checkRecord(rec)) fail(`unreadable record for ${k.subarray(1).toString('latin1')}`);
       const key = k.subarray(1);
@@ -193,16 +192,19 @@ export class Maintenance {
       const exp = recordExpiresAt(rec);
       if (exp !== 0) expiries.add(expiryKey(exp, key).toString('latin1'));
       positions.add(accessKey(recordSeq(rec), key).toString('latin1'));
-      if (recordChunked(rec)) chunked.set(key.toString('latin1'), { type: recordType(rec), ...decodeHead(recordValue(rec)), ids: listIds(rec) });
+      if (recordChunked(rec)) {
+        const { size, bytes: chunkBytes } = decodeHead(recordValue(rec));
+        chunked.set(key.toString('latin1'), { type: recordType(rec), size, bytes: chunkBytes, owned: ownedChunks(rec) });
+      }
     }
     if (items !== disk.items || bytes !== disk.bytes) fail(`${items} records of ${bytes} bytes on disk, bookkeeping says ${disk.items} of ${disk.bytes}`);
     for await (const [k, chunk] of db.iterator({ gte: CHUNK_START, lt: CHUNK_END })) {
       const { key, n } = parseChunkKey(k);
       const head = chunked.get(key.toString('latin1'));
-      if (head === undefined || (head.ids === null ? n >= head.chunks : !head.ids.has(n))) fail(`chunk ${n} of ${key.toString('latin1')} without its record`);
+      if (head === undefined || !owns(head.owned, n)) fail(`chunk ${n} of ${key.toString('latin1')} without its record`);
       const members = chunkSize(chunk, head!.type);
-      if (head!.ids !== null && head!.ids.get(n) !== members)
-        fail(`chunk ${n} of ${key.toString('latin1')} holds ${members} elements, its head says ${head!.ids.get(n)}`);
+      const ids = head!.owned.ids;
+      if (ids !== null && ids.get(n) !== members) fail(`chunk ${n} of ${key.toString('latin1')} holds ${members} elements, its head says ${ids.get(n)}`);
       head!.bytes -= chunk.length;
       head!.size -= members;
     }
@@ -223,11 +225,3 @@ export class Maintenance {
 }
 
 /** a list head's chunk ids and their element counts; null for a record that is not a list in chunks */
-function listIds(rec: Buffer): Map<number, number> | null {
-  if (recordType(rec) !== ValueType.LIST) return null;
-  const h = decodeListHead(recordValue(rec));
-  const ids = new Map<number, number>();
-  for (let p = 0; p < h.chunks; p++) ids.set(entryId(h, p), entryCount(h, p));
-  if (ids.size !== h.chunks) throw new Error(`a list head lists a chunk id twice`);
-  return ids;
-}

@@ -23,6 +23,8 @@ import {
   accessKey,
   AFTER_META,
   checkRecord,
+  CHUNK_END,
+  CHUNK_START,
   DATA_END,
   DATA_START,
   decodeMeta,
@@ -32,12 +34,15 @@ import {
   FORMAT_VERSION,
   recordValueLength,
   META_KEY,
+  parseChunkKey,
   PREFIX_EXPIRY,
   recordBytes,
   recordCas,
+  recordChunked,
   recordExpiresAt,
   recordSeq,
 } from './format.js';
+import { type OwnedChunks, ownedChunks, owns } from './chunk-records.js';
 
 /** What to tell an operator about a shard directory LevelDB could not open. */
 export function repairAdvice(dir: string): string {
@@ -66,6 +71,8 @@ export interface RepairReport {
   bytes: number;
   /** data records that failed their header check and were removed */
   badRecords: number;
+  /** chunk records of collections in chunks that no data record owned, removed */
+  orphanChunks: number;
 }
 
 const CAS_RESERVATION = 1 << 20;
@@ -92,7 +99,7 @@ export async function rebuildBookkeeping(
   db: ClassicLevel<Buffer, Buffer>,
   dir: string,
   shard: number,
-): Promise<{ items: number; bytes: number; badRecords: number }> {
+): Promise<{ items: number; bytes: number; badRecords: number; orphanChunks: number }> {
   const old = await db.get(META_KEY);
   const meta = old ? decodeMeta(old) : null;
   if (meta && meta.shard !== shard) {
@@ -110,12 +117,15 @@ export async function rebuildBookkeeping(
   let maxCas = meta?.casHigh ?? 0;
   let batch = db.batch();
   let ops = 0;
+  /** the records in chunks, by key: the chunks each owns (the others are removed below) */
+  const owners = new Map<string, OwnedChunks>();
   for await (const [k, rec] of db.iterator({ gte: DATA_START, lt: DATA_END })) {
     const key = k.subarray(1);
     if (!checkRecord(rec)) {
       batch.del(k);
       badRecords++;
     } else {
+      if (recordChunked(rec)) owners.set(key.toString('latin1'), ownedChunks(rec));
       items++;
       bytes += recordBytes(key.length, recordValueLength(rec));
       const seq = recordSeq(rec);
@@ -125,6 +135,20 @@ export async function rebuildBookkeeping(
       const exp = recordExpiresAt(rec);
       if (exp !== 0) batch.put(expiryKey(exp, key), Buffer.alloc(0));
     }
+    if (++ops >= 4096) {
+      await batch.write();
+      batch = db.batch();
+      ops = 0;
+    }
+  }
+  // chunks whose record is gone (removed above, or lost with the damage) or no longer owns them
+  let orphanChunks = 0;
+  for await (const k of db.keys({ gte: CHUNK_START, lt: CHUNK_END })) {
+    const { key, n } = parseChunkKey(k);
+    const owner = owners.get(key.toString('latin1'));
+    if (owner !== undefined && owns(owner, n)) continue;
+    batch.del(k);
+    orphanChunks++;
     if (++ops >= 4096) {
       await batch.write();
       batch = db.batch();
@@ -147,7 +171,7 @@ export async function rebuildBookkeeping(
     }),
   );
   await batch.write({ sync: true });
-  return { items, bytes, badRecords };
+  return { items, bytes, badRecords, orphanChunks };
 }
 
 /** Does a shard directory hold any LevelDB file at all (a database RepairDB can work on)? */
@@ -171,7 +195,9 @@ export async function repairDataDir(data: string, shards: number, log: (line: st
       continue;
     }
     const r = await repairShardDir(dir, shard);
-    log(`cairn repair: ${dir}: ${r.items} records (${r.bytes} bytes) kept${r.badRecords ? `, ${r.badRecords} unreadable records removed` : ''}`);
+    log(
+      `cairn repair: ${dir}: ${r.items} records (${r.bytes} bytes) kept${r.badRecords ? `, ${r.badRecords} unreadable records removed` : ''}${r.orphanChunks ? `, ${r.orphanChunks} chunks of lost collections removed` : ''}`,
+    );
     reports.push(r);
   }
   return { reports, lost };

@@ -10,7 +10,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HashValue, SetValue, ValueType, ZSetValue } from '../../src/engine/collections/index.js';
 import type { Collection } from '../../src/engine/collections/types.js';
 import { seededRandom } from '../../src/engine/policies.js';
+import { ClassicLevel } from 'classic-level';
 import { ChunkedCollections } from '../../src/store/chunked.js';
+import { dataKey } from '../../src/store/format.js';
+import { repairShardDir } from '../../src/store/repair.js';
 import type { TieredShardStore } from '../../src/store/shard-store.js';
 import { WRONG_TYPE } from '../../src/store/types.js';
 import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
@@ -226,4 +229,27 @@ describe('collections stored in chunks', () => {
     expect(all.get('new-field')).toBe('x');
     expect(all.get('field:49999')).toBe('v');
   }, 60_000);
+
+  it('a repair removes the chunks of a collection whose record was lost, and keeps the others', async () => {
+    const dir = tempDir();
+    const options = { dir, durability: 'sync' as const, maxMemory: 48 * 1024, chunkMembers: 2 };
+    const s = await open(options);
+    const model = new Map<string, Map<string, string>>();
+    seed(s, model);
+    for (let i = 0; i < 60; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 1));
+    await s.sync();
+    await s.verifyDisk();
+    await s.close();
+    // the damage: h1's data record gone, its chunks left behind
+    const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.open();
+    await db.del(dataKey(k('h1')));
+    await db.close();
+    const report = await repairShardDir(dir, 0);
+    expect(report.orphanChunks).toBeGreaterThan(0);
+    const repaired = await open(options);
+    await repaired.verifyDisk();
+    expect(readWhole(repaired, 'hash', 'h1')).toBeNull();
+    for (const [kind, key] of KEYS) if (key !== 'h1') expect(readWhole(repaired, kind, key), key).toEqual(model.get(key));
+  });
 });
