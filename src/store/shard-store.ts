@@ -208,7 +208,10 @@ export class TieredShardStore implements ShardStore {
     this.dir = s.dir;
     this.durability = s.durability;
     this.disk = disk;
-    this.chunked = new ChunkedCollections(disk, s.chunkMembers);
+    this.chunked = new ChunkedCollections(
+      { read: (key) => disk.read(key), writing: (key) => (this.writeback.idle ? undefined : this.writeback.writingOp(key.toString('latin1'))) },
+      s.chunkMembers,
+    );
     const e = new Engine({
       maxMemory: s.maxMemory,
       maxKeySize: s.maxKeySize,

@@ -108,6 +108,11 @@ export class WritebackQueue {
     return this.pending.get(kstr);
   }
 
+  /** The key's op in the batch being written (a newer one may be queued). */
+  writingOp(kstr: string): Op | undefined {
+    return this.inflight?.get(kstr);
+  }
+
   /** Is the key's op in the batch being written? */
   writing(kstr: string): boolean {
     return this.inflight?.has(kstr) === true;

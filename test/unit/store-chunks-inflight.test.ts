@@ -1,0 +1,178 @@
+/**
+ * Collections stored in chunks while a writeback batch holding a put of some of their chunks is being
+ * written: the put queued behind it writes other chunks, and the chunks of the batch are not on disk
+ * until it commits. Reads and partial writes in that window must see the batch's chunks, not the
+ * older copies still on disk. Real LevelDB; the window is held open deterministically (the batch is
+ * taken, its disk read not yet answered, while the commands run synchronously).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import * as L from '../../src/commands/lists.js';
+import { createContext, Failure } from '../../src/commands/types.js';
+import { HashValue, ListValue, ValueType } from '../../src/engine/collections/index.js';
+import { chunkOf } from '../../src/engine/collections/chunks.js';
+import type { TieredShardStore } from '../../src/store/shard-store.js';
+import { WRONG_TYPE } from '../../src/store/types.js';
+import type { WritebackQueue } from '../../src/store/writeback.js';
+import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
+
+afterEach(closeStores);
+
+/** fields longer than a packed hash's (64 bytes), so that the hash is a structure stored in chunks */
+const LONG = 'f'.repeat(65);
+const k = (s: string): Buffer => Buffer.from(s);
+
+/** a writeback store whose writer runs only when the test asks (sync / verifyDisk) */
+function options(): Parameters<typeof open>[0] {
+  return {
+    dir: tempDir(),
+    durability: 'writeback',
+    maxMemory: 64 * 1024,
+    chunkMembers: 2,
+    writebackDelayMs: 600_000,
+    writebackMaxLagMs: 600_000,
+    onError: () => undefined,
+  };
+}
+
+/**
+ * Starts writing the queue and returns once the batch has taken `key`'s op, before that batch can
+ * commit: its disk read answers on a later turn of the event loop, and this waits on microtasks only.
+ */
+async function batchTaken(s: TieredShardStore, key: string): Promise<{ written: Promise<void> }> {
+  const wb = (s as unknown as { writeback: WritebackQueue }).writeback;
+  const done = s.sync();
+  for (let i = 0; i < 1000 && !wb.writing(key); i++) await Promise.resolve();
+  expect(wb.writing(key), 'the batch holds the key').toBe(true);
+  // in an object: an async function returning the promise itself would wait for it
+  return { written: done };
+}
+
+function hash(s: TieredShardStore, key: string, fields?: string[]): HashValue {
+  const h = s.readCollection<HashValue>(k(key), ValueType.HASH, fields);
+  if (h === null || h === WRONG_TYPE) throw new Error(`${key}: no hash`);
+  return h;
+}
+
+/** two fields of the hash that fall in different chunks of n */
+function twoChunks(n: number): [string, string] {
+  const a = `${LONG}a`;
+  for (let i = 0; ; i++) if (chunkOf(`${LONG}b${i}`, n) !== chunkOf(a, n)) return [a, `${LONG}b${i}`];
+}
+
+/** a new field in the same chunk of n as `a` */
+function sameChunk(a: string, n: number): string {
+  for (let i = 0; ; i++) if (chunkOf(`${LONG}c${i}`, n) === chunkOf(a, n)) return `${LONG}c${i}`;
+}
+
+describe('collections in chunks while a batch with their chunks is written', () => {
+  it('a hash below memory: a field written in the batch is read, and kept by a later write to its chunk', async () => {
+    const s = await open(options());
+    // 2,000 fields of ~70 bytes: larger than the 64 KiB budget, so it lives below memory in chunks
+    const h0 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, () => new HashValue());
+    if (h0 === null || h0 === WRONG_TYPE) throw new Error('h');
+    for (let i = 0; i < 2000; i++) h0.set(`${LONG}${i}`, 'v');
+    s.collectionChanged(k('h'));
+    await s.sync();
+    expect(s.stats().hot.items).toBe(0);
+    const [a, b] = twoChunks(1024);
+
+    // HSET h a 1: a put of a's chunk, queued, then taken by a batch
+    const w1 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, undefined, [a]);
+    if (w1 === null || w1 === WRONG_TYPE) throw new Error('w1');
+    w1.set(a, '1');
+    s.collectionChanged(k('h'));
+    const { written } = await batchTaken(s, 'h');
+
+    // while it is written: HSET h b 2 queues a put of b's chunk behind it
+    const w2 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, undefined, [b]);
+    if (w2 === null || w2 === WRONG_TYPE) throw new Error('w2');
+    w2.set(b, '2');
+    s.collectionChanged(k('h'));
+    // HGET h a, HLEN h
+    expect(hash(s, 'h', [a]).get(a), 'a field of the batch being written').toBe('1');
+    expect(hash(s, 'h', [a]).size).toBe(2002);
+    // HSET h c, c in a's chunk, in the same window: it rewrites a's chunk, which must keep a
+    const c = sameChunk(a, 1024);
+    const w3 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, undefined, [c]);
+    if (w3 === null || w3 === WRONG_TYPE) throw new Error('w3');
+    w3.set(c, '3');
+    s.collectionChanged(k('h'));
+    await written;
+    await s.verifyDisk();
+    const all = hash(s, 'h');
+    expect(all.size).toBe(2003);
+    expect(all.get(a)).toBe('1');
+    expect(all.get(c)).toBe('3');
+    expect(all.get(b)).toBe('2');
+  }, 60_000);
+
+  it('a hash read whole into memory meanwhile keeps the batch\'s chunks when the batch fails and it changes again', async () => {
+    const s = await open(options());
+    const [a, b] = twoChunks(16);
+    // 30 fields: stored in 16 chunks, small enough for memory, pushed out of it by strings
+    const h0 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, () => new HashValue());
+    if (h0 === null || h0 === WRONG_TYPE) throw new Error('h');
+    for (let i = 0; i < 30; i++) h0.set(`${LONG}${i}`, 'v');
+    s.collectionChanged(k('h'));
+    for (let i = 0; i < 60; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 1));
+    await s.sync();
+    expect(s.typeOf(k('h'))).toBe(ValueType.HASH);
+    expect(hash(s, 'h', [a]).size, 'below memory, read in part').toBe(30);
+
+    const w1 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, undefined, [a]);
+    if (w1 === null || w1 === WRONG_TYPE) throw new Error('w1');
+    w1.set(a, '1');
+    s.collectionChanged(k('h'));
+    s.injectDiskFault('injected: no space left on device');
+    const { written } = await batchTaken(s, 'h');
+    const w2 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, undefined, [b]);
+    if (w2 === null || w2 === WRONG_TYPE) throw new Error('w2');
+    w2.set(b, '2');
+    s.collectionChanged(k('h'));
+    // HGETALL: read whole, back into memory
+    expect(hash(s, 'h').get(a), 'read whole while the batch is written').toBe('1');
+    await expect(written).rejects.toThrow(/no space/);
+    // HSET h c 3 on the copy in memory: its write replaces the failed batch's put queued again
+    const c = `${LONG}c`;
+    const w3 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, undefined, [c]);
+    if (w3 === null || w3 === WRONG_TYPE) throw new Error('w3');
+    w3.set(c, '3');
+    s.collectionChanged(k('h'));
+    s.injectDiskFault(null);
+    await s.verifyDisk();
+    // out of memory again: read back from its chunks
+    for (let i = 0; i < 60; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 2));
+    await s.sync();
+    expect(hash(s, 'h', [a]).size, 'below memory').toBe(33);
+    const all = hash(s, 'h');
+    expect(all.size).toBe(33);
+    expect([all.get(a), all.get(b), all.get(c)]).toEqual(['1', '2', '3']);
+  }, 60_000);
+
+  it('a list below memory: an element pushed in the batch is read and popped while a push at the other end is queued', async () => {
+    const s = await open(options());
+    const ctx = createContext(s, 1 << 20);
+    const ok = <T>(v: T | Failure): T => {
+      if (v instanceof Failure) throw new Error(`command failed: ${v.fault}`);
+      return v;
+    };
+    const el = (i: number): Buffer => Buffer.from(`${LONG}${i}`);
+    // 2,000 elements: larger than the budget, in chunks of 2 below memory
+    ok(L.lpush(ctx, k('l'), Array.from({ length: 2000 }, (_, i) => el(i)), false));
+    await s.sync();
+    expect(s.stats().hot.items).toBe(0);
+    // RPUSH l x: a new chunk at the right end, taken by a batch
+    expect(ok(L.lpush(ctx, k('l'), [el(9001)], false))).toBe(2001);
+    const { written } = await batchTaken(s, 'l');
+    // LPUSH l y behind it, then LINDEX l -1, RPOP l
+    expect(ok(L.lpush(ctx, k('l'), [el(9002)], true))).toBe(2002);
+    expect(ok(L.lindex(ctx, k('l'), -1)), 'the element of the batch being written').toBe(`${LONG}9001`);
+    expect(ok(L.lpop(ctx, k('l'), false, null))).toBe(`${LONG}9001`);
+    await written;
+    await s.verifyDisk();
+    const all = s.readCollection<ListValue>(k('l'), ValueType.LIST);
+    if (all === null || all === WRONG_TYPE) throw new Error('l');
+    expect(all.size).toBe(2001);
+    expect([all.at(0), all.at(1), all.at(2000)]).toEqual([`${LONG}9002`, `${LONG}0`, `${LONG}1999`]);
+  }, 60_000);
+});
