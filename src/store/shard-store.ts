@@ -865,9 +865,14 @@ export class TieredShardStore implements ShardStore {
 
   writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T, reach?: Reach): T | null | WrongType {
     const k = this.checkKey(key);
-    // a partial read by a command that did not change it (LSET out of range, HSETNX of a field
-    // there) was never written: it must not stand for this command's change
-    if (this.partials.size !== 0) this.partials.delete(k.toString('latin1'));
+    // a partial or whole read below memory by a command that did not change it (LSET out of range,
+    // SADD of members there, SMOVE of a member the source lacks) was never written: it must not stand
+    // for this command's change, wherever the key is now
+    if (this.partials.size !== 0 || this.belowColls.size !== 0) {
+      const kstr = k.toString('latin1');
+      this.partials.delete(kstr);
+      this.belowColls.delete(kstr);
+    }
     const ref = this.engine.find(k);
     if (ref < 0 && reach !== undefined) {
       const p = this.readPartial(k, type, reach);
