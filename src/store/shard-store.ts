@@ -873,6 +873,13 @@ export class TieredShardStore implements ShardStore {
       this.partials.delete(kstr);
       this.belowColls.delete(kstr);
     }
+    // likewise a structure handed out in memory to such a command: if the key is evicted before this
+    // command's collectionChanged, the structure it writes below memory is the one handed out now
+    for (const o of this.opened) {
+      if (o.k === null || !o.k.equals(k)) continue;
+      o.k = null;
+      o.obj = null;
+    }
     const ref = this.engine.find(k);
     if (ref < 0 && reach !== undefined) {
       const p = this.readPartial(k, type, reach);

@@ -1,10 +1,11 @@
 /**
  * Commands that take a collection to change and then change nothing (SADD of members already there,
- * SMOVE of a member the source lacks, a WRONGTYPE on the second key) leave no trace that a later
- * command on the same key, in memory or below it, takes for its own change. Real LevelDB, with a
- * budget smaller than the collections so that they live below memory.
+ * SMOVE of a member the source lacks, a WRONGTYPE on the second key, LSET out of range) leave no trace
+ * that a later command on the same key, in memory or below it, takes for its own change. Real
+ * LevelDB, with a budget smaller than some collections so that they live below memory.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import * as L from '../../src/commands/lists.js';
 import * as S from '../../src/commands/sets.js';
 import { createContext, Failure } from '../../src/commands/types.js';
 import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
@@ -45,4 +46,29 @@ describe('a command that changed nothing', () => {
       if (durability !== 'spill') await s.verifyDisk();
     }, 60_000);
   }
+
+  it('in memory: LMOVE whose destination pushes its source out writes the source as this command left it, not as a no-op one read it', async () => {
+    const s = await open({ dir: tempDir(), durability: 'writeback', maxMemory: 64 * 1024, writebackDelayMs: 5 });
+    const ctx = createContext(s, 1 << 20);
+    const el = (p: string, i: number): Buffer => Buffer.from(`${p}${i}:`.padEnd(100, 'e'));
+    // dst: 100 KiB, past the budget, below memory; src and other: small lists in memory
+    ok(L.lpush(ctx, k('dst'), Array.from({ length: 100 }, (_, i) => Buffer.from(big(i))), false));
+    ok(L.lpush(ctx, k('other'), [el('o', 0), el('o', 1)], false));
+    ok(L.lpush(ctx, k('src'), [el('s', 0), el('s', 1), el('s', 2)], false));
+    // LSET out of range on each: read for a change, changed nothing
+    expect(ok(L.lset(ctx, k('other'), 99, el('x', 0)))).toBe('range');
+    expect(ok(L.lset(ctx, k('src'), 99, el('x', 0)))).toBe('range');
+    // src leaves memory and comes back (its structure is another one now)
+    for (let i = 0; i < 60; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 1));
+    expect(ok(L.lrange(ctx, k('src'), 0, -1))).toHaveLength(3);
+    // LMOVE src dst RIGHT LEFT: reading dst back evicts src, which is then written below memory
+    expect(ok(L.lmove(ctx, k('src'), k('dst'), false, true))).toBe(el('s', 2).toString());
+    const want = [el('s', 0), el('s', 1)].map(String);
+    expect(ok(L.lrange(ctx, k('src'), 0, -1))).toEqual(want);
+    expect(ok(L.lindex(ctx, k('dst'), 0))).toBe(el('s', 2).toString());
+    expect(ok(L.llen(ctx, k('dst')))).toBe(101);
+    await s.sync();
+    await s.verifyDisk();
+    expect(ok(L.lrange(ctx, k('src'), 0, -1))).toEqual(want);
+  }, 60_000);
 });
