@@ -406,6 +406,11 @@ export class Engine {
     this.m[ref] &= ~DIRTY;
   }
 
+  /** marks the entry at ref as not on disk (its disk copy went), keeping its CAS and place */
+  setDirty(ref: number): void {
+    this.m[ref] |= DIRTY;
+  }
+
   /** -2 missing, -1 no expiry, else the absolute expiry in ms. */
   expireTime(key: Uint8Array): number {
     const ref = this.lookup(key);

@@ -91,6 +91,8 @@ export class BatchBuilder {
   writes = 0;
   /** the snapshots taken of dirty ops: each entry is clean once the batch commits, if unchanged since */
   readonly snapshots: PutOp[] = [];
+  /** the keys the cold limits dropped (memory may have read one back from its record meanwhile) */
+  readonly drops: Buffer[] = [];
   /** expirations and drops to announce once the batch commits (null: nobody listens) */
   readonly events: BatchEvent[] | null;
 
@@ -171,6 +173,7 @@ export class BatchBuilder {
         } else {
           this.removeOld(op.key, dkey);
           this.dropped++;
+          this.drops.push(op.key);
           this.events?.push({ code: KeyEvent.DROP, key: op.key });
         }
         return null;

@@ -377,6 +377,21 @@ export class TieredShardStore implements ShardStore {
       if (op.gen !== 0 && e.typeOf(ref) !== 0) this.colls.tracker(e.valueU32(ref))?.written(op.gen);
       if (e.casOf(ref) === op.cas && e.expiresAtOf(ref) === op.expiresAt && e.flagsOf(ref) === op.flags) e.setClean(ref);
     }
+    // A key the cold limits dropped that memory holds now was read back from its record while this
+    // batch was written (the batch moves a key memory holds when built to the young end instead):
+    // memory holds its only copy, so it is written again, whole.
+    for (const key of built.drops) {
+      const ref = e.peek(key);
+      if (ref < 0) continue;
+      let bytes = e.valueLength(ref);
+      if (e.typeOf(ref) !== 0 && !e.isPacked(ref)) {
+        const tracker = this.colls.tracker(e.valueU32(ref));
+        if (tracker !== null) tracker.all = ++this.chunked.gen;
+        bytes = Math.min(this.collectionAt(ref).bytes, COLLECTION_QUEUED_BYTES);
+      }
+      e.setDirty(ref);
+      this.queueDirty(key, bytes);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as L from '../../src/commands/lists.js';
 import { createContext, Failure } from '../../src/commands/types.js';
-import { HashValue, ListValue, ValueType } from '../../src/engine/collections/index.js';
+import { HashValue, type ListValue, ValueType } from '../../src/engine/collections/index.js';
 import { chunkOf } from '../../src/engine/collections/chunks.js';
 import type { TieredShardStore } from '../../src/store/shard-store.js';
 import { WRONG_TYPE } from '../../src/store/types.js';
@@ -106,7 +106,7 @@ describe('collections in chunks while a batch with their chunks is written', () 
     expect(all.get(b)).toBe('2');
   }, 60_000);
 
-  it('a hash read whole into memory meanwhile keeps the batch\'s chunks when the batch fails and it changes again', async () => {
+  it("a hash read whole into memory meanwhile keeps the batch's chunks when the batch fails and it changes again", async () => {
     const s = await open(options());
     const [a, b] = twoChunks(16);
     // 30 fields: stored in 16 chunks, small enough for memory, pushed out of it by strings
@@ -158,7 +158,14 @@ describe('collections in chunks while a batch with their chunks is written', () 
     };
     const el = (i: number): Buffer => Buffer.from(`${LONG}${i}`);
     // 2,000 elements: larger than the budget, in chunks of 2 below memory
-    ok(L.lpush(ctx, k('l'), Array.from({ length: 2000 }, (_, i) => el(i)), false));
+    ok(
+      L.lpush(
+        ctx,
+        k('l'),
+        Array.from({ length: 2000 }, (_, i) => el(i)),
+        false,
+      ),
+    );
     await s.sync();
     expect(s.stats().hot.items).toBe(0);
     // RPUSH l x: a new chunk at the right end, taken by a batch

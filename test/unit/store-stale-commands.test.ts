@@ -52,7 +52,14 @@ describe('a command that changed nothing', () => {
     const ctx = createContext(s, 1 << 20);
     const el = (p: string, i: number): Buffer => Buffer.from(`${p}${i}:`.padEnd(100, 'e'));
     // dst: 100 KiB, past the budget, below memory; src and other: small lists in memory
-    ok(L.lpush(ctx, k('dst'), Array.from({ length: 100 }, (_, i) => Buffer.from(big(i))), false));
+    ok(
+      L.lpush(
+        ctx,
+        k('dst'),
+        Array.from({ length: 100 }, (_, i) => Buffer.from(big(i))),
+        false,
+      ),
+    );
     ok(L.lpush(ctx, k('other'), [el('o', 0), el('o', 1)], false));
     ok(L.lpush(ctx, k('src'), [el('s', 0), el('s', 1), el('s', 2)], false));
     // LSET out of range on each: read for a change, changed nothing
