@@ -183,3 +183,31 @@ describe('collections in chunks while a batch with their chunks is written', () 
     expect([all.at(0), all.at(1), all.at(2000)]).toEqual([`${LONG}9002`, `${LONG}0`, `${LONG}1999`]);
   }, 60_000);
 });
+
+describe('FLUSHALL while a batch is written', () => {
+  it('a key or collection whose put the batch holds is gone for reads and does not come back', async () => {
+    const s = await open(options());
+    // a string and a hash pushed out of memory: their puts are queued
+    s.set(k('a'), Buffer.alloc(1000, 97));
+    const h0 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, () => new HashValue());
+    if (h0 === null || h0 === WRONG_TYPE) throw new Error('h');
+    for (let i = 0; i < 40; i++) h0.set(`${LONG}${i}`, 'v');
+    s.collectionChanged(k('h'));
+    for (let i = 0; i < 100; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 1));
+    expect(s.stats().hot.items).toBeLessThan(100);
+    s.injectDiskFault('injected: no space left on device');
+    const { written } = await batchTaken(s, 'a');
+    const flushed = s.flush();
+    expect(s.get(k('a')), 'a string whose put is being written').toBeNull();
+    expect(s.readCollection(k('h'), ValueType.HASH, [`${LONG}1`]), 'a hash whose put is being written, read in part').toBeNull();
+    expect(s.readCollection(k('h'), ValueType.HASH), 'read whole').toBeNull();
+    // the batch fails: its ops are not queued again over the flush
+    await expect(written).rejects.toThrow(/no space/);
+    s.injectDiskFault(null);
+    await flushed;
+    await s.verifyDisk();
+    expect(s.get(k('a'))).toBeNull();
+    expect(s.readCollection(k('h'), ValueType.HASH)).toBeNull();
+    expect(s.stats().cold.items).toBe(0);
+  }, 60_000);
+});
