@@ -189,8 +189,10 @@ export class BatchBuilder {
     const snap = this.hot.snapshot(op.key);
     if (snap === null) {
       // Gone from memory since: deleted or expired (the disk copy must go), or evicted (a newer put is
-      // queued and rewrites it). Removing the disk copy is right in every case.
-      if (onDisk) this.removeOld(op.key, dkey);
+      // queued and rewrites it). Removing the disk copy is right in every case but one: a collection
+      // in chunks, whose spill may be a put of its head and changed chunks that keeps the others.
+      // There the newer op (a delete or that put) decides alone.
+      if (onDisk && this.oldChunks === 0) this.removeOld(op.key, dkey);
       return null;
     }
     snap.prior = op.prior;

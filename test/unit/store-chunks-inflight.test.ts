@@ -184,6 +184,30 @@ describe('collections in chunks while a batch with their chunks is written', () 
   }, 60_000);
 });
 
+describe('a collection in chunks that leaves memory while a batch writes its change', () => {
+  it('keeps the chunks its spill does not rewrite', async () => {
+    const s = await open(options());
+    // 40 fields in 32 chunks, small enough for memory
+    const h0 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, () => new HashValue());
+    if (h0 === null || h0 === WRONG_TYPE) throw new Error('h');
+    for (let i = 0; i < 40; i++) h0.set(`${LONG}${i}`, 'v');
+    s.collectionChanged(k('h'));
+    await s.sync();
+    // EXPIRE h: a change of the copy in memory, queued, then taken by a batch before it is read
+    const at = Date.now() + 3_600_000;
+    expect(s.expire(k('h'), at)).toBe(true);
+    const { written } = await batchTaken(s, 'h');
+    // strings push h out of memory meanwhile: its spill writes its head (no chunk changed)
+    for (let i = 0; i < 100; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 1));
+    await written;
+    await s.verifyDisk();
+    const all = hash(s, 'h');
+    expect(all.size).toBe(40);
+    expect(all.get(`${LONG}39`)).toBe('v');
+    expect(s.expireTime(k('h'))).toBe(at);
+  }, 60_000);
+});
+
 describe('FLUSHALL while a batch is written', () => {
   it('a key or collection whose put the batch holds is gone for reads and does not come back', async () => {
     const s = await open(options());
