@@ -13,6 +13,7 @@ import { chunkOf } from '../../src/engine/collections/chunks.js';
 import type { TieredShardStore } from '../../src/store/shard-store.js';
 import { WRONG_TYPE } from '../../src/store/types.js';
 import type { WritebackQueue } from '../../src/store/writeback.js';
+import { batchInFlight } from '../helpers/batch-in-flight.js';
 import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
 
 afterEach(closeStores);
@@ -34,17 +35,11 @@ function options(): Parameters<typeof open>[0] {
   };
 }
 
-/**
- * Starts writing the queue and returns once the batch has taken `key`'s op, before that batch can
- * commit: its disk read answers on a later turn of the event loop, and this waits on microtasks only.
- */
+/** batchInFlight of the key's op, checked */
 async function batchTaken(s: TieredShardStore, key: string): Promise<{ written: Promise<void> }> {
-  const wb = (s as unknown as { writeback: WritebackQueue }).writeback;
-  const done = s.sync();
-  for (let i = 0; i < 1000 && !wb.writing(key); i++) await Promise.resolve();
-  expect(wb.writing(key), 'the batch holds the key').toBe(true);
-  // in an object: an async function returning the promise itself would wait for it
-  return { written: done };
+  const taken = await batchInFlight(s, key);
+  expect((s as unknown as { writeback: WritebackQueue }).writeback.writing(key), 'the batch holds the key').toBe(true);
+  return taken;
 }
 
 function hash(s: TieredShardStore, key: string, fields?: string[]): HashValue {
