@@ -373,8 +373,9 @@ export class TieredShardStore implements ShardStore {
     for (const op of built.snapshots) {
       const ref = e.peek(op.key);
       if (ref < 0) continue;
-      // the chunks it wrote are on disk: changes after it (a later generation) stay to be written
-      if (op.gen !== 0 && e.typeOf(ref) !== 0) this.colls.tracker(e.valueU32(ref))?.written(op.gen);
+      // the chunks it wrote are on disk: changes after it (a later generation) stay to be written. The
+      // key may hold a packed collection by now, whose value is its bytes, not a handle to a tracker.
+      if (op.gen !== 0 && e.typeOf(ref) !== 0 && !e.isPacked(ref)) this.colls.tracker(e.valueU32(ref))?.written(op.gen);
       if (e.casOf(ref) === op.cas && e.expiresAtOf(ref) === op.expiresAt && e.flagsOf(ref) === op.flags) e.setClean(ref);
     }
     // A key the cold limits dropped that memory holds now was read back from its record while this

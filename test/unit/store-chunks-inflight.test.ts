@@ -5,18 +5,22 @@
  * older copies still on disk. Real LevelDB; the window is held open deterministically (the batch is
  * taken, its disk read not yet answered, while the commands run synchronously).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as L from '../../src/commands/lists.js';
 import { createContext, Failure } from '../../src/commands/types.js';
 import { HashValue, type ListValue, ValueType } from '../../src/engine/collections/index.js';
 import { chunkOf } from '../../src/engine/collections/chunks.js';
+import { BatchBuilder } from '../../src/store/batch.js';
 import type { TieredShardStore } from '../../src/store/shard-store.js';
 import { WRONG_TYPE } from '../../src/store/types.js';
 import type { WritebackQueue } from '../../src/store/writeback.js';
 import { batchInFlight } from '../helpers/batch-in-flight.js';
 import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
 
-afterEach(closeStores);
+afterEach(() => {
+  vi.restoreAllMocks();
+  return closeStores();
+});
 
 /** fields longer than a packed hash's (64 bytes), so that the hash is a structure stored in chunks */
 const LONG = 'f'.repeat(65);
@@ -200,6 +204,48 @@ describe('a collection in chunks that leaves memory while a batch writes its cha
     expect(all.size).toBe(40);
     expect(all.get(`${LONG}39`)).toBe('v');
     expect(s.expireTime(k('h'))).toBe(at);
+  }, 60_000);
+});
+
+describe('a key made packed while a batch writes its collection in chunks', () => {
+  it('leaves the chunk changes of other collections to be written', async () => {
+    const s = await open(options());
+    const fill = (key: string): void => {
+      const h = s.writeCollection<HashValue>(k(key), ValueType.HASH, () => new HashValue());
+      if (h === null || h === WRONG_TYPE) throw new Error(key);
+      for (let i = 0; i < 40; i++) h.set(`${LONG}${i}`, 'v');
+      s.collectionChanged(k(key));
+    };
+    // x and y in memory, each behind a stub: the registry's slots 0 and 1
+    fill('x');
+    fill('y');
+    await s.sync();
+    const hset = (key: string, f: string, v: string): void => {
+      const h = s.writeCollection<HashValue>(k(key), ValueType.HASH, () => new HashValue(), [f]);
+      if (h === null || h === WRONG_TYPE) throw new Error(key);
+      h.set(f, v);
+      s.collectionChanged(k(key));
+    };
+    hset('x', `${LONG}x`, '1');
+    const { written } = await batchTaken(s, 'x');
+    // a change to y's chunks, queued behind the batch
+    hset('y', `${LONG}y`, '2');
+    // once the batch is built: DEL x, HSET x a b, packed (its value starts with its field count, 1)
+    const meta = BatchBuilder.prototype.meta;
+    vi.spyOn(BatchBuilder.prototype, 'meta').mockImplementationOnce(function (this: BatchBuilder, record: Buffer) {
+      s.delete(k('x'));
+      hset('x', 'a', 'b');
+      return meta.call(this, record);
+    });
+    await written;
+    vi.restoreAllMocks();
+    await s.verifyDisk();
+    // y out of memory: read back from its chunks
+    for (let i = 0; i < 100; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 1));
+    await s.sync();
+    const y = hash(s, 'y');
+    expect(y.size).toBe(41);
+    expect(y.get(`${LONG}y`)).toBe('2');
   }, 60_000);
 });
 
