@@ -200,6 +200,11 @@ export class Engine {
     return this.external;
   }
 
+  /** could `bytes` held outside the arena fit in the budget with every entry gone (false: charging them would only empty memory) */
+  couldHold(bytes: number): boolean {
+    return this.table.bytes + FIXED_BYTES + bytes <= this.budget;
+  }
+
   /**
    * Charge (or give back) bytes that entries hold outside the arena. A charge evicts from the
    * victim end until it fits the budget, which may evict any entry, the one charged for included

@@ -567,6 +567,8 @@ export class TieredShardStore implements ShardStore {
       return r;
     }
     const obj = decoded ?? decodeCollection(type, value!);
+    // larger than the whole budget: it stays below memory, and what memory holds stays there
+    if (!e.couldHold(obj.bytes)) return -1;
     const handle = this.colls.add(obj);
     const h = CollectionRegistry.handleOf(handle);
     this.colls.setTracker(h, tracker);
@@ -824,6 +826,7 @@ export class TieredShardStore implements ShardStore {
       return { status: 'stored', cas };
     }
     const obj = decodeCollection(type, bytes);
+    if (!this.engine.couldHold(obj.bytes)) return { status: 'stored', cas: this.storeCollectionOnDisk(k, obj, flags, exp) };
     const handle = this.colls.add(obj);
     const h = CollectionRegistry.handleOf(handle);
     try {
@@ -985,6 +988,10 @@ export class TieredShardStore implements ShardStore {
         return;
       }
       obj.packed = false;
+      if (!e.couldHold(obj.bytes)) {
+        this.storeCollectionOnDisk(k, obj, flags, exp, event);
+        return;
+      }
       const handle = this.colls.add(obj);
       const h = CollectionRegistry.handleOf(handle);
       try {
@@ -1057,6 +1064,11 @@ export class TieredShardStore implements ShardStore {
     // what it was kept for is done (and a structure deleted since must not be kept alive by it)
     this.opened[0].obj = this.opened[1].obj = null;
     this.opened[0].k = this.opened[1].k = null;
+    if (!e.couldHold(obj.bytes)) {
+      // grown past the whole budget: below memory at once, rather than after evicting every other key
+      this.storeCollectionOnDisk(k, obj, e.flagsOf(ref), e.expiresAtOf(ref), event);
+      return;
+    }
     e.newVersion(ref);
     const delta = this.colls.recharge(h);
     if (delta !== 0) e.chargeExternal(delta);
