@@ -46,6 +46,14 @@ async function batchTaken(s: TieredShardStore, key: string): Promise<{ written: 
   return taken;
 }
 
+/** HSET key of n fields (LONG0, LONG1, ...) with the value 'v' */
+function makeHash(s: TieredShardStore, key: string, n: number): void {
+  const h = s.writeCollection<HashValue>(k(key), ValueType.HASH, () => new HashValue());
+  if (h === null || h === WRONG_TYPE) throw new Error(`${key}: no hash`);
+  for (let i = 0; i < n; i++) h.set(`${LONG}${i}`, 'v');
+  s.collectionChanged(k(key));
+}
+
 function hash(s: TieredShardStore, key: string, fields?: string[]): HashValue {
   const h = s.readCollection<HashValue>(k(key), ValueType.HASH, fields);
   if (h === null || h === WRONG_TYPE) throw new Error(`${key}: no hash`);
@@ -67,10 +75,7 @@ describe('collections in chunks while a batch with their chunks is written', () 
   it('a hash below memory: a field written in the batch is read, and kept by a later write to its chunk', async () => {
     const s = await open(options());
     // 2,000 fields of ~70 bytes: larger than the 64 KiB budget, so it lives below memory in chunks
-    const h0 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, () => new HashValue());
-    if (h0 === null || h0 === WRONG_TYPE) throw new Error('h');
-    for (let i = 0; i < 2000; i++) h0.set(`${LONG}${i}`, 'v');
-    s.collectionChanged(k('h'));
+    makeHash(s, 'h', 2000);
     await s.sync();
     expect(s.stats().hot.items).toBe(0);
     const [a, b] = twoChunks(1024);
@@ -109,10 +114,7 @@ describe('collections in chunks while a batch with their chunks is written', () 
     const s = await open(options());
     const [a, b] = twoChunks(16);
     // 30 fields: stored in 16 chunks, small enough for memory, pushed out of it by strings
-    const h0 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, () => new HashValue());
-    if (h0 === null || h0 === WRONG_TYPE) throw new Error('h');
-    for (let i = 0; i < 30; i++) h0.set(`${LONG}${i}`, 'v');
-    s.collectionChanged(k('h'));
+    makeHash(s, 'h', 30);
     for (let i = 0; i < 60; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 1));
     await s.sync();
     expect(s.typeOf(k('h'))).toBe(ValueType.HASH);
@@ -187,10 +189,7 @@ describe('a collection in chunks that leaves memory while a batch writes its cha
   it('keeps the chunks its spill does not rewrite', async () => {
     const s = await open(options());
     // 40 fields in 32 chunks, small enough for memory
-    const h0 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, () => new HashValue());
-    if (h0 === null || h0 === WRONG_TYPE) throw new Error('h');
-    for (let i = 0; i < 40; i++) h0.set(`${LONG}${i}`, 'v');
-    s.collectionChanged(k('h'));
+    makeHash(s, 'h', 40);
     await s.sync();
     // EXPIRE h: a change of the copy in memory, queued, then taken by a batch before it is read
     const at = Date.now() + 3_600_000;
@@ -214,10 +213,7 @@ describe('a collection read back into memory from its queued put while a batch h
     // something on disk, so that the batch reads the records it replaces (a later turn of the loop)
     s.set(k('x'), k('x'));
     await s.sync();
-    const h0 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, () => new HashValue());
-    if (h0 === null || h0 === WRONG_TYPE) throw new Error('h');
-    for (let i = 0; i < 8; i++) h0.set(f(i), 'v');
-    s.collectionChanged(k('h'));
+    makeHash(s, 'h', 8);
     // its change taken by a batch; h pushed out of memory meanwhile: its spill, a put in 4 chunks
     const { written } = await batchTaken(s, 'h');
     for (let i = 0; i < 100; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 1));
@@ -250,15 +246,9 @@ describe('a collection read back into memory from its queued put while a batch h
 describe('a key made packed while a batch writes its collection in chunks', () => {
   it('leaves the chunk changes of other collections to be written', async () => {
     const s = await open(options());
-    const fill = (key: string): void => {
-      const h = s.writeCollection<HashValue>(k(key), ValueType.HASH, () => new HashValue());
-      if (h === null || h === WRONG_TYPE) throw new Error(key);
-      for (let i = 0; i < 40; i++) h.set(`${LONG}${i}`, 'v');
-      s.collectionChanged(k(key));
-    };
     // x and y in memory, each behind a stub: the registry's slots 0 and 1
-    fill('x');
-    fill('y');
+    makeHash(s, 'x', 40);
+    makeHash(s, 'y', 40);
     await s.sync();
     const hset = (key: string, f: string, v: string): void => {
       const h = s.writeCollection<HashValue>(k(key), ValueType.HASH, () => new HashValue(), [f]);
@@ -294,10 +284,7 @@ describe('FLUSHALL while a batch is written', () => {
     const s = await open(options());
     // a string and a hash pushed out of memory: their puts are queued
     s.set(k('a'), Buffer.alloc(1000, 97));
-    const h0 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, () => new HashValue());
-    if (h0 === null || h0 === WRONG_TYPE) throw new Error('h');
-    for (let i = 0; i < 40; i++) h0.set(`${LONG}${i}`, 'v');
-    s.collectionChanged(k('h'));
+    makeHash(s, 'h', 40);
     for (let i = 0; i < 100; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 1));
     expect(s.stats().hot.items).toBeLessThan(100);
     s.injectDiskFault('injected: no space left on device');
