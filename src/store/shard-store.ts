@@ -232,7 +232,12 @@ export class TieredShardStore implements ShardStore {
     this.hot = {
       snapshot: (key) => {
         const ref = e.peek(key);
-        return ref < 0 ? null : this.hotPut(key, ref);
+        if (ref < 0) return null;
+        // Read back into memory since from a put queued behind this batch, and unchanged since (a
+        // change replaces that put): the put writes it. A snapshot of it here would be overwritten
+        // by that put, whose chunks may be another split than the snapshot's.
+        if (this.writeback.pendingCount !== 0 && this.writeback.queued(key.toString('latin1'))?.kind === OP_PUT) return null;
+        return this.hotPut(key, ref);
       },
       holds: (key) => e.peek(key) >= 0,
       casCounter: () => e.casCounter,
@@ -375,10 +380,7 @@ export class TieredShardStore implements ShardStore {
       if (ref < 0) continue;
       // the chunks it wrote are on disk: changes after it (a later generation) stay to be written. The
       // key may hold a packed collection by now, whose value is its bytes, not a handle to a tracker.
-      // A put queued behind it (the one the collection was read back from since) rewrites the record
-      // after it, in that put's own chunks: then nothing this batch wrote counts as written.
-      if (op.gen !== 0 && e.typeOf(ref) !== 0 && !e.isPacked(ref) && this.writeback.queued(op.key.toString('latin1'))?.kind !== OP_PUT)
-        this.colls.tracker(e.valueU32(ref))?.written(op.gen);
+      if (op.gen !== 0 && e.typeOf(ref) !== 0 && !e.isPacked(ref)) this.colls.tracker(e.valueU32(ref))?.written(op.gen);
       if (e.casOf(ref) === op.cas && e.expiresAtOf(ref) === op.expiresAt && e.flagsOf(ref) === op.flags) e.setClean(ref);
     }
     // A key the cold limits dropped that memory holds now was read back from its record while this

@@ -207,40 +207,50 @@ describe('a collection in chunks that leaves memory while a batch writes its cha
 });
 
 describe('a collection read back into memory from its queued put while a batch holds its older change', () => {
-  it('is written in the chunks the disk holds once that put commits after the batch', async () => {
-    const s = await open(options());
-    const f = (i: number): string => `${LONG}${i}`;
-    // something on disk, so that the batch reads the records it replaces (a later turn of the loop)
-    s.set(k('x'), k('x'));
-    await s.sync();
-    makeHash(s, 'h', 8);
-    // its change taken by a batch; h pushed out of memory meanwhile: its spill, a put in 4 chunks
-    const { written } = await batchTaken(s, 'h');
-    for (let i = 0; i < 100; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 1));
-    expect(s.typeOf(k('h'))).toBe(ValueType.HASH);
-    // HSET h of 10 more fields below memory (still 4 chunks), then HGETALL h: back in memory from that put
-    const fields = Array.from({ length: 10 }, (_, i) => f(100 + i));
-    const w = s.writeCollection<HashValue>(k('h'), ValueType.HASH, undefined, fields);
-    if (w === null || w === WRONG_TYPE) throw new Error('w');
-    for (const m of fields) w.set(m, 'v');
-    s.collectionChanged(k('h'));
-    expect(hash(s, 'h').size).toBe(18);
-    // the batch takes h from memory (split anew: 16 chunks); the put behind it writes 4
-    await written;
-    await s.sync();
-    // HDEL h f0, HSET h f200: in memory, written as the chunks that changed
-    const w2 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, undefined, [f(0), f(200)]);
-    if (w2 === null || w2 === WRONG_TYPE) throw new Error('w2');
-    w2.delete(f(0));
-    w2.set(f(200), 'x');
-    s.collectionChanged(k('h'));
-    await s.verifyDisk();
-    for (let i = 0; i < 100; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 2));
-    await s.sync();
-    const all = hash(s, 'h');
-    expect(all.size).toBe(18);
-    expect([all.get(f(0)), all.get(f(1)), all.get(f(109)), all.get(f(200))]).toEqual([undefined, 'v', 'v', 'x']);
-  }, 60_000);
+  for (const spill of ['whole', 'in part'] as const) {
+    it(`is written in the chunks the disk holds once that put (${spill}) commits after the batch`, async () => {
+      const s = await open(options());
+      const f = (i: number): string => `${LONG}${i}`;
+      // something on disk, so that the batch reads the records it replaces (a later turn of the loop)
+      s.set(k('x'), k('x'));
+      await s.sync();
+      makeHash(s, 'h', 8);
+      if (spill === 'in part') {
+        // written once (its chunks now tracked), then one field changed: its spill writes that chunk
+        await s.sync();
+        const w0 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, undefined, [f(3)]);
+        if (w0 === null || w0 === WRONG_TYPE) throw new Error('w0');
+        w0.set(f(3), 'v');
+        s.collectionChanged(k('h'));
+      }
+      // its change taken by a batch; h pushed out of memory meanwhile: its spill, a put in 4 chunks
+      const { written } = await batchTaken(s, 'h');
+      for (let i = 0; i < 100; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 1));
+      expect(s.typeOf(k('h'))).toBe(ValueType.HASH);
+      // HSET h of 10 more fields below memory (still 4 chunks), then HGETALL h: back in memory from that put
+      const fields = Array.from({ length: 10 }, (_, i) => f(100 + i));
+      const w = s.writeCollection<HashValue>(k('h'), ValueType.HASH, undefined, fields);
+      if (w === null || w === WRONG_TYPE) throw new Error('w');
+      for (const m of fields) w.set(m, 'v');
+      s.collectionChanged(k('h'));
+      expect(hash(s, 'h').size).toBe(18);
+      // the batch takes h from memory (split anew: 16 chunks); the put behind it writes 4
+      await written;
+      await s.verifyDisk();
+      // HDEL h f0, HSET h f200: in memory, written as the chunks that changed
+      const w2 = s.writeCollection<HashValue>(k('h'), ValueType.HASH, undefined, [f(0), f(200)]);
+      if (w2 === null || w2 === WRONG_TYPE) throw new Error('w2');
+      w2.delete(f(0));
+      w2.set(f(200), 'x');
+      s.collectionChanged(k('h'));
+      await s.verifyDisk();
+      for (let i = 0; i < 100; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 2));
+      await s.sync();
+      const all = hash(s, 'h');
+      expect(all.size).toBe(18);
+      expect([all.get(f(0)), all.get(f(1)), all.get(f(109)), all.get(f(200))]).toEqual([undefined, 'v', 'v', 'x']);
+    }, 60_000);
+  }
 });
 
 describe('a key made packed while a batch writes its collection in chunks', () => {
