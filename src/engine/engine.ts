@@ -200,6 +200,11 @@ export class Engine {
     return this.external;
   }
 
+  /** could `bytes` held outside the arena fit in the budget with every entry gone (false: charging them would only empty memory) */
+  couldHold(bytes: number): boolean {
+    return this.table.bytes + FIXED_BYTES + bytes <= this.budget;
+  }
+
   /**
    * Charge (or give back) bytes that entries hold outside the arena. A charge evicts from the
    * victim end until it fits the budget, which may evict any entry, the one charged for included
@@ -404,6 +409,11 @@ export class Engine {
 
   setClean(ref: number): void {
     this.m[ref] &= ~DIRTY;
+  }
+
+  /** marks the entry at ref as not on disk (its disk copy went), keeping its CAS and place */
+  setDirty(ref: number): void {
+    this.m[ref] |= DIRTY;
   }
 
   /** -2 missing, -1 no expiry, else the absolute expiry in ms. */

@@ -91,6 +91,8 @@ export class BatchBuilder {
   writes = 0;
   /** the snapshots taken of dirty ops: each entry is clean once the batch commits, if unchanged since */
   readonly snapshots: PutOp[] = [];
+  /** the keys the cold limits dropped (memory may have read one back from its record meanwhile) */
+  readonly drops: Buffer[] = [];
   /** expirations and drops to announce once the batch commits (null: nobody listens) */
   readonly events: BatchEvent[] | null;
 
@@ -171,6 +173,7 @@ export class BatchBuilder {
         } else {
           this.removeOld(op.key, dkey);
           this.dropped++;
+          this.drops.push(op.key);
           this.events?.push({ code: KeyEvent.DROP, key: op.key });
         }
         return null;
@@ -186,8 +189,10 @@ export class BatchBuilder {
     const snap = this.hot.snapshot(op.key);
     if (snap === null) {
       // Gone from memory since: deleted or expired (the disk copy must go), or evicted (a newer put is
-      // queued and rewrites it). Removing the disk copy is right in every case.
-      if (onDisk) this.removeOld(op.key, dkey);
+      // queued and rewrites it). Removing the disk copy is right in every case but one: a collection
+      // in chunks, whose spill may be a put of its head and changed chunks that keeps the others.
+      // There the newer op (a delete or that put) decides alone.
+      if (onDisk && this.oldChunks === 0) this.removeOld(op.key, dkey);
       return null;
     }
     snap.prior = op.prior;

@@ -28,11 +28,13 @@ import { type Collection, ValueType } from '../engine/collections/types.js';
 import { ChunkTracker } from './collections.js';
 import { chunkKey } from './format.js';
 import { ChunkedLists } from './list-chunked.js';
-import { chunkedPutOp, type PutOp, putOp } from './ops.js';
+import { chunkedPutOp, type Op, OP_PUT, type PutOp, putOp } from './ops.js';
 
 /** what the chunks are read from */
 export interface ChunkDisk {
   read(key: Buffer): Buffer | undefined;
+  /** the key's op in the batch being written, if any (a put queued for the key stands in front of it) */
+  writing(key: Buffer): Op | undefined;
 }
 
 /** a partial collection read for a command, and what writing it back needs */
@@ -65,12 +67,31 @@ export class ChunkedCollections {
     this.lists = new ChunkedLists((key, id, op) => this.chunk(key, id, op), perChunk);
   }
 
-  /** chunk i of the collection at key: from the put queued for it when that carries it, else from disk */
+  /**
+   * chunk i of the collection at key: from the put queued for it when that carries it, else from the
+   * put of the batch being written under it, else from disk. A put queued while a batch writes the
+   * key does not carry that batch's chunks (they reach the disk when it commits, or are carried into
+   * the queued put if it fails), so until then they are only there.
+   */
   private chunk(key: Buffer, i: number, op: PutOp | undefined): Buffer | undefined {
-    const queued = op?.chunks?.get(i);
-    if (queued !== undefined || (op !== undefined && op.chunks !== null && !op.partial)) return queued;
+    if (op !== undefined && op.chunks !== null) {
+      const queued = op.chunks.get(i);
+      if (queued !== undefined || !op.partial) return queued;
+      const w = this.under(key, op);
+      if (w !== undefined) {
+        const writing = w.chunks!.get(i);
+        if (writing !== undefined || !w.partial) return writing;
+      }
+    }
     this.reads++;
     return this.disk.read(chunkKey(key, i));
+  }
+
+  /** the put of chunks of the batch being written that the partial put `op` queued for key builds on */
+  private under(key: Buffer, op: PutOp): PutOp | undefined {
+    if (!op.partial) return undefined;
+    const w = this.disk.writing(key);
+    return w !== undefined && w !== op && w.kind === OP_PUT && w.chunks !== null ? w : undefined;
   }
 
   /**
@@ -84,14 +105,17 @@ export class ChunkedCollections {
     const n = headChunks(head);
     const obj = emptyChunkable(type);
     const t = new ChunkTracker(n);
+    // the chunks of the batch being written count as changed too: if it fails, its ops are queued
+    // again behind the change this collection's next write queues, which replaces them
+    const w = op === undefined ? undefined : this.under(key, op);
     for (let i = 0; i < n; i++) {
       const bytes = this.chunk(key, i, op);
       if (bytes === undefined) continue;
       addChunk(obj, bytes);
       t.sizes[i] = bytes.length;
-      if (op?.chunks?.has(i)) t.dirty.set(i, ++this.gen);
+      if (op?.chunks?.has(i) || w?.chunks?.has(i)) t.dirty.set(i, ++this.gen);
     }
-    if (op !== undefined && op.chunks !== null && !op.partial) t.all = ++this.gen;
+    if ((op !== undefined && op.chunks !== null && !op.partial) || (w !== undefined && !w.partial)) t.all = ++this.gen;
     return { obj, tracker: t };
   }
 

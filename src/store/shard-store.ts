@@ -208,7 +208,10 @@ export class TieredShardStore implements ShardStore {
     this.dir = s.dir;
     this.durability = s.durability;
     this.disk = disk;
-    this.chunked = new ChunkedCollections(disk, s.chunkMembers);
+    this.chunked = new ChunkedCollections(
+      { read: (key) => disk.read(key), writing: (key) => (this.writeback.idle ? undefined : this.writeback.writingOp(key.toString('latin1'))) },
+      s.chunkMembers,
+    );
     const e = new Engine({
       maxMemory: s.maxMemory,
       maxKeySize: s.maxKeySize,
@@ -229,7 +232,12 @@ export class TieredShardStore implements ShardStore {
     this.hot = {
       snapshot: (key) => {
         const ref = e.peek(key);
-        return ref < 0 ? null : this.hotPut(key, ref);
+        if (ref < 0) return null;
+        // Read back into memory since from a put queued behind this batch, and unchanged since (a
+        // change replaces that put): the put writes it. A snapshot of it here would be overwritten
+        // by that put, whose chunks may be another split than the snapshot's.
+        if (this.writeback.pendingCount !== 0 && this.writeback.queued(key.toString('latin1'))?.kind === OP_PUT) return null;
+        return this.hotPut(key, ref);
       },
       holds: (key) => e.peek(key) >= 0,
       casCounter: () => e.casCounter,
@@ -370,9 +378,25 @@ export class TieredShardStore implements ShardStore {
     for (const op of built.snapshots) {
       const ref = e.peek(op.key);
       if (ref < 0) continue;
-      // the chunks it wrote are on disk: changes after it (a later generation) stay to be written
-      if (op.gen !== 0 && e.typeOf(ref) !== 0) this.colls.tracker(e.valueU32(ref))?.written(op.gen);
+      // the chunks it wrote are on disk: changes after it (a later generation) stay to be written. The
+      // key may hold a packed collection by now, whose value is its bytes, not a handle to a tracker.
+      if (op.gen !== 0 && e.typeOf(ref) !== 0 && !e.isPacked(ref)) this.colls.tracker(e.valueU32(ref))?.written(op.gen);
       if (e.casOf(ref) === op.cas && e.expiresAtOf(ref) === op.expiresAt && e.flagsOf(ref) === op.flags) e.setClean(ref);
+    }
+    // A key the cold limits dropped that memory holds now was read back from its record while this
+    // batch was written (the batch moves a key memory holds when built to the young end instead):
+    // memory holds its only copy, so it is written again, whole.
+    for (const key of built.drops) {
+      const ref = e.peek(key);
+      if (ref < 0) continue;
+      let bytes = e.valueLength(ref);
+      if (e.typeOf(ref) !== 0 && !e.isPacked(ref)) {
+        const tracker = this.colls.tracker(e.valueU32(ref));
+        if (tracker !== null) tracker.all = ++this.chunked.gen;
+        bytes = Math.min(this.collectionAt(ref).bytes, COLLECTION_QUEUED_BYTES);
+      }
+      e.setDirty(ref);
+      this.queueDirty(key, bytes);
     }
   }
 
@@ -548,6 +572,8 @@ export class TieredShardStore implements ShardStore {
       return r;
     }
     const obj = decoded ?? decodeCollection(type, value!);
+    // larger than the whole budget: it stays below memory, and what memory holds stays there
+    if (!e.couldHold(obj.bytes)) return -1;
     const handle = this.colls.add(obj);
     const h = CollectionRegistry.handleOf(handle);
     this.colls.setTracker(h, tracker);
@@ -805,6 +831,7 @@ export class TieredShardStore implements ShardStore {
       return { status: 'stored', cas };
     }
     const obj = decodeCollection(type, bytes);
+    if (!this.engine.couldHold(obj.bytes)) return { status: 'stored', cas: this.storeCollectionOnDisk(k, obj, flags, exp) };
     const handle = this.colls.add(obj);
     const h = CollectionRegistry.handleOf(handle);
     try {
@@ -862,9 +889,21 @@ export class TieredShardStore implements ShardStore {
 
   writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T, reach?: Reach): T | null | WrongType {
     const k = this.checkKey(key);
-    // a partial read by a command that did not change it (LSET out of range, HSETNX of a field
-    // there) was never written: it must not stand for this command's change
-    if (this.partials.size !== 0) this.partials.delete(k.toString('latin1'));
+    // a partial or whole read below memory by a command that did not change it (LSET out of range,
+    // SADD of members there, SMOVE of a member the source lacks) was never written: it must not stand
+    // for this command's change, wherever the key is now
+    if (this.partials.size !== 0 || this.belowColls.size !== 0) {
+      const kstr = k.toString('latin1');
+      this.partials.delete(kstr);
+      this.belowColls.delete(kstr);
+    }
+    // likewise a structure handed out in memory to such a command: if the key is evicted before this
+    // command's collectionChanged, the structure it writes below memory is the one handed out now
+    for (const o of this.opened) {
+      if (o.k === null || !o.k.equals(k)) continue;
+      o.k = null;
+      o.obj = null;
+    }
     const ref = this.engine.find(k);
     if (ref < 0 && reach !== undefined) {
       const p = this.readPartial(k, type, reach);
@@ -954,6 +993,10 @@ export class TieredShardStore implements ShardStore {
         return;
       }
       obj.packed = false;
+      if (!e.couldHold(obj.bytes)) {
+        this.storeCollectionOnDisk(k, obj, flags, exp, event);
+        return;
+      }
       const handle = this.colls.add(obj);
       const h = CollectionRegistry.handleOf(handle);
       try {
@@ -1026,6 +1069,11 @@ export class TieredShardStore implements ShardStore {
     // what it was kept for is done (and a structure deleted since must not be kept alive by it)
     this.opened[0].obj = this.opened[1].obj = null;
     this.opened[0].k = this.opened[1].k = null;
+    if (!e.couldHold(obj.bytes)) {
+      // grown past the whole budget: below memory at once, rather than after evicting every other key
+      this.storeCollectionOnDisk(k, obj, e.flagsOf(ref), e.expiresAtOf(ref), event);
+      return;
+    }
     e.newVersion(ref);
     const delta = this.colls.recharge(h);
     if (delta !== 0) e.chargeExternal(delta);

@@ -61,6 +61,8 @@ export const RETRY_MS = 1000;
 export class WritebackQueue {
   private pending = new Map<string, Op>();
   private inflight: Map<string, Op> | null = null;
+  /** the batch being written was queued before a flush: it no longer stands for any key, and is not retried */
+  private inflightDiscarded = false;
   /** sync mode: settles when the batch holding every op queued so far has committed. */
   private pendingDone: Deferred | null = null;
   private inflightDone: Promise<void> | null = null;
@@ -100,7 +102,7 @@ export class WritebackQueue {
 
   /** The key's newest op: queued, else in the batch being written. */
   find(kstr: string): Op | undefined {
-    return this.pending.get(kstr) ?? this.inflight?.get(kstr);
+    return this.pending.get(kstr) ?? this.writingOp(kstr);
   }
 
   /** The key's queued op (not the one being written). */
@@ -108,9 +110,14 @@ export class WritebackQueue {
     return this.pending.get(kstr);
   }
 
+  /** The key's op in the batch being written (a newer one may be queued). */
+  writingOp(kstr: string): Op | undefined {
+    return this.inflightDiscarded ? undefined : this.inflight?.get(kstr);
+  }
+
   /** Is the key's op in the batch being written? */
   writing(kstr: string): boolean {
-    return this.inflight?.has(kstr) === true;
+    return !this.inflightDiscarded && this.inflight?.has(kstr) === true;
   }
 
   /**
@@ -158,10 +165,15 @@ export class WritebackQueue {
     this.scheduleFlush();
   }
 
-  /** Forgets every queued op (a flush empties both tiers); the batch being written is not touched. */
+  /**
+   * Forgets every queued op (a flush empties both tiers). The batch being written is left to finish,
+   * but reads no longer find its ops and a failed one is not queued again: the flush clears the disk
+   * after it.
+   */
   discard(): void {
     this.pending = new Map();
     this.pendingBytes = 0;
+    if (this.inflight !== null) this.inflightDiscarded = true;
   }
 
   /** Acknowledges the sync writers waiting for the ops `discard` dropped. */
@@ -314,6 +326,7 @@ export class WritebackQueue {
     try {
       await this.host.writeBatch(batch);
       this.inflight = null;
+      this.inflightDiscarded = false;
       this.inflightBytes = 0;
       this.inflightDone = null;
       this.writeError = null;
@@ -322,7 +335,10 @@ export class WritebackQueue {
       this.inflight = null;
       this.inflightDone = null;
       const error = err instanceof CairnError ? err : new CairnError(ErrorCode.DISK, `disk batch failed: ${String(err)}`, { cause: err });
-      this.requeue(batch);
+      if (this.inflightDiscarded) {
+        this.inflightDiscarded = false;
+        this.inflightBytes = 0;
+      } else this.requeue(batch);
       this.writeError = error;
       this.retryAt = performance.now() + RETRY_MS;
       done?.reject(error);

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type ServiceHandle } from '../../bench/lib/procs.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { until } from '../reliability/lib.js';
-import { type CommandGen, commandOf } from './lib/diff-commands.js';
+import { BIG_VALUES, type CommandGen, commandOf } from './lib/diff-commands.js';
 import { HASH_COMMANDS } from './lib/diff-hash.js';
 import { LIST_COMMANDS } from './lib/diff-list.js';
 import { SET_COMMANDS } from './lib/diff-set.js';
@@ -382,6 +382,14 @@ async function randomRuns(commands: CommandGen[], seed: number, numRuns: number)
 }
 
 /**
+ * big strings on these keys: with the tiny budget they push collections to disk (one holding a big
+ * value is past the whole budget and lives on disk without pushing anything out)
+ */
+function pressure(...keys: string[]): CommandGen {
+  return { name: 'SET', weight: 3, args: fc.tuple(fc.constantFrom(...keys), fc.constantFrom(...BIG_VALUES)).map((a) => [...a]) };
+}
+
+/**
  * Each type's differential generators (a blocking form on an empty key times out after 10 ms on
  * both), the class of its one-class run, and whether the tiny-budget cairn takes part. Lists do not
  * yet: an LMOVE whose destination's creation evicts the source from memory loses the pop (the source
@@ -389,9 +397,9 @@ async function randomRuns(commands: CommandGen[], seed: number, numRuns: number)
  * with their generators' small members.
  */
 const TYPES: [type: string, commands: CommandGen[], onlyClass: string, sentinel: string[], seed: number, spill: boolean][] = [
-  ['hash', HASH_COMMANDS, 'Kh', ['HSET', 'sentinel', 'f', 'v'], 14_1, true],
+  ['hash', [...HASH_COMMANDS, pressure('c', 'd', 'e', 'f')], 'Kh', ['HSET', 'sentinel', 'f', 'v'], 14_1, true],
   ['list', LIST_COMMANDS, 'El', ['RPUSH', 'sentinel', 'v'], 14_2, false],
-  ['set', SET_COMMANDS, 'Ks', ['SADD', 'sentinel', 'v'], 14_3, true],
+  ['set', [...SET_COMMANDS, pressure('e', 'f', '{s}big')], 'Ks', ['SADD', 'sentinel', 'v'], 14_3, true],
   ['sorted set', ZSET_COMMANDS, 'Ez', ['ZADD', 'sentinel', '1', 'v'], 14_4, false],
   ['stream', STREAM_COMMANDS, 'KEt', ['XADD', 'sentinel', '1-1', 'f', 'v'], 14_5, true],
 ];

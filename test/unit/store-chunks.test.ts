@@ -16,6 +16,7 @@ import { dataKey } from '../../src/store/format.js';
 import { repairShardDir } from '../../src/store/repair.js';
 import type { TieredShardStore } from '../../src/store/shard-store.js';
 import { WRONG_TYPE } from '../../src/store/types.js';
+import { batchInFlight } from '../helpers/batch-in-flight.js';
 import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
 
 afterEach(closeStores);
@@ -145,6 +146,10 @@ async function exercise(s: TieredShardStore, model: Map<string, Map<string, stri
     } else if (roll < 0.95) {
       // strings that push collections out of memory
       for (let i = 0; i < 20; i++) s.set(k(`filler-${Math.floor(r() * 200)}`), Buffer.alloc(1500, 1));
+    } else if (roll < 0.97) {
+      // the next commands run while a batch is written: what it holds is not on disk yet
+      const { written } = await batchInFlight(s);
+      written.catch(() => undefined);
     } else await s.settled();
   }
 }

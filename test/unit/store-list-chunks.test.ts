@@ -17,6 +17,7 @@ import { seededRandom } from '../../src/engine/policies.js';
 import { ChunkedLists } from '../../src/store/list-chunked.js';
 import type { TieredShardStore } from '../../src/store/shard-store.js';
 import { WRONG_TYPE } from '../../src/store/types.js';
+import { batchInFlight } from '../helpers/batch-in-flight.js';
 import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
 
 afterEach(() => {
@@ -149,6 +150,10 @@ async function exercise(s: TieredShardStore, model: Map<string, string[]>, seed:
     } else if (roll < 0.95) {
       // strings that push the lists out of memory
       for (let i = 0; i < 20; i++) s.set(k(`filler-${Math.floor(r() * 200)}`), Buffer.alloc(1500, 1));
+    } else if (roll < 0.97) {
+      // the next commands run while a batch is written: what it holds is not on disk yet
+      const { written } = await batchInFlight(s);
+      written.catch(() => undefined);
     } else await s.settled();
   }
 }
