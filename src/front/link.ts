@@ -35,19 +35,14 @@ export const INTERNAL_CONN = 0;
 export const SHARD_DOWN_MESSAGE = 'shard unavailable';
 
 /**
- * After a turn that sent requests, the reply loop polls the reply rings for up to this long (ms) when
- * few requests are owed (Endpoint.spin): a shard answers a hot GET in tens of microseconds, and a
- * reply taken so needs no wake-up of this thread. With more owed, replies come without waiting and the
- * CPU is better left to the shards and the clients.
+ * After sending a request while at most AWAKE_MAX_OWED are owed, the reply loop polls through turns
+ * of the event loop for AWAKE_MS instead of sleeping (Endpoint.keepAwake): a shard answers a GET in
+ * memory within tens of microseconds, and a client waiting for it sends its next request soon after.
+ * With more owed, replies keep the loop busy anyway, and on a machine with few cores the turns would
+ * take CPU from the shards and the clients.
  */
-const SPIN_MS = 0.1;
-const SPIN_MAX_OWED = 8;
-/**
- * For this long (ms) after the last request sent or reply taken, the reply loop turns the event loop
- * instead of sleeping on the doorbell, so the next reply, and the next request on a socket, are
- * picked up by a thread that is awake.
- */
-const HOT_MS = 0.3;
+const AWAKE_MS = 0.3;
+const AWAKE_MAX_OWED = 2;
 
 const EMPTY = new Uint8Array(0);
 const unpackr = createUnpackr(false);
@@ -73,13 +68,6 @@ export class FrontLink {
   private handler: ReplyHandler = () => undefined;
   private readonly pending = new Map<number, Pending>();
   private nextSeq = 1;
-  private spinScheduled = false;
-  private readonly spinTurn = (): void => {
-    this.spinScheduled = false;
-    let owed = 0;
-    for (const log of this.logs) owed += log.size;
-    if (owed > 0 && owed <= SPIN_MAX_OWED) this.endpoint.spin(SPIN_MS);
-  };
 
   constructor(memory: LinkMemory) {
     const shards = (this.shards = memory.requests.length);
@@ -105,7 +93,7 @@ export class FrontLink {
       }
       this.handler(kind, conn, seq, payload);
     });
-    this.endpoint = new Endpoint(this.outboxes, this.replyRings, new Doorbell(memory.bell), this.visitors, { hotMs: HOT_MS });
+    this.endpoint = new Endpoint(this.outboxes, this.replyRings, new Doorbell(memory.bell), this.visitors);
     this.endpoint.start();
   }
 
@@ -120,12 +108,14 @@ export class FrontLink {
     }
     this.logs[shard].push(kind, conn, seq);
     this.outboxes[shard].send(kind, conn, seq, payload);
-    this.endpoint.touch();
-    // after the outboxes' doorbells of this turn (their setImmediate came first)
-    if (!this.spinScheduled) {
-      this.spinScheduled = true;
-      setImmediate(this.spinTurn);
-    }
+    if (this.owed() <= AWAKE_MAX_OWED) this.endpoint.keepAwake(AWAKE_MS);
+  }
+
+  /** Requests sent and not answered yet, over every shard. */
+  private owed(): number {
+    let n = 0;
+    for (let i = 0; i < this.logs.length; i++) n += this.logs[i].size;
+    return n;
   }
 
   onReply(handler: ReplyHandler): void {

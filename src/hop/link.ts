@@ -68,19 +68,25 @@ export class Endpoint {
      * Worker threads only: while work came recently, sleep in short blocking waits (cheap to wake)
      * between turns of the event loop, instead of waitAsync (dear to wake).
      */
-    private readonly options: { blockingWait?: boolean; epoch?: number; hotMs?: number } = {},
+    private readonly options: { blockingWait?: boolean; epoch?: number } = {},
   ) {
     this.open = options.epoch === undefined ? null : inbound.map(() => false);
   }
 
   private lastWork = 0;
+  /** until then (performance.now()), the loop turns the event loop instead of sleeping (keepAwake) */
+  private hotUntil = 0;
 
-  /** Work was handed out that will bring messages back (a front sent requests). */
-  touch(): void {
-    this.lastWork = performance.now();
+  /**
+   * Poll instead of sleeping for the next `ms`: for a front thread that expects a reply soon. Each
+   * turn of the event loop polls the rings and, with an immediate pending, the sockets without
+   * blocking, so the reply, and the client's next request after it, reach a thread that is awake: a
+   * waitAsync wake-up (a task posted into the event loop) and an epoll wake-up cost a sequential
+   * request more than the turns do. It does not wake a loop that already sleeps.
+   */
+  keepAwake(ms: number): void {
+    this.hotUntil = performance.now() + ms;
   }
-  /** the loop sleeps in the doorbell's wait(); spin() polls only then (awake, the loop polls itself) */
-  private sleeping = false;
   /**
    * A shard worker (options.epoch: its generation) reads a front's request ring only once that front
    * has acknowledged the generation (Ring.acknowledge); once open, a ring stays open. Null: read all.
@@ -127,24 +133,6 @@ export class Endpoint {
     return n;
   }
 
-  /**
-   * Poll the inbound rings for up to `budgetMs` while the loop sleeps, for a reply expected soon: taken
-   * here, it needs no wake-up of this thread (a waitAsync wake posts a task into the event loop, which
-   * is dear on both sides). Returns as soon as a poll takes messages, or after the budget; from then on
-   * producers ring the bell again. The number of messages taken.
-   */
-  spin(budgetMs: number): number {
-    if (!this.running || !this.sleeping) return 0;
-    this.bell.awake();
-    const end = performance.now() + budgetMs;
-    let n = 0;
-    do n = this.poll();
-    while (n === 0 && this.running && performance.now() < end);
-    // a message written after the bell is armed again wakes the loop; one written before is taken here
-    if (this.bell.asleep(this.hasWork)) n += this.poll();
-    return n;
-  }
-
   private async loop(): Promise<void> {
     while (this.running) {
       const n = this.poll();
@@ -152,15 +140,12 @@ export class Endpoint {
         this.lastWork = performance.now();
         await yieldToIo();
       } else if (this.options.blockingWait && performance.now() - this.lastWork < BUSY_WINDOW_MS) {
-        // woken by a producer: take its messages at once (the poll above yields to I/O after them)
+        // woken by a producer: take its messages now (the poll yields to I/O after them); a turn of
+        // the event loop first cost a sequential request about 20-30 us
         if (!this.bell.waitBlocking(this.hasWork, BLOCKING_WAIT_MS)) await yieldToIo();
-      } else if (this.options.hotMs !== undefined && performance.now() - this.lastWork < this.options.hotMs) {
+      } else if (this.hotUntil > 0 && performance.now() < this.hotUntil) {
         await yieldToIo();
-      } else {
-        this.sleeping = true;
-        await this.bell.wait(this.hasWork, 1000);
-        this.sleeping = false;
-      }
+      } else await this.bell.wait(this.hasWork, 1000);
     }
   }
 }

@@ -66,29 +66,11 @@ export class Doorbell {
   }
 
   /**
-   * A consumer asleep in wait() that polls the rings itself for a while (Endpoint.spin): producers
-   * need not wake it meanwhile. `awake` must be followed by `asleep` before the consumer's thread
-   * yields, or its wait() would sleep through a later write.
-   */
-  awake(): void {
-    Atomics.store(this.ctrl, SLEEPING, 0);
-  }
-
-  /**
-   * Back to sleep after awake(): whatever a producer writes from now on rings the bell, so the caller
-   * must take the work `hasWork` reports itself (the same Dekker handshake as wait's).
-   */
-  asleep(hasWork: () => boolean): boolean {
-    Atomics.store(this.ctrl, SLEEPING, 1);
-    return hasWork();
-  }
-
-  /**
    * The same handshake with a blocking wait (Atomics.wait), for worker threads only. Waking a
    * blocked thread is one futex call; waking a waitAsync waiter also posts a task into the other
    * thread's event loop, which costs the waker several times more. The wait is short, so the
-   * caller's event loop still turns between waits. True when there may be work (a producer rang or
-   * had written), false after a timeout.
+   * caller's event loop still turns between waits. True when there may be work (a producer had
+   * written or rang), false after a timeout.
    */
   waitBlocking(hasWork: () => boolean, timeoutMs: number): boolean {
     const seq = Atomics.load(this.ctrl, DATA_SEQ);
