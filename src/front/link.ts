@@ -35,14 +35,15 @@ export const INTERNAL_CONN = 0;
 export const SHARD_DOWN_MESSAGE = 'shard unavailable';
 
 /**
- * After sending a request while at most AWAKE_MAX_OWED are owed, the reply loop polls through turns
- * of the event loop for AWAKE_MS instead of sleeping (Endpoint.keepAwake): a shard answers a GET in
- * memory within tens of microseconds, and a client waiting for it sends its next request soon after.
- * With more owed, replies keep the loop busy anyway, and on a machine with few cores the turns would
- * take CPU from the shards and the clients.
+ * After sending a request that is the only one owed, the reply loop polls through turns of the event
+ * loop for AWAKE_MS instead of sleeping (Endpoint.keepAwake): a shard answers a GET in memory within
+ * tens of microseconds, and a client waiting for it sends its next request soon after. With two or
+ * more owed, other replies wake the loop soon anyway, and on a machine with few cores the turns took
+ * CPU from the shards and the clients (4 clients at pipeline 1 ran slower with the loop kept awake at
+ * up to 2 owed, faster at up to 1; profiles/README.md).
  */
 const AWAKE_MS = 0.3;
-const AWAKE_MAX_OWED = 2;
+const AWAKE_MAX_OWED = 1;
 
 const EMPTY = new Uint8Array(0);
 const unpackr = createUnpackr(false);

@@ -87,6 +87,7 @@ export class Endpoint {
   keepAwake(ms: number): void {
     this.hotUntil = performance.now() + ms;
   }
+
   /**
    * A shard worker (options.epoch: its generation) reads a front's request ring only once that front
    * has acknowledged the generation (Ring.acknowledge); once open, a ring stays open. Null: read all.
