@@ -69,13 +69,15 @@ export class Doorbell {
    * The same handshake with a blocking wait (Atomics.wait), for worker threads only. Waking a
    * blocked thread is one futex call; waking a waitAsync waiter also posts a task into the other
    * thread's event loop, which costs the waker several times more. The wait is short, so the
-   * caller's event loop still turns between waits.
+   * caller's event loop still turns between waits. True when there may be work (a producer had
+   * written or rang), false after a timeout.
    */
-  waitBlocking(hasWork: () => boolean, timeoutMs: number): void {
+  waitBlocking(hasWork: () => boolean, timeoutMs: number): boolean {
     const seq = Atomics.load(this.ctrl, DATA_SEQ);
     Atomics.store(this.ctrl, SLEEPING, 1);
-    if (!hasWork()) Atomics.wait(this.ctrl, DATA_SEQ, seq, timeoutMs);
+    const rung = hasWork() || Atomics.wait(this.ctrl, DATA_SEQ, seq, timeoutMs) !== 'timed-out';
     Atomics.store(this.ctrl, SLEEPING, 0);
+    return rung;
   }
 }
 
