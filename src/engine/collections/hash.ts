@@ -61,10 +61,7 @@ export class HashValue implements Collection {
 
   /** u32 LE count, then per field a u32 LE length and its bytes, then its value likewise, in position order */
   encode(): Buffer {
-    const out = Buffer.allocUnsafe(4 + this.records.encodedBytes);
-    out.writeUInt32LE(this.records.size, 0);
-    this.records.encodeInto(out, 4);
-    return out;
+    return this.records.encode();
   }
 
   /** the fields of chunks of the hash, by chunkOf of their bytes (chunks.ts encodeChunks) */

@@ -221,8 +221,16 @@ export class PackedRecords {
     this.shrink();
   }
 
+  /** the records as a hash's or set's encode() lays them out: u32 LE count, then encodeInto's bytes */
+  encode(): Buffer {
+    const out = Buffer.allocUnsafe(4 + this.encodedBytes);
+    out.writeUInt32LE(this.size, 0);
+    this.encodeInto(out, 4);
+    return out;
+  }
+
   /** writes the records in position order as encode() lays them out: u32 LE length and bytes per string */
-  encodeInto(out: Buffer, at: number): number {
+  private encodeInto(out: Buffer, at: number): number {
     for (let p = 0; p < this.size; p++) at = this.copyEncoded(this.pos[2 * p], out, at);
     return at;
   }

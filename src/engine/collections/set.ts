@@ -54,10 +54,7 @@ export class SetValue implements Collection {
 
   /** u32 LE count, then per member a u32 LE length and its bytes, in position order */
   encode(): Buffer {
-    const out = Buffer.allocUnsafe(4 + this.records.encodedBytes);
-    out.writeUInt32LE(this.records.size, 0);
-    this.records.encodeInto(out, 4);
-    return out;
+    return this.records.encode();
   }
 
   /** the members of chunks of the set, by chunkOf of their bytes (chunks.ts encodeChunks) */
