@@ -178,7 +178,8 @@ export class TieredShardStore implements ShardStore {
   ];
   private openedNext = 0;
   /** the members the last writeCollection of a collection in memory named: its changed chunks */
-  private touching: { k: Buffer; members: readonly string[] } | null = null;
+  private touchingKey: Buffer | null = null;
+  private touchingMembers: readonly string[] = [];
   private readonly chunked: ChunkedCollections;
   /** the record readPartial() read and did not use, for the locate() of the same key that follows it */
   private preread: { key: Buffer; rec: Buffer | undefined } | null = null;
@@ -918,7 +919,11 @@ export class TieredShardStore implements ShardStore {
     if (at.kind === 'memory') {
       const obj = this.hotCollection(at.ref, type, true);
       if (obj === WRONG_TYPE) return obj;
-      this.touching = reach === undefined || !namesMembers(reach) ? null : { k, members: reach };
+      // two fields, not an object per command
+      if (reach !== undefined && namesMembers(reach)) {
+        this.touchingKey = k;
+        this.touchingMembers = reach;
+      } else this.touchingKey = null;
       const o = this.opened[this.openedNext];
       this.openedNext ^= 1;
       o.k = k;
@@ -1061,11 +1066,10 @@ export class TieredShardStore implements ShardStore {
     const tracker = this.colls.tracker(h);
     if (tracker !== null) {
       // the chunks of the members the command named changed; a command that names none may have changed any
-      const t = this.touching;
-      if (t?.k.equals(k)) for (const m of t.members) tracker.dirty.set(chunkOf(m, tracker.n), ++this.chunked.gen);
+      if (this.touchingKey?.equals(k)) for (const m of this.touchingMembers) tracker.dirty.set(chunkOf(m, tracker.n), ++this.chunked.gen);
       else tracker.all = ++this.chunked.gen;
     }
-    this.touching = null;
+    this.touchingKey = null;
     // what it was kept for is done (and a structure deleted since must not be kept alive by it)
     this.opened[0].obj = this.opened[1].obj = null;
     this.opened[0].k = this.opened[1].k = null;

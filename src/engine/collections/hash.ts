@@ -71,17 +71,7 @@ export class HashValue implements Collection {
 
   /** adds the fields of encode() bytes (a later copy of a field replaces its value) */
   addEncoded(bytes: Buffer): void {
-    const records = this.records;
-    let at = 4;
-    for (let n = bytes.readUInt32LE(0); n > 0; n--) {
-      const kFrom = at + 4;
-      const kTo = kFrom + bytes.readUInt32LE(at);
-      const vFrom = kTo + 4;
-      at = vFrom + bytes.readUInt32LE(kTo);
-      const p = records.findBytes(bytes, kFrom, kTo);
-      if (p < 0) records.appendBytes(bytes, kFrom, kTo, vFrom, at);
-      else records.setValue(p, bytes.toString('latin1', vFrom, at));
-    }
+    this.records.addEncoded(bytes);
   }
 
   /** the positions come back as they were encoded, so a scan cursor handed out before stays good */

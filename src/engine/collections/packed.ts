@@ -221,6 +221,27 @@ export class PackedRecords {
     this.shrink();
   }
 
+  /**
+   * adds the records of encode() bytes without building strings: a later copy of a hash's field
+   * replaces its value, a set's member already there is skipped
+   */
+  addEncoded(bytes: Buffer): void {
+    let at = 4;
+    for (let n = bytes.readUInt32LE(0); n > 0; n--) {
+      const kFrom = at + 4;
+      const kTo = kFrom + bytes.readUInt32LE(at);
+      let vFrom = kTo;
+      at = kTo;
+      if (this.pairs) {
+        vFrom = kTo + 4;
+        at = vFrom + bytes.readUInt32LE(kTo);
+      }
+      const p = this.findBytes(bytes, kFrom, kTo);
+      if (p < 0) this.appendBytes(bytes, kFrom, kTo, vFrom, at);
+      else if (this.pairs) this.setValue(p, bytes.toString('latin1', vFrom, at));
+    }
+  }
+
   /** the records as a hash's or set's encode() lays them out: u32 LE count, then encodeInto's bytes */
   encode(): Buffer {
     const out = Buffer.allocUnsafe(4 + this.encodedBytes);

@@ -64,13 +64,7 @@ export class SetValue implements Collection {
 
   /** adds the members of encode() bytes */
   addEncoded(bytes: Buffer): void {
-    const records = this.records;
-    let at = 4;
-    for (let n = bytes.readUInt32LE(0); n > 0; n--) {
-      const from = at + 4;
-      at = from + bytes.readUInt32LE(at);
-      if (records.findBytes(bytes, from, at) < 0) records.appendBytes(bytes, from, at, at, at);
-    }
+    this.records.addEncoded(bytes);
   }
 
   /** the positions come back as they were encoded, so a scan cursor handed out before stays good */
