@@ -11,7 +11,6 @@ import { HashValue, ListValue, SetValue, ValueType } from '../../src/engine/coll
 import { startServer, type TestServer } from '../helpers/server.js';
 import { until } from '../reliability/lib.js';
 
-const _sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let primary: TestServer;
 let replica: TestServer;

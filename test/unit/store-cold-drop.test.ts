@@ -60,7 +60,9 @@ describe('a key read back while the batch dropping it for the cold limit is writ
     // h leaves memory (spilled in chunks), and is the oldest record on disk
     for (let i = 0; i < 60; i++) s.set(k(`filler-${i}`), Buffer.alloc(1500, 1));
 
-    for (let i = 0; i < 200 && !readBack; i++) {
+    // the cold sweep's turn comes when it comes: wait for the state, up to a generous deadline
+    const deadline = Date.now() + 30_000;
+    for (let i = 0; !readBack && Date.now() < deadline; i++) {
       // more strings keep the disk over its limit, so that the scan keeps dropping the oldest
       s.set(k(`more-${i}`), Buffer.alloc(1500, 2));
       await new Promise((r) => setTimeout(r, 10));
