@@ -11,7 +11,6 @@ import { HashValue, ListValue, SetValue, ValueType } from '../../src/engine/coll
 import { startServer, type TestServer } from '../helpers/server.js';
 import { until } from '../reliability/lib.js';
 
-
 let primary: TestServer;
 let replica: TestServer;
 const clients: { close(): unknown }[] = [];
