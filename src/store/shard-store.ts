@@ -17,7 +17,8 @@
  * before the disk, so a queued delete or spill is never hidden by an older disk copy.
  *
  * This file is the ShardStore methods, the lookup they share (`locate()`) and the queueing of each
- * change; the jobs behind them live in writeback.ts, batch.ts, disk.ts, maintenance.ts and walk.ts.
+ * change; the jobs behind them live in writeback.ts, batch.ts, disk.ts, maintenance.ts and walk.ts,
+ * and the collection paths (readCollection, writeCollection, collectionChanged) in collection-tier.ts.
  * It passes 600 lines because the contract has some thirty methods, each of which decides, next to
  * the lookup, what a key in memory, below it or absent means for it.
  */
@@ -35,21 +36,19 @@ import {
   parseUnsigned,
   SET_ALWAYS,
   STORED,
-  TYPE_PACKED,
 } from '../engine/index.js';
 import type { BatchBuilder } from './batch.js';
+import { asBuffer, checkTime, isOutOfMemory } from './checks.js';
+import { COLLECTION_QUEUED_BYTES, CollectionTier } from './collection-tier.js';
 import { type CommitSource, causes, ShardDisk } from './disk.js';
 import { checkRecord, dataKey, HEADER_SIZE, recordCas, recordChunked, recordExpiresAt, recordFlags, recordType, recordValue } from './format.js';
-import { type ChunkTracker, CollectionRegistry } from './collections.js';
-import { ChunkedCollections, type PartialRead } from './chunked.js';
-import type { ListPartialRead } from './list-chunked.js';
-import { chunkable, chunkOf } from '../engine/collections/chunks.js';
-import { decodeCollection, packable, packedForm } from '../engine/collections/index.js';
+import { CollectionRegistry } from './collections.js';
+import { ChunkedCollections } from './chunked.js';
+import { ABSENT, type BelowMemory, type InMemory, type Located } from './located.js';
 import { Maintenance } from './maintenance.js';
 import { delOp, dirtyOp, expireDueOp, type Op, OP_DEL, OP_PUT, PRIOR_NONE, PRIOR_UNKNOWN, type PutOp, putOp } from './ops.js';
 import { badArgument, type Durability, type StoreIoStats, type StoreSettings, storeSettings, type TieredShardStoreOptions } from './options.js';
-import { type Collection, ValueType } from '../engine/collections/types.js';
-import { namesMembers, WRONG_TYPE } from './types.js';
+import type { Collection } from '../engine/collections/types.js';
 import type {
   Entry,
   Reach,
@@ -65,15 +64,12 @@ import type {
   WritebackLag,
   WrongType,
 } from './types.js';
-import { UnpackedCollections } from './unpacked.js';
 import { Walks } from './walk.js';
 import { RETRY_MS, WritebackQueue } from './writeback.js';
 
 export type { Durability, StoreIoStats, TieredShardStoreOptions } from './options.js';
 
 const EMPTY_KEY = Buffer.alloc(0);
-/** what a collection's queued write counts against the writeback byte bound, at most (see afterCollectionWrite) */
-const COLLECTION_QUEUED_BYTES = 64 * 1024;
 /** hot keys per shard in stats(): enough for a dashboard, small enough for every STATS reply */
 const HOT_KEYS_REPORTED = 10;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -84,19 +80,6 @@ function hotKeyStat(h: { key: Buffer; count: number }): HotKeyStat {
   } catch {
     return { key: h.key.toString('base64'), binary: true, count: h.count };
   }
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** The engine could not place an entry (or its new version) in memory; the entry is left as it was. */
-function isOutOfMemory(err: unknown): boolean {
-  return err instanceof CairnError && err.code === ErrorCode.OUT_OF_MEMORY;
-}
-
-function checkTime(t: number, what: string): void {
-  if (!Number.isSafeInteger(t) || t < 0) throw badArgument(`${what} must be a non-negative integer of ms since the epoch, got ${t}`);
 }
 
 // 10^1 .. 10^20 and their negatives: the length of an integer's decimal form without a string.
@@ -110,39 +93,6 @@ function decimalLength(v: bigint): number {
   else for (n = 1; n <= 20 && v >= POW10[n - 1]; n++);
   return n;
 }
-
-/** locate(): the key is on neither tier (or its copy there has expired). */
-interface Absent {
-  readonly kind: 'absent';
-}
-/** locate(): the key is in memory at `ref`; `restored` when this lookup brought it up from below. */
-interface InMemory {
-  readonly kind: 'memory';
-  ref: number;
-  restored: boolean;
-}
-/**
- * locate(): the key lives below memory only (too large for it, or no room). A collection stored in
- * chunks is read whole only when asked: `entry.value` and belowCollection() read it.
- */
-interface BelowMemory {
-  readonly kind: 'below';
-  entry: Entry;
-  chunked: BelowChunks | null;
-}
-/** a collection in chunks below memory: its head record value and the put queued for it, if any */
-interface BelowChunks {
-  head: Buffer;
-  op: PutOp | undefined;
-  obj: Collection | null;
-}
-/**
- * What locate() found. An InMemory result is one object per store, rewritten by every lookup, so a
- * hot hit allocates nothing: read it before the next locate().
- */
-type Located = Absent | InMemory | BelowMemory;
-
-const ABSENT: Absent = { kind: 'absent' };
 
 export class TieredShardStore implements ShardStore {
   readonly shard: number;
@@ -158,33 +108,11 @@ export class TieredShardStore implements ShardStore {
   /** the hot tier as a batch commit sees it */
   private readonly hot: CommitSource;
   private readonly inMemory: InMemory = { kind: 'memory', ref: -1, restored: false };
+  /** the collection paths (hashes, lists, sets, sorted sets, streams), which this store owns and serves */
+  private readonly collections: CollectionTier;
   /** the structures of the collections in memory that are not packed (their engine entries are stubs holding a handle) */
   private readonly colls = new CollectionRegistry();
-  /**
-   * Collections that live below memory (too large for it, or no room), decoded for a command that
-   * changes them; collectionChanged writes them to disk and forgets them.
-   */
-  private readonly belowColls = new Map<string, { obj: Collection; entry: Entry }>();
-  /** Collections in chunks below memory read in part for a command that changes them (collectionChanged writes them). */
-  private readonly partials = new Map<string, PartialRead | ListPartialRead>();
-  /**
-   * The last two collections in memory writeCollection handed out (a command changes at most two:
-   * LMOVE, SMOVE), until their collectionChanged: one that a second key's growth evicted in between
-   * is written below memory from here, with the change the command made to it.
-   */
-  private readonly opened: { k: Buffer | null; obj: Collection | null }[] = [
-    { k: null, obj: null },
-    { k: null, obj: null },
-  ];
-  private openedNext = 0;
-  /** the members the last writeCollection of a collection in memory named: its changed chunks */
-  private touchingKey: Buffer | null = null;
-  private touchingMembers: readonly string[] = [];
   private readonly chunked: ChunkedCollections;
-  /** the record readPartial() read and did not use, for the locate() of the same key that follows it */
-  private preread: { key: Buffer; rec: Buffer | undefined } | null = null;
-  /** packed collections decoded by writeCollection, until collectionChanged packs them back */
-  private readonly unpacked = new UnpackedCollections();
   private closed = false;
   private closing: Promise<void> | null = null;
   /** key-event subscribers (the shard worker installs one only while some front listens) */
@@ -249,6 +177,20 @@ export class TieredShardStore implements ShardStore {
     );
     this.maintenance = new Maintenance(s, e, disk, this.writeback, () => this.closed);
     this.walks = new Walks(e, disk, this.writeback, s.now);
+    this.collections = new CollectionTier(s.shard, e, disk, this.writeback, this.colls, this.chunked, {
+      counters: this.counters,
+      io: this.io,
+      locate: (key, promote) => this.locate(key, promote),
+      inMemoryAt: (ref, restored) => this.inMemoryAt(ref, restored),
+      countRead: (at) => this.countRead(at),
+      isPast: (expiresAt) => this.isPast(expiresAt),
+      emit: (event, key) => {
+        if (this.keyEvent !== null) this.keyEvent(event, key);
+      },
+      afterWrite: (key, valueBytes, event) => this.afterWrite(key, valueBytes, event),
+      storeOnDisk: (key, value, flags, expiresAt, type) => this.storeOnDisk(key, value, flags, expiresAt, type),
+      removeKey: (k, inMemory, notify) => this.removeKey(k, inMemory, notify),
+    });
   }
 
   static async open(opts: TieredShardStoreOptions): Promise<TieredShardStore> {
@@ -431,8 +373,7 @@ export class TieredShardStore implements ShardStore {
    * key found below memory is promoted into it when `promote` and it fits.
    */
   private locate(key: Buffer, promote: boolean): Located {
-    const pre = this.preread;
-    this.preread = null;
+    const pre = this.collections.takePreread();
     const ref = this.engine.find(key);
     if (ref >= 0) return this.inMemoryAt(ref, false);
     const kstr = key.toString('latin1');
@@ -471,24 +412,9 @@ export class TieredShardStore implements ShardStore {
       if (op === undefined) this.writeback.queue(kstr, expireDueOp(Buffer.from(key), expiresAt));
       return ABSENT;
     }
-    if (chunked) {
-      const below: BelowMemory = {
-        kind: 'below',
-        entry: { value: EMPTY_KEY, type, flags, expiresAt, cas },
-        chunked: { head: Buffer.from(value), op: op?.kind === OP_PUT ? op : undefined, obj: null },
-      };
-      // the whole collection is read from its chunks only for what needs it
-      const own = Buffer.from(key);
-      Object.defineProperty(below.entry, 'value', { get: () => this.belowCollection(own, below).encode() });
-      if (!promote) return below;
-      const c = below.chunked!;
-      const { obj, tracker } = this.chunked.load(key, type, c.head, c.op);
-      c.obj = obj;
-      const r = this.restoreCollection(key, type, null, obj, tracker, expiresAt, flags, cas);
-      return r >= 0 ? this.inMemoryAt(r, true) : below;
-    }
+    if (chunked) return this.collections.locateInChunks(key, type, value, op?.kind === OP_PUT ? op : undefined, flags, expiresAt, cas, promote);
     if (promote && type !== 0) {
-      const r = this.restoreCollection(key, type, value, null, null, expiresAt, flags, cas);
+      const r = this.collections.restoreCollection(key, type, value, null, null, expiresAt, flags, cas);
       if (r >= 0) return this.inMemoryAt(r, true);
     } else if (promote && value.length <= this.s.maxItemSize) {
       const r = this.engine.insertClean(key, value, expiresAt, flags, cas);
@@ -501,105 +427,9 @@ export class TieredShardStore implements ShardStore {
     return { kind: 'below', entry: { value: Buffer.from(value), type, flags, expiresAt, cas }, chunked: null };
   }
 
-  /** the collection a located key below memory holds (read from its chunks once, if stored so) */
-  private belowCollection(key: Buffer, at: BelowMemory): Collection {
-    const c = at.chunked;
-    if (c === null) return decodeCollection(at.entry.type ?? 0, at.entry.value);
-    c.obj ??= this.chunked.load(key, at.entry.type ?? 0, c.head, c.op).obj;
-    return c.obj;
-  }
-
-  /**
-   * For a command that names its members, or reaches an end or an index of a list: a collection in
-   * chunks below memory read in part (the chunks of those members, or of that part of the list), so
-   * that it is not read whole; WRONG_TYPE for a key of another type; null for every other case (in
-   * memory, absent, not in chunks, expired), which the caller reads as usual.
-   */
-  private readPartial(k: Buffer, type: number, reach: Reach): PartialRead | ListPartialRead | WrongType | null {
-    if (namesMembers(reach) ? !chunkable(type) : type !== ValueType.LIST) return null;
-    const op = this.writeback.find(k.toString('latin1'));
-    let head: Buffer;
-    let rtype: number;
-    let flags: number;
-    let expiresAt: number;
-    if (op !== undefined) {
-      if (op.kind !== OP_PUT || op.chunks === null) return null;
-      head = op.value;
-      rtype = op.type;
-      flags = op.flags;
-      expiresAt = op.expiresAt;
-    } else {
-      if (this.disk.items === 0 || this.disk.clearOwed) return null;
-      this.io.diskReads++;
-      const rec = this.disk.read(dataKey(k));
-      if (rec === undefined || !checkRecord(rec) || !recordChunked(rec)) {
-        this.preread = { key: k, rec }; // locate() reads it next
-        return null;
-      }
-      head = recordValue(rec);
-      rtype = recordType(rec);
-      flags = recordFlags(rec);
-      expiresAt = recordExpiresAt(rec);
-    }
-    if (this.isPast(expiresAt)) return null;
-    this.counters.hitsCold++;
-    if (rtype !== type) return WRONG_TYPE;
-    const queued = op?.kind === OP_PUT ? op : undefined;
-    if (namesMembers(reach)) return this.chunked.readPartial(k, type, head, queued, reach, flags, expiresAt);
-    return this.chunked.lists.readPartial(k, head, queued, reach, flags, expiresAt);
-  }
-
-  /**
-   * A collection read from below back into memory: a small one packed as its record holds it
-   * (`value`), a larger one's structure (`obj`, or decoded from `value`) behind a clean stub with its
-   * chunk tracker if it is in chunks; -1 when it does not fit.
-   */
-  private restoreCollection(
-    key: Buffer,
-    type: number,
-    value: Buffer | null,
-    decoded: Collection | null,
-    tracker: ChunkTracker | null,
-    expiresAt: number,
-    flags: number,
-    cas: number,
-  ): number {
-    const e = this.engine;
-    if (value !== null && packable(type, value)) {
-      const r = e.insertClean(key, value, expiresAt, flags, cas, type | TYPE_PACKED);
-      if (r < 0) return -1;
-      this.counters.restores++;
-      if (this.keyEvent !== null) this.keyEvent(KeyEvent.RESTORE, key);
-      return r;
-    }
-    const obj = decoded ?? decodeCollection(type, value!);
-    // larger than the whole budget: it stays below memory, and what memory holds stays there
-    if (!e.couldHold(obj.bytes)) return -1;
-    const handle = this.colls.add(obj);
-    const h = CollectionRegistry.handleOf(handle);
-    this.colls.setTracker(h, tracker);
-    const r = e.insertClean(key, handle, expiresAt, flags, cas, type);
-    if (r < 0) {
-      this.colls.release(h);
-      return -1;
-    }
-    if (!e.chargeExternal(this.colls.recharge(h))) {
-      // larger than the whole budget: it stays below memory
-      e.delete(key);
-      return -1;
-    }
-    const ref = e.peek(key); // the charge may have evicted others, or this very entry
-    if (ref < 0) return -1;
-    this.counters.restores++;
-    if (this.keyEvent !== null) this.keyEvent(KeyEvent.RESTORE, key);
-    return ref;
-  }
-
   /** the structure behind the collection stub at ref */
   private collectionAt(ref: number): Collection {
-    const obj = this.colls.get(this.engine.valueU32(ref));
-    if (obj === undefined) throw new CairnError(ErrorCode.INTERNAL, `shard ${this.shard}: a collection entry without its structure`);
-    return obj;
+    return this.collections.collectionAt(ref);
   }
 
   private entryOf(ref: number): Entry {
@@ -672,17 +502,6 @@ export class TieredShardStore implements ShardStore {
     this.queuePut(key, Buffer.from(value), flags, expiresAt, cas, type);
     this.counters.writes++;
     if (this.keyEvent !== null) this.keyEvent(KeyEvent.SET, key);
-    return cas;
-  }
-
-  /** A collection that lives below memory written whole: in one record, or in chunks when large. */
-  private storeCollectionOnDisk(key: Buffer, obj: Collection, flags: number, expiresAt: number, event: number = KeyEvent.SET): number {
-    this.engine.delete(key);
-    const cas = ++this.engine.casCounter;
-    const k = Buffer.from(key);
-    this.writeback.queue(k.toString('latin1'), this.chunked.put(k, obj, null, flags, expiresAt, cas, obj.type).op);
-    this.counters.writes++;
-    if (this.keyEvent !== null) this.keyEvent(event, key);
     return cas;
   }
 
@@ -803,304 +622,24 @@ export class TieredShardStore implements ShardStore {
     return result;
   }
 
-  /**
-   * A collection written whole from its encoded bytes (a move, a replica's copy, an import): nx/xx,
-   * expiresAt, keepTtl and flags as for a string; cas and returnOld are not asked for by any caller.
-   */
   private setCollection(k: Buffer, value: Uint8Array, type: number, o: SetOptions): SetResult {
-    const at = this.locate(k, true);
-    const present = at.kind !== 'absent';
-    if ((o.mode === 'nx' && present) || (o.mode === 'xx' && !present)) return { status: 'not_stored', cas: 0 };
-    const curExpiry = at.kind === 'memory' ? this.engine.expiresAtOf(at.ref) : at.kind === 'below' ? at.entry.expiresAt : 0;
-    const exp = o.keepTtl === true ? curExpiry : (o.expiresAt ?? 0);
-    checkTime(exp, 'expiresAt');
-    const flags = o.flags ?? 0;
-    if (this.isPast(exp)) {
-      if (present) this.removeKey(k, at.kind === 'memory');
-      return { status: 'stored', cas: 0 };
-    }
-    const bytes = asBuffer(value);
-    if (packable(type, bytes)) {
-      try {
-        this.engine.set(k, bytes, exp, flags, SET_ALWAYS, 0, false, type | TYPE_PACKED);
-      } catch (err) {
-        if (!isOutOfMemory(err)) throw err;
-        return { status: 'stored', cas: this.storeOnDisk(k, value, flags, exp, type) };
-      }
-      const cas = this.engine.lastCas;
-      this.afterCollectionWrite(k, bytes.length);
-      return { status: 'stored', cas };
-    }
-    const obj = decodeCollection(type, bytes);
-    if (!this.engine.couldHold(obj.bytes)) return { status: 'stored', cas: this.storeCollectionOnDisk(k, obj, flags, exp) };
-    const handle = this.colls.add(obj);
-    const h = CollectionRegistry.handleOf(handle);
-    try {
-      this.engine.set(k, handle, exp, flags, SET_ALWAYS, 0, false, type);
-    } catch (err) {
-      this.colls.release(h);
-      if (!isOutOfMemory(err)) throw err;
-      return { status: 'stored', cas: this.storeCollectionOnDisk(k, obj, flags, exp) };
-    }
-    const cas = this.engine.lastCas;
-    this.engine.chargeExternal(this.colls.recharge(h));
-    this.afterCollectionWrite(k, obj.bytes);
-    return { status: 'stored', cas };
-  }
-
-  /**
-   * After a collection changed in memory: queued for the disk, unless the budget charge for it evicted
-   * it (its spill is queued then). The queued write holds no copy (the batch encodes the collection as
-   * it is then), so it counts against the writeback byte bound as at most COLLECTION_QUEUED_BYTES: a
-   * large collection would otherwise be over the bound alone and make every write to it wait for a
-   * batch.
-   */
-  private afterCollectionWrite(k: Buffer, bytes: number, event: number = KeyEvent.SET): void {
-    if (this.engine.peek(k) >= 0) {
-      this.afterWrite(k, Math.min(bytes, COLLECTION_QUEUED_BYTES), event);
-      return;
-    }
-    this.counters.writes++;
-    if (this.keyEvent !== null) this.keyEvent(event, k);
+    return this.collections.setCollection(k, value, type, o);
   }
 
   typeOf(key: Uint8Array): number | null {
-    const k = this.checkKey(key);
-    const at = this.locate(k, false);
-    if (at.kind === 'memory') return this.engine.typeOf(at.ref);
-    return at.kind === 'below' ? (at.entry.type ?? 0) : null;
+    return this.collections.typeOf(this.checkKey(key));
   }
 
   readCollection<T extends Collection>(key: Uint8Array, type: number, reach?: Reach): T | null | WrongType {
-    const k = this.checkKey(key);
-    const ref = this.engine.find(k);
-    if (ref < 0 && reach !== undefined) {
-      const p = this.readPartial(k, type, reach);
-      if (p !== null) return p === WRONG_TYPE ? p : (p.obj as unknown as T);
-    }
-    const at = ref >= 0 ? this.inMemoryAt(ref, false) : this.locate(k, true);
-    this.countRead(at);
-    if (at.kind === 'memory') return this.hotCollection(at.ref, type, false) as T | WrongType;
-    if (at.kind === 'absent') return null;
-    if ((at.entry.type ?? 0) !== type) return WRONG_TYPE;
-    const obj = this.belowCollection(k, at);
-    if (at.chunked === null) obj.packed = packable(type, at.entry.value); // as it would be held in memory
-    return obj as T;
+    return this.collections.readCollection<T>(this.checkKey(key), type, reach);
   }
 
   writeCollection<T extends Collection>(key: Uint8Array, type: number, create?: () => T, reach?: Reach): T | null | WrongType {
-    const k = this.checkKey(key);
-    // a partial or whole read below memory by a command that did not change it (LSET out of range,
-    // SADD of members there, SMOVE of a member the source lacks) was never written: it must not stand
-    // for this command's change, wherever the key is now
-    if (this.partials.size !== 0 || this.belowColls.size !== 0) {
-      const kstr = k.toString('latin1');
-      this.partials.delete(kstr);
-      this.belowColls.delete(kstr);
-    }
-    // likewise a structure handed out in memory to such a command: if the key is evicted before this
-    // command's collectionChanged, the structure it writes below memory is the one handed out now
-    for (const o of this.opened) {
-      if (o.k === null || !o.k.equals(k)) continue;
-      o.k = null;
-      o.obj = null;
-    }
-    const ref = this.engine.find(k);
-    if (ref < 0 && reach !== undefined) {
-      const p = this.readPartial(k, type, reach);
-      if (p === WRONG_TYPE) return p;
-      if (p !== null) {
-        this.partials.set(k.toString('latin1'), p);
-        return p.obj as unknown as T;
-      }
-    }
-    const at = ref >= 0 ? this.inMemoryAt(ref, false) : this.locate(k, true);
-    this.countRead(at);
-    if (at.kind === 'memory') {
-      const obj = this.hotCollection(at.ref, type, true);
-      if (obj === WRONG_TYPE) return obj;
-      // two fields, not an object per command
-      if (reach !== undefined && namesMembers(reach)) {
-        this.touchingKey = k;
-        this.touchingMembers = reach;
-      } else this.touchingKey = null;
-      const o = this.opened[this.openedNext];
-      this.openedNext ^= 1;
-      o.k = k;
-      o.obj = obj;
-      return obj as T;
-    }
-    if (at.kind === 'below') {
-      if ((at.entry.type ?? 0) !== type) return WRONG_TYPE;
-      const obj = this.belowCollection(k, at) as T;
-      this.belowColls.set(k.toString('latin1'), { obj, entry: at.entry });
-      return obj;
-    }
-    if (create === undefined) return null;
-    const obj = create();
-    // a new collection starts packed unless it is made past the rule (a stored set operation's result)
-    const bytes = packedForm(obj);
-    const handle = bytes === null ? this.colls.add(obj) : null;
-    try {
-      if (handle === null) {
-        this.engine.set(k, bytes!, 0, 0, SET_ALWAYS, 0, false, type | TYPE_PACKED);
-        obj.packed = true;
-        this.unpacked.keep(this.engine.peek(k), this.engine.lastCas, obj);
-      } else this.engine.set(k, handle, 0, 0, SET_ALWAYS, 0, false, type);
-    } catch (err) {
-      if (handle !== null) this.colls.release(CollectionRegistry.handleOf(handle));
-      if (!isOutOfMemory(err)) throw err;
-      this.belowColls.set(k.toString('latin1'), { obj, entry: { value: EMPTY_KEY, type, flags: 0, expiresAt: 0, cas: 0 } });
-    }
-    return obj;
-  }
-
-  /**
-   * The collection of `type` at ref (WRONG_TYPE for another type): a stub's structure, or a packed
-   * one decoded for this command. One decoded `forWrite` is remembered until collectionChanged packs
-   * it back; a read does not re-pack.
-   */
-  private hotCollection(ref: number, type: number, forWrite: boolean): Collection | WrongType {
-    const e = this.engine;
-    if (e.typeOf(ref) !== type) return WRONG_TYPE;
-    if (!e.isPacked(ref)) return this.collectionAt(ref);
-    const cas = e.casOf(ref);
-    // the copy decoded earlier in this command, which may hold changes not packed back yet
-    const kept = this.unpacked.size === 0 ? undefined : this.unpacked.find(ref, cas);
-    if (kept !== undefined) return kept;
-    const obj = decodeCollection(type, e.valueView(ref));
-    obj.packed = true;
-    if (forWrite) this.unpacked.keep(ref, cas, obj);
-    return obj;
-  }
-
-  /**
-   * collectionChanged of a packed collection: packed again while it is small, else its structure
-   * moves to the registry behind a stub, for good (Redis converts a listpack once). Its expiry and
-   * flags stay; a version that does not fit in memory goes to disk.
-   */
-  private repack(k: Buffer, ref: number, notify: number): void {
-    const e = this.engine;
-    const obj = this.unpacked.take(ref, e.casOf(ref));
-    if (obj === undefined) return; // not decoded for a change in this command: nothing to write back
-    if (obj.size === 0) {
-      this.removeKey(k, true, notify);
-      return;
-    }
-    const event = notifiedEvent(KeyEvent.SET, notify);
-    const exp = e.expiresAtOf(ref);
-    const flags = e.flagsOf(ref);
-    const bytes = packedForm(obj);
-    try {
-      if (bytes !== null) {
-        e.set(k, bytes, exp, flags, SET_ALWAYS, 0, false, obj.type | TYPE_PACKED);
-        this.afterCollectionWrite(k, bytes.length, event);
-        return;
-      }
-      obj.packed = false;
-      if (!e.couldHold(obj.bytes)) {
-        this.storeCollectionOnDisk(k, obj, flags, exp, event);
-        return;
-      }
-      const handle = this.colls.add(obj);
-      const h = CollectionRegistry.handleOf(handle);
-      try {
-        e.set(k, handle, exp, flags, SET_ALWAYS, 0, false, obj.type);
-      } catch (err) {
-        this.colls.release(h);
-        throw err;
-      }
-      e.chargeExternal(this.colls.recharge(h));
-      this.afterCollectionWrite(k, obj.bytes, event);
-    } catch (err) {
-      if (!isOutOfMemory(err)) throw err;
-      this.storeCollectionOnDisk(k, obj, flags, exp, event);
-    }
+    return this.collections.writeCollection<T>(this.checkKey(key), type, create, reach);
   }
 
   collectionChanged(key: Uint8Array, notify = 0): void {
-    const k = this.checkKey(key);
-    const e = this.engine;
-    const event = notifiedEvent(KeyEvent.SET, notify);
-    const kstr = this.belowColls.size === 0 && this.partials.size === 0 ? '' : k.toString('latin1');
-    const below = this.belowColls.size === 0 ? undefined : this.belowColls.get(kstr);
-    if (below !== undefined) {
-      this.belowColls.delete(kstr);
-      const d = below.entry;
-      if (below.obj.size === 0) {
-        if (d.cas !== 0) this.removeKey(k, false, notify);
-      } else this.storeCollectionOnDisk(k, below.obj, d.flags, d.expiresAt, event);
-      return;
-    }
-    const partial = this.partials.size === 0 ? undefined : this.partials.get(kstr);
-    if (partial !== undefined) {
-      this.partials.delete(kstr);
-      if (partial.obj.size === 0) this.removeKey(k, false, notify);
-      else {
-        const own = Buffer.from(k);
-        const cas = ++e.casCounter;
-        const op = 'run' in partial ? this.chunked.lists.partialPut(own, partial, cas) : this.chunked.partialPut(own, partial, cas);
-        this.writeback.queue(kstr, op, COLLECTION_QUEUED_BYTES);
-        this.counters.writes++;
-        if (this.keyEvent !== null) this.keyEvent(event, k);
-      }
-      return;
-    }
-    const ref = e.peek(k);
-    if (ref < 0) {
-      this.changedAfterEviction(k, notify);
-      return;
-    }
-    if (e.typeOf(ref) === 0) return;
-    if (e.isPacked(ref)) {
-      this.repack(k, ref, notify);
-      return;
-    }
-    const h = e.valueU32(ref);
-    const obj = this.colls.get(h);
-    if (obj === undefined) return;
-    if (obj.size === 0) {
-      this.removeKey(k, true, notify);
-      return;
-    }
-    const tracker = this.colls.tracker(h);
-    if (tracker !== null) {
-      // the chunks of the members the command named changed; a command that names none may have changed any
-      if (this.touchingKey?.equals(k)) for (const m of this.touchingMembers) tracker.dirty.set(chunkOf(m, tracker.n), ++this.chunked.gen);
-      else tracker.all = ++this.chunked.gen;
-    }
-    this.touchingKey = null;
-    // what it was kept for is done (and a structure deleted since must not be kept alive by it)
-    this.opened[0].obj = this.opened[1].obj = null;
-    this.opened[0].k = this.opened[1].k = null;
-    if (!e.couldHold(obj.bytes)) {
-      // grown past the whole budget: below memory at once, rather than after evicting every other key
-      this.storeCollectionOnDisk(k, obj, e.flagsOf(ref), e.expiresAtOf(ref), event);
-      return;
-    }
-    e.newVersion(ref);
-    const delta = this.colls.recharge(h);
-    if (delta !== 0) e.chargeExternal(delta);
-    this.afterCollectionWrite(k, obj.bytes, event);
-  }
-
-  /**
-   * collectionChanged of a collection that left memory after writeCollection handed it out (the
-   * command's second key grew and evicted it; its spill holds it as it was before the change): the
-   * changed structure is written below memory with the expiry and flags it left with.
-   */
-  private changedAfterEviction(k: Buffer, notify: number): void {
-    let obj: Collection | null = null;
-    for (const o of this.opened) {
-      if (o.k?.equals(k)) obj = o.obj;
-      o.k = null;
-      o.obj = null;
-    }
-    if (obj === null) return;
-    const at = this.locate(k, false);
-    if (at.kind !== 'below') return;
-    if (obj.size === 0) this.removeKey(k, false, notify);
-    else this.storeCollectionOnDisk(k, obj, at.entry.flags, at.entry.expiresAt, notifiedEvent(KeyEvent.SET, notify));
+    this.collections.collectionChanged(this.checkKey(key), notify);
   }
 
   notifyKey(key: Uint8Array, notify: number): void {
@@ -1339,8 +878,7 @@ export class TieredShardStore implements ShardStore {
     this.checkOpen();
     this.engine.clear();
     this.colls.clear();
-    this.belowColls.clear();
-    this.unpacked.clear();
+    this.collections.clear();
     this.writeback.discard();
     this.counters.writes++;
     if (this.keyEvent !== null) this.keyEvent(KeyEvent.FLUSH, EMPTY_KEY);
