@@ -31,6 +31,11 @@ export function hash32(bytes: Uint8Array, start = 0, end = bytes.length, seed = 
     h ^= k;
   }
   h ^= len;
+  return fmix32(h);
+}
+
+/** MurmurHash3's finalizer: every bit of h spread over every bit of the result, as a u32. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

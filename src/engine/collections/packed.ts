@@ -15,10 +15,12 @@
  *   short after any mix of adds and removals.
  *
  * Keys and values are latin1 strings at the API (one char per byte). The hash is FNV-1a over the
- * bytes with a random per-process seed and a final mix, computed the same way from a string and
- * from bytes, so decoding never builds strings. Every operation is O(1) amortized (the copies on
- * growth, shrink and repack are paid by the changes that made them necessary).
+ * bytes with a random per-process seed and MurmurHash3's final mix (src/hash.ts), computed the same
+ * way from a string and from bytes, so decoding never builds strings. Every operation is O(1)
+ * amortized (the copies on growth, shrink and repack are paid by the changes that made them
+ * necessary).
  */
+import { fmix32 } from '../../hash.js';
 
 const MIN_TABLE = 4;
 const MIN_POSITIONS = 2;
@@ -30,27 +32,18 @@ const GROW = 1.5;
 
 const SEED = (Math.random() * 0x1_0000_0000) >>> 0;
 
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 /** the hash of a latin1 string (the same as hashBytes of its bytes) */
 export function hashString(s: string): number {
   let h = 0x811c9dc5 ^ SEED;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ (s.charCodeAt(i) & 0xff), 0x01000193);
-  return mix(h);
+  return fmix32(h);
 }
 
 /** the hash of bytes [from, to) of b */
 export function hashBytes(b: Uint8Array, from: number, to: number): number {
   let h = 0x811c9dc5 ^ SEED;
   for (let i = from; i < to; i++) h = Math.imul(h ^ b[i], 0x01000193);
-  return mix(h);
+  return fmix32(h);
 }
 
 const headBytes = (len: number): number => (len < SHORT ? 1 : 4);
