@@ -20,13 +20,14 @@ import { chunkable, chunkOf } from '../engine/collections/chunks.js';
 import { decodeCollection, packable, packedForm } from '../engine/collections/index.js';
 import { type Collection, ValueType } from '../engine/collections/types.js';
 import { asBuffer, checkTime, isOutOfMemory } from './checks.js';
-import type { ChunkedCollections, PartialRead } from './chunked.js';
+import { ChunkedCollections, type PartialRead } from './chunked.js';
 import { type ChunkTracker, CollectionRegistry } from './collections.js';
 import type { ShardDisk } from './disk.js';
 import { checkRecord, dataKey, recordChunked, recordExpiresAt, recordFlags, recordType, recordValue } from './format.js';
 import type { ListPartialRead } from './list-chunked.js';
 import type { BelowMemory, InMemory, Located } from './located.js';
 import { OP_PUT, type PutOp } from './ops.js';
+import type { StoreSettings } from './options.js';
 import { namesMembers, type Entry, type Reach, type SetOptions, type SetResult, WRONG_TYPE, type WrongType } from './types.js';
 import { UnpackedCollections } from './unpacked.js';
 import type { WritebackQueue } from './writeback.js';
@@ -62,9 +63,11 @@ export class CollectionTier {
   private readonly engine: Engine;
   private readonly disk: ShardDisk;
   private readonly writeback: WritebackQueue;
-  private readonly colls: CollectionRegistry;
-  private readonly chunked: ChunkedCollections;
   private readonly host: StoreAccess;
+  /** the structures of the collections in memory that are not packed (their engine entries are stubs holding a handle) */
+  readonly colls = new CollectionRegistry();
+  /** the collections stored in chunks on disk: their puts and reads */
+  readonly chunked: ChunkedCollections;
   /**
    * Collections that live below memory (too large for it, or no room), decoded for a command that
    * changes them; collectionChanged writes them to disk and forgets them.
@@ -90,22 +93,22 @@ export class CollectionTier {
   /** packed collections decoded by writeCollection, until collectionChanged packs them back */
   private readonly unpacked = new UnpackedCollections();
 
-  constructor(
-    shard: number,
-    engine: Engine,
-    disk: ShardDisk,
-    writeback: WritebackQueue,
-    colls: CollectionRegistry,
-    chunked: ChunkedCollections,
-    host: StoreAccess,
-  ) {
-    this.shard = shard;
+  constructor(s: StoreSettings, engine: Engine, disk: ShardDisk, writeback: WritebackQueue, host: StoreAccess) {
+    this.shard = s.shard;
     this.engine = engine;
     this.disk = disk;
     this.writeback = writeback;
-    this.colls = colls;
-    this.chunked = chunked;
     this.host = host;
+    this.chunked = new ChunkedCollections(
+      { read: (key) => disk.read(key), writing: (key) => (writeback.idle ? undefined : writeback.writingOp(key.toString('latin1'))) },
+      s.chunkMembers,
+    );
+  }
+
+  /** The engine let the stub at ref go (evicted after its spill, expired, deleted, overwritten): its structure goes with it. */
+  dropped(ref: number): void {
+    const bytes = this.colls.release(this.engine.valueU32(ref));
+    if (bytes !== 0) this.engine.chargeExternal(-bytes);
   }
 
   /** For locate(): the record readPartial() left for it, if any (for this key or another), forgotten here. */
@@ -545,8 +548,9 @@ export class CollectionTier {
     else this.storeCollectionOnDisk(k, obj, at.entry.flags, at.entry.expiresAt, notifiedEvent(KeyEvent.SET, notify));
   }
 
-  /** FLUSHALL: the collections decoded for a change are gone with their keys. */
+  /** FLUSHALL: every collection structure is gone with its key. */
   clear(): void {
+    this.colls.clear();
     this.belowColls.clear();
     this.unpacked.clear();
   }

@@ -42,8 +42,8 @@ import { asBuffer, checkTime, isOutOfMemory } from './checks.js';
 import { COLLECTION_QUEUED_BYTES, CollectionTier } from './collection-tier.js';
 import { type CommitSource, causes, ShardDisk } from './disk.js';
 import { checkRecord, dataKey, HEADER_SIZE, recordCas, recordChunked, recordExpiresAt, recordFlags, recordType, recordValue } from './format.js';
-import { CollectionRegistry } from './collections.js';
-import { ChunkedCollections } from './chunked.js';
+import type { CollectionRegistry } from './collections.js';
+import type { ChunkedCollections } from './chunked.js';
 import { ABSENT, type BelowMemory, type InMemory, type Located } from './located.js';
 import { Maintenance } from './maintenance.js';
 import { delOp, dirtyOp, expireDueOp, type Op, OP_DEL, OP_PUT, PRIOR_NONE, PRIOR_UNKNOWN, type PutOp, putOp } from './ops.js';
@@ -110,8 +110,8 @@ export class TieredShardStore implements ShardStore {
   private readonly inMemory: InMemory = { kind: 'memory', ref: -1, restored: false };
   /** the collection paths (hashes, lists, sets, sorted sets, streams), which this store owns and serves */
   private readonly collections: CollectionTier;
-  /** the structures of the collections in memory that are not packed (their engine entries are stubs holding a handle) */
-  private readonly colls = new CollectionRegistry();
+  /** the collection paths' registry and chunks, which the writes of collections in memory (hotPut, committed) use */
+  private readonly colls: CollectionRegistry;
   private readonly chunked: ChunkedCollections;
   private closed = false;
   private closing: Promise<void> | null = null;
@@ -137,10 +137,6 @@ export class TieredShardStore implements ShardStore {
     this.dir = s.dir;
     this.durability = s.durability;
     this.disk = disk;
-    this.chunked = new ChunkedCollections(
-      { read: (key) => disk.read(key), writing: (key) => (this.writeback.idle ? undefined : this.writeback.writingOp(key.toString('latin1'))) },
-      s.chunkMembers,
-    );
     const e = new Engine({
       maxMemory: s.maxMemory,
       maxKeySize: s.maxKeySize,
@@ -149,10 +145,7 @@ export class TieredShardStore implements ShardStore {
       trackAccessTime: s.idleMs > 0,
       eviction: s.eviction,
       onRemove: (reason, ref) => this.onHotRemove(reason, ref),
-      onDropTyped: (ref) => {
-        const bytes = this.colls.release(this.engine.valueU32(ref));
-        if (bytes !== 0) this.engine.chargeExternal(-bytes);
-      },
+      onDropTyped: (ref) => this.collections.dropped(ref),
     });
     this.engine = e;
     // Every CAS handed out before a crash is below the reserved ceiling written to disk.
@@ -177,7 +170,7 @@ export class TieredShardStore implements ShardStore {
     );
     this.maintenance = new Maintenance(s, e, disk, this.writeback, () => this.closed);
     this.walks = new Walks(e, disk, this.writeback, s.now);
-    this.collections = new CollectionTier(s.shard, e, disk, this.writeback, this.colls, this.chunked, {
+    this.collections = new CollectionTier(s, e, disk, this.writeback, {
       counters: this.counters,
       io: this.io,
       locate: (key, promote) => this.locate(key, promote),
@@ -191,6 +184,8 @@ export class TieredShardStore implements ShardStore {
       storeOnDisk: (key, value, flags, expiresAt, type) => this.storeOnDisk(key, value, flags, expiresAt, type),
       removeKey: (k, inMemory, notify) => this.removeKey(k, inMemory, notify),
     });
+    this.colls = this.collections.colls;
+    this.chunked = this.collections.chunked;
   }
 
   static async open(opts: TieredShardStoreOptions): Promise<TieredShardStore> {
@@ -877,7 +872,6 @@ export class TieredShardStore implements ShardStore {
   async flush(): Promise<void> {
     this.checkOpen();
     this.engine.clear();
-    this.colls.clear();
     this.collections.clear();
     this.writeback.discard();
     this.counters.writes++;
