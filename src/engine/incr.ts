@@ -82,3 +82,15 @@ export function formatInt(n: bigint, scratch: Uint8Array): number {
   for (let i = 0; i < s.length; i++) scratch[i] = s.charCodeAt(i);
   return s.length;
 }
+
+// 10^1 .. 10^20 and their negatives: the length of an integer's decimal form without a string.
+const POW10 = Array.from({ length: 20 }, (_, i) => 10n ** BigInt(i + 1));
+const NEG_POW10 = POW10.map((p) => -p);
+
+/** Length of the decimal form of v (with its sign), as an INCR result is stored. */
+export function decimalLength(v: bigint): number {
+  let n: number;
+  if (v < 0n) for (n = 2; n <= 20 && v <= NEG_POW10[n - 2]; n++);
+  else for (n = 1; n <= 20 && v >= POW10[n - 1]; n++);
+  return n;
+}

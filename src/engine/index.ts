@@ -20,7 +20,7 @@ export {
 } from './engine.js';
 export type { EngineOptions, RemoveReason } from './engine.js';
 export { TYPE_PACKED } from './layout.js';
-export { addDelta, parseSigned, parseUnsigned } from './incr.js';
+export { addDelta, decimalLength, parseSigned, parseUnsigned } from './incr.js';
 export type { EvictionPolicy, EvictionName } from './lru.js';
 export { EVICTION_POLICIES, isEvictionName } from './policies.js';
 export type { HashFn } from './table.js';

@@ -26,6 +26,7 @@ import { CairnError, ErrorCode } from '../errors.js';
 import { KeyEvent, type KeyEventListener, Notify, notifiedEvent } from '../events/codes.js';
 import {
   addDelta,
+  decimalLength,
   Engine,
   INCR_NOT_FOUND,
   INCR_NOT_INTEGER,
@@ -80,18 +81,6 @@ function hotKeyStat(h: { key: Buffer; count: number }): HotKeyStat {
   } catch {
     return { key: h.key.toString('base64'), binary: true, count: h.count };
   }
-}
-
-// 10^1 .. 10^20 and their negatives: the length of an integer's decimal form without a string.
-const POW10 = Array.from({ length: 20 }, (_, i) => 10n ** BigInt(i + 1));
-const NEG_POW10 = POW10.map((p) => -p);
-
-/** Length of the decimal form of v (with its sign), as the engine stores an INCR result. */
-function decimalLength(v: bigint): number {
-  let n: number;
-  if (v < 0n) for (n = 2; n <= 20 && v <= NEG_POW10[n - 2]; n++);
-  else for (n = 1; n <= 20 && v >= POW10[n - 1]; n++);
-  return n;
 }
 
 export class TieredShardStore implements ShardStore {
