@@ -251,10 +251,7 @@ export class CollectionTier {
     return cas;
   }
 
-  /**
-   * A collection written whole from its encoded bytes (a move, a replica's copy, an import): nx/xx,
-   * expiresAt, keepTtl and flags as for a string; cas and returnOld are not asked for by any caller.
-   */
+  /** TieredShardStore.set of a collection's encoded bytes (its setCollection says what is asked for) */
   setCollection(k: Buffer, value: Uint8Array, type: number, o: SetOptions): SetResult {
     const at = this.host.locate(k, true);
     const present = at.kind !== 'absent';

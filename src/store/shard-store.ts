@@ -606,6 +606,10 @@ export class TieredShardStore implements ShardStore {
     return result;
   }
 
+  /**
+   * A collection written whole from its encoded bytes (a move, a replica's copy, an import): nx/xx,
+   * expiresAt, keepTtl and flags as for a string; cas and returnOld are not asked for by any caller.
+   */
   private setCollection(k: Buffer, value: Uint8Array, type: number, o: SetOptions): SetResult {
     return this.collections.setCollection(k, value, type, o);
   }
