@@ -36,6 +36,24 @@ import type { WritebackQueue } from './writeback.js';
 export const COLLECTION_QUEUED_BYTES = 64 * 1024;
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * What a command read below memory for a change, kept for its collectionChanged, at most: a command
+ * holds two at once (SMOVE, LMOVE), and a copy left by one that changed nothing is stale from the
+ * next command on (see keep()).
+ */
+export const KEPT = 2;
+
+/**
+ * Keeps a collection read below memory for a command's change until its collectionChanged. A command
+ * that changes nothing (SADD of members there, LSET out of range) never calls it, and its copy would
+ * stay until the key's next writeCollection: a whole collection, or its chunks, per key read so. Past
+ * KEPT the oldest goes; writeCollection removed the key's own copy first, so the newest are this
+ * command's.
+ */
+function keep<T>(copies: Map<string, T>, kstr: string, copy: T): void {
+  if (copies.size >= KEPT) copies.delete(copies.keys().next().value!);
+  copies.set(kstr, copy);
+}
 
 /** What the collection paths use of the store that owns them. */
 export interface StoreAccess {
@@ -353,7 +371,7 @@ export class CollectionTier {
       const p = this.readPartial(k, type, reach);
       if (p === WRONG_TYPE) return p;
       if (p !== null) {
-        this.partials.set(k.toString('latin1'), p);
+        keep(this.partials, k.toString('latin1'), p);
         return p.obj as unknown as T;
       }
     }
@@ -376,7 +394,7 @@ export class CollectionTier {
     if (at.kind === 'below') {
       if ((at.entry.type ?? 0) !== type) return WRONG_TYPE;
       const obj = this.belowCollection(k, at) as T;
-      this.belowColls.set(k.toString('latin1'), { obj, entry: at.entry });
+      keep(this.belowColls, k.toString('latin1'), { obj, entry: at.entry });
       return obj;
     }
     if (create === undefined) return null;
@@ -393,7 +411,7 @@ export class CollectionTier {
     } catch (err) {
       if (handle !== null) this.colls.release(CollectionRegistry.handleOf(handle));
       if (!isOutOfMemory(err)) throw err;
-      this.belowColls.set(k.toString('latin1'), { obj, entry: { value: EMPTY, type, flags: 0, expiresAt: 0, cas: 0 } });
+      keep(this.belowColls, k.toString('latin1'), { obj, entry: { value: EMPTY, type, flags: 0, expiresAt: 0, cas: 0 } });
     }
     return obj;
   }

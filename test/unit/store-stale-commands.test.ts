@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as L from '../../src/commands/lists.js';
 import * as S from '../../src/commands/sets.js';
 import { createContext, Failure } from '../../src/commands/types.js';
+import { KEPT } from '../../src/store/collection-tier.js';
 import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
 
 afterEach(closeStores);
@@ -78,4 +79,37 @@ describe('a command that changed nothing', () => {
     await s.verifyDisk();
     expect(ok(L.lrange(ctx, k('src'), 0, -1))).toEqual(want);
   }, 60_000);
+
+  // below memory each such command left its copy of what it read, one per key for good: a key that
+  // is not written again held a whole collection (or its chunks) in the heap, past the budget
+  for (const chunks of [false, true]) {
+    it(`keeps at most ${KEPT} copies of what such commands read below memory, over many keys (${chunks ? 'chunks read in part' : 'read whole'})`, async () => {
+      // 100 members: one record, read whole; in chunks of 4, read in part for the members named
+      const s = await open({ dir: tempDir(), durability: 'writeback', maxMemory: 64 * 1024, writebackDelayMs: 5, chunkMembers: chunks ? 4 : undefined });
+      const ctx = createContext(s, 1 << 20);
+      const keys = Array.from({ length: 12 }, (_, i) => `set-${i}`);
+      const member = (key: string, i: number): string => `${key}/${big(i)}`;
+      for (const key of keys) {
+        const members = Array.from({ length: 100 }, (_, i) => member(key, i));
+        expect(ok(S.sadd(ctx, k(key), members))).toBe(100);
+      }
+      expect(s.stats().hot.items, 'the sets live below memory').toBe(0);
+      // SADD of a member each has, SREM of one each lacks: read for a change, changed nothing
+      for (const key of keys) expect(ok(S.sadd(ctx, k(key), [member(key, 5)]))).toBe(0);
+      for (const key of keys) expect(ok(S.srem(ctx, k(key), ['absent']))).toBe(0);
+      const kept = (s as unknown as { collections: { belowColls: Map<string, unknown>; partials: Map<string, unknown> } }).collections;
+      expect(kept.belowColls.size + kept.partials.size, 'copies kept').toBeLessThanOrEqual(KEPT);
+      expect((chunks ? kept.partials : kept.belowColls).size, 'the last command read as this case means').toBeGreaterThan(0);
+      // a command holding two below memory still writes both (SMOVE), with copies left before it
+      expect(ok(S.smove(ctx, k('set-0'), k('set-1'), member('set-0', 3)))).toBe(true);
+      expect(ok(S.smove(ctx, k('set-2'), k('set-3'), 'absent'))).toBe(false);
+      expect(ok(S.smove(ctx, k('set-4'), k('set-5'), member('set-4', 4)))).toBe(true);
+      await s.sync();
+      await s.verifyDisk();
+      expect([0, 1, 2, 3, 4, 5].map((i) => ok(S.scard(ctx, k(`set-${i}`))))).toEqual([99, 101, 100, 100, 99, 101]);
+      expect(ok(S.sismember(ctx, k('set-1'), member('set-0', 3)))).toBe(true);
+      expect(ok(S.sismember(ctx, k('set-5'), member('set-4', 4)))).toBe(true);
+      for (const key of keys.slice(6)) expect(ok(S.scard(ctx, k(key)))).toBe(100);
+    }, 120_000);
+  }
 });
