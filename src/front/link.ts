@@ -109,20 +109,14 @@ export class FrontLink {
     }
     this.logs[shard].push(kind, conn, seq);
     this.outboxes[shard].send(kind, conn, seq, payload);
-    if (this.owesAtMost(AWAKE_MAX_OWED)) this.endpoint.keepAwake(AWAKE_MS);
+    if (this.owed() <= AWAKE_MAX_OWED) this.endpoint.keepAwake(AWAKE_MS);
   }
 
-  /**
-   * Are at most `limit` requests sent and not answered yet, over every shard? Under load the first
-   * shard's log already says no, so a send does not walk every shard's.
-   */
-  private owesAtMost(limit: number): boolean {
+  /** Requests sent and not answered yet, over every shard. */
+  private owed(): number {
     let n = 0;
-    for (let i = 0; i < this.logs.length; i++) {
-      n += this.logs[i].size;
-      if (n > limit) return false;
-    }
-    return true;
+    for (let i = 0; i < this.logs.length; i++) n += this.logs[i].size;
+    return n;
   }
 
   onReply(handler: ReplyHandler): void {
