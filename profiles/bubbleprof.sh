@@ -35,12 +35,7 @@ node_modules/.bin/clinic bubbleprof --open=false --dest "$dest" \
     --port off --memcache-port off --http-port off --resp-port "$PORT" \
     --data "$data" --max-memory "${MAX_MEMORY:-1gb}" >"$log" 2>&1 &
 clinic_pid=$!
-for _ in $(seq 1 300); do
-  grep -q ready "$log" && break
-  kill -0 "$clinic_pid" 2>/dev/null || { cat "$log" >&2; echo "clinic exited while the server was starting" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q ready "$log" || { cat "$log" >&2; echo "the server did not start" >&2; exit 1; }
+wait_ready "$clinic_pid" "$log"
 server_pid=$(pgrep -P "$clinic_pid" -f 'dist/src/cli.js serve' | head -1)
 [ -n "$server_pid" ] || { echo "cannot find the server process under clinic ($clinic_pid)" >&2; exit 1; }
 echo "clinic bubbleprof: $SHARDS shards inline, RESP port $PORT, load: $LOAD" >&2

@@ -22,12 +22,7 @@ node --cpu-prof --cpu-prof-dir="$dir" ${NODE_PROF_FLAGS:-} dist/src/cli.js serve
   --port off --memcache-port off --http-port off --resp-port "$PORT" \
   --data "$data" --max-memory "${MAX_MEMORY:-1gb}" ${SERVER_ARGS:-} >"$dir/server.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 300); do
-  grep -q ready "$dir/server.log" && break
-  kill -0 "$pid" 2>/dev/null || { cat "$dir/server.log" >&2; echo "the server exited while starting" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q ready "$dir/server.log" || { echo "the server did not start" >&2; exit 1; }
+wait_ready "$pid" "$dir/server.log"
 echo "cpu-prof: $SHARDS shard threads, RESP port $PORT, load: $LOAD" >&2
 timeout -k 5 "$TIMEOUT" bash -c "$LOAD" 2>&1 | tr '\r' '\n' | grep -v 'rps=' | grep -v '^ *$' | tee "$dir/load.txt" || true
 # a graceful stop: every thread exits normally, which is when V8 writes its profile

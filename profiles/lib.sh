@@ -41,6 +41,20 @@ build() {
   [ -f dist/src/cli.js ] || { echo "dist/src/cli.js missing after the build" >&2; exit 1; }
 }
 
+# wait_ready PID LOG: waits until the server that PID runs (or runs under) logs "ready" in LOG;
+# exits the script with the log when PID exits first or 30 s pass
+wait_ready() {
+  local p=$1 log=$2
+  for _ in $(seq 1 300); do
+    grep -q ready "$log" && return 0
+    kill -0 "$p" 2>/dev/null || { cat "$log" >&2; echo "the server exited while starting" >&2; exit 1; }
+    sleep 0.1
+  done
+  cat "$log" >&2
+  echo "the server did not start" >&2
+  exit 1
+}
+
 free_port() {
   node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
 }

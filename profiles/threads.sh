@@ -24,12 +24,7 @@ trap cleanup EXIT
 node dist/src/cli.js serve --shards "$SHARDS" --port off --memcache-port off --http-port off \
   --resp-port "$PORT" --data "$data" --max-memory "${MAX_MEMORY:-1gb}" ${SERVER_ARGS:-} >"$data/server.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 300); do
-  grep -q ready "$data/server.log" && break
-  kill -0 "$pid" 2>/dev/null || { cat "$data/server.log" >&2; echo "the server exited while starting" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q ready "$data/server.log" || { echo "the server did not start" >&2; exit 1; }
+wait_ready "$pid" "$data/server.log"
 
 # utime + stime of every thread, in clock ticks: "tid ticks"
 snapshot() {
