@@ -248,6 +248,76 @@ describe('lists stored in chunks', () => {
     expect(readWhole(s, 'big')).toEqual(model);
   }, 60_000);
 
+  it('one LPUSH / RPOP / LSET on a 50,000-element list in memory writes the head, the chunks it changed and the meta record', async () => {
+    const dir = tempDir();
+    const options = { dir, durability: 'writeback' as const, maxMemory: 64 << 20 };
+    let s = await open(options);
+    let ctx = createContext(s, 1 << 20);
+    const n = 50_000;
+    const model = Array.from({ length: n }, (_, i) => `element:${i}`);
+    ok(L.lpush(ctx, k('big'), model.map(b), false));
+    await s.sync();
+    // in memory, and on disk in chunks of 64 (the last one of 16)
+    expect(s.stats().hot.items).toBe(1);
+    await s.verifyDisk();
+
+    const written = async (run: () => unknown): Promise<number> => {
+      const w0 = s.ioStats().batchOps;
+      run();
+      await s.sync();
+      return s.ioStats().batchOps - w0;
+    };
+    // LPUSH onto a full first chunk: a new chunk, the head and the meta record
+    expect(await written(() => expect(ok(L.lpush(ctx, k('big'), [b('new:0')], true))).toBe(n + 1))).toBe(3);
+    model.unshift('new:0');
+    // the next fills that chunk
+    expect(await written(() => expect(ok(L.lpush(ctx, k('big'), [b('new:1')], true))).toBe(n + 2))).toBe(3);
+    model.unshift('new:1');
+    // RPOP: the last chunk
+    expect(await written(() => expect(ok(L.lpop(ctx, k('big'), false, null))).toBe(`element:${n - 1}`))).toBe(3);
+    model.pop();
+    // LSET: the chunk holding the index
+    expect(await written(() => expect(ok(L.lset(ctx, k('big'), 30_000, b('set')))).toBe('ok'))).toBe(3);
+    model[30_000] = 'set';
+    // LPOP 100 from a chunk of 2: the 2 emptied chunks' records go, the third is rewritten
+    expect(await written(() => expect(ok(L.lpop(ctx, k('big'), true, 100))).toEqual(model.slice(0, 100)))).toBe(5);
+    model.splice(0, 100);
+    // several changes between two batches: one write of each chunk they changed
+    expect(
+      await written(() => {
+        ok(L.lpush(ctx, k('big'), [b('a'), b('b')], false));
+        ok(L.lpop(ctx, k('big'), false, 1));
+        ok(L.lset(ctx, k('big'), 0, b('first')));
+      }),
+    ).toBe(4);
+    model.push('a');
+    model[0] = 'first';
+    // RPUSH and RPOP of one element, a queue's steady state: the same two end chunks each time
+    for (let i = 0; i < 5; i++) {
+      expect(
+        await written(() => {
+          ok(L.lpush(ctx, k('big'), [b(`job:${i}`)], true));
+          ok(L.lpop(ctx, k('big'), false, null));
+        }),
+      ).toBe(4);
+      model.unshift(`job:${i}`);
+      model.pop();
+    }
+    expect(s.stats().hot.items).toBe(1);
+    await s.verifyDisk();
+    expect(readWhole(s, 'big')).toEqual(model);
+    // a restart reads it back from those chunks, and its first change is written in part too
+    await s.close();
+    s = await open(options);
+    ctx = createContext(s, 1 << 20);
+    expect(ok(L.lrange(ctx, k('big'), 0, -1))).toEqual(model);
+    expect(s.stats().hot.items).toBe(1);
+    expect(await written(() => expect(ok(L.lset(ctx, k('big'), -3, b('again')))).toBe('ok'))).toBe(3);
+    model[model.length - 3] = 'again';
+    await s.verifyDisk();
+    expect(readWhole(s, 'big')).toEqual(model);
+  }, 60_000);
+
   it('a list read in part for a change that did not happen (LSET out of range) does not stand for the next change', async () => {
     const dir = tempDir();
     const options = { dir, durability: 'writeback' as const, maxMemory: 48 * 1024, chunkMembers: 2 };
