@@ -171,11 +171,11 @@ export function lpos(ctx: CommandContext, key: Uint8Array, a: LposArgs): number 
  * source is absent; WRONG_TYPE when either holds another type (then nothing moves).
  */
 export function lmove(ctx: CommandContext, source: Uint8Array, destination: Uint8Array, fromLeft: boolean, toLeft: boolean): string | null | Failure {
-  const from = writable<ListValue>(ctx, source, LIST);
-  if (!(from instanceof ListValue)) return from;
-  // one key: one copy of it (a list below memory is read anew by each writable)
+  // one key: one copy of it (a list below memory is read anew by each writable), and both its ends
   const same = sameKey(source, destination);
-  const to = same ? from : writable<ListValue>(ctx, destination, LIST, newList);
+  const from = writable<ListValue>(ctx, source, LIST, undefined, same ? undefined : { kind: 'pop', left: fromLeft, count: 1 });
+  if (!(from instanceof ListValue)) return from;
+  const to = same ? from : writable<ListValue>(ctx, destination, LIST, newList, toLeft ? PUSH_LEFT : PUSH_RIGHT);
   if (!(to instanceof ListValue)) return to ?? fail(Fault.INTERNAL);
   const s = from.pop(fromLeft)!;
   to.push(s, toLeft);
