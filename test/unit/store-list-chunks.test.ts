@@ -322,7 +322,7 @@ describe('lists stored in chunks', () => {
     expect(readWhole(s, 'big')).toEqual(model);
   }, 60_000);
 
-  it('one LPUSH / RPOP / LSET on a 50,000-element list in memory writes the head, the chunks it changed and the meta record', async () => {
+  it('one LPUSH / RPOP / LSET / LMOVE on a 50,000-element list in memory writes the head, the chunks it changed and the meta record', async () => {
     const dir = tempDir();
     const options = { dir, durability: 'writeback' as const, maxMemory: 64 << 20 };
     let s = await open(options);
@@ -377,9 +377,15 @@ describe('lists stored in chunks', () => {
       model.unshift(`job:${i}`);
       model.pop();
     }
-    expect(s.stats().hot.items).toBe(1);
+    // LMOVE to another list: the chunk it popped from, the head, the other list's record
+    expect(await written(() => expect(ok(L.lmove(ctx, k('big'), k('dst'), true, false))).toBe(model[0]))).toBe(4);
+    const moved = model.shift()!;
+    // a move that puts the element back where it was (a blocking move's wait): the head alone
+    expect(await written(() => expect(ok(L.lmove(ctx, k('big'), k('big'), false, false))).toBe(model[model.length - 1]))).toBe(2);
+    expect(s.stats().hot.items).toBe(2);
     await s.verifyDisk();
     expect(readWhole(s, 'big')).toEqual(model);
+    expect(readWhole(s, 'dst')).toEqual([moved]);
     // a restart reads it back from those chunks, and its first change is written in part too
     await s.close();
     s = await open(options);
