@@ -5,7 +5,8 @@
  * through the list commands against an array model, with whole-list changes, evictions, restores,
  * writeback batches and a restart, in every durability mode, with the disk's own consistency check
  * (every chunk listed by its head, with the count the head says) after each round; and the exact
- * records one command reads and writes on a cold 50,000-element list.
+ * records one command reads and writes on a cold 50,000-element list, and one batch writes for a
+ * change to a 50,000-element list in memory (its head and the chunks the change touched).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as L from '../../src/commands/lists.js';
@@ -13,6 +14,7 @@ import { createContext, Failure } from '../../src/commands/types.js';
 import { ListValue } from '../../src/engine/collections/list.js';
 import { PartialList } from '../../src/engine/collections/list-chunks.js';
 import { ValueType } from '../../src/engine/collections/types.js';
+import { KeyEvent } from '../../src/events/codes.js';
 import { seededRandom } from '../../src/engine/policies.js';
 import { ChunkedLists } from '../../src/store/list-chunked.js';
 import { ListTracker } from '../../src/store/list-tracker.js';
@@ -394,6 +396,38 @@ describe('lists stored in chunks', () => {
     expect(s.stats().hot.items).toBe(1);
     expect(await written(() => expect(ok(L.lset(ctx, k('big'), -3, b('again')))).toBe('ok'))).toBe(3);
     model[model.length - 3] = 'again';
+    await s.verifyDisk();
+    expect(readWhole(s, 'big')).toEqual(model);
+  }, 60_000);
+
+  it('a list in memory read back from its chunks is spilled as the chunks its change touched (spill)', async () => {
+    const inMemory = partialWrites();
+    const dir = tempDir();
+    const options = { dir, durability: 'spill' as const, maxMemory: 8 << 20 };
+    let s = await open(options);
+    let ctx = createContext(s, 1 << 20);
+    const model = Array.from({ length: 20_000 }, (_, i) => `element:${i}`);
+    ok(L.lpush(ctx, k('big'), model.map(b), false));
+    await s.close();
+    s = await open(options);
+    ctx = createContext(s, 1 << 20);
+    // read back into memory, from its chunks
+    expect(ok(L.lindex(ctx, k('big'), 5))).toBe('element:5');
+    expect(ok(L.lrange(ctx, k('big'), 0, -1))).toEqual(model);
+    expect(s.stats().hot.items).toBe(1);
+    ok(L.lpush(ctx, k('big'), [b('new')], false));
+    model.push('new');
+    const before = inMemory.count;
+    // strings push it out of memory: its spill is the head and its last chunk
+    let evicted = false;
+    s.onKeyEvent((event, key) => {
+      if (event === KeyEvent.EVICT && key.equals(k('big'))) evicted = true;
+    });
+    for (let i = 0; i < 20_000 && !evicted; i++) s.set(k(`filler-${i}`), Buffer.alloc(1000, 1));
+    s.onKeyEvent(null);
+    expect(s.readCollection(k('big'), ValueType.LIST, { kind: 'size' })).toBeInstanceOf(PartialList);
+    expect(inMemory.count).toBe(before + 1);
+    await s.sync();
     await s.verifyDisk();
     expect(readWhole(s, 'big')).toEqual(model);
   }, 60_000);
