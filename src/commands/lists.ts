@@ -19,6 +19,8 @@ const newList = (): ListValue => new ListValue();
 const SIZE: ListReach = { kind: 'size' };
 const PUSH_LEFT: ListReach = { kind: 'push', left: true };
 const PUSH_RIGHT: ListReach = { kind: 'push', left: false };
+const POP_LEFT: ListReach = { kind: 'pop', left: true, count: 1 };
+const POP_RIGHT: ListReach = { kind: 'pop', left: false, count: 1 };
 
 /** LPUSH / RPUSH (LPUSHX / RPUSHX with onlyIfExists): the length after, 0 when the key is absent and onlyIfExists */
 export function lpush(ctx: CommandContext, key: Uint8Array, elements: readonly Uint8Array[], left: boolean, onlyIfExists = false): number | Failure {
@@ -171,11 +173,14 @@ export function lpos(ctx: CommandContext, key: Uint8Array, a: LposArgs): number 
  * source is absent; WRONG_TYPE when either holds another type (then nothing moves).
  */
 export function lmove(ctx: CommandContext, source: Uint8Array, destination: Uint8Array, fromLeft: boolean, toLeft: boolean): string | null | Failure {
-  const from = writable<ListValue>(ctx, source, LIST);
-  if (!(from instanceof ListValue)) return from;
-  // one key: one copy of it (a list below memory is read anew by each writable)
+  // one key: one copy of it (a list below memory is read anew by each writable), which a move from
+  // one end to the other reaches whole; one that puts the element back where it was (a blocking
+  // move's wait on another shard's behalf) reaches that end alone
   const same = sameKey(source, destination);
-  const to = same ? from : writable<ListValue>(ctx, destination, LIST, newList);
+  const pop = fromLeft ? POP_LEFT : POP_RIGHT;
+  const from = writable<ListValue>(ctx, source, LIST, undefined, same && fromLeft !== toLeft ? undefined : pop);
+  if (!(from instanceof ListValue)) return from;
+  const to = same ? from : writable<ListValue>(ctx, destination, LIST, newList, toLeft ? PUSH_LEFT : PUSH_RIGHT);
   if (!(to instanceof ListValue)) return to ?? fail(Fault.INTERNAL);
   const s = from.pop(fromLeft)!;
   to.push(s, toLeft);

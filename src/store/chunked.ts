@@ -25,9 +25,10 @@ import {
 } from '../engine/collections/chunks.js';
 import type { ListValue } from '../engine/collections/list.js';
 import { type Collection, ValueType } from '../engine/collections/types.js';
-import { ChunkTracker } from './collections.js';
+import { type ChangeTracker, ChunkTracker } from './collections.js';
 import { chunkKey } from './format.js';
 import { ChunkedLists } from './list-chunked.js';
+import { ListTracker } from './list-tracker.js';
 import { chunkedPutOp, type Op, OP_PUT, type PutOp, putOp } from './ops.js';
 
 /** what the chunks are read from */
@@ -99,15 +100,14 @@ export class ChunkedCollections {
    * any), with the tracker it has in memory: the chunks not yet on disk count as changed, since a
    * change to it replaces the queued put with its own.
    */
-  load(key: Buffer, type: number, head: Buffer, op: PutOp | undefined): { obj: Collection; tracker: ChunkTracker } {
-    // a list's tracker only says it is in chunks: its writes are whole (put)
-    if (type === ValueType.LIST) return { obj: this.lists.load(key, head, op), tracker: new ChunkTracker(0) };
-    const n = headChunks(head);
-    const obj = emptyChunkable(type);
-    const t = new ChunkTracker(n);
+  load(key: Buffer, type: number, head: Buffer, op: PutOp | undefined): { obj: Collection; tracker: ChangeTracker } {
     // the chunks of the batch being written count as changed too: if it fails, its ops are queued
     // again behind the change this collection's next write queues, which replaces them
     const w = op === undefined ? undefined : this.under(key, op);
+    if (type === ValueType.LIST) return this.loadList(key, head, op, w);
+    const n = headChunks(head);
+    const obj = emptyChunkable(type);
+    const t = new ChunkTracker(n);
     for (let i = 0; i < n; i++) {
       const bytes = this.chunk(key, i, op);
       if (bytes === undefined) continue;
@@ -115,6 +115,18 @@ export class ChunkedCollections {
       t.sizes[i] = bytes.length;
       if (op?.chunks?.has(i) || w?.chunks?.has(i)) t.dirty.set(i, ++this.gen);
     }
+    if ((op !== undefined && op.chunks !== null && !op.partial) || (w !== undefined && !w.partial)) t.all = ++this.gen;
+    return { obj, tracker: t };
+  }
+
+  /** load() of a list: its tracker starts from the head it was read with, the chunks not yet on disk changed */
+  private loadList(key: Buffer, head: Buffer, op: PutOp | undefined, w: PutOp | undefined): { obj: ListValue; tracker: ListTracker } {
+    const sizes: number[] = [];
+    const obj = this.lists.load(key, head, op, sizes);
+    const t = ListTracker.fromHead(head, sizes);
+    // ids the head no longer lists are never written: marking them is harmless
+    if (op !== undefined && op.chunks !== null) for (const id of op.chunks.keys()) t.dirty.set(id, ++this.gen);
+    if (w !== undefined && w.chunks !== null) for (const id of w.chunks.keys()) t.dirty.set(id, ++this.gen);
     if ((op !== undefined && op.chunks !== null && !op.partial) || (w !== undefined && !w.partial)) t.all = ++this.gen;
     return { obj, tracker: t };
   }
@@ -128,22 +140,28 @@ export class ChunkedCollections {
   put(
     key: Buffer,
     obj: Collection,
-    tracker: ChunkTracker | null,
+    tracker: ChangeTracker | null,
     flags: number,
     expiresAt: number,
     cas: number,
     type: number,
-  ): { op: PutOp; tracker: ChunkTracker | null } {
+  ): { op: PutOp; tracker: ChangeTracker | null } {
     const min = 4 * this.perChunk;
     const list = type === ValueType.LIST;
     if (!(list || chunkable(type)) || obj.size < (tracker === null ? min : min / 2))
       return { op: putOp(key, obj.encode(), flags, expiresAt, cas, null, type), tracker: null };
     if (list) {
-      const op = this.lists.put(key, obj as ListValue, flags, expiresAt, cas);
+      let lt = tracker instanceof ListTracker ? tracker : null;
+      if (lt === null) {
+        // new to chunks in memory: written whole first
+        lt = new ListTracker();
+        lt.all = ++this.gen;
+      } else if (lt.all === 0 && lt.size !== obj.size) lt.all = ++this.gen; // out of step: written whole, as if marked so
+      const op = this.lists.put(key, obj as ListValue, lt, flags, expiresAt, cas);
       op.gen = this.gen;
-      return { op, tracker: tracker ?? new ChunkTracker(0) };
+      return { op, tracker: lt };
     }
-    let t = tracker;
+    let t = tracker instanceof ChunkTracker ? tracker : null;
     if (t === null || outgrown(obj.size, t.n, this.perChunk)) {
       t = new ChunkTracker(chunkCount(obj.size, this.perChunk));
       t.all = ++this.gen;

@@ -18,13 +18,16 @@ import { KeyEvent, notifiedEvent } from '../events/codes.js';
 import { type Engine, SET_ALWAYS, TYPE_PACKED } from '../engine/index.js';
 import { chunkable, chunkOf } from '../engine/collections/chunks.js';
 import { decodeCollection, packable, packedForm } from '../engine/collections/index.js';
+import type { ListValue } from '../engine/collections/list.js';
+import type { ListReach } from '../engine/collections/list-chunks.js';
 import { type Collection, ValueType } from '../engine/collections/types.js';
 import { asBuffer, checkTime, isOutOfMemory } from './checks.js';
 import { ChunkedCollections, type PartialRead } from './chunked.js';
-import { type ChunkTracker, CollectionRegistry } from './collections.js';
+import { type ChangeTracker, ChunkTracker, CollectionRegistry } from './collections.js';
 import type { ShardDisk } from './disk.js';
 import { checkRecord, dataKey, recordChunked, recordExpiresAt, recordFlags, recordType, recordValue } from './format.js';
 import type { ListPartialRead } from './list-chunked.js';
+import { ListTracker } from './list-tracker.js';
 import type { BelowMemory, InMemory, Located } from './located.js';
 import { OP_PUT, type PutOp } from './ops.js';
 import type { StoreSettings } from './options.js';
@@ -78,6 +81,8 @@ export interface StoreAccess {
 
 export class CollectionTier {
   private readonly shard: number;
+  /** elements per chunk of a list in chunks */
+  private readonly chunkMembers: number;
   private readonly engine: Engine;
   private readonly disk: ShardDisk;
   private readonly writeback: WritebackQueue;
@@ -106,6 +111,15 @@ export class CollectionTier {
   /** the members the last writeCollection of a collection in memory named: its changed chunks */
   private touchingKey: Buffer | null = null;
   private touchingMembers: readonly string[] = [];
+  /**
+   * What the last two writeCollections of a list in memory reached of it (an end, an index), until
+   * their collectionChanged: its changed chunks. Two, as a command changes at most two lists (LMOVE).
+   */
+  private readonly listReaches: { k: Buffer | null; reach: ListReach | null }[] = [
+    { k: null, reach: null },
+    { k: null, reach: null },
+  ];
+  private listReachNext = 0;
   /** the record readPartial() read and did not use, for the locate() of the same key that follows it */
   private preread: { key: Buffer; rec: Buffer | undefined } | null = null;
   /** packed collections decoded by writeCollection, until collectionChanged packs them back */
@@ -113,6 +127,7 @@ export class CollectionTier {
 
   constructor(s: StoreSettings, engine: Engine, disk: ShardDisk, writeback: WritebackQueue, host: StoreAccess) {
     this.shard = s.shard;
+    this.chunkMembers = s.chunkMembers;
     this.engine = engine;
     this.disk = disk;
     this.writeback = writeback;
@@ -215,7 +230,7 @@ export class CollectionTier {
     type: number,
     value: Buffer | null,
     decoded: Collection | null,
-    tracker: ChunkTracker | null,
+    tracker: ChangeTracker | null,
     expiresAt: number,
     flags: number,
     cas: number,
@@ -366,6 +381,7 @@ export class CollectionTier {
       o.k = null;
       o.obj = null;
     }
+    this.takeListReach(k);
     const ref = this.engine.find(k);
     if (ref < 0 && reach !== undefined) {
       const p = this.readPartial(k, type, reach);
@@ -385,6 +401,12 @@ export class CollectionTier {
         this.touchingKey = k;
         this.touchingMembers = reach;
       } else this.touchingKey = null;
+      if (reach !== undefined && !namesMembers(reach)) {
+        const r = this.listReaches[this.listReachNext];
+        this.listReachNext ^= 1;
+        r.k = k;
+        r.reach = reach;
+      }
       const o = this.opened[this.openedNext];
       this.openedNext ^= 1;
       o.k = k;
@@ -524,7 +546,10 @@ export class CollectionTier {
       return;
     }
     const tracker = this.colls.tracker(h);
-    if (tracker !== null) {
+    if (tracker instanceof ListTracker) {
+      // the chunks at the end or the index the command reached changed; without one, any may have
+      tracker.changed(obj as ListValue, this.takeListReach(k), this.chunkMembers, ++this.chunked.gen);
+    } else if (tracker instanceof ChunkTracker) {
       // the chunks of the members the command named changed; a command that names none may have changed any
       if (this.touchingKey?.equals(k)) for (const m of this.touchingMembers) tracker.dirty.set(chunkOf(m, tracker.n), ++this.chunked.gen);
       else tracker.all = ++this.chunked.gen;
@@ -542,6 +567,18 @@ export class CollectionTier {
     const delta = this.colls.recharge(h);
     if (delta !== 0) e.chargeExternal(delta);
     this.afterCollectionWrite(k, obj.bytes, event);
+  }
+
+  /** what writeCollection noted that the command reaches of the list at k (null: nothing noted), forgotten here */
+  private takeListReach(k: Buffer): ListReach | null {
+    for (const r of this.listReaches) {
+      if (r.k === null || !r.k.equals(k)) continue;
+      const reach = r.reach;
+      r.k = null;
+      r.reach = null;
+      return reach;
+    }
+    return null;
   }
 
   /**

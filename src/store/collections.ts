@@ -10,26 +10,32 @@
 import type { Collection } from '../engine/collections/types.js';
 
 /**
- * For a collection in memory that is stored in chunks (src/engine/collections/chunks.ts): the chunk
- * count its writes build on, and which chunks changed since they were last written. Changes are
- * numbered by a store-wide generation; a write that commits clears the changes it carried (those up
- * to its generation), so a write that fails leaves them to the next one.
+ * For a collection in memory that is stored in chunks: which of its chunks changed since they were
+ * last written. Changes are numbered by a store-wide generation; a write that commits clears the
+ * changes it carried (those up to its generation), so a write that fails leaves them to the next one.
+ * A hash, set or sorted set's chunks are numbered by member hash (ChunkTracker), a list's are runs of
+ * consecutive elements named by id (ListTracker, list-tracker.ts).
  */
-export class ChunkTracker {
-  /** each chunk's record bytes as last written (their sum is the head's byte count) */
-  readonly sizes: Float64Array;
+export class ChangeTracker {
   /** changed chunks and the generation of their last change */
   readonly dirty = new Map<number, number>();
   /** the generation from which every chunk must be written (0: none) */
   all = 0;
-  constructor(readonly n: number) {
-    this.sizes = new Float64Array(n);
-  }
 
   /** forgets the changes a committed write of generation `gen` carried */
   written(gen: number): void {
     if (this.all !== 0 && this.all <= gen) this.all = 0;
     for (const [c, g] of this.dirty) if (g <= gen) this.dirty.delete(c);
+  }
+}
+
+/** The changes of a hash, set or sorted set in chunks: the chunk count its writes build on, and each chunk's bytes. */
+export class ChunkTracker extends ChangeTracker {
+  /** each chunk's record bytes as last written (their sum is the head's byte count) */
+  readonly sizes: Float64Array;
+  constructor(readonly n: number) {
+    super();
+    this.sizes = new Float64Array(n);
   }
 
   bytes(): number {
@@ -42,7 +48,7 @@ export class ChunkTracker {
 export class CollectionRegistry {
   private readonly slots: (Collection | undefined)[] = [];
   /** the chunk tracker of each slot's collection, when it is stored in chunks */
-  private readonly trackers: (ChunkTracker | null)[] = [];
+  private readonly trackers: (ChangeTracker | null)[] = [];
   /** bytes charged to the engine for each slot's structure */
   private readonly charged: number[] = [];
   private readonly free: number[] = [];
@@ -67,11 +73,11 @@ export class CollectionRegistry {
     return this.slots[h];
   }
 
-  tracker(h: number): ChunkTracker | null {
+  tracker(h: number): ChangeTracker | null {
     return this.trackers[h] ?? null;
   }
 
-  setTracker(h: number, t: ChunkTracker | null): void {
+  setTracker(h: number, t: ChangeTracker | null): void {
     this.trackers[h] = t;
   }
 

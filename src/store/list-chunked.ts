@@ -1,6 +1,7 @@
 /**
  * The store's side of large lists stored in chunks of consecutive elements
- * (src/engine/collections/list-chunks.ts): a whole list written in chunks or read back from them, and
+ * (src/engine/collections/list-chunks.ts): a list in memory written in chunks (whole, or the chunks
+ * its tracker says changed: list-tracker.ts) or read back from them, and
  * the partial read of the chunks a command reaches (an end, or one index) on a list below memory,
  * written back as the chunks it changed and a new head.
  *
@@ -8,9 +9,10 @@
  * one whole list; the head lists the chunk ids that make it up, so a batch writes only the chunks its
  * head lists and removes the ids the new head no longer lists (batch.ts).
  */
-import { addListChunk, decodeListHead, entryCount, entryId, type ListReach, ListRun, PartialList, splitList } from '../engine/collections/list-chunks.js';
+import { addListChunk, decodeListHead, entryCount, entryId, type ListReach, ListRun, PartialList } from '../engine/collections/list-chunks.js';
 import { ListValue } from '../engine/collections/list.js';
 import { ValueType } from '../engine/collections/types.js';
+import type { ListTracker } from './list-tracker.js';
 import { chunkedPutOp, type PutOp } from './ops.js';
 
 /** a chunk's record, read through the put queued for the key (chunked.ts) */
@@ -31,21 +33,22 @@ export class ChunkedLists {
     private readonly perChunk: number,
   ) {}
 
-  /** the whole list of a record in chunks (`head` its value) */
-  load(key: Buffer, head: Buffer, op: PutOp | undefined): ListValue {
+  /** the whole list of a record in chunks (`head` its value); each chunk's record bytes, in head order, pushed onto `sizes` */
+  load(key: Buffer, head: Buffer, op: PutOp | undefined, sizes?: number[]): ListValue {
     const h = decodeListHead(head);
     const l = new ListValue();
     for (let p = 0; p < h.chunks; p++) {
       const bytes = this.chunk(key, entryId(h, p), op);
+      sizes?.push(bytes?.length ?? 0);
       if (bytes !== undefined) addListChunk(l, bytes);
     }
     return l;
   }
 
-  /** the put of a whole list in chunks (all of them: a list in memory does not track its changed chunks) */
-  put(key: Buffer, l: ListValue, flags: number, expiresAt: number, cas: number): PutOp {
-    const { head, chunks } = splitList(l, this.perChunk);
-    return chunkedPutOp(key, head, flags, expiresAt, cas, ValueType.LIST, chunks, false);
+  /** the put of a list in memory: the head and the chunks its tracker says changed, or all of them split again */
+  put(key: Buffer, l: ListValue, t: ListTracker, flags: number, expiresAt: number, cas: number): PutOp {
+    const { head, chunks, partial } = t.write(l, this.perChunk);
+    return chunkedPutOp(key, head, flags, expiresAt, cas, ValueType.LIST, chunks, partial);
   }
 
   /** the chunks of a record in chunks below memory that `reach` needs, as a partial list */

@@ -5,7 +5,8 @@
  * through the list commands against an array model, with whole-list changes, evictions, restores,
  * writeback batches and a restart, in every durability mode, with the disk's own consistency check
  * (every chunk listed by its head, with the count the head says) after each round; and the exact
- * records one command reads and writes on a cold 50,000-element list.
+ * records one command reads and writes on a cold 50,000-element list, and one batch writes for a
+ * change to a 50,000-element list in memory (its head and the chunks the change touched).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as L from '../../src/commands/lists.js';
@@ -13,8 +14,10 @@ import { createContext, Failure } from '../../src/commands/types.js';
 import { ListValue } from '../../src/engine/collections/list.js';
 import { PartialList } from '../../src/engine/collections/list-chunks.js';
 import { ValueType } from '../../src/engine/collections/types.js';
+import { KeyEvent } from '../../src/events/codes.js';
 import { seededRandom } from '../../src/engine/policies.js';
 import { ChunkedLists } from '../../src/store/list-chunked.js';
+import { ListTracker } from '../../src/store/list-tracker.js';
 import type { TieredShardStore } from '../../src/store/shard-store.js';
 import { WRONG_TYPE } from '../../src/store/types.js';
 import { batchInFlight } from '../helpers/batch-in-flight.js';
@@ -154,6 +157,32 @@ async function exercise(s: TieredShardStore, model: Map<string, string[]>, seed:
       // the next commands run while a batch is written: what it holds is not on disk yet
       const { written } = await batchInFlight(s);
       written.catch(() => undefined);
+    } else if (roll < 0.98) {
+      // a batch the disk refuses, with pushes and pops while it is written: what it carried, and
+      // those, are written by the next one (which reopens LevelDB first: reads of the disk fail
+      // until it has, so no command runs meanwhile)
+      const change = (): void => {
+        const key = pick(KEYS);
+        const list = model.get(key) ?? [];
+        if (r() < 0.6 || list.length === 0) {
+          const e = fresh();
+          ok(L.lpush(ctx, k(key), [b(e)], r() < 0.5));
+          if (ok(L.lindex(ctx, k(key), 0)) === e) list.unshift(e);
+          else list.push(e);
+          model.set(key, list);
+        } else {
+          const left = r() < 0.5;
+          expect(ok(L.lpop(ctx, k(key), left, null)), `${key} step ${step} pop`).toBe(left ? list.shift() : list.pop());
+          if (list.length === 0) model.delete(key);
+        }
+      };
+      s.injectDiskFault('refused by the test');
+      const { written } = await batchInFlight(s);
+      for (let i = 0; i < 4; i++) change();
+      await written.catch(() => undefined);
+      s.injectDiskFault(null);
+      await s.sync();
+      for (let i = 0; i < 4; i++) change();
     } else await s.settled();
   }
 }
@@ -167,12 +196,25 @@ function seed(s: TieredShardStore, model: Map<string, string[]>, names: { n: num
   }
 }
 
+/** the writes of lists in memory that wrote only the chunks they changed */
+function partialWrites(): { count: number } {
+  const n = { count: 0 };
+  const write = ListTracker.prototype.write;
+  vi.spyOn(ListTracker.prototype, 'write').mockImplementation(function (this: ListTracker, l, perChunk) {
+    const out = write.call(this, l, perChunk);
+    if (out.partial) n.count++;
+    return out;
+  });
+  return n;
+}
+
 describe('lists stored in chunks', () => {
   for (const durability of ['spill', 'writeback', 'sync'] as const) {
     it(`keep every element in order through end and index commands, whole changes, evictions, restores and a restart (${durability})`, async () => {
       const partial = vi.spyOn(ChunkedLists.prototype, 'partialPut');
+      const inMemory = partialWrites();
       const dir = tempDir();
-      const options = { dir, durability, maxMemory: 48 * 1024, chunkMembers: 2, writebackDelayMs: 5 };
+      const options = { dir, durability, maxMemory: 48 * 1024, chunkMembers: 2, writebackDelayMs: 5, onError: () => undefined };
       let s = await open(options);
       const model = new Map<string, string[]>();
       const names = { n: 0 };
@@ -191,6 +233,40 @@ describe('lists stored in chunks', () => {
       for (const key of KEYS) expect(readWhole(s, key), key).toEqual(model.get(key) ?? null);
       // the lists were below memory, in chunks, for many of those commands
       expect(partial.mock.calls.length).toBeGreaterThan(20);
+      // and in memory, written in part, for others
+      if (durability !== 'spill') expect(inMemory.count).toBeGreaterThan(10);
+    }, 120_000);
+
+    it(`in memory, written in part across batches, batches in flight, refused batches, evictions and a restart, stay whole (${durability})`, async () => {
+      const inMemory = partialWrites();
+      const dir = tempDir();
+      // room for the three lists: the strings evict them now and then, not at every turn
+      const options = { dir, durability, maxMemory: 160 * 1024, chunkMembers: 4, writebackDelayMs: 5, onError: () => undefined };
+      let s = await open(options);
+      const model = new Map<string, string[]>();
+      const names = { n: 0 };
+      seed(s, model, names);
+      for (let round = 0; round < 4; round++) {
+        // a batch every 10 commands, some of them in flight while the next commands run
+        for (let slice = 0; slice < 40; slice++) {
+          await exercise(s, model, 5000 + 1000 * round + 10 * slice + durability.length, 10, names);
+          if (slice % 2 === 0) await s.sync();
+          else (await batchInFlight(s)).written.catch(() => undefined);
+        }
+        await s.verifyDisk();
+        for (const key of KEYS) expect(readWhole(s, key), `${key} after round ${round}`).toEqual(model.get(key) ?? null);
+        if (round === 1) {
+          await s.close();
+          s = await open(options);
+          await s.verifyDisk();
+          for (const key of KEYS) expect(readWhole(s, key), `${key} after the restart`).toEqual(model.get(key) ?? null);
+        }
+      }
+      await s.close();
+      s = await open(options);
+      await s.verifyDisk();
+      for (const key of KEYS) expect(readWhole(s, key), `${key} after the last restart`).toEqual(model.get(key) ?? null);
+      if (durability !== 'spill') expect(inMemory.count).toBeGreaterThan(50);
     }, 120_000);
   }
 
@@ -245,6 +321,114 @@ describe('lists stored in chunks', () => {
     await s.verifyDisk();
     expect(s.stats().hot.items).toBe(0);
 
+    expect(readWhole(s, 'big')).toEqual(model);
+  }, 60_000);
+
+  it('one LPUSH / RPOP / LSET / LMOVE on a 50,000-element list in memory writes the head, the chunks it changed and the meta record', async () => {
+    const dir = tempDir();
+    const options = { dir, durability: 'writeback' as const, maxMemory: 64 << 20 };
+    let s = await open(options);
+    let ctx = createContext(s, 1 << 20);
+    const n = 50_000;
+    const model = Array.from({ length: n }, (_, i) => `element:${i}`);
+    ok(L.lpush(ctx, k('big'), model.map(b), false));
+    await s.sync();
+    // in memory, and on disk in chunks of 64 (the last one of 16)
+    expect(s.stats().hot.items).toBe(1);
+    await s.verifyDisk();
+
+    const written = async (run: () => unknown): Promise<number> => {
+      const w0 = s.ioStats().batchOps;
+      run();
+      await s.sync();
+      return s.ioStats().batchOps - w0;
+    };
+    // LPUSH onto a full first chunk: a new chunk, the head and the meta record
+    expect(await written(() => expect(ok(L.lpush(ctx, k('big'), [b('new:0')], true))).toBe(n + 1))).toBe(3);
+    model.unshift('new:0');
+    // the next fills that chunk
+    expect(await written(() => expect(ok(L.lpush(ctx, k('big'), [b('new:1')], true))).toBe(n + 2))).toBe(3);
+    model.unshift('new:1');
+    // RPOP: the last chunk
+    expect(await written(() => expect(ok(L.lpop(ctx, k('big'), false, null))).toBe(`element:${n - 1}`))).toBe(3);
+    model.pop();
+    // LSET: the chunk holding the index
+    expect(await written(() => expect(ok(L.lset(ctx, k('big'), 30_000, b('set')))).toBe('ok'))).toBe(3);
+    model[30_000] = 'set';
+    // LPOP 100 from a chunk of 2: the 2 emptied chunks' records go, the third is rewritten
+    expect(await written(() => expect(ok(L.lpop(ctx, k('big'), true, 100))).toEqual(model.slice(0, 100)))).toBe(5);
+    model.splice(0, 100);
+    // several changes between two batches: one write of each chunk they changed
+    expect(
+      await written(() => {
+        ok(L.lpush(ctx, k('big'), [b('a'), b('b')], false));
+        ok(L.lpop(ctx, k('big'), false, 1));
+        ok(L.lset(ctx, k('big'), 0, b('first')));
+      }),
+    ).toBe(4);
+    model.push('a');
+    model[0] = 'first';
+    // RPUSH and RPOP of one element, a queue's steady state: the same two end chunks each time
+    for (let i = 0; i < 5; i++) {
+      expect(
+        await written(() => {
+          ok(L.lpush(ctx, k('big'), [b(`job:${i}`)], true));
+          ok(L.lpop(ctx, k('big'), false, null));
+        }),
+      ).toBe(4);
+      model.unshift(`job:${i}`);
+      model.pop();
+    }
+    // LMOVE to another list: the chunk it popped from, the head, the other list's record
+    expect(await written(() => expect(ok(L.lmove(ctx, k('big'), k('dst'), true, false))).toBe(model[0]))).toBe(4);
+    const moved = model.shift()!;
+    // a move that puts the element back where it was (a blocking move's wait): the head alone
+    expect(await written(() => expect(ok(L.lmove(ctx, k('big'), k('big'), false, false))).toBe(model[model.length - 1]))).toBe(2);
+    expect(s.stats().hot.items).toBe(2);
+    await s.verifyDisk();
+    expect(readWhole(s, 'big')).toEqual(model);
+    expect(readWhole(s, 'dst')).toEqual([moved]);
+    // a restart reads it back from those chunks, and its first change is written in part too
+    await s.close();
+    s = await open(options);
+    ctx = createContext(s, 1 << 20);
+    expect(ok(L.lrange(ctx, k('big'), 0, -1))).toEqual(model);
+    expect(s.stats().hot.items).toBe(1);
+    expect(await written(() => expect(ok(L.lset(ctx, k('big'), -3, b('again')))).toBe('ok'))).toBe(3);
+    model[model.length - 3] = 'again';
+    await s.verifyDisk();
+    expect(readWhole(s, 'big')).toEqual(model);
+  }, 60_000);
+
+  it('a list in memory read back from its chunks is spilled as the chunks its change touched (spill)', async () => {
+    const inMemory = partialWrites();
+    const dir = tempDir();
+    const options = { dir, durability: 'spill' as const, maxMemory: 8 << 20 };
+    let s = await open(options);
+    let ctx = createContext(s, 1 << 20);
+    const model = Array.from({ length: 20_000 }, (_, i) => `element:${i}`);
+    ok(L.lpush(ctx, k('big'), model.map(b), false));
+    await s.close();
+    s = await open(options);
+    ctx = createContext(s, 1 << 20);
+    // read back into memory, from its chunks
+    expect(ok(L.lindex(ctx, k('big'), 5))).toBe('element:5');
+    expect(ok(L.lrange(ctx, k('big'), 0, -1))).toEqual(model);
+    expect(s.stats().hot.items).toBe(1);
+    ok(L.lpush(ctx, k('big'), [b('new')], false));
+    model.push('new');
+    const before = inMemory.count;
+    // strings push it out of memory: its spill is the head and its last chunk
+    let evicted = false;
+    s.onKeyEvent((event, key) => {
+      if (event === KeyEvent.EVICT && key.equals(k('big'))) evicted = true;
+    });
+    for (let i = 0; i < 20_000 && !evicted; i++) s.set(k(`filler-${i}`), Buffer.alloc(1000, 1));
+    s.onKeyEvent(null);
+    expect(s.readCollection(k('big'), ValueType.LIST, { kind: 'size' })).toBeInstanceOf(PartialList);
+    expect(inMemory.count).toBe(before + 1);
+    await s.sync();
+    await s.verifyDisk();
     expect(readWhole(s, 'big')).toEqual(model);
   }, 60_000);
 

@@ -31,7 +31,8 @@ export type ListReach =
 
 /** the head's bytes before its chunk entries */
 export const LIST_HEAD_BYTES = HEAD_BYTES + 4;
-const ENTRY_BYTES = 8;
+/** a head's bytes per chunk (id, element count) */
+export const LIST_ENTRY_BYTES = 8;
 
 /** a list head decoded: the entries are views of the head's bytes, in list order */
 export interface ListHead {
@@ -56,19 +57,19 @@ export function decodeListHead(raw: Buffer, at = 0): ListHead {
 
 /** the id of the head's chunk at position p (0: the left end) */
 export function entryId(h: ListHead, p: number): number {
-  return h.raw.readUInt32LE(LIST_HEAD_BYTES + p * ENTRY_BYTES);
+  return h.raw.readUInt32LE(LIST_HEAD_BYTES + p * LIST_ENTRY_BYTES);
 }
 
 /** the element count of the head's chunk at position p */
 export function entryCount(h: ListHead, p: number): number {
-  return h.raw.readUInt32LE(LIST_HEAD_BYTES + p * ENTRY_BYTES + 4);
+  return h.raw.readUInt32LE(LIST_HEAD_BYTES + p * LIST_ENTRY_BYTES + 4);
 }
 
 /** a head of `size` elements and `bytes` chunk bytes with these chunk entries (id, count pairs) */
 export function encodeListHead(size: number, bytes: number, nextId: number, entries: Buffer): Buffer {
   const out = Buffer.allocUnsafe(LIST_HEAD_BYTES + entries.length);
   out.writeUInt32LE(size, 0);
-  out.writeUInt32LE(entries.length / ENTRY_BYTES, 4);
+  out.writeUInt32LE(entries.length / LIST_ENTRY_BYTES, 4);
   out.writeDoubleLE(bytes, 8);
   out.writeUInt32LE(nextId, 16);
   entries.copy(out, LIST_HEAD_BYTES);
@@ -113,7 +114,7 @@ export function addListChunk(l: ListValue, bytes: Buffer): void {
 export function splitList(l: ListValue, perChunk: number): { head: Buffer; chunks: Map<number, Buffer> } {
   const size = l.size;
   const n = Math.ceil(size / perChunk);
-  const entries = Buffer.allocUnsafe(n * ENTRY_BYTES);
+  const entries = Buffer.allocUnsafe(n * LIST_ENTRY_BYTES);
   const chunks = new Map<number, Buffer>();
   const get = (i: number): string => l.at(i);
   let bytes = 0;
@@ -123,8 +124,8 @@ export function splitList(l: ListValue, perChunk: number): { head: Buffer; chunk
     const rec = encodeListChunk(get, from, to);
     chunks.set(c, rec);
     bytes += rec.length;
-    entries.writeUInt32LE(c, c * ENTRY_BYTES);
-    entries.writeUInt32LE(to - from, c * ENTRY_BYTES + 4);
+    entries.writeUInt32LE(c, c * LIST_ENTRY_BYTES);
+    entries.writeUInt32LE(to - from, c * LIST_ENTRY_BYTES + 4);
   }
   return { head: encodeListHead(size, bytes, n, entries), chunks };
 }
@@ -266,18 +267,18 @@ export class ListRun {
     const get = (j: number): string => l.heldAt(j);
     let bytes = h.bytes;
     for (const b of this.recordBytes) bytes -= b;
-    const run = Buffer.allocUnsafe(ids.length * ENTRY_BYTES);
+    const run = Buffer.allocUnsafe(ids.length * LIST_ENTRY_BYTES);
     for (let c = 0, j = 0; c < ids.length; j += counts[c], c++) {
       const rec = encodeListChunk(get, j, j + counts[c]);
       chunks.set(ids[c], rec);
       bytes += rec.length;
-      run.writeUInt32LE(ids[c], c * ENTRY_BYTES);
-      run.writeUInt32LE(counts[c], c * ENTRY_BYTES + 4);
+      run.writeUInt32LE(ids[c], c * LIST_ENTRY_BYTES);
+      run.writeUInt32LE(counts[c], c * LIST_ENTRY_BYTES + 4);
     }
     const entries = Buffer.concat([
-      h.raw.subarray(LIST_HEAD_BYTES, LIST_HEAD_BYTES + this.from * ENTRY_BYTES),
+      h.raw.subarray(LIST_HEAD_BYTES, LIST_HEAD_BYTES + this.from * LIST_ENTRY_BYTES),
       run,
-      h.raw.subarray(LIST_HEAD_BYTES + this.to * ENTRY_BYTES, LIST_HEAD_BYTES + h.chunks * ENTRY_BYTES),
+      h.raw.subarray(LIST_HEAD_BYTES + this.to * LIST_ENTRY_BYTES, LIST_HEAD_BYTES + h.chunks * LIST_ENTRY_BYTES),
     ]);
     return { head: encodeListHead(l.size, bytes, nextId, entries), chunks };
   }
