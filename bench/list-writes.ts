@@ -4,7 +4,7 @@
  * LPUSH and one RPOP followed by a batch. Prints the LevelDB writes (records put and deleted, the
  * meta record included), the bytes put (keys and values) and the time per batch.
  *
- *   npm run build && node dist/bench/list-writes.js     (env: LIST_ELEMENTS, LIST_BATCHES)
+ *   npm run bench:lists     (env: LIST_ELEMENTS, LIST_BATCHES)
  *
  * The last line printed is one JSON object with the figures.
  */
