@@ -216,6 +216,8 @@ async function exercise(s: TieredShardStore, model: Model, seed: number, steps: 
       for (let i = 0; i < n; i++) {
         const key2 = pick(KEYS);
         const list = model.get(key2) ?? [];
+        // read back into memory from the put queued for it over the refused one, then changed
+        if (r() < 0.3) s.restore(k(key2));
         const left = r() < 0.5;
         if (r() < 0.5 || list.length === 0) {
           const e = fresh();
@@ -260,7 +262,9 @@ describe('large lists in memory written in part (ListTracker)', () => {
       const writes = trackerWrites();
       for (let run = 0; run < 2; run++) {
         const dir = tempDir();
-        const options = { dir, durability, maxMemory: 160 * 1024, chunkMembers: 4, writebackDelayMs: 5, onError: () => undefined };
+        // room for the four lists in the first run (the strings evict them now and then); in the
+        // second they are below memory more often than not, changed there in part and read back
+        const options = { dir, durability, maxMemory: (run === 0 ? 160 : 56) * 1024, chunkMembers: 4, writebackDelayMs: 5, onError: () => undefined };
         let s = await open(options);
         const model: Model = new Map();
         const names = { n: 0 };
@@ -298,8 +302,8 @@ describe('large lists in memory written in part (ListTracker)', () => {
       }
       // lists in memory were written in part, and whole, many times
       if (durability !== 'spill') {
-        expect(writes.partial).toBeGreaterThan(100);
-        expect(writes.whole).toBeGreaterThan(50);
+        expect(writes.partial).toBeGreaterThan(40);
+        expect(writes.whole).toBeGreaterThan(20);
       }
     }, 120_000);
   }
