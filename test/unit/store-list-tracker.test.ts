@@ -8,7 +8,8 @@
  * strings that evict the lists, batches in flight while the next commands run and batches the disk
  * refuses, in every durability mode: after each round every list equals an array model and
  * `verifyDisk` passes, in the store, in a copy of its directory opened without a graceful close
- * (writeback and sync), and after a restart.
+ * (writeback and sync), and after a restart. And an LSET after one out of range writes its own chunk:
+ * what a command that changed nothing reached does not stand for the next change.
  */
 import { cpSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -307,4 +308,24 @@ describe('large lists in memory written in part (ListTracker)', () => {
       }
     }, 120_000);
   }
+});
+
+describe('a large list in memory', () => {
+  it('writes the chunk of an LSET that follows one out of range (what a command that changed nothing reached is forgotten)', async () => {
+    const dir = tempDir();
+    const options = { dir, durability: 'writeback' as const, maxMemory: 1 << 20, chunkMembers: 4 };
+    let s = await open(options);
+    let ctx = createContext(s, 1 << 20);
+    const model = Array.from({ length: 40 }, (_, i) => `${LONG}${i}`);
+    ok(L.lpush(ctx, k('l'), model.map(b), false));
+    await s.sync();
+    expect(ok(L.lset(ctx, k('l'), 99, b('x')))).toBe('range');
+    expect(ok(L.lset(ctx, k('l'), 0, b('first')))).toBe('ok');
+    model[0] = 'first';
+    await s.close();
+    s = await open(options);
+    ctx = createContext(s, 1 << 20);
+    expect(ok(L.lrange(ctx, k('l'), 0, -1))).toEqual(model);
+    await s.verifyDisk();
+  });
 });
