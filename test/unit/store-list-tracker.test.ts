@@ -43,6 +43,7 @@ function trackerWrites(): { partial: number; whole: number } {
   return n;
 }
 
+/** elements longer than a packed list's (64 bytes), so that these small lists are structures and go to disk in chunks */
 const LONG = 'e'.repeat(65);
 const k = (s: string): Buffer => Buffer.from(s);
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
