@@ -10,7 +10,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as L from '../../src/commands/lists.js';
-import { createContext, Failure } from '../../src/commands/types.js';
+import { createContext } from '../../src/commands/types.js';
 import { ListValue } from '../../src/engine/collections/list.js';
 import { PartialList } from '../../src/engine/collections/list-chunks.js';
 import { ValueType } from '../../src/engine/collections/types.js';
@@ -19,8 +19,8 @@ import { seededRandom } from '../../src/engine/policies.js';
 import { ChunkedLists } from '../../src/store/list-chunked.js';
 import { ListTracker } from '../../src/store/list-tracker.js';
 import type { TieredShardStore } from '../../src/store/shard-store.js';
-import { WRONG_TYPE } from '../../src/store/types.js';
 import { batchInFlight } from '../helpers/batch-in-flight.js';
+import { modelMove, modelPop, ok, readWhole } from '../helpers/list-model.js';
 import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
 
 afterEach(() => {
@@ -34,17 +34,6 @@ const LONG = 'e'.repeat(65);
 const k = (s: string): Buffer => Buffer.from(s);
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const KEYS = ['l1', 'l2', 'l3'];
-
-function ok<T>(v: T | Failure): T {
-  if (v instanceof Failure) throw new Error(`command failed: ${v.fault}`);
-  return v;
-}
-
-function readWhole(s: TieredShardStore, key: string): string[] | null {
-  const c = s.readCollection<ListValue>(k(key), ValueType.LIST);
-  if (c === WRONG_TYPE) throw new Error(`${key}: wrong type`);
-  return c === null ? null : c.size === 0 ? [] : c.range(0, c.size - 1);
-}
 
 /** random list commands on three lists large enough to be stored in chunks of 2 elements */
 async function exercise(s: TieredShardStore, model: Map<string, string[]>, seed: number, steps: number, names: { n: number }): Promise<void> {
@@ -77,14 +66,7 @@ async function exercise(s: TieredShardStore, model: Map<string, string[]>, seed:
       const left = r() < 0.5;
       const count = r() < 0.4 ? null : Math.floor(r() * 8);
       const got = ok(L.lpop(ctx, k(key), left, count));
-      if (want.length === 0) {
-        expect(got, at).toBeNull();
-        continue;
-      }
-      const n = count === null ? 1 : Math.min(count, want.length);
-      const taken = left ? want.splice(0, n) : want.splice(want.length - n, n).reverse();
-      expect(got, at).toEqual(count === null ? taken[0] : taken);
-      if (want.length === 0) model.delete(key);
+      expect(got, at).toEqual(modelPop(model, key, left, count));
     } else if (roll < 0.5) {
       const i = Math.floor(r() * (want.length + 4)) - 2 - (r() < 0.5 ? want.length : 0);
       const p = i < 0 ? want.length + i : i;
@@ -130,17 +112,7 @@ async function exercise(s: TieredShardStore, model: Map<string, string[]>, seed:
       const fromLeft = r() < 0.5;
       const toLeft = r() < 0.5;
       const got = ok(L.lmove(ctx, k(key), k(to), fromLeft, toLeft));
-      if (want.length === 0) {
-        expect(got, at).toBeNull();
-        continue;
-      }
-      const e = fromLeft ? want.shift()! : want.pop()!;
-      expect(got, at).toBe(e);
-      if (want.length === 0) model.delete(key);
-      const dest = model.get(to) ?? [];
-      if (toLeft) dest.unshift(e);
-      else dest.push(e);
-      model.set(to, dest);
+      expect(got, at).toBe(modelMove(model, key, to, fromLeft, toLeft));
     } else if (roll < 0.81) {
       s.delete(k(key));
       model.delete(key);

@@ -15,14 +15,12 @@ import { cpSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as K from '../../src/commands/keyspace.js';
 import * as L from '../../src/commands/lists.js';
-import { createContext, Failure } from '../../src/commands/types.js';
-import type { ListValue } from '../../src/engine/collections/list.js';
-import { ValueType } from '../../src/engine/collections/types.js';
+import { createContext } from '../../src/commands/types.js';
 import { seededRandom } from '../../src/engine/policies.js';
 import { ListTracker } from '../../src/store/list-tracker.js';
 import type { TieredShardStore } from '../../src/store/shard-store.js';
-import { WRONG_TYPE } from '../../src/store/types.js';
 import { batchInFlight } from '../helpers/batch-in-flight.js';
+import { modelMove, modelPop, ok, readWhole } from '../helpers/list-model.js';
 import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
 
 afterEach(() => {
@@ -48,17 +46,6 @@ const LONG = 'e'.repeat(65);
 const k = (s: string): Buffer => Buffer.from(s);
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const KEYS = ['l1', 'l2', 'l3', 'l4'];
-
-function ok<T>(v: T | Failure): T {
-  if (v instanceof Failure) throw new Error(`command failed: ${v.fault}`);
-  return v;
-}
-
-function readWhole(s: TieredShardStore, key: string): string[] | null {
-  const c = s.readCollection<ListValue>(k(key), ValueType.LIST);
-  if (c === WRONG_TYPE) throw new Error(`${key}: wrong type`);
-  return c === null ? null : c.size === 0 ? [] : c.range(0, c.size - 1);
-}
 
 type Model = Map<string, string[]>;
 
@@ -101,14 +88,7 @@ async function exercise(s: TieredShardStore, model: Model, seed: number, steps: 
       const count = r() < 0.3 ? null : int(r() < 0.2 ? 40 : 10);
       log.push(`${key} ${left ? 'L' : 'R'}POP ${count}`);
       const got = ok(L.lpop(ctx, k(key), left, count));
-      if (want.length === 0) {
-        expect(got, at).toBeNull();
-        continue;
-      }
-      const n = count === null ? 1 : Math.min(count, want.length);
-      const taken = left ? want.splice(0, n) : want.splice(want.length - n, n).reverse();
-      expect(got, at).toEqual(count === null ? taken[0] : taken);
-      if (want.length === 0) model.delete(key);
+      expect(got, at).toEqual(modelPop(model, key, left, count));
     } else if (roll < 0.46) {
       // LSET near an end (a chunk just made or just shrunk) or anywhere
       if (want.length === 0) continue;
@@ -159,19 +139,10 @@ async function exercise(s: TieredShardStore, model: Model, seed: number, steps: 
       const times = 1 + int(r() < 0.3 ? 12 : 2);
       log.push(`${key} LMOVE ${to} ${fromLeft} ${toLeft} x${times}`);
       for (let t = 0; t < times; t++) {
-        const src = model.get(key) ?? [];
         const got = ok(L.lmove(ctx, k(key), k(to), fromLeft, toLeft));
-        if (src.length === 0) {
-          expect(got, at).toBeNull();
-          break;
-        }
-        const e = fromLeft ? src.shift()! : src.pop()!;
+        const e = modelMove(model, key, to, fromLeft, toLeft);
         expect(got, at).toBe(e);
-        if (src.length === 0) model.delete(key);
-        const dest = model.get(to) ?? [];
-        if (toLeft) dest.unshift(e);
-        else dest.push(e);
-        model.set(to, dest);
+        if (e === null) break;
       }
     } else if (roll < 0.7) {
       log.push(`${key} DEL`);
