@@ -11,7 +11,6 @@
  * (writeback and sync), and after a restart. And an LSET after one out of range writes its own chunk:
  * what a command that changed nothing reached does not stand for the next change.
  */
-import { cpSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as K from '../../src/commands/keyspace.js';
 import * as L from '../../src/commands/lists.js';
@@ -20,6 +19,7 @@ import { seededRandom } from '../../src/engine/policies.js';
 import { ListTracker } from '../../src/store/list-tracker.js';
 import type { TieredShardStore } from '../../src/store/shard-store.js';
 import { batchInFlight } from '../helpers/batch-in-flight.js';
+import { crashCopy } from '../helpers/crash-copy.js';
 import { modelMove, modelPop, ok, readWhole } from '../helpers/list-model.js';
 import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
 
@@ -48,18 +48,6 @@ const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const KEYS = ['l1', 'l2', 'l3', 'l4'];
 
 type Model = Map<string, string[]>;
-
-/** a copy of a live store's directory (a compaction may remove a file while it is copied: then again) */
-function copyDir(from: string, to: string): void {
-  for (let i = 0; ; i++) {
-    try {
-      cpSync(from, to, { recursive: true });
-      return;
-    } catch (err) {
-      if (i > 20 || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-}
 
 async function exercise(s: TieredShardStore, model: Model, seed: number, steps: number, names: { n: number }, log: string[]): Promise<void> {
   const ctx = createContext(s, 1 << 20);
@@ -255,7 +243,7 @@ describe('large lists in memory written in part (ListTracker)', () => {
               // the disk alone once synced, opened without a graceful close (as after a crash)
               await s.sync();
               const copy = tempDir();
-              copyDir(dir, copy);
+              await crashCopy(dir, copy);
               const c = await open({ ...options, dir: copy });
               await check(c, model, `crash copy, round ${round}`);
               await c.close();
