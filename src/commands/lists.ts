@@ -4,7 +4,7 @@
  * i64 past any list's length). Every command that adds to a list marks the key ready for blocked
  * clients (src/commands/blocking.ts); a list left empty is deleted by `changed`, as Redis deletes it.
  */
-import { ListValue } from '../engine/collections/list.js';
+import { ListValue, listSpan } from '../engine/collections/list.js';
 import type { ListReach } from '../engine/collections/list-chunks.js';
 import { Notify } from '../events/codes.js';
 import { member, ValueType } from '../engine/collections/types.js';
@@ -57,19 +57,10 @@ export function llen(ctx: CommandContext, key: Uint8Array): number | Failure {
   return l instanceof ListValue ? l.size : (l ?? 0);
 }
 
-/** Redis' range rule: negative counts from the end; [from, to] inclusive, null when empty */
-function span(start: number, stop: number, len: number): [number, number] | null {
-  if (start < 0) start += len;
-  if (stop < 0) stop += len;
-  if (start < 0) start = 0;
-  if (start > stop || start >= len) return null;
-  return [start, Math.min(stop, len - 1)];
-}
-
 export function lrange(ctx: CommandContext, key: Uint8Array, start: number, stop: number): string[] | Failure {
   const l = readable<ListValue>(ctx, key, LIST);
   if (!(l instanceof ListValue)) return l ?? [];
-  const s = span(start, stop, l.size);
+  const s = listSpan(start, stop, l.size);
   return s === null ? [] : l.range(s[0], s[1]);
 }
 
@@ -123,9 +114,9 @@ export function lrem(ctx: CommandContext, key: Uint8Array, count: number, elemen
 }
 
 export function ltrim(ctx: CommandContext, key: Uint8Array, start: number, stop: number): null | Failure {
-  const l = writable<ListValue>(ctx, key, LIST);
+  const l = writable<ListValue>(ctx, key, LIST, undefined, { kind: 'trim', start, stop });
   if (!(l instanceof ListValue)) return l;
-  const s = span(start, stop, l.size);
+  const s = listSpan(start, stop, l.size);
   if (s === null) l.clear();
   else if (s[0] === 0 && s[1] === l.size - 1) {
     // nothing to write, but Redis notifies every LTRIM of a list

@@ -9,7 +9,7 @@
  * one whole list; the head lists the chunk ids that make it up, so a batch writes only the chunks its
  * head lists and removes the ids the new head no longer lists (batch.ts).
  */
-import { addListChunk, decodeListHead, entryCount, entryId, type ListReach, ListRun, PartialList } from '../engine/collections/list-chunks.js';
+import { addListChunk, decodeListHead, entryCount, entryId, ListRun, PartialList, type PartialListReach } from '../engine/collections/list-chunks.js';
 import { ListValue } from '../engine/collections/list.js';
 import { ValueType } from '../engine/collections/types.js';
 import type { ListTracker } from './list-tracker.js';
@@ -52,7 +52,7 @@ export class ChunkedLists {
   }
 
   /** the chunks of a record in chunks below memory that `reach` needs, as a partial list */
-  readPartial(key: Buffer, head: Buffer, op: PutOp | undefined, reach: ListReach, flags: number, expiresAt: number): ListPartialRead {
+  readPartial(key: Buffer, head: Buffer, op: PutOp | undefined, reach: PartialListReach, flags: number, expiresAt: number): ListPartialRead {
     const h = decodeListHead(head);
     const size = h.size;
     // the run of chunk positions [from, to) to read

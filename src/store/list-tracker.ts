@@ -7,11 +7,11 @@
  *
  * A change keeps the layout in step with the list the way a list below memory is rewritten in part
  * (ListRun): pushes fill the end chunk up to `perChunk` elements and then add chunks with fresh ids,
- * pops shrink the end chunks and drop the emptied ones, an index write changes the one chunk holding
- * it. Any other change (an insert, a removal from the middle, a trim) marks the whole list (`all`):
+ * pops (and a trim, a pop at each end) shrink the end chunks and drop the emptied ones, an index
+ * write changes the one chunk holding it. Any other change (an insert, a removal from the middle) marks the whole list (`all`):
  * its next write splits it again evenly, ids from 0, as a list written whole always is.
  */
-import type { ListValue } from '../engine/collections/list.js';
+import { type ListValue, listSpan } from '../engine/collections/list.js';
 import {
   decodeListHead,
   encodeListChunk,
@@ -69,6 +69,11 @@ export class ListTracker extends ChangeTracker {
         const i = reach.index < 0 ? l.size + reach.index : reach.index;
         if (i >= 0 && i < l.size) this.indexed(i, gen);
         return;
+      }
+      if (reach.kind === 'trim') {
+        // what it kept of the elements before (the layout's, while in step): both ends popped
+        const kept = listSpan(reach.start, reach.stop, this.size);
+        if (kept !== null && kept[1] - kept[0] + 1 === l.size && this.popped(this.size - 1 - kept[1], false, gen) && this.popped(kept[0], true, gen)) return;
       }
     }
     // the layout no longer says where the elements are: the next write splits the list again (and

@@ -180,6 +180,26 @@ function partialWrites(): { count: number } {
   return n;
 }
 
+/** a writeback store with a list 'big' of n elements in memory, on disk in chunks of 64 (the last one of n % 64) */
+async function bigInMemory(n: number) {
+  const options = { dir: tempDir(), durability: 'writeback' as const, maxMemory: 64 << 20 };
+  const s = await open(options);
+  const ctx = createContext(s, 1 << 20);
+  const model = Array.from({ length: n }, (_, i) => `element:${i}`);
+  ok(L.lpush(ctx, k('big'), model.map(b), false));
+  await s.sync();
+  expect(s.stats().hot.items).toBe(1);
+  return { options, s, ctx, model };
+}
+
+/** the LevelDB writes (records put and deleted, the meta record included) of the batch that carries what `run` changed */
+async function batchWrites(s: TieredShardStore, run: () => unknown): Promise<number> {
+  const w0 = s.ioStats().batchOps;
+  run();
+  await s.sync();
+  return s.ioStats().batchOps - w0;
+}
+
 describe('lists stored in chunks', () => {
   for (const durability of ['spill', 'writeback', 'sync'] as const) {
     it(`keep every element in order through end and index commands, whole changes, evictions, restores and a restart (${durability})`, async () => {
@@ -297,24 +317,10 @@ describe('lists stored in chunks', () => {
   }, 60_000);
 
   it('one LPUSH / RPOP / LSET / LMOVE on a 50,000-element list in memory writes the head, the chunks it changed and the meta record', async () => {
-    const dir = tempDir();
-    const options = { dir, durability: 'writeback' as const, maxMemory: 64 << 20 };
-    let s = await open(options);
-    let ctx = createContext(s, 1 << 20);
     const n = 50_000;
-    const model = Array.from({ length: n }, (_, i) => `element:${i}`);
-    ok(L.lpush(ctx, k('big'), model.map(b), false));
-    await s.sync();
-    // in memory, and on disk in chunks of 64 (the last one of 16)
-    expect(s.stats().hot.items).toBe(1);
+    let { options, s, ctx, model } = await bigInMemory(n);
     await s.verifyDisk();
-
-    const written = async (run: () => unknown): Promise<number> => {
-      const w0 = s.ioStats().batchOps;
-      run();
-      await s.sync();
-      return s.ioStats().batchOps - w0;
-    };
+    const written = (run: () => unknown): Promise<number> => batchWrites(s, run);
     // LPUSH onto a full first chunk: a new chunk, the head and the meta record
     expect(await written(() => expect(ok(L.lpush(ctx, k('big'), [b('new:0')], true))).toBe(n + 1))).toBe(3);
     model.unshift('new:0');
@@ -370,6 +376,43 @@ describe('lists stored in chunks', () => {
     model[model.length - 3] = 'again';
     await s.verifyDisk();
     expect(readWhole(s, 'big')).toEqual(model);
+  }, 60_000);
+
+  it('LTRIM of a 50,000-element list in memory writes the end chunks it shortened, and a capped list (LPUSH + LTRIM) two chunks a batch', async () => {
+    let { options, s, ctx, model } = await bigInMemory(50_000);
+    const written = (run: () => unknown): Promise<number> => batchWrites(s, run);
+    const trim = (start: number, stop: number) => () => expect(ok(L.ltrim(ctx, k('big'), start, stop))).toBeNull();
+    // the last element: the last chunk, the head, the meta record
+    expect(await written(trim(0, -2))).toBe(3);
+    model.pop();
+    // 10 from the left: the first chunk
+    expect(await written(trim(10, -1))).toBe(3);
+    model = model.slice(10);
+    // 100 from each end: the first chunk (54) and the last (15) and the one before it (64) go, and
+    // one chunk at each end is rewritten
+    expect(await written(trim(100, -101))).toBe(7);
+    model = model.slice(100, -100);
+    // a trim that keeps everything writes nothing
+    expect(await written(trim(-model.length - 5, model.length + 5))).toBe(0);
+    // a capped list's steady state: one LPUSH and an LTRIM back to the cap, the chunk at each end
+    const cap = model.length;
+    for (let i = 0; i < 5; i++) {
+      expect(
+        await written(() => {
+          ok(L.lpush(ctx, k('big'), [b(`new:${i}`)], true));
+          ok(L.ltrim(ctx, k('big'), 0, cap - 1));
+        }),
+      ).toBe(4);
+      model.unshift(`new:${i}`);
+      model.pop();
+    }
+    await s.verifyDisk();
+    expect(readWhole(s, 'big')).toEqual(model);
+    await s.close();
+    s = await open(options);
+    ctx = createContext(s, 1 << 20);
+    expect(ok(L.lrange(ctx, k('big'), 0, -1))).toEqual(model);
+    await s.verifyDisk();
   }, 60_000);
 
   it('a list in memory read back from its chunks is spilled as the chunks its change touched (spill)', async () => {

@@ -1,10 +1,11 @@
 /**
  * Large lists in memory written to disk in part (src/store/list-tracker.ts): a spill or writeback
- * batch writes a list's head and the chunks its pushes, pops and LSETs changed. Random commands on
- * four lists in chunks of 4 elements (chunked from 16, written in one record again below 8), with
- * pushes that fill an end chunk exactly or add several, pops of up to 40 that empty several chunks,
- * LSET next to the ends, whole-list changes (LINSERT, LREM, LTRIM), LMOVE between any two keys and
- * from a key to itself (every pair of ends), DEL, RENAME, COPY, RESTORE, EXPIRE / PERSIST, FLUSHALL,
+ * batch writes a list's head and the chunks its pushes, pops, trims and LSETs changed. Random
+ * commands on four lists in chunks of 4 elements (chunked from 16, written in one record again below
+ * 8), with pushes that fill an end chunk exactly or add several, pops of up to 40 that empty several
+ * chunks, LSET next to the ends, LTRIM at both ends (past them, or keeping nothing, now and then),
+ * whole-list changes (LINSERT, LREM), LMOVE between any two keys and from a key to itself (every
+ * pair of ends), DEL, RENAME, COPY, RESTORE, EXPIRE / PERSIST, FLUSHALL,
  * strings that evict the lists, batches in flight while the next commands run and batches the disk
  * refuses, in every durability mode: after each round every list equals an array model and
  * `verifyDisk` passes, in the store, in a copy of its directory opened without a graceful close
@@ -112,11 +113,15 @@ async function exercise(s: TieredShardStore, model: Model, seed: number, steps: 
         expect(ok(L.lrem(ctx, k(key), 1, b(e))), at).toBe(1);
         want.splice(want.indexOf(e), 1);
       } else {
-        const from = int(6);
-        const cut = int(6);
-        log.push(`${key} LTRIM ${from} ${-1 - cut}`);
-        ok(L.ltrim(ctx, k(key), from, -1 - cut));
-        want.splice(0, want.length, ...want.slice(from, Math.max(from, want.length - cut)));
+        // both ends, by negative or positive indexes, now and then past an end or keeping nothing
+        const len = want.length;
+        const start = r() < 0.7 ? int(6) : -1 - int(len + 2);
+        const stop = r() < 0.5 ? -1 - int(6) : len - 1 - int(6) + int(3);
+        log.push(`${key} LTRIM ${start} ${stop}`);
+        ok(L.ltrim(ctx, k(key), start, stop));
+        const from = Math.max(0, start < 0 ? start + len : start);
+        const to = Math.min(len - 1, stop < 0 ? stop + len : stop);
+        want.splice(0, len, ...(from > to ? [] : want.slice(from, to + 1)));
       }
       if (want.length === 0) model.delete(key);
     } else if (roll < 0.68) {

@@ -10,6 +10,15 @@ import { type Collection, memberCost, Reader, strBytes, ValueType, Writer } from
 
 const MIN_SLOTS = 16;
 
+/** Redis' range rule (LRANGE, LTRIM): negative counts from the end; [from, to] inclusive, null when empty */
+export function listSpan(start: number, stop: number, len: number): [number, number] | null {
+  if (start < 0) start += len;
+  if (stop < 0) stop += len;
+  if (start < 0) start = 0;
+  if (start > stop || start >= len) return null;
+  return [start, Math.min(stop, len - 1)];
+}
+
 export class ListValue implements Collection {
   readonly type = ValueType.LIST;
   packed = false;
