@@ -282,6 +282,8 @@ export interface LoopbackAcceptor {
   stop(): Promise<void>;
   /** frames received, for assertions on batching: one entry per 'data' event with its frame count */
   dataEvents: number[];
+  /** replies sent to requests that reached a store (after `delayMs`): what a client may have seen by now */
+  readonly answered: number;
 }
 
 /** Test double of the acceptor (see the file header). */
@@ -292,6 +294,7 @@ export async function startLoopbackAcceptor(
   const stores = options.stores ?? Array.from({ length: shards }, (_, i) => new MapShardStoreDouble(i));
   const sockets = new Set<Socket>();
   const dataEvents: number[] = [];
+  let answered = 0;
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.setNoDelay(true);
@@ -340,6 +343,7 @@ export async function startLoopbackAcceptor(
           } else {
             send(await handleNativeFrame(stores[route], route, shards, bytes));
           }
+          answered++;
         };
         void run();
       }
@@ -353,6 +357,9 @@ export async function startLoopbackAcceptor(
     stores,
     sockets,
     dataEvents,
+    get answered() {
+      return answered;
+    },
     stop: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

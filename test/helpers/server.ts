@@ -91,7 +91,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     child.stderr!.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code} while starting:\n${out}`));
+      reject(new Error(`server exited with ${code ?? child.signalCode} while starting:\n${out}`));
     });
   });
 
