@@ -19,7 +19,7 @@ import { type Engine, SET_ALWAYS, TYPE_PACKED } from '../engine/index.js';
 import { chunkable, chunkOf } from '../engine/collections/chunks.js';
 import { decodeCollection, packable, packedForm } from '../engine/collections/index.js';
 import type { ListValue } from '../engine/collections/list.js';
-import { type ListReach, type PartialListReach, readInPart } from '../engine/collections/list-chunks.js';
+import type { ListReach } from '../engine/collections/list-chunks.js';
 import { type Collection, ValueType } from '../engine/collections/types.js';
 import { asBuffer, checkTime, isOutOfMemory } from './checks.js';
 import { ChunkedCollections, type PartialRead } from './chunked.js';
@@ -186,7 +186,7 @@ export class CollectionTier {
    * that it is not read whole; WRONG_TYPE for a key of another type; null for every other case (in
    * memory, absent, not in chunks, expired), which the caller reads as usual.
    */
-  private readPartial(k: Buffer, type: number, reach: readonly string[] | PartialListReach): PartialRead | ListPartialRead | WrongType | null {
+  private readPartial(k: Buffer, type: number, reach: Reach): PartialRead | ListPartialRead | WrongType | null {
     if (namesMembers(reach) ? !chunkable(type) : type !== ValueType.LIST) return null;
     const op = this.writeback.find(k.toString('latin1'));
     let head: Buffer;
@@ -351,7 +351,7 @@ export class CollectionTier {
 
   readCollection<T extends Collection>(k: Buffer, type: number, reach?: Reach): T | null | WrongType {
     const ref = this.engine.find(k);
-    if (ref < 0 && reach !== undefined && readInPart(reach)) {
+    if (ref < 0 && reach !== undefined) {
       const p = this.readPartial(k, type, reach);
       if (p !== null) return p === WRONG_TYPE ? p : (p.obj as unknown as T);
     }
@@ -383,7 +383,7 @@ export class CollectionTier {
     }
     this.takeListReach(k);
     const ref = this.engine.find(k);
-    if (ref < 0 && reach !== undefined && readInPart(reach)) {
+    if (ref < 0 && reach !== undefined) {
       const p = this.readPartial(k, type, reach);
       if (p === WRONG_TYPE) return p;
       if (p !== null) {

@@ -9,8 +9,8 @@
  * one whole list; the head lists the chunk ids that make it up, so a batch writes only the chunks its
  * head lists and removes the ids the new head no longer lists (batch.ts).
  */
-import { addListChunk, decodeListHead, entryCount, entryId, ListRun, PartialList, type PartialListReach } from '../engine/collections/list-chunks.js';
-import { ListValue } from '../engine/collections/list.js';
+import { addListChunk, decodeListHead, entryCount, entryId, type ListHead, type ListReach, ListRun, PartialList } from '../engine/collections/list-chunks.js';
+import { ListValue, listSpan } from '../engine/collections/list.js';
 import { ValueType } from '../engine/collections/types.js';
 import type { ListTracker } from './list-tracker.js';
 import { chunkedPutOp, type PutOp } from './ops.js';
@@ -52,7 +52,7 @@ export class ChunkedLists {
   }
 
   /** the chunks of a record in chunks below memory that `reach` needs, as a partial list */
-  readPartial(key: Buffer, head: Buffer, op: PutOp | undefined, reach: PartialListReach, flags: number, expiresAt: number): ListPartialRead {
+  readPartial(key: Buffer, head: Buffer, op: PutOp | undefined, reach: ListReach, flags: number, expiresAt: number): ListPartialRead {
     const h = decodeListHead(head);
     const size = h.size;
     // the run of chunk positions [from, to) to read
@@ -70,14 +70,17 @@ export class ChunkedLists {
         } else from = to = reach.left ? 0 : h.chunks;
         break;
       }
-      case 'pop': {
-        const need = Math.min(reach.count, size);
-        let got = 0;
-        if (reach.left) while (got < need) got += entryCount(h, to++);
-        else {
-          from = to = h.chunks;
-          while (got < need) got += entryCount(h, --from);
-        }
+      case 'pop':
+        [from, to] = this.popRun(h, reach.left, Math.min(reach.count, size));
+        break;
+      case 'trim': {
+        // what it drops at one end is a pop of as many there; at both, every chunk is read (the
+        // ones it keeps whole are written again with the run)
+        const kept = listSpan(reach.start, reach.stop, size);
+        const left = kept === null ? size : kept[0];
+        const right = kept === null ? 0 : size - 1 - kept[1];
+        if (left > 0 && right > 0) to = h.chunks;
+        else if (left + right > 0) [from, to] = this.popRun(h, left > 0, left + right);
         break;
       }
       case 'index': {
@@ -101,6 +104,19 @@ export class ChunkedLists {
     l.before = before;
     l.after = size - before - l.heldCount;
     return { obj: l, run: new ListRun(h, from, to, recordBytes), flags, expiresAt };
+  }
+
+  /** the run of chunk positions [from, to) that holds the `n` elements at one end */
+  private popRun(h: ListHead, left: boolean, n: number): [number, number] {
+    let got = 0;
+    if (left) {
+      let to = 0;
+      while (got < n) got += entryCount(h, to++);
+      return [0, to];
+    }
+    let from = h.chunks;
+    while (got < n) got += entryCount(h, --from);
+    return [from, h.chunks];
   }
 
   /** the put of a partial list a command changed: the chunks of its run that changed, new ones, and a new head */

@@ -1,7 +1,8 @@
 /**
  * Large lists stored on disk in chunks of consecutive elements: a command that reaches only an end or
- * one index of a list below memory (pushes, pops with counts, LINDEX, LSET, LLEN) reads the head and
- * the chunks it needs and writes back those it changed; everything else reads the whole list. Checked
+ * one index of a list below memory (pushes, pops with counts, LTRIM of one end, LINDEX, LSET, LLEN)
+ * reads the head and the chunks it needs and writes back those it changed; everything else reads
+ * every chunk (an LTRIM of both ends) or the whole list. Checked
  * through the list commands against an array model, with whole-list changes, evictions, restores,
  * writeback batches and a restart, in every durability mode, with the disk's own consistency check
  * (every chunk listed by its head, with the count the head says) after each round; and the exact
@@ -87,7 +88,7 @@ async function exercise(s: TieredShardStore, model: Map<string, string[]>, seed:
     } else if (roll < 0.72) {
       expect(ok(L.lrange(ctx, k(key), 0, -1)), at).toEqual(want);
     } else if (roll < 0.77) {
-      // whole-list changes: LINSERT, LREM, LTRIM
+      // whole-list changes (LINSERT, LREM) and LTRIM
       if (want.length === 0) continue;
       const w = r();
       if (w < 0.4) {
@@ -100,10 +101,15 @@ async function exercise(s: TieredShardStore, model: Map<string, string[]>, seed:
         expect(ok(L.lrem(ctx, k(key), 0, b(e))), at).toBe(1);
         want.splice(want.indexOf(e), 1);
       } else {
-        const from = Math.floor(r() * 3);
-        const cut = Math.floor(r() * 3);
-        ok(L.ltrim(ctx, k(key), from, -1 - cut));
-        want.splice(0, want.length, ...want.slice(from, Math.max(from, want.length - cut)));
+        // one end (a pop there below memory) or both, by negative or positive indexes, now and then
+        // past an end or keeping nothing
+        const len = want.length;
+        const start = r() < 0.8 ? Math.floor(r() * 3) : -1 - Math.floor(r() * (len + 2));
+        const stop = r() < 0.5 ? -1 - Math.floor(r() * 3) : len - 1 - Math.floor(r() * 3) + Math.floor(r() * 2);
+        ok(L.ltrim(ctx, k(key), start, stop));
+        const from = Math.max(0, start < 0 ? start + len : start);
+        const to = Math.min(len - 1, stop < 0 ? stop + len : stop);
+        want.splice(0, len, ...(from > to ? [] : want.slice(from, to + 1)));
       }
       if (want.length === 0) model.delete(key);
     } else if (roll < 0.8) {
@@ -262,7 +268,7 @@ describe('lists stored in chunks', () => {
     }, 120_000);
   }
 
-  it('one LPUSH / RPOP / LINDEX / LSET / LLEN on a cold 50,000-element list reads and writes a few records', async () => {
+  it('one LPUSH / RPOP / LINDEX / LSET / LLEN / LTRIM of one end on a cold 50,000-element list reads and writes a few records', async () => {
     const dir = tempDir();
     const s = await open({ dir, durability: 'writeback', maxMemory: 1 << 20 });
     const ctx = createContext(s, 1 << 20);
@@ -310,6 +316,23 @@ describe('lists stored in chunks', () => {
     // LPOP 100: the head and the three chunks it spans (2 + 64 + 34 of the next); the two emptied go
     expect(await cost(() => expect(ok(L.lpop(ctx, k('big'), true, 100))).toEqual(model.slice(0, 100)))).toEqual({ read: 4, written: 5 });
     model.splice(0, 100);
+    // LTRIM of one end is a pop there: RTRIM of the last element reads the head and the last chunk
+    // (15 left of 16), writes it, the head and the meta record; 10 off the left, the first chunk (30)
+    const trim = (start: number, stop: number) => () => expect(ok(L.ltrim(ctx, k('big'), start, stop))).toBeNull();
+    expect(await cost(trim(0, -2))).toEqual({ read: 2, written: 3 });
+    model.pop();
+    expect(await cost(trim(10, -1))).toEqual({ read: 2, written: 3 });
+    model.splice(0, 10);
+    // a capped list's step on a cold list: LPUSH into the first chunk (20 of 64) reads the head and
+    // that chunk; the LTRIM after it reads the head from that put, queued, and the last chunk
+    expect(
+      await cost(() => {
+        ok(L.lpush(ctx, k('big'), [b('new:2')], true));
+        ok(L.ltrim(ctx, k('big'), 0, model.length - 1));
+      }),
+    ).toEqual({ read: 3, written: 4 });
+    model.unshift('new:2');
+    model.pop();
     await s.verifyDisk();
     expect(s.stats().hot.items).toBe(0);
 

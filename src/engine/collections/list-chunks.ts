@@ -22,9 +22,8 @@ import { strBytes, Writer } from './types.js';
  * - push: pushes at one end (LPUSH RPUSH LPUSHX RPUSHX);
  * - pop: up to `count` elements taken from one end (LPOP RPOP);
  * - index: the element at one index, negative from the end (LINDEX LSET);
- * - trim: what LTRIM keeps, by Redis' range rule: both ends may shorten. A list in memory writes the
- *   end chunks it shortened (src/store/list-tracker.ts); below memory it is read whole (the kept
- *   run and the dropped ends are not one run of chunks).
+ * - trim: what LTRIM keeps, by Redis' range rule: both ends may shorten. Below memory, a trim of one
+ *   end reads the chunks that end loses, as a pop of as many; a trim of both reads every chunk.
  */
 export type ListReach =
   | { readonly kind: 'size' }
@@ -32,14 +31,6 @@ export type ListReach =
   | { readonly kind: 'pop'; readonly left: boolean; readonly count: number }
   | { readonly kind: 'index'; readonly index: number }
   | { readonly kind: 'trim'; readonly start: number; readonly stop: number };
-
-/** the reaches a list below memory is read in part for */
-export type PartialListReach = Exclude<ListReach, { readonly kind: 'trim' }>;
-
-/** whether a collection below memory is read in part for `reach` (members named, or a list's PartialListReach) */
-export function readInPart(reach: readonly string[] | ListReach): reach is readonly string[] | PartialListReach {
-  return Array.isArray(reach) || (reach as ListReach).kind !== 'trim';
-}
 
 /** the head's bytes before its chunk entries */
 export const LIST_HEAD_BYTES = HEAD_BYTES + 4;

@@ -144,10 +144,13 @@ export class ListValue implements Collection {
     return removed;
   }
 
-  /** keeps elements start..stop (0 ≤ start ≤ stop < size) and drops the rest (LTRIM): O(elements dropped) */
+  /**
+   * keeps elements start..stop (0 ≤ start ≤ stop < size) and drops the rest (LTRIM): O(elements
+   * dropped), as pops at the ends (a list read in part, PartialList, takes them so)
+   */
   trim(start: number, stop: number): void {
-    for (let j = this.count - 1; j > stop; j--) this.pop(false);
-    for (let j = 0; j < start; j++) this.pop(true);
+    for (let n = this.size - 1 - stop; n > 0; n--) this.pop(false);
+    for (let n = start; n > 0; n--) this.pop(true);
   }
 
   /** drops every element */
