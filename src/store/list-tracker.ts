@@ -8,8 +8,9 @@
  * A change keeps the layout in step with the list the way a list below memory is rewritten in part
  * (ListRun): pushes fill the end chunk up to `perChunk` elements and then add chunks with fresh ids,
  * pops (and a trim, a pop at each end) shrink the end chunks and drop the emptied ones, an index
- * write changes the one chunk holding it. Any other change (an insert, a removal from the middle) marks the whole list (`all`):
- * its next write splits it again evenly, ids from 0, as a list written whole always is.
+ * write changes the one chunk holding it. Any other change (an insert, a removal from the middle)
+ * marks the whole list (`all`): its next write splits it again evenly, ids from 0, as a list
+ * written whole always is.
  */
 import { type ListValue, listSpan } from '../engine/collections/list.js';
 import {
