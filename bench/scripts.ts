@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { connect } from 'node:net';
 import { packageRoot } from '../src/paths.js';
 import { startCairn, startRedisServer, stopAllDaemons } from './lib/procs.js';
-import { redisBenchmark } from './lib/redis-benchmark.js';
+import { rateFor, redisBenchmark } from './lib/redis-benchmark.js';
 import { sha1hex } from '../src/resp/lua.js';
 
 const quick = process.argv.includes('--quick');
@@ -48,25 +48,15 @@ function scriptLoad(port: number): Promise<string> {
   });
 }
 
-async function rate(port: number, sha: string, pipeline: number): Promise<number> {
-  const run = (requests: number) =>
-    redisBenchmark({
-      port,
-      requests,
-      clients: CLIENTS,
-      pipeline,
-      keyspace: KEYSPACE,
-      timeoutMs: SECONDS * 10_000 + 60_000,
-      extraArgs: ['EVALSHA', sha, '1', 'key:__rand_int__', 'v'],
-    });
-  // size the run for about SECONDS from a short probe
-  const probe = await run(pipeline > 1 ? 50_000 : 10_000);
-  const probeRps = probe.rows[0]?.rps ?? 0;
-  if (probe.code !== 0 || probeRps === 0) throw new Error(`redis-benchmark failed: ${probe.stderr || probe.stdout}`);
-  const r = await run(Math.max(10_000, Math.round(probeRps * SECONDS)));
-  const rps = r.rows[0]?.rps ?? 0;
-  if (r.code !== 0 || rps === 0) throw new Error(`redis-benchmark failed: ${r.stderr || r.stdout}`);
-  return rps;
+function rate(port: number, sha: string, pipeline: number): Promise<number> {
+  return rateFor(SECONDS, pipeline > 1 ? 50_000 : 10_000, {
+    port,
+    clients: CLIENTS,
+    pipeline,
+    keyspace: KEYSPACE,
+    timeoutMs: SECONDS * 10_000 + 60_000,
+    extraArgs: ['EVALSHA', sha, '1', 'key:__rand_int__', 'v'],
+  });
 }
 
 async function main(): Promise<void> {

@@ -150,3 +150,18 @@ export async function redisBenchmark(o: RedisBenchmarkOptions): Promise<RedisBen
   const prefix = wrap.length ? `${wrap.join(' ')} ` : '';
   return { rows, stdout: r.stdout, stderr: r.stderr, code: r.code, timedOut: r.timedOut, command: `${prefix}redis-benchmark ${args.join(' ')}` };
 }
+
+/**
+ * The rate of one redis-benchmark test run for about `seconds`: a short probe of `probeRequests`
+ * sizes the run. Throws when either run fails or reports no rate.
+ */
+export async function rateFor(seconds: number, probeRequests: number, o: Omit<RedisBenchmarkOptions, 'requests'>): Promise<number> {
+  const measure = async (requests: number): Promise<number> => {
+    const r = await redisBenchmark({ ...o, requests });
+    const rps = r.rows[0]?.rps ?? 0;
+    if (r.code !== 0 || rps === 0) throw new Error(`redis-benchmark failed: ${r.stderr || r.stdout}`);
+    return rps;
+  };
+  const probe = await measure(probeRequests);
+  return measure(Math.max(probeRequests, Math.round(probe * seconds)));
+}

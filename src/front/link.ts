@@ -40,9 +40,10 @@ export const SHARD_DOWN_MESSAGE = 'shard unavailable';
  * tens of microseconds, and a client waiting for it sends its next request soon after. With two or
  * more owed, other replies wake the loop soon anyway, and on a machine with few cores the turns took
  * CPU from the shards and the clients (4 clients at pipeline 1 ran slower with the loop kept awake at
- * up to 2 owed, faster at up to 1; profiles/README.md). A held script's command (HELD) keeps it awake
- * however many are owed: its shard holds for it and answers at once, while the owed requests are
- * other connections' HOLDs waiting behind the script (+57 % scripts/s with 20 clients).
+ * up to 2 owed, faster at up to 1; profiles/README.md). A message of a hold (HOLD, HELD, RELEASE)
+ * keeps it awake however many are owed: the holder's next step waits on its reply, while the owed
+ * requests are mostly other connections' HOLDs waiting behind it (held scripts across shards +57 %
+ * and transactions +25 % with 20 clients, `npm run bench:held`).
  */
 const AWAKE_MS = 0.3;
 const AWAKE_MAX_OWED = 1;
@@ -111,7 +112,8 @@ export class FrontLink {
     }
     this.logs[shard].push(kind, conn, seq);
     this.outboxes[shard].send(kind, conn, seq, payload);
-    if (kind === MessageKind.HELD || this.owed() <= AWAKE_MAX_OWED) this.endpoint.keepAwake(AWAKE_MS);
+    if (kind === MessageKind.HOLD || kind === MessageKind.HELD || kind === MessageKind.RELEASE || this.owed() <= AWAKE_MAX_OWED)
+      this.endpoint.keepAwake(AWAKE_MS);
   }
 
   /** Requests sent and not answered yet, over every shard. */
