@@ -1,7 +1,7 @@
 /**
- * What the store's list tests share: the array model they compare with (what LMOVE and the pops do
- * to it; a list they empty leaves the model, as the key leaves the store), a list read back whole
- * and a command's result unwrapped.
+ * What the store's list tests share: the array model they compare with (what LMOVE, the pops and
+ * LTRIM do to it; a list they empty leaves the model, as the key leaves the store), random LTRIM
+ * arguments, a list read back whole and a command's result unwrapped.
  */
 import { Failure } from '../../src/commands/types.js';
 import type { ListValue } from '../../src/engine/collections/list.js';
@@ -45,4 +45,24 @@ export function modelPop(model: ListModel, key: string, left: boolean, count: nu
   const taken = left ? list.splice(0, n) : list.splice(list.length - n, n).reverse();
   if (list.length === 0) model.delete(key);
   return count === null ? taken[0] : taken;
+}
+
+/**
+ * Random LTRIM arguments for a list of `len` elements: up to `near` - 1 off one end or both, by
+ * negative or positive indexes, now and then past an end or keeping nothing (`startNear`: the
+ * share of starts counted from the left).
+ */
+export function randomTrim(r: () => number, len: number, near: number, startNear: number): { start: number; stop: number } {
+  const int = (n: number): number => Math.floor(r() * n);
+  const start = r() < startNear ? int(near) : -1 - int(len + 2);
+  const stop = r() < 0.5 ? -1 - int(near) : len - 1 - int(near) + int(Math.ceil(near / 2));
+  return { start, stop };
+}
+
+/** Trims `want` in place as LTRIM start stop does (Redis' range rule, written apart from the server's). */
+export function modelTrim(want: string[], start: number, stop: number): void {
+  const len = want.length;
+  const from = Math.max(0, start < 0 ? start + len : start);
+  const to = Math.min(len - 1, stop < 0 ? stop + len : stop);
+  want.splice(0, len, ...(from > to ? [] : want.slice(from, to + 1)));
 }

@@ -21,7 +21,7 @@ import { ChunkedLists } from '../../src/store/list-chunked.js';
 import { ListTracker } from '../../src/store/list-tracker.js';
 import type { TieredShardStore } from '../../src/store/shard-store.js';
 import { batchInFlight } from '../helpers/batch-in-flight.js';
-import { modelMove, modelPop, ok, readWhole } from '../helpers/list-model.js';
+import { modelMove, modelPop, modelTrim, ok, randomTrim, readWhole } from '../helpers/list-model.js';
 import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
 
 afterEach(() => {
@@ -101,15 +101,10 @@ async function exercise(s: TieredShardStore, model: Map<string, string[]>, seed:
         expect(ok(L.lrem(ctx, k(key), 0, b(e))), at).toBe(1);
         want.splice(want.indexOf(e), 1);
       } else {
-        // one end (a pop there below memory) or both, by negative or positive indexes, now and then
-        // past an end or keeping nothing
-        const len = want.length;
-        const start = r() < 0.8 ? Math.floor(r() * 3) : -1 - Math.floor(r() * (len + 2));
-        const stop = r() < 0.5 ? -1 - Math.floor(r() * 3) : len - 1 - Math.floor(r() * 3) + Math.floor(r() * 2);
+        // one end (a pop there below memory) or both
+        const { start, stop } = randomTrim(r, want.length, 3, 0.8);
         ok(L.ltrim(ctx, k(key), start, stop));
-        const from = Math.max(0, start < 0 ? start + len : start);
-        const to = Math.min(len - 1, stop < 0 ? stop + len : stop);
-        want.splice(0, len, ...(from > to ? [] : want.slice(from, to + 1)));
+        modelTrim(want, start, stop);
       }
       if (want.length === 0) model.delete(key);
     } else if (roll < 0.8) {

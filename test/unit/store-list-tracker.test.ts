@@ -21,7 +21,7 @@ import { ListTracker } from '../../src/store/list-tracker.js';
 import type { TieredShardStore } from '../../src/store/shard-store.js';
 import { batchInFlight } from '../helpers/batch-in-flight.js';
 import { crashCopy } from '../helpers/crash-copy.js';
-import { modelMove, modelPop, ok, readWhole } from '../helpers/list-model.js';
+import { modelMove, modelPop, modelTrim, ok, randomTrim, readWhole } from '../helpers/list-model.js';
 import { closeStores, openStore as open, tempDir } from '../helpers/temp-store.js';
 
 afterEach(() => {
@@ -113,15 +113,10 @@ async function exercise(s: TieredShardStore, model: Model, seed: number, steps: 
         expect(ok(L.lrem(ctx, k(key), 1, b(e))), at).toBe(1);
         want.splice(want.indexOf(e), 1);
       } else {
-        // both ends, by negative or positive indexes, now and then past an end or keeping nothing
-        const len = want.length;
-        const start = r() < 0.7 ? int(6) : -1 - int(len + 2);
-        const stop = r() < 0.5 ? -1 - int(6) : len - 1 - int(6) + int(3);
+        const { start, stop } = randomTrim(r, want.length, 6, 0.7);
         log.push(`${key} LTRIM ${start} ${stop}`);
         ok(L.ltrim(ctx, k(key), start, stop));
-        const from = Math.max(0, start < 0 ? start + len : start);
-        const to = Math.min(len - 1, stop < 0 ? stop + len : stop);
-        want.splice(0, len, ...(from > to ? [] : want.slice(from, to + 1)));
+        modelTrim(want, start, stop);
       }
       if (want.length === 0) model.delete(key);
     } else if (roll < 0.68) {
